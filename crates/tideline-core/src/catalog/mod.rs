@@ -1,0 +1,87 @@
+//! The SQLite catalog: an index of what Tideline knows, in the one data directory.
+//! Migrations are numbered and applied in order; `PRAGMA user_version` records the last one.
+
+mod profiles;
+mod settings;
+
+use crate::error::{Error, ErrorCode, Result};
+use rusqlite::Connection;
+use std::path::Path;
+
+pub struct Catalog {
+    conn: Connection,
+}
+
+/// Append only: a shipped migration is never edited.
+const MIGRATIONS: &[&str] = &[
+    // 1: profiles and settings
+    "CREATE TABLE profiles (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        host TEXT NOT NULL,
+        port INTEGER NOT NULL,
+        database TEXT NOT NULL,
+        user TEXT NOT NULL,
+        sslmode TEXT NOT NULL,
+        sslrootcert TEXT,
+        sslcert TEXT,
+        sslkey TEXT,
+        application_name TEXT,
+        connect_timeout_secs INTEGER NOT NULL,
+        has_password INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
+];
+
+impl Catalog {
+    pub fn open(home: &Path) -> Result<Self> {
+        crate::home::ensure_private_dir(home)?;
+        let conn = Connection::open(home.join("catalog.sqlite3"))?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        let mut catalog = Catalog { conn };
+        catalog.migrate()?;
+        Ok(catalog)
+    }
+
+    fn migrate(&mut self) -> Result<()> {
+        let current: usize = self.conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if current > MIGRATIONS.len() {
+            return Err(Error::new(
+                ErrorCode::Catalog,
+                format!("the catalog is at version {current}, newer than this Tideline knows ({})", MIGRATIONS.len()),
+                "Upgrade Tideline, or point TIDELINE_HOME at another directory.",
+            ));
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(current) {
+            let tx = self.conn.transaction()?;
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", i + 1)?;
+            tx.commit()?;
+            tracing::info!(version = i + 1, "catalog migrated");
+        }
+        Ok(())
+    }
+
+    pub fn schema_version(&self) -> Result<usize> {
+        Ok(self.conn.pragma_query_value(None, "user_version", |r| r.get(0))?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrates_once_and_reopens() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = Catalog::open(dir.path()).unwrap();
+        assert_eq!(c.schema_version().unwrap(), MIGRATIONS.len());
+        drop(c);
+        let c = Catalog::open(dir.path()).unwrap();
+        assert_eq!(c.schema_version().unwrap(), MIGRATIONS.len());
+    }
+}

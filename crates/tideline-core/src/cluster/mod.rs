@@ -1,0 +1,279 @@
+//! Tideline-managed PostgreSQL clusters: initdb, configure, start on a free local port with a
+//! private socket directory, wait until ready, stop, remove. Used by the test harness today,
+//! and by sandboxes, the demo database and test restores.
+//!
+//! Layout under the cluster's root:
+//!   cluster.json   what this is (major, binaries, port, owner) so it can be reopened
+//!   data/          PGDATA, 0700
+//!   socket/        unix_socket_directories
+//!   server.log     the server's log
+
+mod os_user;
+
+pub use os_user::{cluster_owner, running_as_root, OsUser};
+
+use crate::error::{Error, ErrorCode, Result};
+use crate::profile::{ProfileDraft, SslMode};
+use crate::secret::Secret;
+use crate::tools::Installation;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+#[derive(Debug, Clone)]
+pub struct ClusterSpec {
+    pub superuser: String,
+    /// With a password, every connection (TCP and socket) uses scram-sha-256; without, trust.
+    pub password: Option<Secret>,
+    /// Extra postgresql.conf settings, written as given (values quoted by the caller).
+    pub settings: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ManagedCluster {
+    root: PathBuf,
+    pub major: u32,
+    bin_dir: PathBuf,
+    pub port: u16,
+    pub superuser: String,
+    owner: Option<OsUser>,
+}
+
+fn failed(message: String, hint: &str) -> Error {
+    Error::new(ErrorCode::ClusterFailed, message, hint)
+}
+
+impl ManagedCluster {
+    pub fn data_dir(&self) -> PathBuf {
+        self.root.join("data")
+    }
+    pub fn socket_dir(&self) -> PathBuf {
+        self.root.join("socket")
+    }
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+    pub fn log_path(&self) -> PathBuf {
+        self.root.join("server.log")
+    }
+
+    /// initdb into `root` (which must not exist or be empty) with the server binaries of `install`.
+    pub fn create(root: &Path, install: &Installation, spec: &ClusterSpec) -> Result<Self> {
+        for tool in ["initdb", "pg_ctl", "postgres"] {
+            if !install.has(tool) {
+                return Err(Error::new(
+                    ErrorCode::ToolMissing,
+                    format!("{tool} is missing from {}", install.dir),
+                    "A managed cluster needs the server binaries (initdb, pg_ctl, postgres) of its major.",
+                ));
+            }
+        }
+        if root.exists() && std::fs::read_dir(root).map(|mut d| d.next().is_some()).unwrap_or(true) {
+            return Err(failed(format!("{} exists and is not empty", root.display()), "Choose a new directory for the cluster."));
+        }
+        let owner = cluster_owner()?;
+        let cluster = ManagedCluster {
+            root: root.to_path_buf(),
+            major: install.major,
+            bin_dir: PathBuf::from(&install.dir),
+            port: 0,
+            superuser: spec.superuser.clone(),
+            owner,
+        };
+        for dir in [cluster.root.clone(), cluster.data_dir(), cluster.socket_dir()] {
+            std::fs::create_dir_all(&dir).map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+            set_mode(&dir, 0o700)?;
+        }
+        if let Some(owner) = &cluster.owner {
+            os_user::check_reachable(&cluster.root, owner)?;
+        }
+        cluster.chown_tree()?;
+        cluster.initdb(spec)?;
+        cluster.write_conf(spec)?;
+        cluster.save()?;
+        Ok(cluster)
+    }
+
+    /// Reopens a cluster created earlier (it may be running or not).
+    pub fn open(root: &Path) -> Result<Self> {
+        let path = root.join("cluster.json");
+        let text = std::fs::read_to_string(&path).map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+        serde_json::from_str(&text).map_err(|e| failed(format!("{} is damaged: {e}", path.display()), "Remove the directory and create the cluster again."))
+    }
+
+    fn save(&self) -> Result<()> {
+        let json = serde_json::to_string_pretty(self).map_err(|e| Error::internal(e.to_string()))?;
+        let tmp = self.root.join("cluster.json.tmp");
+        std::fs::write(&tmp, json).map_err(|e| Error::io("writing cluster.json", e))?;
+        std::fs::rename(&tmp, self.root.join("cluster.json")).map_err(|e| Error::io("renaming cluster.json", e))
+    }
+
+    fn chown_tree(&self) -> Result<()> {
+        let Some(owner) = &self.owner else { return Ok(()) };
+        fn walk(p: &Path, uid: u32, gid: u32) -> std::io::Result<()> {
+            std::os::unix::fs::lchown(p, Some(uid), Some(gid))?;
+            if p.is_dir() && !p.is_symlink() {
+                for entry in std::fs::read_dir(p)? {
+                    walk(&entry?.path(), uid, gid)?;
+                }
+            }
+            Ok(())
+        }
+        walk(&self.root, owner.uid, owner.gid).map_err(|e| Error::io(format!("giving {} to {}", self.root.display(), owner.name), e))
+    }
+
+    /// A command for one of this cluster's server binaries, run as the cluster's owner.
+    fn command(&self, tool: &str) -> Command {
+        let mut cmd = Command::new(self.bin_dir.join(tool));
+        cmd.current_dir(&self.root);
+        for (key, _) in std::env::vars_os() {
+            if key.to_string_lossy().starts_with("PG") {
+                cmd.env_remove(key);
+            }
+        }
+        if let Some(owner) = &self.owner {
+            use std::os::unix::process::CommandExt;
+            cmd.uid(owner.uid).gid(owner.gid).env("HOME", &self.root).env("USER", &owner.name);
+        }
+        cmd
+    }
+
+    fn run(&self, mut cmd: Command, what: &str) -> Result<String> {
+        let out = cmd
+            .stdin(std::process::Stdio::null())
+            .output()
+            .map_err(|e| failed(format!("{what} could not be started: {e}"), "Check the PostgreSQL binaries with `tideline tools`."))?;
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        if !out.status.success() {
+            return Err(failed(format!("{what} failed: {}", text.trim()), "The cluster's server.log may say more."));
+        }
+        Ok(text)
+    }
+
+    fn initdb(&self, spec: &ClusterSpec) -> Result<()> {
+        let mut cmd = self.command("initdb");
+        cmd.arg("-D").arg(self.data_dir()).args(["-U", &spec.superuser, "-E", "UTF8", "--locale=C", "--no-instructions"]);
+        // The password reaches initdb in a file only the owner can read, removed right after.
+        let pwfile = self.root.join(".pwfile");
+        if let Some(pw) = &spec.password {
+            let mut opts = std::fs::OpenOptions::new();
+            std::os::unix::fs::OpenOptionsExt::mode(opts.write(true).create_new(true), 0o600);
+            let mut f = opts.open(&pwfile).map_err(|e| Error::io("writing the initdb password file", e))?;
+            std::io::Write::write_all(&mut f, pw.expose().as_bytes()).map_err(|e| Error::io("writing the initdb password file", e))?;
+            if let Some(owner) = &self.owner {
+                std::os::unix::fs::chown(&pwfile, Some(owner.uid), Some(owner.gid)).map_err(|e| Error::io("chown pwfile", e))?;
+            }
+            cmd.arg("--auth=scram-sha-256").arg(format!("--pwfile={}", pwfile.display()));
+        } else {
+            cmd.arg("--auth=trust");
+        }
+        let result = self.run(cmd, "initdb");
+        let _ = std::fs::remove_file(&pwfile);
+        result.map(|_| ())
+    }
+
+    fn write_conf(&self, spec: &ClusterSpec) -> Result<()> {
+        let conf = self.data_dir().join("postgresql.conf");
+        let mut text = std::fs::read_to_string(&conf).map_err(|e| Error::io("reading postgresql.conf", e))?;
+        text.push_str("\n# Tideline-managed settings\ninclude = 'tideline.conf'\n");
+        std::fs::write(&conf, text).map_err(|e| Error::io("writing postgresql.conf", e))?;
+        let mut ours = format!(
+            "listen_addresses = '127.0.0.1'\nunix_socket_directories = '{}'\nport = {}\n",
+            self.socket_dir().display(),
+            self.port
+        );
+        for (k, v) in &spec.settings {
+            ours.push_str(&format!("{k} = {v}\n"));
+        }
+        let path = self.data_dir().join("tideline.conf");
+        std::fs::write(&path, ours).map_err(|e| Error::io("writing tideline.conf", e))?;
+        if let Some(owner) = &self.owner {
+            std::os::unix::fs::chown(&path, Some(owner.uid), Some(owner.gid)).map_err(|e| Error::io("chown tideline.conf", e))?;
+        }
+        Ok(())
+    }
+
+    fn set_port(&mut self, port: u16) -> Result<()> {
+        let path = self.data_dir().join("tideline.conf");
+        let text = std::fs::read_to_string(&path).map_err(|e| Error::io("reading tideline.conf", e))?;
+        let text: String = text
+            .lines()
+            .map(|l| if l.starts_with("port = ") { format!("port = {port}\n") } else { format!("{l}\n") })
+            .collect();
+        std::fs::write(&path, text).map_err(|e| Error::io("writing tideline.conf", e))?;
+        self.port = port;
+        self.save()
+    }
+
+    pub fn is_running(&self) -> bool {
+        let mut cmd = self.command("pg_ctl");
+        cmd.arg("status").arg("-D").arg(self.data_dir());
+        cmd.output().map(|o| o.status.success()).unwrap_or(false)
+    }
+
+    /// Starts on a free 127.0.0.1 port and returns once connections are accepted.
+    pub fn start(&mut self) -> Result<()> {
+        let mut last = None;
+        // Another process may take the port between our probe and the server's bind: retry.
+        for _ in 0..3 {
+            self.set_port(free_port()?)?;
+            let mut cmd = self.command("pg_ctl");
+            cmd.arg("start").arg("-w").args(["-t", "60"]).arg("-D").arg(self.data_dir()).arg("-l").arg(self.log_path());
+            match self.run(cmd, "pg_ctl start") {
+                Ok(_) => {
+                    tracing::info!(root = %self.root.display(), port = self.port, major = self.major, "managed cluster started");
+                    return Ok(());
+                }
+                Err(mut e) => {
+                    e.message.push_str(&format!("\nserver.log:\n{}", self.log_tail(20)));
+                    last = Some(e);
+                }
+            }
+        }
+        Err(last.unwrap_or_else(|| Error::internal("start loop did not run")))
+    }
+
+    pub fn stop(&self) -> Result<()> {
+        if !self.is_running() {
+            return Ok(());
+        }
+        let mut cmd = self.command("pg_ctl");
+        cmd.arg("stop").arg("-w").args(["-m", "fast", "-t", "60"]).arg("-D").arg(self.data_dir());
+        self.run(cmd, "pg_ctl stop").map(|_| ())
+    }
+
+    /// Stops the server if it runs and deletes the whole cluster directory.
+    pub fn remove(self) -> Result<()> {
+        self.stop()?;
+        std::fs::remove_dir_all(&self.root).map_err(|e| Error::io(format!("removing {}", self.root.display()), e))
+    }
+
+    pub fn log_tail(&self, lines: usize) -> String {
+        let text = std::fs::read_to_string(self.log_path()).unwrap_or_default();
+        let all: Vec<&str> = text.lines().collect();
+        all[all.len().saturating_sub(lines)..].join("\n")
+    }
+
+    /// Connection settings for this cluster over TCP on 127.0.0.1.
+    pub fn tcp_draft(&self, name: &str, user: &str, database: &str) -> ProfileDraft {
+        ProfileDraft {
+            name: name.into(),
+            host: "127.0.0.1".into(),
+            port: self.port,
+            database: database.into(),
+            user: user.into(),
+            sslmode: SslMode::Disable,
+            ..ProfileDraft::default()
+        }
+    }
+}
+
+fn set_mode(path: &Path, mode: u32) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).map_err(|e| Error::io(format!("chmod {}", path.display()), e))
+}
+
+pub fn free_port() -> Result<u16> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| Error::io("finding a free port", e))?;
+    Ok(listener.local_addr().map_err(|e| Error::io("finding a free port", e))?.port())
+}

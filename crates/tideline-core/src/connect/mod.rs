@@ -1,0 +1,65 @@
+//! Connecting to a profile's server with tokio-postgres: every query Tideline itself runs goes
+//! through here. TLS follows libpq's sslmode semantics (see `tls.rs`).
+
+mod errors;
+mod facts;
+mod tls;
+
+pub use facts::{DatabaseSize, ServerFacts};
+
+use crate::error::Result;
+use crate::profile::{ProfileDraft, SslMode};
+use crate::secret::Secret;
+use std::time::Duration;
+use tokio_postgres::Client;
+
+pub fn config(draft: &ProfileDraft, password: Option<&Secret>) -> tokio_postgres::Config {
+    let mut cfg = tokio_postgres::Config::new();
+    if draft.is_unix_socket() {
+        cfg.host_path(&draft.host);
+    } else {
+        cfg.host(&draft.host);
+    }
+    cfg.port(draft.port)
+        .user(&draft.user)
+        .dbname(&draft.database)
+        .application_name(draft.application_name.as_deref().unwrap_or("tideline"))
+        .connect_timeout(Duration::from_secs(u64::from(draft.connect_timeout_secs.max(1))))
+        .ssl_mode(match draft.sslmode {
+            SslMode::Disable => tokio_postgres::config::SslMode::Disable,
+            SslMode::Prefer => tokio_postgres::config::SslMode::Prefer,
+            _ => tokio_postgres::config::SslMode::Require,
+        });
+    if let Some(pw) = password {
+        cfg.password(pw.expose());
+    }
+    cfg
+}
+
+/// Opens a connection; the connection task runs on the current runtime until the client drops.
+pub async fn connect(draft: &ProfileDraft, password: Option<&Secret>) -> Result<Client> {
+    let cfg = config(draft, password);
+    // The overall deadline also covers a server that accepts TCP but never answers.
+    let deadline = Duration::from_secs(u64::from(draft.connect_timeout_secs.max(1)));
+    let attempt = async {
+        if draft.sslmode == SslMode::Disable || draft.is_unix_socket() {
+            let (client, conn) = cfg.connect(tokio_postgres::NoTls).await?;
+            tokio::spawn(async move {
+                let _ = conn.await;
+            });
+            Ok(client)
+        } else {
+            let tls = tls::connector(draft)?;
+            let (client, conn) = cfg.connect(tls).await?;
+            tokio::spawn(async move {
+                let _ = conn.await;
+            });
+            Ok(client)
+        }
+    };
+    let result: std::result::Result<Client, errors::ConnectFailure> = match tokio::time::timeout(deadline, attempt).await {
+        Ok(r) => r,
+        Err(_) => Err(errors::ConnectFailure::TimedOut),
+    };
+    result.map_err(|f| errors::classify(f, draft, password.is_some()))
+}

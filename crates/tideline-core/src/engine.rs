@@ -1,0 +1,37 @@
+//! The engine handle that the CLI, the app and the tests share. Each concept adds its
+//! operations in its own module (`impl Engine` in `profile/ops.rs`, `tools/…`).
+
+use crate::catalog::Catalog;
+use crate::clock::{Clock, SystemClock};
+use crate::error::Result;
+use crate::keychain::{OsKeychain, SecretStore};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+pub struct Engine {
+    home: PathBuf,
+    catalog: Mutex<Catalog>,
+    pub(crate) secrets: Arc<dyn SecretStore>,
+    pub(crate) clock: Arc<dyn Clock>,
+}
+
+impl Engine {
+    /// The engine on the one data directory, with the OS keychain and the system clock.
+    pub fn open_default() -> Result<Self> {
+        Self::open(&crate::home::data_dir()?, Arc::new(OsKeychain), Arc::new(SystemClock))
+    }
+
+    pub fn open(home: &Path, secrets: Arc<dyn SecretStore>, clock: Arc<dyn Clock>) -> Result<Self> {
+        let catalog = Catalog::open(home)?;
+        Ok(Engine { home: home.to_path_buf(), catalog: Mutex::new(catalog), secrets, clock })
+    }
+
+    pub fn home(&self) -> &Path {
+        &self.home
+    }
+
+    pub(crate) fn catalog(&self) -> MutexGuard<'_, Catalog> {
+        // A panic while holding the lock leaves SQLite consistent (statements are atomic).
+        self.catalog.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}

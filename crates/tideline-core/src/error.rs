@@ -1,0 +1,111 @@
+//! One engine error type: a stable `code`, a message and a hint. It crosses IPC and the CLI as
+//! `{code, message, hint}`; callers branch on `code`, people read `message` and `hint`.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use ts_rs::TS;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum ErrorCode {
+    InvalidUri,
+    InvalidInput,
+    ProfileExists,
+    ProfileMissing,
+    AuthFailed,
+    PasswordMissing,
+    HostUnreachable,
+    HostNotFound,
+    TlsRequired,
+    TlsUnsupported,
+    TlsInvalidCert,
+    TlsConfig,
+    DatabaseMissing,
+    AccessDenied,
+    Timeout,
+    KeychainLocked,
+    KeychainUnavailable,
+    ToolMissing,
+    ToolFailed,
+    ClusterFailed,
+    ServerError,
+    Catalog,
+    Io,
+    Internal,
+}
+
+impl ErrorCode {
+    /// The wire name (`auth_failed`); serde's spelling is the contract, so reuse it.
+    pub fn name(self) -> String {
+        match serde_json::to_value(self) {
+            Ok(serde_json::Value::String(s)) => s,
+            _ => "internal".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export, rename = "ErrorPayload")]
+pub struct Error {
+    pub code: ErrorCode,
+    pub message: String,
+    pub hint: String,
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn new(code: ErrorCode, message: impl Into<String>, hint: impl Into<String>) -> Self {
+        Error { code, message: message.into(), hint: hint.into() }
+    }
+
+    pub fn io(context: impl fmt::Display, err: std::io::Error) -> Self {
+        Error::new(
+            ErrorCode::Io,
+            format!("{context}: {err}"),
+            "Check that the path exists, that there is free disk space and that Tideline may write there.",
+        )
+    }
+
+    pub fn internal(message: impl Into<String>) -> Self {
+        Error::new(ErrorCode::Internal, message, "This is a bug in Tideline; the log file has details.")
+    }
+
+    pub fn invalid_input(message: impl Into<String>, hint: impl Into<String>) -> Self {
+        Error::new(ErrorCode::InvalidInput, message, hint)
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.message, self.code.name())
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<rusqlite::Error> for Error {
+    fn from(err: rusqlite::Error) -> Self {
+        Error::new(
+            ErrorCode::Catalog,
+            format!("catalog error: {err}"),
+            "The catalog is rebuilt from the repository with `tideline repo rescan`; the log file has details.",
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serialises_as_code_message_hint() {
+        let e = Error::new(ErrorCode::AuthFailed, "m", "h");
+        assert_eq!(
+            serde_json::to_string(&e).unwrap(),
+            r#"{"code":"auth_failed","message":"m","hint":"h"}"#
+        );
+        assert_eq!(ErrorCode::KeychainLocked.name(), "keychain_locked");
+    }
+}

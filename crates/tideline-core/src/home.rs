@@ -1,0 +1,30 @@
+//! The one data directory shared by the app and the CLI (brief §3): `TIDELINE_HOME` if set,
+//! else the platform data directory + `tideline`. It holds the catalog and the logs.
+
+use crate::error::{Error, ErrorCode, Result};
+use std::path::{Path, PathBuf};
+
+pub fn data_dir() -> Result<PathBuf> {
+    if let Some(home) = std::env::var_os("TIDELINE_HOME").filter(|v| !v.is_empty()) {
+        return Ok(PathBuf::from(home));
+    }
+    dirs::data_dir().map(|d| d.join("tideline")).ok_or_else(|| {
+        Error::new(
+            ErrorCode::Io,
+            "no data directory could be found for this user",
+            "Set TIDELINE_HOME to a directory Tideline may write to.",
+        )
+    })
+}
+
+/// Creates `dir` (and parents) private to this user: it will hold the catalog and logs.
+pub fn ensure_private_dir(dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+            .map_err(|e| Error::io(format!("restricting {}", dir.display()), e))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,20 @@
+//! Tideline's engine: everything the app and the CLI can do, with no GUI dependency.
+
+pub mod catalog;
+pub mod clock;
+pub mod cluster;
+pub mod connect;
+pub mod engine;
+pub mod error;
+pub mod home;
+pub mod keychain;
+pub mod libpq_env;
+pub mod logging;
+pub mod process;
+pub mod profile;
+pub mod secret;
+pub mod tools;
+
+pub use engine::Engine;
+pub use error::{Error, ErrorCode, Result};
+pub use secret::Secret;

@@ -1,0 +1,120 @@
+//! Choosing binaries for a server: client tools of a major ≥ the server's (the same major
+//! when there is one, else the closest newer), server binaries of exactly its major.
+
+use super::{discover, Installation, ToolInventory};
+use crate::engine::Engine;
+use crate::error::{Error, ErrorCode, Result};
+use crate::process::SystemRunner;
+use std::path::PathBuf;
+
+const TOOL_DIRS_SETTING: &str = "tool_dirs";
+
+fn install_hint(major: u32) -> String {
+    format!(
+        "Install PostgreSQL {major}: on Debian/Ubuntu `apt install postgresql-client-{major}` (client tools) or `postgresql-{major}` (server) from apt.postgresql.org; on macOS `brew install postgresql@{major}`; on Windows the EDB installer. If it is installed somewhere unusual, run `tideline tools --add-dir /path/to/bin`."
+    )
+}
+
+impl ToolInventory {
+    pub fn client_for(&self, server_major: u32, tool: &str) -> Result<&Installation> {
+        self.installations
+            .iter()
+            .filter(|i| i.has(tool) && i.major >= server_major)
+            .min_by_key(|i| i.major)
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorCode::ToolMissing,
+                    format!(
+                        "{tool} of PostgreSQL {server_major} or newer is needed for a PostgreSQL {server_major} server; found {}",
+                        self.majors_with(tool)
+                    ),
+                    install_hint(server_major),
+                )
+            })
+    }
+
+    pub fn server_for(&self, major: u32, tool: &str) -> Result<&Installation> {
+        self.installations.iter().find(|i| i.has(tool) && i.major == major).ok_or_else(|| {
+            Error::new(
+                ErrorCode::ToolMissing,
+                format!("{tool} of PostgreSQL {major} exactly is needed; found {}", self.majors_with(tool)),
+                install_hint(major),
+            )
+        })
+    }
+
+    fn majors_with(&self, tool: &str) -> String {
+        let majors: Vec<String> = self.installations.iter().filter(|i| i.has(tool)).map(|i| i.major.to_string()).collect();
+        if majors.is_empty() {
+            "none".into()
+        } else {
+            format!("PostgreSQL {}", majors.join(", "))
+        }
+    }
+}
+
+impl Engine {
+    /// Directories the user added, then `TIDELINE_PG_PATHS` (path-list syntax).
+    pub fn configured_tool_dirs(&self) -> Result<Vec<PathBuf>> {
+        let mut dirs: Vec<PathBuf> = match self.catalog().setting(TOOL_DIRS_SETTING)? {
+            Some(json) => serde_json::from_str(&json).unwrap_or_default(),
+            None => Vec::new(),
+        };
+        if let Some(extra) = std::env::var_os("TIDELINE_PG_PATHS") {
+            dirs.extend(std::env::split_paths(&extra).filter(|p| !p.as_os_str().is_empty()));
+        }
+        Ok(dirs)
+    }
+
+    pub fn add_tool_dir(&self, dir: &std::path::Path) -> Result<()> {
+        if !dir.is_dir() {
+            return Err(Error::invalid_input(
+                format!("{} is not a directory", dir.display()),
+                "Give the bin directory that holds pg_dump, psql and friends.",
+            ));
+        }
+        let catalog = self.catalog();
+        let mut dirs: Vec<PathBuf> = match catalog.setting(TOOL_DIRS_SETTING)? {
+            Some(json) => serde_json::from_str(&json).unwrap_or_default(),
+            None => Vec::new(),
+        };
+        if !dirs.iter().any(|d| d == dir) {
+            dirs.push(dir.to_path_buf());
+        }
+        catalog.set_setting(TOOL_DIRS_SETTING, &serde_json::to_string(&dirs).map_err(|e| Error::internal(e.to_string()))?)
+    }
+
+    pub fn tools(&self) -> Result<ToolInventory> {
+        Ok(discover(&self.configured_tool_dirs()?, &SystemRunner))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn inst(major: u32, tools: &[&str]) -> Installation {
+        Installation {
+            major,
+            version: format!("{major}.1"),
+            dir: format!("/pg/{major}"),
+            source: "configured".into(),
+            tools: tools.iter().map(|t| t.to_string()).collect(),
+            capabilities: Default::default(),
+        }
+    }
+
+    #[test]
+    fn prefers_the_same_major_then_the_closest_newer() {
+        let inv = ToolInventory { installations: vec![inst(18, &["pg_dump"]), inst(17, &["pg_dump"]), inst(15, &["pg_dump", "postgres"])] };
+        assert_eq!(inv.client_for(15, "pg_dump").unwrap().major, 15);
+        assert_eq!(inv.client_for(16, "pg_dump").unwrap().major, 17);
+        assert_eq!(inv.server_for(15, "postgres").unwrap().major, 15);
+        let e = inv.client_for(19, "pg_dump").unwrap_err();
+        assert_eq!(e.code, ErrorCode::ToolMissing);
+        assert!(e.message.contains("PostgreSQL 19"), "{}", e.message);
+        assert!(e.hint.contains("postgresql-client-19"), "{}", e.hint);
+        let e = inv.server_for(17, "postgres").unwrap_err();
+        assert!(e.message.contains("found PostgreSQL 15"), "{}", e.message);
+    }
+}

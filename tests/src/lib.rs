@@ -1,0 +1,1 @@
+//! Shared test harness lives in tests/harness (see the test files).
