@@ -1,1 +1,48 @@
-fn main() {}
+//! The `tideline` binary. Every subcommand is a thin caller of an engine function.
+
+mod args;
+mod output;
+mod profile;
+mod tools;
+
+use args::{Cli, Command};
+use clap::Parser;
+use tideline_core::{Engine, Error, ErrorCode};
+
+fn main() {
+    let wants_json = std::env::args().any(|a| a == "--json");
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if wants_json && e.use_stderr() => {
+            let err = Error::new(ErrorCode::InvalidInput, e.to_string().trim().to_string(), "Run `tideline --help` for usage.");
+            output::print_error(&err, true);
+            std::process::exit(2);
+        }
+        Err(e) => e.exit(),
+    };
+    let json = cli.json;
+    match run(cli) {
+        Ok(reply) => reply.print(json),
+        Err(err) => {
+            tracing::info!(code = %err.code.name(), message = %err.message, "command failed");
+            output::print_error(&err, json);
+            std::process::exit(1);
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<output::Reply, Error> {
+    let home = tideline_core::home::data_dir()?;
+    let _log_guard = tideline_core::logging::init(&home, &cli.log_level, "cli");
+    let engine = Engine::open_default()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::internal(format!("starting the async runtime: {e}")))?;
+    runtime.block_on(async {
+        match cli.command {
+            Command::Profile(cmd) => profile::run(&engine, cmd).await,
+            Command::Tools(args) => tools::run(&engine, args),
+        }
+    })
+}

@@ -63,6 +63,9 @@ pub fn discover(configured: &[PathBuf], runner: &dyn Runner) -> ToolInventory {
     let mut installations = Vec::new();
     for candidate in candidate_dirs(configured) {
         let Ok(real) = candidate.dir.canonicalize() else { continue };
+        // A directory of symlinks into one install (e.g. /usr/local/bin → /usr/lib/postgresql/15/bin)
+        // is that install.
+        let real = symlink_target_dir(&real).unwrap_or(real);
         if seen.contains(&real) {
             continue;
         }
@@ -92,6 +95,15 @@ pub fn discover(configured: &[PathBuf], runner: &dyn Runner) -> ToolInventory {
     }
     installations.sort_by(|a, b| b.major.cmp(&a.major).then(a.dir.cmp(&b.dir)));
     ToolInventory { installations }
+}
+
+fn symlink_target_dir(dir: &Path) -> Option<PathBuf> {
+    let parents: Vec<PathBuf> = tools_in(dir)
+        .iter()
+        .filter_map(|t| dir.join(t).canonicalize().ok()?.parent().map(Path::to_path_buf))
+        .collect();
+    let first = parents.first()?.clone();
+    (first != dir && parents.iter().all(|p| *p == first)).then_some(first)
 }
 
 fn is_debian_wrapper_dir(dir: &Path) -> bool {

@@ -1,0 +1,44 @@
+//! The Tideline app: builds the Tauri app around one engine. Commands live in `commands/`,
+//! a few lines each, delegating to tideline-core.
+
+#![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
+
+mod commands;
+
+use tideline_core::Engine;
+
+fn main() {
+    if std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none() && cfg!(target_os = "linux") {
+        eprintln!("Tideline needs a display. On a machine without one, run it under Xvfb: xvfb-run -a npm start");
+        std::process::exit(1);
+    }
+    let home = match tideline_core::home::data_dir() {
+        Ok(h) => h,
+        Err(e) => fail(&e),
+    };
+    let _log_guard = tideline_core::logging::init(&home, "warn", "app");
+    let engine = match Engine::open_default() {
+        Ok(e) => e,
+        Err(e) => fail(&e),
+    };
+    tracing::info!(home = %home.display(), "app starting");
+    tauri::Builder::default()
+        .manage(engine)
+        .invoke_handler(tauri::generate_handler![
+            commands::profiles::profiles_list,
+            commands::profiles::profile_parse,
+            commands::profiles::profile_add,
+            commands::profiles::profile_update,
+            commands::profiles::profile_remove,
+            commands::profiles::profile_test,
+            commands::profiles::profile_import,
+            commands::tools::tools_list,
+        ])
+        .run(tauri::generate_context!())
+        .expect("the Tauri app failed to run");
+}
+
+fn fail(e: &tideline_core::Error) -> ! {
+    eprintln!("error: {}\n  hint: {}", e.message, e.hint);
+    std::process::exit(1);
+}

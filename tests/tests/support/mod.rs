@@ -1,0 +1,218 @@
+//! The test harness: real PostgreSQL clusters (started with the engine's own managed-cluster
+//! code, removed on drop even when a test fails), the real `tideline` binary, a private
+//! TIDELINE_HOME per test. Every server test runs on each required major; a missing major
+//! fails the run rather than skipping.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+use tideline_core::cluster::{ClusterSpec, ManagedCluster};
+use tideline_core::process::SystemRunner;
+use tideline_core::tools::{Installation, ToolInventory};
+use tideline_core::Secret;
+
+/// The majors every server test runs on (brief: Debian's 15, the PyPI 17 and 18 builds).
+pub fn majors() -> Vec<u32> {
+    match std::env::var("TIDELINE_TEST_MAJORS") {
+        Ok(list) if !list.is_empty() => list.split(',').map(|m| m.trim().parse().expect("TIDELINE_TEST_MAJORS")).collect(),
+        _ => vec![15, 17, 18],
+    }
+}
+
+pub fn inventory() -> &'static ToolInventory {
+    static INV: OnceLock<ToolInventory> = OnceLock::new();
+    INV.get_or_init(|| {
+        let dirs: Vec<PathBuf> = std::env::var_os("TIDELINE_PG_PATHS").map(|p| std::env::split_paths(&p).collect()).unwrap_or_default();
+        tideline_core::tools::discover(&dirs, &SystemRunner)
+    })
+}
+
+pub fn server(major: u32) -> &'static Installation {
+    inventory().server_for(major, "postgres").unwrap_or_else(|e| {
+        panic!("PostgreSQL {major} is required by the test suite and missing: {} — run `npm test`, whose bootstrap installs it", e.message)
+    })
+}
+
+pub fn client(major: u32, tool: &str) -> &'static Installation {
+    inventory().client_for(major, tool).unwrap_or_else(|e| panic!("{}", e.message))
+}
+
+/// A unique, hard-to-guess password, so a search for it finds only real leaks.
+pub fn password() -> String {
+    format!("Tl-{}-pw", uuid_like())
+}
+
+pub fn uuid_like() -> String {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    format!("{:x}{:x}", nanos, std::process::id())
+}
+
+/// A running cluster, removed when dropped.
+pub struct TestCluster {
+    pub cluster: Option<ManagedCluster>,
+    pub password: Option<String>,
+    _parent: tempfile::TempDir,
+}
+
+impl TestCluster {
+    pub fn start(major: u32, password: Option<&str>) -> TestCluster {
+        Self::start_with(major, password, vec![])
+    }
+
+    pub fn start_with(major: u32, password: Option<&str>, settings: Vec<(String, String)>) -> TestCluster {
+        // The cluster's owner (an unprivileged user when we are root) must traverse the parent.
+        let parent = tempfile::Builder::new().prefix("tideline-test-").tempdir_in(test_tmp()).expect("tempdir");
+        set_mode(parent.path(), 0o755);
+        let spec = ClusterSpec { superuser: "postgres".into(), password: password.map(Secret::new), settings };
+        let mut cluster = ManagedCluster::create(&parent.path().join("cluster"), server(major), &spec)
+            .unwrap_or_else(|e| panic!("creating a PostgreSQL {major} cluster: {} ({})", e.message, e.hint));
+        let mut guard = TestCluster { cluster: None, password: password.map(str::to_string), _parent: parent };
+        cluster.start().unwrap_or_else(|e| panic!("starting PostgreSQL {major}: {}", e.message));
+        guard.cluster = Some(cluster);
+        guard
+    }
+
+    pub fn get(&self) -> &ManagedCluster {
+        self.cluster.as_ref().unwrap()
+    }
+
+    pub fn port(&self) -> u16 {
+        self.get().port
+    }
+
+    pub fn url(&self, database: &str) -> String {
+        format!("postgresql://postgres@127.0.0.1:{}/{database}?sslmode=disable", self.port())
+    }
+}
+
+impl Drop for TestCluster {
+    fn drop(&mut self) {
+        if let Some(c) = self.cluster.take() {
+            if let Err(e) = c.remove() {
+                eprintln!("warning: removing a test cluster failed: {}", e.message);
+            }
+        }
+    }
+}
+
+fn test_tmp() -> PathBuf {
+    std::env::var_os("TIDELINE_TEST_TMP").map(PathBuf::from).unwrap_or_else(std::env::temp_dir)
+}
+
+pub fn set_mode(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+/// A private TIDELINE_HOME for one test.
+pub struct Home(pub tempfile::TempDir);
+
+impl Home {
+    pub fn new() -> Home {
+        Home(tempfile::Builder::new().prefix("tideline-home-").tempdir().unwrap())
+    }
+
+    pub fn path(&self) -> &Path {
+        self.0.path()
+    }
+
+    /// Runs the real `tideline` binary with `--json`, feeding `stdin`.
+    pub fn cli(&self, args: &[&str], stdin: Option<&str>) -> CliResult {
+        let mut cmd = Command::new(tideline_bin());
+        cmd.env("TIDELINE_HOME", self.path()).args(args).arg("--json");
+        run_cli(cmd, stdin)
+    }
+
+    /// Every file under TIDELINE_HOME (catalog, WAL, logs) that contains `needle`.
+    pub fn files_containing(&self, needle: &str) -> Vec<PathBuf> {
+        files_containing(self.path(), needle)
+    }
+}
+
+pub fn files_containing(dir: &Path, needle: &str) -> Vec<PathBuf> {
+    let mut hits = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = entry.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if let Ok(bytes) = std::fs::read(&p) {
+                if bytes.windows(needle.len()).any(|w| w == needle.as_bytes()) {
+                    hits.push(p);
+                }
+            }
+        }
+    }
+    hits
+}
+
+pub fn run_cli(mut cmd: Command, stdin: Option<&str>) -> CliResult {
+    cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawning tideline");
+    {
+        use std::io::Write;
+        let mut input = child.stdin.take().unwrap();
+        if let Some(s) = stdin {
+            input.write_all(s.as_bytes()).unwrap();
+        }
+    }
+    CliResult::from(child.wait_with_output().unwrap())
+}
+
+pub struct CliResult {
+    pub output: Output,
+    pub json: serde_json::Value,
+}
+
+impl From<Output> for CliResult {
+    fn from(output: Output) -> Self {
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let last = stdout.lines().last().unwrap_or("");
+        let json = serde_json::from_str(last).unwrap_or_else(|e| {
+            panic!("stdout's last line is not JSON ({e}): {stdout:?}\nstderr: {}", String::from_utf8_lossy(&output.stderr))
+        });
+        CliResult { output, json }
+    }
+}
+
+impl CliResult {
+    pub fn ok(&self) -> &serde_json::Value {
+        assert!(
+            self.output.status.success(),
+            "tideline failed: {}\nstderr: {}",
+            self.json,
+            String::from_utf8_lossy(&self.output.stderr)
+        );
+        &self.json
+    }
+
+    /// Asserts a failure with this code and a hint, and returns the error object.
+    pub fn err(&self, code: &str) -> &serde_json::Value {
+        assert!(!self.output.status.success(), "expected {code}, got success: {}", self.json);
+        assert_eq!(self.json["code"], code, "wrong error: {}", self.json);
+        assert!(self.json["message"].as_str().is_some_and(|m| !m.is_empty()), "no message: {}", self.json);
+        assert!(self.json["hint"].as_str().is_some_and(|h| h.len() > 10), "no hint: {}", self.json);
+        &self.json
+    }
+}
+
+pub fn tideline_bin() -> PathBuf {
+    // target/debug/deps/<test> → target/debug/tideline
+    let exe = std::env::current_exe().unwrap();
+    let bin = exe.parent().unwrap().parent().unwrap().join("tideline");
+    assert!(bin.exists(), "{} is missing: build with `cargo build --workspace --all-targets` first", bin.display());
+    bin
+}
+
+/// Reads the keychain directly, as a user's keychain app would.
+pub fn keychain_get(profile_id: &str) -> Option<String> {
+    let entry = keyring::Entry::new("tideline", &format!("profile/{profile_id}")).unwrap();
+    match entry.get_password() {
+        Ok(pw) => Some(pw),
+        Err(keyring::Error::NoEntry) => None,
+        Err(e) => panic!("keychain read failed: {e}"),
+    }
+}

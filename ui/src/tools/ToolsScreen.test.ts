@@ -1,0 +1,58 @@
+import { render, screen } from '@testing-library/svelte';
+import { describe, expect, it } from 'vitest';
+import { fakeBackend, reject } from '../testing/backend';
+import ToolsScreen from './ToolsScreen.svelte';
+
+describe('tools screen', () => {
+  it('lists each installation with its tools and capabilities', async () => {
+    fakeBackend({
+      tools_list: () => ({
+        installations: [
+          {
+            major: 17,
+            version: '17.2',
+            dir: '/usr/lib/postgresql/17/bin',
+            source: 'debian',
+            tools: ['pg_dump', 'pg_restore', 'pg_basebackup', 'pg_combinebackup'],
+            capabilities: {
+              dump_compression: ['gzip', 'lz4', 'zstd'],
+              basebackup_compression: ['gzip', 'zstd'],
+              incremental_backup: true,
+              table_and_children: true,
+            },
+          },
+          {
+            major: 15,
+            version: '15.8',
+            dir: '/usr/lib/postgresql/15/bin',
+            source: 'pgdg',
+            tools: ['pg_dump'],
+            capabilities: { dump_compression: ['gzip'], basebackup_compression: [], incremental_backup: false, table_and_children: false },
+          },
+        ],
+      }),
+    });
+    render(ToolsScreen);
+    const rows = await screen.findAllByTestId('tools-row');
+    expect(rows.map((r) => r.dataset.major)).toEqual(['17', '15']);
+    expect(rows[0].textContent).toContain('/usr/lib/postgresql/17/bin');
+    expect(rows[0].textContent).toContain('pg_combinebackup');
+    expect(rows[0].textContent).toContain('gzip, lz4, zstd');
+    expect(rows[1].textContent).toContain('15.8');
+    expect(rows[1].textContent).toContain('pgdg');
+    expect(rows[1].textContent).toMatch(/Incremental backup\s*no/);
+  });
+
+  it('explains when nothing is installed', async () => {
+    fakeBackend({ tools_list: () => ({ installations: [] }) });
+    render(ToolsScreen);
+    expect((await screen.findByTestId('tools-empty')).textContent).toContain('No PostgreSQL client tools');
+  });
+
+  it('shows the engine error', async () => {
+    fakeBackend({ tools_list: () => reject({ code: 'io', message: 'Cannot read /usr/lib.', hint: 'Check permissions.' }) });
+    render(ToolsScreen);
+    expect((await screen.findByTestId('error')).dataset.code).toBe('io');
+    expect(screen.getByTestId('error-hint').textContent).toBe('Check permissions.');
+  });
+});
