@@ -101,6 +101,12 @@ fn read_password_stdin() -> Result<Secret> {
     let mut text = String::new();
     std::io::stdin().read_to_string(&mut text).map_err(|e| Error::io("reading the password from stdin", e))?;
     let trimmed = text.strip_suffix('\n').map(|t| t.strip_suffix('\r').unwrap_or(t)).unwrap_or(&text);
+    if trimmed.is_empty() {
+        return Err(Error::invalid_input(
+            "--password-stdin read an empty password",
+            "Pipe the password in (`printf %s \"$PW\" | tideline profile add …`), or use --no-password for passwordless auth.",
+        ));
+    }
     Ok(Secret::new(trimmed))
 }
 

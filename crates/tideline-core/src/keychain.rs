@@ -23,13 +23,19 @@ pub fn profile_account(profile_id: &str) -> String {
 
 pub struct OsKeychain;
 
+fn locked(detail: impl std::fmt::Display) -> Error {
+    Error::new(
+        ErrorCode::KeychainLocked,
+        format!("the OS keychain is locked or refused access: {detail}"),
+        "Unlock your keychain (log in to the desktop session, or run `gnome-keyring-daemon --unlock`) and try again. Tideline never stores passwords in files.",
+    )
+}
+
 fn map_err(err: keyring::Error) -> Error {
     match err {
-        keyring::Error::NoStorageAccess(e) => Error::new(
-            ErrorCode::KeychainLocked,
-            format!("the OS keychain is locked or refused access: {e}"),
-            "Unlock your keychain (log in to the desktop session, or run `gnome-keyring-daemon --unlock`) and try again. Tideline never stores passwords in files.",
-        ),
+        keyring::Error::NoStorageAccess(e) => locked(e),
+        // Secret Service reports a locked collection as a D-Bus failure, not as NoStorageAccess.
+        keyring::Error::PlatformFailure(e) if e.to_string().to_lowercase().contains("locked") => locked(e),
         keyring::Error::PlatformFailure(e) => Error::new(
             ErrorCode::KeychainUnavailable,
             format!("no OS keychain could be reached: {e}"),

@@ -62,6 +62,16 @@ impl TestCluster {
     }
 
     pub fn start_with(major: u32, password: Option<&str>, settings: Vec<(String, String)>) -> TestCluster {
+        Self::start_prepared(major, password, settings, |_| {})
+    }
+
+    /// Like `start_with`, with `prepare` run on the data directory before the first start.
+    pub fn start_prepared(
+        major: u32,
+        password: Option<&str>,
+        settings: Vec<(String, String)>,
+        prepare: impl FnOnce(&ManagedCluster),
+    ) -> TestCluster {
         // The cluster's owner (an unprivileged user when we are root) must traverse the parent.
         let parent = tempfile::Builder::new().prefix("tideline-test-").tempdir_in(test_tmp()).expect("tempdir");
         set_mode(parent.path(), 0o755);
@@ -69,8 +79,10 @@ impl TestCluster {
         let mut cluster = ManagedCluster::create(&parent.path().join("cluster"), server(major), &spec)
             .unwrap_or_else(|e| panic!("creating a PostgreSQL {major} cluster: {} ({})", e.message, e.hint));
         let mut guard = TestCluster { cluster: None, password: password.map(str::to_string), _parent: parent };
+        prepare(&cluster);
         cluster.start().unwrap_or_else(|e| panic!("starting PostgreSQL {major}: {}", e.message));
         guard.cluster = Some(cluster);
+        record_major(major);
         guard
     }
 
@@ -93,6 +105,16 @@ impl Drop for TestCluster {
             if let Err(e) = c.remove() {
                 eprintln!("warning: removing a test cluster failed: {}", e.message);
             }
+        }
+    }
+}
+
+/// npm test prints the majors the server tests really ran on.
+fn record_major(major: u32) {
+    if let Some(path) = std::env::var_os("TIDELINE_TEST_REPORT") {
+        use std::io::Write;
+        if let Ok(mut f) = std::fs::OpenOptions::new().append(true).create(true).open(path) {
+            let _ = writeln!(f, "{major}");
         }
     }
 }

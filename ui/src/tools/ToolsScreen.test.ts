@@ -40,7 +40,7 @@ describe('tools screen', () => {
     expect(rows[0].textContent).toContain('gzip, lz4, zstd');
     expect(rows[1].textContent).toContain('15.8');
     expect(rows[1].textContent).toContain('pgdg');
-    expect(rows[1].textContent).toMatch(/Incremental backup\s*no/);
+    expect(rows[1].textContent).toMatch(/incremental backup\s*no/);
   });
 
   it('explains when nothing is installed', async () => {

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# npm test: install prerequisites and PostgreSQL builds, then fmt, UI checks, clippy (warnings
+# are errors), Rust tests against real servers and the real keychain, the window tests under
+# Xvfb, the IPC bindings check, and the UI unit tests. Ends with the counts.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/env.sh
+started=$(date +%s)
+bash scripts/bootstrap.sh test
+
+work="$(mktemp -d /tmp/tideline-test-run-XXXXXX)"
+chmod 755 "$work"
+export TIDELINE_TEST_REPORT="$work/majors"
+: > "$TIDELINE_TEST_REPORT"
+chmod 666 "$TIDELINE_TEST_REPORT"
+export TIDELINE_SCREENSHOTS="${TIDELINE_SCREENSHOTS:-$PWD/target/screenshots}"
+
+step() { printf '\n\033[1m== %s\033[0m\n' "$1"; shift; "$@"; }
+
+step "rustfmt" cargo fmt --all --check
+step "UI type check" npm run --silent ui:check
+step "UI build" npm run --silent ui:build
+step "clippy" cargo clippy --workspace --all-targets --quiet -- -D warnings
+step "build" cargo build --workspace --all-targets --quiet
+
+# One D-Bus session with an unlocked keyring and one virtual display serve every Rust test,
+# including the WebDriver tests of the real window (ignored by plain `cargo test`).
+step "Rust tests (real PostgreSQL, real keychain, real window)" \
+  xvfb-run -a -s "-screen 0 1280x800x24" dbus-run-session -- bash scripts/with-keyring.sh \
+  cargo test --workspace --all-targets -- --include-ignored 2>&1 | tee "$work/cargo.log"
+
+step "IPC bindings are current" true
+if ! git diff --quiet -- ui/src/bindings || [ -n "$(git ls-files --others --exclude-standard ui/src/bindings)" ]; then
+  echo "ui/src/bindings differs from the Rust types (cargo test regenerated it):" >&2
+  git status --short ui/src/bindings >&2
+  if [ -n "${CI:-}" ]; then
+    echo "Commit the regenerated bindings." >&2
+    exit 1
+  fi
+  echo "(not in CI: commit them before you push)" >&2
+fi
+
+step "UI unit tests" npx vitest run --config ui/vite.config.ts --reporter=default --reporter=json --outputFile="$work/vitest.json"
+
+count() { awk -v what="$1" '/^test result:/ { for (i = 1; i < NF; i++) if ($(i+1) ~ "^" what) n += $i } END { print n + 0 }' "$work/cargo.log"; }
+rust_passed=$(count passed)
+rust_failed=$(count failed)
+ui_passed=$(node -e 'const r=require(process.argv[1]);console.log(r.numPassedTests)' "$work/vitest.json")
+ui_failed=$(node -e 'const r=require(process.argv[1]);console.log(r.numFailedTests)' "$work/vitest.json")
+majors=$(sort -un "$TIDELINE_TEST_REPORT" | paste -sd, | sed 's/,/, /g')
+echo
+echo "Rust tests: $rust_passed passed; UI tests: $ui_passed passed"
+echo "PostgreSQL majors the server tests ran on: ${majors:-none}"
+echo "Screenshots: $TIDELINE_SCREENSHOTS"
+echo "Took $(( $(date +%s) - started )) s"
+echo "$((rust_passed + ui_passed)) passed, $((rust_failed + ui_failed)) failed"
+rm -rf "$work"
