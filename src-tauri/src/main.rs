@@ -8,7 +8,10 @@ mod commands;
 use tideline_core::Engine;
 
 fn main() {
-    if std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none() && cfg!(target_os = "linux") {
+    if std::env::var_os("DISPLAY").is_none()
+        && std::env::var_os("WAYLAND_DISPLAY").is_none()
+        && cfg!(target_os = "linux")
+    {
         eprintln!("Tideline needs a display. On a machine without one, run it under Xvfb: xvfb-run -a npm start");
         std::process::exit(1);
     }

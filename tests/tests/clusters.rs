@@ -13,7 +13,11 @@ fn lifecycle_on_every_major() {
         let parent = tempfile::tempdir().unwrap();
         support::set_mode(parent.path(), 0o755);
         let root = parent.path().join("c");
-        let spec = ClusterSpec { superuser: "postgres".into(), password: None, settings: vec![("fsync".into(), "off".into())] };
+        let spec = ClusterSpec {
+            superuser: "postgres".into(),
+            password: None,
+            settings: vec![("fsync".into(), "off".into())],
+        };
         let mut c = ManagedCluster::create(&root, server(major), &spec).unwrap();
         let meta = std::fs::metadata(c.data_dir()).unwrap();
         assert_eq!(meta.permissions().mode() & 0o777, 0o700);

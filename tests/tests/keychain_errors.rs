@@ -12,18 +12,30 @@ const URL: &str = "postgresql://u@127.0.0.1:5/d";
 fn a_locked_keychain_is_keychain_locked_and_nothing_is_saved() {
     let home = Home::new();
     let keyrings = tempfile::tempdir().unwrap();
-    // A D-Bus session of its own whose keyring daemon runs but was never unlocked.
+    // A D-Bus session of its own, without service activation (so no unlock prompt can appear),
+    // whose keyring daemon runs but was never unlocked.
     let script = format!(
-        "gnome-keyring-daemon --start --components=secrets >/dev/null; exec '{}' profile add locked --url {URL} --password-stdin --json",
+        "gnome-keyring-daemon --daemonize --components=secrets >/dev/null; exec '{}' profile add locked --url {URL} --password-stdin --json",
         tideline_bin().display()
     );
+    let conf = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/support/no-activation-bus.conf"
+    );
     let mut cmd = Command::new("dbus-run-session");
-    cmd.args(["--", "sh", "-c", &script])
+    cmd.arg(format!("--config-file={conf}"))
+        .args(["--", "sh", "-c", &script])
         .env("XDG_DATA_HOME", keyrings.path())
         .env("TIDELINE_HOME", home.path())
         .env_remove("DISPLAY");
     run_cli(cmd, Some("Locked-Secret-77")).err("keychain_locked");
-    assert_eq!(home.cli(&["profile", "list"], None).ok()["profiles"].as_array().unwrap().len(), 0);
+    assert_eq!(
+        home.cli(&["profile", "list"], None).ok()["profiles"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
     assert!(home.files_containing("Locked-Secret-77").is_empty());
 }
 
@@ -31,19 +43,43 @@ fn a_locked_keychain_is_keychain_locked_and_nothing_is_saved() {
 fn no_keychain_at_all_is_keychain_unavailable() {
     let home = Home::new();
     let mut cmd = Command::new(tideline_bin());
-    cmd.args(["profile", "add", "nobus", "--url", URL, "--password-stdin", "--json"])
-        .env("TIDELINE_HOME", home.path())
-        .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent-bus");
+    cmd.args([
+        "profile",
+        "add",
+        "nobus",
+        "--url",
+        URL,
+        "--password-stdin",
+        "--json",
+    ])
+    .env("TIDELINE_HOME", home.path())
+    .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent-bus");
     let failed = run_cli(cmd, Some("Absent-Secret-78"));
     let err = failed.err("keychain_unavailable");
     assert!(err["hint"].as_str().unwrap().contains("Secret Service"));
-    assert_eq!(home.cli(&["profile", "list"], None).ok()["profiles"].as_array().unwrap().len(), 0);
+    assert_eq!(
+        home.cli(&["profile", "list"], None).ok()["profiles"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
     assert!(home.files_containing("Absent-Secret-78").is_empty());
 }
 
 #[test]
 fn an_empty_password_on_stdin_is_refused() {
     let home = Home::new();
-    home.cli(&["profile", "add", "empty", "--url", URL, "--password-stdin"], Some("")).err("invalid_input");
-    assert_eq!(home.cli(&["profile", "list"], None).ok()["profiles"].as_array().unwrap().len(), 0);
+    home.cli(
+        &["profile", "add", "empty", "--url", URL, "--password-stdin"],
+        Some(""),
+    )
+    .err("invalid_input");
+    assert_eq!(
+        home.cli(&["profile", "list"], None).ok()["profiles"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
 }

@@ -12,23 +12,62 @@ fn lists_every_required_major_with_capabilities() {
     for major in majors() {
         let inst = installations
             .iter()
-            .find(|i| i["major"] == major && i["tools"].as_array().unwrap().iter().any(|t| t == "pg_dump"))
-            .unwrap_or_else(|| panic!("PostgreSQL {major} with pg_dump not listed: {installations:?}"));
-        for tool in ["pg_dump", "pg_dumpall", "pg_restore", "psql", "pg_basebackup", "pg_receivewal", "pg_waldump", "pg_verifybackup", "initdb", "pg_ctl", "postgres"] {
-            assert!(inst["tools"].as_array().unwrap().iter().any(|t| t == tool), "{major} lacks {tool}");
+            .find(|i| {
+                i["major"] == major
+                    && i["tools"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .any(|t| t == "pg_dump")
+            })
+            .unwrap_or_else(|| {
+                panic!("PostgreSQL {major} with pg_dump not listed: {installations:?}")
+            });
+        for tool in [
+            "pg_dump",
+            "pg_dumpall",
+            "pg_restore",
+            "psql",
+            "pg_basebackup",
+            "pg_receivewal",
+            "pg_waldump",
+            "pg_verifybackup",
+            "initdb",
+            "pg_ctl",
+            "postgres",
+        ] {
+            assert!(
+                inst["tools"].as_array().unwrap().iter().any(|t| t == tool),
+                "{major} lacks {tool}"
+            );
         }
         let caps = &inst["capabilities"];
-        assert!(caps["dump_compression"].as_array().unwrap().iter().any(|m| m == "gzip"), "{major}: {caps}");
+        assert!(
+            caps["dump_compression"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|m| m == "gzip"),
+            "{major}: {caps}"
+        );
         assert_eq!(caps["incremental_backup"], major >= 17);
         assert_eq!(caps["table_and_children"], major >= 16);
     }
     // Measured facts about these builds: the PyPI 17 build has zstd, the PyPI 18 build does not.
-    let by_major = |m: u32| installations.iter().find(|i| i["major"] == m && i["source"] == "configured").map(|i| i["capabilities"]["dump_compression"].clone());
+    let by_major = |m: u32| {
+        installations
+            .iter()
+            .find(|i| i["major"] == m && i["source"] == "configured")
+            .map(|i| i["capabilities"]["dump_compression"].clone())
+    };
     if let Some(c17) = by_major(17) {
         assert!(c17.as_array().unwrap().iter().any(|m| m == "zstd"), "{c17}");
     }
     if let Some(c18) = by_major(18) {
-        assert!(!c18.as_array().unwrap().iter().any(|m| m == "zstd"), "{c18}");
+        assert!(
+            !c18.as_array().unwrap().iter().any(|m| m == "zstd"),
+            "{c18}"
+        );
     }
 }
 
@@ -50,7 +89,11 @@ fn added_directories_are_remembered() {
         .output()
         .unwrap();
     let json: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
-    assert!(json["installations"].as_array().unwrap().iter().any(|i| i["dir"] == dir.as_str()));
+    assert!(json["installations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|i| i["dir"] == dir.as_str()));
     let bad = home.cli(&["tools", "--add-dir", "/nonexistent/bin"], None);
     bad.err("invalid_input");
 }

@@ -4,13 +4,22 @@ use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
 #[derive(Parser, Debug)]
-#[command(name = "tideline", version, about = "PostgreSQL backups, restores and point-in-time recovery")]
+#[command(
+    name = "tideline",
+    version,
+    about = "PostgreSQL backups, restores and point-in-time recovery"
+)]
 pub struct Cli {
     /// Print exactly one JSON object on stdout (progress and logs go to stderr).
     #[arg(long, global = true)]
     pub json: bool,
     /// Log level on stderr (error, warn, info, debug, trace); the log file always gets info.
-    #[arg(long, global = true, default_value = "warn", env = "TIDELINE_LOG_LEVEL")]
+    #[arg(
+        long,
+        global = true,
+        default_value = "warn",
+        env = "TIDELINE_LOG_LEVEL"
+    )]
     pub log_level: String,
     #[command(subcommand)]
     pub command: Command,

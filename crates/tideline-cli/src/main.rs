@@ -14,7 +14,11 @@ fn main() {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) if wants_json && e.use_stderr() => {
-            let err = Error::new(ErrorCode::InvalidInput, e.to_string().trim().to_string(), "Run `tideline --help` for usage.");
+            let err = Error::new(
+                ErrorCode::InvalidInput,
+                e.to_string().trim().to_string(),
+                "Run `tideline --help` for usage.",
+            );
             output::print_error(&err, true);
             std::process::exit(2);
         }

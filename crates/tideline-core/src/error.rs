@@ -57,7 +57,11 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     pub fn new(code: ErrorCode, message: impl Into<String>, hint: impl Into<String>) -> Self {
-        Error { code, message: message.into(), hint: hint.into() }
+        Error {
+            code,
+            message: message.into(),
+            hint: hint.into(),
+        }
     }
 
     pub fn io(context: impl fmt::Display, err: std::io::Error) -> Self {
@@ -69,7 +73,11 @@ impl Error {
     }
 
     pub fn internal(message: impl Into<String>) -> Self {
-        Error::new(ErrorCode::Internal, message, "This is a bug in Tideline; the log file has details.")
+        Error::new(
+            ErrorCode::Internal,
+            message,
+            "This is a bug in Tideline; the log file has details.",
+        )
     }
 
     pub fn invalid_input(message: impl Into<String>, hint: impl Into<String>) -> Self {

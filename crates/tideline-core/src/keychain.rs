@@ -35,7 +35,13 @@ fn map_err(err: keyring::Error) -> Error {
     match err {
         keyring::Error::NoStorageAccess(e) => locked(e),
         // Secret Service reports a locked collection as a D-Bus failure, not as NoStorageAccess.
-        keyring::Error::PlatformFailure(e) if e.to_string().to_lowercase().contains("locked") => locked(e),
+        keyring::Error::PlatformFailure(e) if says_locked(&e.to_string()) => locked(e),
+        // Secret Service waits on its unlock prompt; no reply means nobody answered it.
+        keyring::Error::PlatformFailure(e) if e.to_string().contains("Did not receive a reply") => Error::new(
+            ErrorCode::KeychainLocked,
+            format!("the OS keychain did not answer in time; it may be waiting for you to unlock it ({e})"),
+            "Unlock the keychain in the prompt your desktop shows, then try again. Tideline never stores passwords in files.",
+        ),
         keyring::Error::PlatformFailure(e) => Error::new(
             ErrorCode::KeychainUnavailable,
             format!("no OS keychain could be reached: {e}"),
@@ -47,6 +53,13 @@ fn map_err(err: keyring::Error) -> Error {
             "Check the keychain application for the 'tideline' entries.",
         ),
     }
+}
+
+/// "Cannot create an item in a locked collection" — the word itself, not "blocked".
+fn says_locked(text: &str) -> bool {
+    text.to_lowercase()
+        .split(|c: char| !c.is_alphanumeric())
+        .any(|w| w == "locked")
 }
 
 impl SecretStore for OsKeychain {
@@ -73,6 +86,19 @@ impl SecretStore for OsKeychain {
     }
 }
 
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn recognises_a_locked_collection_only() {
+        assert!(super::says_locked(
+            "DBus error: Cannot create an item in a locked collection"
+        ));
+        assert!(!super::says_locked(
+            "the message bus security policy blocked the reply"
+        ));
+    }
+}
+
 /// In-memory store for unit tests of the engine's bookkeeping.
 #[derive(Default)]
 pub struct MemorySecrets(std::sync::Mutex<std::collections::HashMap<String, Secret>>);
@@ -82,7 +108,10 @@ impl SecretStore for MemorySecrets {
         Ok(self.0.lock().unwrap().get(account).cloned())
     }
     fn set(&self, account: &str, secret: &Secret) -> Result<()> {
-        self.0.lock().unwrap().insert(account.to_string(), secret.clone());
+        self.0
+            .lock()
+            .unwrap()
+            .insert(account.to_string(), secret.clone());
         Ok(())
     }
     fn delete(&self, account: &str) -> Result<()> {

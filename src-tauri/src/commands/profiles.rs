@@ -12,12 +12,19 @@ pub async fn profiles_list(engine: State<'_, Engine>) -> Result<Vec<Profile>, Er
 }
 
 #[tauri::command]
-pub async fn profile_parse(engine: State<'_, Engine>, input: String) -> Result<ProfileDraft, Error> {
+pub async fn profile_parse(
+    engine: State<'_, Engine>,
+    input: String,
+) -> Result<ProfileDraft, Error> {
     engine.parse_connection(&input).map(|parsed| parsed.draft)
 }
 
 #[tauri::command]
-pub async fn profile_add(engine: State<'_, Engine>, draft: ProfileDraft, password: Option<Secret>) -> Result<Profile, Error> {
+pub async fn profile_add(
+    engine: State<'_, Engine>,
+    draft: ProfileDraft,
+    password: Option<Secret>,
+) -> Result<Profile, Error> {
     engine.add_profile(&draft, password.as_ref())
 }
 
@@ -42,6 +49,9 @@ pub async fn profile_test(engine: State<'_, Engine>, name: String) -> Result<Ser
 }
 
 #[tauri::command]
-pub async fn profile_import(engine: State<'_, Engine>, request: ImportRequest) -> Result<ImportReport, Error> {
+pub async fn profile_import(
+    engine: State<'_, Engine>,
+    request: ImportRequest,
+) -> Result<ImportReport, Error> {
     engine.import_profiles(request)
 }

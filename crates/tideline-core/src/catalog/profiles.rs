@@ -47,19 +47,31 @@ fn exists(name: &str) -> Error {
 
 impl Catalog {
     pub fn profiles(&self) -> Result<Vec<Profile>> {
-        let mut stmt = self.conn.prepare(&format!("SELECT {COLUMNS} FROM profiles ORDER BY name"))?;
+        let mut stmt = self
+            .conn
+            .prepare(&format!("SELECT {COLUMNS} FROM profiles ORDER BY name"))?;
         let rows = stmt.query_map([], from_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     pub fn profile(&self, name: &str) -> Result<Profile> {
         self.conn
-            .query_row(&format!("SELECT {COLUMNS} FROM profiles WHERE name = ?1"), [name], from_row)
+            .query_row(
+                &format!("SELECT {COLUMNS} FROM profiles WHERE name = ?1"),
+                [name],
+                from_row,
+            )
             .optional()?
             .ok_or_else(|| missing(name))
     }
 
-    pub fn insert_profile(&self, id: &str, draft: &ProfileDraft, has_password: bool, now: &str) -> Result<Profile> {
+    pub fn insert_profile(
+        &self,
+        id: &str,
+        draft: &ProfileDraft,
+        has_password: bool,
+        now: &str,
+    ) -> Result<Profile> {
         if self.profile(&draft.name).is_ok() {
             return Err(exists(&draft.name));
         }
@@ -85,7 +97,13 @@ impl Catalog {
         self.profile(&draft.name)
     }
 
-    pub fn update_profile(&self, id: &str, draft: &ProfileDraft, has_password: bool, now: &str) -> Result<Profile> {
+    pub fn update_profile(
+        &self,
+        id: &str,
+        draft: &ProfileDraft,
+        has_password: bool,
+        now: &str,
+    ) -> Result<Profile> {
         if let Ok(other) = self.profile(&draft.name) {
             if other.id != id {
                 return Err(exists(&draft.name));
@@ -116,7 +134,8 @@ impl Catalog {
     }
 
     pub fn delete_profile(&self, id: &str) -> Result<()> {
-        self.conn.execute("DELETE FROM profiles WHERE id = ?1", [id])?;
+        self.conn
+            .execute("DELETE FROM profiles WHERE id = ?1", [id])?;
         Ok(())
     }
 }

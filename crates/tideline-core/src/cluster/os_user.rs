@@ -21,7 +21,11 @@ impl OsUser {
             return None;
         }
         let (uid, gid) = unsafe { ((*pw).pw_uid, (*pw).pw_gid) };
-        Some(OsUser { name: name.to_string(), uid, gid })
+        Some(OsUser {
+            name: name.to_string(),
+            uid,
+            gid,
+        })
     }
 }
 
@@ -35,7 +39,9 @@ pub fn cluster_owner() -> Result<Option<OsUser>> {
     if !running_as_root() {
         return Ok(None);
     }
-    let wanted = std::env::var("TIDELINE_CLUSTER_USER").ok().filter(|s| !s.is_empty());
+    let wanted = std::env::var("TIDELINE_CLUSTER_USER")
+        .ok()
+        .filter(|s| !s.is_empty());
     let names: Vec<String> = match &wanted {
         Some(n) => vec![n.clone()],
         None => vec!["postgres".into(), "nobody".into()],
@@ -53,7 +59,9 @@ pub fn cluster_owner() -> Result<Option<OsUser>> {
 pub fn check_reachable(dir: &Path, owner: &OsUser) -> Result<()> {
     use std::os::unix::fs::MetadataExt;
     for ancestor in dir.ancestors().skip(1) {
-        let Ok(meta) = std::fs::metadata(ancestor) else { continue };
+        let Ok(meta) = std::fs::metadata(ancestor) else {
+            continue;
+        };
         let mode = meta.mode();
         let ok = if meta.uid() == owner.uid {
             mode & 0o100 != 0

@@ -47,7 +47,9 @@ fn is_rustls_cert_error(e: &tokio_postgres::Error) -> bool {
             return true;
         }
         if let Some(io) = s.downcast_ref::<std::io::Error>() {
-            if let Some(rustls::Error::InvalidCertificate(_)) = io.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
+            if let Some(rustls::Error::InvalidCertificate(_)) =
+                io.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>())
+            {
                 return true;
             }
         }
@@ -106,10 +108,16 @@ pub(crate) fn classify(failure: ConnectFailure, draft: &ProfileDraft, had_passwo
             "With verify-full the certificate must be signed by sslrootcert and name this host; check sslrootcert and the host name, or use verify-ca.",
         );
     }
-    if text.contains("server does not support TLS") || text.contains("server does not support SSL") {
+    if text.contains("server does not support TLS") || text.contains("server does not support SSL")
+    {
         return Error::new(
             ErrorCode::TlsUnsupported,
-            format!("{}:{} does not offer TLS, and sslmode '{}' requires it", draft.host, draft.port, draft.sslmode.as_str()),
+            format!(
+                "{}:{} does not offer TLS, and sslmode '{}' requires it",
+                draft.host,
+                draft.port,
+                draft.sslmode.as_str()
+            ),
             "Enable ssl on the server, or set sslmode to prefer or disable for this profile.",
         );
     }
@@ -120,7 +128,10 @@ pub(crate) fn classify(failure: ConnectFailure, draft: &ProfileDraft, had_passwo
             "Store the password: `tideline profile edit NAME --password-stdin`, or the password field of the profile form.",
         );
     }
-    if text.contains("failed to lookup address") || text.contains("Name or service not known") || text.contains("No such host") {
+    if text.contains("failed to lookup address")
+        || text.contains("Name or service not known")
+        || text.contains("No such host")
+    {
         return Error::new(
             ErrorCode::HostNotFound,
             format!("host '{}' could not be resolved", draft.host),
@@ -132,7 +143,10 @@ pub(crate) fn classify(failure: ConnectFailure, draft: &ProfileDraft, had_passwo
         Some(_) | None if text.contains("timed out") => timeout(draft),
         Some(kind) => Error::new(
             ErrorCode::HostUnreachable,
-            format!("could not reach {}:{} ({kind}): {text}", draft.host, draft.port),
+            format!(
+                "could not reach {}:{} ({kind}): {text}",
+                draft.host, draft.port
+            ),
             if draft.is_unix_socket() {
                 "Check that the server runs and that its unix_socket_directories includes this directory."
             } else {
@@ -150,7 +164,10 @@ pub(crate) fn classify(failure: ConnectFailure, draft: &ProfileDraft, had_passwo
 fn timeout(draft: &ProfileDraft) -> Error {
     Error::new(
         ErrorCode::Timeout,
-        format!("{}:{} did not answer within {} s", draft.host, draft.port, draft.connect_timeout_secs),
+        format!(
+            "{}:{} did not answer within {} s",
+            draft.host, draft.port, draft.connect_timeout_secs
+        ),
         "Check the address and any firewall in between, or raise the profile's connect timeout.",
     )
 }

@@ -24,7 +24,9 @@ pub fn config(draft: &ProfileDraft, password: Option<&Secret>) -> tokio_postgres
         .user(&draft.user)
         .dbname(&draft.database)
         .application_name(draft.application_name.as_deref().unwrap_or("tideline"))
-        .connect_timeout(Duration::from_secs(u64::from(draft.connect_timeout_secs.max(1))))
+        .connect_timeout(Duration::from_secs(u64::from(
+            draft.connect_timeout_secs.max(1),
+        )))
         .ssl_mode(match draft.sslmode {
             SslMode::Disable => tokio_postgres::config::SslMode::Disable,
             SslMode::Prefer => tokio_postgres::config::SslMode::Prefer,
@@ -57,9 +59,10 @@ pub async fn connect(draft: &ProfileDraft, password: Option<&Secret>) -> Result<
             Ok(client)
         }
     };
-    let result: std::result::Result<Client, errors::ConnectFailure> = match tokio::time::timeout(deadline, attempt).await {
-        Ok(r) => r,
-        Err(_) => Err(errors::ConnectFailure::TimedOut),
-    };
+    let result: std::result::Result<Client, errors::ConnectFailure> =
+        match tokio::time::timeout(deadline, attempt).await {
+            Ok(r) => r,
+            Err(_) => Err(errors::ConnectFailure::TimedOut),
+        };
     result.map_err(|f| errors::classify(f, draft, password.is_some()))
 }

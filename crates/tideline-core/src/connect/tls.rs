@@ -30,7 +30,12 @@ pub(super) fn connector(draft: &ProfileDraft) -> Result<MakeRustlsConnect, Conne
         let roots = load_roots(root_path)?;
         let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
             .build()
-            .map_err(|e| tls_config_error(format!("the root certificates cannot be used: {e}"), "Check sslrootcert."))?;
+            .map_err(|e| {
+                tls_config_error(
+                    format!("the root certificates cannot be used: {e}"),
+                    "Check sslrootcert.",
+                )
+            })?;
         if draft.sslmode == SslMode::VerifyFull {
             webpki
         } else {
@@ -41,7 +46,12 @@ pub(super) fn connector(draft: &ProfileDraft) -> Result<MakeRustlsConnect, Conne
     };
     let builder = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .map_err(|e| tls_config_error(format!("TLS setup failed: {e}"), "This is a bug in Tideline."))?
+        .map_err(|e| {
+            tls_config_error(
+                format!("TLS setup failed: {e}"),
+                "This is a bug in Tideline.",
+            )
+        })?
         .dangerous()
         .with_custom_certificate_verifier(verifier);
     let config = match (&draft.sslcert, &draft.sslkey) {
@@ -49,7 +59,10 @@ pub(super) fn connector(draft: &ProfileDraft) -> Result<MakeRustlsConnect, Conne
             let certs = read_certs(&PathBuf::from(cert))?;
             let key = read_key(&PathBuf::from(key))?;
             builder.with_client_auth_cert(certs, key).map_err(|e| {
-                tls_config_error(format!("the client certificate cannot be used: {e}"), "Check that sslcert and sslkey belong together.")
+                tls_config_error(
+                    format!("the client certificate cannot be used: {e}"),
+                    "Check that sslcert and sslkey belong together.",
+                )
             })?
         }
         _ => builder.with_no_client_auth(),
@@ -85,24 +98,45 @@ fn load_roots(path: Option<String>) -> Result<RootCertStore, ConnectFailure> {
 }
 
 fn read_certs(path: &PathBuf) -> Result<Vec<CertificateDer<'static>>, ConnectFailure> {
-    let pem = std::fs::read(path)
-        .map_err(|e| tls_config_error(format!("cannot read {}: {e}", path.display()), "Check the certificate path."))?;
-    let certs: Vec<_> = rustls_pemfile::certs(&mut pem.as_slice()).collect::<Result<_, _>>().map_err(|e| {
-        tls_config_error(format!("{} is not a PEM certificate file: {e}", path.display()), "Give a PEM file.")
+    let pem = std::fs::read(path).map_err(|e| {
+        tls_config_error(
+            format!("cannot read {}: {e}", path.display()),
+            "Check the certificate path.",
+        )
     })?;
+    let certs: Vec<_> = rustls_pemfile::certs(&mut pem.as_slice())
+        .collect::<Result<_, _>>()
+        .map_err(|e| {
+            tls_config_error(
+                format!("{} is not a PEM certificate file: {e}", path.display()),
+                "Give a PEM file.",
+            )
+        })?;
     if certs.is_empty() {
-        return Err(tls_config_error(format!("{} holds no certificate", path.display()), "Give a PEM file."));
+        return Err(tls_config_error(
+            format!("{} holds no certificate", path.display()),
+            "Give a PEM file.",
+        ));
     }
     Ok(certs)
 }
 
 fn read_key(path: &PathBuf) -> Result<PrivateKeyDer<'static>, ConnectFailure> {
-    let pem = std::fs::read(path)
-        .map_err(|e| tls_config_error(format!("cannot read {}: {e}", path.display()), "Check the sslkey path."))?;
+    let pem = std::fs::read(path).map_err(|e| {
+        tls_config_error(
+            format!("cannot read {}: {e}", path.display()),
+            "Check the sslkey path.",
+        )
+    })?;
     rustls_pemfile::private_key(&mut pem.as_slice())
         .ok()
         .flatten()
-        .ok_or_else(|| tls_config_error(format!("{} holds no private key", path.display()), "Give a PEM private key."))
+        .ok_or_else(|| {
+            tls_config_error(
+                format!("{} holds no private key", path.display()),
+                "Give a PEM private key.",
+            )
+        })
 }
 
 /// verify-ca: a valid chain to the root is enough; a host name mismatch is accepted.
@@ -118,18 +152,31 @@ impl ServerCertVerifier for ChainOnly {
         ocsp: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        match self.0.verify_server_cert(end_entity, intermediates, server_name, ocsp, now) {
+        match self
+            .0
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
+        {
             Err(rustls::Error::InvalidCertificate(CertificateError::NotValidForName))
-            | Err(rustls::Error::InvalidCertificate(CertificateError::NotValidForNameContext { .. })) => {
-                Ok(ServerCertVerified::assertion())
-            }
+            | Err(rustls::Error::InvalidCertificate(CertificateError::NotValidForNameContext {
+                ..
+            })) => Ok(ServerCertVerified::assertion()),
             other => other,
         }
     }
-    fn verify_tls12_signature(&self, m: &[u8], c: &CertificateDer<'_>, d: &DigitallySignedStruct) -> Result<HandshakeSignatureValid, rustls::Error> {
+    fn verify_tls12_signature(
+        &self,
+        m: &[u8],
+        c: &CertificateDer<'_>,
+        d: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
         self.0.verify_tls12_signature(m, c, d)
     }
-    fn verify_tls13_signature(&self, m: &[u8], c: &CertificateDer<'_>, d: &DigitallySignedStruct) -> Result<HandshakeSignatureValid, rustls::Error> {
+    fn verify_tls13_signature(
+        &self,
+        m: &[u8],
+        c: &CertificateDer<'_>,
+        d: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
         self.0.verify_tls13_signature(m, c, d)
     }
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
@@ -142,13 +189,30 @@ impl ServerCertVerifier for ChainOnly {
 struct EncryptOnly(Arc<CryptoProvider>);
 
 impl ServerCertVerifier for EncryptOnly {
-    fn verify_server_cert(&self, _: &CertificateDer<'_>, _: &[CertificateDer<'_>], _: &ServerName<'_>, _: &[u8], _: UnixTime) -> Result<ServerCertVerified, rustls::Error> {
+    fn verify_server_cert(
+        &self,
+        _: &CertificateDer<'_>,
+        _: &[CertificateDer<'_>],
+        _: &ServerName<'_>,
+        _: &[u8],
+        _: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
         Ok(ServerCertVerified::assertion())
     }
-    fn verify_tls12_signature(&self, m: &[u8], c: &CertificateDer<'_>, d: &DigitallySignedStruct) -> Result<HandshakeSignatureValid, rustls::Error> {
+    fn verify_tls12_signature(
+        &self,
+        m: &[u8],
+        c: &CertificateDer<'_>,
+        d: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
         verify_tls12_signature(m, c, d, &self.0.signature_verification_algorithms)
     }
-    fn verify_tls13_signature(&self, m: &[u8], c: &CertificateDer<'_>, d: &DigitallySignedStruct) -> Result<HandshakeSignatureValid, rustls::Error> {
+    fn verify_tls13_signature(
+        &self,
+        m: &[u8],
+        c: &CertificateDer<'_>,
+        d: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
         verify_tls13_signature(m, c, d, &self.0.signature_verification_algorithms)
     }
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {

@@ -29,7 +29,10 @@ pub fn parse(input: &str) -> Result<Parsed> {
     } else if input.contains('=') {
         parse_keywords(input)
     } else {
-        Err(invalid(format!("'{}' is neither a postgres:// URI nor a key=value conninfo", shorten(input))))
+        Err(invalid(format!(
+            "'{}' is neither a postgres:// URI nor a key=value conninfo",
+            shorten(input)
+        )))
     }
 }
 
@@ -62,7 +65,8 @@ fn parse_uri(input: &str) -> Result<Parsed> {
     if host_part.contains(',') {
         return Err(invalid("URIs with several hosts are not supported"));
     }
-    let url = url::Url::parse(input).map_err(|e| invalid(format!("the URI could not be read: {e}")))?;
+    let url =
+        url::Url::parse(input).map_err(|e| invalid(format!("the URI could not be read: {e}")))?;
     let mut draft = ProfileDraft::default();
     let mut password = None;
     let mut service = None;
@@ -80,11 +84,19 @@ fn parse_uri(input: &str) -> Result<Parsed> {
         draft.port = port;
     }
     let path = url.path().trim_start_matches('/');
-    draft.database = if path.is_empty() { draft.user.clone() } else { decode(path)? };
+    draft.database = if path.is_empty() {
+        draft.user.clone()
+    } else {
+        decode(path)?
+    };
     for (key, value) in url.query_pairs() {
         apply(&mut draft, &mut password, &mut service, &key, &value)?;
     }
-    Ok(Parsed { draft, password, service })
+    Ok(Parsed {
+        draft,
+        password,
+        service,
+    })
 }
 
 fn parse_keywords(input: &str) -> Result<Parsed> {
@@ -107,7 +119,11 @@ pub fn from_pairs(pairs: Vec<(String, String)>) -> Result<Parsed> {
     if !host_given {
         draft.host = default_host();
     }
-    Ok(Parsed { draft, password, service })
+    Ok(Parsed {
+        draft,
+        password,
+        service,
+    })
 }
 
 /// Splits `key=value key='quoted \' value'` the way libpq does.
@@ -174,7 +190,13 @@ fn apply(
     key: &str,
     value: &str,
 ) -> Result<()> {
-    let non_empty = |v: &str| if v.is_empty() { None } else { Some(v.to_string()) };
+    let non_empty = |v: &str| {
+        if v.is_empty() {
+            None
+        } else {
+            Some(v.to_string())
+        }
+    };
     match key {
         "host" => {
             if value.contains(',') {
@@ -184,7 +206,9 @@ fn apply(
         }
         "hostaddr" => draft.host = value.to_string(),
         "port" => {
-            draft.port = value.parse().map_err(|_| invalid(format!("port '{value}' is not a number from 1 to 65535")))?
+            draft.port = value
+                .parse()
+                .map_err(|_| invalid(format!("port '{value}' is not a number from 1 to 65535")))?
         }
         "dbname" => draft.database = value.to_string(),
         "user" => draft.user = value.to_string(),
@@ -195,13 +219,22 @@ fn apply(
         "sslkey" => draft.sslkey = non_empty(value),
         "application_name" => draft.application_name = non_empty(value),
         "connect_timeout" => {
-            draft.connect_timeout_secs =
-                value.parse().map_err(|_| invalid(format!("connect_timeout '{value}' is not a number of seconds")))?
+            draft.connect_timeout_secs = value.parse().map_err(|_| {
+                invalid(format!(
+                    "connect_timeout '{value}' is not a number of seconds"
+                ))
+            })?
         }
         "service" => *service = Some(value.to_string()),
         // Accepted by libpq and harmless to ignore for what Tideline does.
-        "options" | "target_session_attrs" | "gssencmode" | "keepalives" | "keepalives_idle"
-        | "fallback_application_name" | "client_encoding" | "sslcompression" => {}
+        "options"
+        | "target_session_attrs"
+        | "gssencmode"
+        | "keepalives"
+        | "keepalives_idle"
+        | "fallback_application_name"
+        | "client_encoding"
+        | "sslcompression" => {}
         other => return Err(invalid(format!("unknown connection parameter '{other}'"))),
     }
     Ok(())

@@ -1,0 +1,327 @@
+//! The real app window, driven through tauri-driver and WebKitWebDriver under Xvfb, with a real
+//! gnome-keyring: add password-protected profiles for real clusters of every major, test them,
+//! see the server version, check the keychain and the data directory, and see each failure's
+//! code and hint on screen. Run by `npm test` (it needs a display and the drivers).
+
+mod support;
+
+use fantoccini::elements::Element;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use support::{keychain_get, majors, password, Home, TestCluster};
+
+/// tauri-driver in its own process group, so SIGTERM reaches WebKitWebDriver and the app too.
+struct Driver {
+    child: Child,
+    port: u16,
+}
+
+impl Driver {
+    fn start(home: &Home, wrap_locked_keyring: Option<&std::path::Path>) -> Driver {
+        let port = tideline_core::cluster::free_port().unwrap();
+        let native = tideline_core::cluster::free_port().unwrap();
+        let driver_cmd = format!("exec tauri-driver --port {port} --native-port {native}");
+        let mut cmd = match wrap_locked_keyring {
+            // A D-Bus session of its own whose keyring daemon runs but was never unlocked.
+            // A D-Bus session of its own, without service activation, whose keyring daemon runs
+            // but was never unlocked.
+            Some(keyrings) => {
+                let conf = concat!(
+                    env!("CARGO_MANIFEST_DIR"),
+                    "/tests/support/no-activation-bus.conf"
+                );
+                let mut c = Command::new("dbus-run-session");
+                c.arg(format!("--config-file={conf}")).args([
+                    "--",
+                    "sh",
+                    "-c",
+                    &format!("gnome-keyring-daemon --daemonize --components=secrets >/dev/null; {driver_cmd}"),
+                ]);
+                c.env("XDG_DATA_HOME", keyrings);
+                c
+            }
+            None => {
+                let mut c = Command::new("sh");
+                c.args(["-c", &driver_cmd]);
+                c
+            }
+        };
+        cmd.env("TIDELINE_HOME", home.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0);
+        let child = cmd
+            .spawn()
+            .expect("tauri-driver (installed by the bootstrap)");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "tauri-driver did not listen on {port}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Driver { child, port }
+    }
+
+    async fn open_app(&self) -> Client {
+        // The WebDriver client speaks plain HTTP here, but its builder wants a rustls provider.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let mut caps = serde_json::Map::new();
+        caps.insert("browserName".into(), json!("wry"));
+        caps.insert(
+            "tauri:options".into(),
+            json!({ "application": app_binary() }),
+        );
+        ClientBuilder::rustls()
+            .expect("rustls")
+            .capabilities(caps)
+            .connect(&format!("http://127.0.0.1:{}", self.port))
+            .await
+            .expect("a WebDriver session with the app")
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        // SIGTERM, not SIGKILL: a killed tauri-driver orphans WebKitWebDriver.
+        unsafe { libc::kill(-(self.child.id() as i32), libc::SIGTERM) };
+        let _ = self.child.wait();
+    }
+}
+
+fn app_binary() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let app = exe.parent().unwrap().parent().unwrap().join("tideline-app");
+    assert!(
+        app.exists(),
+        "{} is missing: build the workspace first",
+        app.display()
+    );
+    app
+}
+
+fn css(id: &str) -> Locator<'_> {
+    Locator::Css(id)
+}
+
+async fn el(c: &Client, selector: &str) -> Element {
+    c.wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(css(selector))
+        .await
+        .unwrap_or_else(|e| panic!("{selector}: {e}"))
+}
+
+async fn click(c: &Client, selector: &str) {
+    el(c, selector)
+        .await
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("click {selector}: {e}"));
+}
+
+async fn type_into(c: &Client, selector: &str, text: &str) {
+    let e = el(c, selector).await;
+    e.clear().await.unwrap();
+    e.send_keys(text).await.unwrap();
+}
+
+/// Waits until `selector` shows text for which `pred` holds; returns it.
+async fn text_when(c: &Client, selector: &str, pred: impl Fn(&str) -> bool) -> String {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(e) = c.find(css(selector)).await {
+            if let Ok(t) = e.text().await {
+                if pred(&t) {
+                    return t;
+                }
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{selector} never showed the expected text"
+        );
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+}
+
+async fn add_profile(c: &Client, name: &str, uri: &str, pw: Option<&str>) {
+    click(c, "[data-testid=profiles-add]").await;
+    type_into(c, "[data-testid=form-uri]", uri).await;
+    click(c, "[data-testid=form-parse]").await;
+    // The engine parsed the URI and filled the fields.
+    let host = el(c, "[data-testid=form-host]").await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while host.prop("value").await.unwrap().as_deref() != Some("127.0.0.1") {
+        assert!(
+            Instant::now() < deadline,
+            "fields were not filled from the URI"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    type_into(c, "[data-testid=form-name]", name).await;
+    if let Some(pw) = pw {
+        type_into(c, "[data-testid=form-password]", pw).await;
+    }
+    click(c, "[data-testid=form-save]").await;
+}
+
+async fn select_and_test(c: &Client, name: &str) {
+    click(
+        c,
+        &format!("[data-testid=profile-item][data-name='{name}']"),
+    )
+    .await;
+    click(c, "[data-testid=profile-test]").await;
+}
+
+/// The error box on screen: its code attribute and its hint.
+async fn error_shown(c: &Client, code: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let mut seen = Vec::new();
+        for e in c.find_all(css("[data-testid=error]")).await.unwrap() {
+            let shown = e.attr("data-code").await.unwrap();
+            if shown.as_deref() == Some(code) {
+                let hint = e
+                    .find(css("[data-testid=error-hint]"))
+                    .await
+                    .unwrap()
+                    .text()
+                    .await
+                    .unwrap();
+                assert!(hint.len() > 10, "{code} shows no hint");
+                return hint;
+            }
+            seen.push(format!("{shown:?}: {}", e.text().await.unwrap_or_default()));
+        }
+        if Instant::now() > deadline {
+            let shot = screenshot(c, &format!("failed-waiting-for-{code}")).await;
+            panic!(
+                "no error with code {code} appeared; on screen: {seen:?}; see {}",
+                shot.display()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+}
+
+async fn screenshot(c: &Client, name: &str) -> PathBuf {
+    let dir = std::env::var_os("TIDELINE_SCREENSHOTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| std::env::temp_dir().join("tideline-screenshots"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("{name}.png"));
+    let png = c.screenshot().await.unwrap();
+    assert!(png.starts_with(b"\x89PNG"), "the screenshot is a PNG");
+    std::fs::write(&path, png).unwrap();
+    path
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs Xvfb, tauri-driver and WebKitWebDriver: `npm test` runs it"]
+async fn profiles_screen_adds_tests_and_shows_errors() {
+    let clusters: Vec<(u32, String, TestCluster)> = majors()
+        .into_iter()
+        .map(|m| {
+            let pw = password();
+            let pg = TestCluster::start(m, Some(&pw));
+            (m, pw, pg)
+        })
+        .collect();
+    let home = Home::new();
+    let driver = Driver::start(&home, None);
+    let c = driver.open_app().await;
+
+    el(&c, "[data-testid=profiles-empty]").await;
+    for (major, pw, pg) in &clusters {
+        let name = format!("pg{major}");
+        add_profile(&c, &name, &pg.url("postgres"), Some(pw)).await;
+        select_and_test(&c, &name).await;
+        let version = text_when(&c, "[data-testid=facts-version]", |t| {
+            t.starts_with(&format!("{major}."))
+        })
+        .await;
+        assert!(version.starts_with(&format!("{major}.")));
+        assert_eq!(
+            el(&c, "[data-testid=facts-user]")
+                .await
+                .text()
+                .await
+                .unwrap(),
+            "postgres"
+        );
+    }
+    let shot = screenshot(&c, "profiles-tested").await;
+    eprintln!("screenshot: {}", shot.display());
+
+    // The engine's own view: every password is in the keychain, none under TIDELINE_HOME.
+    let engine = tideline_core::Engine::open(
+        home.path(),
+        std::sync::Arc::new(tideline_core::keychain::OsKeychain),
+        std::sync::Arc::new(tideline_core::clock::SystemClock),
+    )
+    .unwrap();
+    for (major, pw, _) in &clusters {
+        let p = engine.profile(&format!("pg{major}")).unwrap();
+        assert_eq!(keychain_get(&p.id).as_deref(), Some(pw.as_str()));
+        assert!(
+            home.files_containing(pw).is_empty(),
+            "password found under TIDELINE_HOME"
+        );
+    }
+
+    // Failures, each with its own code and hint on screen.
+    let (_, pw, pg) = &clusters[0];
+    add_profile(&c, "wrong-password", &pg.url("postgres"), Some("not-it")).await;
+    select_and_test(&c, "wrong-password").await;
+    error_shown(&c, "auth_failed").await;
+
+    add_profile(&c, "missing-db", &pg.url("no_such_db"), Some(pw)).await;
+    select_and_test(&c, "missing-db").await;
+    error_shown(&c, "database_missing").await;
+
+    let closed = tideline_core::cluster::free_port().unwrap();
+    add_profile(
+        &c,
+        "unreachable",
+        &format!("postgresql://postgres@127.0.0.1:{closed}/postgres?sslmode=disable"),
+        None,
+    )
+    .await;
+    select_and_test(&c, "unreachable").await;
+    error_shown(&c, "host_unreachable").await;
+
+    click(&c, "[data-testid=profiles-add]").await;
+    type_into(&c, "[data-testid=form-uri]", "mysql://nope@127.0.0.1/db").await;
+    click(&c, "[data-testid=form-parse]").await;
+    error_shown(&c, "invalid_uri").await;
+    screenshot(&c, "profiles-invalid-uri").await;
+    c.close().await.unwrap();
+    drop(driver);
+
+    // A locked keychain: the app says so, and saves nothing.
+    let locked_home = Home::new();
+    let keyrings = tempfile::tempdir().unwrap();
+    let driver = Driver::start(&locked_home, Some(keyrings.path()));
+    let c = driver.open_app().await;
+    add_profile(
+        &c,
+        "locked",
+        &pg.url("postgres"),
+        Some("Locked-Window-Secret"),
+    )
+    .await;
+    error_shown(&c, "keychain_locked").await;
+    screenshot(&c, "profiles-keychain-locked").await;
+    c.close().await.unwrap();
+    drop(driver);
+    assert!(locked_home
+        .files_containing("Locked-Window-Secret")
+        .is_empty());
+}
