@@ -29,7 +29,7 @@ pub struct Cli {
 pub enum Command {
     /// Connection profiles.
     #[command(subcommand)]
-    Profile(ProfileCommand),
+    Profile(Box<ProfileCommand>),
     /// PostgreSQL binaries per major, with what each build supports.
     Tools(ToolsArgs),
 }

@@ -45,7 +45,7 @@ fn run(cli: Cli) -> Result<output::Reply, Error> {
         .map_err(|e| Error::internal(format!("starting the async runtime: {e}")))?;
     runtime.block_on(async {
         match cli.command {
-            Command::Profile(cmd) => profile::run(&engine, cmd).await,
+            Command::Profile(cmd) => profile::run(&engine, *cmd).await,
             Command::Tools(args) => tools::run(&engine, args),
         }
     })

@@ -3,6 +3,7 @@
 //!   then treats as verify-ca);
 //! - verify-ca: the chain must lead to the root certificate; the host name is not checked;
 //! - verify-full: chain and host name.
+//!
 //! Client certificates (sslcert/sslkey) are offered when set.
 
 use super::errors::ConnectFailure;
