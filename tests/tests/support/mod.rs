@@ -189,10 +189,18 @@ impl Home {
 
     /// Runs the real `tideline` binary with `--json`, feeding `stdin`.
     pub fn cli(&self, args: &[&str], stdin: Option<&str>) -> CliResult {
+        self.cli_env(args, stdin, &[])
+    }
+
+    /// Like `cli`, with extra environment variables.
+    pub fn cli_env(&self, args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> CliResult {
         let mut cmd = Command::new(tideline_bin());
         cmd.env("TIDELINE_HOME", self.path())
             .args(args)
             .arg("--json");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
         run_cli(cmd, stdin)
     }
 
