@@ -72,6 +72,27 @@ fn add_with_password_stdin_then_test_reports_the_server_on_every_major() {
             assert!(!String::from_utf8_lossy(&out.output.stderr).contains(&pw));
         }
 
+        // The rotating log file records what happened, and never the password.
+        let logs: Vec<_> = std::fs::read_dir(home.path().join("logs"))
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .collect();
+        let log_text: String = logs
+            .iter()
+            .map(|p| std::fs::read_to_string(p).unwrap())
+            .collect();
+        assert!(
+            logs.iter()
+                .any(|p| p.file_name().unwrap().to_string_lossy().starts_with("cli")),
+            "{logs:?}"
+        );
+        assert!(
+            log_text.contains("profile added") && log_text.contains("connection tested"),
+            "{log_text}"
+        );
+        assert!(!log_text.contains(&pw));
+
         home.cli(&["profile", "remove", &name], None).ok();
         assert_eq!(
             keychain_get(&id),
