@@ -297,6 +297,39 @@ async fn profiles_screen_adds_tests_and_shows_errors() {
     select_and_test(&c, "unreachable").await;
     error_shown(&c, "host_unreachable").await;
 
+    // Remove asks for confirmation in the page, then the profile is gone.
+    click(&c, "[data-testid=profile-remove]").await;
+    click(&c, "[data-testid=profile-remove-confirm]").await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !c
+        .find_all(css("[data-testid=profile-item][data-name='unreachable']"))
+        .await
+        .unwrap()
+        .is_empty()
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the removed profile is still listed"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        engine.profile("unreachable").unwrap_err().code,
+        tideline_core::ErrorCode::ProfileMissing
+    );
+
+    // Fix the wrong password through Edit; the keychain gets the new one and the test passes.
+    select_and_test(&c, "wrong-password").await;
+    error_shown(&c, "auth_failed").await;
+    click(&c, "[data-testid=profile-edit]").await;
+    click(&c, "[data-testid=form-password-set]").await;
+    type_into(&c, "[data-testid=form-password]", pw).await;
+    click(&c, "[data-testid=form-save]").await;
+    select_and_test(&c, "wrong-password").await;
+    text_when(&c, "[data-testid=facts-version]", |t| !t.is_empty()).await;
+    let fixed = engine.profile("wrong-password").unwrap();
+    assert_eq!(keychain_get(&fixed.id).as_deref(), Some(pw.as_str()));
+
     click(&c, "[data-testid=profiles-add]").await;
     type_into(&c, "[data-testid=form-uri]", "mysql://nope@127.0.0.1/db").await;
     click(&c, "[data-testid=form-parse]").await;
