@@ -265,3 +265,59 @@ fn edit_renames_and_replaces_the_password_in_the_keychain() {
     assert_eq!(keychain_get(&id), None);
     home.cli(&["profile", "remove", "b"], None).ok();
 }
+
+#[test]
+fn without_a_flag_the_password_is_asked_for_on_the_terminal() {
+    let major = majors()[0];
+    let pw = password();
+    let pg = TestCluster::start(major, Some(&pw));
+    let home = Home::new();
+    // `script` gives the CLI a real terminal; the prompt reads the password from it.
+    let cmd_line = format!(
+        "'{}' profile add prompted --url '{}' --json",
+        support::tideline_bin().display(),
+        pg.url("postgres")
+    );
+    let mut child = std::process::Command::new("script")
+        .args(["-q", "-e", "-c", &cmd_line, "/dev/null"])
+        .env("TIDELINE_HOME", home.path())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Type only once the prompt is up, as a person would (typed-ahead input is echoed by the tty).
+    let mut stdout = child.stdout.take().unwrap();
+    let mut screen = Vec::new();
+    let mut buf = [0u8; 256];
+    while !String::from_utf8_lossy(&screen).contains("Password for") {
+        use std::io::Read;
+        let n = stdout.read(&mut buf).unwrap();
+        assert!(n > 0, "no prompt: {}", String::from_utf8_lossy(&screen));
+        screen.extend_from_slice(&buf[..n]);
+    }
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(format!("{pw}\n").as_bytes()).unwrap();
+        std::io::Read::read_to_end(&mut stdout, &mut screen).unwrap();
+    }
+    let status = child.wait().unwrap();
+    let screen = String::from_utf8_lossy(&screen).to_string();
+    assert!(status.success(), "{screen}");
+    assert!(
+        screen.contains("Password for postgres@127.0.0.1"),
+        "{screen}"
+    );
+    assert!(
+        !screen.contains(&pw),
+        "the typed password is not echoed: {screen}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(screen.trim().lines().last().unwrap().trim()).unwrap();
+    assert_eq!(json["has_password"], true);
+    assert_eq!(
+        home.cli(&["profile", "test", "prompted"], None).ok()["major"],
+        major
+    );
+    home.cli(&["profile", "remove", "prompted"], None).ok();
+}

@@ -258,6 +258,18 @@ async fn profiles_screen_adds_tests_and_shows_errors() {
         );
     }
     let shot = screenshot(&c, "profiles-tested").await;
+
+    // The Tools screen lists each major the bootstrap installed.
+    click(&c, "[data-testid=nav-tools]").await;
+    for (major, _, _) in &clusters {
+        el(
+            &c,
+            &format!("[data-testid=tools-row][data-major='{major}']"),
+        )
+        .await;
+    }
+    screenshot(&c, "tools").await;
+    click(&c, "[data-testid=nav-profiles]").await;
     eprintln!("screenshot: {}", shot.display());
 
     // The engine's own view: every password is in the keychain, none under TIDELINE_HOME.
