@@ -75,25 +75,8 @@ impl Catalog {
         if self.profile(&draft.name).is_ok() {
             return Err(exists(&draft.name));
         }
-        self.conn.execute(
-            &format!("INSERT INTO profiles ({COLUMNS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?14)"),
-            params![
-                id,
-                draft.name,
-                draft.host,
-                draft.port,
-                draft.database,
-                draft.user,
-                draft.sslmode.as_str(),
-                draft.sslrootcert,
-                draft.sslcert,
-                draft.sslkey,
-                draft.application_name,
-                draft.connect_timeout_secs,
-                has_password,
-                now
-            ],
-        )?;
+        let sql = format!("INSERT INTO profiles ({COLUMNS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?14)");
+        self.write_profile(&sql, id, draft, has_password, now)?;
         self.profile(&draft.name)
     }
 
@@ -109,10 +92,29 @@ impl Catalog {
                 return Err(exists(&draft.name));
             }
         }
-        self.conn.execute(
+        self.write_profile(
             "UPDATE profiles SET name=?2, host=?3, port=?4, database=?5, user=?6, sslmode=?7, sslrootcert=?8,
              sslcert=?9, sslkey=?10, application_name=?11, connect_timeout_secs=?12, has_password=?13,
              updated_at=?14 WHERE id=?1",
+            id,
+            draft,
+            has_password,
+            now,
+        )?;
+        self.profile(&draft.name)
+    }
+
+    /// Runs an INSERT or UPDATE whose parameters are ?1 id, ?2…?12 the draft, ?13 has_password, ?14 now.
+    fn write_profile(
+        &self,
+        sql: &str,
+        id: &str,
+        draft: &ProfileDraft,
+        has_password: bool,
+        now: &str,
+    ) -> Result<()> {
+        self.conn.execute(
+            sql,
             params![
                 id,
                 draft.name,
@@ -130,7 +132,7 @@ impl Catalog {
                 now
             ],
         )?;
-        self.profile(&draft.name)
+        Ok(())
     }
 
     pub fn delete_profile(&self, id: &str) -> Result<()> {

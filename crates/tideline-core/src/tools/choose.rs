@@ -64,13 +64,17 @@ impl ToolInventory {
     }
 }
 
+fn stored_tool_dirs(catalog: &crate::catalog::Catalog) -> Result<Vec<PathBuf>> {
+    Ok(match catalog.setting(TOOL_DIRS_SETTING)? {
+        Some(json) => serde_json::from_str(&json).unwrap_or_default(),
+        None => Vec::new(),
+    })
+}
+
 impl Engine {
     /// Directories the user added, then `TIDELINE_PG_PATHS` (path-list syntax).
     pub fn configured_tool_dirs(&self) -> Result<Vec<PathBuf>> {
-        let mut dirs: Vec<PathBuf> = match self.catalog().setting(TOOL_DIRS_SETTING)? {
-            Some(json) => serde_json::from_str(&json).unwrap_or_default(),
-            None => Vec::new(),
-        };
+        let mut dirs = stored_tool_dirs(&self.catalog())?;
         if let Some(extra) = std::env::var_os("TIDELINE_PG_PATHS") {
             dirs.extend(std::env::split_paths(&extra).filter(|p| !p.as_os_str().is_empty()));
         }
@@ -85,10 +89,7 @@ impl Engine {
             ));
         }
         let catalog = self.catalog();
-        let mut dirs: Vec<PathBuf> = match catalog.setting(TOOL_DIRS_SETTING)? {
-            Some(json) => serde_json::from_str(&json).unwrap_or_default(),
-            None => Vec::new(),
-        };
+        let mut dirs = stored_tool_dirs(&catalog)?;
         if !dirs.iter().any(|d| d == dir) {
             dirs.push(dir.to_path_buf());
         }
