@@ -150,6 +150,15 @@ async fn text_when(c: &Client, selector: &str, pred: impl Fn(&str) -> bool) -> S
     }
 }
 
+/// Waits until nothing matches `selector` (e.g. a form closed after its save finished).
+async fn gone(c: &Client, selector: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !c.find_all(css(selector)).await.unwrap().is_empty() {
+        assert!(Instant::now() < deadline, "{selector} is still there");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 async fn add_profile(c: &Client, name: &str, uri: &str, pw: Option<&str>) {
     click(c, "[data-testid=profiles-add]").await;
     type_into(c, "[data-testid=form-uri]", uri).await;
@@ -169,6 +178,17 @@ async fn add_profile(c: &Client, name: &str, uri: &str, pw: Option<&str>) {
         type_into(c, "[data-testid=form-password]", pw).await;
     }
     click(c, "[data-testid=form-save]").await;
+}
+
+/// Adds a profile and waits until it is saved and listed.
+async fn add_saved(c: &Client, name: &str, uri: &str, pw: Option<&str>) {
+    add_profile(c, name, uri, pw).await;
+    gone(c, "[data-testid=form-save]").await;
+    el(
+        c,
+        &format!("[data-testid=profile-item][data-name='{name}']"),
+    )
+    .await;
 }
 
 async fn select_and_test(c: &Client, name: &str) {
@@ -241,7 +261,7 @@ async fn profiles_screen_adds_tests_and_shows_errors() {
     el(&c, "[data-testid=profiles-empty]").await;
     for (major, pw, pg) in &clusters {
         let name = format!("pg{major}");
-        add_profile(&c, &name, &pg.url("postgres"), Some(pw)).await;
+        add_saved(&c, &name, &pg.url("postgres"), Some(pw)).await;
         select_and_test(&c, &name).await;
         let version = text_when(&c, "[data-testid=facts-version]", |t| {
             t.starts_with(&format!("{major}."))
@@ -290,16 +310,16 @@ async fn profiles_screen_adds_tests_and_shows_errors() {
 
     // Failures, each with its own code and hint on screen.
     let (_, pw, pg) = &clusters[0];
-    add_profile(&c, "wrong-password", &pg.url("postgres"), Some("not-it")).await;
+    add_saved(&c, "wrong-password", &pg.url("postgres"), Some("not-it")).await;
     select_and_test(&c, "wrong-password").await;
     error_shown(&c, "auth_failed").await;
 
-    add_profile(&c, "missing-db", &pg.url("no_such_db"), Some(pw)).await;
+    add_saved(&c, "missing-db", &pg.url("no_such_db"), Some(pw)).await;
     select_and_test(&c, "missing-db").await;
     error_shown(&c, "database_missing").await;
 
     let closed = tideline_core::cluster::free_port().unwrap();
-    add_profile(
+    add_saved(
         &c,
         "unreachable",
         &format!("postgresql://postgres@127.0.0.1:{closed}/postgres?sslmode=disable"),
@@ -337,6 +357,7 @@ async fn profiles_screen_adds_tests_and_shows_errors() {
     click(&c, "[data-testid=form-password-set]").await;
     type_into(&c, "[data-testid=form-password]", pw).await;
     click(&c, "[data-testid=form-save]").await;
+    gone(&c, "[data-testid=form-save]").await;
     select_and_test(&c, "wrong-password").await;
     text_when(&c, "[data-testid=facts-version]", |t| !t.is_empty()).await;
     let fixed = engine.profile("wrong-password").unwrap();
