@@ -89,3 +89,30 @@ fn added_directories_are_remembered() {
     let bad = home.cli(&["tools", "--add-dir", "/nonexistent/bin"], None);
     bad.err("invalid_input");
 }
+
+#[test]
+fn a_missing_major_names_the_version_and_how_to_install_it() {
+    // Choosing among the binaries really found on this machine.
+    let e = support::inventory().client_for(99, "pg_dump").unwrap_err();
+    assert_eq!(e.code, tideline_core::ErrorCode::ToolMissing);
+    assert!(e.message.contains("PostgreSQL 99"), "{}", e.message);
+    assert!(e.hint.contains("postgresql-client-99"), "{}", e.hint);
+    let e = support::inventory().server_for(12, "postgres").unwrap_err();
+    assert!(e.message.contains("PostgreSQL 12"), "{}", e.message);
+    assert!(e.hint.contains("postgresql-12"), "{}", e.hint);
+    // A 16 server gets the closest newer client tools; a 15 server its own.
+    assert_eq!(
+        support::inventory()
+            .client_for(16, "pg_dump")
+            .unwrap()
+            .major,
+        17
+    );
+    assert_eq!(
+        support::inventory()
+            .client_for(15, "pg_dump")
+            .unwrap()
+            .major,
+        15
+    );
+}

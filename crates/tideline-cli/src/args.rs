@@ -32,6 +32,70 @@ pub enum Command {
     Profile(Box<ProfileCommand>),
     /// PostgreSQL binaries per major, with what each build supports.
     Tools(ToolsArgs),
+    /// A logical backup (pg_dump) into the repository.
+    Backup(Box<BackupArgs>),
+    /// Backups in the catalog.
+    #[command(subcommand)]
+    Backups(BackupsCommand),
+    /// The repository.
+    #[command(subcommand)]
+    Repo(RepoCommand),
+}
+
+#[derive(Args, Debug)]
+pub struct BackupArgs {
+    pub profile: String,
+    /// The database to dump (the profile's database by default).
+    #[arg(long)]
+    pub database: Option<String>,
+    /// custom, directory (default; parallel), plain or tar.
+    #[arg(long, default_value = "directory")]
+    pub format: String,
+    /// Parallel jobs (directory format).
+    #[arg(long)]
+    pub jobs: Option<u32>,
+    #[arg(long, conflicts_with = "data_only")]
+    pub schema_only: bool,
+    #[arg(long)]
+    pub data_only: bool,
+    /// An exact table name, schema.table (repeatable); partitions come along.
+    #[arg(long = "table")]
+    pub tables: Vec<String>,
+    #[arg(long = "exclude-table")]
+    pub exclude_tables: Vec<String>,
+    #[arg(long = "schema")]
+    pub schemas: Vec<String>,
+    #[arg(long = "exclude-schema")]
+    pub exclude_schemas: Vec<String>,
+    /// Include large objects when tables or schemas are selected.
+    #[arg(long)]
+    pub large_objects: bool,
+    #[arg(long)]
+    pub no_owner: bool,
+    #[arg(long)]
+    pub no_privileges: bool,
+    /// METHOD[:LEVEL]: gzip, lz4, zstd or none (default: the fastest this pg_dump supports).
+    #[arg(long)]
+    pub compress: Option<String>,
+    /// Skip the exact row counts.
+    #[arg(long)]
+    pub no_row_counts: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum BackupsCommand {
+    /// Backups, newest first.
+    List { profile: Option<String> },
+    /// One backup's manifest.
+    Show { id: String },
+    /// The tool's own output for a backup.
+    Log { id: String },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RepoCommand {
+    /// Rebuild the catalog's backup index from the repository's manifests.
+    Rescan,
 }
 
 #[derive(Subcommand, Debug)]

@@ -1,6 +1,7 @@
 //! The `tideline` binary. Every subcommand is a thin caller of an engine function.
 
 mod args;
+mod backup;
 mod output;
 mod profile;
 mod tools;
@@ -47,6 +48,9 @@ fn run(cli: Cli) -> Result<output::Reply, Error> {
         match cli.command {
             Command::Profile(cmd) => profile::run(&engine, *cmd).await,
             Command::Tools(args) => tools::run(&engine, args),
+            Command::Backup(args) => backup::backup(&engine, *args).await,
+            Command::Backups(cmd) => backup::backups(&engine, cmd),
+            Command::Repo(cmd) => backup::repo(&engine, cmd),
         }
     })
 }

@@ -10,8 +10,10 @@ pub mod home;
 pub mod keychain;
 pub mod libpq_env;
 pub mod logging;
+pub mod logical;
 pub mod process;
 pub mod profile;
+pub mod repo;
 pub mod secret;
 pub mod tools;
 

@@ -316,3 +316,69 @@ pub fn keychain_get(profile_id: &str) -> Option<String> {
         Err(e) => panic!("keychain read failed: {e}"),
     }
 }
+
+/// Runs SQL with the cluster's psql as postgres (password through the engine's passfile).
+pub fn psql(pg: &TestCluster, database: &str, sql: &str) -> String {
+    let draft = pg.get().tcp_draft("harness", "postgres", database);
+    let pw = pg.password.as_deref().map(Secret::new);
+    let psql = client(pg.get().major, "psql").path("psql");
+    let mut cc = tideline_core::libpq_env::client_command(&psql, &draft, pw.as_ref()).unwrap();
+    let out = cc
+        .command
+        .args(["-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-f", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut child = out;
+    {
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(sql.as_bytes())
+            .unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "psql failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+pub fn pagila_schema() -> String {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/fixtures/pagila/pagila-schema-pg13.sql");
+    std::fs::read_to_string(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+}
+
+/// Creates `db` with pagila's schema and generated rows (text, numbers, jsonb), a partitioned
+/// table, and a large object.
+pub fn load_sample(pg: &TestCluster, db: &str) {
+    psql(pg, "postgres", &format!("CREATE DATABASE {db}"));
+    psql(pg, db, &pagila_schema());
+    psql(
+        pg,
+        db,
+        "INSERT INTO language (name) SELECT 'lang ' || g FROM generate_series(1, 20) g;
+         INSERT INTO actor (first_name, last_name) SELECT 'First' || g, md5(g::text) FROM generate_series(1, 2000) g;
+         INSERT INTO category (name) SELECT 'cat ' || g FROM generate_series(1, 16) g;
+         INSERT INTO film (title, description, language_id, fulltext)
+           SELECT 'Film ' || g, repeat(md5(g::text), 3), 1 + g % 20, to_tsvector('film ' || g) FROM generate_series(1, 1000) g;
+         INSERT INTO film_actor (actor_id, film_id) SELECT 1 + g % 2000, 1 + g % 1000 FROM generate_series(1, 3000) g ON CONFLICT DO NOTHING;
+         CREATE TABLE events (id bigserial PRIMARY KEY, at timestamptz NOT NULL DEFAULT now(), payload jsonb, note text);
+         INSERT INTO events (payload, note)
+           SELECT jsonb_build_object('n', g, 'tags', jsonb_build_array(md5(g::text), g % 7)), repeat('x', g % 50)
+           FROM generate_series(1, 5000) g;
+         CREATE TABLE measurements (id int, taken date NOT NULL, v numeric) PARTITION BY RANGE (taken);
+         CREATE TABLE measurements_2024 PARTITION OF measurements FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+         CREATE TABLE measurements_2025 PARTITION OF measurements FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
+         INSERT INTO measurements SELECT g, date '2024-01-01' + (g % 700), g * 1.5 FROM generate_series(1, 1400) g;
+         SELECT lo_from_bytea(0, 'a large object');
+         ANALYZE;",
+    );
+}

@@ -1,6 +1,7 @@
 //! The SQLite catalog: an index of what Tideline knows, in the one data directory.
 //! Migrations are numbered and applied in order; `PRAGMA user_version` records the last one.
 
+pub mod backups;
 mod profiles;
 mod settings;
 
@@ -33,6 +34,23 @@ const MIGRATIONS: &[&str] = &[
         updated_at TEXT NOT NULL
     );
     CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
+    // 2: backups, indexed from the repository's manifests
+    "CREATE TABLE backups (
+        id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        profile TEXT NOT NULL,
+        database TEXT NOT NULL,
+        path TEXT NOT NULL,
+        status TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        finished_at TEXT NOT NULL,
+        size_bytes INTEGER NOT NULL,
+        manifest TEXT NOT NULL,
+        verified_at TEXT,
+        verify_status TEXT,
+        verify_detail TEXT
+    );
+    CREATE INDEX backups_by_profile ON backups (profile, started_at);",
 ];
 
 impl Catalog {

@@ -1,0 +1,117 @@
+//! `tideline backup`, `backups list|show|log`, `repo rescan`.
+
+use crate::args::{BackupArgs, BackupsCommand, RepoCommand};
+use crate::output::Reply;
+use serde_json::json;
+use tideline_core::logical::options::{DumpFormat, DumpOptions};
+use tideline_core::{Engine, Error, Result};
+
+fn human_bytes(n: u64) -> String {
+    let units = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n as f64;
+    let mut i = 0;
+    while v >= 1024.0 && i < units.len() - 1 {
+        v /= 1024.0;
+        i += 1;
+    }
+    if i == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", units[i])
+    }
+}
+
+pub async fn backup(engine: &Engine, a: BackupArgs) -> Result<Reply> {
+    let format = DumpFormat::parse(&a.format).ok_or_else(|| {
+        Error::invalid_input(
+            format!("unknown format '{}'", a.format),
+            "Use custom, directory, plain or tar.",
+        )
+    })?;
+    let opts = DumpOptions {
+        database: a.database,
+        format,
+        jobs: a.jobs,
+        schema_only: a.schema_only,
+        data_only: a.data_only,
+        tables: a.tables,
+        exclude_tables: a.exclude_tables,
+        schemas: a.schemas,
+        exclude_schemas: a.exclude_schemas,
+        large_objects: a.large_objects,
+        no_owner: a.no_owner,
+        no_privileges: a.no_privileges,
+        compress: a.compress,
+        no_row_counts: a.no_row_counts,
+    };
+    let record = engine.backup(&a.profile, &opts).await?;
+    let text = format!(
+        "backup {} of {}/{} complete: {} {} in {}",
+        record.id,
+        record.profile,
+        record.database,
+        human_bytes(record.size_bytes),
+        record.format,
+        record.path
+    );
+    Ok(Reply::of(&record, text))
+}
+
+pub fn backups(engine: &Engine, cmd: BackupsCommand) -> Result<Reply> {
+    match cmd {
+        BackupsCommand::List { profile } => {
+            let list = engine.backups(profile.as_deref())?;
+            let text = if list.is_empty() {
+                "no backups yet: `tideline backup PROFILE`".to_string()
+            } else {
+                list.iter()
+                    .map(|b| {
+                        format!(
+                            "{}  {:<12} {:<16} {:<9} {:>10}  {}",
+                            b.id,
+                            b.profile,
+                            b.database,
+                            b.format,
+                            human_bytes(b.size_bytes),
+                            b.verify_status.as_deref().unwrap_or("unverified")
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            };
+            Ok(Reply::new(json!({ "backups": list }), text))
+        }
+        BackupsCommand::Show { id } => {
+            let record = engine.backup_record(&id)?;
+            let manifest = engine.backup_manifest(&id)?;
+            let mut value =
+                serde_json::to_value(&manifest).map_err(|e| Error::internal(e.to_string()))?;
+            value["path"] = json!(record.path);
+            value["verify_status"] = json!(record.verify_status);
+            value["verified_at"] = json!(record.verified_at);
+            let text = serde_json::to_string_pretty(&value).unwrap_or_default();
+            Ok(Reply::new(value, text))
+        }
+        BackupsCommand::Log { id } => {
+            let log = engine.backup_log(&id)?;
+            Ok(Reply::new(json!({ "id": id, "log": log }), log))
+        }
+    }
+}
+
+pub fn repo(engine: &Engine, cmd: RepoCommand) -> Result<Reply> {
+    match cmd {
+        RepoCommand::Rescan => {
+            let report = engine.rescan_repository()?;
+            let mut text = format!(
+                "indexed {} backup(s), forgot {}",
+                report.indexed.len(),
+                report.forgotten
+            );
+            for (path, why) in &report.unreadable {
+                text.push_str(&format!("\n  unreadable: {path}: {why}"));
+            }
+            Ok(Reply::of(&report, text))
+        }
+    }
+}

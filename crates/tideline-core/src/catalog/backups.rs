@@ -1,0 +1,139 @@
+//! Backup rows: an index of the repository's manifests (rebuilt by `repo rescan`), plus what
+//! verification found.
+
+use super::Catalog;
+use crate::error::{Error, ErrorCode, Result};
+use crate::repo::manifest::Manifest;
+use rusqlite::{params, OptionalExtension, Row};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use ts_rs::TS;
+
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct BackupRecord {
+    pub id: String,
+    pub kind: String,
+    pub profile: String,
+    pub database: String,
+    pub path: String,
+    pub status: String,
+    pub started_at: String,
+    pub finished_at: String,
+    #[ts(type = "number")]
+    pub size_bytes: u64,
+    pub format: String,
+    pub verified_at: Option<String>,
+    /// `passed` or `failed`, once verified.
+    pub verify_status: Option<String>,
+    pub verify_detail: Option<String>,
+}
+
+const COLUMNS: &str =
+    "id, kind, profile, database, path, status, started_at, finished_at, size_bytes, manifest,
+    verified_at, verify_status, verify_detail";
+
+fn from_row(row: &Row<'_>) -> rusqlite::Result<BackupRecord> {
+    let manifest: String = row.get(9)?;
+    let format = serde_json::from_str::<serde_json::Value>(&manifest)
+        .ok()
+        .and_then(|m| m["options"]["format"].as_str().map(str::to_string))
+        .unwrap_or_default();
+    Ok(BackupRecord {
+        id: row.get(0)?,
+        kind: row.get(1)?,
+        profile: row.get(2)?,
+        database: row.get(3)?,
+        path: row.get(4)?,
+        status: row.get(5)?,
+        started_at: row.get(6)?,
+        finished_at: row.get(7)?,
+        size_bytes: row.get::<_, i64>(8)? as u64,
+        format,
+        verified_at: row.get(10)?,
+        verify_status: row.get(11)?,
+        verify_detail: row.get(12)?,
+    })
+}
+
+pub(crate) fn missing(id: &str) -> Error {
+    Error::new(
+        ErrorCode::BackupMissing,
+        format!("there is no backup '{id}'"),
+        "`tideline backups list` shows the backups there are.",
+    )
+}
+
+impl Catalog {
+    /// Records a backup whose directory is complete (renamed into place).
+    pub fn record_backup(&self, m: &Manifest, path: &Path) -> Result<BackupRecord> {
+        let json = serde_json::to_string(m).map_err(|e| Error::internal(e.to_string()))?;
+        self.conn.execute(
+            "INSERT INTO backups (id, kind, profile, database, path, status, started_at, finished_at, size_bytes, manifest)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+             ON CONFLICT(id) DO UPDATE SET path = excluded.path, manifest = excluded.manifest, status = excluded.status",
+            params![m.id, m.kind, m.profile, m.database, path.display().to_string(), m.status, m.started_at, m.finished_at, m.size_bytes as i64, json],
+        )?;
+        self.backup(&m.id)
+    }
+
+    pub fn backups(&self, profile: Option<&str>) -> Result<Vec<BackupRecord>> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {COLUMNS} FROM backups WHERE ?1 IS NULL OR profile = ?1 ORDER BY started_at DESC, id DESC"
+        ))?;
+        let rows = stmt.query_map([profile], from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    pub fn backup(&self, id: &str) -> Result<BackupRecord> {
+        self.conn
+            .query_row(
+                &format!("SELECT {COLUMNS} FROM backups WHERE id = ?1"),
+                [id],
+                from_row,
+            )
+            .optional()?
+            .ok_or_else(|| missing(id))
+    }
+
+    pub fn backup_manifest(&self, id: &str) -> Result<Manifest> {
+        let json: String = self
+            .conn
+            .query_row("SELECT manifest FROM backups WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })
+            .optional()?
+            .ok_or_else(|| missing(id))?;
+        serde_json::from_str(&json)
+            .map_err(|e| Error::internal(format!("stored manifest of {id}: {e}")))
+    }
+
+    pub fn record_verification(
+        &self,
+        id: &str,
+        at: &str,
+        status: &str,
+        detail: &str,
+    ) -> Result<()> {
+        self.conn.execute(
+            "UPDATE backups SET verified_at = ?2, verify_status = ?3, verify_detail = ?4 WHERE id = ?1",
+            params![id, at, status, detail],
+        )?;
+        Ok(())
+    }
+
+    /// Drops rows whose directories are gone (repo rescan).
+    pub fn forget_backups_except(&self, keep: &[String]) -> Result<usize> {
+        let ids: Vec<String> = self
+            .backups(None)?
+            .into_iter()
+            .map(|b| b.id)
+            .filter(|id| !keep.contains(id))
+            .collect();
+        for id in &ids {
+            self.conn
+                .execute("DELETE FROM backups WHERE id = ?1", [id])?;
+        }
+        Ok(ids.len())
+    }
+}

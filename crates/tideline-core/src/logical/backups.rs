@@ -1,0 +1,82 @@
+//! Listing backups, their logs, and rebuilding the catalog from the repository.
+
+use crate::catalog::backups::BackupRecord;
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+use crate::repo::manifest::Manifest;
+use crate::repo::Repository;
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+const REPO_SETTING: &str = "repository";
+
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct RescanReport {
+    pub indexed: Vec<String>,
+    pub forgotten: u32,
+    /// Directories whose manifest could not be read: (path, reason).
+    pub unreadable: Vec<(String, String)>,
+}
+
+impl Engine {
+    /// The repository: a directory set with `set_repository`, else `<home>/repo`.
+    pub fn repository(&self) -> Result<Repository> {
+        Ok(match self.catalog().setting(REPO_SETTING)? {
+            Some(dir) => Repository::at(dir),
+            None => Repository::at(self.home().join("repo")),
+        })
+    }
+
+    pub fn set_repository(&self, dir: &std::path::Path) -> Result<()> {
+        crate::home::ensure_private_dir(dir)?;
+        self.catalog()
+            .set_setting(REPO_SETTING, &dir.display().to_string())
+    }
+
+    pub fn backups(&self, profile: Option<&str>) -> Result<Vec<BackupRecord>> {
+        if let Some(p) = profile {
+            self.profile(p)?;
+        }
+        self.catalog().backups(profile)
+    }
+
+    pub fn backup_record(&self, id: &str) -> Result<BackupRecord> {
+        self.catalog().backup(id)
+    }
+
+    pub fn backup_manifest(&self, id: &str) -> Result<Manifest> {
+        self.catalog().backup_manifest(id)
+    }
+
+    /// The tool's own verbose output, kept with the backup.
+    pub fn backup_log(&self, id: &str) -> Result<String> {
+        let record = self.backup_record(id)?;
+        let path = std::path::Path::new(&record.path).join("pg_dump.log");
+        std::fs::read_to_string(&path)
+            .map_err(|e| Error::io(format!("reading {}", path.display()), e))
+    }
+
+    /// Rebuilds the backup index from the manifests in the repository.
+    pub fn rescan_repository(&self) -> Result<RescanReport> {
+        let repo = self.repository()?;
+        let mut report = RescanReport {
+            indexed: vec![],
+            forgotten: 0,
+            unreadable: vec![],
+        };
+        for found in repo.manifests() {
+            match found {
+                Ok((path, manifest)) => {
+                    self.catalog().record_backup(&manifest, &path)?;
+                    report.indexed.push(manifest.id);
+                }
+                Err((path, e)) => report
+                    .unreadable
+                    .push((path.display().to_string(), e.message)),
+            }
+        }
+        report.forgotten = self.catalog().forget_backups_except(&report.indexed)? as u32;
+        Ok(report)
+    }
+}

@@ -1,0 +1,347 @@
+//! `tideline backup`: pg_dump into the repository, with exact row counts taken in the same
+//! snapshot the dump reads (exported by our own REPEATABLE READ transaction, passed to pg_dump
+//! with --snapshot, and kept open until pg_dump has finished).
+
+use super::compression;
+use super::names::{self, Relation};
+use super::options::{DumpFormat, DumpOptions};
+use crate::catalog::backups::BackupRecord;
+use crate::engine::Engine;
+use crate::error::{Error, ErrorCode, Result};
+use crate::repo::checksum;
+use crate::repo::manifest::{Manifest, RowCountStatus, RowCounts, TableCount, FORMAT_VERSION};
+use std::time::Instant;
+use tokio_postgres::Client;
+
+/// Above this, counting every row costs too much; the manifest says counts were skipped.
+pub const ROW_COUNT_LIMIT_BYTES: i64 = 10 * 1024 * 1024 * 1024;
+
+const LEAF_TABLES_SQL: &str = "SELECT n.nspname::text, c.relname::text
+    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE c.relkind = 'r'
+      AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+      AND n.nspname NOT LIKE 'pg_toast%' AND n.nspname NOT LIKE 'pg_temp%'
+      AND NOT EXISTS (SELECT 1 FROM pg_depend d
+                      WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
+    ORDER BY 1, 2";
+
+pub(crate) fn query_failed(what: &str) -> impl Fn(tokio_postgres::Error) -> Error + '_ {
+    move |e| {
+        Error::new(
+            ErrorCode::ServerError,
+            format!("{what} failed: {e}"),
+            "The log file has details.",
+        )
+    }
+}
+
+fn new_backup_id(engine: &Engine) -> String {
+    let stamp = engine
+        .clock
+        .now()
+        .with_timezone(&chrono::Utc)
+        .format("%Y%m%dT%H%M%SZ");
+    format!(
+        "{stamp}-{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..6]
+    )
+}
+
+pub(crate) async fn server_version(client: &Client) -> Result<(String, u32)> {
+    let row = client
+        .query_one(
+            "SELECT current_setting('server_version'), current_setting('server_version_num')::int",
+            &[],
+        )
+        .await
+        .map_err(query_failed("reading the server version"))?;
+    let num: i32 = row.get(1);
+    Ok((row.get(0), (num / 10000) as u32))
+}
+
+/// The tables whose rows pg_dump will write, as exact (schema, table) pairs.
+async fn tables_with_data(
+    client: &Client,
+    opts: &DumpOptions,
+    selected: &[Relation],
+    excluded: &[Relation],
+) -> Result<Vec<(String, String)>> {
+    let all: Vec<(String, String)> = if !selected.is_empty() {
+        selected
+            .iter()
+            .filter(|r| r.kind == 'r')
+            .map(|r| (r.schema.clone(), r.name.clone()))
+            .collect()
+    } else {
+        client
+            .query(LEAF_TABLES_SQL, &[])
+            .await
+            .map_err(query_failed("listing tables"))?
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .filter(|(s, _): &(String, String)| opts.schemas.is_empty() || opts.schemas.contains(s))
+            .collect()
+    };
+    Ok(all
+        .into_iter()
+        .filter(|(s, _)| !opts.exclude_schemas.contains(s))
+        .filter(|(s, t)| !excluded.iter().any(|r| &r.schema == s && &r.name == t))
+        .collect())
+}
+
+async fn count_rows(
+    client: &Client,
+    opts: &DumpOptions,
+    tables: &[(String, String)],
+) -> Result<RowCounts> {
+    let skipped = |reason: &str| {
+        Ok(RowCounts {
+            status: RowCountStatus::Skipped,
+            reason: Some(reason.into()),
+            tables: vec![],
+        })
+    };
+    if opts.no_row_counts {
+        return skipped("--no-row-counts was given");
+    }
+    if opts.schema_only {
+        return skipped("a schema-only backup holds no rows");
+    }
+    let size: i64 = client
+        .query_one("SELECT pg_database_size(current_database())", &[])
+        .await
+        .map_err(query_failed("reading the database size"))?
+        .get(0);
+    if size > ROW_COUNT_LIMIT_BYTES {
+        return skipped(&format!(
+            "the database is {size} bytes, above the 10 GiB limit for exact counts"
+        ));
+    }
+    let mut counts = Vec::with_capacity(tables.len());
+    for (schema, table) in tables {
+        // ONLY: pg_dump writes each table's own rows; children are counted as themselves.
+        let sql = format!(
+            "SELECT count(*) FROM ONLY {}",
+            names::exact_pattern(schema, table)
+        );
+        let rows: i64 = client
+            .query_one(&sql, &[])
+            .await
+            .map_err(query_failed("counting rows"))?
+            .get(0);
+        counts.push(TableCount {
+            schema: schema.clone(),
+            table: table.clone(),
+            rows,
+        });
+    }
+    Ok(RowCounts {
+        status: RowCountStatus::Counted,
+        reason: None,
+        tables: counts,
+    })
+}
+
+fn log_tail(path: &std::path::Path, lines: usize) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let all: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.contains(": reading ") && !l.contains(": dumping "))
+        .collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+impl Engine {
+    pub async fn backup(&self, profile_name: &str, opts: &DumpOptions) -> Result<BackupRecord> {
+        if opts.schema_only && opts.data_only {
+            return Err(Error::invalid_input(
+                "--schema-only and --data-only exclude each other",
+                "Choose one, or neither for both.",
+            ));
+        }
+        if opts.jobs.is_some() && opts.format != DumpFormat::Directory {
+            return Err(Error::invalid_input(
+                "--jobs needs the directory format",
+                "Use --format directory (the default) for a parallel dump.",
+            ));
+        }
+        let profile = self.profile(profile_name)?;
+        let password = self.password(&profile)?;
+        let mut draft = profile.draft();
+        if let Some(db) = &opts.database {
+            draft.database = db.clone();
+        }
+        let client = crate::connect::connect(&draft, password.as_ref()).await?;
+        let (server_version, server_major) = server_version(&client).await?;
+        let inventory = self.tools()?;
+        let inst = inventory.client_for(server_major, "pg_dump")?.clone();
+        let compress = compression::choose(&inst, opts.format, opts.compress.as_deref())?;
+
+        let mut selected = Vec::new();
+        for spec in &opts.tables {
+            selected.extend(names::resolve(&client, spec).await?);
+        }
+        let mut excluded = Vec::new();
+        for spec in &opts.exclude_tables {
+            excluded.extend(names::resolve(&client, spec).await?);
+        }
+        for schema in opts.schemas.iter().chain(&opts.exclude_schemas) {
+            names::check_schema(&client, schema).await?;
+        }
+
+        client
+            .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            .await
+            .map_err(query_failed("starting the snapshot transaction"))?;
+        let snapshot: String = client
+            .query_one("SELECT pg_export_snapshot()", &[])
+            .await
+            .map_err(query_failed("exporting a snapshot"))?
+            .get(0);
+        let data_tables = tables_with_data(&client, opts, &selected, &excluded).await?;
+        let row_counts = count_rows(&client, opts, &data_tables).await?;
+
+        let id = new_backup_id(self);
+        let repo = self.repository()?;
+        let staging = repo.stage(repo.logical_dir(&profile.name, &draft.database).join(&id))?;
+        let artifact = opts.format.artifact();
+        let jobs = match opts.format {
+            DumpFormat::Directory => Some(opts.jobs.unwrap_or_else(default_jobs)),
+            _ => None,
+        };
+
+        let mut args: Vec<String> = vec![
+            "--verbose".into(),
+            format!("--format={}", opts.format.flag()),
+            format!("--file={}", staging.path().join(artifact).display()),
+            format!("--snapshot={snapshot}"),
+        ];
+        if let Some(j) = jobs {
+            args.push(format!("--jobs={j}"));
+        }
+        if let Some(c) = &compress {
+            args.push(format!("--compress={c}"));
+        }
+        if opts.schema_only {
+            args.push("--schema-only".into());
+        }
+        if opts.data_only {
+            args.push("--data-only".into());
+        }
+        // Exact names: one quoted pattern per relation, partitions listed one by one (pg_dump -t
+        // of a partitioned parent brings no partition rows before 16).
+        for r in &selected {
+            args.push(format!(
+                "--table={}",
+                names::exact_pattern(&r.schema, &r.name)
+            ));
+        }
+        for r in &excluded {
+            args.push(format!(
+                "--exclude-table={}",
+                names::exact_pattern(&r.schema, &r.name)
+            ));
+        }
+        for s in &opts.schemas {
+            args.push(format!("--schema={}", names::quote_ident(s)));
+        }
+        for s in &opts.exclude_schemas {
+            args.push(format!("--exclude-schema={}", names::quote_ident(s)));
+        }
+        if !selected.is_empty() || !opts.schemas.is_empty() {
+            args.push("--strict-names".into());
+        }
+        if opts.large_objects {
+            args.push("--blobs".into());
+        }
+        if opts.no_owner {
+            args.push("--no-owner".into());
+        }
+        if opts.no_privileges {
+            args.push("--no-privileges".into());
+        }
+
+        let started_at = self.clock.now_rfc3339();
+        let started = Instant::now();
+        let log_path = staging.path().join("pg_dump.log");
+        let mut cc =
+            crate::libpq_env::client_command(&inst.path("pg_dump"), &draft, password.as_ref())?;
+        let log =
+            std::fs::File::create(&log_path).map_err(|e| Error::io("creating pg_dump.log", e))?;
+        cc.command
+            .args(&args)
+            .stdout(std::process::Stdio::null())
+            .stderr(log);
+        tracing::info!(profile = %profile.name, database = %draft.database, id = %id, "pg_dump starting");
+        let status = tokio::process::Command::from(std::mem::replace(
+            &mut cc.command,
+            std::process::Command::new("true"),
+        ))
+        .kill_on_drop(true)
+        .status()
+        .await
+        .map_err(|e| Error::io("running pg_dump", e))?;
+        drop(cc);
+        if !status.success() {
+            return Err(Error::new(
+                ErrorCode::BackupFailed,
+                format!("pg_dump failed ({status}):\n{}", log_tail(&log_path, 12)),
+                "Nothing was kept; the message above is pg_dump's own. Fix the cause and run the backup again.",
+            ));
+        }
+        client
+            .batch_execute("COMMIT")
+            .await
+            .map_err(query_failed("ending the snapshot transaction"))?;
+
+        let files = checksum::inventory(staging.path(), &[crate::repo::MANIFEST])?;
+        let size_bytes = files.iter().map(|f| f.size_bytes).sum();
+        let resolved = DumpOptions {
+            database: Some(draft.database.clone()),
+            jobs,
+            compress: compress.clone(),
+            ..opts.clone()
+        };
+        let mut command = vec!["pg_dump".to_string()];
+        command.extend(args.iter().map(|a| {
+            // Paths point into the temporary directory; record them as they are after the rename.
+            a.replace(
+                &staging.path().display().to_string(),
+                &staging.final_path().display().to_string(),
+            )
+        }));
+        let manifest = Manifest {
+            format_version: FORMAT_VERSION,
+            id: id.clone(),
+            kind: "logical".into(),
+            profile: profile.name.clone(),
+            database: draft.database.clone(),
+            server_version,
+            server_major,
+            tool_version: inst.version.clone(),
+            tool_major: inst.major,
+            options: resolved,
+            artifact: artifact.into(),
+            command,
+            started_at,
+            finished_at: self.clock.now_rfc3339(),
+            duration_ms: started.elapsed().as_millis() as u64,
+            size_bytes,
+            files,
+            row_counts,
+            status: "complete".into(),
+        };
+        let path = staging.commit(&manifest)?;
+        let record = self.catalog().record_backup(&manifest, &path)?;
+        tracing::info!(id = %id, bytes = size_bytes, ms = manifest.duration_ms, "backup complete");
+        Ok(record)
+    }
+}
+
+/// Parallel jobs for the directory format: the cores we have, at most 4.
+fn default_jobs() -> u32 {
+    std::thread::available_parallelism()
+        .map(|n| n.get() as u32)
+        .unwrap_or(2)
+        .clamp(1, 4)
+}

@@ -1,0 +1,106 @@
+//! `manifest.json`: what a backup is, in the repository, readable without Tideline.
+
+use super::checksum::FileEntry;
+use crate::error::{Error, ErrorCode, Result};
+use crate::logical::options::DumpOptions;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use ts_rs::TS;
+
+pub const FORMAT_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct TableCount {
+    pub schema: String,
+    pub table: String,
+    #[ts(type = "number")]
+    pub rows: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum RowCountStatus {
+    Counted,
+    Skipped,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct RowCounts {
+    pub status: RowCountStatus,
+    /// Why counts were skipped (too large, --no-row-counts, schema-only).
+    pub reason: Option<String>,
+    /// Counted in the snapshot pg_dump used: leaf tables with their own rows.
+    pub tables: Vec<TableCount>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct Manifest {
+    pub format_version: u32,
+    pub id: String,
+    /// `logical` (pg_dump), `dumpall` (pg_dumpall).
+    pub kind: String,
+    pub profile: String,
+    pub database: String,
+    pub server_version: String,
+    pub server_major: u32,
+    /// The version of the tool that wrote it (pg_dump 17.10).
+    pub tool_version: String,
+    pub tool_major: u32,
+    pub options: DumpOptions,
+    /// The dump itself, relative to the backup directory (a file, or a directory for -Fd).
+    pub artifact: String,
+    /// The command line that ran, without secrets (those reached it through a passfile).
+    pub command: Vec<String>,
+    pub started_at: String,
+    pub finished_at: String,
+    #[ts(type = "number")]
+    pub duration_ms: u64,
+    #[ts(type = "number")]
+    pub size_bytes: u64,
+    pub files: Vec<FileEntry>,
+    pub row_counts: RowCounts,
+    pub status: String,
+}
+
+impl Manifest {
+    pub fn read(dir: &Path) -> Result<Manifest> {
+        let path = dir.join(super::MANIFEST);
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+        let manifest: Manifest = serde_json::from_str(&text).map_err(|e| {
+            Error::new(
+                ErrorCode::ManifestInvalid,
+                format!("{} cannot be read: {e}", path.display()),
+                "The backup's manifest is damaged; the backup cannot be trusted.",
+            )
+        })?;
+        if manifest.format_version > FORMAT_VERSION {
+            return Err(Error::new(
+                ErrorCode::ManifestInvalid,
+                format!(
+                    "{} has format version {}, newer than this Tideline reads ({FORMAT_VERSION})",
+                    path.display(),
+                    manifest.format_version
+                ),
+                "Upgrade Tideline to read this repository.",
+            ));
+        }
+        Ok(manifest)
+    }
+
+    /// Written and fsynced; the caller renames the directory afterwards.
+    pub fn write(&self, dir: &Path) -> Result<()> {
+        let path = dir.join(super::MANIFEST);
+        let json = serde_json::to_vec_pretty(self).map_err(|e| Error::internal(e.to_string()))?;
+        let mut file = std::fs::File::create(&path)
+            .map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
+        std::io::Write::write_all(&mut file, &json)
+            .map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
+        file.sync_all()
+            .map_err(|e| Error::io(format!("fsync {}", path.display()), e))
+    }
+}

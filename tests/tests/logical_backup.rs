@@ -1,0 +1,367 @@
+//! `tideline backup` against real servers of every major: every format, manifests with
+//! checksums and exact row counts, exact table names, and a killed pg_dump.
+
+mod support;
+
+use std::path::PathBuf;
+use support::{load_sample, majors, password, psql, Home, TestCluster};
+
+fn add_profile(home: &Home, pg: &TestCluster, pw: &str) {
+    home.cli(
+        &[
+            "profile",
+            "add",
+            "p",
+            "--url",
+            &pg.url("postgres"),
+            "--password-stdin",
+        ],
+        Some(pw),
+    )
+    .ok();
+}
+
+#[test]
+fn every_format_makes_a_complete_backup_with_checksums_and_counts() {
+    for major in majors() {
+        let pw = password();
+        let pg = TestCluster::start(major, Some(&pw));
+        load_sample(&pg, "shop");
+        let home = Home::new();
+        add_profile(&home, &pg, &pw);
+        for format in ["directory", "custom", "plain", "tar"] {
+            let made = home.cli(
+                &["backup", "p", "--database", "shop", "--format", format],
+                None,
+            );
+            let record = made.ok().clone();
+            let id = record["id"].as_str().unwrap();
+            assert_eq!(record["status"], "complete");
+            assert_eq!(record["format"], format);
+            let dir = PathBuf::from(record["path"].as_str().unwrap());
+            assert!(dir.join("manifest.json").exists());
+            assert!(std::fs::read_dir(dir.parent().unwrap())
+                .unwrap()
+                .flatten()
+                .all(|e| !e.file_name().to_string_lossy().starts_with(".tmp-")));
+
+            let m = home.cli(&["backups", "show", id], None).ok().clone();
+            assert_eq!(m["format_version"], 1);
+            assert_eq!(m["server_major"], major);
+            assert_eq!(m["database"], "shop");
+            assert!(
+                m["command"][0] == "pg_dump"
+                    && m["command"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .any(|a| a.as_str().unwrap().starts_with("--snapshot="))
+            );
+            assert!(!m.to_string().contains(&pw));
+            let files = m["files"].as_array().unwrap();
+            assert!(!files.is_empty());
+            for f in files {
+                let path = dir.join(f["path"].as_str().unwrap());
+                assert_eq!(
+                    std::fs::metadata(&path).unwrap().len(),
+                    f["size_bytes"].as_u64().unwrap()
+                );
+                assert_eq!(f["sha256"].as_str().unwrap().len(), 64);
+            }
+            assert_eq!(m["row_counts"]["status"], "counted");
+            let count = |t: &str| {
+                m["row_counts"]["tables"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|c| c["table"] == t)
+                    .map(|c| c["rows"].as_i64().unwrap())
+            };
+            assert_eq!(count("actor"), Some(2000));
+            assert_eq!(count("events"), Some(5000));
+            assert_eq!(
+                count("measurements_2024").unwrap() + count("measurements_2025").unwrap(),
+                1400
+            );
+            assert_eq!(
+                count("measurements"),
+                None,
+                "a partitioned parent has no rows of its own"
+            );
+            // The default compression is the best this pg_dump build has.
+            let compress = m["options"]["compress"].as_str().map(str::to_string);
+            match (format, major) {
+                ("directory" | "custom", 17) => assert_eq!(compress.as_deref(), Some("zstd:1")),
+                ("directory" | "custom", 18) => assert_eq!(compress.as_deref(), Some("gzip:1")),
+                ("directory" | "custom", 15) => assert_eq!(compress.as_deref(), Some("1")),
+                _ => assert_eq!(compress, None),
+            }
+            let log = home.cli(&["backups", "log", id], None).ok()["log"]
+                .as_str()
+                .unwrap()
+                .to_string();
+            assert!(
+                log.contains("dumping contents of table"),
+                "pg_dump's verbose log is kept"
+            );
+        }
+        let listed = home.cli(&["backups", "list", "p"], None);
+        assert_eq!(listed.ok()["backups"].as_array().unwrap().len(), 4);
+        assert!(home.files_containing(&pw).is_empty());
+
+        // The catalog is an index: rebuilt from the manifests alone.
+        std::fs::remove_file(home.path().join("catalog.sqlite3")).unwrap();
+        for f in ["catalog.sqlite3-wal", "catalog.sqlite3-shm"] {
+            let _ = std::fs::remove_file(home.path().join(f));
+        }
+        let rescan = home.cli(&["repo", "rescan"], None);
+        assert_eq!(rescan.ok()["indexed"].as_array().unwrap().len(), 4);
+        assert_eq!(
+            home.cli(&["backups", "list"], None).ok()["backups"]
+                .as_array()
+                .unwrap()
+                .len(),
+            4
+        );
+    }
+}
+
+fn plain_dump(home: &Home, extra: &[&str]) -> String {
+    let mut args = vec![
+        "backup",
+        "p",
+        "--database",
+        "names",
+        "--format",
+        "plain",
+        "--no-owner",
+    ];
+    args.extend_from_slice(extra);
+    let rec = home.cli(&args, None);
+    let dir = PathBuf::from(rec.ok()["path"].as_str().unwrap());
+    std::fs::read_to_string(dir.join("database.sql")).unwrap()
+}
+
+#[test]
+fn table_names_are_exact_and_partitions_come_along() {
+    for major in majors() {
+        let pw = password();
+        let pg = TestCluster::start(major, Some(&pw));
+        psql(&pg, "postgres", "CREATE DATABASE names");
+        psql(
+            &pg,
+            "names",
+            r#"CREATE TABLE "Order Items" (id int); INSERT INTO "Order Items" VALUES (1), (2);
+               CREATE SCHEMA "a.b"; CREATE TABLE "a.b"."x*y?" (id int); INSERT INTO "a.b"."x*y?" VALUES (7);
+               CREATE TABLE "a.b".xzy (id int);
+               CREATE TABLE "MixedCase" (id int); INSERT INTO "MixedCase" VALUES (10);
+               CREATE TABLE mixedcase (id int); INSERT INTO mixedcase VALUES (20);
+               CREATE SCHEMA other; CREATE TABLE dup (id int); CREATE TABLE other.dup (id int);
+               CREATE TABLE m (id int, k int) PARTITION BY LIST (k);
+               CREATE TABLE m1 PARTITION OF m FOR VALUES IN (1); CREATE TABLE m2 PARTITION OF m FOR VALUES IN (2);
+               INSERT INTO m VALUES (100, 1), (200, 2);"#,
+        );
+        let home = Home::new();
+        add_profile(&home, &pg, &pw);
+
+        let sql = plain_dump(&home, &["--table", "MixedCase"]);
+        assert!(sql.contains(r#"CREATE TABLE public."MixedCase""#), "{sql}");
+        assert!(!sql.contains("CREATE TABLE public.mixedcase"));
+
+        let sql = plain_dump(&home, &["--table", "Order Items"]);
+        assert!(sql.contains(r#"CREATE TABLE public."Order Items""#));
+        assert_eq!(sql.matches("CREATE TABLE").count(), 1, "{sql}");
+
+        let sql = plain_dump(&home, &["--table", r#""a.b"."x*y?""#]);
+        assert!(sql.contains(r#"CREATE TABLE "a.b"."x*y?""#));
+        assert!(!sql.contains("xzy"), "'?' and '*' are not patterns");
+
+        let sql = plain_dump(&home, &["--table", "m"]);
+        for part in [
+            "CREATE TABLE public.m ",
+            "CREATE TABLE public.m1",
+            "CREATE TABLE public.m2",
+            "100\t1",
+            "200\t2",
+        ] {
+            assert!(sql.contains(part), "missing {part:?} in {sql}");
+        }
+
+        home.cli(
+            &["backup", "p", "--database", "names", "--table", "dup"],
+            None,
+        )
+        .err("ambiguous_table");
+        home.cli(
+            &["backup", "p", "--database", "names", "--table", "nope"],
+            None,
+        )
+        .err("table_missing");
+        home.cli(
+            &["backup", "p", "--database", "names", "--schema", "Nope"],
+            None,
+        )
+        .err("schema_missing");
+        home.cli(
+            &["backup", "p", "--database", "names", "--table", "a.b.c"],
+            None,
+        )
+        .err("invalid_input");
+        assert_eq!(
+            home.cli(
+                &["backup", "p", "--database", "names", "--table", "other.dup"],
+                None
+            )
+            .ok()["status"],
+            "complete"
+        );
+    }
+}
+
+/// The pg_dump that `parent` (our tideline) started; other tests run pg_dumps at the same time.
+fn child_pg_dump(parent: u32) -> Option<u32> {
+    std::fs::read_dir("/proc").ok()?.flatten().find_map(|e| {
+        let pid: u32 = e.file_name().to_str()?.parse().ok()?;
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        // pid (comm) state ppid ...
+        let ppid: u32 = stat
+            .rsplit_once(") ")?
+            .1
+            .split_whitespace()
+            .nth(1)?
+            .parse()
+            .ok()?;
+        let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+        let cmd = String::from_utf8_lossy(&cmd);
+        // --snapshot: the dump itself, not one of tool discovery's short capability probes.
+        (ppid == parent && cmd.contains("/pg_dump\0") && cmd.contains("--snapshot=")).then_some(pid)
+    })
+}
+
+#[test]
+fn a_killed_pg_dump_leaves_no_complete_backup_and_never_saw_the_password() {
+    for major in majors() {
+        let pw = password();
+        let pg = TestCluster::start(major, Some(&pw));
+        load_sample(&pg, "shop");
+        let home = Home::new();
+        add_profile(&home, &pg, &pw);
+
+        // Hold a lock pg_dump must wait for, so it is caught mid-run.
+        let draft = pg.get().tcp_draft("lock", "postgres", "shop");
+        let secret = tideline_core::Secret::new(&pw);
+        let mut cc = tideline_core::libpq_env::client_command(
+            &support::client(major, "psql").path("psql"),
+            &draft,
+            Some(&secret),
+        )
+        .unwrap();
+        let mut lock = cc
+            .command
+            .args([
+                "-X",
+                "-c",
+                "BEGIN; LOCK TABLE events IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(60);",
+            ])
+            .spawn()
+            .unwrap();
+        let held = "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+                    WHERE c.relname = 'events' AND l.mode = 'AccessExclusiveLock' AND l.granted";
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while psql(&pg, "shop", held) != "1" {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the lock was never taken"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+
+        let backup = std::process::Command::new(support::tideline_bin())
+            .env("TIDELINE_HOME", home.path())
+            // Counting rows would wait on the lock before pg_dump starts; skip it here.
+            .args([
+                "backup",
+                "p",
+                "--database",
+                "shop",
+                "--format",
+                "custom",
+                "--no-row-counts",
+                "--json",
+            ])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        let pid = loop {
+            if let Some(pid) = child_pg_dump(backup.id()) {
+                break pid;
+            }
+            if std::time::Instant::now() > deadline {
+                let all: Vec<String> = std::fs::read_dir("/proc")
+                    .unwrap()
+                    .flatten()
+                    .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
+                    .map(|c| String::from_utf8_lossy(&c).replace('\0', " "))
+                    .filter(|c| c.contains("pg_dump") || c.contains("tideline"))
+                    .collect();
+                panic!("pg_dump never started; processes: {all:#?}");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        };
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let Ok(argv) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
+            let out = backup.wait_with_output().unwrap();
+            panic!(
+                "pg_dump ended early: {}",
+                String::from_utf8_lossy(&out.stdout)
+            );
+        };
+        let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap();
+        assert!(
+            String::from_utf8_lossy(&argv).contains("--snapshot="),
+            "this is the real pg_dump"
+        );
+        assert!(
+            !argv.windows(pw.len()).any(|w| w == pw.as_bytes()),
+            "password on pg_dump's argv"
+        );
+        assert!(
+            !environ.windows(pw.len()).any(|w| w == pw.as_bytes()),
+            "password in pg_dump's environment"
+        );
+
+        unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+        let out = backup.wait_with_output().unwrap();
+        // Release the lock: the server keeps a killed client's backend sleeping otherwise.
+        psql(&pg, "shop", "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(60)%' AND pid <> pg_backend_pid()");
+        let _ = lock.kill();
+        let _ = lock.wait();
+        assert!(!out.status.success());
+        let err: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(err["code"], "backup_failed", "{err}");
+
+        let db_dir = home.path().join("repo/logical/p/shop");
+        let leftovers: Vec<_> = std::fs::read_dir(&db_dir)
+            .map(|d| d.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default();
+        assert!(leftovers.is_empty(), "nothing may remain: {leftovers:?}");
+        assert_eq!(
+            home.cli(&["backups", "list"], None).ok()["backups"]
+                .as_array()
+                .unwrap()
+                .len(),
+            0
+        );
+
+        // The next run succeeds.
+        assert_eq!(
+            home.cli(
+                &["backup", "p", "--database", "shop", "--format", "custom"],
+                None
+            )
+            .ok()["status"],
+            "complete"
+        );
+    }
+}
