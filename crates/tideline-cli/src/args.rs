@@ -40,6 +40,55 @@ pub enum Command {
     /// The repository.
     #[command(subcommand)]
     Repo(RepoCommand),
+    /// Restore a logical backup into a database.
+    Restore(RestoreArgs),
+    /// Check a backup: checksums, readability, and optionally a test restore.
+    Verify(VerifyArgs),
+    /// An archive's contents, and what a selection of tables pulls in.
+    Toc(TocArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct RestoreArgs {
+    pub id: String,
+    /// The database to restore into; created when it does not exist.
+    #[arg(long)]
+    pub to_db: String,
+    /// The profile whose server receives the restore (the backup's own by default).
+    #[arg(long)]
+    pub profile: Option<String>,
+    #[arg(long)]
+    pub jobs: Option<u32>,
+    /// An exact table name (repeatable); brings its sequences, indexes, constraints and more.
+    #[arg(long = "table")]
+    pub tables: Vec<String>,
+    #[arg(long = "schema")]
+    pub schemas: Vec<String>,
+    /// Drop and recreate the archive's objects in an existing, non-empty database.
+    #[arg(long)]
+    pub clean: bool,
+    /// Objects belong to the restoring user instead of their original owners.
+    #[arg(long)]
+    pub no_owner: bool,
+    /// Show what would be restored; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct VerifyArgs {
+    pub id: String,
+    /// Also restore into a throwaway local cluster and compare row counts.
+    #[arg(long)]
+    pub restore_test: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct TocArgs {
+    pub id: String,
+    /// Show what restoring these tables would include.
+    #[arg(long = "table")]
+    pub tables: Vec<String>,
 }
 
 #[derive(Args, Debug)]

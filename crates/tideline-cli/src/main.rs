@@ -4,6 +4,7 @@ mod args;
 mod backup;
 mod output;
 mod profile;
+mod restore;
 mod tools;
 
 use args::{Cli, Command};
@@ -51,6 +52,9 @@ fn run(cli: Cli) -> Result<output::Reply, Error> {
             Command::Backup(args) => backup::backup(&engine, *args).await,
             Command::Backups(cmd) => backup::backups(&engine, cmd),
             Command::Repo(cmd) => backup::repo(&engine, cmd),
+            Command::Restore(args) => restore::restore(&engine, args).await,
+            Command::Verify(args) => restore::verify(&engine, args).await,
+            Command::Toc(args) => restore::toc(&engine, args),
         }
     })
 }

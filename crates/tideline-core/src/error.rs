@@ -39,6 +39,7 @@ pub enum ErrorCode {
     ManifestInvalid,
     ChecksumMismatch,
     TargetNotEmpty,
+    RolesMissing,
     RestoreFailed,
     VerifyFailed,
     Cancelled,

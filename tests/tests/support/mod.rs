@@ -382,3 +382,48 @@ pub fn load_sample(pg: &TestCluster, db: &str) {
          ANALYZE;",
     );
 }
+
+/// A plain schema+data dump of `database` for comparisons: header comments and the
+/// `\restrict` / `\unrestrict` lines (random keys since the 2025 security releases) removed.
+pub fn comparable_dump(pg: &TestCluster, database: &str) -> String {
+    let draft = pg.get().tcp_draft("harness", "postgres", database);
+    let pw = pg.password.as_deref().map(Secret::new);
+    let pg_dump = client(pg.get().major, "pg_dump").path("pg_dump");
+    let mut cc = tideline_core::libpq_env::client_command(&pg_dump, &draft, pw.as_ref()).unwrap();
+    let out = cc
+        .command
+        .args(["--format=plain", "--no-owner"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "pg_dump {database}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| {
+            !l.starts_with("--") && !l.starts_with("\\restrict") && !l.starts_with("\\unrestrict")
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Names that break naive tools: spaces, quotes, dots, `*`, unicode, mixed case.
+pub fn load_awkward(pg: &TestCluster, db: &str) {
+    psql(pg, "postgres", &format!("CREATE DATABASE {db}"));
+    psql(
+        pg,
+        db,
+        r#"CREATE SCHEMA "Sales Dept";
+           CREATE SCHEMA "a.b";
+           CREATE TABLE "Sales Dept"."Order Items" (id serial PRIMARY KEY, "Qty ""each""" int, note text);
+           INSERT INTO "Sales Dept"."Order Items" ("Qty ""each""", note) SELECT g, 'row ' || g FROM generate_series(1, 300) g;
+           CREATE TABLE "a.b"."x*y?" (id bigint GENERATED ALWAYS AS IDENTITY, "ünïcødé" text);
+           INSERT INTO "a.b"."x*y?" ("ünïcødé") SELECT 'žluťoučký ' || g FROM generate_series(1, 50) g;
+           CREATE TABLE "MixedCase" (id int PRIMARY KEY); INSERT INTO "MixedCase" SELECT generate_series(1, 10);
+           CREATE TABLE mixedcase (id int REFERENCES "MixedCase"); INSERT INTO mixedcase SELECT generate_series(1, 5);
+           CREATE INDEX "idx ""quoted""" ON "Sales Dept"."Order Items" (note);
+           CREATE VIEW "a.b"."v*" AS SELECT count(*) FROM "a.b"."x*y?";"#,
+    );
+}

@@ -1,7 +1,12 @@
 //! Logical backups and restores: pg_dump, pg_dumpall, pg_restore.
 
+pub mod archive;
 pub mod backups;
+pub mod clean;
 pub mod compression;
 pub mod dump;
 pub mod names;
 pub mod options;
+pub mod restore;
+pub mod toc;
+pub mod verify;

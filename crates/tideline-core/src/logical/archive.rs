@@ -1,0 +1,80 @@
+//! Reading a stored backup: where its dump is, and its table of contents.
+
+use super::options::DumpFormat;
+use super::toc::{self, TocEntry};
+use crate::engine::Engine;
+use crate::error::{Error, ErrorCode, Result};
+use crate::repo::manifest::Manifest;
+use crate::tools::Installation;
+use std::path::PathBuf;
+
+pub struct Archive {
+    pub id: String,
+    pub dir: PathBuf,
+    pub manifest: Manifest,
+}
+
+impl Archive {
+    pub fn artifact(&self) -> PathBuf {
+        self.dir.join(&self.manifest.artifact)
+    }
+
+    pub fn is_plain(&self) -> bool {
+        self.manifest.options.format == DumpFormat::Plain
+    }
+
+    /// `pg_restore -l -v`: the entries and their dependencies.
+    pub fn toc(&self, pg_restore: &Installation) -> Result<Vec<TocEntry>> {
+        if self.is_plain() {
+            return Err(Error::invalid_input(
+                "a plain SQL backup has no table of contents",
+                "Plain dumps restore whole with psql; back up in the directory or custom format to pick objects.",
+            ));
+        }
+        let out = std::process::Command::new(pg_restore.path("pg_restore"))
+            .arg("--list")
+            .arg("--verbose")
+            .arg(self.artifact())
+            .output()
+            .map_err(|e| Error::io("running pg_restore --list", e))?;
+        if !out.status.success() {
+            return Err(Error::new(
+                ErrorCode::VerifyFailed,
+                format!("pg_restore cannot read {}: {}", self.artifact().display(), String::from_utf8_lossy(&out.stderr).trim()),
+                "The archive is damaged or was written by a newer pg_dump; `tideline verify` checks it.",
+            ));
+        }
+        Ok(toc::parse(&String::from_utf8_lossy(&out.stdout)))
+    }
+}
+
+impl Engine {
+    pub fn archive(&self, id: &str) -> Result<Archive> {
+        let record = self.backup_record(id)?;
+        let manifest = self.backup_manifest(id)?;
+        let dir = PathBuf::from(&record.path);
+        if !dir.join(crate::repo::MANIFEST).exists() {
+            return Err(Error::new(
+                ErrorCode::BackupMissing,
+                format!(
+                    "backup {id} is in the catalog but its directory {} is gone",
+                    dir.display()
+                ),
+                "Run `tideline repo rescan` to bring the catalog in line with the repository.",
+            ));
+        }
+        Ok(Archive {
+            id: id.to_string(),
+            dir,
+            manifest,
+        })
+    }
+
+    /// pg_restore able to read an archive written by pg_dump `tool_major` into a `server_major` server.
+    pub fn pg_restore_for(&self, tool_major: u32, server_major: u32) -> Result<Installation> {
+        Ok(self
+            .tools()?
+            .client_for(tool_major.max(server_major), "pg_restore")?
+            .clone())
+    }
+}

@@ -1,0 +1,388 @@
+//! `tideline restore`: pg_restore (or psql for plain dumps) into a new database, or into an
+//! existing one only when it is empty or `--clean` is given. Preflight runs before anything is
+//! written; a table selection becomes an exact `-L` list.
+
+use super::archive::Archive;
+use super::clean;
+use super::dump::{query_failed, server_version};
+use super::names::exact_pattern;
+use super::toc::{self, Selection};
+use crate::engine::Engine;
+use crate::error::{Error, ErrorCode, Result};
+use crate::repo::manifest::TableCount;
+use serde::{Deserialize, Serialize};
+use std::time::Instant;
+use tokio_postgres::Client;
+use ts_rs::TS;
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct RestoreOptions {
+    /// The database to restore into; created when it does not exist.
+    pub to_db: String,
+    /// The profile whose server receives it; the backup's own profile by default.
+    pub profile: Option<String>,
+    pub jobs: Option<u32>,
+    pub tables: Vec<String>,
+    pub schemas: Vec<String>,
+    /// Drop and recreate the archive's objects in an existing, non-empty database.
+    pub clean: bool,
+    pub no_owner: bool,
+    /// Show what would be restored; change nothing.
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct RestoreReport {
+    pub backup_id: String,
+    pub profile: String,
+    pub database: String,
+    pub created_database: bool,
+    pub dry_run: bool,
+    /// The `-L` list restored (all entries when nothing was selected).
+    pub list: Vec<String>,
+    pub warnings: Vec<String>,
+    /// Rows per restored table, read back after the restore.
+    pub row_counts: Vec<TableCount>,
+    #[ts(type = "number")]
+    pub duration_ms: u64,
+    pub log_path: Option<String>,
+}
+
+const USER_OBJECTS_SQL: &str =
+    "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'
+      AND n.nspname NOT LIKE 'pg_temp%'";
+
+pub(crate) async fn table_rows(client: &Client, tables: &[TableCount]) -> Result<Vec<TableCount>> {
+    let mut out = Vec::new();
+    for t in tables {
+        let sql = format!(
+            "SELECT count(*) FROM ONLY {}",
+            exact_pattern(&t.schema, &t.table)
+        );
+        match client.query_one(&sql, &[]).await {
+            Ok(row) => out.push(TableCount {
+                rows: row.get(0),
+                ..t.clone()
+            }),
+            // Not restored (a selection) or not there: absent from the result.
+            Err(_) => continue,
+        }
+    }
+    Ok(out)
+}
+
+impl Engine {
+    pub async fn restore(&self, backup_id: &str, opts: &RestoreOptions) -> Result<RestoreReport> {
+        let archive = self.archive(backup_id)?;
+        if opts.to_db.trim().is_empty() {
+            return Err(Error::invalid_input(
+                "no target database was named",
+                "Give --to-db NAME (a new database is created for you).",
+            ));
+        }
+        let profile = self.profile(opts.profile.as_deref().unwrap_or(&archive.manifest.profile))?;
+        let password = self.password(&profile)?;
+        let mut maintenance = profile.draft();
+        if maintenance.database == opts.to_db {
+            maintenance.database = "postgres".into();
+        }
+        let admin = crate::connect::connect(&maintenance, password.as_ref()).await?;
+        let (_, server_major) = server_version(&admin).await?;
+        let started = Instant::now();
+
+        // Preflight: nothing is written until every check has passed.
+        let selection = self.plan_selection(&archive, server_major, opts)?;
+        let exists: i64 = admin
+            .query_one(
+                "SELECT count(*) FROM pg_database WHERE datname = $1",
+                &[&opts.to_db],
+            )
+            .await
+            .map_err(query_failed("looking for the target database"))?
+            .get(0);
+        let mut target = profile.draft();
+        target.database = opts.to_db.clone();
+        if exists > 0 {
+            let client = crate::connect::connect(&target, password.as_ref()).await?;
+            let objects: i64 = client
+                .query_one(USER_OBJECTS_SQL, &[])
+                .await
+                .map_err(query_failed("inspecting the target"))?
+                .get(0);
+            if objects > 0 && !opts.clean {
+                return Err(Error::new(
+                    ErrorCode::TargetNotEmpty,
+                    format!("database '{}' on {} already holds {objects} relations; nothing was restored", opts.to_db, profile.name),
+                    "Restore into a new database (--to-db NEW_NAME), or give --clean to drop and recreate the archive's objects there.",
+                ));
+            }
+        }
+        let missing_roles = if opts.no_owner {
+            vec![]
+        } else {
+            self.missing_owners(&admin, &selection).await?
+        };
+        if !missing_roles.is_empty() {
+            return Err(Error::new(
+                ErrorCode::RolesMissing,
+                format!("objects in the backup are owned by roles this server lacks: {}", missing_roles.join(", ")),
+                "Create the roles first (restore the globals with `tideline dumpall --globals-only`), or restore with --no-owner so the objects belong to the restoring user.",
+            ));
+        }
+        let list: Vec<String> = selection
+            .as_ref()
+            .map(|s| s.entries.iter().map(|e| e.line.clone()).collect())
+            .unwrap_or_default();
+        let warnings = selection
+            .as_ref()
+            .map(|s| s.warnings.clone())
+            .unwrap_or_default();
+        let mut report = RestoreReport {
+            backup_id: archive.id.clone(),
+            profile: profile.name.clone(),
+            database: opts.to_db.clone(),
+            created_database: exists == 0,
+            dry_run: opts.dry_run,
+            list,
+            warnings,
+            row_counts: vec![],
+            duration_ms: 0,
+            log_path: None,
+        };
+        if opts.dry_run {
+            report.created_database = false;
+            return Ok(report);
+        }
+        if exists == 0 {
+            admin
+                .batch_execute(&format!(
+                    "CREATE DATABASE {} TEMPLATE template0",
+                    super::names::quote_ident(&opts.to_db)
+                ))
+                .await
+                .map_err(query_failed("creating the target database"))?;
+        }
+        let log_path = self
+            .run_restore(
+                &archive,
+                server_major,
+                &target,
+                password.as_ref(),
+                opts,
+                selection.as_ref(),
+            )
+            .await?;
+        report.log_path = Some(log_path.display().to_string());
+        let client = crate::connect::connect(&target, password.as_ref()).await?;
+        report.row_counts = table_rows(&client, &archive.manifest.row_counts.tables).await?;
+        report.duration_ms = started.elapsed().as_millis() as u64;
+        tracing::info!(backup = %archive.id, database = %opts.to_db, ms = report.duration_ms, "restore complete");
+        Ok(report)
+    }
+
+    fn plan_selection(
+        &self,
+        archive: &Archive,
+        server_major: u32,
+        opts: &RestoreOptions,
+    ) -> Result<Option<Selection>> {
+        if opts.tables.is_empty() && opts.schemas.is_empty() {
+            return Ok(None);
+        }
+        if archive.is_plain() {
+            return Err(Error::invalid_input(
+                "a plain SQL backup restores whole; tables and schemas cannot be picked from it",
+                "Back up in the directory or custom format to restore single tables or schemas.",
+            ));
+        }
+        let pg_restore = self.pg_restore_for(archive.manifest.tool_major, server_major)?;
+        let entries = archive.toc(&pg_restore)?;
+        toc::select(&entries, &opts.tables, &opts.schemas).map(Some)
+    }
+
+    async fn missing_owners(
+        &self,
+        admin: &Client,
+        selection: &Option<Selection>,
+    ) -> Result<Vec<String>> {
+        let Some(sel) = selection else {
+            return Ok(vec![]);
+        };
+        let mut owners: Vec<String> = sel
+            .entries
+            .iter()
+            .map(|e| e.owner.clone())
+            .filter(|o| !o.is_empty())
+            .collect();
+        owners.sort();
+        owners.dedup();
+        let mut missing = Vec::new();
+        for o in owners {
+            let n: i64 = admin
+                .query_one("SELECT count(*) FROM pg_roles WHERE rolname = $1", &[&o])
+                .await
+                .map_err(query_failed("reading roles"))?
+                .get(0);
+            if n == 0 {
+                missing.push(o);
+            }
+        }
+        Ok(missing)
+    }
+
+    pub(crate) async fn run_restore(
+        &self,
+        archive: &Archive,
+        server_major: u32,
+        target: &crate::profile::ProfileDraft,
+        password: Option<&crate::Secret>,
+        opts: &RestoreOptions,
+        selection: Option<&Selection>,
+    ) -> Result<std::path::PathBuf> {
+        let logs = self.home().join("logs").join("restores");
+        crate::home::ensure_private_dir(&logs)?;
+        let log_path = logs.join(format!(
+            "{}-{}.log",
+            archive.id,
+            self.clock.now().format("%Y%m%dT%H%M%S")
+        ));
+        let log = std::fs::File::create(&log_path)
+            .map_err(|e| Error::io("creating the restore log", e))?;
+        let scratch = tempfile::Builder::new()
+            .prefix("tideline-restore-")
+            .tempdir()
+            .map_err(|e| Error::io("creating a temporary directory", e))?;
+        let mut cc = if opts.clean && !archive.is_plain() {
+            // pg_restore --clean cannot drop a partition's inherited constraints and indexes,
+            // and with --single-transaction that aborts the whole restore. So: let pg_restore
+            // write the script, let those drops pass over exactly that refusal (see clean.rs),
+            // and run it with psql in one transaction.
+            let pg_restore = self.pg_restore_for(archive.manifest.tool_major, server_major)?;
+            let script = scratch.path().join("restore.sql");
+            let mut gen = std::process::Command::new(pg_restore.path("pg_restore"));
+            gen.args(["--clean", "--if-exists"])
+                .arg(format!("--file={}", script.display()));
+            if opts.no_owner {
+                gen.arg("--no-owner");
+            }
+            if let Some(sel) = selection {
+                let list = scratch.path().join("restore.list");
+                std::fs::write(&list, sel.list_file())
+                    .map_err(|e| Error::io("writing the restore list", e))?;
+                gen.arg(format!("--use-list={}", list.display()));
+            }
+            let out = gen
+                .arg(archive.artifact())
+                .output()
+                .map_err(|e| Error::io("running pg_restore", e))?;
+            if !out.status.success() {
+                return Err(Error::new(
+                    ErrorCode::RestoreFailed,
+                    format!(
+                        "pg_restore could not read the archive: {}",
+                        String::from_utf8_lossy(&out.stderr).trim()
+                    ),
+                    "`tideline verify` checks the backup.",
+                ));
+            }
+            let text = std::fs::read_to_string(&script)
+                .map_err(|e| Error::io("reading the restore script", e))?;
+            let entries = archive.toc(&pg_restore)?;
+            std::fs::write(&script, clean::tolerate_partition_drops(&text, &entries))
+                .map_err(|e| Error::io("writing the restore script", e))?;
+            let psql = self
+                .tools()?
+                .client_for(archive.manifest.tool_major.max(server_major), "psql")?
+                .clone();
+            let mut cc = crate::libpq_env::client_command(&psql.path("psql"), target, password)?;
+            cc.command
+                .args([
+                    "-X",
+                    "-q",
+                    "-v",
+                    "ON_ERROR_STOP=1",
+                    "--single-transaction",
+                    "-f",
+                ])
+                .arg(&script);
+            cc
+        } else if archive.is_plain() {
+            let psql = self
+                .tools()?
+                .client_for(archive.manifest.tool_major.max(server_major), "psql")?
+                .clone();
+            let mut cc = crate::libpq_env::client_command(&psql.path("psql"), target, password)?;
+            cc.command
+                .args([
+                    "-X",
+                    "-q",
+                    "-v",
+                    "ON_ERROR_STOP=1",
+                    "--single-transaction",
+                    "-f",
+                ])
+                .arg(archive.artifact());
+            cc
+        } else {
+            let pg_restore = self.pg_restore_for(archive.manifest.tool_major, server_major)?;
+            let mut cc =
+                crate::libpq_env::client_command(&pg_restore.path("pg_restore"), target, password)?;
+            // A conninfo with only dbname (quoted, so a name with '=' stays a name); the rest of
+            // the connection comes from the environment.
+            let quoted = target.database.replace('\\', "\\\\").replace('\'', "\\'");
+            cc.command
+                .args(["--verbose", "--exit-on-error"])
+                .arg(format!("--dbname=dbname='{quoted}'"));
+            let jobs = opts.jobs.unwrap_or(1);
+            if jobs > 1 {
+                cc.command.arg(format!("--jobs={jobs}"));
+            } else {
+                // All or nothing where pg_restore allows it (not with --jobs).
+                cc.command.arg("--single-transaction");
+            }
+            if opts.clean {
+                cc.command.args(["--clean", "--if-exists"]);
+            }
+            if opts.no_owner {
+                cc.command.arg("--no-owner");
+            }
+            if let Some(sel) = selection {
+                let list = scratch.path().join("restore.list");
+                std::fs::write(&list, sel.list_file())
+                    .map_err(|e| Error::io("writing the restore list", e))?;
+                cc.command.arg(format!("--use-list={}", list.display()));
+            }
+            cc.command.arg(archive.artifact());
+            cc
+        };
+        cc.command
+            .stdout(log.try_clone().map_err(|e| Error::io("restore log", e))?)
+            .stderr(log);
+        let status = tokio::process::Command::from(std::mem::replace(
+            &mut cc.command,
+            std::process::Command::new("true"),
+        ))
+        .kill_on_drop(true)
+        .status()
+        .await
+        .map_err(|e| Error::io("running the restore", e))?;
+        drop(cc);
+        if !status.success() {
+            let text = std::fs::read_to_string(&log_path).unwrap_or_default();
+            let tail: Vec<&str> = text
+                .lines()
+                .filter(|l| l.contains("error") || l.contains("ERROR") || l.contains("FATAL"))
+                .take(8)
+                .collect();
+            return Err(Error::new(
+                ErrorCode::RestoreFailed,
+                format!("the restore into '{}' failed ({status}):\n{}", target.database, tail.join("\n")),
+                format!("The full output is in {}. Single-job restores run in one transaction, so nothing was applied.", log_path.display()),
+            ));
+        }
+        Ok(log_path)
+    }
+}

@@ -1,0 +1,198 @@
+//! `tideline verify`: checksums of every file, readability by pg_restore, and with
+//! `--restore-test` a restore into a throwaway Tideline-managed cluster of the server's major,
+//! with per-table row counts compared against the manifest. The result is recorded on the backup.
+
+use super::archive::Archive;
+use super::restore::table_rows;
+use crate::cluster::{ClusterSpec, ManagedCluster};
+use crate::engine::Engine;
+use crate::error::{Error, ErrorCode, Result};
+use crate::repo::checksum::sha256_file;
+use crate::repo::manifest::RowCountStatus;
+use crate::secret::Secret;
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct VerifyReport {
+    pub id: String,
+    /// `passed` or `failed`.
+    pub status: String,
+    pub files_checked: u32,
+    pub readable: bool,
+    pub restore_tested: bool,
+    pub tables_compared: u32,
+    /// Why row counts could not be compared, when they could not.
+    pub row_counts_note: Option<String>,
+    pub problems: Vec<String>,
+    pub verified_at: String,
+}
+
+impl Engine {
+    pub async fn verify(&self, id: &str, restore_test: bool) -> Result<VerifyReport> {
+        let archive = self.archive(id)?;
+        let mut report = VerifyReport {
+            id: id.to_string(),
+            status: "passed".into(),
+            files_checked: 0,
+            readable: false,
+            restore_tested: false,
+            tables_compared: 0,
+            row_counts_note: None,
+            problems: vec![],
+            verified_at: self.clock.now_rfc3339(),
+        };
+        check_files(&archive, &mut report);
+        let pg_restore =
+            self.pg_restore_for(archive.manifest.tool_major, archive.manifest.server_major)?;
+        if archive.is_plain() {
+            let text = std::fs::read(archive.artifact()).unwrap_or_default();
+            report.readable = String::from_utf8_lossy(&text[text.len().saturating_sub(4096)..])
+                .contains("PostgreSQL database dump complete");
+            if !report.readable {
+                report
+                    .problems
+                    .push("the plain dump does not end with pg_dump's completion marker".into());
+            }
+        } else {
+            match archive.toc(&pg_restore) {
+                Ok(entries) => report.readable = !entries.is_empty(),
+                Err(e) => report.problems.push(e.message),
+            }
+        }
+        if restore_test && report.problems.is_empty() {
+            if let Err(e) = self.restore_test(&archive, &mut report).await {
+                report
+                    .problems
+                    .push(format!("test restore: {} ({})", e.message, e.hint));
+            }
+        }
+        if archive.manifest.row_counts.status == RowCountStatus::Skipped {
+            report.row_counts_note = Some(format!(
+                "row counts were skipped when the backup was made ({}); rows were not compared",
+                archive
+                    .manifest
+                    .row_counts
+                    .reason
+                    .clone()
+                    .unwrap_or_default()
+            ));
+        }
+        if !report.problems.is_empty() {
+            report.status = "failed".into();
+        }
+        let detail = serde_json::to_string(&report).map_err(|e| Error::internal(e.to_string()))?;
+        self.catalog()
+            .record_verification(id, &report.verified_at, &report.status, &detail)?;
+        tracing::info!(id, status = %report.status, problems = report.problems.len(), "verified");
+        Ok(report)
+    }
+
+    async fn restore_test(&self, archive: &Archive, report: &mut VerifyReport) -> Result<()> {
+        let inventory = self.tools()?;
+        let server = inventory
+            .server_for(archive.manifest.server_major, "postgres")?
+            .clone();
+        // Under the system temp dir: when we run as root, the cluster's owner must reach it.
+        let parent = tempfile::Builder::new()
+            .prefix("tideline-verify-")
+            .tempdir()
+            .map_err(|e| Error::io("creating a scratch directory", e))?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let _ = std::fs::set_permissions(parent.path(), std::fs::Permissions::from_mode(0o755));
+        }
+        let password = Secret::new(uuid::Uuid::new_v4().simple().to_string());
+        let spec = ClusterSpec {
+            superuser: "tideline".into(),
+            password: Some(password.clone()),
+            settings: vec![
+                ("fsync".into(), "off".into()),
+                ("full_page_writes".into(), "off".into()),
+            ],
+        };
+        let mut cluster = ManagedCluster::create(&parent.path().join("cluster"), &server, &spec)?;
+        let result = async {
+            cluster.start()?;
+            let draft = cluster.tcp_draft("verify", "tideline", "postgres");
+            let admin = crate::connect::connect(&draft, Some(&password)).await?;
+            admin
+                .batch_execute("CREATE DATABASE verify TEMPLATE template0")
+                .await
+                .map_err(super::dump::query_failed("creating the scratch database"))?;
+            let mut target = draft.clone();
+            target.database = "verify".into();
+            let opts = super::restore::RestoreOptions {
+                to_db: "verify".into(),
+                no_owner: true,
+                ..Default::default()
+            };
+            self.run_restore(archive, server.major, &target, Some(&password), &opts, None)
+                .await?;
+            report.restore_tested = true;
+            let client = crate::connect::connect(&target, Some(&password)).await?;
+            let expected = &archive.manifest.row_counts.tables;
+            let restored = table_rows(&client, expected).await?;
+            for want in expected {
+                match restored
+                    .iter()
+                    .find(|r| r.schema == want.schema && r.table == want.table)
+                {
+                    Some(got) if got.rows == want.rows => report.tables_compared += 1,
+                    Some(got) => report.problems.push(format!(
+                        "{}: {} rows restored, {} in the manifest",
+                        super::names::display(&want.schema, &want.table),
+                        got.rows,
+                        want.rows
+                    )),
+                    None => report.problems.push(format!(
+                        "{} is missing after the restore",
+                        super::names::display(&want.schema, &want.table)
+                    )),
+                }
+            }
+            Ok::<(), Error>(())
+        }
+        .await;
+        let _ = cluster.remove();
+        result
+    }
+}
+
+fn check_files(archive: &Archive, report: &mut VerifyReport) {
+    for f in &archive.manifest.files {
+        let path = archive.dir.join(&f.path);
+        report.files_checked += 1;
+        match std::fs::metadata(&path) {
+            Err(_) => report.problems.push(format!("{} is missing", f.path)),
+            Ok(meta) if meta.len() != f.size_bytes => report.problems.push(format!(
+                "{} is {} bytes, the manifest says {}",
+                f.path,
+                meta.len(),
+                f.size_bytes
+            )),
+            Ok(_) => match sha256_file(&path) {
+                Ok(sum) if sum == f.sha256 => {}
+                Ok(_) => report
+                    .problems
+                    .push(format!("{} does not match its checksum", f.path)),
+                Err(e) => report.problems.push(e.message),
+            },
+        }
+    }
+}
+
+/// The error a failed verification surfaces as, for the CLI's exit status.
+pub fn failure(report: &VerifyReport) -> Error {
+    Error::new(
+        ErrorCode::VerifyFailed,
+        format!(
+            "backup {} failed verification: {}",
+            report.id,
+            report.problems.join("; ")
+        ),
+        "Do not rely on this backup: make a new one. `tideline backups show ID` keeps the details.",
+    )
+}
