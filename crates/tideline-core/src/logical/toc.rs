@@ -298,9 +298,9 @@ pub fn select(entries: &[TocEntry], tables: &[String], schemas: &[String]) -> Re
                 // Partitions come with their parent: TABLE ATTACH depends on both.
                 chosen.insert(e.id);
                 chosen.extend(e.depends_on.iter().copied());
-            } else if on_owner && BELONGS_TO_TABLE.contains(&e.kind.as_str()) {
-                chosen.insert(e.id);
-            } else if on_any && matches!(e.kind.as_str(), "COMMENT" | "ACL") {
+            } else if (on_owner && BELONGS_TO_TABLE.contains(&e.kind.as_str()))
+                || (on_any && matches!(e.kind.as_str(), "COMMENT" | "ACL"))
+            {
                 chosen.insert(e.id);
             }
         }
