@@ -41,24 +41,15 @@ fn a_connecting_psql_child_never_has_the_password_on_argv() {
         let pw = password();
         let pg = TestCluster::start(major, Some(&pw));
         let home = tempfile::tempdir().unwrap();
-        let engine =
-            Engine::open(home.path(), Arc::new(OsKeychain), Arc::new(SystemClock)).unwrap();
+        let engine = Engine::open(home.path(), Arc::new(OsKeychain), Arc::new(SystemClock)).unwrap();
         let profile = engine
-            .add_profile(
-                &pg.get().tcp_draft("argv", "postgres", "postgres"),
-                Some(&tideline_core::Secret::new(&pw)),
-            )
+            .add_profile(&pg.get().tcp_draft("argv", "postgres", "postgres"), Some(&tideline_core::Secret::new(&pw)))
             .unwrap();
 
         let psql = client(major, "psql").path("psql");
         let mut cc = engine.client_command(&profile.name, &psql).unwrap();
         let passfile = cc.passfile_path().unwrap().to_path_buf();
-        cc.command.args([
-            "-X",
-            "-At",
-            "-c",
-            "select 'connected as ' || current_user, pg_sleep(1.5)",
-        ]);
+        cc.command.args(["-X", "-At", "-c", "select 'connected as ' || current_user, pg_sleep(1.5)"]);
         cc.command.stdout(std::process::Stdio::piped());
         let mut child = cc.command.spawn().unwrap();
         let (argv, environ) = watch(&mut child);
@@ -69,22 +60,12 @@ fn a_connecting_psql_child_never_has_the_password_on_argv() {
             String::from_utf8_lossy(&out.stdout).contains("connected as postgres"),
             "the child really connected with the password"
         );
-        assert!(
-            contains(&argv, "pg_sleep"),
-            "we read the real child's argv: {}",
-            String::from_utf8_lossy(&argv)
-        );
+        assert!(contains(&argv, "pg_sleep"), "we read the real child's argv: {}", String::from_utf8_lossy(&argv));
         assert!(!contains(&argv, &pw), "password on argv");
         assert!(!contains(&environ, &pw), "password in the environment");
-        assert!(contains(
-            &environ,
-            &format!("PGPASSFILE={}", passfile.display())
-        ));
+        assert!(contains(&environ, &format!("PGPASSFILE={}", passfile.display())));
         use std::os::unix::fs::PermissionsExt;
-        assert_eq!(
-            std::fs::metadata(&passfile).unwrap().permissions().mode() & 0o777,
-            0o600
-        );
+        assert_eq!(std::fs::metadata(&passfile).unwrap().permissions().mode() & 0o777, 0o600);
         drop(cc);
         assert!(!passfile.exists(), "the passfile is removed afterwards");
         assert!(!passfile.parent().unwrap().exists());
@@ -100,10 +81,7 @@ fn the_argv_check_catches_a_password_that_is_on_argv() {
     let pw = password();
     let pg = TestCluster::start(major, Some(&pw));
     let psql = client(major, "psql").path("psql");
-    let conninfo = format!(
-        "host=127.0.0.1 port={} user=postgres dbname=postgres password={pw}",
-        pg.port()
-    );
+    let conninfo = format!("host=127.0.0.1 port={} user=postgres dbname=postgres password={pw}", pg.port());
     let mut child = std::process::Command::new(Path::new(&psql))
         .args(["-X", "-At", "-c", "select pg_sleep(1)", &conninfo])
         .stdout(std::process::Stdio::null())
@@ -111,8 +89,5 @@ fn the_argv_check_catches_a_password_that_is_on_argv() {
         .unwrap();
     let (argv, _) = watch(&mut child);
     assert!(child.wait().unwrap().success());
-    assert!(
-        contains(&argv, &pw),
-        "the watcher failed to see a password on argv"
-    );
+    assert!(contains(&argv, &pw), "the watcher failed to see a password on argv");
 }

@@ -10,9 +10,7 @@ fn os_user_name() -> String {
     unsafe {
         let pw = libc::getpwuid(libc::geteuid());
         assert!(!pw.is_null());
-        std::ffi::CStr::from_ptr((*pw).pw_name)
-            .to_string_lossy()
-            .into_owned()
+        std::ffi::CStr::from_ptr((*pw).pw_name).to_string_lossy().into_owned()
     }
 }
 
@@ -24,16 +22,8 @@ fn peer_auth_over_a_unix_socket_needs_no_password() {
             let data = c.data_dir();
             // Peer auth on the socket, mapping this OS user to the database user postgres.
             let hba = std::fs::read_to_string(data.join("pg_hba.conf")).unwrap();
-            let hba: String = hba
-                .lines()
-                .filter(|l| !l.starts_with("local"))
-                .map(|l| format!("{l}\n"))
-                .collect();
-            std::fs::write(
-                data.join("pg_hba.conf"),
-                format!("local all all peer map=tl\n{hba}"),
-            )
-            .unwrap();
+            let hba: String = hba.lines().filter(|l| !l.starts_with("local")).map(|l| format!("{l}\n")).collect();
+            std::fs::write(data.join("pg_hba.conf"), format!("local all all peer map=tl\n{hba}")).unwrap();
             std::fs::write(data.join("pg_ident.conf"), format!("tl {me} postgres\n")).unwrap();
         });
         let home = Home::new();
@@ -66,8 +56,7 @@ fn peer_auth_over_a_unix_socket_needs_no_password() {
         assert_eq!(facts.ok()["current_user"], "postgres");
         assert_eq!(facts.ok()["major"], major);
         add("peer-other", "someone_else");
-        home.cli(&["profile", "test", "peer-other"], None)
-            .err("auth_failed");
+        home.cli(&["profile", "test", "peer-other"], None).err("auth_failed");
     }
 }
 
@@ -79,13 +68,14 @@ fn imports_pgpass_service_file_and_discovered_servers() {
         let port = pg.port();
         let files = tempfile::tempdir().unwrap();
         let pgpass = files.path().join("pgpass");
+        std::fs::write(&pgpass, format!("# mine\n127.0.0.1:{port}:postgres:postgres:{pw}\n*:*:*:postgres:wild\n"))
+            .unwrap();
+        let service = files.path().join("pg_service.conf");
         std::fs::write(
-            &pgpass,
-            format!("# mine\n127.0.0.1:{port}:postgres:postgres:{pw}\n*:*:*:postgres:wild\n"),
+            &service,
+            format!("[svc{major}]\nhost=127.0.0.1\nport={port}\nuser=postgres\ndbname=postgres\nsslmode=disable\n"),
         )
         .unwrap();
-        let service = files.path().join("pg_service.conf");
-        std::fs::write(&service, format!("[svc{major}]\nhost=127.0.0.1\nport={port}\nuser=postgres\ndbname=postgres\nsslmode=disable\n")).unwrap();
         let env = [
             ("PGPASSFILE", pgpass.to_str().unwrap()),
             ("PGSERVICEFILE", service.to_str().unwrap()),
@@ -106,59 +96,33 @@ fn imports_pgpass_service_file_and_discovered_servers() {
             "pgpass password went to the keychain"
         );
         assert!(
-            report["skipped"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|s| s["name"].as_str().unwrap().contains('*')),
+            report["skipped"].as_array().unwrap().iter().any(|s| s["name"].as_str().unwrap().contains('*')),
             "{report}"
         );
-        assert_eq!(
-            home.cli(&["profile", "test", &name], None).ok()["major"],
-            major
-        );
+        assert_eq!(home.cli(&["profile", "test", &name], None).ok()["major"], major);
 
         let report = home.cli_env(&["profile", "import", "--service-file"], None, &env);
         let svc = &report.ok()["added"][0];
         assert_eq!(svc["name"], format!("svc{major}"));
         assert_eq!(svc["sslmode"], "disable");
-        home.cli_env(&["profile", "test", &format!("svc{major}")], None, &env)
-            .err("password_missing");
+        home.cli_env(&["profile", "test", &format!("svc{major}")], None, &env).err("password_missing");
 
         // A service named in a conninfo string resolves through the same file.
         let by_service = home.cli_env(
-            &[
-                "profile",
-                "add",
-                "via-service",
-                "--url",
-                &format!("service=svc{major}"),
-                "--password-stdin",
-            ],
+            &["profile", "add", "via-service", "--url", &format!("service=svc{major}"), "--password-stdin"],
             Some(&pw),
             &env,
         );
         assert_eq!(by_service.ok()["port"], port);
-        assert_eq!(
-            home.cli(&["profile", "test", "via-service"], None).ok()["major"],
-            major
-        );
+        assert_eq!(home.cli(&["profile", "test", "via-service"], None).ok()["major"], major);
 
         // Importing the same sources again adds nothing.
-        let again = home.cli_env(
-            &["profile", "import", "--pgpass", "--service-file"],
-            None,
-            &env,
-        );
+        let again = home.cli_env(&["profile", "import", "--pgpass", "--service-file"], None, &env);
         assert_eq!(again.ok()["added"].as_array().unwrap().len(), 0);
 
         assert!(home.files_containing(&pw).is_empty());
-        for p in home.cli(&["profile", "list"], None).ok()["profiles"]
-            .as_array()
-            .unwrap()
-        {
-            home.cli(&["profile", "remove", p["name"].as_str().unwrap()], None)
-                .ok();
+        for p in home.cli(&["profile", "list"], None).ok()["profiles"].as_array().unwrap() {
+            home.cli(&["profile", "remove", p["name"].as_str().unwrap()], None).ok();
         }
     }
 }

@@ -18,10 +18,7 @@ fn a_locked_keychain_is_keychain_locked_and_nothing_is_saved() {
         "gnome-keyring-daemon --daemonize --components=secrets >/dev/null; exec '{}' profile add locked --url {URL} --password-stdin --json",
         tideline_bin().display()
     );
-    let conf = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/support/no-activation-bus.conf"
-    );
+    let conf = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/no-activation-bus.conf");
     let mut cmd = Command::new("dbus-run-session");
     cmd.arg(format!("--config-file={conf}"))
         .args(["--", "sh", "-c", &script])
@@ -29,13 +26,7 @@ fn a_locked_keychain_is_keychain_locked_and_nothing_is_saved() {
         .env("TIDELINE_HOME", home.path())
         .env_remove("DISPLAY");
     run_cli(cmd, Some("Locked-Secret-77")).err("keychain_locked");
-    assert_eq!(
-        home.cli(&["profile", "list"], None).ok()["profiles"]
-            .as_array()
-            .unwrap()
-            .len(),
-        0
-    );
+    assert_eq!(home.cli(&["profile", "list"], None).ok()["profiles"].as_array().unwrap().len(), 0);
     assert!(home.files_containing("Locked-Secret-77").is_empty());
 }
 
@@ -43,43 +34,19 @@ fn a_locked_keychain_is_keychain_locked_and_nothing_is_saved() {
 fn no_keychain_at_all_is_keychain_unavailable() {
     let home = Home::new();
     let mut cmd = Command::new(tideline_bin());
-    cmd.args([
-        "profile",
-        "add",
-        "nobus",
-        "--url",
-        URL,
-        "--password-stdin",
-        "--json",
-    ])
-    .env("TIDELINE_HOME", home.path())
-    .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent-bus");
+    cmd.args(["profile", "add", "nobus", "--url", URL, "--password-stdin", "--json"])
+        .env("TIDELINE_HOME", home.path())
+        .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent-bus");
     let failed = run_cli(cmd, Some("Absent-Secret-78"));
     let err = failed.err("keychain_unavailable");
     assert!(err["hint"].as_str().unwrap().contains("Secret Service"));
-    assert_eq!(
-        home.cli(&["profile", "list"], None).ok()["profiles"]
-            .as_array()
-            .unwrap()
-            .len(),
-        0
-    );
+    assert_eq!(home.cli(&["profile", "list"], None).ok()["profiles"].as_array().unwrap().len(), 0);
     assert!(home.files_containing("Absent-Secret-78").is_empty());
 }
 
 #[test]
 fn an_empty_password_on_stdin_is_refused() {
     let home = Home::new();
-    home.cli(
-        &["profile", "add", "empty", "--url", URL, "--password-stdin"],
-        Some(""),
-    )
-    .err("invalid_input");
-    assert_eq!(
-        home.cli(&["profile", "list"], None).ok()["profiles"]
-            .as_array()
-            .unwrap()
-            .len(),
-        0
-    );
+    home.cli(&["profile", "add", "empty", "--url", URL, "--password-stdin"], Some("")).err("invalid_input");
+    assert_eq!(home.cli(&["profile", "list"], None).ok()["profiles"].as_array().unwrap().len(), 0);
 }

@@ -7,18 +7,7 @@ use std::path::PathBuf;
 use support::{load_sample, majors, password, psql, Home, TestCluster};
 
 fn add_profile(home: &Home, pg: &TestCluster, pw: &str) {
-    home.cli(
-        &[
-            "profile",
-            "add",
-            "p",
-            "--url",
-            &pg.url("postgres"),
-            "--password-stdin",
-        ],
-        Some(pw),
-    )
-    .ok();
+    home.cli(&["profile", "add", "p", "--url", &pg.url("postgres"), "--password-stdin"], Some(pw)).ok();
 }
 
 #[test]
@@ -30,10 +19,7 @@ fn every_format_makes_a_complete_backup_with_checksums_and_counts() {
         let home = Home::new();
         add_profile(&home, &pg, &pw);
         for format in ["directory", "custom", "plain", "tar"] {
-            let made = home.cli(
-                &["backup", "p", "--database", "shop", "--format", format],
-                None,
-            );
+            let made = home.cli(&["backup", "p", "--database", "shop", "--format", format], None);
             let record = made.ok().clone();
             let id = record["id"].as_str().unwrap();
             assert_eq!(record["status"], "complete");
@@ -51,21 +37,14 @@ fn every_format_makes_a_complete_backup_with_checksums_and_counts() {
             assert_eq!(m["database"], "shop");
             assert!(
                 m["command"][0] == "pg_dump"
-                    && m["command"]
-                        .as_array()
-                        .unwrap()
-                        .iter()
-                        .any(|a| a.as_str().unwrap().starts_with("--snapshot="))
+                    && m["command"].as_array().unwrap().iter().any(|a| a.as_str().unwrap().starts_with("--snapshot="))
             );
             assert!(!m.to_string().contains(&pw));
             let files = m["files"].as_array().unwrap();
             assert!(!files.is_empty());
             for f in files {
                 let path = dir.join(f["path"].as_str().unwrap());
-                assert_eq!(
-                    std::fs::metadata(&path).unwrap().len(),
-                    f["size_bytes"].as_u64().unwrap()
-                );
+                assert_eq!(std::fs::metadata(&path).unwrap().len(), f["size_bytes"].as_u64().unwrap());
                 assert_eq!(f["sha256"].as_str().unwrap().len(), 64);
             }
             assert_eq!(m["row_counts"]["status"], "counted");
@@ -79,15 +58,8 @@ fn every_format_makes_a_complete_backup_with_checksums_and_counts() {
             };
             assert_eq!(count("actor"), Some(2000));
             assert_eq!(count("events"), Some(5000));
-            assert_eq!(
-                count("measurements_2024").unwrap() + count("measurements_2025").unwrap(),
-                1400
-            );
-            assert_eq!(
-                count("measurements"),
-                None,
-                "a partitioned parent has no rows of its own"
-            );
+            assert_eq!(count("measurements_2024").unwrap() + count("measurements_2025").unwrap(), 1400);
+            assert_eq!(count("measurements"), None, "a partitioned parent has no rows of its own");
             // The default compression is the best this pg_dump build has.
             let compress = m["options"]["compress"].as_str().map(str::to_string);
             match (format, major) {
@@ -96,14 +68,8 @@ fn every_format_makes_a_complete_backup_with_checksums_and_counts() {
                 ("directory" | "custom", 15) => assert_eq!(compress.as_deref(), Some("1")),
                 _ => assert_eq!(compress, None),
             }
-            let log = home.cli(&["backups", "log", id], None).ok()["log"]
-                .as_str()
-                .unwrap()
-                .to_string();
-            assert!(
-                log.contains("dumping contents of table"),
-                "pg_dump's verbose log is kept"
-            );
+            let log = home.cli(&["backups", "log", id], None).ok()["log"].as_str().unwrap().to_string();
+            assert!(log.contains("dumping contents of table"), "pg_dump's verbose log is kept");
         }
         let listed = home.cli(&["backups", "list", "p"], None);
         assert_eq!(listed.ok()["backups"].as_array().unwrap().len(), 4);
@@ -116,26 +82,12 @@ fn every_format_makes_a_complete_backup_with_checksums_and_counts() {
         }
         let rescan = home.cli(&["repo", "rescan"], None);
         assert_eq!(rescan.ok()["indexed"].as_array().unwrap().len(), 4);
-        assert_eq!(
-            home.cli(&["backups", "list"], None).ok()["backups"]
-                .as_array()
-                .unwrap()
-                .len(),
-            4
-        );
+        assert_eq!(home.cli(&["backups", "list"], None).ok()["backups"].as_array().unwrap().len(), 4);
     }
 }
 
 fn plain_dump(home: &Home, extra: &[&str]) -> String {
-    let mut args = vec![
-        "backup",
-        "p",
-        "--database",
-        "names",
-        "--format",
-        "plain",
-        "--no-owner",
-    ];
+    let mut args = vec!["backup", "p", "--database", "names", "--format", "plain", "--no-owner"];
     args.extend_from_slice(extra);
     let rec = home.cli(&args, None);
     let dir = PathBuf::from(rec.ok()["path"].as_str().unwrap());
@@ -177,42 +129,16 @@ fn table_names_are_exact_and_partitions_come_along() {
         assert!(!sql.contains("xzy"), "'?' and '*' are not patterns");
 
         let sql = plain_dump(&home, &["--table", "m"]);
-        for part in [
-            "CREATE TABLE public.m ",
-            "CREATE TABLE public.m1",
-            "CREATE TABLE public.m2",
-            "100\t1",
-            "200\t2",
-        ] {
+        for part in ["CREATE TABLE public.m ", "CREATE TABLE public.m1", "CREATE TABLE public.m2", "100\t1", "200\t2"] {
             assert!(sql.contains(part), "missing {part:?} in {sql}");
         }
 
-        home.cli(
-            &["backup", "p", "--database", "names", "--table", "dup"],
-            None,
-        )
-        .err("ambiguous_table");
-        home.cli(
-            &["backup", "p", "--database", "names", "--table", "nope"],
-            None,
-        )
-        .err("table_missing");
-        home.cli(
-            &["backup", "p", "--database", "names", "--schema", "Nope"],
-            None,
-        )
-        .err("schema_missing");
-        home.cli(
-            &["backup", "p", "--database", "names", "--table", "a.b.c"],
-            None,
-        )
-        .err("invalid_input");
+        home.cli(&["backup", "p", "--database", "names", "--table", "dup"], None).err("ambiguous_table");
+        home.cli(&["backup", "p", "--database", "names", "--table", "nope"], None).err("table_missing");
+        home.cli(&["backup", "p", "--database", "names", "--schema", "Nope"], None).err("schema_missing");
+        home.cli(&["backup", "p", "--database", "names", "--table", "a.b.c"], None).err("invalid_input");
         assert_eq!(
-            home.cli(
-                &["backup", "p", "--database", "names", "--table", "other.dup"],
-                None
-            )
-            .ok()["status"],
+            home.cli(&["backup", "p", "--database", "names", "--table", "other.dup"], None).ok()["status"],
             "complete"
         );
     }
@@ -224,13 +150,7 @@ fn child_pg_dump(parent: u32) -> Option<u32> {
         let pid: u32 = e.file_name().to_str()?.parse().ok()?;
         let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
         // pid (comm) state ppid ...
-        let ppid: u32 = stat
-            .rsplit_once(") ")?
-            .1
-            .split_whitespace()
-            .nth(1)?
-            .parse()
-            .ok()?;
+        let ppid: u32 = stat.rsplit_once(") ")?.1.split_whitespace().nth(1)?.parse().ok()?;
         let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
         let cmd = String::from_utf8_lossy(&cmd);
         // --snapshot: the dump itself, not one of tool discovery's short capability probes.
@@ -258,37 +178,21 @@ fn a_killed_pg_dump_leaves_no_complete_backup_and_never_saw_the_password() {
         .unwrap();
         let mut lock = cc
             .command
-            .args([
-                "-X",
-                "-c",
-                "BEGIN; LOCK TABLE events IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(60);",
-            ])
+            .args(["-X", "-c", "BEGIN; LOCK TABLE events IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(60);"])
             .spawn()
             .unwrap();
         let held = "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
                     WHERE c.relname = 'events' AND l.mode = 'AccessExclusiveLock' AND l.granted";
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
         while psql(&pg, "shop", held) != "1" {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "the lock was never taken"
-            );
+            assert!(std::time::Instant::now() < deadline, "the lock was never taken");
             std::thread::sleep(std::time::Duration::from_millis(100));
         }
 
         let backup = std::process::Command::new(support::tideline_bin())
             .env("TIDELINE_HOME", home.path())
             // Counting rows would wait on the lock before pg_dump starts; skip it here.
-            .args([
-                "backup",
-                "p",
-                "--database",
-                "shop",
-                "--format",
-                "custom",
-                "--no-row-counts",
-                "--json",
-            ])
+            .args(["backup", "p", "--database", "shop", "--format", "custom", "--no-row-counts", "--json"])
             .stdout(std::process::Stdio::piped())
             .spawn()
             .unwrap();
@@ -312,24 +216,12 @@ fn a_killed_pg_dump_leaves_no_complete_backup_and_never_saw_the_password() {
         std::thread::sleep(std::time::Duration::from_millis(300));
         let Ok(argv) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
             let out = backup.wait_with_output().unwrap();
-            panic!(
-                "pg_dump ended early: {}",
-                String::from_utf8_lossy(&out.stdout)
-            );
+            panic!("pg_dump ended early: {}", String::from_utf8_lossy(&out.stdout));
         };
         let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap();
-        assert!(
-            String::from_utf8_lossy(&argv).contains("--snapshot="),
-            "this is the real pg_dump"
-        );
-        assert!(
-            !argv.windows(pw.len()).any(|w| w == pw.as_bytes()),
-            "password on pg_dump's argv"
-        );
-        assert!(
-            !environ.windows(pw.len()).any(|w| w == pw.as_bytes()),
-            "password in pg_dump's environment"
-        );
+        assert!(String::from_utf8_lossy(&argv).contains("--snapshot="), "this is the real pg_dump");
+        assert!(!argv.windows(pw.len()).any(|w| w == pw.as_bytes()), "password on pg_dump's argv");
+        assert!(!environ.windows(pw.len()).any(|w| w == pw.as_bytes()), "password in pg_dump's environment");
 
         unsafe { libc::kill(pid as i32, libc::SIGKILL) };
         let out = backup.wait_with_output().unwrap();
@@ -342,25 +234,14 @@ fn a_killed_pg_dump_leaves_no_complete_backup_and_never_saw_the_password() {
         assert_eq!(err["code"], "backup_failed", "{err}");
 
         let db_dir = home.path().join("repo/logical/p/shop");
-        let leftovers: Vec<_> = std::fs::read_dir(&db_dir)
-            .map(|d| d.flatten().map(|e| e.path()).collect())
-            .unwrap_or_default();
+        let leftovers: Vec<_> =
+            std::fs::read_dir(&db_dir).map(|d| d.flatten().map(|e| e.path()).collect()).unwrap_or_default();
         assert!(leftovers.is_empty(), "nothing may remain: {leftovers:?}");
-        assert_eq!(
-            home.cli(&["backups", "list"], None).ok()["backups"]
-                .as_array()
-                .unwrap()
-                .len(),
-            0
-        );
+        assert_eq!(home.cli(&["backups", "list"], None).ok()["backups"].as_array().unwrap().len(), 0);
 
         // The next run succeeds.
         assert_eq!(
-            home.cli(
-                &["backup", "p", "--database", "shop", "--format", "custom"],
-                None
-            )
-            .ok()["status"],
+            home.cli(&["backup", "p", "--database", "shop", "--format", "custom"], None).ok()["status"],
             "complete"
         );
     }

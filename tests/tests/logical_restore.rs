@@ -4,26 +4,13 @@
 mod support;
 
 use std::path::PathBuf;
-use support::{
-    comparable_dump, load_awkward, load_sample, majors, password, psql, Home, TestCluster,
-};
+use support::{comparable_dump, load_awkward, load_sample, majors, password, psql, Home, TestCluster};
 
 fn setup(major: u32) -> (TestCluster, Home) {
     let pw = password();
     let pg = TestCluster::start(major, Some(&pw));
     let home = Home::new();
-    home.cli(
-        &[
-            "profile",
-            "add",
-            "p",
-            "--url",
-            &pg.url("postgres"),
-            "--password-stdin",
-        ],
-        Some(&pw),
-    )
-    .ok();
+    home.cli(&["profile", "add", "p", "--url", &pg.url("postgres"), "--password-stdin"], Some(&pw)).ok();
     (pg, home)
 }
 
@@ -48,10 +35,7 @@ fn every_format_restores_to_an_identical_database() {
                 assert_eq!(report["created_database"], true);
                 assert!(!report["row_counts"].as_array().unwrap().is_empty());
                 let copy = comparable_dump(&pg, &target);
-                assert!(
-                    copy == original,
-                    "{source} in {format} on {major}: the restored dump differs"
-                );
+                assert!(copy == original, "{source} in {format} on {major}: the restored dump differs");
             }
         }
     }
@@ -64,24 +48,9 @@ fn one_table_from_an_archive_brings_its_sequence_indexes_and_constraints() {
         load_sample(&pg, "shop");
         let id = backup(&home, "shop", "custom");
 
-        let dry = home.cli(
-            &[
-                "restore",
-                &id,
-                "--to-db",
-                "only_actor",
-                "--table",
-                "public.actor",
-                "--dry-run",
-            ],
-            None,
-        );
-        let list = dry.ok()["list"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|l| l.as_str().unwrap().to_string())
-            .collect::<Vec<_>>();
+        let dry = home.cli(&["restore", &id, "--to-db", "only_actor", "--table", "public.actor", "--dry-run"], None);
+        let list =
+            dry.ok()["list"].as_array().unwrap().iter().map(|l| l.as_str().unwrap().to_string()).collect::<Vec<_>>();
         for needed in [
             "TABLE public actor",
             "TABLE DATA public actor",
@@ -92,120 +61,41 @@ fn one_table_from_an_archive_brings_its_sequence_indexes_and_constraints() {
             "TRIGGER public actor last_updated",
             "FUNCTION public last_updated()",
         ] {
-            assert!(
-                list.iter().any(|l| l.contains(needed)),
-                "{needed} missing from {list:#?}"
-            );
+            assert!(list.iter().any(|l| l.contains(needed)), "{needed} missing from {list:#?}");
         }
-        assert!(
-            !list.iter().any(|l| l.contains("TABLE public film ")),
-            "film is not pulled in"
-        );
+        assert!(!list.iter().any(|l| l.contains("TABLE public film ")), "film is not pulled in");
         assert_eq!(
-            psql(
-                &pg,
-                "postgres",
-                "SELECT count(*) FROM pg_database WHERE datname = 'only_actor'"
-            ),
+            psql(&pg, "postgres", "SELECT count(*) FROM pg_database WHERE datname = 'only_actor'"),
             "0",
             "a dry run creates nothing"
         );
 
-        let report = home.cli(
-            &[
-                "restore",
-                &id,
-                "--to-db",
-                "only_actor",
-                "--table",
-                "public.actor",
-            ],
-            None,
-        );
+        let report = home.cli(&["restore", &id, "--to-db", "only_actor", "--table", "public.actor"], None);
         let counts = report.ok()["row_counts"].as_array().unwrap().clone();
-        assert!(
-            counts
-                .iter()
-                .any(|c| c["table"] == "actor" && c["rows"] == 2000),
-            "{counts:?}"
-        );
+        assert!(counts.iter().any(|c| c["table"] == "actor" && c["rows"] == 2000), "{counts:?}");
+        assert_eq!(psql(&pg, "only_actor", "SELECT count(*) FROM actor"), "2000");
         assert_eq!(
-            psql(&pg, "only_actor", "SELECT count(*) FROM actor"),
-            "2000"
-        );
-        assert_eq!(
-            psql(
-                &pg,
-                "only_actor",
-                "SELECT count(*) FROM pg_indexes WHERE indexname = 'idx_actor_last_name'"
-            ),
+            psql(&pg, "only_actor", "SELECT count(*) FROM pg_indexes WHERE indexname = 'idx_actor_last_name'"),
             "1"
         );
-        assert_eq!(
-            psql(
-                &pg,
-                "only_actor",
-                "SELECT count(*) FROM pg_constraint WHERE conname = 'actor_pkey'"
-            ),
-            "1"
-        );
-        assert_eq!(
-            psql(
-                &pg,
-                "only_actor",
-                "SELECT to_regclass('public.film') IS NULL"
-            ),
-            "t"
-        );
+        assert_eq!(psql(&pg, "only_actor", "SELECT count(*) FROM pg_constraint WHERE conname = 'actor_pkey'"), "1");
+        assert_eq!(psql(&pg, "only_actor", "SELECT to_regclass('public.film') IS NULL"), "t");
         // The sequence came along, with its value, and the default uses it.
-        let next: i64 = psql(
-            &pg,
-            "only_actor",
-            "INSERT INTO actor (first_name, last_name) VALUES ('a', 'b') RETURNING actor_id",
-        )
-        .parse()
-        .unwrap();
-        assert!(
-            next > 2000,
-            "the sequence continues after the restored rows: {next}"
-        );
+        let next: i64 =
+            psql(&pg, "only_actor", "INSERT INTO actor (first_name, last_name) VALUES ('a', 'b') RETURNING actor_id")
+                .parse()
+                .unwrap();
+        assert!(next > 2000, "the sequence continues after the restored rows: {next}");
 
         // A table whose foreign keys point elsewhere: restored, the keys left out and reported.
-        let fk = home.cli(
-            &[
-                "restore",
-                &id,
-                "--to-db",
-                "only_film_actor",
-                "--table",
-                "film_actor",
-            ],
-            None,
-        );
+        let fk = home.cli(&["restore", &id, "--to-db", "only_film_actor", "--table", "film_actor"], None);
         let warnings = fk.ok()["warnings"].as_array().unwrap().clone();
-        assert!(
-            warnings
-                .iter()
-                .any(|w| w.as_str().unwrap().contains("public.actor")),
-            "{warnings:?}"
-        );
-        assert_eq!(
-            psql(
-                &pg,
-                "only_film_actor",
-                "SELECT count(*) > 0 FROM film_actor"
-            ),
-            "t"
-        );
+        assert!(warnings.iter().any(|w| w.as_str().unwrap().contains("public.actor")), "{warnings:?}");
+        assert_eq!(psql(&pg, "only_film_actor", "SELECT count(*) > 0 FROM film_actor"), "t");
 
-        home.cli(&["restore", &id, "--to-db", "x", "--table", "nope"], None)
-            .err("table_missing");
+        home.cli(&["restore", &id, "--to-db", "x", "--table", "nope"], None).err("table_missing");
         let plain = backup(&home, "shop", "plain");
-        home.cli(
-            &["restore", &plain, "--to-db", "x", "--table", "actor"],
-            None,
-        )
-        .err("invalid_input");
+        home.cli(&["restore", &plain, "--to-db", "x", "--table", "actor"], None).err("invalid_input");
     }
 }
 
@@ -217,8 +107,7 @@ fn a_non_empty_database_is_refused_without_clean() {
         let id = backup(&home, "shop", "directory");
         psql(&pg, "shop", "DELETE FROM events WHERE id > 100");
         let before = comparable_dump(&pg, "shop");
-        home.cli(&["restore", &id, "--to-db", "shop"], None)
-            .err("target_not_empty");
+        home.cli(&["restore", &id, "--to-db", "shop"], None).err("target_not_empty");
         assert!(comparable_dump(&pg, "shop") == before, "nothing changed");
         let cleaned = home.cli(&["restore", &id, "--to-db", "shop", "--clean"], None);
         assert_eq!(cleaned.ok()["created_database"], false);
@@ -237,16 +126,9 @@ fn verify_passes_a_good_backup_and_reports_any_flipped_byte() {
             let report = ok.ok().clone();
             assert_eq!(report["status"], "passed");
             assert_eq!(report["restore_tested"], true);
-            assert!(
-                report["tables_compared"].as_u64().unwrap() >= 15,
-                "{report}"
-            );
+            assert!(report["tables_compared"].as_u64().unwrap() >= 15, "{report}");
 
-            let dir = PathBuf::from(
-                home.cli(&["backups", "show", &id], None).ok()["path"]
-                    .as_str()
-                    .unwrap(),
-            );
+            let dir = PathBuf::from(home.cli(&["backups", "show", &id], None).ok()["path"].as_str().unwrap());
             let files: Vec<String> = home.cli(&["backups", "show", &id], None).ok()["files"]
                 .as_array()
                 .unwrap()
@@ -262,18 +144,11 @@ fn verify_passes_a_good_backup_and_reports_any_flipped_byte() {
                 std::fs::write(&path, &damaged).unwrap();
                 let failed = home.cli(&["verify", &id], None);
                 let err = failed.err("verify_failed");
-                assert!(
-                    err["message"].as_str().unwrap().contains(f.as_str()),
-                    "{f}: {err}"
-                );
+                assert!(err["message"].as_str().unwrap().contains(f.as_str()), "{f}: {err}");
                 std::fs::write(&path, &original).unwrap();
             }
             let shown = home.cli(&["backups", "show", &id], None);
-            assert_eq!(
-                shown.ok()["verify_status"],
-                "failed",
-                "the last result is recorded"
-            );
+            assert_eq!(shown.ok()["verify_status"], "failed", "the last result is recorded");
         }
     }
 }

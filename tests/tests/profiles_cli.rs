@@ -14,38 +14,18 @@ fn add_with_password_stdin_then_test_reports_the_server_on_every_major() {
         let name = format!("pg{major}");
 
         let added = home.cli(
-            &[
-                "profile",
-                "add",
-                &name,
-                "--url",
-                &pg.url("postgres"),
-                "--password-stdin",
-            ],
+            &["profile", "add", &name, "--url", &pg.url("postgres"), "--password-stdin"],
             Some(&format!("{pw}\n")),
         );
         let profile = added.ok();
-        let id = profile["id"]
-            .as_str()
-            .expect("created objects carry an id")
-            .to_string();
+        let id = profile["id"].as_str().expect("created objects carry an id").to_string();
         assert_eq!(profile["has_password"], true);
-        assert_eq!(
-            keychain_get(&id).as_deref(),
-            Some(pw.as_str()),
-            "the password is in the OS keychain"
-        );
+        assert_eq!(keychain_get(&id).as_deref(), Some(pw.as_str()), "the password is in the OS keychain");
 
         let tested = home.cli(&["profile", "test", &name], None);
         let facts = tested.ok();
         assert_eq!(facts["major"], major, "{facts}");
-        assert!(
-            facts["server_version"]
-                .as_str()
-                .unwrap()
-                .starts_with(&format!("{major}.")),
-            "{facts}"
-        );
+        assert!(facts["server_version"].as_str().unwrap().starts_with(&format!("{major}.")), "{facts}");
         assert_eq!(facts["current_user"], "postgres");
         assert_eq!(facts["is_superuser"], true);
         assert_eq!(facts["can_replicate"], true);
@@ -62,45 +42,22 @@ fn add_with_password_stdin_then_test_reports_the_server_on_every_major() {
         let listed = home.cli(&["profile", "list"], None);
         assert_eq!(listed.ok()["profiles"].as_array().unwrap().len(), 1);
 
-        assert_eq!(
-            home.files_containing(&pw),
-            Vec::<std::path::PathBuf>::new(),
-            "password found under TIDELINE_HOME"
-        );
+        assert_eq!(home.files_containing(&pw), Vec::<std::path::PathBuf>::new(), "password found under TIDELINE_HOME");
         for out in [&added, &tested, &shown, &listed] {
             assert!(!String::from_utf8_lossy(&out.output.stdout).contains(&pw));
             assert!(!String::from_utf8_lossy(&out.output.stderr).contains(&pw));
         }
 
         // The rotating log file records what happened, and never the password.
-        let logs: Vec<_> = std::fs::read_dir(home.path().join("logs"))
-            .unwrap()
-            .flatten()
-            .map(|e| e.path())
-            .collect();
-        let log_text: String = logs
-            .iter()
-            .map(|p| std::fs::read_to_string(p).unwrap())
-            .collect();
-        assert!(
-            logs.iter()
-                .any(|p| p.file_name().unwrap().to_string_lossy().starts_with("cli")),
-            "{logs:?}"
-        );
-        assert!(
-            log_text.contains("profile added") && log_text.contains("connection tested"),
-            "{log_text}"
-        );
+        let logs: Vec<_> = std::fs::read_dir(home.path().join("logs")).unwrap().flatten().map(|e| e.path()).collect();
+        let log_text: String = logs.iter().map(|p| std::fs::read_to_string(p).unwrap()).collect();
+        assert!(logs.iter().any(|p| p.file_name().unwrap().to_string_lossy().starts_with("cli")), "{logs:?}");
+        assert!(log_text.contains("profile added") && log_text.contains("connection tested"), "{log_text}");
         assert!(!log_text.contains(&pw));
 
         home.cli(&["profile", "remove", &name], None).ok();
-        assert_eq!(
-            keychain_get(&id),
-            None,
-            "removing a profile removes its keychain entry"
-        );
-        home.cli(&["profile", "show", &name], None)
-            .err("profile_missing");
+        assert_eq!(keychain_get(&id), None, "removing a profile removes its keychain entry");
+        home.cli(&["profile", "show", &name], None).err("profile_missing");
     }
 }
 
@@ -112,66 +69,24 @@ fn each_failure_has_its_own_code_and_hint() {
         let home = Home::new();
         let url = pg.url("postgres");
 
-        home.cli(
-            &["profile", "add", "wrong", "--url", &url, "--password-stdin"],
-            Some("not-the-password"),
-        )
-        .ok();
-        home.cli(&["profile", "test", "wrong"], None)
-            .err("auth_failed");
+        home.cli(&["profile", "add", "wrong", "--url", &url, "--password-stdin"], Some("not-the-password")).ok();
+        home.cli(&["profile", "test", "wrong"], None).err("auth_failed");
 
-        home.cli(
-            &["profile", "add", "nopw", "--url", &url, "--no-password"],
-            None,
-        )
-        .ok();
-        home.cli(&["profile", "test", "nopw"], None)
-            .err("password_missing");
+        home.cli(&["profile", "add", "nopw", "--url", &url, "--no-password"], None).ok();
+        home.cli(&["profile", "test", "nopw"], None).err("password_missing");
 
-        home.cli(
-            &[
-                "profile",
-                "add",
-                "nodb",
-                "--url",
-                &pg.url("no_such_db"),
-                "--password-stdin",
-            ],
-            Some(&pw),
-        )
-        .ok();
-        home.cli(&["profile", "test", "nodb"], None)
-            .err("database_missing");
+        home.cli(&["profile", "add", "nodb", "--url", &pg.url("no_such_db"), "--password-stdin"], Some(&pw)).ok();
+        home.cli(&["profile", "test", "nodb"], None).err("database_missing");
 
         let closed = tideline_core::cluster::free_port().unwrap();
         let unreachable = format!("postgresql://postgres@127.0.0.1:{closed}/postgres");
-        home.cli(
-            &[
-                "profile",
-                "add",
-                "down",
-                "--url",
-                &unreachable,
-                "--no-password",
-            ],
-            None,
-        )
-        .ok();
-        home.cli(&["profile", "test", "down"], None)
-            .err("host_unreachable");
+        home.cli(&["profile", "add", "down", "--url", &unreachable, "--no-password"], None).ok();
+        home.cli(&["profile", "test", "down"], None).err("host_unreachable");
 
         // A server that requires TLS from a client that will not use it.
-        let plain = format!(
-            "postgresql://postgres@127.0.0.1:{}/postgres?sslmode=require",
-            pg.port()
-        );
-        home.cli(
-            &["profile", "add", "tls", "--url", &plain, "--password-stdin"],
-            Some(&pw),
-        )
-        .ok();
-        home.cli(&["profile", "test", "tls"], None)
-            .err("tls_unsupported");
+        let plain = format!("postgresql://postgres@127.0.0.1:{}/postgres?sslmode=require", pg.port());
+        home.cli(&["profile", "add", "tls", "--url", &plain, "--password-stdin"], Some(&pw)).ok();
+        home.cli(&["profile", "test", "tls"], None).err("tls_unsupported");
 
         assert!(home.files_containing(&pw).is_empty());
     }
@@ -180,30 +95,11 @@ fn each_failure_has_its_own_code_and_hint() {
 #[test]
 fn malformed_input_is_refused_before_anything_is_saved() {
     let home = Home::new();
-    for url in [
-        "mysql://u@h/db",
-        "postgresql://u@h:99999/db",
-        "host=h sslmode=sometimes",
-        "postgresql://a,b/db",
-    ] {
-        home.cli(
-            &["profile", "add", "bad", "--url", url, "--no-password"],
-            None,
-        )
-        .err("invalid_uri");
+    for url in ["mysql://u@h/db", "postgresql://u@h:99999/db", "host=h sslmode=sometimes", "postgresql://a,b/db"] {
+        home.cli(&["profile", "add", "bad", "--url", url, "--no-password"], None).err("invalid_uri");
     }
-    home.cli(
-        &["profile", "add", "x", "--port", "0", "--no-password"],
-        None,
-    )
-    .err("invalid_input");
-    assert_eq!(
-        home.cli(&["profile", "list"], None).ok()["profiles"]
-            .as_array()
-            .unwrap()
-            .len(),
-        0
-    );
+    home.cli(&["profile", "add", "x", "--port", "0", "--no-password"], None).err("invalid_input");
+    assert_eq!(home.cli(&["profile", "list"], None).ok()["profiles"].as_array().unwrap().len(), 0);
     // clap's own usage errors keep the JSON contract too.
     let usage = home.cli(&["profile", "add"], None);
     assert_eq!(usage.json["code"], "invalid_input");
@@ -221,11 +117,7 @@ fn a_server_that_never_answers_is_a_timeout() {
     });
     let home = Home::new();
     let url = format!("postgresql://u@127.0.0.1:{port}/d?connect_timeout=1&sslmode=disable");
-    home.cli(
-        &["profile", "add", "slow", "--url", &url, "--no-password"],
-        None,
-    )
-    .ok();
+    home.cli(&["profile", "add", "slow", "--url", &url, "--no-password"], None).ok();
     let started = std::time::Instant::now();
     home.cli(&["profile", "test", "slow"], None).err("timeout");
     assert!(started.elapsed() < std::time::Duration::from_secs(4));
@@ -237,31 +129,15 @@ fn edit_renames_and_replaces_the_password_in_the_keychain() {
     let pw = password();
     let pg = TestCluster::start(major, Some(&pw));
     let home = Home::new();
-    let added = home.cli(
-        &[
-            "profile",
-            "add",
-            "a",
-            "--url",
-            &pg.url("postgres"),
-            "--password-stdin",
-        ],
-        Some("first-wrong"),
-    );
+    let added =
+        home.cli(&["profile", "add", "a", "--url", &pg.url("postgres"), "--password-stdin"], Some("first-wrong"));
     let id = added.ok()["id"].as_str().unwrap().to_string();
     home.cli(&["profile", "test", "a"], None).err("auth_failed");
-    let edited = home.cli(
-        &["profile", "edit", "a", "--rename", "b", "--password-stdin"],
-        Some(&pw),
-    );
+    let edited = home.cli(&["profile", "edit", "a", "--rename", "b", "--password-stdin"], Some(&pw));
     assert_eq!(edited.ok()["id"], id.as_str());
     assert_eq!(keychain_get(&id).as_deref(), Some(pw.as_str()));
-    assert_eq!(
-        home.cli(&["profile", "test", "b"], None).ok()["major"],
-        major
-    );
-    home.cli(&["profile", "edit", "b", "--clear-password"], None)
-        .ok();
+    assert_eq!(home.cli(&["profile", "test", "b"], None).ok()["major"], major);
+    home.cli(&["profile", "edit", "b", "--clear-password"], None).ok();
     assert_eq!(keychain_get(&id), None);
     home.cli(&["profile", "remove", "b"], None).ok();
 }
@@ -273,11 +149,8 @@ fn without_a_flag_the_password_is_asked_for_on_the_terminal() {
     let pg = TestCluster::start(major, Some(&pw));
     let home = Home::new();
     // `script` gives the CLI a real terminal; the prompt reads the password from it.
-    let cmd_line = format!(
-        "'{}' profile add prompted --url '{}' --json",
-        support::tideline_bin().display(),
-        pg.url("postgres")
-    );
+    let cmd_line =
+        format!("'{}' profile add prompted --url '{}' --json", support::tideline_bin().display(), pg.url("postgres"));
     let mut child = std::process::Command::new("script")
         .args(["-q", "-e", "-c", &cmd_line, "/dev/null"])
         .env("TIDELINE_HOME", home.path())
@@ -297,6 +170,8 @@ fn without_a_flag_the_password_is_asked_for_on_the_terminal() {
     }
     {
         use std::io::Write;
+        // rpassword prints the prompt, then turns echo off: give it that moment, as a person would.
+        std::thread::sleep(std::time::Duration::from_millis(500));
         let mut stdin = child.stdin.take().unwrap();
         stdin.write_all(format!("{pw}\n").as_bytes()).unwrap();
         std::io::Read::read_to_end(&mut stdout, &mut screen).unwrap();
@@ -304,20 +179,10 @@ fn without_a_flag_the_password_is_asked_for_on_the_terminal() {
     let status = child.wait().unwrap();
     let screen = String::from_utf8_lossy(&screen).to_string();
     assert!(status.success(), "{screen}");
-    assert!(
-        screen.contains("Password for postgres@127.0.0.1"),
-        "{screen}"
-    );
-    assert!(
-        !screen.contains(&pw),
-        "the typed password is not echoed: {screen}"
-    );
-    let json: serde_json::Value =
-        serde_json::from_str(screen.trim().lines().last().unwrap().trim()).unwrap();
+    assert!(screen.contains("Password for postgres@127.0.0.1"), "{screen}");
+    assert!(!screen.contains(&pw), "the typed password is not echoed: {screen}");
+    let json: serde_json::Value = serde_json::from_str(screen.trim().lines().last().unwrap().trim()).unwrap();
     assert_eq!(json["has_password"], true);
-    assert_eq!(
-        home.cli(&["profile", "test", "prompted"], None).ok()["major"],
-        major
-    );
+    assert_eq!(home.cli(&["profile", "test", "prompted"], None).ok()["major"], major);
     home.cli(&["profile", "remove", "prompted"], None).ok();
 }

@@ -9,16 +9,8 @@ use std::process::Command;
 use support::{majors, password, Home, TestCluster};
 
 fn openssl(dir: &Path, args: &[&str]) {
-    let out = Command::new("openssl")
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .expect("openssl");
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = Command::new("openssl").current_dir(dir).args(args).output().expect("openssl");
+    assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
 }
 
 /// A CA, a server certificate for DNS:localhost, a client certificate for user postgres, and an
@@ -137,10 +129,7 @@ fn make_certs(dir: &Path) {
 
 fn server_has_openssl(major: u32) -> bool {
     let pg_config = Path::new(&support::server(major).dir).join("pg_config");
-    let out = Command::new(pg_config)
-        .arg("--configure")
-        .output()
-        .expect("pg_config");
+    let out = Command::new(pg_config).arg("--configure").output().expect("pg_config");
     String::from_utf8_lossy(&out.stdout).contains("--with-openssl")
 }
 
@@ -163,20 +152,11 @@ fn tls_cluster(major: u32, pw: &str, certs: &Path) -> TestCluster {
         let hba = std::fs::read_to_string(data.join("pg_hba.conf")).unwrap();
         let hba: String = hba
             .lines()
-            .map(|l| {
-                if l.starts_with("host ") {
-                    l.replacen("host ", "hostssl ", 1)
-                } else {
-                    l.to_string()
-                }
-            })
+            .map(|l| if l.starts_with("host ") { l.replacen("host ", "hostssl ", 1) } else { l.to_string() })
             .collect::<Vec<_>>()
             .join("\n");
-        std::fs::write(
-            data.join("pg_hba.conf"),
-            format!("hostssl template1 postgres 127.0.0.1/32 cert\n{hba}\n"),
-        )
-        .unwrap();
+        std::fs::write(data.join("pg_hba.conf"), format!("hostssl template1 postgres 127.0.0.1/32 cert\n{hba}\n"))
+            .unwrap();
     })
 }
 
@@ -193,96 +173,46 @@ fn sslmodes_and_certificates_on_every_major() {
             // cannot offer TLS, which a profile that requires TLS must report as such.
             let pg = TestCluster::start(major, Some(&pw));
             let home = Home::new();
-            let url = format!(
-                "postgresql://postgres@127.0.0.1:{}/postgres?sslmode=verify-full&sslrootcert={ca}",
-                pg.port()
-            );
-            home.cli(
-                &["profile", "add", "p", "--url", &url, "--password-stdin"],
-                Some(&pw),
-            )
-            .ok();
-            home.cli(&["profile", "test", "p"], None)
-                .err("tls_unsupported");
-            eprintln!(
-                "PostgreSQL {major}: this build has no OpenSSL; checked tls_unsupported instead"
-            );
+            let url =
+                format!("postgresql://postgres@127.0.0.1:{}/postgres?sslmode=verify-full&sslrootcert={ca}", pg.port());
+            home.cli(&["profile", "add", "p", "--url", &url, "--password-stdin"], Some(&pw)).ok();
+            home.cli(&["profile", "test", "p"], None).err("tls_unsupported");
+            eprintln!("PostgreSQL {major}: this build has no OpenSSL; checked tls_unsupported instead");
             continue;
         }
         let pg = tls_cluster(major, &pw, certs.path());
         let home = Home::new();
         let port = pg.port().to_string();
         let add = |name: &str, host: &str, extra: &[&str], pw: Option<&str>| {
-            let mut args = vec![
-                "profile", "add", name, "--host", host, "--port", &port, "--user", "postgres",
-            ];
+            let mut args = vec!["profile", "add", name, "--host", host, "--port", &port, "--user", "postgres"];
             args.extend_from_slice(extra);
             if !extra.contains(&"--database") {
                 args.extend_from_slice(&["--database", "postgres"]);
             }
-            args.push(if pw.is_some() {
-                "--password-stdin"
-            } else {
-                "--no-password"
-            });
+            args.push(if pw.is_some() { "--password-stdin" } else { "--no-password" });
             home.cli(&args, pw).ok();
         };
 
         add("plain", "127.0.0.1", &["--sslmode", "disable"], Some(&pw));
-        home.cli(&["profile", "test", "plain"], None)
-            .err("tls_required");
+        home.cli(&["profile", "test", "plain"], None).err("tls_required");
 
         add("req", "127.0.0.1", &["--sslmode", "require"], Some(&pw));
-        assert_eq!(
-            home.cli(&["profile", "test", "req"], None).ok()["tls"],
-            true
-        );
+        assert_eq!(home.cli(&["profile", "test", "req"], None).ok()["tls"], true);
 
-        add(
-            "full",
-            "localhost",
-            &["--sslmode", "verify-full", "--sslrootcert", &ca],
-            Some(&pw),
-        );
-        assert_eq!(
-            home.cli(&["profile", "test", "full"], None).ok()["tls"],
-            true
-        );
+        add("full", "localhost", &["--sslmode", "verify-full", "--sslrootcert", &ca], Some(&pw));
+        assert_eq!(home.cli(&["profile", "test", "full"], None).ok()["tls"], true);
 
-        add(
-            "wrongname",
-            "127.0.0.1",
-            &["--sslmode", "verify-full", "--sslrootcert", &ca],
-            Some(&pw),
-        );
-        home.cli(&["profile", "test", "wrongname"], None)
-            .err("tls_invalid_cert");
+        add("wrongname", "127.0.0.1", &["--sslmode", "verify-full", "--sslrootcert", &ca], Some(&pw));
+        home.cli(&["profile", "test", "wrongname"], None).err("tls_invalid_cert");
 
-        add(
-            "ca",
-            "127.0.0.1",
-            &["--sslmode", "verify-ca", "--sslrootcert", &ca],
-            Some(&pw),
-        );
+        add("ca", "127.0.0.1", &["--sslmode", "verify-ca", "--sslrootcert", &ca], Some(&pw));
         assert_eq!(home.cli(&["profile", "test", "ca"], None).ok()["tls"], true);
 
-        add(
-            "otherca",
-            "localhost",
-            &["--sslmode", "verify-ca", "--sslrootcert", &other],
-            Some(&pw),
-        );
-        home.cli(&["profile", "test", "otherca"], None)
-            .err("tls_invalid_cert");
+        add("otherca", "localhost", &["--sslmode", "verify-ca", "--sslrootcert", &other], Some(&pw));
+        home.cli(&["profile", "test", "otherca"], None).err("tls_invalid_cert");
 
-        add(
-            "noroot",
-            "localhost",
-            &["--sslmode", "verify-full"],
-            Some(&pw),
-        );
-        home.cli(&["profile", "test", "noroot"], None)
-            .err("tls_config");
+        add("noroot", "localhost", &["--sslmode", "verify-full"], Some(&pw));
+        home.cli(&["profile", "test", "noroot"], None).err("tls_config");
 
         let cert = certs.path().join("client.crt").display().to_string();
         let key = certs.path().join("client.key").display().to_string();
@@ -300,26 +230,14 @@ fn sslmodes_and_certificates_on_every_major() {
         ];
         add("clientcert", "localhost", &certs_args, None);
         let facts = home.cli(&["profile", "test", "clientcert"], None);
-        assert_eq!(
-            facts.ok()["current_user"],
-            "postgres",
-            "authenticated by certificate, no password"
-        );
+        assert_eq!(facts.ok()["current_user"], "postgres", "authenticated by certificate, no password");
 
         add(
             "nocert",
             "localhost",
-            &[
-                "--database",
-                "template1",
-                "--sslmode",
-                "verify-full",
-                "--sslrootcert",
-                &ca,
-            ],
+            &["--database", "template1", "--sslmode", "verify-full", "--sslrootcert", &ca],
             None,
         );
-        home.cli(&["profile", "test", "nocert"], None)
-            .err("auth_failed");
+        home.cli(&["profile", "test", "nocert"], None).err("auth_failed");
     }
 }

@@ -12,36 +12,15 @@ fn lists_every_required_major_with_capabilities() {
     for major in majors() {
         let inst = installations
             .iter()
-            .find(|i| {
-                i["major"] == major
-                    && i["tools"]
-                        .as_array()
-                        .unwrap()
-                        .iter()
-                        .any(|t| t == "pg_dump")
-            })
-            .unwrap_or_else(|| {
-                panic!("PostgreSQL {major} with pg_dump not listed: {installations:?}")
-            });
+            .find(|i| i["major"] == major && i["tools"].as_array().unwrap().iter().any(|t| t == "pg_dump"))
+            .unwrap_or_else(|| panic!("PostgreSQL {major} with pg_dump not listed: {installations:?}"));
         // Every tool Tideline uses; pg_combinebackup exists from 17 on.
-        let expected = tideline_core::tools::TOOL_NAMES
-            .iter()
-            .filter(|t| major >= 17 || **t != "pg_combinebackup");
+        let expected = tideline_core::tools::TOOL_NAMES.iter().filter(|t| major >= 17 || **t != "pg_combinebackup");
         for tool in expected {
-            assert!(
-                inst["tools"].as_array().unwrap().iter().any(|t| t == tool),
-                "{major} lacks {tool}"
-            );
+            assert!(inst["tools"].as_array().unwrap().iter().any(|t| t == tool), "{major} lacks {tool}");
         }
         let caps = &inst["capabilities"];
-        assert!(
-            caps["dump_compression"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|m| m == "gzip"),
-            "{major}: {caps}"
-        );
+        assert!(caps["dump_compression"].as_array().unwrap().iter().any(|m| m == "gzip"), "{major}: {caps}");
         assert_eq!(caps["incremental_backup"], major >= 17);
         assert_eq!(caps["table_and_children"], major >= 16);
     }
@@ -56,10 +35,7 @@ fn lists_every_required_major_with_capabilities() {
         assert!(c17.as_array().unwrap().iter().any(|m| m == "zstd"), "{c17}");
     }
     if let Some(c18) = by_major(18) {
-        assert!(
-            !c18.as_array().unwrap().iter().any(|m| m == "zstd"),
-            "{c18}"
-        );
+        assert!(!c18.as_array().unwrap().iter().any(|m| m == "zstd"), "{c18}");
     }
 }
 
@@ -81,11 +57,7 @@ fn added_directories_are_remembered() {
         .output()
         .unwrap();
     let json: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
-    assert!(json["installations"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|i| i["dir"] == dir.as_str()));
+    assert!(json["installations"].as_array().unwrap().iter().any(|i| i["dir"] == dir.as_str()));
     let bad = home.cli(&["tools", "--add-dir", "/nonexistent/bin"], None);
     bad.err("invalid_input");
 }
@@ -101,18 +73,6 @@ fn a_missing_major_names_the_version_and_how_to_install_it() {
     assert!(e.message.contains("PostgreSQL 12"), "{}", e.message);
     assert!(e.hint.contains("postgresql-12"), "{}", e.hint);
     // A 16 server gets the closest newer client tools; a 15 server its own.
-    assert_eq!(
-        support::inventory()
-            .client_for(16, "pg_dump")
-            .unwrap()
-            .major,
-        17
-    );
-    assert_eq!(
-        support::inventory()
-            .client_for(15, "pg_dump")
-            .unwrap()
-            .major,
-        15
-    );
+    assert_eq!(support::inventory().client_for(16, "pg_dump").unwrap().major, 17);
+    assert_eq!(support::inventory().client_for(15, "pg_dump").unwrap().major, 15);
 }

@@ -30,10 +30,7 @@ impl Driver {
             // A D-Bus session of its own, without service activation, whose keyring daemon runs
             // but was never unlocked.
             Some(keyrings) => {
-                let conf = concat!(
-                    env!("CARGO_MANIFEST_DIR"),
-                    "/tests/support/no-activation-bus.conf"
-                );
+                let conf = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/no-activation-bus.conf");
                 let mut c = Command::new("dbus-run-session");
                 c.arg(format!("--config-file={conf}")).args([
                     "--",
@@ -50,19 +47,11 @@ impl Driver {
                 c
             }
         };
-        cmd.env("TIDELINE_HOME", home.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .process_group(0);
-        let child = cmd
-            .spawn()
-            .expect("tauri-driver (installed by the bootstrap)");
+        cmd.env("TIDELINE_HOME", home.path()).stdout(Stdio::null()).stderr(Stdio::null()).process_group(0);
+        let child = cmd.spawn().expect("tauri-driver (installed by the bootstrap)");
         let deadline = Instant::now() + Duration::from_secs(30);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "tauri-driver did not listen on {port}"
-            );
+            assert!(Instant::now() < deadline, "tauri-driver did not listen on {port}");
             std::thread::sleep(Duration::from_millis(100));
         }
         Driver { child, port }
@@ -73,10 +62,7 @@ impl Driver {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let mut caps = serde_json::Map::new();
         caps.insert("browserName".into(), json!("wry"));
-        caps.insert(
-            "tauri:options".into(),
-            json!({ "application": app_binary() }),
-        );
+        caps.insert("tauri:options".into(), json!({ "application": app_binary() }));
         ClientBuilder::rustls()
             .expect("rustls")
             .capabilities(caps)
@@ -97,11 +83,7 @@ impl Drop for Driver {
 fn app_binary() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     let app = exe.parent().unwrap().parent().unwrap().join("tideline-app");
-    assert!(
-        app.exists(),
-        "{} is missing: build the workspace first",
-        app.display()
-    );
+    assert!(app.exists(), "{} is missing: build the workspace first", app.display());
     app
 }
 
@@ -118,11 +100,7 @@ async fn el(c: &Client, selector: &str) -> Element {
 }
 
 async fn click(c: &Client, selector: &str) {
-    el(c, selector)
-        .await
-        .click()
-        .await
-        .unwrap_or_else(|e| panic!("click {selector}: {e}"));
+    el(c, selector).await.click().await.unwrap_or_else(|e| panic!("click {selector}: {e}"));
 }
 
 async fn type_into(c: &Client, selector: &str, text: &str) {
@@ -142,10 +120,7 @@ async fn text_when(c: &Client, selector: &str, pred: impl Fn(&str) -> bool) -> S
                 }
             }
         }
-        assert!(
-            Instant::now() < deadline,
-            "{selector} never showed the expected text"
-        );
+        assert!(Instant::now() < deadline, "{selector} never showed the expected text");
         tokio::time::sleep(Duration::from_millis(150)).await;
     }
 }
@@ -167,10 +142,7 @@ async fn add_profile(c: &Client, name: &str, uri: &str, pw: Option<&str>) {
     let host = el(c, "[data-testid=form-host]").await;
     let deadline = Instant::now() + Duration::from_secs(10);
     while host.prop("value").await.unwrap().as_deref() != Some("127.0.0.1") {
-        assert!(
-            Instant::now() < deadline,
-            "fields were not filled from the URI"
-        );
+        assert!(Instant::now() < deadline, "fields were not filled from the URI");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     type_into(c, "[data-testid=form-name]", name).await;
@@ -184,19 +156,11 @@ async fn add_profile(c: &Client, name: &str, uri: &str, pw: Option<&str>) {
 async fn add_saved(c: &Client, name: &str, uri: &str, pw: Option<&str>) {
     add_profile(c, name, uri, pw).await;
     gone(c, "[data-testid=form-save]").await;
-    el(
-        c,
-        &format!("[data-testid=profile-item][data-name='{name}']"),
-    )
-    .await;
+    el(c, &format!("[data-testid=profile-item][data-name='{name}']")).await;
 }
 
 async fn select_and_test(c: &Client, name: &str) {
-    click(
-        c,
-        &format!("[data-testid=profile-item][data-name='{name}']"),
-    )
-    .await;
+    click(c, &format!("[data-testid=profile-item][data-name='{name}']")).await;
     click(c, "[data-testid=profile-test]").await;
 }
 
@@ -208,13 +172,7 @@ async fn error_shown(c: &Client, code: &str) -> String {
         for e in c.find_all(css("[data-testid=error]")).await.unwrap() {
             let shown = e.attr("data-code").await.unwrap();
             if shown.as_deref() == Some(code) {
-                let hint = e
-                    .find(css("[data-testid=error-hint]"))
-                    .await
-                    .unwrap()
-                    .text()
-                    .await
-                    .unwrap();
+                let hint = e.find(css("[data-testid=error-hint]")).await.unwrap().text().await.unwrap();
                 assert!(hint.len() > 10, "{code} shows no hint");
                 return hint;
             }
@@ -222,10 +180,7 @@ async fn error_shown(c: &Client, code: &str) -> String {
         }
         if Instant::now() > deadline {
             let shot = screenshot(c, &format!("failed-waiting-for-{code}")).await;
-            panic!(
-                "no error with code {code} appeared; on screen: {seen:?}; see {}",
-                shot.display()
-            );
+            panic!("no error with code {code} appeared; on screen: {seen:?}; see {}", shot.display());
         }
         tokio::time::sleep(Duration::from_millis(150)).await;
     }
@@ -263,30 +218,16 @@ async fn profiles_screen_adds_tests_and_shows_errors() {
         let name = format!("pg{major}");
         add_saved(&c, &name, &pg.url("postgres"), Some(pw)).await;
         select_and_test(&c, &name).await;
-        let version = text_when(&c, "[data-testid=facts-version]", |t| {
-            t.starts_with(&format!("{major}."))
-        })
-        .await;
+        let version = text_when(&c, "[data-testid=facts-version]", |t| t.starts_with(&format!("{major}."))).await;
         assert!(version.starts_with(&format!("{major}.")));
-        assert_eq!(
-            el(&c, "[data-testid=facts-user]")
-                .await
-                .text()
-                .await
-                .unwrap(),
-            "postgres"
-        );
+        assert_eq!(el(&c, "[data-testid=facts-user]").await.text().await.unwrap(), "postgres");
     }
     let shot = screenshot(&c, "profiles-tested").await;
 
     // The Tools screen lists each major the bootstrap installed.
     click(&c, "[data-testid=nav-tools]").await;
     for (major, _, _) in &clusters {
-        el(
-            &c,
-            &format!("[data-testid=tools-row][data-major='{major}']"),
-        )
-        .await;
+        el(&c, &format!("[data-testid=tools-row][data-major='{major}']")).await;
     }
     screenshot(&c, "tools").await;
     click(&c, "[data-testid=nav-profiles]").await;
@@ -302,10 +243,7 @@ async fn profiles_screen_adds_tests_and_shows_errors() {
     for (major, pw, _) in &clusters {
         let p = engine.profile(&format!("pg{major}")).unwrap();
         assert_eq!(keychain_get(&p.id).as_deref(), Some(pw.as_str()));
-        assert!(
-            home.files_containing(pw).is_empty(),
-            "password found under TIDELINE_HOME"
-        );
+        assert!(home.files_containing(pw).is_empty(), "password found under TIDELINE_HOME");
     }
 
     // Failures, each with its own code and hint on screen.
@@ -319,13 +257,8 @@ async fn profiles_screen_adds_tests_and_shows_errors() {
     error_shown(&c, "database_missing").await;
 
     let closed = tideline_core::cluster::free_port().unwrap();
-    add_saved(
-        &c,
-        "unreachable",
-        &format!("postgresql://postgres@127.0.0.1:{closed}/postgres?sslmode=disable"),
-        None,
-    )
-    .await;
+    add_saved(&c, "unreachable", &format!("postgresql://postgres@127.0.0.1:{closed}/postgres?sslmode=disable"), None)
+        .await;
     select_and_test(&c, "unreachable").await;
     error_shown(&c, "host_unreachable").await;
 
@@ -333,22 +266,11 @@ async fn profiles_screen_adds_tests_and_shows_errors() {
     click(&c, "[data-testid=profile-remove]").await;
     click(&c, "[data-testid=profile-remove-confirm]").await;
     let deadline = Instant::now() + Duration::from_secs(10);
-    while !c
-        .find_all(css("[data-testid=profile-item][data-name='unreachable']"))
-        .await
-        .unwrap()
-        .is_empty()
-    {
-        assert!(
-            Instant::now() < deadline,
-            "the removed profile is still listed"
-        );
+    while !c.find_all(css("[data-testid=profile-item][data-name='unreachable']")).await.unwrap().is_empty() {
+        assert!(Instant::now() < deadline, "the removed profile is still listed");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert_eq!(
-        engine.profile("unreachable").unwrap_err().code,
-        tideline_core::ErrorCode::ProfileMissing
-    );
+    assert_eq!(engine.profile("unreachable").unwrap_err().code, tideline_core::ErrorCode::ProfileMissing);
 
     // Fix the wrong password through Edit; the keychain gets the new one and the test passes.
     select_and_test(&c, "wrong-password").await;
@@ -376,18 +298,10 @@ async fn profiles_screen_adds_tests_and_shows_errors() {
     let keyrings = tempfile::tempdir().unwrap();
     let driver = Driver::start(&locked_home, Some(keyrings.path()));
     let c = driver.open_app().await;
-    add_profile(
-        &c,
-        "locked",
-        &pg.url("postgres"),
-        Some("Locked-Window-Secret"),
-    )
-    .await;
+    add_profile(&c, "locked", &pg.url("postgres"), Some("Locked-Window-Secret")).await;
     error_shown(&c, "keychain_locked").await;
     screenshot(&c, "profiles-keychain-locked").await;
     c.close().await.unwrap();
     drop(driver);
-    assert!(locked_home
-        .files_containing("Locked-Window-Secret")
-        .is_empty());
+    assert!(locked_home.files_containing("Locked-Window-Secret").is_empty());
 }

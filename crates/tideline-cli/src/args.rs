@@ -4,22 +4,13 @@ use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
 #[derive(Parser, Debug)]
-#[command(
-    name = "tideline",
-    version,
-    about = "PostgreSQL backups, restores and point-in-time recovery"
-)]
+#[command(name = "tideline", version, about = "PostgreSQL backups, restores and point-in-time recovery")]
 pub struct Cli {
     /// Print exactly one JSON object on stdout (progress and logs go to stderr).
     #[arg(long, global = true)]
     pub json: bool,
     /// Log level on stderr (error, warn, info, debug, trace); the log file always gets info.
-    #[arg(
-        long,
-        global = true,
-        default_value = "warn",
-        env = "TIDELINE_LOG_LEVEL"
-    )]
+    #[arg(long, global = true, default_value = "warn", env = "TIDELINE_LOG_LEVEL")]
     pub log_level: String,
     #[command(subcommand)]
     pub command: Command,
@@ -40,6 +31,8 @@ pub enum Command {
     /// The repository.
     #[command(subcommand)]
     Repo(RepoCommand),
+    /// pg_dumpall: the whole cluster, its globals, or its roles.
+    Dumpall(DumpallArgs),
     /// Restore a logical backup into a database.
     Restore(RestoreArgs),
     /// Check a backup: checksums, readability, and optionally a test restore.
@@ -49,10 +42,20 @@ pub enum Command {
 }
 
 #[derive(Args, Debug)]
+pub struct DumpallArgs {
+    pub profile: String,
+    /// Roles and tablespaces only.
+    #[arg(long, conflicts_with = "roles_only")]
+    pub globals_only: bool,
+    #[arg(long)]
+    pub roles_only: bool,
+}
+
+#[derive(Args, Debug)]
 pub struct RestoreArgs {
     pub id: String,
-    /// The database to restore into; created when it does not exist.
-    #[arg(long)]
+    /// The database to restore into; created when it does not exist. Not for pg_dumpall backups.
+    #[arg(long, default_value = "")]
     pub to_db: String,
     /// The profile whose server receives the restore (the backup's own by default).
     #[arg(long)]

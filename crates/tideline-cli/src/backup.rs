@@ -1,8 +1,9 @@
 //! `tideline backup`, `backups list|show|log`, `repo rescan`.
 
-use crate::args::{BackupArgs, BackupsCommand, RepoCommand};
+use crate::args::{BackupArgs, BackupsCommand, DumpallArgs, RepoCommand};
 use crate::output::Reply;
 use serde_json::json;
+use tideline_core::logical::dumpall::DumpallMode;
 use tideline_core::logical::options::{DumpFormat, DumpOptions};
 use tideline_core::{Engine, Error, Result};
 
@@ -23,10 +24,7 @@ fn human_bytes(n: u64) -> String {
 
 pub async fn backup(engine: &Engine, a: BackupArgs) -> Result<Reply> {
     let format = DumpFormat::parse(&a.format).ok_or_else(|| {
-        Error::invalid_input(
-            format!("unknown format '{}'", a.format),
-            "Use custom, directory, plain or tar.",
-        )
+        Error::invalid_input(format!("unknown format '{}'", a.format), "Use custom, directory, plain or tar.")
     })?;
     let opts = DumpOptions {
         database: a.database,
@@ -52,6 +50,26 @@ pub async fn backup(engine: &Engine, a: BackupArgs) -> Result<Reply> {
         record.database,
         human_bytes(record.size_bytes),
         record.format,
+        record.path
+    );
+    Ok(Reply::of(&record, text))
+}
+
+pub async fn dumpall(engine: &Engine, a: DumpallArgs) -> Result<Reply> {
+    let mode = if a.globals_only {
+        DumpallMode::Globals
+    } else if a.roles_only {
+        DumpallMode::Roles
+    } else {
+        DumpallMode::Cluster
+    };
+    let record = engine.dumpall(&a.profile, mode).await?;
+    let text = format!(
+        "{} backup {} of {} complete: {} in {}",
+        record.kind,
+        record.id,
+        record.profile,
+        human_bytes(record.size_bytes),
         record.path
     );
     Ok(Reply::of(&record, text))
@@ -84,8 +102,7 @@ pub fn backups(engine: &Engine, cmd: BackupsCommand) -> Result<Reply> {
         BackupsCommand::Show { id } => {
             let record = engine.backup_record(&id)?;
             let manifest = engine.backup_manifest(&id)?;
-            let mut value =
-                serde_json::to_value(&manifest).map_err(|e| Error::internal(e.to_string()))?;
+            let mut value = serde_json::to_value(&manifest).map_err(|e| Error::internal(e.to_string()))?;
             value["path"] = json!(record.path);
             value["verify_status"] = json!(record.verify_status);
             value["verified_at"] = json!(record.verified_at);
@@ -103,11 +120,7 @@ pub fn repo(engine: &Engine, cmd: RepoCommand) -> Result<Reply> {
     match cmd {
         RepoCommand::Rescan => {
             let report = engine.rescan_repository()?;
-            let mut text = format!(
-                "indexed {} backup(s), forgot {}",
-                report.indexed.len(),
-                report.forgotten
-            );
+            let mut text = format!("indexed {} backup(s), forgot {}", report.indexed.len(), report.forgotten);
             for (path, why) in &report.unreadable {
                 text.push_str(&format!("\n  unreadable: {path}: {why}"));
             }

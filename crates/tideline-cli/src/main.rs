@@ -52,6 +52,7 @@ fn run(cli: Cli) -> Result<output::Reply, Error> {
             Command::Backup(args) => backup::backup(&engine, *args).await,
             Command::Backups(cmd) => backup::backups(&engine, cmd),
             Command::Repo(cmd) => backup::repo(&engine, cmd),
+            Command::Dumpall(args) => backup::dumpall(&engine, args).await,
             Command::Restore(args) => restore::restore(&engine, args).await,
             Command::Verify(args) => restore::verify(&engine, args).await,
             Command::Toc(args) => restore::toc(&engine, args),

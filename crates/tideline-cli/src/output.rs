@@ -16,8 +16,7 @@ impl Reply {
     }
 
     pub fn of<T: Serialize>(value: &T, text: String) -> Self {
-        let json = serde_json::to_value(value)
-            .unwrap_or_else(|e| serde_json::json!({ "error": e.to_string() }));
+        let json = serde_json::to_value(value).unwrap_or_else(|e| serde_json::json!({ "error": e.to_string() }));
         Reply { json, text }
     }
 

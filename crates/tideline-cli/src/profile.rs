@@ -38,11 +38,7 @@ pub async fn run(engine: &Engine, command: ProfileCommand) -> Result<Reply> {
                 p.name,
                 p.draft().target(),
                 p.sslmode.as_str(),
-                if p.has_password {
-                    "in the OS keychain"
-                } else {
-                    "none"
-                },
+                if p.has_password { "in the OS keychain" } else { "none" },
                 p.created_at
             );
             Ok(Reply::of(&p, text))
@@ -65,17 +61,13 @@ pub async fn run(engine: &Engine, command: ProfileCommand) -> Result<Reply> {
             for db in &facts.databases {
                 text.push_str(&format!("\n  {:<24} {:>12} bytes", db.name, db.size_bytes));
             }
-            let mut value =
-                serde_json::to_value(&facts).map_err(|e| Error::internal(e.to_string()))?;
+            let mut value = serde_json::to_value(&facts).map_err(|e| Error::internal(e.to_string()))?;
             value["profile"] = json!(name);
             Ok(Reply::new(value, text))
         }
         ProfileCommand::Remove { name } => {
             engine.remove_profile(&name)?;
-            Ok(Reply::new(
-                json!({ "removed": name }),
-                format!("removed profile {name} and its keychain entry"),
-            ))
+            Ok(Reply::new(json!({ "removed": name }), format!("removed profile {name} and its keychain entry")))
         }
         ProfileCommand::Import(args) => import(engine, args),
     }
@@ -114,13 +106,8 @@ fn apply_fields(draft: &mut ProfileDraft, f: &ConnectionFields) -> Result<()> {
 
 fn read_password_stdin() -> Result<Secret> {
     let mut text = String::new();
-    std::io::stdin()
-        .read_to_string(&mut text)
-        .map_err(|e| Error::io("reading the password from stdin", e))?;
-    let trimmed = text
-        .strip_suffix('\n')
-        .map(|t| t.strip_suffix('\r').unwrap_or(t))
-        .unwrap_or(&text);
+    std::io::stdin().read_to_string(&mut text).map_err(|e| Error::io("reading the password from stdin", e))?;
+    let trimmed = text.strip_suffix('\n').map(|t| t.strip_suffix('\r').unwrap_or(t)).unwrap_or(&text);
     if trimmed.is_empty() {
         return Err(Error::invalid_input(
             "--password-stdin read an empty password",
@@ -150,11 +137,8 @@ fn add(engine: &Engine, args: AddArgs) -> Result<Reply> {
     } else if url_password.is_some() {
         url_password
     } else if std::io::stdin().is_terminal() {
-        let pw = rpassword::prompt_password(format!(
-            "Password for {} (empty for none): ",
-            draft.target()
-        ))
-        .map_err(|e| Error::io("reading the password", e))?;
+        let pw = rpassword::prompt_password(format!("Password for {} (empty for none): ", draft.target()))
+            .map_err(|e| Error::io("reading the password", e))?;
         Some(Secret::new(pw))
     } else {
         None
@@ -164,11 +148,7 @@ fn add(engine: &Engine, args: AddArgs) -> Result<Reply> {
         "saved profile {} ({}){}; `tideline profile test {}` connects",
         profile.name,
         draft.target(),
-        if profile.has_password {
-            ", password in the OS keychain"
-        } else {
-            ""
-        },
+        if profile.has_password { ", password in the OS keychain" } else { "" },
         profile.name
     );
     Ok(Reply::of(&profile, text))
@@ -183,9 +163,7 @@ fn edit(engine: &Engine, args: EditArgs) -> Result<Reply> {
     draft.name = args.rename.clone().unwrap_or_else(|| current.name.clone());
     apply_fields(&mut draft, &args.fields)?;
     let change = if args.password_stdin {
-        PasswordChange::Set {
-            password: read_password_stdin()?,
-        }
+        PasswordChange::Set { password: read_password_stdin()? }
     } else if args.clear_password {
         PasswordChange::Clear
     } else {

@@ -21,20 +21,13 @@ pub async fn restore(engine: &Engine, a: RestoreArgs) -> Result<Reply> {
     };
     let report = engine.restore(&a.id, &opts).await?;
     let mut text = if report.dry_run {
-        format!(
-            "dry run: would restore {} into {} on {}",
-            report.backup_id, report.database, report.profile
-        )
+        format!("dry run: would restore {} into {} on {}", report.backup_id, report.database, report.profile)
     } else {
         format!(
             "restored {} into {}{} on {} in {} ms",
             report.backup_id,
             report.database,
-            if report.created_database {
-                " (created)"
-            } else {
-                ""
-            },
+            if report.created_database { " (created)" } else { "" },
             report.profile,
             report.duration_ms
         )
@@ -61,10 +54,7 @@ pub async fn verify(engine: &Engine, a: VerifyArgs) -> Result<Reply> {
         report.id,
         report.files_checked,
         if report.restore_tested {
-            format!(
-                ", test restore matched {} table row counts",
-                report.tables_compared
-            )
+            format!(", test restore matched {} table row counts", report.tables_compared)
         } else {
             String::new()
         }
@@ -77,8 +67,7 @@ pub async fn verify(engine: &Engine, a: VerifyArgs) -> Result<Reply> {
 
 pub fn toc(engine: &Engine, a: TocArgs) -> Result<Reply> {
     let archive = engine.archive(&a.id)?;
-    let pg_restore =
-        engine.pg_restore_for(archive.manifest.tool_major, archive.manifest.tool_major)?;
+    let pg_restore = engine.pg_restore_for(archive.manifest.tool_major, archive.manifest.tool_major)?;
     let entries = archive.toc(&pg_restore)?;
     if a.tables.is_empty() {
         let text = entries
@@ -98,8 +87,5 @@ pub fn toc(engine: &Engine, a: TocArgs) -> Result<Reply> {
     for w in &selection.warnings {
         text.push_str(&format!("\nwarning: {w}"));
     }
-    Ok(Reply::new(
-        json!({ "id": a.id, "entries": selection.entries, "warnings": selection.warnings }),
-        text,
-    ))
+    Ok(Reply::new(json!({ "id": a.id, "entries": selection.entries, "warnings": selection.warnings }), text))
 }

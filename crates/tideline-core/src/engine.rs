@@ -18,21 +18,12 @@ pub struct Engine {
 impl Engine {
     /// The engine on the one data directory, with the OS keychain and the system clock.
     pub fn open_default() -> Result<Self> {
-        Self::open(
-            &crate::home::data_dir()?,
-            Arc::new(OsKeychain),
-            Arc::new(SystemClock),
-        )
+        Self::open(&crate::home::data_dir()?, Arc::new(OsKeychain), Arc::new(SystemClock))
     }
 
     pub fn open(home: &Path, secrets: Arc<dyn SecretStore>, clock: Arc<dyn Clock>) -> Result<Self> {
         let catalog = Catalog::open(home)?;
-        Ok(Engine {
-            home: home.to_path_buf(),
-            catalog: Mutex::new(catalog),
-            secrets,
-            clock,
-        })
+        Ok(Engine { home: home.to_path_buf(), catalog: Mutex::new(catalog), secrets, clock })
     }
 
     pub fn home(&self) -> &Path {

@@ -70,11 +70,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     pub fn new(code: ErrorCode, message: impl Into<String>, hint: impl Into<String>) -> Self {
-        Error {
-            code,
-            message: message.into(),
-            hint: hint.into(),
-        }
+        Error { code, message: message.into(), hint: hint.into() }
     }
 
     pub fn io(context: impl fmt::Display, err: std::io::Error) -> Self {
@@ -86,11 +82,7 @@ impl Error {
     }
 
     pub fn internal(message: impl Into<String>) -> Self {
-        Error::new(
-            ErrorCode::Internal,
-            message,
-            "This is a bug in Tideline; the log file has details.",
-        )
+        Error::new(ErrorCode::Internal, message, "This is a bug in Tideline; the log file has details.")
     }
 
     pub fn invalid_input(message: impl Into<String>, hint: impl Into<String>) -> Self {
@@ -123,10 +115,7 @@ mod tests {
     #[test]
     fn serialises_as_code_message_hint() {
         let e = Error::new(ErrorCode::AuthFailed, "m", "h");
-        assert_eq!(
-            serde_json::to_string(&e).unwrap(),
-            r#"{"code":"auth_failed","message":"m","hint":"h"}"#
-        );
+        assert_eq!(serde_json::to_string(&e).unwrap(), r#"{"code":"auth_failed","message":"m","hint":"h"}"#);
         assert_eq!(ErrorCode::KeychainLocked.name(), "keychain_locked");
     }
 }

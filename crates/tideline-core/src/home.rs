@@ -19,8 +19,7 @@ pub fn data_dir() -> Result<PathBuf> {
 
 /// Creates `dir` (and parents) private to this user: it will hold the catalog and logs.
 pub fn ensure_private_dir(dir: &Path) -> Result<()> {
-    std::fs::create_dir_all(dir)
-        .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;

@@ -57,9 +57,7 @@ fn map_err(err: keyring::Error) -> Error {
 
 /// "Cannot create an item in a locked collection" — the word itself, not "blocked".
 fn says_locked(text: &str) -> bool {
-    text.to_lowercase()
-        .split(|c: char| !c.is_alphanumeric())
-        .any(|w| w == "locked")
+    text.to_lowercase().split(|c: char| !c.is_alphanumeric()).any(|w| w == "locked")
 }
 
 impl SecretStore for OsKeychain {
@@ -90,12 +88,8 @@ impl SecretStore for OsKeychain {
 mod tests {
     #[test]
     fn recognises_a_locked_collection_only() {
-        assert!(super::says_locked(
-            "DBus error: Cannot create an item in a locked collection"
-        ));
-        assert!(!super::says_locked(
-            "the message bus security policy blocked the reply"
-        ));
+        assert!(super::says_locked("DBus error: Cannot create an item in a locked collection"));
+        assert!(!super::says_locked("the message bus security policy blocked the reply"));
     }
 }
 
@@ -108,10 +102,7 @@ impl SecretStore for MemorySecrets {
         Ok(self.0.lock().unwrap().get(account).cloned())
     }
     fn set(&self, account: &str, secret: &Secret) -> Result<()> {
-        self.0
-            .lock()
-            .unwrap()
-            .insert(account.to_string(), secret.clone());
+        self.0.lock().unwrap().insert(account.to_string(), secret.clone());
         Ok(())
     }
     fn delete(&self, account: &str) -> Result<()> {

@@ -28,13 +28,10 @@ impl PassFile {
         opts.write(true).create_new(true);
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-        let mut file = opts
-            .open(&path)
-            .map_err(|e| Error::io("creating the passfile", e))?;
+        let mut file = opts.open(&path).map_err(|e| Error::io("creating the passfile", e))?;
         let escaped = password.expose().replace('\\', "\\\\").replace(':', "\\:");
         let line = Secret::new(format!("*:*:*:*:{escaped}\n"));
-        file.write_all(line.expose().as_bytes())
-            .map_err(|e| Error::io("writing the passfile", e))?;
+        file.write_all(line.expose().as_bytes()).map_err(|e| Error::io("writing the passfile", e))?;
         Ok(PassFile { _dir: dir, path })
     }
 
@@ -67,21 +64,10 @@ impl ClientCommand {
     }
 }
 
-pub fn client_command(
-    program: &Path,
-    draft: &ProfileDraft,
-    password: Option<&Secret>,
-) -> Result<ClientCommand> {
+pub fn client_command(program: &Path, draft: &ProfileDraft, password: Option<&Secret>) -> Result<ClientCommand> {
     let mut command = Command::new(program);
     // Inherited settings would silently change where the child connects or what it sends.
-    for var in [
-        "PGPASSWORD",
-        "PGSERVICE",
-        "PGSERVICEFILE",
-        "PGOPTIONS",
-        "PGHOSTADDR",
-        "PGREQUIRESSL",
-    ] {
+    for var in ["PGPASSWORD", "PGSERVICE", "PGSERVICEFILE", "PGOPTIONS", "PGHOSTADDR", "PGREQUIRESSL"] {
         command.env_remove(var);
     }
     command
@@ -90,19 +76,11 @@ pub fn client_command(
         .env("PGUSER", &draft.user)
         .env("PGDATABASE", &draft.database)
         .env("PGSSLMODE", draft.sslmode.as_str())
-        .env(
-            "PGCONNECT_TIMEOUT",
-            draft.connect_timeout_secs.max(1).to_string(),
-        )
-        .env(
-            "PGAPPNAME",
-            draft.application_name.as_deref().unwrap_or("tideline"),
-        );
-    for (var, value) in [
-        ("PGSSLROOTCERT", &draft.sslrootcert),
-        ("PGSSLCERT", &draft.sslcert),
-        ("PGSSLKEY", &draft.sslkey),
-    ] {
+        .env("PGCONNECT_TIMEOUT", draft.connect_timeout_secs.max(1).to_string())
+        .env("PGAPPNAME", draft.application_name.as_deref().unwrap_or("tideline"));
+    for (var, value) in
+        [("PGSSLROOTCERT", &draft.sslrootcert), ("PGSSLCERT", &draft.sslcert), ("PGSSLKEY", &draft.sslkey)]
+    {
         match value {
             Some(v) => command.env(var, v),
             None => command.env_remove(var),
@@ -117,10 +95,7 @@ pub fn client_command(
         // An empty passfile path keeps the user's ~/.pgpass from answering for a profile
         // that is meant to use peer or certificate auth.
         None => {
-            command.env(
-                "PGPASSFILE",
-                if cfg!(windows) { "NUL" } else { "/dev/null" },
-            );
+            command.env("PGPASSFILE", if cfg!(windows) { "NUL" } else { "/dev/null" });
             None
         }
     };
@@ -144,25 +119,11 @@ mod tests {
     #[test]
     fn passfile_is_private_escaped_and_removed() {
         let pw = Secret::new("a:b\\c");
-        let cmd =
-            client_command(Path::new("/bin/true"), &ProfileDraft::default(), Some(&pw)).unwrap();
+        let cmd = client_command(Path::new("/bin/true"), &ProfileDraft::default(), Some(&pw)).unwrap();
         let path = cmd.passfile_path().unwrap().to_path_buf();
-        assert_eq!(
-            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
-            0o600
-        );
-        assert_eq!(
-            std::fs::metadata(path.parent().unwrap())
-                .unwrap()
-                .permissions()
-                .mode()
-                & 0o777,
-            0o700
-        );
-        assert_eq!(
-            std::fs::read_to_string(&path).unwrap(),
-            "*:*:*:*:a\\:b\\\\c\n"
-        );
+        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(std::fs::metadata(path.parent().unwrap()).unwrap().permissions().mode() & 0o777, 0o700);
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "*:*:*:*:a\\:b\\\\c\n");
         let argv: Vec<_> = cmd.command.get_args().collect();
         assert!(argv.is_empty());
         drop(cmd);

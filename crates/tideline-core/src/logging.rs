@@ -18,23 +18,13 @@ pub fn init(home: &Path, stderr_level: &str, app: &str) -> Option<WorkerGuard> {
             .build(&logs)
             .ok()
     });
-    let stderr_filter =
-        EnvFilter::try_from_env("TIDELINE_LOG").unwrap_or_else(|_| EnvFilter::new(stderr_level));
-    let stderr_layer = fmt::layer()
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .with_filter(stderr_filter);
+    let stderr_filter = EnvFilter::try_from_env("TIDELINE_LOG").unwrap_or_else(|_| EnvFilter::new(stderr_level));
+    let stderr_layer = fmt::layer().with_writer(std::io::stderr).with_target(false).with_filter(stderr_filter);
     match file {
         Some(appender) => {
             let (writer, guard) = tracing_appender::non_blocking(appender);
-            let file_layer = fmt::layer()
-                .with_writer(writer)
-                .with_ansi(false)
-                .with_filter(EnvFilter::new("info"));
-            let _ = tracing_subscriber::registry()
-                .with(stderr_layer)
-                .with(file_layer)
-                .try_init();
+            let file_layer = fmt::layer().with_writer(writer).with_ansi(false).with_filter(EnvFilter::new("info"));
+            let _ = tracing_subscriber::registry().with(stderr_layer).with(file_layer).try_init();
             Some(guard)
         }
         None => {

@@ -12,10 +12,7 @@ pub async fn profiles_list(engine: State<'_, Engine>) -> Result<Vec<Profile>, Er
 }
 
 #[tauri::command]
-pub async fn profile_parse(
-    engine: State<'_, Engine>,
-    input: String,
-) -> Result<ProfileDraft, Error> {
+pub async fn profile_parse(engine: State<'_, Engine>, input: String) -> Result<ProfileDraft, Error> {
     engine.parse_connection(&input).map(|parsed| parsed.draft)
 }
 
@@ -49,9 +46,6 @@ pub async fn profile_test(engine: State<'_, Engine>, name: String) -> Result<Ser
 }
 
 #[tauri::command]
-pub async fn profile_import(
-    engine: State<'_, Engine>,
-    request: ImportRequest,
-) -> Result<ImportReport, Error> {
+pub async fn profile_import(engine: State<'_, Engine>, request: ImportRequest) -> Result<ImportReport, Error> {
     engine.import_profiles(request)
 }

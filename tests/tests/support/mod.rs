@@ -16,10 +16,9 @@ use tideline_core::Secret;
 /// The majors every server test runs on (brief: Debian's 15, the PyPI 17 and 18 builds).
 pub fn majors() -> Vec<u32> {
     match std::env::var("TIDELINE_TEST_MAJORS") {
-        Ok(list) if !list.is_empty() => list
-            .split(',')
-            .map(|m| m.trim().parse().expect("TIDELINE_TEST_MAJORS"))
-            .collect(),
+        Ok(list) if !list.is_empty() => {
+            list.split(',').map(|m| m.trim().parse().expect("TIDELINE_TEST_MAJORS")).collect()
+        }
         _ => vec![15, 17, 18],
     }
 }
@@ -27,9 +26,8 @@ pub fn majors() -> Vec<u32> {
 pub fn inventory() -> &'static ToolInventory {
     static INV: OnceLock<ToolInventory> = OnceLock::new();
     INV.get_or_init(|| {
-        let dirs: Vec<PathBuf> = std::env::var_os("TIDELINE_PG_PATHS")
-            .map(|p| std::env::split_paths(&p).collect())
-            .unwrap_or_default();
+        let dirs: Vec<PathBuf> =
+            std::env::var_os("TIDELINE_PG_PATHS").map(|p| std::env::split_paths(&p).collect()).unwrap_or_default();
         tideline_core::tools::discover(&dirs, &SystemRunner)
     })
 }
@@ -41,9 +39,7 @@ pub fn server(major: u32) -> &'static Installation {
 }
 
 pub fn client(major: u32, tool: &str) -> &'static Installation {
-    inventory()
-        .client_for(major, tool)
-        .unwrap_or_else(|e| panic!("{}", e.message))
+    inventory().client_for(major, tool).unwrap_or_else(|e| panic!("{}", e.message))
 }
 
 /// A unique, hard-to-guess password, so a search for it finds only real leaks.
@@ -52,10 +48,7 @@ pub fn password() -> String {
 }
 
 pub fn uuid_like() -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
     format!("{:x}{:x}", nanos, std::process::id())
 }
 
@@ -71,11 +64,7 @@ impl TestCluster {
         Self::start_with(major, password, vec![])
     }
 
-    pub fn start_with(
-        major: u32,
-        password: Option<&str>,
-        settings: Vec<(String, String)>,
-    ) -> TestCluster {
+    pub fn start_with(major: u32, password: Option<&str>, settings: Vec<(String, String)>) -> TestCluster {
         Self::start_prepared(major, password, settings, |_| {})
     }
 
@@ -87,33 +76,14 @@ impl TestCluster {
         prepare: impl FnOnce(&ManagedCluster),
     ) -> TestCluster {
         // The cluster's owner (an unprivileged user when we are root) must traverse the parent.
-        let parent = tempfile::Builder::new()
-            .prefix("tideline-test-")
-            .tempdir_in(test_tmp())
-            .expect("tempdir");
+        let parent = tempfile::Builder::new().prefix("tideline-test-").tempdir_in(test_tmp()).expect("tempdir");
         set_mode(parent.path(), 0o755);
-        let spec = ClusterSpec {
-            superuser: "postgres".into(),
-            password: password.map(Secret::new),
-            settings,
-        };
-        let mut cluster =
-            ManagedCluster::create(&parent.path().join("cluster"), server(major), &spec)
-                .unwrap_or_else(|e| {
-                    panic!(
-                        "creating a PostgreSQL {major} cluster: {} ({})",
-                        e.message, e.hint
-                    )
-                });
-        let mut guard = TestCluster {
-            cluster: None,
-            password: password.map(str::to_string),
-            _parent: parent,
-        };
+        let spec = ClusterSpec { superuser: "postgres".into(), password: password.map(Secret::new), settings };
+        let mut cluster = ManagedCluster::create(&parent.path().join("cluster"), server(major), &spec)
+            .unwrap_or_else(|e| panic!("creating a PostgreSQL {major} cluster: {} ({})", e.message, e.hint));
+        let mut guard = TestCluster { cluster: None, password: password.map(str::to_string), _parent: parent };
         prepare(&cluster);
-        cluster
-            .start()
-            .unwrap_or_else(|e| panic!("starting PostgreSQL {major}: {}", e.message));
+        cluster.start().unwrap_or_else(|e| panic!("starting PostgreSQL {major}: {}", e.message));
         guard.cluster = Some(cluster);
         record_major(major);
         guard
@@ -128,10 +98,7 @@ impl TestCluster {
     }
 
     pub fn url(&self, database: &str) -> String {
-        format!(
-            "postgresql://postgres@127.0.0.1:{}/{database}?sslmode=disable",
-            self.port()
-        )
+        format!("postgresql://postgres@127.0.0.1:{}/{database}?sslmode=disable", self.port())
     }
 }
 
@@ -149,20 +116,14 @@ impl Drop for TestCluster {
 fn record_major(major: u32) {
     if let Some(path) = std::env::var_os("TIDELINE_TEST_REPORT") {
         use std::io::Write;
-        if let Ok(mut f) = std::fs::OpenOptions::new()
-            .append(true)
-            .create(true)
-            .open(path)
-        {
+        if let Ok(mut f) = std::fs::OpenOptions::new().append(true).create(true).open(path) {
             let _ = writeln!(f, "{major}");
         }
     }
 }
 
 fn test_tmp() -> PathBuf {
-    std::env::var_os("TIDELINE_TEST_TMP")
-        .map(PathBuf::from)
-        .unwrap_or_else(std::env::temp_dir)
+    std::env::var_os("TIDELINE_TEST_TMP").map(PathBuf::from).unwrap_or_else(std::env::temp_dir)
 }
 
 pub fn set_mode(path: &Path, mode: u32) {
@@ -175,12 +136,7 @@ pub struct Home(pub tempfile::TempDir);
 
 impl Home {
     pub fn new() -> Home {
-        Home(
-            tempfile::Builder::new()
-                .prefix("tideline-home-")
-                .tempdir()
-                .unwrap(),
-        )
+        Home(tempfile::Builder::new().prefix("tideline-home-").tempdir().unwrap())
     }
 
     pub fn path(&self) -> &Path {
@@ -195,9 +151,7 @@ impl Home {
     /// Like `cli`, with extra environment variables.
     pub fn cli_env(&self, args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> CliResult {
         let mut cmd = Command::new(tideline_bin());
-        cmd.env("TIDELINE_HOME", self.path())
-            .args(args)
-            .arg("--json");
+        cmd.env("TIDELINE_HOME", self.path()).args(args).arg("--json");
         for (k, v) in env {
             cmd.env(k, v);
         }
@@ -229,9 +183,7 @@ pub fn files_containing(dir: &Path, needle: &str) -> Vec<PathBuf> {
 }
 
 pub fn run_cli(mut cmd: Command, stdin: Option<&str>) -> CliResult {
-    cmd.stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
     let mut child = cmd.spawn().expect("spawning tideline");
     {
         use std::io::Write;
@@ -275,22 +227,10 @@ impl CliResult {
 
     /// Asserts a failure with this code and a hint, and returns the error object.
     pub fn err(&self, code: &str) -> &serde_json::Value {
-        assert!(
-            !self.output.status.success(),
-            "expected {code}, got success: {}",
-            self.json
-        );
+        assert!(!self.output.status.success(), "expected {code}, got success: {}", self.json);
         assert_eq!(self.json["code"], code, "wrong error: {}", self.json);
-        assert!(
-            self.json["message"].as_str().is_some_and(|m| !m.is_empty()),
-            "no message: {}",
-            self.json
-        );
-        assert!(
-            self.json["hint"].as_str().is_some_and(|h| h.len() > 10),
-            "no hint: {}",
-            self.json
-        );
+        assert!(self.json["message"].as_str().is_some_and(|m| !m.is_empty()), "no message: {}", self.json);
+        assert!(self.json["hint"].as_str().is_some_and(|h| h.len() > 10), "no hint: {}", self.json);
         &self.json
     }
 }
@@ -299,11 +239,7 @@ pub fn tideline_bin() -> PathBuf {
     // target/debug/deps/<test> → target/debug/tideline
     let exe = std::env::current_exe().unwrap();
     let bin = exe.parent().unwrap().parent().unwrap().join("tideline");
-    assert!(
-        bin.exists(),
-        "{} is missing: build with `cargo build --workspace --all-targets` first",
-        bin.display()
-    );
+    assert!(bin.exists(), "{} is missing: build with `cargo build --workspace --all-targets` first", bin.display());
     bin
 }
 
@@ -334,25 +270,15 @@ pub fn psql(pg: &TestCluster, database: &str, sql: &str) -> String {
     let mut child = out;
     {
         use std::io::Write;
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(sql.as_bytes())
-            .unwrap();
+        child.stdin.take().unwrap().write_all(sql.as_bytes()).unwrap();
     }
     let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "psql failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "psql failed: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
 pub fn pagila_schema() -> String {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/fixtures/pagila/pagila-schema-pg13.sql");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/pagila/pagila-schema-pg13.sql");
     std::fs::read_to_string(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
 }
 
@@ -390,21 +316,11 @@ pub fn comparable_dump(pg: &TestCluster, database: &str) -> String {
     let pw = pg.password.as_deref().map(Secret::new);
     let pg_dump = client(pg.get().major, "pg_dump").path("pg_dump");
     let mut cc = tideline_core::libpq_env::client_command(&pg_dump, &draft, pw.as_ref()).unwrap();
-    let out = cc
-        .command
-        .args(["--format=plain", "--no-owner"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "pg_dump {database}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = cc.command.args(["--format=plain", "--no-owner"]).output().unwrap();
+    assert!(out.status.success(), "pg_dump {database}: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout)
         .lines()
-        .filter(|l| {
-            !l.starts_with("--") && !l.starts_with("\\restrict") && !l.starts_with("\\unrestrict")
-        })
+        .filter(|l| !l.starts_with("--") && !l.starts_with("\\restrict") && !l.starts_with("\\unrestrict"))
         .collect::<Vec<_>>()
         .join("\n")
 }

@@ -29,8 +29,7 @@ pub struct BackupRecord {
     pub verify_detail: Option<String>,
 }
 
-const COLUMNS: &str =
-    "id, kind, profile, database, path, status, started_at, finished_at, size_bytes, manifest,
+const COLUMNS: &str = "id, kind, profile, database, path, status, started_at, finished_at, size_bytes, manifest,
     verified_at, verify_status, verify_detail";
 
 fn from_row(row: &Row<'_>) -> rusqlite::Result<BackupRecord> {
@@ -87,11 +86,7 @@ impl Catalog {
 
     pub fn backup(&self, id: &str) -> Result<BackupRecord> {
         self.conn
-            .query_row(
-                &format!("SELECT {COLUMNS} FROM backups WHERE id = ?1"),
-                [id],
-                from_row,
-            )
+            .query_row(&format!("SELECT {COLUMNS} FROM backups WHERE id = ?1"), [id], from_row)
             .optional()?
             .ok_or_else(|| missing(id))
     }
@@ -99,22 +94,13 @@ impl Catalog {
     pub fn backup_manifest(&self, id: &str) -> Result<Manifest> {
         let json: String = self
             .conn
-            .query_row("SELECT manifest FROM backups WHERE id = ?1", [id], |r| {
-                r.get(0)
-            })
+            .query_row("SELECT manifest FROM backups WHERE id = ?1", [id], |r| r.get(0))
             .optional()?
             .ok_or_else(|| missing(id))?;
-        serde_json::from_str(&json)
-            .map_err(|e| Error::internal(format!("stored manifest of {id}: {e}")))
+        serde_json::from_str(&json).map_err(|e| Error::internal(format!("stored manifest of {id}: {e}")))
     }
 
-    pub fn record_verification(
-        &self,
-        id: &str,
-        at: &str,
-        status: &str,
-        detail: &str,
-    ) -> Result<()> {
+    pub fn record_verification(&self, id: &str, at: &str, status: &str, detail: &str) -> Result<()> {
         self.conn.execute(
             "UPDATE backups SET verified_at = ?2, verify_status = ?3, verify_detail = ?4 WHERE id = ?1",
             params![id, at, status, detail],
@@ -124,15 +110,9 @@ impl Catalog {
 
     /// Drops rows whose directories are gone (repo rescan).
     pub fn forget_backups_except(&self, keep: &[String]) -> Result<usize> {
-        let ids: Vec<String> = self
-            .backups(None)?
-            .into_iter()
-            .map(|b| b.id)
-            .filter(|id| !keep.contains(id))
-            .collect();
+        let ids: Vec<String> = self.backups(None)?.into_iter().map(|b| b.id).filter(|id| !keep.contains(id)).collect();
         for id in &ids {
-            self.conn
-                .execute("DELETE FROM backups WHERE id = ?1", [id])?;
+            self.conn.execute("DELETE FROM backups WHERE id = ?1", [id])?;
         }
         Ok(ids.len())
     }

@@ -66,16 +66,11 @@ impl Catalog {
     }
 
     fn migrate(&mut self) -> Result<()> {
-        let current: usize = self
-            .conn
-            .pragma_query_value(None, "user_version", |r| r.get(0))?;
+        let current: usize = self.conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
         if current > MIGRATIONS.len() {
             return Err(Error::new(
                 ErrorCode::Catalog,
-                format!(
-                    "the catalog is at version {current}, newer than this Tideline knows ({})",
-                    MIGRATIONS.len()
-                ),
+                format!("the catalog is at version {current}, newer than this Tideline knows ({})", MIGRATIONS.len()),
                 "Upgrade Tideline, or point TIDELINE_HOME at another directory.",
             ));
         }
@@ -90,9 +85,7 @@ impl Catalog {
     }
 
     pub fn schema_version(&self) -> Result<usize> {
-        Ok(self
-            .conn
-            .pragma_query_value(None, "user_version", |r| r.get(0))?)
+        Ok(self.conn.pragma_query_value(None, "user_version", |r| r.get(0))?)
     }
 }
 

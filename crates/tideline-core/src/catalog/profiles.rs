@@ -47,46 +47,29 @@ fn exists(name: &str) -> Error {
 
 impl Catalog {
     pub fn profiles(&self) -> Result<Vec<Profile>> {
-        let mut stmt = self
-            .conn
-            .prepare(&format!("SELECT {COLUMNS} FROM profiles ORDER BY name"))?;
+        let mut stmt = self.conn.prepare(&format!("SELECT {COLUMNS} FROM profiles ORDER BY name"))?;
         let rows = stmt.query_map([], from_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     pub fn profile(&self, name: &str) -> Result<Profile> {
         self.conn
-            .query_row(
-                &format!("SELECT {COLUMNS} FROM profiles WHERE name = ?1"),
-                [name],
-                from_row,
-            )
+            .query_row(&format!("SELECT {COLUMNS} FROM profiles WHERE name = ?1"), [name], from_row)
             .optional()?
             .ok_or_else(|| missing(name))
     }
 
-    pub fn insert_profile(
-        &self,
-        id: &str,
-        draft: &ProfileDraft,
-        has_password: bool,
-        now: &str,
-    ) -> Result<Profile> {
+    pub fn insert_profile(&self, id: &str, draft: &ProfileDraft, has_password: bool, now: &str) -> Result<Profile> {
         if self.profile(&draft.name).is_ok() {
             return Err(exists(&draft.name));
         }
-        let sql = format!("INSERT INTO profiles ({COLUMNS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?14)");
+        let sql =
+            format!("INSERT INTO profiles ({COLUMNS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?14)");
         self.write_profile(&sql, id, draft, has_password, now)?;
         self.profile(&draft.name)
     }
 
-    pub fn update_profile(
-        &self,
-        id: &str,
-        draft: &ProfileDraft,
-        has_password: bool,
-        now: &str,
-    ) -> Result<Profile> {
+    pub fn update_profile(&self, id: &str, draft: &ProfileDraft, has_password: bool, now: &str) -> Result<Profile> {
         if let Ok(other) = self.profile(&draft.name) {
             if other.id != id {
                 return Err(exists(&draft.name));
@@ -105,14 +88,7 @@ impl Catalog {
     }
 
     /// Runs an INSERT or UPDATE whose parameters are ?1 id, ?2…?12 the draft, ?13 has_password, ?14 now.
-    fn write_profile(
-        &self,
-        sql: &str,
-        id: &str,
-        draft: &ProfileDraft,
-        has_password: bool,
-        now: &str,
-    ) -> Result<()> {
+    fn write_profile(&self, sql: &str, id: &str, draft: &ProfileDraft, has_password: bool, now: &str) -> Result<()> {
         self.conn.execute(
             sql,
             params![
@@ -136,8 +112,7 @@ impl Catalog {
     }
 
     pub fn delete_profile(&self, id: &str) -> Result<()> {
-        self.conn
-            .execute("DELETE FROM profiles WHERE id = ?1", [id])?;
+        self.conn.execute("DELETE FROM profiles WHERE id = ?1", [id])?;
         Ok(())
     }
 }

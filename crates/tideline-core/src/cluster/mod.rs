@@ -68,11 +68,7 @@ impl ManagedCluster {
                 ));
             }
         }
-        if root.exists()
-            && std::fs::read_dir(root)
-                .map(|mut d| d.next().is_some())
-                .unwrap_or(true)
-        {
+        if root.exists() && std::fs::read_dir(root).map(|mut d| d.next().is_some()).unwrap_or(true) {
             return Err(failed(
                 format!("{} exists and is not empty", root.display()),
                 "Choose a new directory for the cluster.",
@@ -87,13 +83,8 @@ impl ManagedCluster {
             superuser: spec.superuser.clone(),
             owner,
         };
-        for dir in [
-            cluster.root.clone(),
-            cluster.data_dir(),
-            cluster.socket_dir(),
-        ] {
-            std::fs::create_dir_all(&dir)
-                .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+        for dir in [cluster.root.clone(), cluster.data_dir(), cluster.socket_dir()] {
+            std::fs::create_dir_all(&dir).map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
             set_mode(&dir, 0o700)?;
         }
         if let Some(owner) = &cluster.owner {
@@ -109,23 +100,17 @@ impl ManagedCluster {
     /// Reopens a cluster created earlier (it may be running or not).
     pub fn open(root: &Path) -> Result<Self> {
         let path = root.join("cluster.json");
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+        let text = std::fs::read_to_string(&path).map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
         serde_json::from_str(&text).map_err(|e| {
-            failed(
-                format!("{} is damaged: {e}", path.display()),
-                "Remove the directory and create the cluster again.",
-            )
+            failed(format!("{} is damaged: {e}", path.display()), "Remove the directory and create the cluster again.")
         })
     }
 
     fn save(&self) -> Result<()> {
-        let json =
-            serde_json::to_string_pretty(self).map_err(|e| Error::internal(e.to_string()))?;
+        let json = serde_json::to_string_pretty(self).map_err(|e| Error::internal(e.to_string()))?;
         let tmp = self.root.join("cluster.json.tmp");
         std::fs::write(&tmp, json).map_err(|e| Error::io("writing cluster.json", e))?;
-        std::fs::rename(&tmp, self.root.join("cluster.json"))
-            .map_err(|e| Error::io("renaming cluster.json", e))
+        std::fs::rename(&tmp, self.root.join("cluster.json")).map_err(|e| Error::io("renaming cluster.json", e))
     }
 
     fn chown_tree(&self) -> Result<()> {
@@ -141,12 +126,8 @@ impl ManagedCluster {
             }
             Ok(())
         }
-        walk(&self.root, owner.uid, owner.gid).map_err(|e| {
-            Error::io(
-                format!("giving {} to {}", self.root.display(), owner.name),
-                e,
-            )
-        })
+        walk(&self.root, owner.uid, owner.gid)
+            .map_err(|e| Error::io(format!("giving {} to {}", self.root.display(), owner.name), e))
     }
 
     /// A command for one of this cluster's server binaries, run as the cluster's owner.
@@ -160,34 +141,18 @@ impl ManagedCluster {
         }
         if let Some(owner) = &self.owner {
             use std::os::unix::process::CommandExt;
-            cmd.uid(owner.uid)
-                .gid(owner.gid)
-                .env("HOME", &self.root)
-                .env("USER", &owner.name);
+            cmd.uid(owner.uid).gid(owner.gid).env("HOME", &self.root).env("USER", &owner.name);
         }
         cmd
     }
 
     fn run(&self, mut cmd: Command, what: &str) -> Result<String> {
-        let out = cmd
-            .stdin(std::process::Stdio::null())
-            .output()
-            .map_err(|e| {
-                failed(
-                    format!("{what} could not be started: {e}"),
-                    "Check the PostgreSQL binaries with `tideline tools`.",
-                )
-            })?;
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let out = cmd.stdin(std::process::Stdio::null()).output().map_err(|e| {
+            failed(format!("{what} could not be started: {e}"), "Check the PostgreSQL binaries with `tideline tools`.")
+        })?;
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
         if !out.status.success() {
-            return Err(failed(
-                format!("{what} failed: {}", text.trim()),
-                "The cluster's server.log may say more.",
-            ));
+            return Err(failed(format!("{what} failed: {}", text.trim()), "The cluster's server.log may say more."));
         }
         Ok(text)
     }
@@ -207,17 +172,14 @@ impl ManagedCluster {
         if let Some(pw) = &spec.password {
             let mut opts = std::fs::OpenOptions::new();
             std::os::unix::fs::OpenOptionsExt::mode(opts.write(true).create_new(true), 0o600);
-            let mut f = opts
-                .open(&pwfile)
-                .map_err(|e| Error::io("writing the initdb password file", e))?;
+            let mut f = opts.open(&pwfile).map_err(|e| Error::io("writing the initdb password file", e))?;
             std::io::Write::write_all(&mut f, pw.expose().as_bytes())
                 .map_err(|e| Error::io("writing the initdb password file", e))?;
             if let Some(owner) = &self.owner {
                 std::os::unix::fs::chown(&pwfile, Some(owner.uid), Some(owner.gid))
                     .map_err(|e| Error::io("chown pwfile", e))?;
             }
-            cmd.arg("--auth=scram-sha-256")
-                .arg(format!("--pwfile={}", pwfile.display()));
+            cmd.arg("--auth=scram-sha-256").arg(format!("--pwfile={}", pwfile.display()));
         } else {
             cmd.arg("--auth=trust");
         }
@@ -228,8 +190,7 @@ impl ManagedCluster {
 
     fn write_conf(&self, spec: &ClusterSpec) -> Result<()> {
         let conf = self.data_dir().join("postgresql.conf");
-        let mut text =
-            std::fs::read_to_string(&conf).map_err(|e| Error::io("reading postgresql.conf", e))?;
+        let mut text = std::fs::read_to_string(&conf).map_err(|e| Error::io("reading postgresql.conf", e))?;
         text.push_str("\n# Tideline-managed settings\ninclude = 'tideline.conf'\n");
         std::fs::write(&conf, text).map_err(|e| Error::io("writing postgresql.conf", e))?;
         let mut ours = format!(
@@ -251,17 +212,10 @@ impl ManagedCluster {
 
     fn set_port(&mut self, port: u16) -> Result<()> {
         let path = self.data_dir().join("tideline.conf");
-        let text =
-            std::fs::read_to_string(&path).map_err(|e| Error::io("reading tideline.conf", e))?;
+        let text = std::fs::read_to_string(&path).map_err(|e| Error::io("reading tideline.conf", e))?;
         let text: String = text
             .lines()
-            .map(|l| {
-                if l.starts_with("port = ") {
-                    format!("port = {port}\n")
-                } else {
-                    format!("{l}\n")
-                }
-            })
+            .map(|l| if l.starts_with("port = ") { format!("port = {port}\n") } else { format!("{l}\n") })
             .collect();
         std::fs::write(&path, text).map_err(|e| Error::io("writing tideline.conf", e))?;
         self.port = port;
@@ -281,21 +235,14 @@ impl ManagedCluster {
         for _ in 0..3 {
             self.set_port(free_port()?)?;
             let mut cmd = self.command("pg_ctl");
-            cmd.arg("start")
-                .arg("-w")
-                .args(["-t", "60"])
-                .arg("-D")
-                .arg(self.data_dir())
-                .arg("-l")
-                .arg(self.log_path());
+            cmd.arg("start").arg("-w").args(["-t", "60"]).arg("-D").arg(self.data_dir()).arg("-l").arg(self.log_path());
             match self.run(cmd, "pg_ctl start") {
                 Ok(_) => {
                     tracing::info!(root = %self.root.display(), port = self.port, major = self.major, "managed cluster started");
                     return Ok(());
                 }
                 Err(mut e) => {
-                    e.message
-                        .push_str(&format!("\nserver.log:\n{}", self.log_tail(20)));
+                    e.message.push_str(&format!("\nserver.log:\n{}", self.log_tail(20)));
                     last = Some(e);
                 }
             }
@@ -308,19 +255,14 @@ impl ManagedCluster {
             return Ok(());
         }
         let mut cmd = self.command("pg_ctl");
-        cmd.arg("stop")
-            .arg("-w")
-            .args(["-m", "fast", "-t", "60"])
-            .arg("-D")
-            .arg(self.data_dir());
+        cmd.arg("stop").arg("-w").args(["-m", "fast", "-t", "60"]).arg("-D").arg(self.data_dir());
         self.run(cmd, "pg_ctl stop").map(|_| ())
     }
 
     /// Stops the server if it runs and deletes the whole cluster directory.
     pub fn remove(self) -> Result<()> {
         self.stop()?;
-        std::fs::remove_dir_all(&self.root)
-            .map_err(|e| Error::io(format!("removing {}", self.root.display()), e))
+        std::fs::remove_dir_all(&self.root).map_err(|e| Error::io(format!("removing {}", self.root.display()), e))
     }
 
     pub fn log_tail(&self, lines: usize) -> String {
@@ -350,10 +292,6 @@ fn set_mode(path: &Path, mode: u32) -> Result<()> {
 }
 
 pub fn free_port() -> Result<u16> {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0")
-        .map_err(|e| Error::io("finding a free port", e))?;
-    Ok(listener
-        .local_addr()
-        .map_err(|e| Error::io("finding a free port", e))?
-        .port())
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| Error::io("finding a free port", e))?;
+    Ok(listener.local_addr().map_err(|e| Error::io("finding a free port", e))?.port())
 }

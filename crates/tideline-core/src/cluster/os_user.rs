@@ -21,11 +21,7 @@ impl OsUser {
             return None;
         }
         let (uid, gid) = unsafe { ((*pw).pw_uid, (*pw).pw_gid) };
-        Some(OsUser {
-            name: name.to_string(),
-            uid,
-            gid,
-        })
+        Some(OsUser { name: name.to_string(), uid, gid })
     }
 }
 
@@ -39,9 +35,7 @@ pub fn cluster_owner() -> Result<Option<OsUser>> {
     if !running_as_root() {
         return Ok(None);
     }
-    let wanted = std::env::var("TIDELINE_CLUSTER_USER")
-        .ok()
-        .filter(|s| !s.is_empty());
+    let wanted = std::env::var("TIDELINE_CLUSTER_USER").ok().filter(|s| !s.is_empty());
     let names: Vec<String> = match &wanted {
         Some(n) => vec![n.clone()],
         None => vec!["postgres".into(), "nobody".into()],

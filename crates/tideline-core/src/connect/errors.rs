@@ -108,8 +108,7 @@ pub(crate) fn classify(failure: ConnectFailure, draft: &ProfileDraft, had_passwo
             "With verify-full the certificate must be signed by sslrootcert and name this host; check sslrootcert and the host name, or use verify-ca.",
         );
     }
-    if text.contains("server does not support TLS") || text.contains("server does not support SSL")
-    {
+    if text.contains("server does not support TLS") || text.contains("server does not support SSL") {
         return Error::new(
             ErrorCode::TlsUnsupported,
             format!(
@@ -143,10 +142,7 @@ pub(crate) fn classify(failure: ConnectFailure, draft: &ProfileDraft, had_passwo
         Some(_) | None if text.contains("timed out") => timeout(draft),
         Some(kind) => Error::new(
             ErrorCode::HostUnreachable,
-            format!(
-                "could not reach {}:{} ({kind}): {text}",
-                draft.host, draft.port
-            ),
+            format!("could not reach {}:{} ({kind}): {text}", draft.host, draft.port),
             if draft.is_unix_socket() {
                 "Check that the server runs and that its unix_socket_directories includes this directory."
             } else {
@@ -164,10 +160,7 @@ pub(crate) fn classify(failure: ConnectFailure, draft: &ProfileDraft, had_passwo
 fn timeout(draft: &ProfileDraft) -> Error {
     Error::new(
         ErrorCode::Timeout,
-        format!(
-            "{}:{} did not answer within {} s",
-            draft.host, draft.port, draft.connect_timeout_secs
-        ),
+        format!("{}:{} did not answer within {} s", draft.host, draft.port, draft.connect_timeout_secs),
         "Check the address and any firewall in between, or raise the profile's connect timeout.",
     )
 }

@@ -63,17 +63,11 @@ impl Engine {
                 "The log file has details.",
             )
         };
-        let row = client
-            .query_one(FACTS_SQL, &[])
-            .await
-            .map_err(query_failed)?;
+        let row = client.query_one(FACTS_SQL, &[]).await.map_err(query_failed)?;
         let mut rtts = Vec::new();
         for _ in 0..5 {
             let start = Instant::now();
-            client
-                .simple_query("SELECT 1")
-                .await
-                .map_err(query_failed)?;
+            client.simple_query("SELECT 1").await.map_err(query_failed)?;
             rtts.push(start.elapsed().as_secs_f64() * 1000.0);
         }
         rtts.sort_by(f64::total_cmp);
@@ -82,10 +76,7 @@ impl Engine {
             .await
             .map_err(query_failed)?
             .iter()
-            .map(|r| DatabaseSize {
-                name: r.get(0),
-                size_bytes: r.get(1),
-            })
+            .map(|r| DatabaseSize { name: r.get(0), size_bytes: r.get(1) })
             .collect();
         let num: i32 = row.get(1);
         let facts = ServerFacts {

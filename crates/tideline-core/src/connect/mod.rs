@@ -24,9 +24,7 @@ pub fn config(draft: &ProfileDraft, password: Option<&Secret>) -> tokio_postgres
         .user(&draft.user)
         .dbname(&draft.database)
         .application_name(draft.application_name.as_deref().unwrap_or("tideline"))
-        .connect_timeout(Duration::from_secs(u64::from(
-            draft.connect_timeout_secs.max(1),
-        )))
+        .connect_timeout(Duration::from_secs(u64::from(draft.connect_timeout_secs.max(1))))
         .ssl_mode(match draft.sslmode {
             SslMode::Disable => tokio_postgres::config::SslMode::Disable,
             SslMode::Prefer => tokio_postgres::config::SslMode::Prefer,

@@ -29,13 +29,9 @@ pub(super) fn connector(draft: &ProfileDraft) -> Result<MakeRustlsConnect, Conne
         || (draft.sslmode == SslMode::Require && draft.sslrootcert.is_some());
     let verifier: Arc<dyn ServerCertVerifier> = if verify_chain {
         let roots = load_roots(root_path)?;
-        let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
-            .build()
-            .map_err(|e| {
-                tls_config_error(
-                    format!("the root certificates cannot be used: {e}"),
-                    "Check sslrootcert.",
-                )
+        let webpki =
+            WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone()).build().map_err(|e| {
+                tls_config_error(format!("the root certificates cannot be used: {e}"), "Check sslrootcert.")
             })?;
         if draft.sslmode == SslMode::VerifyFull {
             webpki
@@ -47,12 +43,7 @@ pub(super) fn connector(draft: &ProfileDraft) -> Result<MakeRustlsConnect, Conne
     };
     let builder = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .map_err(|e| {
-            tls_config_error(
-                format!("TLS setup failed: {e}"),
-                "This is a bug in Tideline.",
-            )
-        })?
+        .map_err(|e| tls_config_error(format!("TLS setup failed: {e}"), "This is a bug in Tideline."))?
         .dangerous()
         .with_custom_certificate_verifier(verifier);
     let config = match (&draft.sslcert, &draft.sslkey) {
@@ -99,45 +90,24 @@ fn load_roots(path: Option<String>) -> Result<RootCertStore, ConnectFailure> {
 }
 
 fn read_certs(path: &PathBuf) -> Result<Vec<CertificateDer<'static>>, ConnectFailure> {
-    let pem = std::fs::read(path).map_err(|e| {
-        tls_config_error(
-            format!("cannot read {}: {e}", path.display()),
-            "Check the certificate path.",
-        )
+    let pem = std::fs::read(path)
+        .map_err(|e| tls_config_error(format!("cannot read {}: {e}", path.display()), "Check the certificate path."))?;
+    let certs: Vec<_> = rustls_pemfile::certs(&mut pem.as_slice()).collect::<Result<_, _>>().map_err(|e| {
+        tls_config_error(format!("{} is not a PEM certificate file: {e}", path.display()), "Give a PEM file.")
     })?;
-    let certs: Vec<_> = rustls_pemfile::certs(&mut pem.as_slice())
-        .collect::<Result<_, _>>()
-        .map_err(|e| {
-            tls_config_error(
-                format!("{} is not a PEM certificate file: {e}", path.display()),
-                "Give a PEM file.",
-            )
-        })?;
     if certs.is_empty() {
-        return Err(tls_config_error(
-            format!("{} holds no certificate", path.display()),
-            "Give a PEM file.",
-        ));
+        return Err(tls_config_error(format!("{} holds no certificate", path.display()), "Give a PEM file."));
     }
     Ok(certs)
 }
 
 fn read_key(path: &PathBuf) -> Result<PrivateKeyDer<'static>, ConnectFailure> {
-    let pem = std::fs::read(path).map_err(|e| {
-        tls_config_error(
-            format!("cannot read {}: {e}", path.display()),
-            "Check the sslkey path.",
-        )
-    })?;
+    let pem = std::fs::read(path)
+        .map_err(|e| tls_config_error(format!("cannot read {}: {e}", path.display()), "Check the sslkey path."))?;
     rustls_pemfile::private_key(&mut pem.as_slice())
         .ok()
         .flatten()
-        .ok_or_else(|| {
-            tls_config_error(
-                format!("{} holds no private key", path.display()),
-                "Give a PEM private key.",
-            )
-        })
+        .ok_or_else(|| tls_config_error(format!("{} holds no private key", path.display()), "Give a PEM private key."))
 }
 
 /// verify-ca: a valid chain to the root is enough; a host name mismatch is accepted.
@@ -153,14 +123,11 @@ impl ServerCertVerifier for ChainOnly {
         ocsp: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        match self
-            .0
-            .verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
-        {
+        match self.0.verify_server_cert(end_entity, intermediates, server_name, ocsp, now) {
             Err(rustls::Error::InvalidCertificate(CertificateError::NotValidForName))
-            | Err(rustls::Error::InvalidCertificate(CertificateError::NotValidForNameContext {
-                ..
-            })) => Ok(ServerCertVerified::assertion()),
+            | Err(rustls::Error::InvalidCertificate(CertificateError::NotValidForNameContext { .. })) => {
+                Ok(ServerCertVerified::assertion())
+            }
             other => other,
         }
     }

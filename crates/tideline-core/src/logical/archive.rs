@@ -40,7 +40,11 @@ impl Archive {
         if !out.status.success() {
             return Err(Error::new(
                 ErrorCode::VerifyFailed,
-                format!("pg_restore cannot read {}: {}", self.artifact().display(), String::from_utf8_lossy(&out.stderr).trim()),
+                format!(
+                    "pg_restore cannot read {}: {}",
+                    self.artifact().display(),
+                    String::from_utf8_lossy(&out.stderr).trim()
+                ),
                 "The archive is damaged or was written by a newer pg_dump; `tideline verify` checks it.",
             ));
         }
@@ -56,25 +60,15 @@ impl Engine {
         if !dir.join(crate::repo::MANIFEST).exists() {
             return Err(Error::new(
                 ErrorCode::BackupMissing,
-                format!(
-                    "backup {id} is in the catalog but its directory {} is gone",
-                    dir.display()
-                ),
+                format!("backup {id} is in the catalog but its directory {} is gone", dir.display()),
                 "Run `tideline repo rescan` to bring the catalog in line with the repository.",
             ));
         }
-        Ok(Archive {
-            id: id.to_string(),
-            dir,
-            manifest,
-        })
+        Ok(Archive { id: id.to_string(), dir, manifest })
     }
 
     /// pg_restore able to read an archive written by pg_dump `tool_major` into a `server_major` server.
     pub fn pg_restore_for(&self, tool_major: u32, server_major: u32) -> Result<Installation> {
-        Ok(self
-            .tools()?
-            .client_for(tool_major.max(server_major), "pg_restore")?
-            .clone())
+        Ok(self.tools()?.client_for(tool_major.max(server_major), "pg_restore")?.clone())
     }
 }

@@ -30,8 +30,7 @@ impl Engine {
 
     pub fn set_repository(&self, dir: &std::path::Path) -> Result<()> {
         crate::home::ensure_private_dir(dir)?;
-        self.catalog()
-            .set_setting(REPO_SETTING, &dir.display().to_string())
+        self.catalog().set_setting(REPO_SETTING, &dir.display().to_string())
     }
 
     pub fn backups(&self, profile: Option<&str>) -> Result<Vec<BackupRecord>> {
@@ -53,27 +52,20 @@ impl Engine {
     pub fn backup_log(&self, id: &str) -> Result<String> {
         let record = self.backup_record(id)?;
         let path = std::path::Path::new(&record.path).join("pg_dump.log");
-        std::fs::read_to_string(&path)
-            .map_err(|e| Error::io(format!("reading {}", path.display()), e))
+        std::fs::read_to_string(&path).map_err(|e| Error::io(format!("reading {}", path.display()), e))
     }
 
     /// Rebuilds the backup index from the manifests in the repository.
     pub fn rescan_repository(&self) -> Result<RescanReport> {
         let repo = self.repository()?;
-        let mut report = RescanReport {
-            indexed: vec![],
-            forgotten: 0,
-            unreadable: vec![],
-        };
+        let mut report = RescanReport { indexed: vec![], forgotten: 0, unreadable: vec![] };
         for found in repo.manifests() {
             match found {
                 Ok((path, manifest)) => {
                     self.catalog().record_backup(&manifest, &path)?;
                     report.indexed.push(manifest.id);
                 }
-                Err((path, e)) => report
-                    .unreadable
-                    .push((path.display().to_string(), e.message)),
+                Err((path, e)) => report.unreadable.push((path.display().to_string(), e.message)),
             }
         }
         report.forgotten = self.catalog().forget_backups_except(&report.indexed)? as u32;

@@ -41,21 +41,12 @@ pub fn tolerate_partition_drops(script: &str, entries: &[TocEntry]) -> String {
     // pg_restore writes `ALTER TABLE IF EXISTS ONLY t DROP …` (older: `ALTER TABLE ONLY t DROP …`).
     let constraint_drop = |line: &str| {
         partitions.iter().any(|p| {
-            [
-                "ALTER TABLE IF EXISTS ONLY",
-                "ALTER TABLE ONLY",
-                "ALTER TABLE IF EXISTS",
-                "ALTER TABLE",
-            ]
-            .iter()
-            .any(|head| line.starts_with(&format!("{head} {p} DROP CONSTRAINT IF EXISTS ")))
+            ["ALTER TABLE IF EXISTS ONLY", "ALTER TABLE ONLY", "ALTER TABLE IF EXISTS", "ALTER TABLE"]
+                .iter()
+                .any(|head| line.starts_with(&format!("{head} {p} DROP CONSTRAINT IF EXISTS ")))
         })
     };
-    let index_drop = |line: &str| {
-        partition_indexes
-            .iter()
-            .any(|i| line == format!("DROP INDEX IF EXISTS {i};"))
-    };
+    let index_drop = |line: &str| partition_indexes.iter().any(|i| line == format!("DROP INDEX IF EXISTS {i};"));
     script
         .lines()
         .map(|l| {
@@ -101,16 +92,14 @@ mod tests {
         let script = "ALTER TABLE IF EXISTS ONLY public.\"m 1\" DROP CONSTRAINT IF EXISTS \"m 1_pkey\";\nDROP INDEX IF EXISTS public.m1_idx;\nALTER TABLE ONLY public.m DROP CONSTRAINT IF EXISTS m_pkey;\nDROP TABLE IF EXISTS public.\"m 1\";\n";
         let kept = tolerate_partition_drops(script, &entries);
         let lines: Vec<&str> = kept.lines().collect();
-        assert!(lines[0].starts_with("DO $tideline_clean$ BEGIN EXECUTE $q$ ALTER TABLE IF EXISTS ONLY public.\"m 1\" DROP CONSTRAINT"));
-        assert!(lines[0]
-            .ends_with("EXCEPTION WHEN invalid_table_definition THEN NULL; END $tideline_clean$;"));
-        assert!(lines[1].contains(
-            "DROP INDEX IF EXISTS public.m1_idx $q$; EXCEPTION WHEN dependent_objects_still_exist"
+        assert!(lines[0].starts_with(
+            "DO $tideline_clean$ BEGIN EXECUTE $q$ ALTER TABLE IF EXISTS ONLY public.\"m 1\" DROP CONSTRAINT"
         ));
-        assert_eq!(
-            lines[2],
-            "ALTER TABLE ONLY public.m DROP CONSTRAINT IF EXISTS m_pkey;"
+        assert!(lines[0].ends_with("EXCEPTION WHEN invalid_table_definition THEN NULL; END $tideline_clean$;"));
+        assert!(
+            lines[1].contains("DROP INDEX IF EXISTS public.m1_idx $q$; EXCEPTION WHEN dependent_objects_still_exist")
         );
+        assert_eq!(lines[2], "ALTER TABLE ONLY public.m DROP CONSTRAINT IF EXISTS m_pkey;");
         assert_eq!(lines[3], "DROP TABLE IF EXISTS public.\"m 1\";");
     }
 }

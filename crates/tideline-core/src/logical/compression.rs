@@ -8,19 +8,13 @@ use crate::error::{Error, ErrorCode, Result};
 use crate::tools::Installation;
 
 /// The value for `--compress`, or None to leave pg_dump's own default (no compression).
-pub fn choose(
-    inst: &Installation,
-    format: DumpFormat,
-    requested: Option<&str>,
-) -> Result<Option<String>> {
+pub fn choose(inst: &Installation, format: DumpFormat, requested: Option<&str>) -> Result<Option<String>> {
     let supported = &inst.capabilities.dump_compression;
     let Some(spec) = requested else {
         if matches!(format, DumpFormat::Plain | DumpFormat::Tar) {
             return Ok(None);
         }
-        let method = ["zstd", "lz4", "gzip"]
-            .into_iter()
-            .find(|m| supported.iter().any(|s| s == m));
+        let method = ["zstd", "lz4", "gzip"].into_iter().find(|m| supported.iter().any(|s| s == m));
         return Ok(method.map(|m| spec_for(inst, m, Some("1"))));
     };
     let (method, level) = match spec.split_once(':') {
@@ -36,11 +30,7 @@ pub fn choose(
         }
     }
     if method == "none" {
-        return Ok(Some(if inst.major >= 16 {
-            "none".into()
-        } else {
-            "0".into()
-        }));
+        return Ok(Some(if inst.major >= 16 { "none".into() } else { "0".into() }));
     }
     if format == DumpFormat::Tar {
         return Err(Error::new(
@@ -53,7 +43,10 @@ pub fn choose(
         return Err(Error::new(
             ErrorCode::CompressionUnsupported,
             format!("pg_dump {} at {} cannot compress with '{method}'", inst.version, inst.dir),
-            format!("This build supports: {}. Choose one of those, or install a pg_dump built with {method}.", supported.join(", ")),
+            format!(
+                "This build supports: {}. Choose one of those, or install a pg_dump built with {method}.",
+                supported.join(", ")
+            ),
         ));
     }
     Ok(Some(spec_for(inst, method, level)))
@@ -90,31 +83,12 @@ mod tests {
     #[test]
     fn defaults_follow_the_build() {
         assert_eq!(
-            choose(
-                &inst(17, &["gzip", "lz4", "zstd"]),
-                DumpFormat::Directory,
-                None
-            )
-            .unwrap()
-            .as_deref(),
+            choose(&inst(17, &["gzip", "lz4", "zstd"]), DumpFormat::Directory, None).unwrap().as_deref(),
             Some("zstd:1")
         );
-        assert_eq!(
-            choose(&inst(18, &["gzip"]), DumpFormat::Custom, None)
-                .unwrap()
-                .as_deref(),
-            Some("gzip:1")
-        );
-        assert_eq!(
-            choose(&inst(15, &["gzip"]), DumpFormat::Custom, None)
-                .unwrap()
-                .as_deref(),
-            Some("1")
-        );
-        assert_eq!(
-            choose(&inst(17, &["zstd"]), DumpFormat::Plain, None).unwrap(),
-            None
-        );
+        assert_eq!(choose(&inst(18, &["gzip"]), DumpFormat::Custom, None).unwrap().as_deref(), Some("gzip:1"));
+        assert_eq!(choose(&inst(15, &["gzip"]), DumpFormat::Custom, None).unwrap().as_deref(), Some("1"));
+        assert_eq!(choose(&inst(17, &["zstd"]), DumpFormat::Plain, None).unwrap(), None);
     }
 
     #[test]
@@ -122,28 +96,14 @@ mod tests {
         let e = choose(&inst(18, &["gzip"]), DumpFormat::Custom, Some("zstd:3")).unwrap_err();
         assert_eq!(e.code, ErrorCode::CompressionUnsupported);
         assert!(e.hint.contains("gzip"));
+        assert_eq!(choose(&inst(15, &["gzip"]), DumpFormat::Custom, Some("gzip:9")).unwrap().as_deref(), Some("9"));
+        assert_eq!(choose(&inst(17, &["gzip"]), DumpFormat::Custom, Some("none")).unwrap().as_deref(), Some("none"));
         assert_eq!(
-            choose(&inst(15, &["gzip"]), DumpFormat::Custom, Some("gzip:9"))
-                .unwrap()
-                .as_deref(),
-            Some("9")
-        );
-        assert_eq!(
-            choose(&inst(17, &["gzip"]), DumpFormat::Custom, Some("none"))
-                .unwrap()
-                .as_deref(),
-            Some("none")
-        );
-        assert_eq!(
-            choose(&inst(17, &["gzip"]), DumpFormat::Tar, Some("gzip"))
-                .unwrap_err()
-                .code,
+            choose(&inst(17, &["gzip"]), DumpFormat::Tar, Some("gzip")).unwrap_err().code,
             ErrorCode::CompressionUnsupported
         );
         assert_eq!(
-            choose(&inst(17, &["gzip"]), DumpFormat::Custom, Some("gzip:x"))
-                .unwrap_err()
-                .code,
+            choose(&inst(17, &["gzip"]), DumpFormat::Custom, Some("gzip:x")).unwrap_err().code,
             ErrorCode::InvalidInput
         );
     }

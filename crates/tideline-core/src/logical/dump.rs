@@ -26,33 +26,17 @@ const LEAF_TABLES_SQL: &str = "SELECT n.nspname::text, c.relname::text
     ORDER BY 1, 2";
 
 pub(crate) fn query_failed(what: &str) -> impl Fn(tokio_postgres::Error) -> Error + '_ {
-    move |e| {
-        Error::new(
-            ErrorCode::ServerError,
-            format!("{what} failed: {e}"),
-            "The log file has details.",
-        )
-    }
+    move |e| Error::new(ErrorCode::ServerError, format!("{what} failed: {e}"), "The log file has details.")
 }
 
-fn new_backup_id(engine: &Engine) -> String {
-    let stamp = engine
-        .clock
-        .now()
-        .with_timezone(&chrono::Utc)
-        .format("%Y%m%dT%H%M%SZ");
-    format!(
-        "{stamp}-{}",
-        &uuid::Uuid::new_v4().simple().to_string()[..6]
-    )
+pub(crate) fn new_backup_id(engine: &Engine) -> String {
+    let stamp = engine.clock.now().with_timezone(&chrono::Utc).format("%Y%m%dT%H%M%SZ");
+    format!("{stamp}-{}", &uuid::Uuid::new_v4().simple().to_string()[..6])
 }
 
 pub(crate) async fn server_version(client: &Client) -> Result<(String, u32)> {
     let row = client
-        .query_one(
-            "SELECT current_setting('server_version'), current_setting('server_version_num')::int",
-            &[],
-        )
+        .query_one("SELECT current_setting('server_version'), current_setting('server_version_num')::int", &[])
         .await
         .map_err(query_failed("reading the server version"))?;
     let num: i32 = row.get(1);
@@ -67,11 +51,7 @@ async fn tables_with_data(
     excluded: &[Relation],
 ) -> Result<Vec<(String, String)>> {
     let all: Vec<(String, String)> = if !selected.is_empty() {
-        selected
-            .iter()
-            .filter(|r| r.kind == 'r')
-            .map(|r| (r.schema.clone(), r.name.clone()))
-            .collect()
+        selected.iter().filter(|r| r.kind == 'r').map(|r| (r.schema.clone(), r.name.clone())).collect()
     } else {
         client
             .query(LEAF_TABLES_SQL, &[])
@@ -89,18 +69,9 @@ async fn tables_with_data(
         .collect())
 }
 
-async fn count_rows(
-    client: &Client,
-    opts: &DumpOptions,
-    tables: &[(String, String)],
-) -> Result<RowCounts> {
-    let skipped = |reason: &str| {
-        Ok(RowCounts {
-            status: RowCountStatus::Skipped,
-            reason: Some(reason.into()),
-            tables: vec![],
-        })
-    };
+async fn count_rows(client: &Client, opts: &DumpOptions, tables: &[(String, String)]) -> Result<RowCounts> {
+    let skipped =
+        |reason: &str| Ok(RowCounts { status: RowCountStatus::Skipped, reason: Some(reason.into()), tables: vec![] });
     if opts.no_row_counts {
         return skipped("--no-row-counts was given");
     }
@@ -113,41 +84,46 @@ async fn count_rows(
         .map_err(query_failed("reading the database size"))?
         .get(0);
     if size > ROW_COUNT_LIMIT_BYTES {
-        return skipped(&format!(
-            "the database is {size} bytes, above the 10 GiB limit for exact counts"
-        ));
+        return skipped(&format!("the database is {size} bytes, above the 10 GiB limit for exact counts"));
     }
     let mut counts = Vec::with_capacity(tables.len());
     for (schema, table) in tables {
         // ONLY: pg_dump writes each table's own rows; children are counted as themselves.
-        let sql = format!(
-            "SELECT count(*) FROM ONLY {}",
-            names::exact_pattern(schema, table)
-        );
-        let rows: i64 = client
-            .query_one(&sql, &[])
-            .await
-            .map_err(query_failed("counting rows"))?
-            .get(0);
-        counts.push(TableCount {
-            schema: schema.clone(),
-            table: table.clone(),
-            rows,
-        });
+        let sql = format!("SELECT count(*) FROM ONLY {}", names::exact_pattern(schema, table));
+        let rows: i64 = client.query_one(&sql, &[]).await.map_err(query_failed("counting rows"))?.get(0);
+        counts.push(TableCount { schema: schema.clone(), table: table.clone(), rows });
     }
-    Ok(RowCounts {
-        status: RowCountStatus::Counted,
-        reason: None,
-        tables: counts,
-    })
+    Ok(RowCounts { status: RowCountStatus::Counted, reason: None, tables: counts })
+}
+
+/// Runs a client tool with its output in `log_path`; a failure is `backup_failed` with the
+/// tool's own last words. The passfile lives until the child has exited.
+pub(crate) async fn run_logged(
+    mut cc: crate::libpq_env::ClientCommand,
+    log_path: &std::path::Path,
+    tool: &str,
+) -> Result<()> {
+    let log = std::fs::File::create(log_path).map_err(|e| Error::io(format!("creating {}", log_path.display()), e))?;
+    cc.command.stdout(std::process::Stdio::null()).stderr(log);
+    let status = tokio::process::Command::from(std::mem::replace(&mut cc.command, std::process::Command::new("true")))
+        .kill_on_drop(true)
+        .status()
+        .await
+        .map_err(|e| Error::io(format!("running {tool}"), e))?;
+    drop(cc);
+    if !status.success() {
+        return Err(Error::new(
+            ErrorCode::BackupFailed,
+            format!("{tool} failed ({status}):\n{}", log_tail(log_path, 12)),
+            format!("Nothing was kept; the message above is {tool}'s own. Fix the cause and run the backup again."),
+        ));
+    }
+    Ok(())
 }
 
 fn log_tail(path: &std::path::Path, lines: usize) -> String {
     let text = std::fs::read_to_string(path).unwrap_or_default();
-    let all: Vec<&str> = text
-        .lines()
-        .filter(|l| !l.contains(": reading ") && !l.contains(": dumping "))
-        .collect();
+    let all: Vec<&str> = text.lines().filter(|l| !l.contains(": reading ") && !l.contains(": dumping ")).collect();
     all[all.len().saturating_sub(lines)..].join("\n")
 }
 
@@ -231,16 +207,10 @@ impl Engine {
         // Exact names: one quoted pattern per relation, partitions listed one by one (pg_dump -t
         // of a partitioned parent brings no partition rows before 16).
         for r in &selected {
-            args.push(format!(
-                "--table={}",
-                names::exact_pattern(&r.schema, &r.name)
-            ));
+            args.push(format!("--table={}", names::exact_pattern(&r.schema, &r.name)));
         }
         for r in &excluded {
-            args.push(format!(
-                "--exclude-table={}",
-                names::exact_pattern(&r.schema, &r.name)
-            ));
+            args.push(format!("--exclude-table={}", names::exact_pattern(&r.schema, &r.name)));
         }
         for s in &opts.schemas {
             args.push(format!("--schema={}", names::quote_ident(s)));
@@ -264,51 +234,20 @@ impl Engine {
         let started_at = self.clock.now_rfc3339();
         let started = Instant::now();
         let log_path = staging.path().join("pg_dump.log");
-        let mut cc =
-            crate::libpq_env::client_command(&inst.path("pg_dump"), &draft, password.as_ref())?;
-        let log =
-            std::fs::File::create(&log_path).map_err(|e| Error::io("creating pg_dump.log", e))?;
-        cc.command
-            .args(&args)
-            .stdout(std::process::Stdio::null())
-            .stderr(log);
+        let mut cc = crate::libpq_env::client_command(&inst.path("pg_dump"), &draft, password.as_ref())?;
+        cc.command.args(&args);
         tracing::info!(profile = %profile.name, database = %draft.database, id = %id, "pg_dump starting");
-        let status = tokio::process::Command::from(std::mem::replace(
-            &mut cc.command,
-            std::process::Command::new("true"),
-        ))
-        .kill_on_drop(true)
-        .status()
-        .await
-        .map_err(|e| Error::io("running pg_dump", e))?;
-        drop(cc);
-        if !status.success() {
-            return Err(Error::new(
-                ErrorCode::BackupFailed,
-                format!("pg_dump failed ({status}):\n{}", log_tail(&log_path, 12)),
-                "Nothing was kept; the message above is pg_dump's own. Fix the cause and run the backup again.",
-            ));
-        }
-        client
-            .batch_execute("COMMIT")
-            .await
-            .map_err(query_failed("ending the snapshot transaction"))?;
+        run_logged(cc, &log_path, "pg_dump").await?;
+        client.batch_execute("COMMIT").await.map_err(query_failed("ending the snapshot transaction"))?;
 
         let files = checksum::inventory(staging.path(), &[crate::repo::MANIFEST])?;
         let size_bytes = files.iter().map(|f| f.size_bytes).sum();
-        let resolved = DumpOptions {
-            database: Some(draft.database.clone()),
-            jobs,
-            compress: compress.clone(),
-            ..opts.clone()
-        };
+        let resolved =
+            DumpOptions { database: Some(draft.database.clone()), jobs, compress: compress.clone(), ..opts.clone() };
         let mut command = vec!["pg_dump".to_string()];
         command.extend(args.iter().map(|a| {
             // Paths point into the temporary directory; record them as they are after the rename.
-            a.replace(
-                &staging.path().display().to_string(),
-                &staging.final_path().display().to_string(),
-            )
+            a.replace(&staging.path().display().to_string(), &staging.final_path().display().to_string())
         }));
         let manifest = Manifest {
             format_version: FORMAT_VERSION,
@@ -340,8 +279,5 @@ impl Engine {
 
 /// Parallel jobs for the directory format: the cores we have, at most 4.
 fn default_jobs() -> u32 {
-    std::thread::available_parallelism()
-        .map(|n| n.get() as u32)
-        .unwrap_or(2)
-        .clamp(1, 4)
+    std::thread::available_parallelism().map(|n| n.get() as u32).unwrap_or(2).clamp(1, 4)
 }

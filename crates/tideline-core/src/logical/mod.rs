@@ -5,6 +5,8 @@ pub mod backups;
 pub mod clean;
 pub mod compression;
 pub mod dump;
+pub mod dumpall;
+pub mod globals;
 pub mod names;
 pub mod options;
 pub mod restore;

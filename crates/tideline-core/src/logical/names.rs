@@ -59,16 +59,10 @@ pub fn split(spec: &str) -> Result<Vec<String>> {
 pub fn parse_table(spec: &str) -> Result<TableName> {
     let mut parts = split(spec)?;
     match parts.len() {
-        1 => Ok(TableName {
-            schema: None,
-            name: parts.remove(0),
-        }),
+        1 => Ok(TableName { schema: None, name: parts.remove(0) }),
         2 => {
             let name = parts.remove(1);
-            Ok(TableName {
-                schema: Some(parts.remove(0)),
-                name,
-            })
+            Ok(TableName { schema: Some(parts.remove(0)), name })
         }
         _ => Err(bad(spec, "more than two dot-separated parts")),
     }
@@ -122,30 +116,19 @@ const PARTITIONS_SQL: &str = "WITH RECURSIVE tree(oid) AS (
     ORDER BY 1, 2";
 
 fn query_failed(e: tokio_postgres::Error) -> Error {
-    Error::new(
-        ErrorCode::ServerError,
-        format!("reading the catalog failed: {e}"),
-        "The log file has details.",
-    )
+    Error::new(ErrorCode::ServerError, format!("reading the catalog failed: {e}"), "The log file has details.")
 }
 
 fn relation(row: &tokio_postgres::Row) -> Relation {
     let kind: String = row.get(2);
-    Relation {
-        schema: row.get(0),
-        name: row.get(1),
-        kind: kind.chars().next().unwrap_or('r'),
-    }
+    Relation { schema: row.get(0), name: row.get(1), kind: kind.chars().next().unwrap_or('r') }
 }
 
 /// Resolves one user-given name to exactly one relation, and a partitioned table to itself
 /// plus all its partitions.
 pub async fn resolve(client: &Client, spec: &str) -> Result<Vec<Relation>> {
     let wanted = parse_table(spec)?;
-    let rows = client
-        .query(RESOLVE_SQL, &[&wanted.name, &wanted.schema])
-        .await
-        .map_err(query_failed)?;
+    let rows = client.query(RESOLVE_SQL, &[&wanted.name, &wanted.schema]).await.map_err(query_failed)?;
     let found: Vec<Relation> = rows.iter().map(relation).collect();
     let one = match found.len() {
         0 => {
@@ -168,19 +151,13 @@ pub async fn resolve(client: &Client, spec: &str) -> Result<Vec<Relation>> {
     if one.kind != 'p' {
         return Ok(vec![one]);
     }
-    let rows = client
-        .query(PARTITIONS_SQL, &[&one.schema, &one.name])
-        .await
-        .map_err(query_failed)?;
+    let rows = client.query(PARTITIONS_SQL, &[&one.schema, &one.name]).await.map_err(query_failed)?;
     Ok(rows.iter().map(relation).collect())
 }
 
 pub async fn check_schema(client: &Client, schema: &str) -> Result<()> {
     let n = client
-        .query_one(
-            "SELECT count(*) FROM pg_namespace WHERE nspname = $1",
-            &[&schema],
-        )
+        .query_one("SELECT count(*) FROM pg_namespace WHERE nspname = $1", &[&schema])
         .await
         .map_err(query_failed)?;
     if n.get::<_, i64>(0) == 0 {
@@ -201,36 +178,17 @@ mod tests {
     fn splits_quoted_names() {
         assert_eq!(
             parse_table("public.orders").unwrap(),
-            TableName {
-                schema: Some("public".into()),
-                name: "orders".into()
-            }
+            TableName { schema: Some("public".into()), name: "orders".into() }
         );
-        assert_eq!(
-            parse_table("Order Items").unwrap(),
-            TableName {
-                schema: None,
-                name: "Order Items".into()
-            }
-        );
+        assert_eq!(parse_table("Order Items").unwrap(), TableName { schema: None, name: "Order Items".into() });
         assert_eq!(
             parse_table("\"a.b\".\"x*y?\"").unwrap(),
-            TableName {
-                schema: Some("a.b".into()),
-                name: "x*y?".into()
-            }
+            TableName { schema: Some("a.b".into()), name: "x*y?".into() }
         );
-        assert_eq!(
-            parse_table("s.\"say \"\"hi\"\"\"").unwrap().name,
-            "say \"hi\""
-        );
+        assert_eq!(parse_table("s.\"say \"\"hi\"\"\"").unwrap().name, "say \"hi\"");
         assert_eq!(parse_table("MixedCase").unwrap().name, "MixedCase");
         for bad in ["a.b.c", "\"open", ".x", "x."] {
-            assert_eq!(
-                parse_table(bad).unwrap_err().code,
-                ErrorCode::InvalidInput,
-                "{bad}"
-            );
+            assert_eq!(parse_table(bad).unwrap_err().code, ErrorCode::InvalidInput, "{bad}");
         }
     }
 

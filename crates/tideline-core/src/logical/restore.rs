@@ -50,23 +50,16 @@ pub struct RestoreReport {
     pub log_path: Option<String>,
 }
 
-const USER_OBJECTS_SQL: &str =
-    "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+const USER_OBJECTS_SQL: &str = "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
     WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'
       AND n.nspname NOT LIKE 'pg_temp%'";
 
 pub(crate) async fn table_rows(client: &Client, tables: &[TableCount]) -> Result<Vec<TableCount>> {
     let mut out = Vec::new();
     for t in tables {
-        let sql = format!(
-            "SELECT count(*) FROM ONLY {}",
-            exact_pattern(&t.schema, &t.table)
-        );
+        let sql = format!("SELECT count(*) FROM ONLY {}", exact_pattern(&t.schema, &t.table));
         match client.query_one(&sql, &[]).await {
-            Ok(row) => out.push(TableCount {
-                rows: row.get(0),
-                ..t.clone()
-            }),
+            Ok(row) => out.push(TableCount { rows: row.get(0), ..t.clone() }),
             // Not restored (a selection) or not there: absent from the result.
             Err(_) => continue,
         }
@@ -77,6 +70,9 @@ pub(crate) async fn table_rows(client: &Client, tables: &[TableCount]) -> Result
 impl Engine {
     pub async fn restore(&self, backup_id: &str, opts: &RestoreOptions) -> Result<RestoreReport> {
         let archive = self.archive(backup_id)?;
+        if archive.manifest.kind != "logical" {
+            return self.restore_cluster_script(&archive, opts).await;
+        }
         if opts.to_db.trim().is_empty() {
             return Err(Error::invalid_input(
                 "no target database was named",
@@ -96,10 +92,7 @@ impl Engine {
         // Preflight: nothing is written until every check has passed.
         let selection = self.plan_selection(&archive, server_major, opts)?;
         let exists: i64 = admin
-            .query_one(
-                "SELECT count(*) FROM pg_database WHERE datname = $1",
-                &[&opts.to_db],
-            )
+            .query_one("SELECT count(*) FROM pg_database WHERE datname = $1", &[&opts.to_db])
             .await
             .map_err(query_failed("looking for the target database"))?
             .get(0);
@@ -107,11 +100,8 @@ impl Engine {
         target.database = opts.to_db.clone();
         if exists > 0 {
             let client = crate::connect::connect(&target, password.as_ref()).await?;
-            let objects: i64 = client
-                .query_one(USER_OBJECTS_SQL, &[])
-                .await
-                .map_err(query_failed("inspecting the target"))?
-                .get(0);
+            let objects: i64 =
+                client.query_one(USER_OBJECTS_SQL, &[]).await.map_err(query_failed("inspecting the target"))?.get(0);
             if objects > 0 && !opts.clean {
                 return Err(Error::new(
                     ErrorCode::TargetNotEmpty,
@@ -123,7 +113,7 @@ impl Engine {
         let missing_roles = if opts.no_owner {
             vec![]
         } else {
-            self.missing_owners(&admin, &selection).await?
+            self.missing_owners(&admin, &archive, server_major, &selection).await?
         };
         if !missing_roles.is_empty() {
             return Err(Error::new(
@@ -132,14 +122,9 @@ impl Engine {
                 "Create the roles first (restore the globals with `tideline dumpall --globals-only`), or restore with --no-owner so the objects belong to the restoring user.",
             ));
         }
-        let list: Vec<String> = selection
-            .as_ref()
-            .map(|s| s.entries.iter().map(|e| e.line.clone()).collect())
-            .unwrap_or_default();
-        let warnings = selection
-            .as_ref()
-            .map(|s| s.warnings.clone())
-            .unwrap_or_default();
+        let list: Vec<String> =
+            selection.as_ref().map(|s| s.entries.iter().map(|e| e.line.clone()).collect()).unwrap_or_default();
+        let warnings = selection.as_ref().map(|s| s.warnings.clone()).unwrap_or_default();
         let mut report = RestoreReport {
             backup_id: archive.id.clone(),
             profile: profile.name.clone(),
@@ -165,16 +150,21 @@ impl Engine {
                 .await
                 .map_err(query_failed("creating the target database"))?;
         }
-        let log_path = self
-            .run_restore(
-                &archive,
-                server_major,
-                &target,
-                password.as_ref(),
-                opts,
-                selection.as_ref(),
-            )
-            .await?;
+        let restored =
+            self.run_restore(&archive, server_major, &target, password.as_ref(), opts, selection.as_ref()).await;
+        let log_path = match restored {
+            Ok(path) => path,
+            Err(e) => {
+                // A database created for this restore holds nothing of the user's: remove it.
+                if exists == 0 {
+                    let drop = format!("DROP DATABASE IF EXISTS {}", super::names::quote_ident(&opts.to_db));
+                    if let Err(d) = admin.batch_execute(&drop).await {
+                        tracing::warn!(error = %d, "could not drop the database created for a failed restore");
+                    }
+                }
+                return Err(e);
+            }
+        };
         report.log_path = Some(log_path.display().to_string());
         let client = crate::connect::connect(&target, password.as_ref()).await?;
         report.row_counts = table_rows(&client, &archive.manifest.row_counts.tables).await?;
@@ -183,12 +173,43 @@ impl Engine {
         Ok(report)
     }
 
-    fn plan_selection(
-        &self,
-        archive: &Archive,
-        server_major: u32,
-        opts: &RestoreOptions,
-    ) -> Result<Option<Selection>> {
+    /// pg_dumpall backups: globals into the server, or a whole cluster into an empty one.
+    async fn restore_cluster_script(&self, archive: &Archive, opts: &RestoreOptions) -> Result<RestoreReport> {
+        if !opts.to_db.is_empty() || !opts.tables.is_empty() || !opts.schemas.is_empty() || opts.clean {
+            return Err(Error::invalid_input(
+                format!(
+                    "backup {} is a pg_dumpall script ({}); it restores into the server as a whole",
+                    archive.id, archive.manifest.kind
+                ),
+                "Leave out --to-db, --table, --schema and --clean for this backup.",
+            ));
+        }
+        let profile = self.profile(opts.profile.as_deref().unwrap_or(&archive.manifest.profile))?;
+        let password = self.password(&profile)?;
+        let draft = profile.draft();
+        let admin = crate::connect::connect(&draft, password.as_ref()).await?;
+        let (_, server_major) = server_version(&admin).await?;
+        let started = Instant::now();
+        let mut report = RestoreReport {
+            backup_id: archive.id.clone(),
+            profile: profile.name.clone(),
+            database: draft.database.clone(),
+            created_database: false,
+            dry_run: opts.dry_run,
+            list: vec![],
+            warnings: vec![],
+            row_counts: vec![],
+            duration_ms: 0,
+            log_path: None,
+        };
+        if !opts.dry_run {
+            report.warnings = self.restore_script(archive, server_major, &admin, &draft, password.as_ref()).await?;
+        }
+        report.duration_ms = started.elapsed().as_millis() as u64;
+        Ok(report)
+    }
+
+    fn plan_selection(&self, archive: &Archive, server_major: u32, opts: &RestoreOptions) -> Result<Option<Selection>> {
         if opts.tables.is_empty() && opts.schemas.is_empty() {
             return Ok(None);
         }
@@ -203,20 +224,30 @@ impl Engine {
         toc::select(&entries, &opts.tables, &opts.schemas).map(Some)
     }
 
+    /// Roles that own objects in what is restored and do not exist on the target server.
     async fn missing_owners(
         &self,
         admin: &Client,
+        archive: &Archive,
+        server_major: u32,
         selection: &Option<Selection>,
     ) -> Result<Vec<String>> {
-        let Some(sel) = selection else {
-            return Ok(vec![]);
+        let mut owners: Vec<String> = match selection {
+            Some(sel) => sel.entries.iter().map(|e| e.owner.clone()).collect(),
+            None if archive.is_plain() => {
+                let text = std::fs::read_to_string(archive.artifact()).map_err(|e| Error::io("reading the dump", e))?;
+                text.lines()
+                    .filter_map(|l| {
+                        l.rsplit_once(" OWNER TO ").map(|(_, o)| o.trim_end_matches(';').trim_matches('"').to_string())
+                    })
+                    .collect()
+            }
+            None => {
+                let pg_restore = self.pg_restore_for(archive.manifest.tool_major, server_major)?;
+                archive.toc(&pg_restore)?.into_iter().map(|e| e.owner).collect()
+            }
         };
-        let mut owners: Vec<String> = sel
-            .entries
-            .iter()
-            .map(|e| e.owner.clone())
-            .filter(|o| !o.is_empty())
-            .collect();
+        owners.retain(|o| !o.is_empty());
         owners.sort();
         owners.dedup();
         let mut missing = Vec::new();
@@ -244,13 +275,8 @@ impl Engine {
     ) -> Result<std::path::PathBuf> {
         let logs = self.home().join("logs").join("restores");
         crate::home::ensure_private_dir(&logs)?;
-        let log_path = logs.join(format!(
-            "{}-{}.log",
-            archive.id,
-            self.clock.now().format("%Y%m%dT%H%M%S")
-        ));
-        let log = std::fs::File::create(&log_path)
-            .map_err(|e| Error::io("creating the restore log", e))?;
+        let log_path = logs.join(format!("{}-{}.log", archive.id, self.clock.now().format("%Y%m%dT%H%M%S")));
+        let log = std::fs::File::create(&log_path).map_err(|e| Error::io("creating the restore log", e))?;
         let scratch = tempfile::Builder::new()
             .prefix("tideline-restore-")
             .tempdir()
@@ -263,79 +289,45 @@ impl Engine {
             let pg_restore = self.pg_restore_for(archive.manifest.tool_major, server_major)?;
             let script = scratch.path().join("restore.sql");
             let mut gen = std::process::Command::new(pg_restore.path("pg_restore"));
-            gen.args(["--clean", "--if-exists"])
-                .arg(format!("--file={}", script.display()));
+            gen.args(["--clean", "--if-exists"]).arg(format!("--file={}", script.display()));
             if opts.no_owner {
                 gen.arg("--no-owner");
             }
             if let Some(sel) = selection {
                 let list = scratch.path().join("restore.list");
-                std::fs::write(&list, sel.list_file())
-                    .map_err(|e| Error::io("writing the restore list", e))?;
+                std::fs::write(&list, sel.list_file()).map_err(|e| Error::io("writing the restore list", e))?;
                 gen.arg(format!("--use-list={}", list.display()));
             }
-            let out = gen
-                .arg(archive.artifact())
-                .output()
-                .map_err(|e| Error::io("running pg_restore", e))?;
+            let out = gen.arg(archive.artifact()).output().map_err(|e| Error::io("running pg_restore", e))?;
             if !out.status.success() {
                 return Err(Error::new(
                     ErrorCode::RestoreFailed,
-                    format!(
-                        "pg_restore could not read the archive: {}",
-                        String::from_utf8_lossy(&out.stderr).trim()
-                    ),
+                    format!("pg_restore could not read the archive: {}", String::from_utf8_lossy(&out.stderr).trim()),
                     "`tideline verify` checks the backup.",
                 ));
             }
-            let text = std::fs::read_to_string(&script)
-                .map_err(|e| Error::io("reading the restore script", e))?;
+            let text = std::fs::read_to_string(&script).map_err(|e| Error::io("reading the restore script", e))?;
             let entries = archive.toc(&pg_restore)?;
             std::fs::write(&script, clean::tolerate_partition_drops(&text, &entries))
                 .map_err(|e| Error::io("writing the restore script", e))?;
-            let psql = self
-                .tools()?
-                .client_for(archive.manifest.tool_major.max(server_major), "psql")?
-                .clone();
+            let psql = self.tools()?.client_for(archive.manifest.tool_major.max(server_major), "psql")?.clone();
             let mut cc = crate::libpq_env::client_command(&psql.path("psql"), target, password)?;
-            cc.command
-                .args([
-                    "-X",
-                    "-q",
-                    "-v",
-                    "ON_ERROR_STOP=1",
-                    "--single-transaction",
-                    "-f",
-                ])
-                .arg(&script);
+            cc.command.args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "--single-transaction", "-f"]).arg(&script);
             cc
         } else if archive.is_plain() {
-            let psql = self
-                .tools()?
-                .client_for(archive.manifest.tool_major.max(server_major), "psql")?
-                .clone();
+            let psql = self.tools()?.client_for(archive.manifest.tool_major.max(server_major), "psql")?.clone();
             let mut cc = crate::libpq_env::client_command(&psql.path("psql"), target, password)?;
             cc.command
-                .args([
-                    "-X",
-                    "-q",
-                    "-v",
-                    "ON_ERROR_STOP=1",
-                    "--single-transaction",
-                    "-f",
-                ])
+                .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "--single-transaction", "-f"])
                 .arg(archive.artifact());
             cc
         } else {
             let pg_restore = self.pg_restore_for(archive.manifest.tool_major, server_major)?;
-            let mut cc =
-                crate::libpq_env::client_command(&pg_restore.path("pg_restore"), target, password)?;
+            let mut cc = crate::libpq_env::client_command(&pg_restore.path("pg_restore"), target, password)?;
             // A conninfo with only dbname (quoted, so a name with '=' stays a name); the rest of
             // the connection comes from the environment.
             let quoted = target.database.replace('\\', "\\\\").replace('\'', "\\'");
-            cc.command
-                .args(["--verbose", "--exit-on-error"])
-                .arg(format!("--dbname=dbname='{quoted}'"));
+            cc.command.args(["--verbose", "--exit-on-error"]).arg(format!("--dbname=dbname='{quoted}'"));
             let jobs = opts.jobs.unwrap_or(1);
             if jobs > 1 {
                 cc.command.arg(format!("--jobs={jobs}"));
@@ -351,24 +343,19 @@ impl Engine {
             }
             if let Some(sel) = selection {
                 let list = scratch.path().join("restore.list");
-                std::fs::write(&list, sel.list_file())
-                    .map_err(|e| Error::io("writing the restore list", e))?;
+                std::fs::write(&list, sel.list_file()).map_err(|e| Error::io("writing the restore list", e))?;
                 cc.command.arg(format!("--use-list={}", list.display()));
             }
             cc.command.arg(archive.artifact());
             cc
         };
-        cc.command
-            .stdout(log.try_clone().map_err(|e| Error::io("restore log", e))?)
-            .stderr(log);
-        let status = tokio::process::Command::from(std::mem::replace(
-            &mut cc.command,
-            std::process::Command::new("true"),
-        ))
-        .kill_on_drop(true)
-        .status()
-        .await
-        .map_err(|e| Error::io("running the restore", e))?;
+        cc.command.stdout(log.try_clone().map_err(|e| Error::io("restore log", e))?).stderr(log);
+        let status =
+            tokio::process::Command::from(std::mem::replace(&mut cc.command, std::process::Command::new("true")))
+                .kill_on_drop(true)
+                .status()
+                .await
+                .map_err(|e| Error::io("running the restore", e))?;
         drop(cc);
         if !status.success() {
             let text = std::fs::read_to_string(&log_path).unwrap_or_default();
@@ -380,7 +367,10 @@ impl Engine {
             return Err(Error::new(
                 ErrorCode::RestoreFailed,
                 format!("the restore into '{}' failed ({status}):\n{}", target.database, tail.join("\n")),
-                format!("The full output is in {}. Single-job restores run in one transaction, so nothing was applied.", log_path.display()),
+                format!(
+                    "The full output is in {}. Single-job restores run in one transaction, so nothing was applied.",
+                    log_path.display()
+                ),
             ));
         }
         Ok(log_path)

@@ -99,16 +99,9 @@ pub fn parse(listing: &str) -> Vec<TocEntry> {
     let mut entries: Vec<TocEntry> = Vec::new();
     for line in listing.lines() {
         // pg_restore writes ";\tdepends on: 1 2".
-        if let Some(deps) = line
-            .strip_prefix(';')
-            .map(str::trim_start)
-            .and_then(|l| l.strip_prefix("depends on:"))
-        {
+        if let Some(deps) = line.strip_prefix(';').map(str::trim_start).and_then(|l| l.strip_prefix("depends on:")) {
             if let Some(last) = entries.last_mut() {
-                last.depends_on = deps
-                    .split_whitespace()
-                    .filter_map(|d| d.parse().ok())
-                    .collect();
+                last.depends_on = deps.split_whitespace().filter_map(|d| d.parse().ok()).collect();
             }
             continue;
         }
@@ -124,11 +117,7 @@ pub fn parse(listing: &str) -> Vec<TocEntry> {
         let (Some(_), Some(_), Some(rest)) = (it.next(), it.next(), it.next()) else {
             continue;
         };
-        let Some(kind) = KINDS
-            .iter()
-            .filter(|k| rest.starts_with(&format!("{k} ")))
-            .max_by_key(|k| k.len())
-        else {
+        let Some(kind) = KINDS.iter().filter(|k| rest.starts_with(&format!("{k} "))).max_by_key(|k| k.len()) else {
             continue;
         };
         let rest = &rest[kind.len() + 1..];
@@ -201,18 +190,12 @@ pub struct Selection {
 impl Selection {
     /// The `-L` list for pg_restore.
     pub fn list_file(&self) -> String {
-        self.entries
-            .iter()
-            .map(|e| format!("{}\n", e.line))
-            .collect()
+        self.entries.iter().map(|e| format!("{}\n", e.line)).collect()
     }
 }
 
 fn is_table(e: &TocEntry) -> bool {
-    matches!(
-        e.kind.as_str(),
-        "TABLE" | "VIEW" | "MATERIALIZED VIEW" | "FOREIGN TABLE"
-    )
+    matches!(e.kind.as_str(), "TABLE" | "VIEW" | "MATERIALIZED VIEW" | "FOREIGN TABLE")
 }
 
 /// Finds the table a user named (`schema.table` or a bare name) among the archive's tables.
@@ -220,11 +203,7 @@ pub fn find_table<'a>(entries: &'a [TocEntry], spec: &str) -> Result<&'a TocEntr
     let wanted = super::names::parse_table(spec)?;
     let found: Vec<&TocEntry> = entries
         .iter()
-        .filter(|e| {
-            is_table(e)
-                && e.name == wanted.name
-                && wanted.schema.as_ref().is_none_or(|s| *s == e.schema)
-        })
+        .filter(|e| is_table(e) && e.name == wanted.name && wanted.schema.as_ref().is_none_or(|s| *s == e.schema))
         .collect();
     match found.as_slice() {
         [one] => Ok(one),
@@ -237,10 +216,7 @@ pub fn find_table<'a>(entries: &'a [TocEntry], spec: &str) -> Result<&'a TocEntr
             ErrorCode::AmbiguousTable,
             format!(
                 "'{spec}' names tables in several schemas of the backup: {}",
-                many.iter()
-                    .map(|e| super::names::display(&e.schema, &e.name))
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                many.iter().map(|e| super::names::display(&e.schema, &e.name)).collect::<Vec<_>>().join(", ")
             ),
             "Give the schema too, e.g. --table public.orders.",
         )),
@@ -254,10 +230,7 @@ pub fn select(entries: &[TocEntry], tables: &[String], schemas: &[String]) -> Re
         chosen.insert(find_table(entries, spec)?.id);
     }
     for schema in schemas {
-        if !entries
-            .iter()
-            .any(|e| e.schema == *schema || (e.kind == "SCHEMA" && e.name == *schema))
-        {
+        if !entries.iter().any(|e| e.schema == *schema || (e.kind == "SCHEMA" && e.name == *schema)) {
             return Err(Error::new(
                 ErrorCode::SchemaMissing,
                 format!("the backup holds no schema '{schema}'"),
@@ -265,10 +238,7 @@ pub fn select(entries: &[TocEntry], tables: &[String], schemas: &[String]) -> Re
             ));
         }
         chosen.extend(
-            entries
-                .iter()
-                .filter(|e| e.schema == *schema || (e.kind == "SCHEMA" && e.name == *schema))
-                .map(|e| e.id),
+            entries.iter().filter(|e| e.schema == *schema || (e.kind == "SCHEMA" && e.name == *schema)).map(|e| e.id),
         );
     }
     let by_id = |id: u32| entries.iter().find(|e| e.id == id);
@@ -289,10 +259,7 @@ pub fn select(entries: &[TocEntry], tables: &[String], schemas: &[String]) -> Re
                 }
                 continue;
             }
-            let on_owner = e
-                .depends_on
-                .iter()
-                .any(|d| chosen.contains(d) && is_owner(d));
+            let on_owner = e.depends_on.iter().any(|d| chosen.contains(d) && is_owner(d));
             let on_any = e.depends_on.iter().any(|d| chosen.contains(d));
             if e.kind == "TABLE ATTACH" && on_owner {
                 // Partitions come with their parent: TABLE ATTACH depends on both.
@@ -310,12 +277,7 @@ pub fn select(entries: &[TocEntry], tables: &[String], schemas: &[String]) -> Re
     }
     let mut warnings = Vec::new();
     for e in entries.iter().filter(|e| e.kind == "FK CONSTRAINT") {
-        let tables: Vec<&TocEntry> = e
-            .depends_on
-            .iter()
-            .filter_map(|d| by_id(*d))
-            .filter(|d| is_table(d))
-            .collect();
+        let tables: Vec<&TocEntry> = e.depends_on.iter().filter_map(|d| by_id(*d)).filter(|d| is_table(d)).collect();
         let selected = tables.iter().filter(|t| chosen.contains(&t.id)).count();
         if selected == tables.len() && selected > 0 {
             chosen.insert(e.id);
@@ -332,11 +294,8 @@ pub fn select(entries: &[TocEntry], tables: &[String], schemas: &[String]) -> Re
             ));
         }
     }
-    let entries = entries
-        .iter()
-        .filter(|e| chosen.contains(&e.id) || SESSION.contains(&e.kind.as_str()))
-        .cloned()
-        .collect();
+    let entries =
+        entries.iter().filter(|e| chosen.contains(&e.id) || SESSION.contains(&e.kind.as_str())).cloned().collect();
     Ok(Selection { entries, warnings })
 }
 
@@ -387,20 +346,12 @@ mod tests {
         assert_eq!(e.len(), 17);
         let t = e.iter().find(|x| x.id == 20).unwrap();
         assert_eq!(
-            (
-                t.kind.as_str(),
-                t.schema.as_str(),
-                t.name.as_str(),
-                t.owner.as_str()
-            ),
+            (t.kind.as_str(), t.schema.as_str(), t.name.as_str(), t.owner.as_str()),
             ("TABLE", "shop", "Order Items", "postgres")
         );
         assert_eq!(t.depends_on, vec![10, 11]);
         assert_eq!(e.iter().find(|x| x.id == 24).unwrap().kind, "TABLE DATA");
-        assert_eq!(
-            e.iter().find(|x| x.id == 22).unwrap().kind,
-            "SEQUENCE OWNED BY"
-        );
+        assert_eq!(e.iter().find(|x| x.id == 22).unwrap().kind, "SEQUENCE OWNED BY");
     }
 
     #[test]
@@ -408,17 +359,11 @@ mod tests {
         let e = parse(LISTING);
         let s = select(&e, &["shop.Order Items".into()], &[]).unwrap();
         let ids: Vec<u32> = s.entries.iter().map(|x| x.id).collect();
-        assert_eq!(
-            ids,
-            vec![4000, 4001, 10, 11, 12, 20, 21, 22, 23, 24, 25, 26, 27, 28]
-        );
+        assert_eq!(ids, vec![4000, 4001, 10, 11, 12, 20, 21, 22, 23, 24, 25, 26, 27, 28]);
         assert_eq!(s.warnings.len(), 1);
         assert!(s.warnings[0].contains("shop.customers"));
         let both = select(&e, &["Order Items".into(), "customers".into()], &[]).unwrap();
         assert!(both.entries.iter().any(|x| x.id == 31) && both.warnings.is_empty());
-        assert_eq!(
-            select(&e, &["nope".into()], &[]).unwrap_err().code,
-            ErrorCode::TableMissing
-        );
+        assert_eq!(select(&e, &["nope".into()], &[]).unwrap_err().code, ErrorCode::TableMissing);
     }
 }

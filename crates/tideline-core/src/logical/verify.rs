@@ -44,16 +44,13 @@ impl Engine {
             verified_at: self.clock.now_rfc3339(),
         };
         check_files(&archive, &mut report);
-        let pg_restore =
-            self.pg_restore_for(archive.manifest.tool_major, archive.manifest.server_major)?;
+        let pg_restore = self.pg_restore_for(archive.manifest.tool_major, archive.manifest.server_major)?;
         if archive.is_plain() {
             let text = std::fs::read(archive.artifact()).unwrap_or_default();
             report.readable = String::from_utf8_lossy(&text[text.len().saturating_sub(4096)..])
                 .contains("PostgreSQL database dump complete");
             if !report.readable {
-                report
-                    .problems
-                    .push("the plain dump does not end with pg_dump's completion marker".into());
+                report.problems.push("the plain dump does not end with pg_dump's completion marker".into());
             }
         } else {
             match archive.toc(&pg_restore) {
@@ -63,37 +60,27 @@ impl Engine {
         }
         if restore_test && report.problems.is_empty() {
             if let Err(e) = self.restore_test(&archive, &mut report).await {
-                report
-                    .problems
-                    .push(format!("test restore: {} ({})", e.message, e.hint));
+                report.problems.push(format!("test restore: {} ({})", e.message, e.hint));
             }
         }
         if archive.manifest.row_counts.status == RowCountStatus::Skipped {
             report.row_counts_note = Some(format!(
                 "row counts were skipped when the backup was made ({}); rows were not compared",
-                archive
-                    .manifest
-                    .row_counts
-                    .reason
-                    .clone()
-                    .unwrap_or_default()
+                archive.manifest.row_counts.reason.clone().unwrap_or_default()
             ));
         }
         if !report.problems.is_empty() {
             report.status = "failed".into();
         }
         let detail = serde_json::to_string(&report).map_err(|e| Error::internal(e.to_string()))?;
-        self.catalog()
-            .record_verification(id, &report.verified_at, &report.status, &detail)?;
+        self.catalog().record_verification(id, &report.verified_at, &report.status, &detail)?;
         tracing::info!(id, status = %report.status, problems = report.problems.len(), "verified");
         Ok(report)
     }
 
     async fn restore_test(&self, archive: &Archive, report: &mut VerifyReport) -> Result<()> {
         let inventory = self.tools()?;
-        let server = inventory
-            .server_for(archive.manifest.server_major, "postgres")?
-            .clone();
+        let server = inventory.server_for(archive.manifest.server_major, "postgres")?.clone();
         // Under the system temp dir: when we run as root, the cluster's owner must reach it.
         let parent = tempfile::Builder::new()
             .prefix("tideline-verify-")
@@ -108,10 +95,7 @@ impl Engine {
         let spec = ClusterSpec {
             superuser: "tideline".into(),
             password: Some(password.clone()),
-            settings: vec![
-                ("fsync".into(), "off".into()),
-                ("full_page_writes".into(), "off".into()),
-            ],
+            settings: vec![("fsync".into(), "off".into()), ("full_page_writes".into(), "off".into())],
         };
         let mut cluster = ManagedCluster::create(&parent.path().join("cluster"), &server, &spec)?;
         let result = async {
@@ -124,22 +108,14 @@ impl Engine {
                 .map_err(super::dump::query_failed("creating the scratch database"))?;
             let mut target = draft.clone();
             target.database = "verify".into();
-            let opts = super::restore::RestoreOptions {
-                to_db: "verify".into(),
-                no_owner: true,
-                ..Default::default()
-            };
-            self.run_restore(archive, server.major, &target, Some(&password), &opts, None)
-                .await?;
+            let opts = super::restore::RestoreOptions { to_db: "verify".into(), no_owner: true, ..Default::default() };
+            self.run_restore(archive, server.major, &target, Some(&password), &opts, None).await?;
             report.restore_tested = true;
             let client = crate::connect::connect(&target, Some(&password)).await?;
             let expected = &archive.manifest.row_counts.tables;
             let restored = table_rows(&client, expected).await?;
             for want in expected {
-                match restored
-                    .iter()
-                    .find(|r| r.schema == want.schema && r.table == want.table)
-                {
+                match restored.iter().find(|r| r.schema == want.schema && r.table == want.table) {
                     Some(got) if got.rows == want.rows => report.tables_compared += 1,
                     Some(got) => report.problems.push(format!(
                         "{}: {} rows restored, {} in the manifest",
@@ -167,17 +143,12 @@ fn check_files(archive: &Archive, report: &mut VerifyReport) {
         report.files_checked += 1;
         match std::fs::metadata(&path) {
             Err(_) => report.problems.push(format!("{} is missing", f.path)),
-            Ok(meta) if meta.len() != f.size_bytes => report.problems.push(format!(
-                "{} is {} bytes, the manifest says {}",
-                f.path,
-                meta.len(),
-                f.size_bytes
-            )),
+            Ok(meta) if meta.len() != f.size_bytes => {
+                report.problems.push(format!("{} is {} bytes, the manifest says {}", f.path, meta.len(), f.size_bytes))
+            }
             Ok(_) => match sha256_file(&path) {
                 Ok(sum) if sum == f.sha256 => {}
-                Ok(_) => report
-                    .problems
-                    .push(format!("{} does not match its checksum", f.path)),
+                Ok(_) => report.problems.push(format!("{} does not match its checksum", f.path)),
                 Err(e) => report.problems.push(e.message),
             },
         }
@@ -188,11 +159,7 @@ fn check_files(archive: &Archive, report: &mut VerifyReport) {
 pub fn failure(report: &VerifyReport) -> Error {
     Error::new(
         ErrorCode::VerifyFailed,
-        format!(
-            "backup {} failed verification: {}",
-            report.id,
-            report.problems.join("; ")
-        ),
+        format!("backup {} failed verification: {}", report.id, report.problems.join("; ")),
         "Do not rely on this backup: make a new one. `tideline backups show ID` keeps the details.",
     )
 }

@@ -29,10 +29,7 @@ pub fn parse(input: &str) -> Result<Parsed> {
     } else if input.contains('=') {
         parse_keywords(input)
     } else {
-        Err(invalid(format!(
-            "'{}' is neither a postgres:// URI nor a key=value conninfo",
-            shorten(input)
-        )))
+        Err(invalid(format!("'{}' is neither a postgres:// URI nor a key=value conninfo", shorten(input))))
     }
 }
 
@@ -65,8 +62,7 @@ fn parse_uri(input: &str) -> Result<Parsed> {
     if host_part.contains(',') {
         return Err(invalid("URIs with several hosts are not supported"));
     }
-    let url =
-        url::Url::parse(input).map_err(|e| invalid(format!("the URI could not be read: {e}")))?;
+    let url = url::Url::parse(input).map_err(|e| invalid(format!("the URI could not be read: {e}")))?;
     let mut draft = ProfileDraft::default();
     let mut password = None;
     let mut service = None;
@@ -84,19 +80,11 @@ fn parse_uri(input: &str) -> Result<Parsed> {
         draft.port = port;
     }
     let path = url.path().trim_start_matches('/');
-    draft.database = if path.is_empty() {
-        draft.user.clone()
-    } else {
-        decode(path)?
-    };
+    draft.database = if path.is_empty() { draft.user.clone() } else { decode(path)? };
     for (key, value) in url.query_pairs() {
         apply(&mut draft, &mut password, &mut service, &key, &value)?;
     }
-    Ok(Parsed {
-        draft,
-        password,
-        service,
-    })
+    Ok(Parsed { draft, password, service })
 }
 
 fn parse_keywords(input: &str) -> Result<Parsed> {
@@ -119,11 +107,7 @@ pub fn from_pairs(pairs: Vec<(String, String)>) -> Result<Parsed> {
     if !host_given {
         draft.host = default_host();
     }
-    Ok(Parsed {
-        draft,
-        password,
-        service,
-    })
+    Ok(Parsed { draft, password, service })
 }
 
 /// Splits `key=value key='quoted \' value'` the way libpq does.
@@ -206,9 +190,8 @@ fn apply(
         }
         "hostaddr" => draft.host = value.to_string(),
         "port" => {
-            draft.port = value
-                .parse()
-                .map_err(|_| invalid(format!("port '{value}' is not a number from 1 to 65535")))?
+            draft.port =
+                value.parse().map_err(|_| invalid(format!("port '{value}' is not a number from 1 to 65535")))?
         }
         "dbname" => draft.database = value.to_string(),
         "user" => draft.user = value.to_string(),
@@ -219,11 +202,8 @@ fn apply(
         "sslkey" => draft.sslkey = non_empty(value),
         "application_name" => draft.application_name = non_empty(value),
         "connect_timeout" => {
-            draft.connect_timeout_secs = value.parse().map_err(|_| {
-                invalid(format!(
-                    "connect_timeout '{value}' is not a number of seconds"
-                ))
-            })?
+            draft.connect_timeout_secs =
+                value.parse().map_err(|_| invalid(format!("connect_timeout '{value}' is not a number of seconds")))?
         }
         "service" => *service = Some(value.to_string()),
         // Accepted by libpq and harmless to ignore for what Tideline does.
@@ -271,7 +251,8 @@ mod tests {
 
     #[test]
     fn reads_keyword_conninfo_with_quotes() {
-        let p = parse("host=10.0.0.5 port=5544 dbname='my db' user=o\\'neil password='it\\'s' sslmode=require").unwrap();
+        let p =
+            parse("host=10.0.0.5 port=5544 dbname='my db' user=o\\'neil password='it\\'s' sslmode=require").unwrap();
         assert_eq!(p.draft.host, "10.0.0.5");
         assert_eq!(p.draft.database, "my db");
         assert_eq!(p.draft.user, "o'neil");

@@ -5,12 +5,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::time::Duration;
 
-pub const SOCKET_DIRS: &[&str] = &[
-    "/var/run/postgresql",
-    "/run/postgresql",
-    "/tmp",
-    "/private/tmp",
-];
+pub const SOCKET_DIRS: &[&str] = &["/var/run/postgresql", "/run/postgresql", "/tmp", "/private/tmp"];
 pub const TCP_PORTS: std::ops::RangeInclusive<u16> = 5432..=5439;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,10 +23,7 @@ pub fn discover() -> Vec<LocalServer> {
         }
         let addr = SocketAddr::from(([127, 0, 0, 1], port));
         if TcpStream::connect_timeout(&addr, Duration::from_millis(250)).is_ok() {
-            found.push(LocalServer {
-                host: "localhost".into(),
-                port,
-            });
+            found.push(LocalServer { host: "localhost".into(), port });
         }
     }
     found
@@ -47,23 +39,12 @@ pub fn sockets_in<'a>(dirs: impl Iterator<Item = &'a Path>) -> Vec<LocalServer> 
         let Ok(entries) = std::fs::read_dir(&real) else {
             continue;
         };
-        let mut ports: Vec<u16> = entries
-            .flatten()
-            .filter_map(|e| {
-                e.file_name()
-                    .to_str()?
-                    .strip_prefix(".s.PGSQL.")?
-                    .parse()
-                    .ok()
-            })
-            .collect();
+        let mut ports: Vec<u16> =
+            entries.flatten().filter_map(|e| e.file_name().to_str()?.strip_prefix(".s.PGSQL.")?.parse().ok()).collect();
         ports.sort_unstable();
         for port in ports {
             if !found.iter().any(|s: &LocalServer| s.port == port) {
-                found.push(LocalServer {
-                    host: dir.display().to_string(),
-                    port,
-                });
+                found.push(LocalServer { host: dir.display().to_string(), port });
             }
         }
     }
@@ -81,12 +62,6 @@ mod tests {
         std::fs::write(dir.path().join(".s.PGSQL.5433.lock"), b"").unwrap();
         std::fs::write(dir.path().join("unrelated"), b"").unwrap();
         let found = sockets_in(std::iter::once(dir.path()));
-        assert_eq!(
-            found,
-            vec![LocalServer {
-                host: dir.path().display().to_string(),
-                port: 5433
-            }]
-        );
+        assert_eq!(found, vec![LocalServer { host: dir.path().display().to_string(), port: 5433 }]);
     }
 }

@@ -38,10 +38,7 @@ impl Engine {
                 if let Ok(text) = std::fs::read_to_string(&path) {
                     for entry in pgpass::parse(&text) {
                         let name = format!("{}@{}:{}", entry.user, entry.host, entry.port);
-                        if [&entry.host, &entry.port, &entry.user]
-                            .iter()
-                            .any(|f| f.as_str() == "*")
-                        {
+                        if [&entry.host, &entry.port, &entry.user].iter().any(|f| f.as_str() == "*") {
                             report.skipped.push(ImportSkip {
                                 name,
                                 reason: "host, port and user must be concrete to make a profile (wildcards stay in ~/.pgpass)".into(),
@@ -49,23 +46,14 @@ impl Engine {
                             continue;
                         }
                         let Ok(port) = entry.port.parse() else {
-                            report.skipped.push(ImportSkip {
-                                name,
-                                reason: format!("port '{}' is not a number", entry.port),
-                            });
+                            report
+                                .skipped
+                                .push(ImportSkip { name, reason: format!("port '{}' is not a number", entry.port) });
                             continue;
                         };
-                        let database = if entry.database == "*" {
-                            "postgres".into()
-                        } else {
-                            entry.database.clone()
-                        };
+                        let database = if entry.database == "*" { "postgres".into() } else { entry.database.clone() };
                         let draft = ProfileDraft {
-                            name: if entry.database == "*" {
-                                name.clone()
-                            } else {
-                                format!("{name}-{database}")
-                            },
+                            name: if entry.database == "*" { name.clone() } else { format!("{name}-{database}") },
                             host: entry.host.clone(),
                             port,
                             database,
@@ -85,16 +73,10 @@ impl Engine {
                 for (service, pairs) in service_file::parse(&text) {
                     match super::conninfo::from_pairs(pairs) {
                         Ok(parsed) => {
-                            let draft = ProfileDraft {
-                                name: service,
-                                ..parsed.draft
-                            };
+                            let draft = ProfileDraft { name: service, ..parsed.draft };
                             self.import_one(&mut report, draft, parsed.password.as_ref());
                         }
-                        Err(e) => report.skipped.push(ImportSkip {
-                            name: service,
-                            reason: e.message,
-                        }),
+                        Err(e) => report.skipped.push(ImportSkip { name: service, reason: e.message }),
                     }
                 }
             }
@@ -106,11 +88,7 @@ impl Engine {
                     name: format!("local-{}{}", server.port, if local { "" } else { "-tcp" }),
                     host: server.host.clone(),
                     port: server.port,
-                    sslmode: if local {
-                        super::SslMode::Disable
-                    } else {
-                        super::SslMode::Prefer
-                    },
+                    sslmode: if local { super::SslMode::Disable } else { super::SslMode::Prefer },
                     ..ProfileDraft::default()
                 };
                 self.import_one(&mut report, draft, None);
@@ -119,20 +97,9 @@ impl Engine {
         Ok(report)
     }
 
-    fn import_one(
-        &self,
-        report: &mut ImportReport,
-        draft: ProfileDraft,
-        password: Option<&crate::secret::Secret>,
-    ) {
+    fn import_one(&self, report: &mut ImportReport, draft: ProfileDraft, password: Option<&crate::secret::Secret>) {
         let exists = self.profiles().map(|all| {
-            all.iter().any(|p| {
-                p.name == draft.name
-                    || ProfileDraft {
-                        name: draft.name.clone(),
-                        ..p.draft()
-                    } == draft
-            })
+            all.iter().any(|p| p.name == draft.name || ProfileDraft { name: draft.name.clone(), ..p.draft() } == draft)
         });
         if exists.unwrap_or(false) {
             report.skipped.push(ImportSkip {
@@ -143,10 +110,9 @@ impl Engine {
         }
         match self.add_profile(&draft, password) {
             Ok(p) => report.added.push(p),
-            Err(e) => report.skipped.push(ImportSkip {
-                name: draft.name,
-                reason: format!("{} ({})", e.message, e.hint),
-            }),
+            Err(e) => {
+                report.skipped.push(ImportSkip { name: draft.name, reason: format!("{} ({})", e.message, e.hint) })
+            }
         }
     }
 }

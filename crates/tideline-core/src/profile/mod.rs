@@ -93,9 +93,7 @@ impl Default for ProfileDraft {
 
 /// libpq's default user is the OS user; do the same.
 pub fn default_user() -> String {
-    std::env::var("USER")
-        .or_else(|_| std::env::var("USERNAME"))
-        .unwrap_or_else(|_| "postgres".into())
+    std::env::var("USER").or_else(|_| std::env::var("USERNAME")).unwrap_or_else(|_| "postgres".into())
 }
 
 impl ProfileDraft {
@@ -106,10 +104,7 @@ impl ProfileDraft {
     pub fn validate(&self) -> Result<()> {
         let bad = |m: String, h: &str| Err(Error::invalid_input(m, h));
         if self.name.trim().is_empty() {
-            return bad(
-                "a profile needs a name".into(),
-                "Give it a short name such as 'local' or 'staging'.",
-            );
+            return bad("a profile needs a name".into(), "Give it a short name such as 'local' or 'staging'.");
         }
         if self.name.chars().any(|c| c.is_control() || c == '/') || self.name.len() > 64 {
             return bad(
@@ -118,22 +113,13 @@ impl ProfileDraft {
             );
         }
         if self.host.trim().is_empty() {
-            return bad(
-                "the host is empty".into(),
-                "Give a hostname, an IP address or a Unix socket directory.",
-            );
+            return bad("the host is empty".into(), "Give a hostname, an IP address or a Unix socket directory.");
         }
         if self.port == 0 {
-            return bad(
-                "port 0 is not a valid port".into(),
-                "PostgreSQL listens on 5432 by default.",
-            );
+            return bad("port 0 is not a valid port".into(), "PostgreSQL listens on 5432 by default.");
         }
         if self.user.trim().is_empty() || self.database.trim().is_empty() {
-            return bad(
-                "user and database must not be empty".into(),
-                "libpq defaults both to your OS user name.",
-            );
+            return bad("user and database must not be empty".into(), "libpq defaults both to your OS user name.");
         }
         if self.sslcert.is_some() != self.sslkey.is_some() {
             return bad(
@@ -146,10 +132,7 @@ impl ProfileDraft {
 
     /// `user@host:port/db`, for lists and logs (never with a password).
     pub fn target(&self) -> String {
-        format!(
-            "{}@{}:{}/{}",
-            self.user, self.host, self.port, self.database
-        )
+        format!("{}@{}:{}/{}", self.user, self.host, self.port, self.database)
     }
 }
 

@@ -51,9 +51,7 @@ impl Engine {
             self.secrets.set(&profile_account(&id), pw)?;
         }
         let now = self.clock.now_rfc3339();
-        let saved = self
-            .catalog()
-            .insert_profile(&id, draft, password.is_some(), &now);
+        let saved = self.catalog().insert_profile(&id, draft, password.is_some(), &now);
         if saved.is_err() && password.is_some() {
             let _ = self.secrets.delete(&profile_account(&id));
         }
@@ -62,12 +60,7 @@ impl Engine {
         Ok(profile)
     }
 
-    pub fn update_profile(
-        &self,
-        name: &str,
-        draft: &ProfileDraft,
-        change: &PasswordChange,
-    ) -> Result<Profile> {
+    pub fn update_profile(&self, name: &str, draft: &ProfileDraft, change: &PasswordChange) -> Result<Profile> {
         draft.validate()?;
         let current = self.profile(name)?;
         let account = profile_account(&current.id);
@@ -82,12 +75,7 @@ impl Engine {
                 false
             }
         };
-        let profile = self.catalog().update_profile(
-            &current.id,
-            draft,
-            has_password,
-            &self.clock.now_rfc3339(),
-        )?;
+        let profile = self.catalog().update_profile(&current.id, draft, has_password, &self.clock.now_rfc3339())?;
         tracing::info!(profile = %profile.name, "profile updated");
         Ok(profile)
     }
@@ -110,14 +98,8 @@ impl Engine {
             Some(pw) => Ok(Some(pw)),
             None => Err(Error::new(
                 ErrorCode::PasswordMissing,
-                format!(
-                    "the keychain has no password for profile '{}'",
-                    profile.name
-                ),
-                format!(
-                    "Set it again with `tideline profile edit {} --password-stdin`.",
-                    profile.name
-                ),
+                format!("the keychain has no password for profile '{}'", profile.name),
+                format!("Set it again with `tideline profile edit {} --password-stdin`.", profile.name),
             )),
         }
     }
@@ -128,11 +110,7 @@ fn conninfo_pairs_without_service(input: &str) -> Vec<(String, String)> {
     if input.trim_start().starts_with("postgres") {
         return Vec::new();
     }
-    conninfo::tokenize(input)
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|(k, _)| k != "service")
-        .collect()
+    conninfo::tokenize(input).unwrap_or_default().into_iter().filter(|(k, _)| k != "service").collect()
 }
 
 #[cfg(test)]
@@ -144,55 +122,33 @@ mod tests {
 
     fn engine(dir: &std::path::Path) -> (Engine, Arc<MemorySecrets>) {
         let secrets = Arc::new(MemorySecrets::default());
-        (
-            Engine::open(dir, secrets.clone(), Arc::new(SystemClock)).unwrap(),
-            secrets,
-        )
+        (Engine::open(dir, secrets.clone(), Arc::new(SystemClock)).unwrap(), secrets)
     }
 
     fn draft(name: &str) -> ProfileDraft {
-        ProfileDraft {
-            name: name.into(),
-            ..ProfileDraft::default()
-        }
+        ProfileDraft { name: name.into(), ..ProfileDraft::default() }
     }
 
     #[test]
     fn add_edit_remove_keeps_keychain_in_step() {
         let dir = tempfile::tempdir().unwrap();
         let (e, secrets) = engine(dir.path());
-        let p = e
-            .add_profile(&draft("a"), Some(&Secret::new("pw1")))
-            .unwrap();
+        let p = e.add_profile(&draft("a"), Some(&Secret::new("pw1"))).unwrap();
         assert!(p.has_password);
         let account = profile_account(&p.id);
         assert_eq!(secrets.get(&account).unwrap().unwrap().expose(), "pw1");
-        assert_eq!(
-            e.add_profile(&draft("a"), None).unwrap_err().code,
-            ErrorCode::ProfileExists
-        );
+        assert_eq!(e.add_profile(&draft("a"), None).unwrap_err().code, ErrorCode::ProfileExists);
 
-        let renamed = e
-            .update_profile("a", &draft("b"), &PasswordChange::Keep)
-            .unwrap();
+        let renamed = e.update_profile("a", &draft("b"), &PasswordChange::Keep).unwrap();
         assert_eq!(renamed.id, p.id);
         assert!(renamed.has_password);
         assert_eq!(e.password(&renamed).unwrap().unwrap().expose(), "pw1");
 
-        let cleared = e
-            .update_profile("b", &draft("b"), &PasswordChange::Clear)
-            .unwrap();
+        let cleared = e.update_profile("b", &draft("b"), &PasswordChange::Clear).unwrap();
         assert!(!cleared.has_password);
         assert!(secrets.get(&account).unwrap().is_none());
 
-        e.update_profile(
-            "b",
-            &draft("b"),
-            &PasswordChange::Set {
-                password: Secret::new("pw2"),
-            },
-        )
-        .unwrap();
+        e.update_profile("b", &draft("b"), &PasswordChange::Set { password: Secret::new("pw2") }).unwrap();
         e.remove_profile("b").unwrap();
         assert!(secrets.get(&account).unwrap().is_none());
         assert_eq!(e.profile("b").unwrap_err().code, ErrorCode::ProfileMissing);
@@ -202,8 +158,7 @@ mod tests {
     fn catalog_file_never_contains_the_password() {
         let dir = tempfile::tempdir().unwrap();
         let (e, _) = engine(dir.path());
-        e.add_profile(&draft("x"), Some(&Secret::new("Zebra-Password-991")))
-            .unwrap();
+        e.add_profile(&draft("x"), Some(&Secret::new("Zebra-Password-991"))).unwrap();
         drop(e);
         for entry in std::fs::read_dir(dir.path()).unwrap() {
             let bytes = std::fs::read(entry.unwrap().path()).unwrap();
@@ -216,18 +171,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (e, _) = engine(dir.path());
         let mut d = draft("");
-        assert_eq!(
-            e.add_profile(&d, Some(&Secret::new("pw")))
-                .unwrap_err()
-                .code,
-            ErrorCode::InvalidInput
-        );
+        assert_eq!(e.add_profile(&d, Some(&Secret::new("pw"))).unwrap_err().code, ErrorCode::InvalidInput);
         d.name = "ok".into();
         d.sslcert = Some("/c.pem".into());
-        assert_eq!(
-            e.add_profile(&d, None).unwrap_err().code,
-            ErrorCode::InvalidInput
-        );
+        assert_eq!(e.add_profile(&d, None).unwrap_err().code, ErrorCode::InvalidInput);
         assert!(e.profiles().unwrap().is_empty());
     }
 }

@@ -29,13 +29,7 @@ pub fn parse(text: &str) -> Vec<PgpassEntry> {
         .filter_map(|line| {
             let fields = split_fields(line);
             let [host, port, database, user, password]: [String; 5] = fields.try_into().ok()?;
-            Some(PgpassEntry {
-                host,
-                port,
-                database,
-                user,
-                password: Secret::new(password),
-            })
+            Some(PgpassEntry { host, port, database, user, password: Secret::new(password) })
         })
         .collect()
 }
@@ -60,8 +54,7 @@ mod tests {
 
     #[test]
     fn parses_escapes_comments_and_wildcards() {
-        let text =
-            "# comment\nlocalhost:5432:shop:alice:pa\\:ss\\\\word\n*:*:*:bob:x:y\nbad:line\n";
+        let text = "# comment\nlocalhost:5432:shop:alice:pa\\:ss\\\\word\n*:*:*:bob:x:y\nbad:line\n";
         let e = parse(text);
         assert_eq!(e.len(), 2);
         assert_eq!(e[0].host, "localhost");

@@ -38,10 +38,7 @@ pub fn parse(text: &str) -> Vec<(String, Vec<(String, String)>)> {
 pub fn lookup(name: &str) -> Option<Vec<(String, String)>> {
     candidate_paths().into_iter().find_map(|path| {
         let text = std::fs::read_to_string(path).ok()?;
-        parse(&text)
-            .into_iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, pairs)| pairs)
+        parse(&text).into_iter().find(|(n, _)| n == name).map(|(_, pairs)| pairs)
     })
 }
 

@@ -69,8 +69,7 @@ pub struct Manifest {
 impl Manifest {
     pub fn read(dir: &Path) -> Result<Manifest> {
         let path = dir.join(super::MANIFEST);
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+        let text = std::fs::read_to_string(&path).map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
         let manifest: Manifest = serde_json::from_str(&text).map_err(|e| {
             Error::new(
                 ErrorCode::ManifestInvalid,
@@ -96,11 +95,8 @@ impl Manifest {
     pub fn write(&self, dir: &Path) -> Result<()> {
         let path = dir.join(super::MANIFEST);
         let json = serde_json::to_vec_pretty(self).map_err(|e| Error::internal(e.to_string()))?;
-        let mut file = std::fs::File::create(&path)
-            .map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
-        std::io::Write::write_all(&mut file, &json)
-            .map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
-        file.sync_all()
-            .map_err(|e| Error::io(format!("fsync {}", path.display()), e))
+        let mut file = std::fs::File::create(&path).map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
+        std::io::Write::write_all(&mut file, &json).map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
+        file.sync_all().map_err(|e| Error::io(format!("fsync {}", path.display()), e))
     }
 }

@@ -16,7 +16,8 @@ use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-/// Characters a profile or database name may hold that a path component may not.
+/// Characters a profile or database name may hold that a path component may not; '@' too, so
+/// that `@cluster` (pg_dumpall backups) can never be a database's directory.
 const PATH_UNSAFE: &AsciiSet = &CONTROLS
     .add(b'/')
     .add(b'\\')
@@ -27,7 +28,8 @@ const PATH_UNSAFE: &AsciiSet = &CONTROLS
     .add(b'"')
     .add(b'<')
     .add(b'>')
-    .add(b'|');
+    .add(b'|')
+    .add(b'@');
 
 pub const MANIFEST: &str = "manifest.json";
 
@@ -55,23 +57,21 @@ impl Repository {
     }
 
     pub fn logical_dir(&self, profile: &str, database: &str) -> PathBuf {
-        self.root
-            .join("logical")
-            .join(component(profile))
-            .join(component(database))
+        self.root.join("logical").join(component(profile)).join(component(database))
+    }
+
+    /// pg_dumpall backups of a profile's whole cluster.
+    pub fn cluster_dir(&self, profile: &str) -> PathBuf {
+        self.root.join("logical").join(component(profile)).join(crate::logical::dumpall::CLUSTER_DIR)
     }
 
     /// Starts a backup: a fresh private temporary directory beside the final one. Leftovers of
     /// killed runs for the same database are removed first.
     pub fn stage(&self, final_path: PathBuf) -> Result<Staging> {
-        let parent = final_path
-            .parent()
-            .ok_or_else(|| Error::internal("a backup path has no parent"))?
-            .to_path_buf();
+        let parent = final_path.parent().ok_or_else(|| Error::internal("a backup path has no parent"))?.to_path_buf();
         crate::home::ensure_private_dir(&parent)?;
-        for entry in std::fs::read_dir(&parent)
-            .map_err(|e| Error::io(format!("reading {}", parent.display()), e))?
-            .flatten()
+        for entry in
+            std::fs::read_dir(&parent).map_err(|e| Error::io(format!("reading {}", parent.display()), e))?.flatten()
         {
             if entry.file_name().to_string_lossy().starts_with(".tmp-") {
                 tracing::warn!(path = %entry.path().display(), "removing the leftovers of an interrupted backup");
@@ -85,11 +85,7 @@ impl Repository {
             .to_string();
         let tmp = parent.join(format!(".tmp-{name}"));
         crate::home::ensure_private_dir(&tmp)?;
-        Ok(Staging {
-            tmp,
-            final_path,
-            committed: false,
-        })
+        Ok(Staging { tmp, final_path, committed: false })
     }
 
     /// Every manifest under the repository (for `repo rescan`); unreadable ones are reported.
@@ -107,11 +103,7 @@ impl Repository {
                 }
                 let manifest = path.join(MANIFEST);
                 if manifest.exists() {
-                    out.push(
-                        Manifest::read(&path)
-                            .map(|m| (path.clone(), m))
-                            .map_err(|e| (path.clone(), e)),
-                    );
+                    out.push(Manifest::read(&path).map(|m| (path.clone(), m)).map_err(|e| (path.clone(), e)));
                 } else {
                     stack.push(path);
                 }
@@ -142,12 +134,8 @@ impl Staging {
         sync_tree(&self.tmp)?;
         manifest.write(&self.tmp)?;
         sync_dir(&self.tmp)?;
-        std::fs::rename(&self.tmp, &self.final_path).map_err(|e| {
-            Error::io(
-                format!("renaming the backup into {}", self.final_path.display()),
-                e,
-            )
-        })?;
+        std::fs::rename(&self.tmp, &self.final_path)
+            .map_err(|e| Error::io(format!("renaming the backup into {}", self.final_path.display()), e))?;
         if let Some(parent) = self.final_path.parent() {
             sync_dir(parent)?;
         }
@@ -165,17 +153,12 @@ impl Drop for Staging {
 }
 
 pub fn sync_dir(dir: &Path) -> Result<()> {
-    File::open(dir)
-        .and_then(|f| f.sync_all())
-        .map_err(|e| Error::io(format!("fsync {}", dir.display()), e))
+    File::open(dir).and_then(|f| f.sync_all()).map_err(|e| Error::io(format!("fsync {}", dir.display()), e))
 }
 
 /// fsync every file and directory below `root`.
 pub fn sync_tree(root: &Path) -> Result<()> {
-    for entry in std::fs::read_dir(root)
-        .map_err(|e| Error::io(format!("reading {}", root.display()), e))?
-        .flatten()
-    {
+    for entry in std::fs::read_dir(root).map_err(|e| Error::io(format!("reading {}", root.display()), e))?.flatten() {
         let path = entry.path();
         if path.is_dir() {
             sync_tree(&path)?;

@@ -34,28 +34,18 @@ impl ToolInventory {
     }
 
     pub fn server_for(&self, major: u32, tool: &str) -> Result<&Installation> {
-        self.installations
-            .iter()
-            .find(|i| i.has(tool) && i.major == major)
-            .ok_or_else(|| {
-                Error::new(
-                    ErrorCode::ToolMissing,
-                    format!(
-                        "{tool} of PostgreSQL {major} exactly is needed; found {}",
-                        self.majors_with(tool)
-                    ),
-                    install_hint(major),
-                )
-            })
+        self.installations.iter().find(|i| i.has(tool) && i.major == major).ok_or_else(|| {
+            Error::new(
+                ErrorCode::ToolMissing,
+                format!("{tool} of PostgreSQL {major} exactly is needed; found {}", self.majors_with(tool)),
+                install_hint(major),
+            )
+        })
     }
 
     fn majors_with(&self, tool: &str) -> String {
-        let majors: Vec<String> = self
-            .installations
-            .iter()
-            .filter(|i| i.has(tool))
-            .map(|i| i.major.to_string())
-            .collect();
+        let majors: Vec<String> =
+            self.installations.iter().filter(|i| i.has(tool)).map(|i| i.major.to_string()).collect();
         if majors.is_empty() {
             "none".into()
         } else {
@@ -93,10 +83,8 @@ impl Engine {
         if !dirs.iter().any(|d| d == dir) {
             dirs.push(dir.to_path_buf());
         }
-        catalog.set_setting(
-            TOOL_DIRS_SETTING,
-            &serde_json::to_string(&dirs).map_err(|e| Error::internal(e.to_string()))?,
-        )
+        catalog
+            .set_setting(TOOL_DIRS_SETTING, &serde_json::to_string(&dirs).map_err(|e| Error::internal(e.to_string()))?)
     }
 
     pub fn tools(&self) -> Result<ToolInventory> {
@@ -122,11 +110,7 @@ mod tests {
     #[test]
     fn prefers_the_same_major_then_the_closest_newer() {
         let inv = ToolInventory {
-            installations: vec![
-                inst(18, &["pg_dump"]),
-                inst(17, &["pg_dump"]),
-                inst(15, &["pg_dump", "postgres"]),
-            ],
+            installations: vec![inst(18, &["pg_dump"]), inst(17, &["pg_dump"]), inst(15, &["pg_dump", "postgres"])],
         };
         assert_eq!(inv.client_for(15, "pg_dump").unwrap().major, 15);
         assert_eq!(inv.client_for(16, "pg_dump").unwrap().major, 17);

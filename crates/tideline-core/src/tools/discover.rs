@@ -29,28 +29,17 @@ pub struct CandidateDir {
 /// Configured directories first (they win over everything found), then PATH, then the
 /// usual install locations of each platform.
 pub fn candidate_dirs(configured: &[PathBuf]) -> Vec<CandidateDir> {
-    let mut out: Vec<CandidateDir> = configured
-        .iter()
-        .map(|d| CandidateDir {
-            dir: d.clone(),
-            source: "configured",
-        })
-        .collect();
+    let mut out: Vec<CandidateDir> =
+        configured.iter().map(|d| CandidateDir { dir: d.clone(), source: "configured" }).collect();
     if let Some(path) = std::env::var_os("PATH") {
-        out.extend(std::env::split_paths(&path).map(|dir| CandidateDir {
-            dir,
-            source: "path",
-        }));
+        out.extend(std::env::split_paths(&path).map(|dir| CandidateDir { dir, source: "path" }));
     }
     let patterns: &[(&str, &'static str)] = &[
         ("/usr/lib/postgresql/*/bin", "debian"),
         ("/usr/pgsql-*/bin", "pgdg"),
         ("/opt/homebrew/opt/postgresql@*/bin", "homebrew"),
         ("/usr/local/opt/postgresql@*/bin", "homebrew"),
-        (
-            "/Applications/Postgres.app/Contents/Versions/*/bin",
-            "postgres-app",
-        ),
+        ("/Applications/Postgres.app/Contents/Versions/*/bin", "postgres-app"),
         ("C:\\Program Files\\PostgreSQL\\*\\bin", "windows"),
     ];
     for (pattern, source) in patterns {
@@ -65,11 +54,7 @@ fn tools_in(dir: &Path) -> Vec<String> {
     TOOL_NAMES
         .iter()
         .filter(|t| {
-            let name = if cfg!(windows) {
-                format!("{t}.exe")
-            } else {
-                t.to_string()
-            };
+            let name = if cfg!(windows) { format!("{t}.exe") } else { t.to_string() };
             dir.join(name).is_file()
         })
         .map(|t| t.to_string())
@@ -79,15 +64,8 @@ fn tools_in(dir: &Path) -> Vec<String> {
 /// `pg_dump (PostgreSQL) 17.10` → (17, "17.10"); `postgres (PostgreSQL) 15.18 (Debian …)` too.
 pub(crate) fn parse_version(output: &str) -> Option<(u32, String)> {
     let rest = output.split("(PostgreSQL)").nth(1)?.trim_start();
-    let version: String = rest
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric() || *c == '.')
-        .collect();
-    let major = version
-        .split(|c: char| !c.is_ascii_digit())
-        .next()?
-        .parse()
-        .ok()?;
+    let version: String = rest.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '.').collect();
+    let major = version.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()?;
     Some((major, version))
 }
 
@@ -111,9 +89,7 @@ pub fn discover(configured: &[PathBuf], runner: &dyn Runner) -> ToolInventory {
             continue;
         }
         let Some((major, version)) = tools.iter().find_map(|t| {
-            let out = runner
-                .output(Command::new(real.join(t)).arg("--version"))
-                .ok()?;
+            let out = runner.output(Command::new(real.join(t)).arg("--version")).ok()?;
             parse_version(&String::from_utf8_lossy(&out.stdout))
         }) else {
             tracing::warn!(dir = %real.display(), "PostgreSQL binaries found but none reported a version");
@@ -135,24 +111,15 @@ pub fn discover(configured: &[PathBuf], runner: &dyn Runner) -> ToolInventory {
 }
 
 fn symlink_target_dir(dir: &Path) -> Option<PathBuf> {
-    let parents: Vec<PathBuf> = tools_in(dir)
-        .iter()
-        .filter_map(|t| {
-            dir.join(t)
-                .canonicalize()
-                .ok()?
-                .parent()
-                .map(Path::to_path_buf)
-        })
-        .collect();
+    let parents: Vec<PathBuf> =
+        tools_in(dir).iter().filter_map(|t| dir.join(t).canonicalize().ok()?.parent().map(Path::to_path_buf)).collect();
     let first = parents.first()?.clone();
     (first != dir && parents.iter().all(|p| *p == first)).then_some(first)
 }
 
 fn is_debian_wrapper_dir(dir: &Path) -> bool {
     dir == Path::new("/usr/bin")
-        && std::fs::read_link("/usr/bin/pg_dump")
-            .is_ok_and(|t| t.to_string_lossy().contains("pg_wrapper"))
+        && std::fs::read_link("/usr/bin/pg_dump").is_ok_and(|t| t.to_string_lossy().contains("pg_wrapper"))
 }
 
 #[cfg(test)]
@@ -161,18 +128,9 @@ mod tests {
 
     #[test]
     fn reads_versions() {
-        assert_eq!(
-            parse_version("pg_dump (PostgreSQL) 17.10\n"),
-            Some((17, "17.10".into()))
-        );
-        assert_eq!(
-            parse_version("postgres (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)"),
-            Some((15, "15.18".into()))
-        );
-        assert_eq!(
-            parse_version("psql (PostgreSQL) 18beta1"),
-            Some((18, "18beta1".into()))
-        );
+        assert_eq!(parse_version("pg_dump (PostgreSQL) 17.10\n"), Some((17, "17.10".into())));
+        assert_eq!(parse_version("postgres (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)"), Some((15, "15.18".into())));
+        assert_eq!(parse_version("psql (PostgreSQL) 18beta1"), Some((18, "18beta1".into())));
         assert_eq!(parse_version("something else"), None);
     }
 }

@@ -42,11 +42,7 @@ impl Installation {
     }
 
     pub fn path(&self, tool: &str) -> std::path::PathBuf {
-        let name = if cfg!(windows) {
-            format!("{tool}.exe")
-        } else {
-            tool.to_string()
-        };
+        let name = if cfg!(windows) { format!("{tool}.exe") } else { tool.to_string() };
         std::path::Path::new(&self.dir).join(name)
     }
 }

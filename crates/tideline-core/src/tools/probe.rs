@@ -21,9 +21,7 @@ fn unsupported(stderr: &str) -> bool {
 
 fn probe(inst: &Installation, runner: &dyn Runner, tool: &str, args: &[String]) -> bool {
     let mut cmd = Command::new(inst.path(tool));
-    cmd.args(args)
-        .env("PGCONNECT_TIMEOUT", "1")
-        .env_remove("PGPASSWORD");
+    cmd.args(args).env("PGCONNECT_TIMEOUT", "1").env_remove("PGPASSWORD");
     match runner.output(&mut cmd) {
         Ok(out) => !unsupported(&String::from_utf8_lossy(&out.stderr)),
         Err(_) => false,
@@ -32,33 +30,16 @@ fn probe(inst: &Installation, runner: &dyn Runner, tool: &str, args: &[String]) 
 
 pub(super) fn capabilities(inst: &Installation, runner: &dyn Runner) -> Capabilities {
     let mut caps = Capabilities {
-        incremental_backup: inst.major >= 17
-            && inst.has("pg_basebackup")
-            && inst.has("pg_combinebackup"),
+        incremental_backup: inst.major >= 17 && inst.has("pg_basebackup") && inst.has("pg_combinebackup"),
         table_and_children: inst.major >= 16 && inst.has("pg_dump"),
         ..Default::default()
     };
     if inst.has("pg_dump") {
         // Before 16, -Z takes only a gzip level.
-        let methods: &[&str] = if inst.major >= 16 {
-            &["gzip", "lz4", "zstd"]
-        } else {
-            &["gzip"]
-        };
+        let methods: &[&str] = if inst.major >= 16 { &["gzip", "lz4", "zstd"] } else { &["gzip"] };
         for m in methods {
-            let spec = if inst.major >= 16 {
-                m.to_string()
-            } else {
-                "5".to_string()
-            };
-            let args = vec![
-                "-Fc".into(),
-                "-Z".into(),
-                spec,
-                "-f".into(),
-                null_device(),
-                format!("--dbname={NOWHERE}"),
-            ];
+            let spec = if inst.major >= 16 { m.to_string() } else { "5".to_string() };
+            let args = vec!["-Fc".into(), "-Z".into(), spec, "-f".into(), null_device(), format!("--dbname={NOWHERE}")];
             if probe(inst, runner, "pg_dump", &args) {
                 caps.dump_compression.push(m.to_string());
             }
@@ -100,20 +81,13 @@ mod tests {
     struct NoZstd;
     impl Runner for NoZstd {
         fn output(&self, cmd: &mut Command) -> io::Result<Output> {
-            let args: Vec<String> = cmd
-                .get_args()
-                .map(|a| a.to_string_lossy().into_owned())
-                .collect();
+            let args: Vec<String> = cmd.get_args().map(|a| a.to_string_lossy().into_owned()).collect();
             let stderr = if args.iter().any(|a| a.contains("zstd")) {
                 "pg_dump: error: this build does not support compression with ZSTD"
             } else {
                 "pg_dump: error: connection to server on socket \"/nonexistent-tideline-probe/.s.PGSQL.1\" failed"
             };
-            Ok(Output {
-                status: ExitStatus::from_raw(256),
-                stdout: vec![],
-                stderr: stderr.into(),
-            })
+            Ok(Output { status: ExitStatus::from_raw(256), stdout: vec![], stderr: stderr.into() })
         }
     }
 
@@ -124,11 +98,7 @@ mod tests {
             version: "18.6".into(),
             dir: "/x".into(),
             source: "configured".into(),
-            tools: vec![
-                "pg_dump".into(),
-                "pg_basebackup".into(),
-                "pg_combinebackup".into(),
-            ],
+            tools: vec!["pg_dump".into(), "pg_basebackup".into(), "pg_combinebackup".into()],
             capabilities: Default::default(),
         };
         let caps = capabilities(&inst, &NoZstd);

@@ -1,0 +1,106 @@
+//! `tideline dumpall`: pg_dumpall of the whole cluster, its globals (roles, tablespaces), or
+//! its roles only, as a plain SQL script in the repository.
+
+use super::dump::{new_backup_id, run_logged, server_version};
+use super::options::{DumpFormat, DumpOptions};
+use crate::catalog::backups::BackupRecord;
+use crate::engine::Engine;
+use crate::error::Result;
+use crate::repo::checksum;
+use crate::repo::manifest::{Manifest, RowCountStatus, RowCounts, FORMAT_VERSION};
+use serde::{Deserialize, Serialize};
+use std::time::Instant;
+use ts_rs::TS;
+
+/// Where cluster-wide backups of a profile live, beside its databases' directories. Database
+/// names are path-encoded ('@' included), so no database can take this name.
+pub const CLUSTER_DIR: &str = "@cluster";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum DumpallMode {
+    /// Every database, with the globals first.
+    Cluster,
+    /// Roles and tablespaces.
+    Globals,
+    Roles,
+}
+
+impl DumpallMode {
+    pub fn kind(self) -> &'static str {
+        match self {
+            DumpallMode::Cluster => "dumpall",
+            DumpallMode::Globals => "globals",
+            DumpallMode::Roles => "roles",
+        }
+    }
+}
+
+impl Engine {
+    pub async fn dumpall(&self, profile_name: &str, mode: DumpallMode) -> Result<BackupRecord> {
+        let profile = self.profile(profile_name)?;
+        let password = self.password(&profile)?;
+        let draft = profile.draft();
+        let client = crate::connect::connect(&draft, password.as_ref()).await?;
+        let (server_version, server_major) = server_version(&client).await?;
+        let inst = self.tools()?.client_for(server_major, "pg_dumpall")?.clone();
+
+        let id = new_backup_id(self);
+        let repo = self.repository()?;
+        let staging = repo.stage(repo.cluster_dir(&profile.name).join(&id))?;
+        let artifact = "cluster.sql";
+        let mut args = vec![
+            "--verbose".to_string(),
+            format!("--file={}", staging.path().join(artifact).display()),
+            format!("--database={}", draft.database),
+        ];
+        match mode {
+            DumpallMode::Cluster => {}
+            DumpallMode::Globals => args.push("--globals-only".into()),
+            DumpallMode::Roles => args.push("--roles-only".into()),
+        }
+        let started_at = self.clock.now_rfc3339();
+        let started = Instant::now();
+        let log_path = staging.path().join("pg_dump.log");
+        let mut cc = crate::libpq_env::client_command(&inst.path("pg_dumpall"), &draft, password.as_ref())?;
+        cc.command.args(&args);
+        run_logged(cc, &log_path, "pg_dumpall").await?;
+
+        let files = checksum::inventory(staging.path(), &[crate::repo::MANIFEST])?;
+        let mut command = vec!["pg_dumpall".to_string()];
+        command
+            .extend(args.iter().map(|a| {
+                a.replace(&staging.path().display().to_string(), &staging.final_path().display().to_string())
+            }));
+        let manifest = Manifest {
+            format_version: FORMAT_VERSION,
+            id: id.clone(),
+            kind: mode.kind().into(),
+            profile: profile.name.clone(),
+            database: CLUSTER_DIR.into(),
+            server_version,
+            server_major,
+            tool_version: inst.version.clone(),
+            tool_major: inst.major,
+            options: DumpOptions { format: DumpFormat::Plain, ..Default::default() },
+            artifact: artifact.into(),
+            command,
+            started_at,
+            finished_at: self.clock.now_rfc3339(),
+            duration_ms: started.elapsed().as_millis() as u64,
+            size_bytes: files.iter().map(|f| f.size_bytes).sum(),
+            files,
+            row_counts: RowCounts {
+                status: RowCountStatus::Skipped,
+                reason: Some("pg_dumpall backups carry no row counts; back up each database for those".into()),
+                tables: vec![],
+            },
+            status: "complete".into(),
+        };
+        let path = staging.commit(&manifest)?;
+        let record = self.catalog().record_backup(&manifest, &path)?;
+        tracing::info!(id = %id, kind = mode.kind(), "pg_dumpall complete");
+        Ok(record)
+    }
+}
