@@ -246,3 +246,95 @@ fn a_killed_pg_dump_leaves_no_complete_backup_and_never_saw_the_password() {
         );
     }
 }
+
+#[test]
+fn ctrl_c_cancels_a_running_backup_and_keeps_nothing() {
+    let major = majors()[0];
+    let pw = password();
+    let pg = TestCluster::start(major, Some(&pw));
+    load_sample(&pg, "shop");
+    let home = Home::new();
+    add_profile(&home, &pg, &pw);
+    // pg_dump waits on this lock, so the backup is caught mid-run.
+    let draft = pg.get().tcp_draft("lock", "postgres", "shop");
+    let secret = tideline_core::Secret::new(&pw);
+    let psql_bin = support::client(major, "psql").path("psql");
+    let mut cc = tideline_core::libpq_env::client_command(&psql_bin, &draft, Some(&secret)).unwrap();
+    let mut lock = cc
+        .command
+        .args(["-X", "-c", "BEGIN; LOCK TABLE events IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(60);"])
+        .spawn()
+        .unwrap();
+    let held = "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+                WHERE c.relname = 'events' AND l.mode = 'AccessExclusiveLock' AND l.granted";
+    while psql(&pg, "shop", held) != "1" {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let backup = std::process::Command::new(support::tideline_bin())
+        .env("TIDELINE_HOME", home.path())
+        .args(["backup", "p", "--database", "shop", "--no-row-counts", "--json"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let dump = loop {
+        if let Some(pid) = child_pg_dump(backup.id()) {
+            break pid;
+        }
+        assert!(std::time::Instant::now() < deadline, "pg_dump never started");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    unsafe { libc::kill(backup.id() as i32, libc::SIGINT) };
+    let out = backup.wait_with_output().unwrap();
+    psql(&pg, "shop", "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(60)%' AND pid <> pg_backend_pid()");
+    let _ = lock.kill();
+    let _ = lock.wait();
+    let err: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(err["code"], "cancelled", "{err}");
+    assert!(!std::path::Path::new(&format!("/proc/{dump}")).exists(), "the pg_dump child was killed");
+    let db_dir = home.path().join("repo/logical/p/shop");
+    let left: Vec<_> = std::fs::read_dir(&db_dir).map(|d| d.flatten().map(|e| e.path()).collect()).unwrap_or_default();
+    assert!(left.is_empty(), "nothing may remain: {left:?}");
+    assert_eq!(home.cli(&["backups", "list"], None).ok()["backups"].as_array().unwrap().len(), 0);
+}
+
+#[derive(Default)]
+struct Events(std::sync::Mutex<Vec<tideline_core::job::JobProgress>>);
+
+impl tideline_core::job::ProgressSink for Events {
+    fn send(&self, p: &tideline_core::job::JobProgress) {
+        self.0.lock().unwrap().push(p.clone());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_backup_reports_its_phases_and_sizes() {
+    let major = majors()[0];
+    let pw = password();
+    let pg = TestCluster::start(major, Some(&pw));
+    load_sample(&pg, "shop");
+    let home = tempfile::tempdir().unwrap();
+    let engine = tideline_core::Engine::open(
+        home.path(),
+        std::sync::Arc::new(tideline_core::keychain::OsKeychain),
+        std::sync::Arc::new(tideline_core::clock::SystemClock),
+    )
+    .unwrap();
+    let mut draft = pg.get().tcp_draft("p", "postgres", "shop");
+    draft.connect_timeout_secs = 5;
+    engine.add_profile(&draft, Some(&tideline_core::Secret::new(&pw))).unwrap();
+    let events = std::sync::Arc::new(Events::default());
+    let job = tideline_core::job::Job::new("j", events.clone());
+    let opts = tideline_core::logical::options::DumpOptions::default();
+    let record = engine.backup("p", &opts, &job).await.unwrap();
+    assert_eq!(record.status, "complete");
+    let seen = events.0.lock().unwrap().clone();
+    let phases: Vec<&str> = seen.iter().map(|e| e.phase.as_str()).collect();
+    for phase in ["connecting", "counting rows", "dumping", "checksumming"] {
+        assert!(phases.contains(&phase), "{phase} missing from {phases:?}");
+    }
+    let last_dump = seen.iter().rev().find(|e| e.phase == "dumping").unwrap();
+    assert!(last_dump.bytes_total.unwrap() > 0 && last_dump.bytes_done == last_dump.bytes_total.unwrap());
+    assert!(seen.iter().all(|e| e.job_id == "j"));
+    engine.remove_profile("p").unwrap();
+}

@@ -1,15 +1,25 @@
 // The only module that talks to the Rust side. Every wrapper resolves with the
 // command's typed result or rejects with an ErrorPayload, nothing else.
-import { invoke, type InvokeArgs } from '@tauri-apps/api/core';
+import { invoke, type Channel, type InvokeArgs } from '@tauri-apps/api/core';
+import type { BackupRecord } from './bindings/BackupRecord';
+import type { DumpallMode } from './bindings/DumpallMode';
+import type { DumpOptions } from './bindings/DumpOptions';
 import type { ErrorCode } from './bindings/ErrorCode';
 import type { ErrorPayload } from './bindings/ErrorPayload';
 import type { ImportReport } from './bindings/ImportReport';
 import type { ImportRequest } from './bindings/ImportRequest';
+import type { JobProgress } from './bindings/JobProgress';
+import type { Manifest } from './bindings/Manifest';
 import type { PasswordChange } from './bindings/PasswordChange';
 import type { Profile } from './bindings/Profile';
 import type { ProfileDraft } from './bindings/ProfileDraft';
+import type { RestoreOptions } from './bindings/RestoreOptions';
+import type { RestoreReport } from './bindings/RestoreReport';
+import type { Selection } from './bindings/Selection';
 import type { ServerFacts } from './bindings/ServerFacts';
+import type { TocEntry } from './bindings/TocEntry';
 import type { ToolInventory } from './bindings/ToolInventory';
+import type { VerifyReport } from './bindings/VerifyReport';
 
 export function isErrorPayload(value: unknown): value is ErrorPayload {
   if (typeof value !== 'object' || value === null) return false;
@@ -68,3 +78,51 @@ export const profileImport = (request: ImportRequest): Promise<ImportReport> =>
   call('profile_import', { request });
 
 export const toolsList = (): Promise<ToolInventory> => call('tools_list');
+
+// Backups. Long-running commands take a job id (made here, in the UI) and a channel for
+// progress; `job_cancel` with the same id makes them reject with code `cancelled`.
+
+/** Newest first; every profile's when `profile` is null. */
+export const backupsList = (profile: string | null): Promise<BackupRecord[]> => call('backups_list', { profile });
+
+export const backupShow = (id: string): Promise<Manifest> => call('backup_show', { id });
+
+/** pg_dump's verbose output for this backup. */
+export const backupLog = (id: string): Promise<string> => call('backup_log', { id });
+
+/** The equivalent shell command, without secrets. */
+export const backupCommandPreview = (profile: string, options: DumpOptions): Promise<string> =>
+  call('backup_command_preview', { profile, options });
+
+export const backupRun = (
+  profile: string,
+  options: DumpOptions,
+  jobId: string,
+  onProgress: Channel<JobProgress>,
+): Promise<BackupRecord> => call('backup_run', { profile, options, jobId, onProgress });
+
+export const dumpallRun = (
+  profile: string,
+  mode: DumpallMode,
+  jobId: string,
+  onProgress: Channel<JobProgress>,
+): Promise<BackupRecord> => call('dumpall_run', { profile, mode, jobId, onProgress });
+
+/** Asks a running backup or restore to stop; false when no such job is running. */
+export const jobCancel = (jobId: string): Promise<boolean> => call('job_cancel', { jobId });
+
+export const tocList = (id: string): Promise<TocEntry[]> => call('toc_list', { id });
+
+/** What restoring these tables (exact `schema.table` names) pulls in, with warnings. */
+export const tocSelect = (id: string, tables: string[]): Promise<Selection> => call('toc_select', { id, tables });
+
+/** With `options.dry_run` it only plans: `list` holds the pg_restore -L lines. */
+export const restoreRun = (
+  id: string,
+  options: RestoreOptions,
+  jobId: string,
+  onProgress: Channel<JobProgress>,
+): Promise<RestoreReport> => call('restore_run', { id, options, jobId, onProgress });
+
+export const verifyRun = (id: string, restoreTest: boolean): Promise<VerifyReport> =>
+  call('verify_run', { id, restoreTest });

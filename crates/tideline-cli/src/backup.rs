@@ -22,7 +22,7 @@ fn human_bytes(n: u64) -> String {
     }
 }
 
-pub async fn backup(engine: &Engine, a: BackupArgs) -> Result<Reply> {
+pub async fn backup(engine: &Engine, a: BackupArgs, json: bool) -> Result<Reply> {
     let format = DumpFormat::parse(&a.format).ok_or_else(|| {
         Error::invalid_input(format!("unknown format '{}'", a.format), "Use custom, directory, plain or tar.")
     })?;
@@ -42,7 +42,10 @@ pub async fn backup(engine: &Engine, a: BackupArgs) -> Result<Reply> {
         compress: a.compress,
         no_row_counts: a.no_row_counts,
     };
-    let record = engine.backup(&a.profile, &opts).await?;
+    let (job, bar) = crate::progress::job(json);
+    let record = engine.backup(&a.profile, &opts, &job).await;
+    bar.finish_and_clear();
+    let record = record?;
     let text = format!(
         "backup {} of {}/{} complete: {} {} in {}",
         record.id,
@@ -55,7 +58,7 @@ pub async fn backup(engine: &Engine, a: BackupArgs) -> Result<Reply> {
     Ok(Reply::of(&record, text))
 }
 
-pub async fn dumpall(engine: &Engine, a: DumpallArgs) -> Result<Reply> {
+pub async fn dumpall(engine: &Engine, a: DumpallArgs, json: bool) -> Result<Reply> {
     let mode = if a.globals_only {
         DumpallMode::Globals
     } else if a.roles_only {
@@ -63,7 +66,10 @@ pub async fn dumpall(engine: &Engine, a: DumpallArgs) -> Result<Reply> {
     } else {
         DumpallMode::Cluster
     };
-    let record = engine.dumpall(&a.profile, mode).await?;
+    let (job, bar) = crate::progress::job(json);
+    let record = engine.dumpall(&a.profile, mode, &job).await;
+    bar.finish_and_clear();
+    let record = record?;
     let text = format!(
         "{} backup {} of {} complete: {} in {}",
         record.kind,

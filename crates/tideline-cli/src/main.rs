@@ -4,6 +4,7 @@ mod args;
 mod backup;
 mod output;
 mod profile;
+mod progress;
 mod restore;
 mod tools;
 
@@ -38,6 +39,7 @@ fn main() {
 }
 
 fn run(cli: Cli) -> Result<output::Reply, Error> {
+    let json = cli.json;
     let home = tideline_core::home::data_dir()?;
     let _log_guard = tideline_core::logging::init(&home, &cli.log_level, "cli");
     let engine = Engine::open_default()?;
@@ -49,11 +51,11 @@ fn run(cli: Cli) -> Result<output::Reply, Error> {
         match cli.command {
             Command::Profile(cmd) => profile::run(&engine, *cmd).await,
             Command::Tools(args) => tools::run(&engine, args),
-            Command::Backup(args) => backup::backup(&engine, *args).await,
+            Command::Backup(args) => backup::backup(&engine, *args, json).await,
             Command::Backups(cmd) => backup::backups(&engine, cmd),
             Command::Repo(cmd) => backup::repo(&engine, cmd),
-            Command::Dumpall(args) => backup::dumpall(&engine, args).await,
-            Command::Restore(args) => restore::restore(&engine, args).await,
+            Command::Dumpall(args) => backup::dumpall(&engine, args, json).await,
+            Command::Restore(args) => restore::restore(&engine, args, json).await,
             Command::Verify(args) => restore::verify(&engine, args).await,
             Command::Toc(args) => restore::toc(&engine, args),
         }

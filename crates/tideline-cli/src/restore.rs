@@ -8,7 +8,7 @@ use tideline_core::logical::toc;
 use tideline_core::logical::verify;
 use tideline_core::{Engine, Result};
 
-pub async fn restore(engine: &Engine, a: RestoreArgs) -> Result<Reply> {
+pub async fn restore(engine: &Engine, a: RestoreArgs, json: bool) -> Result<Reply> {
     let opts = RestoreOptions {
         to_db: a.to_db,
         profile: a.profile,
@@ -19,7 +19,10 @@ pub async fn restore(engine: &Engine, a: RestoreArgs) -> Result<Reply> {
         no_owner: a.no_owner,
         dry_run: a.dry_run,
     };
-    let report = engine.restore(&a.id, &opts).await?;
+    let (job, bar) = crate::progress::job(json);
+    let report = engine.restore(&a.id, &opts, &job).await;
+    bar.finish_and_clear();
+    let report = report?;
     let mut text = if report.dry_run {
         format!("dry run: would restore {} into {} on {}", report.backup_id, report.database, report.profile)
     } else {

@@ -7,6 +7,7 @@ pub mod connect;
 pub mod engine;
 pub mod error;
 pub mod home;
+pub mod job;
 pub mod keychain;
 pub mod libpq_env;
 pub mod logging;

@@ -5,9 +5,11 @@
 use super::compression;
 use super::names::{self, Relation};
 use super::options::{DumpFormat, DumpOptions};
+use super::tool_run::{run_logged, TableSizes};
 use crate::catalog::backups::BackupRecord;
 use crate::engine::Engine;
 use crate::error::{Error, ErrorCode, Result};
+use crate::job::Job;
 use crate::repo::checksum;
 use crate::repo::manifest::{Manifest, RowCountStatus, RowCounts, TableCount, FORMAT_VERSION};
 use std::time::Instant;
@@ -96,39 +98,35 @@ async fn count_rows(client: &Client, opts: &DumpOptions, tables: &[(String, Stri
     Ok(RowCounts { status: RowCountStatus::Counted, reason: None, tables: counts })
 }
 
-/// Runs a client tool with its output in `log_path`; a failure is `backup_failed` with the
-/// tool's own last words. The passfile lives until the child has exited.
-pub(crate) async fn run_logged(
-    mut cc: crate::libpq_env::ClientCommand,
-    log_path: &std::path::Path,
-    tool: &str,
-) -> Result<()> {
-    let log = std::fs::File::create(log_path).map_err(|e| Error::io(format!("creating {}", log_path.display()), e))?;
-    cc.command.stdout(std::process::Stdio::null()).stderr(log);
-    let status = tokio::process::Command::from(std::mem::replace(&mut cc.command, std::process::Command::new("true")))
-        .kill_on_drop(true)
-        .status()
+/// Estimated heap sizes of the tables pg_dump will write, keyed as its log names them.
+async fn table_sizes(client: &Client, tables: &[(String, String)]) -> Result<TableSizes> {
+    let rows = client
+        .query(
+            // relpages (as of the last VACUUM/ANALYZE), not pg_relation_size: that one takes a
+            // lock and would wait behind any exclusive lock before pg_dump even starts.
+            "SELECT n.nspname::text, c.relname::text, c.relpages::bigint * current_setting('block_size')::bigint
+             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'r'",
+            &[],
+        )
         .await
-        .map_err(|e| Error::io(format!("running {tool}"), e))?;
-    drop(cc);
-    if !status.success() {
-        return Err(Error::new(
-            ErrorCode::BackupFailed,
-            format!("{tool} failed ({status}):\n{}", log_tail(log_path, 12)),
-            format!("Nothing was kept; the message above is {tool}'s own. Fix the cause and run the backup again."),
-        ));
-    }
-    Ok(())
+        .map_err(query_failed("reading table sizes"))?;
+    Ok(rows
+        .iter()
+        .map(|r| (r.get::<_, String>(0), r.get::<_, String>(1), r.get::<_, i64>(2)))
+        .filter(|(s, t, _)| tables.iter().any(|(ws, wt)| ws == s && wt == t))
+        .map(|(s, t, size)| (format!("{s}.{t}"), size as u64))
+        .collect())
 }
 
-fn log_tail(path: &std::path::Path, lines: usize) -> String {
+pub(crate) fn log_tail(path: &std::path::Path, lines: usize) -> String {
     let text = std::fs::read_to_string(path).unwrap_or_default();
     let all: Vec<&str> = text.lines().filter(|l| !l.contains(": reading ") && !l.contains(": dumping ")).collect();
     all[all.len().saturating_sub(lines)..].join("\n")
 }
 
 impl Engine {
-    pub async fn backup(&self, profile_name: &str, opts: &DumpOptions) -> Result<BackupRecord> {
+    pub async fn backup(&self, profile_name: &str, opts: &DumpOptions, job: &Job) -> Result<BackupRecord> {
+        job.phase("connecting");
         if opts.schema_only && opts.data_only {
             return Err(Error::invalid_input(
                 "--schema-only and --data-only exclude each other",
@@ -175,6 +173,7 @@ impl Engine {
             .map_err(query_failed("exporting a snapshot"))?
             .get(0);
         let data_tables = tables_with_data(&client, opts, &selected, &excluded).await?;
+        job.phase("counting rows");
         let row_counts = count_rows(&client, opts, &data_tables).await?;
 
         let id = new_backup_id(self);
@@ -237,7 +236,10 @@ impl Engine {
         let mut cc = crate::libpq_env::client_command(&inst.path("pg_dump"), &draft, password.as_ref())?;
         cc.command.args(&args);
         tracing::info!(profile = %profile.name, database = %draft.database, id = %id, "pg_dump starting");
-        run_logged(cc, &log_path, "pg_dump").await?;
+        let sizes = table_sizes(&client, &data_tables).await?;
+        job.check_cancelled()?;
+        run_logged(cc, &log_path, "pg_dump", job, "dumping", &sizes, ErrorCode::BackupFailed).await?;
+        job.phase("checksumming");
         client.batch_execute("COMMIT").await.map_err(query_failed("ending the snapshot transaction"))?;
 
         let files = checksum::inventory(staging.path(), &[crate::repo::MANIFEST])?;

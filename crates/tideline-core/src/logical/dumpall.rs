@@ -1,11 +1,14 @@
 //! `tideline dumpall`: pg_dumpall of the whole cluster, its globals (roles, tablespaces), or
 //! its roles only, as a plain SQL script in the repository.
 
-use super::dump::{new_backup_id, run_logged, server_version};
+use super::dump::{new_backup_id, server_version};
 use super::options::{DumpFormat, DumpOptions};
+use super::tool_run::{run_logged, TableSizes};
 use crate::catalog::backups::BackupRecord;
 use crate::engine::Engine;
+use crate::error::ErrorCode;
 use crate::error::Result;
+use crate::job::Job;
 use crate::repo::checksum;
 use crate::repo::manifest::{Manifest, RowCountStatus, RowCounts, FORMAT_VERSION};
 use serde::{Deserialize, Serialize};
@@ -38,7 +41,8 @@ impl DumpallMode {
 }
 
 impl Engine {
-    pub async fn dumpall(&self, profile_name: &str, mode: DumpallMode) -> Result<BackupRecord> {
+    pub async fn dumpall(&self, profile_name: &str, mode: DumpallMode, job: &Job) -> Result<BackupRecord> {
+        job.phase("connecting");
         let profile = self.profile(profile_name)?;
         let password = self.password(&profile)?;
         let draft = profile.draft();
@@ -65,7 +69,8 @@ impl Engine {
         let log_path = staging.path().join("pg_dump.log");
         let mut cc = crate::libpq_env::client_command(&inst.path("pg_dumpall"), &draft, password.as_ref())?;
         cc.command.args(&args);
-        run_logged(cc, &log_path, "pg_dumpall").await?;
+        run_logged(cc, &log_path, "pg_dumpall", job, "dumping", &TableSizes::new(), ErrorCode::BackupFailed).await?;
+        job.phase("checksumming");
 
         let files = checksum::inventory(staging.path(), &[crate::repo::MANIFEST])?;
         let mut command = vec!["pg_dumpall".to_string()];

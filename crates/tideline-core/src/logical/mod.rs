@@ -11,4 +11,5 @@ pub mod names;
 pub mod options;
 pub mod restore;
 pub mod toc;
+pub mod tool_run;
 pub mod verify;

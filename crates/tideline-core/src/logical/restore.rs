@@ -7,8 +7,10 @@ use super::clean;
 use super::dump::{query_failed, server_version};
 use super::names::exact_pattern;
 use super::toc::{self, Selection};
+use super::tool_run::{run_logged, TableSizes};
 use crate::engine::Engine;
 use crate::error::{Error, ErrorCode, Result};
+use crate::job::Job;
 use crate::repo::manifest::TableCount;
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
@@ -68,7 +70,8 @@ pub(crate) async fn table_rows(client: &Client, tables: &[TableCount]) -> Result
 }
 
 impl Engine {
-    pub async fn restore(&self, backup_id: &str, opts: &RestoreOptions) -> Result<RestoreReport> {
+    pub async fn restore(&self, backup_id: &str, opts: &RestoreOptions, job: &Job) -> Result<RestoreReport> {
+        job.phase("preflight");
         let archive = self.archive(backup_id)?;
         if archive.manifest.kind != "logical" {
             return self.restore_cluster_script(&archive, opts).await;
@@ -151,7 +154,7 @@ impl Engine {
                 .map_err(query_failed("creating the target database"))?;
         }
         let restored =
-            self.run_restore(&archive, server_major, &target, password.as_ref(), opts, selection.as_ref()).await;
+            self.run_restore(&archive, server_major, &target, password.as_ref(), opts, selection.as_ref(), job).await;
         let log_path = match restored {
             Ok(path) => path,
             Err(e) => {
@@ -272,16 +275,16 @@ impl Engine {
         password: Option<&crate::Secret>,
         opts: &RestoreOptions,
         selection: Option<&Selection>,
+        job: &Job,
     ) -> Result<std::path::PathBuf> {
         let logs = self.home().join("logs").join("restores");
         crate::home::ensure_private_dir(&logs)?;
         let log_path = logs.join(format!("{}-{}.log", archive.id, self.clock.now().format("%Y%m%dT%H%M%S")));
-        let log = std::fs::File::create(&log_path).map_err(|e| Error::io("creating the restore log", e))?;
         let scratch = tempfile::Builder::new()
             .prefix("tideline-restore-")
             .tempdir()
             .map_err(|e| Error::io("creating a temporary directory", e))?;
-        let mut cc = if opts.clean && !archive.is_plain() {
+        let cc = if opts.clean && !archive.is_plain() {
             // pg_restore --clean cannot drop a partition's inherited constraints and indexes,
             // and with --single-transaction that aborts the whole restore. So: let pg_restore
             // write the script, let those drops pass over exactly that refusal (see clean.rs),
@@ -349,29 +352,25 @@ impl Engine {
             cc.command.arg(archive.artifact());
             cc
         };
-        cc.command.stdout(log.try_clone().map_err(|e| Error::io("restore log", e))?).stderr(log);
-        let status =
-            tokio::process::Command::from(std::mem::replace(&mut cc.command, std::process::Command::new("true")))
-                .kill_on_drop(true)
-                .status()
-                .await
-                .map_err(|e| Error::io("running the restore", e))?;
-        drop(cc);
-        if !status.success() {
-            let text = std::fs::read_to_string(&log_path).unwrap_or_default();
-            let tail: Vec<&str> = text
-                .lines()
-                .filter(|l| l.contains("error") || l.contains("ERROR") || l.contains("FATAL"))
-                .take(8)
-                .collect();
-            return Err(Error::new(
-                ErrorCode::RestoreFailed,
-                format!("the restore into '{}' failed ({status}):\n{}", target.database, tail.join("\n")),
-                format!(
-                    "The full output is in {}. Single-job restores run in one transaction, so nothing was applied.",
-                    log_path.display()
-                ),
-            ));
+        let tool = if archive.is_plain() || opts.clean { "psql" } else { "pg_restore" };
+        match run_logged(cc, &log_path, tool, job, "restoring", &TableSizes::new(), ErrorCode::RestoreFailed).await {
+            Err(e) if e.code == ErrorCode::RestoreFailed => {
+                let text = std::fs::read_to_string(&log_path).unwrap_or_default();
+                let tail: Vec<&str> = text
+                    .lines()
+                    .filter(|l| l.contains("error") || l.contains("ERROR") || l.contains("FATAL"))
+                    .take(8)
+                    .collect();
+                return Err(Error::new(
+                    ErrorCode::RestoreFailed,
+                    format!("the restore into '{}' failed:\n{}", target.database, tail.join("\n")),
+                    format!(
+                        "The full output is in {}. Single-job restores run in one transaction, so nothing was applied.",
+                        log_path.display()
+                    ),
+                ));
+            }
+            other => other?,
         }
         Ok(log_path)
     }

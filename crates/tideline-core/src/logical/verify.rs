@@ -109,7 +109,8 @@ impl Engine {
             let mut target = draft.clone();
             target.database = "verify".into();
             let opts = super::restore::RestoreOptions { to_db: "verify".into(), no_owner: true, ..Default::default() };
-            self.run_restore(archive, server.major, &target, Some(&password), &opts, None).await?;
+            self.run_restore(archive, server.major, &target, Some(&password), &opts, None, &crate::job::Job::silent())
+                .await?;
             report.restore_tested = true;
             let client = crate::connect::connect(&target, Some(&password)).await?;
             let expected = &archive.manifest.row_counts.tables;
