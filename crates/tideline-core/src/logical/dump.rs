@@ -2,7 +2,7 @@
 //! snapshot the dump reads (exported by our own REPEATABLE READ transaction, passed to pg_dump
 //! with --snapshot, and kept open until pg_dump has finished).
 
-use super::compression;
+use super::dump_args::dump_args;
 use super::names::{self, Relation};
 use super::options::{DumpFormat, DumpOptions};
 use super::tool_run::{run_logged, TableSizes};
@@ -147,22 +147,7 @@ impl Engine {
         }
         let client = crate::connect::connect(&draft, password.as_ref()).await?;
         let (server_version, server_major) = server_version(&client).await?;
-        let inventory = self.tools()?;
-        let inst = inventory.client_for(server_major, "pg_dump")?.clone();
-        let compress = compression::choose(&inst, opts.format, opts.compress.as_deref())?;
-
-        let mut selected = Vec::new();
-        for spec in &opts.tables {
-            selected.extend(names::resolve(&client, spec).await?);
-        }
-        let mut excluded = Vec::new();
-        for spec in &opts.exclude_tables {
-            excluded.extend(names::resolve(&client, spec).await?);
-        }
-        for schema in opts.schemas.iter().chain(&opts.exclude_schemas) {
-            names::check_schema(&client, schema).await?;
-        }
-
+        let plan = self.plan_dump(&client, server_version, server_major, opts).await?;
         client
             .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
             .await
@@ -172,7 +157,7 @@ impl Engine {
             .await
             .map_err(query_failed("exporting a snapshot"))?
             .get(0);
-        let data_tables = tables_with_data(&client, opts, &selected, &excluded).await?;
+        let data_tables = tables_with_data(&client, opts, &plan.selected, &plan.excluded).await?;
         job.phase("counting rows");
         let row_counts = count_rows(&client, opts, &data_tables).await?;
 
@@ -180,60 +165,11 @@ impl Engine {
         let repo = self.repository()?;
         let staging = repo.stage(repo.logical_dir(&profile.name, &draft.database).join(&id))?;
         let artifact = opts.format.artifact();
-        let jobs = match opts.format {
-            DumpFormat::Directory => Some(opts.jobs.unwrap_or_else(default_jobs)),
-            _ => None,
-        };
-
-        let mut args: Vec<String> = vec![
-            "--verbose".into(),
-            format!("--format={}", opts.format.flag()),
-            format!("--file={}", staging.path().join(artifact).display()),
-            format!("--snapshot={snapshot}"),
-        ];
-        if let Some(j) = jobs {
-            args.push(format!("--jobs={j}"));
-        }
-        if let Some(c) = &compress {
-            args.push(format!("--compress={c}"));
-        }
-        if opts.schema_only {
-            args.push("--schema-only".into());
-        }
-        if opts.data_only {
-            args.push("--data-only".into());
-        }
-        // Exact names: one quoted pattern per relation, partitions listed one by one (pg_dump -t
-        // of a partitioned parent brings no partition rows before 16).
-        for r in &selected {
-            args.push(format!("--table={}", names::exact_pattern(&r.schema, &r.name)));
-        }
-        for r in &excluded {
-            args.push(format!("--exclude-table={}", names::exact_pattern(&r.schema, &r.name)));
-        }
-        for s in &opts.schemas {
-            args.push(format!("--schema={}", names::quote_ident(s)));
-        }
-        for s in &opts.exclude_schemas {
-            args.push(format!("--exclude-schema={}", names::quote_ident(s)));
-        }
-        if !selected.is_empty() || !opts.schemas.is_empty() {
-            args.push("--strict-names".into());
-        }
-        if opts.large_objects {
-            args.push("--blobs".into());
-        }
-        if opts.no_owner {
-            args.push("--no-owner".into());
-        }
-        if opts.no_privileges {
-            args.push("--no-privileges".into());
-        }
-
+        let args = dump_args(&plan, opts, &staging.path().join(artifact), Some(&snapshot));
         let started_at = self.clock.now_rfc3339();
         let started = Instant::now();
         let log_path = staging.path().join("pg_dump.log");
-        let mut cc = crate::libpq_env::client_command(&inst.path("pg_dump"), &draft, password.as_ref())?;
+        let mut cc = crate::libpq_env::client_command(&plan.inst.path("pg_dump"), &draft, password.as_ref())?;
         cc.command.args(&args);
         tracing::info!(profile = %profile.name, database = %draft.database, id = %id, "pg_dump starting");
         let sizes = table_sizes(&client, &data_tables).await?;
@@ -244,8 +180,12 @@ impl Engine {
 
         let files = checksum::inventory(staging.path(), &[crate::repo::MANIFEST])?;
         let size_bytes = files.iter().map(|f| f.size_bytes).sum();
-        let resolved =
-            DumpOptions { database: Some(draft.database.clone()), jobs, compress: compress.clone(), ..opts.clone() };
+        let resolved = DumpOptions {
+            database: Some(draft.database.clone()),
+            jobs: plan.jobs,
+            compress: plan.compress.clone(),
+            ..opts.clone()
+        };
         let mut command = vec!["pg_dump".to_string()];
         command.extend(args.iter().map(|a| {
             // Paths point into the temporary directory; record them as they are after the rename.
@@ -257,10 +197,10 @@ impl Engine {
             kind: "logical".into(),
             profile: profile.name.clone(),
             database: draft.database.clone(),
-            server_version,
-            server_major,
-            tool_version: inst.version.clone(),
-            tool_major: inst.major,
+            server_version: plan.server_version.clone(),
+            server_major: plan.server_major,
+            tool_version: plan.inst.version.clone(),
+            tool_major: plan.inst.major,
             options: resolved,
             artifact: artifact.into(),
             command,
@@ -277,9 +217,4 @@ impl Engine {
         tracing::info!(id = %id, bytes = size_bytes, ms = manifest.duration_ms, "backup complete");
         Ok(record)
     }
-}
-
-/// Parallel jobs for the directory format: the cores we have, at most 4.
-fn default_jobs() -> u32 {
-    std::thread::available_parallelism().map(|n| n.get() as u32).unwrap_or(2).clamp(1, 4)
 }

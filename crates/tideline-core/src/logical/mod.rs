@@ -5,6 +5,7 @@ pub mod backups;
 pub mod clean;
 pub mod compression;
 pub mod dump;
+pub mod dump_args;
 pub mod dumpall;
 pub mod globals;
 pub mod names;

@@ -1,0 +1,147 @@
+//! What pg_dump is asked to do: the plan (binary, compression, jobs, resolved tables) and the
+//! argument list built from it — shared by the backup itself and the command preview the app
+//! shows before a run.
+
+use super::compression;
+use super::names::{self, Relation};
+use super::options::{DumpFormat, DumpOptions};
+use crate::engine::Engine;
+use crate::error::Result;
+use crate::tools::Installation;
+use std::path::Path;
+use tokio_postgres::Client;
+
+pub(crate) struct DumpPlan {
+    pub inst: Installation,
+    pub server_version: String,
+    pub server_major: u32,
+    pub compress: Option<String>,
+    pub jobs: Option<u32>,
+    pub selected: Vec<Relation>,
+    pub excluded: Vec<Relation>,
+}
+
+/// Parallel jobs for the directory format: the cores we have, at most 4.
+fn default_jobs() -> u32 {
+    std::thread::available_parallelism().map(|n| n.get() as u32).unwrap_or(2).clamp(1, 4)
+}
+
+impl Engine {
+    pub(crate) async fn plan_dump(
+        &self,
+        client: &Client,
+        server_version: String,
+        server_major: u32,
+        opts: &DumpOptions,
+    ) -> Result<DumpPlan> {
+        let inst = self.tools()?.client_for(server_major, "pg_dump")?.clone();
+        let compress = compression::choose(&inst, opts.format, opts.compress.as_deref())?;
+        let mut selected = Vec::new();
+        for spec in &opts.tables {
+            selected.extend(names::resolve(client, spec).await?);
+        }
+        let mut excluded = Vec::new();
+        for spec in &opts.exclude_tables {
+            excluded.extend(names::resolve(client, spec).await?);
+        }
+        for schema in opts.schemas.iter().chain(&opts.exclude_schemas) {
+            names::check_schema(client, schema).await?;
+        }
+        let jobs = match opts.format {
+            DumpFormat::Directory => Some(opts.jobs.unwrap_or_else(default_jobs)),
+            _ => None,
+        };
+        Ok(DumpPlan { inst, server_version, server_major, compress, jobs, selected, excluded })
+    }
+
+    /// The shell command equivalent to a backup with these options (no password: libpq reads
+    /// it from ~/.pgpass or asks), for the app's "Back up now" dialog.
+    pub async fn backup_command_preview(&self, profile_name: &str, opts: &DumpOptions) -> Result<String> {
+        let profile = self.profile(profile_name)?;
+        let password = self.password(&profile)?;
+        let mut draft = profile.draft();
+        if let Some(db) = &opts.database {
+            draft.database = db.clone();
+        }
+        let client = crate::connect::connect(&draft, password.as_ref()).await?;
+        let (version, major) = super::dump::server_version(&client).await?;
+        let plan = self.plan_dump(&client, version, major, opts).await?;
+        let file = self.repository()?.logical_dir(&profile.name, &draft.database).join(opts.format.artifact());
+        let mut words = vec![
+            format!("PGHOST={}", shell_quote(&draft.host)),
+            format!("PGPORT={}", draft.port),
+            format!("PGUSER={}", shell_quote(&draft.user)),
+            format!("PGDATABASE={}", shell_quote(&draft.database)),
+            format!("PGSSLMODE={}", draft.sslmode.as_str()),
+            shell_quote(&plan.inst.path("pg_dump").display().to_string()),
+        ];
+        words.extend(dump_args(&plan, opts, &file, None).iter().map(|a| shell_quote(a)));
+        Ok(words.join(" "))
+    }
+}
+
+pub(crate) fn dump_args(plan: &DumpPlan, opts: &DumpOptions, file: &Path, snapshot: Option<&str>) -> Vec<String> {
+    let mut args: Vec<String> =
+        vec!["--verbose".into(), format!("--format={}", opts.format.flag()), format!("--file={}", file.display())];
+    if let Some(s) = snapshot {
+        args.push(format!("--snapshot={s}"));
+    }
+    if let Some(j) = plan.jobs {
+        args.push(format!("--jobs={j}"));
+    }
+    if let Some(c) = &plan.compress {
+        args.push(format!("--compress={c}"));
+    }
+    if opts.schema_only {
+        args.push("--schema-only".into());
+    }
+    if opts.data_only {
+        args.push("--data-only".into());
+    }
+    // Exact names: one quoted pattern per relation, partitions listed one by one (pg_dump -t of a
+    // partitioned parent brings no partition rows before 16).
+    for r in &plan.selected {
+        args.push(format!("--table={}", names::exact_pattern(&r.schema, &r.name)));
+    }
+    for r in &plan.excluded {
+        args.push(format!("--exclude-table={}", names::exact_pattern(&r.schema, &r.name)));
+    }
+    for s in &opts.schemas {
+        args.push(format!("--schema={}", names::quote_ident(s)));
+    }
+    for s in &opts.exclude_schemas {
+        args.push(format!("--exclude-schema={}", names::quote_ident(s)));
+    }
+    if !plan.selected.is_empty() || !opts.schemas.is_empty() {
+        args.push("--strict-names".into());
+    }
+    if opts.large_objects {
+        args.push("--blobs".into());
+    }
+    if opts.no_owner {
+        args.push("--no-owner".into());
+    }
+    if opts.no_privileges {
+        args.push("--no-privileges".into());
+    }
+    args
+}
+
+/// POSIX shell quoting: bare when safe, else single quotes with `'\''` for quotes.
+pub fn shell_quote(s: &str) -> String {
+    if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:@%+,".contains(c)) {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn quotes_for_the_shell() {
+        assert_eq!(super::shell_quote("--format=d"), "--format=d");
+        assert_eq!(super::shell_quote("--table=\"a.b\".\"x*y?\""), "'--table=\"a.b\".\"x*y?\"'");
+        assert_eq!(super::shell_quote("it's"), "'it'\\''s'");
+    }
+}
