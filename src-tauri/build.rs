@@ -9,6 +9,17 @@ const COMMANDS: &[&str] = &[
     "profile_test",
     "profile_import",
     "tools_list",
+    "backups_list",
+    "backup_show",
+    "backup_log",
+    "backup_command_preview",
+    "backup_run",
+    "dumpall_run",
+    "job_cancel",
+    "toc_list",
+    "toc_select",
+    "restore_run",
+    "verify_run",
 ];
 
 fn main() {

@@ -36,6 +36,17 @@ fn main() {
             commands::profiles::profile_test,
             commands::profiles::profile_import,
             commands::tools::tools_list,
+            commands::backups::backups_list,
+            commands::backups::backup_show,
+            commands::backups::backup_log,
+            commands::backups::backup_command_preview,
+            commands::backups::backup_run,
+            commands::backups::dumpall_run,
+            commands::backups::job_cancel,
+            commands::restore::toc_list,
+            commands::restore::toc_select,
+            commands::restore::restore_run,
+            commands::restore::verify_run,
         ])
         .run(tauri::generate_context!())
         .expect("the Tauri app failed to run");

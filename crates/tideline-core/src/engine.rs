@@ -13,6 +13,8 @@ pub struct Engine {
     catalog: Mutex<Catalog>,
     pub(crate) secrets: Arc<dyn SecretStore>,
     pub(crate) clock: Arc<dyn Clock>,
+    /// Running jobs, so that a cancel from another command reaches them.
+    pub jobs: crate::job::JobRegistry,
 }
 
 impl Engine {
@@ -23,7 +25,7 @@ impl Engine {
 
     pub fn open(home: &Path, secrets: Arc<dyn SecretStore>, clock: Arc<dyn Clock>) -> Result<Self> {
         let catalog = Catalog::open(home)?;
-        Ok(Engine { home: home.to_path_buf(), catalog: Mutex::new(catalog), secrets, clock })
+        Ok(Engine { home: home.to_path_buf(), catalog: Mutex::new(catalog), secrets, clock, jobs: Default::default() })
     }
 
     pub fn home(&self) -> &Path {
