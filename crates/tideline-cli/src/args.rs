@@ -76,6 +76,9 @@ pub struct RestoreArgs {
     /// Show what would be restored; change nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Restore the chosen tables or schema under this new schema name.
+    #[arg(long)]
+    pub into_schema: Option<String>,
 }
 
 #[derive(Args, Debug)]

@@ -18,6 +18,7 @@ pub async fn restore(engine: &Engine, a: RestoreArgs, json: bool) -> Result<Repl
         clean: a.clean,
         no_owner: a.no_owner,
         dry_run: a.dry_run,
+        into_schema: a.into_schema,
     };
     let (job, bar) = crate::progress::job(json);
     let report = engine.restore(&a.id, &opts, &job).await;

@@ -16,4 +16,8 @@ clean: boolean, no_owner: boolean,
 /**
  * Show what would be restored; change nothing.
  */
-dry_run: boolean, };
+dry_run: boolean, 
+/**
+ * Restore the chosen tables (or schema) under this new schema name instead.
+ */
+into_schema: string | null, };

@@ -9,6 +9,7 @@
 //!   server.log     the server's log
 
 mod os_user;
+pub mod scratch;
 
 pub use os_user::{cluster_owner, running_as_root, OsUser};
 

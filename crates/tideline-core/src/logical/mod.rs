@@ -8,6 +8,7 @@ pub mod dump;
 pub mod dump_args;
 pub mod dumpall;
 pub mod globals;
+pub mod into_schema;
 pub mod names;
 pub mod options;
 pub mod restore;

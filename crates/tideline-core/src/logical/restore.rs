@@ -32,6 +32,8 @@ pub struct RestoreOptions {
     pub no_owner: bool,
     /// Show what would be restored; change nothing.
     pub dry_run: bool,
+    /// Restore the chosen tables (or schema) under this new schema name instead.
+    pub into_schema: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, TS)]
@@ -94,6 +96,15 @@ impl Engine {
 
         // Preflight: nothing is written until every check has passed.
         let selection = self.plan_selection(&archive, server_major, opts)?;
+        if opts.into_schema.is_some() {
+            if selection.is_none() {
+                return Err(Error::invalid_input(
+                    "--into-schema needs the tables (--table) or the schema (--schema) to move",
+                    "Pick what to restore under the new schema name.",
+                ));
+            }
+            super::into_schema::source_schema(selection.as_ref(), opts)?;
+        }
         let exists: i64 = admin
             .query_one("SELECT count(*) FROM pg_database WHERE datname = $1", &[&opts.to_db])
             .await
@@ -105,7 +116,8 @@ impl Engine {
             let client = crate::connect::connect(&target, password.as_ref()).await?;
             let objects: i64 =
                 client.query_one(USER_OBJECTS_SQL, &[]).await.map_err(query_failed("inspecting the target"))?.get(0);
-            if objects > 0 && !opts.clean {
+            // A new schema overwrites nothing; its own existence is checked before it is written.
+            if objects > 0 && !opts.clean && opts.into_schema.is_none() {
                 return Err(Error::new(
                     ErrorCode::TargetNotEmpty,
                     format!("database '{}' on {} already holds {objects} relations; nothing was restored", opts.to_db, profile.name),
@@ -113,7 +125,7 @@ impl Engine {
                 ));
             }
         }
-        let missing_roles = if opts.no_owner {
+        let missing_roles = if opts.no_owner || opts.into_schema.is_some() {
             vec![]
         } else {
             self.missing_owners(&admin, &archive, server_major, &selection).await?
@@ -153,8 +165,30 @@ impl Engine {
                 .await
                 .map_err(query_failed("creating the target database"))?;
         }
-        let restored =
-            self.run_restore(&archive, server_major, &target, password.as_ref(), opts, selection.as_ref(), job).await;
+        let restored = match &opts.into_schema {
+            Some(new_schema) => {
+                let client = crate::connect::connect(&target, password.as_ref()).await?;
+                let sel = selection.as_ref();
+                self.restore_into_schema(
+                    &archive,
+                    sel,
+                    opts,
+                    new_schema,
+                    &client,
+                    &target,
+                    password.as_ref(),
+                    server_major,
+                    job,
+                    &mut report,
+                )
+                .await
+                .map(|_| std::path::PathBuf::from(report.log_path.clone().unwrap_or_default()))
+            }
+            None => {
+                self.run_restore(&archive, server_major, &target, password.as_ref(), opts, selection.as_ref(), job)
+                    .await
+            }
+        };
         let log_path = match restored {
             Ok(path) => path,
             Err(e) => {
@@ -170,7 +204,13 @@ impl Engine {
         };
         report.log_path = Some(log_path.display().to_string());
         let client = crate::connect::connect(&target, password.as_ref()).await?;
-        report.row_counts = table_rows(&client, &archive.manifest.row_counts.tables).await?;
+        let mut expected = archive.manifest.row_counts.tables.clone();
+        if let Some(new_schema) = &opts.into_schema {
+            let old = super::into_schema::source_schema(selection.as_ref(), opts)?;
+            expected.retain(|t| t.schema == old);
+            expected.iter_mut().for_each(|t| t.schema = new_schema.clone());
+        }
+        report.row_counts = table_rows(&client, &expected).await?;
         report.duration_ms = started.elapsed().as_millis() as u64;
         tracing::info!(backup = %archive.id, database = %opts.to_db, ms = report.duration_ms, "restore complete");
         Ok(report)

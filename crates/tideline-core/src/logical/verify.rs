@@ -4,12 +4,11 @@
 
 use super::archive::Archive;
 use super::restore::table_rows;
-use crate::cluster::{ClusterSpec, ManagedCluster};
+use crate::cluster::scratch::ScratchCluster;
 use crate::engine::Engine;
 use crate::error::{Error, ErrorCode, Result};
 use crate::repo::checksum::sha256_file;
 use crate::repo::manifest::RowCountStatus;
-use crate::secret::Secret;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
@@ -79,40 +78,29 @@ impl Engine {
     }
 
     async fn restore_test(&self, archive: &Archive, report: &mut VerifyReport) -> Result<()> {
-        let inventory = self.tools()?;
-        let server = inventory.server_for(archive.manifest.server_major, "postgres")?.clone();
-        // Under the system temp dir: when we run as root, the cluster's owner must reach it.
-        let parent = tempfile::Builder::new()
-            .prefix("tideline-verify-")
-            .tempdir()
-            .map_err(|e| Error::io("creating a scratch directory", e))?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let _ = std::fs::set_permissions(parent.path(), std::fs::Permissions::from_mode(0o755));
-        }
-        let password = Secret::new(uuid::Uuid::new_v4().simple().to_string());
-        let spec = ClusterSpec {
-            superuser: "tideline".into(),
-            password: Some(password.clone()),
-            settings: vec![("fsync".into(), "off".into()), ("full_page_writes".into(), "off".into())],
-        };
-        let mut cluster = ManagedCluster::create(&parent.path().join("cluster"), &server, &spec)?;
+        let server = self.tools()?.server_for(archive.manifest.server_major, "postgres")?.clone();
+        let scratch = ScratchCluster::start(&server, "verify")?;
         let result = async {
-            cluster.start()?;
-            let draft = cluster.tcp_draft("verify", "tideline", "postgres");
-            let admin = crate::connect::connect(&draft, Some(&password)).await?;
+            let admin = crate::connect::connect(&scratch.draft("postgres"), Some(&scratch.password)).await?;
             admin
                 .batch_execute("CREATE DATABASE verify TEMPLATE template0")
                 .await
                 .map_err(super::dump::query_failed("creating the scratch database"))?;
-            let mut target = draft.clone();
-            target.database = "verify".into();
+            let target = scratch.draft("verify");
             let opts = super::restore::RestoreOptions { to_db: "verify".into(), no_owner: true, ..Default::default() };
-            self.run_restore(archive, server.major, &target, Some(&password), &opts, None, &crate::job::Job::silent())
-                .await?;
+            let password = &scratch.password;
+            self.run_restore(
+                archive,
+                scratch.major(),
+                &target,
+                Some(password),
+                &opts,
+                None,
+                &crate::job::Job::silent(),
+            )
+            .await?;
             report.restore_tested = true;
-            let client = crate::connect::connect(&target, Some(&password)).await?;
+            let client = crate::connect::connect(&target, Some(password)).await?;
             let expected = &archive.manifest.row_counts.tables;
             let restored = table_rows(&client, expected).await?;
             for want in expected {
@@ -133,7 +121,7 @@ impl Engine {
             Ok::<(), Error>(())
         }
         .await;
-        let _ = cluster.remove();
+        drop(scratch);
         result
     }
 }
