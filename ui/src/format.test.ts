@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatBytes, yesNo } from './format';
+import { formatBytes, formatDuration, formatEta, yesNo } from './format';
 
 describe('formatBytes', () => {
   it('uses binary units with sensible precision', () => {
@@ -15,5 +15,21 @@ describe('formatBytes', () => {
   it('says yes or no', () => {
     expect(yesNo(true)).toBe('yes');
     expect(yesNo(false)).toBe('no');
+  });
+});
+
+describe('formatDuration', () => {
+  it('picks a unit that reads well', () => {
+    expect(formatDuration(850)).toBe('850 ms');
+    expect(formatDuration(12300)).toBe('12.3 s');
+    expect(formatDuration(65000)).toBe('1 min 05 s');
+    expect(formatDuration(3720000)).toBe('1 h 02 min');
+    expect(formatDuration(-5)).toBe('—');
+  });
+
+  it('gives an ETA in whole seconds', () => {
+    expect(formatEta(42.4)).toBe('42 s');
+    expect(formatEta(245)).toBe('4 min 05 s');
+    expect(formatEta(Number.NaN)).toBe('—');
   });
 });

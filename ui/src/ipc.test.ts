@@ -1,6 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import { profileUpdate, profilesList, toErrorPayload, toolsList } from './ipc';
-import { fakeBackend, profile, reject } from './testing/backend';
+import { Channel } from '@tauri-apps/api/core';
+import type { JobProgress } from './bindings/JobProgress';
+import {
+  backupRun,
+  backupsList,
+  jobCancel,
+  profileUpdate,
+  profilesList,
+  restoreRun,
+  toErrorPayload,
+  toolsList,
+  tocSelect,
+  verifyRun,
+} from './ipc';
+import { backupRecord, dumpOptions, fakeBackend, profile, reject, restoreReport, verifyReport } from './testing/backend';
 
 describe('toErrorPayload', () => {
   it('passes an engine ErrorPayload through unchanged', () => {
@@ -39,5 +52,35 @@ describe('command wrappers', () => {
     });
     await expect(profilesList()).rejects.toEqual({ code: 'io', message: 'disk full', hint: 'Free some space.' });
     await expect(toolsList()).rejects.toMatchObject({ code: 'internal', message: 'command tools_list not found' });
+  });
+});
+
+describe('backup and restore wrappers', () => {
+  it('send the contract’s argument names, with the progress channel itself', async () => {
+    const backend = fakeBackend({
+      backups_list: () => [backupRecord()],
+      backup_run: () => backupRecord(),
+      job_cancel: () => true,
+      toc_select: () => ({ entries: [], warnings: [] }),
+      restore_run: () => restoreReport(),
+      verify_run: () => verifyReport(),
+    });
+    const channel = new Channel<JobProgress>();
+    expect(await backupsList(null)).toEqual([backupRecord()]);
+    await backupRun('prod', dumpOptions(), 'job-1', channel);
+    expect(await jobCancel('job-1')).toBe(true);
+    await tocSelect('b1', ['public.orders']);
+    const options = { to_db: 'x', profile: null, jobs: null, tables: [], schemas: [], clean: false, no_owner: false, dry_run: true, into_schema: null };
+    await restoreRun('b1', options, 'job-2', channel);
+    await verifyRun('b1', false);
+
+    expect(backend.calls).toEqual([
+      { cmd: 'backups_list', args: { profile: null } },
+      { cmd: 'backup_run', args: { profile: 'prod', options: dumpOptions(), jobId: 'job-1', onProgress: channel } },
+      { cmd: 'job_cancel', args: { jobId: 'job-1' } },
+      { cmd: 'toc_select', args: { id: 'b1', tables: ['public.orders'] } },
+      { cmd: 'restore_run', args: { id: 'b1', options, jobId: 'job-2', onProgress: channel } },
+      { cmd: 'verify_run', args: { id: 'b1', restoreTest: false } },
+    ]);
   });
 });

@@ -1,11 +1,15 @@
 // Table names as the engine reads them: `schema.table`, exact (never patterns). A part
-// containing `.` or `"` is double-quoted SQL-style with `"` doubled; others are written as is.
+// containing `.` or `"` must be double-quoted SQL-style with `"` doubled. Parts holding pg_dump
+// pattern characters (`*`, `?`) are quoted too: the engine reads them literally either way, but
+// quoted they read as literal to a person as well. Everything else is written as is.
+
+const NEEDS_QUOTES = /[."*?]/;
 
 function part(s: string): string {
-  return s.includes('.') || s.includes('"') ? `"${s.replaceAll('"', '""')}"` : s;
+  return NEEDS_QUOTES.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
 }
 
-/** `public.orders`; `"a.b"."x*y?"`; `app."say ""hi"""`. */
+/** `public.orders`; `"a.b"."x*y?"`; `app."say ""hi"""`; `Sales.Order Items`. */
 export function qualifiedName(schema: string, name: string): string {
   return `${part(schema)}.${part(name)}`;
 }

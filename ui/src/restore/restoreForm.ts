@@ -10,10 +10,12 @@ export type RestoreTarget = {
   clean: boolean;
   noOwner: boolean;
   jobs: number | null;
+  /** Restore the picked tables under this new schema name (empty: their own schema). */
+  intoSchema: string;
 };
 
 export function defaultTarget(record: BackupRecord): RestoreTarget {
-  return { toDb: `${record.database}_restored`, profile: record.profile, clean: false, noOwner: false, jobs: null };
+  return { toDb: `${record.database}_restored`, profile: record.profile, clean: false, noOwner: false, jobs: null, intoSchema: '' };
 }
 
 /** Plain SQL (and pg_dumpall output) has no archive TOC: it restores whole. */
@@ -39,6 +41,7 @@ export function toRestoreOptions(
     clean: target.clean,
     no_owner: target.noOwner,
     dry_run: dryRun,
+    into_schema: restoresWhole(record) || target.intoSchema.trim() === '' ? null : target.intoSchema.trim(),
   };
 }
 

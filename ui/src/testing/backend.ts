@@ -1,8 +1,16 @@
 // Test helpers: a fake Rust side built on Tauri's mockIPC that records every call.
+import type { Channel } from '@tauri-apps/api/core';
 import { mockIPC } from '@tauri-apps/api/mocks';
+import type { BackupRecord } from '../bindings/BackupRecord';
+import type { DumpOptions } from '../bindings/DumpOptions';
 import type { ErrorPayload } from '../bindings/ErrorPayload';
+import type { JobProgress } from '../bindings/JobProgress';
+import type { Manifest } from '../bindings/Manifest';
 import type { Profile } from '../bindings/Profile';
+import type { RestoreReport } from '../bindings/RestoreReport';
 import type { ServerFacts } from '../bindings/ServerFacts';
+import type { TocEntry } from '../bindings/TocEntry';
+import type { VerifyReport } from '../bindings/VerifyReport';
 
 export type Call = { cmd: string; args: Record<string, unknown> };
 type Handler = (args: Record<string, unknown>) => unknown;
@@ -67,4 +75,152 @@ export function facts(overrides: Partial<ServerFacts> = {}): ServerFacts {
     tested_at: '2025-01-02T03:04:05Z',
     ...overrides,
   };
+}
+
+// Backups and restores.
+
+export function backupRecord(overrides: Partial<BackupRecord> = {}): BackupRecord {
+  const id = overrides.id ?? '20250102T030405Z-app';
+  return {
+    id,
+    kind: 'logical',
+    profile: 'prod',
+    database: 'app',
+    path: `/home/alice/.local/share/tideline/backups/prod/${id}`,
+    status: 'complete',
+    started_at: '2025-01-02T03:04:05Z',
+    finished_at: '2025-01-02T03:05:10Z',
+    size_bytes: 52428800,
+    format: 'directory',
+    verified_at: null,
+    verify_status: null,
+    verify_detail: null,
+    ...overrides,
+  };
+}
+
+export function dumpOptions(overrides: Partial<DumpOptions> = {}): DumpOptions {
+  return {
+    database: null,
+    format: 'directory',
+    jobs: null,
+    schema_only: false,
+    data_only: false,
+    tables: [],
+    exclude_tables: [],
+    schemas: [],
+    exclude_schemas: [],
+    large_objects: false,
+    no_owner: false,
+    no_privileges: false,
+    compress: null,
+    no_row_counts: false,
+    ...overrides,
+  };
+}
+
+export function manifest(overrides: Partial<Manifest> = {}): Manifest {
+  return {
+    format_version: 1,
+    id: '20250102T030405Z-app',
+    kind: 'logical',
+    profile: 'prod',
+    database: 'app',
+    server_version: '17.2',
+    server_major: 17,
+    tool_version: 'pg_dump (PostgreSQL) 17.10',
+    tool_major: 17,
+    options: dumpOptions({ jobs: 4 }),
+    artifact: 'dump',
+    command: ['pg_dump', '--format=directory', '--jobs=4', '--file', 'dump', 'app'],
+    started_at: '2025-01-02T03:04:05Z',
+    finished_at: '2025-01-02T03:05:10Z',
+    duration_ms: 65000,
+    size_bytes: 52428800,
+    files: [
+      { path: 'dump/toc.dat', size_bytes: 4096, sha256: 'a'.repeat(64) },
+      { path: 'dump/3001.dat.zst', size_bytes: 52424704, sha256: 'b'.repeat(64) },
+    ],
+    row_counts: {
+      status: 'counted',
+      reason: null,
+      tables: [
+        { schema: 'public', table: 'orders', rows: 1200 },
+        { schema: 'public', table: 'customers', rows: 85 },
+      ],
+    },
+    status: 'complete',
+    ...overrides,
+  };
+}
+
+export function tocEntry(id: number, kind: string, schema: string, name: string, depends_on: number[] = []): TocEntry {
+  return { id, kind, schema, name, owner: 'alice', depends_on };
+}
+
+export function restoreReport(overrides: Partial<RestoreReport> = {}): RestoreReport {
+  return {
+    backup_id: '20250102T030405Z-app',
+    profile: 'prod',
+    database: 'app_restored',
+    created_database: true,
+    dry_run: false,
+    list: [],
+    warnings: [],
+    row_counts: [],
+    duration_ms: 4200,
+    log_path: null,
+    ...overrides,
+  };
+}
+
+export function verifyReport(overrides: Partial<VerifyReport> = {}): VerifyReport {
+  return {
+    id: '20250102T030405Z-app',
+    status: 'passed',
+    files_checked: 2,
+    readable: true,
+    restore_tested: false,
+    tables_compared: 0,
+    row_counts_note: null,
+    problems: [],
+    verified_at: '2025-01-03T10:00:00Z',
+    ...overrides,
+  };
+}
+
+export function jobProgress(overrides: Partial<JobProgress> = {}): JobProgress {
+  return {
+    job_id: 'job',
+    phase: 'dumping',
+    current_object: null,
+    bytes_done: 0,
+    bytes_total: null,
+    eta_seconds: null,
+    ...overrides,
+  };
+}
+
+type TauriInternals = { runCallback: (id: number, data: unknown) => void };
+
+/**
+ * Sends messages down a Channel the UI passed to a command, the way the Rust side does:
+ * numbered messages delivered to the channel's registered callback.
+ */
+export function channelSender<T>(channel: unknown): (message: T) => void {
+  const id = (channel as Channel<T>).id;
+  const internals = (window as unknown as { __TAURI_INTERNALS__: TauriInternals }).__TAURI_INTERNALS__;
+  let index = 0;
+  return (message: T) => internals.runCallback(id, { index: index++, message });
+}
+
+/** A promise a test settles by hand: for commands that stay running while the test looks. */
+export function deferred<T>() {
+  let resolve!: (value: T) => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
 }

@@ -76,7 +76,12 @@ impl Engine {
             .map_err(query_failed("creating the scratch database"))?;
         let scratch_db = scratch.draft("scratch");
         let scratch_opts = RestoreOptions { to_db: "scratch".into(), no_owner: true, clean: false, ..opts.clone() };
-        self.run_restore(archive, scratch.major(), &scratch_db, Some(&scratch.password), &scratch_opts, selection, job)
+        let dest = super::restore::Destination {
+            draft: &scratch_db,
+            password: Some(&scratch.password),
+            server_major: scratch.major(),
+        };
+        self.run_restore(archive, &dest, &scratch_opts, selection, job)
             .await?;
 
         let client = crate::connect::connect(&scratch_db, Some(&scratch.password)).await?;

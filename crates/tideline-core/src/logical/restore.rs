@@ -54,6 +54,13 @@ pub struct RestoreReport {
     pub log_path: Option<String>,
 }
 
+/// Where a restore writes: a database on a server of a known major, and how to log in.
+pub(crate) struct Destination<'a> {
+    pub draft: &'a crate::profile::ProfileDraft,
+    pub password: Option<&'a crate::Secret>,
+    pub server_major: u32,
+}
+
 const USER_OBJECTS_SQL: &str = "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
     WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'
       AND n.nspname NOT LIKE 'pg_temp%'";
@@ -185,7 +192,8 @@ impl Engine {
                 .map(|_| std::path::PathBuf::from(report.log_path.clone().unwrap_or_default()))
             }
             None => {
-                self.run_restore(&archive, server_major, &target, password.as_ref(), opts, selection.as_ref(), job)
+                let dest = Destination { draft: &target, password: password.as_ref(), server_major };
+                self.run_restore(&archive, &dest, opts, selection.as_ref(), job)
                     .await
             }
         };
@@ -310,13 +318,12 @@ impl Engine {
     pub(crate) async fn run_restore(
         &self,
         archive: &Archive,
-        server_major: u32,
-        target: &crate::profile::ProfileDraft,
-        password: Option<&crate::Secret>,
+        dest: &Destination<'_>,
         opts: &RestoreOptions,
         selection: Option<&Selection>,
         job: &Job,
     ) -> Result<std::path::PathBuf> {
+        let (target, password, server_major) = (dest.draft, dest.password, dest.server_major);
         let logs = self.home().join("logs").join("restores");
         crate::home::ensure_private_dir(&logs)?;
         let log_path = logs.join(format!("{}-{}.log", archive.id, self.clock.now().format("%Y%m%dT%H%M%S")));

@@ -89,16 +89,9 @@ impl Engine {
             let target = scratch.draft("verify");
             let opts = super::restore::RestoreOptions { to_db: "verify".into(), no_owner: true, ..Default::default() };
             let password = &scratch.password;
-            self.run_restore(
-                archive,
-                scratch.major(),
-                &target,
-                Some(password),
-                &opts,
-                None,
-                &crate::job::Job::silent(),
-            )
-            .await?;
+            let dest =
+                super::restore::Destination { draft: &target, password: Some(password), server_major: scratch.major() };
+            self.run_restore(archive, &dest, &opts, None, &crate::job::Job::silent()).await?;
             report.restore_tested = true;
             let client = crate::connect::connect(&target, Some(password)).await?;
             let expected = &archive.manifest.row_counts.tables;
