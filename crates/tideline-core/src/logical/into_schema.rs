@@ -81,8 +81,7 @@ impl Engine {
             password: Some(&scratch.password),
             server_major: scratch.major(),
         };
-        self.run_restore(archive, &dest, &scratch_opts, selection, job)
-            .await?;
+        self.run_restore(archive, &dest, &scratch_opts, selection, job).await?;
 
         let client = crate::connect::connect(&scratch_db, Some(&scratch.password)).await?;
         let taken: i64 = client

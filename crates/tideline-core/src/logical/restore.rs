@@ -193,8 +193,7 @@ impl Engine {
             }
             None => {
                 let dest = Destination { draft: &target, password: password.as_ref(), server_major };
-                self.run_restore(&archive, &dest, opts, selection.as_ref(), job)
-                    .await
+                self.run_restore(&archive, &dest, opts, selection.as_ref(), job).await
             }
         };
         let log_path = match restored {

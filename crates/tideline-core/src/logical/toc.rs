@@ -287,9 +287,17 @@ pub fn select(entries: &[TocEntry], tables: &[String], schemas: &[String]) -> Re
                 .filter(|t| !chosen.contains(&t.id))
                 .map(|t| super::names::display(&t.schema, &t.name))
                 .collect();
+            // A constraint's TOC name is "<table> <constraint>".
+            let constraint = e.name.rsplit(' ').next().unwrap_or(&e.name);
+            let kept: Vec<String> = tables
+                .iter()
+                .filter(|t| chosen.contains(&t.id))
+                .map(|t| super::names::display(&t.schema, &t.name))
+                .collect();
             warnings.push(format!(
-                "foreign key {} references {}, which is not restored; it is left out",
-                e.name,
+                "foreign key {constraint} between {} and {} is left out: {} is not restored",
+                kept.join(", "),
+                missing.join(", "),
                 missing.join(", ")
             ));
         }

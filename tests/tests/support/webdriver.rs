@@ -1,0 +1,166 @@
+//! Driving the real app window: tauri-driver (which starts WebKitWebDriver and the app) in its
+//! own process group, and small waits that screenshot what they saw when they fail.
+
+use fantoccini::elements::Element;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::Home;
+
+/// tauri-driver in its own process group, so SIGTERM reaches WebKitWebDriver and the app too.
+pub struct Driver {
+    child: Child,
+    port: u16,
+}
+
+impl Driver {
+    pub fn start(home: &Home, wrap_locked_keyring: Option<&std::path::Path>) -> Driver {
+        let port = tideline_core::cluster::free_port().unwrap();
+        let native = tideline_core::cluster::free_port().unwrap();
+        let driver_cmd = format!("exec tauri-driver --port {port} --native-port {native}");
+        let mut cmd = match wrap_locked_keyring {
+            // A D-Bus session of its own whose keyring daemon runs but was never unlocked.
+            // A D-Bus session of its own, without service activation, whose keyring daemon runs
+            // but was never unlocked.
+            Some(keyrings) => {
+                let conf = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/no-activation-bus.conf");
+                let mut c = Command::new("dbus-run-session");
+                c.arg(format!("--config-file={conf}")).args([
+                    "--",
+                    "sh",
+                    "-c",
+                    &format!("gnome-keyring-daemon --daemonize --components=secrets >/dev/null; {driver_cmd}"),
+                ]);
+                c.env("XDG_DATA_HOME", keyrings);
+                c
+            }
+            None => {
+                let mut c = Command::new("sh");
+                c.args(["-c", &driver_cmd]);
+                c
+            }
+        };
+        cmd.env("TIDELINE_HOME", home.path()).stdout(Stdio::null()).stderr(Stdio::null()).process_group(0);
+        let child = cmd.spawn().expect("tauri-driver (installed by the bootstrap)");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "tauri-driver did not listen on {port}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Driver { child, port }
+    }
+
+    pub async fn open_app(&self) -> Client {
+        // The WebDriver client speaks plain HTTP here, but its builder wants a rustls provider.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let mut caps = serde_json::Map::new();
+        caps.insert("browserName".into(), json!("wry"));
+        caps.insert("tauri:options".into(), json!({ "application": app_binary() }));
+        ClientBuilder::rustls()
+            .expect("rustls")
+            .capabilities(caps)
+            .connect(&format!("http://127.0.0.1:{}", self.port))
+            .await
+            .expect("a WebDriver session with the app")
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        // SIGTERM, not SIGKILL: a killed tauri-driver orphans WebKitWebDriver.
+        unsafe { libc::kill(-(self.child.id() as i32), libc::SIGTERM) };
+        let _ = self.child.wait();
+    }
+}
+
+pub fn app_binary() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let app = exe.parent().unwrap().parent().unwrap().join("tideline-app");
+    assert!(app.exists(), "{} is missing: build the workspace first", app.display());
+    app
+}
+
+pub fn css(id: &str) -> Locator<'_> {
+    Locator::Css(id)
+}
+
+pub async fn el(c: &Client, selector: &str) -> Element {
+    c.wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(css(selector))
+        .await
+        .unwrap_or_else(|e| panic!("{selector}: {e}"))
+}
+
+pub async fn click(c: &Client, selector: &str) {
+    el(c, selector).await.click().await.unwrap_or_else(|e| panic!("click {selector}: {e}"));
+}
+
+pub async fn type_into(c: &Client, selector: &str, text: &str) {
+    let e = el(c, selector).await;
+    e.clear().await.unwrap();
+    e.send_keys(text).await.unwrap();
+}
+
+/// Waits until `selector` shows text for which `pred` holds; returns it.
+pub async fn text_when(c: &Client, selector: &str, pred: impl Fn(&str) -> bool) -> String {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(e) = c.find(css(selector)).await {
+            if let Ok(t) = e.text().await {
+                if pred(&t) {
+                    return t;
+                }
+            }
+        }
+        assert!(Instant::now() < deadline, "{selector} never showed the expected text");
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+}
+
+/// Waits until nothing matches `selector` (e.g. a form closed after its save finished).
+pub async fn gone(c: &Client, selector: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !c.find_all(css(selector)).await.unwrap().is_empty() {
+        assert!(Instant::now() < deadline, "{selector} is still there");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The error box on screen: its code attribute and its hint.
+pub async fn error_shown(c: &Client, code: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let mut seen = Vec::new();
+        for e in c.find_all(css("[data-testid=error]")).await.unwrap() {
+            let shown = e.attr("data-code").await.unwrap();
+            if shown.as_deref() == Some(code) {
+                let hint = e.find(css("[data-testid=error-hint]")).await.unwrap().text().await.unwrap();
+                assert!(hint.len() > 10, "{code} shows no hint");
+                return hint;
+            }
+            seen.push(format!("{shown:?}: {}", e.text().await.unwrap_or_default()));
+        }
+        if Instant::now() > deadline {
+            let shot = screenshot(c, &format!("failed-waiting-for-{code}")).await;
+            panic!("no error with code {code} appeared; on screen: {seen:?}; see {}", shot.display());
+        }
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+}
+
+pub async fn screenshot(c: &Client, name: &str) -> PathBuf {
+    let dir = std::env::var_os("TIDELINE_SCREENSHOTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| std::env::temp_dir().join("tideline-screenshots"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("{name}.png"));
+    let png = c.screenshot().await.unwrap();
+    assert!(png.starts_with(b"\x89PNG"), "the screenshot is a PNG");
+    std::fs::write(&path, png).unwrap();
+    path
+}

@@ -1,0 +1,75 @@
+//! The Backups and Restore screens in the real window, against real servers of every major:
+//! back up now (with the command preview), verify with a test restore, and restore one table
+//! into a new database through the wizard; a non-empty target is refused on screen.
+
+mod support;
+
+use std::time::Duration;
+use support::webdriver::{click, el, error_shown, screenshot, text_when, type_into, Driver};
+use support::{load_sample, majors, password, psql, Home, TestCluster};
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs Xvfb, tauri-driver and WebKitWebDriver: `npm test` runs it"]
+async fn back_up_verify_and_restore_from_the_window() {
+    let home = Home::new();
+    let mut clusters = Vec::new();
+    for major in majors() {
+        let pw = password();
+        let pg = TestCluster::start(major, Some(&pw));
+        load_sample(&pg, "shop");
+        let name = format!("pg{major}");
+        home.cli(&["profile", "add", &name, "--url", &pg.url("shop"), "--password-stdin"], Some(&pw)).ok();
+        clusters.push((major, name, pg));
+    }
+    let driver = Driver::start(&home, None);
+    let c = driver.open_app().await;
+    click(&c, "[data-testid=nav-backups]").await;
+
+    for (major, name, pg) in &clusters {
+        el(&c, "[data-testid=backups-profile]").await.select_by_value(name).await.unwrap();
+        click(&c, "[data-testid=backup-now]").await;
+        el(&c, "[data-testid=bk-format]").await.select_by_value("custom").await.unwrap();
+        let command = text_when(&c, "[data-testid=bk-command]", |t| t.contains("pg_dump")).await;
+        assert!(command.contains("--format=c") && !command.contains(pg.password.as_deref().unwrap()), "{command}");
+        click(&c, "[data-testid=bk-start]").await;
+        let result = el(&c, "[data-testid=bk-result]").await;
+        let id = result.attr("data-id").await.unwrap().expect("the new backup's id");
+        if *major == clusters[0].0 {
+            screenshot(&c, "backup-done").await;
+        }
+
+        // Details, then verify with a test restore into a throwaway cluster.
+        assert!(el(&c, &format!("[data-testid=backup-row][data-id='{id}']")).await.is_displayed().await.unwrap());
+        click(&c, "[data-testid=bk-open]").await;
+        el(&c, "[data-testid=backup-details]").await;
+        click(&c, "[data-testid=backup-verify-restore]").await;
+        click(&c, "[data-testid=backup-verify]").await;
+        let verified = el(&c, "[data-testid=verify-result]").await;
+        assert_eq!(verified.attr("data-status").await.unwrap().as_deref(), Some("passed"));
+
+        // Restore one table into a new database through the wizard.
+        click(&c, "[data-testid=backup-restore]").await;
+        let target = format!("actor_only_{major}");
+        type_into(&c, "[data-testid=rs-to-db]", &target).await;
+        click(&c, "[data-testid=rs-table][data-name='public.actor']").await;
+        click(&c, "[data-testid=rs-dry-run]").await;
+        let plan = text_when(&c, "[data-testid=rs-plan]", |t| t.contains("TABLE DATA public actor")).await;
+        assert!(plan.contains("SEQUENCE SET public actor_actor_id_seq"), "{plan}");
+        click(&c, "[data-testid=rs-start]").await;
+        let rows = text_when(&c, "[data-testid=rs-row-count][data-table='public.actor']", |t| !t.is_empty()).await;
+        let digits: String = rows.chars().filter(|ch| ch.is_ascii_digit()).collect();
+        assert_eq!(digits, "2000", "{rows}");
+        assert_eq!(psql(pg, &target, "SELECT count(*) FROM actor"), "2000");
+        if *major == clusters[0].0 {
+            screenshot(&c, "restore-done").await;
+        }
+
+        // Into the live, non-empty database without --clean: refused on screen, nothing changed.
+        type_into(&c, "[data-testid=rs-to-db]", "shop").await;
+        click(&c, "[data-testid=rs-dry-run]").await;
+        error_shown(&c, "target_not_empty").await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        click(&c, "[data-testid=rs-close]").await;
+    }
+    c.close().await.unwrap();
+}
