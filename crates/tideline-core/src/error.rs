@@ -40,6 +40,8 @@ pub enum ErrorCode {
     ChecksumMismatch,
     TargetNotEmpty,
     RolesMissing,
+    ExtensionMissing,
+    InsufficientSpace,
     RestoreFailed,
     VerifyFailed,
     Cancelled,

@@ -118,6 +118,25 @@ async fn table_sizes(client: &Client, tables: &[(String, String)]) -> Result<Tab
         .collect())
 }
 
+/// Refuses to start a backup that cannot fit: the database's size (a third of it when
+/// compressed, which realistic rows beat) against the repository's free space.
+async fn check_space(client: &Client, dir: &std::path::Path, compressed: bool) -> Result<()> {
+    let size: i64 = client
+        .query_one("SELECT pg_database_size(current_database())", &[])
+        .await
+        .map_err(query_failed("reading the database size"))?
+        .get(0);
+    let needed = if compressed { size as u64 / 3 } else { size as u64 };
+    match crate::repo::free_bytes(dir) {
+        Some(free) if free < needed => Err(Error::new(
+            ErrorCode::InsufficientSpace,
+            format!("the repository at {} has {free} bytes free; this backup needs about {needed}", dir.display()),
+            "Free some space, move the repository to a larger disk, or apply retention to old backups.",
+        )),
+        _ => Ok(()),
+    }
+}
+
 pub(crate) fn log_tail(path: &std::path::Path, lines: usize) -> String {
     let text = std::fs::read_to_string(path).unwrap_or_default();
     let all: Vec<&str> = text.lines().filter(|l| !l.contains(": reading ") && !l.contains(": dumping ")).collect();
@@ -163,6 +182,7 @@ impl Engine {
 
         let id = new_backup_id(self);
         let repo = self.repository()?;
+        check_space(&client, &repo.logical_dir(&profile.name, &draft.database), plan.compress.is_some()).await?;
         let staging = repo.stage(repo.logical_dir(&profile.name, &draft.database).join(&id))?;
         let artifact = opts.format.artifact();
         let args = dump_args(&plan, opts, &staging.path().join(artifact), Some(&snapshot));

@@ -21,8 +21,8 @@ pub(crate) struct DumpPlan {
     pub excluded: Vec<Relation>,
 }
 
-/// Parallel jobs for the directory format: the cores we have, at most 4.
-fn default_jobs() -> u32 {
+/// Parallel jobs for dumps and restores: the cores we have, at most 4.
+pub(crate) fn default_jobs() -> u32 {
     std::thread::available_parallelism().map(|n| n.get() as u32).unwrap_or(2).clamp(1, 4)
 }
 

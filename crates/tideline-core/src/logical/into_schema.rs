@@ -80,6 +80,7 @@ impl Engine {
             draft: &scratch_db,
             password: Some(&scratch.password),
             server_major: scratch.major(),
+            fresh: true,
         };
         self.run_restore(archive, &dest, &scratch_opts, selection, job).await?;
 

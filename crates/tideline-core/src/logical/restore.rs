@@ -6,6 +6,7 @@ use super::archive::Archive;
 use super::clean;
 use super::dump::{query_failed, server_version};
 use super::names::exact_pattern;
+use super::options::DumpFormat;
 use super::toc::{self, Selection};
 use super::tool_run::{run_logged, TableSizes};
 use crate::engine::Engine;
@@ -59,6 +60,8 @@ pub(crate) struct Destination<'a> {
     pub draft: &'a crate::profile::ProfileDraft,
     pub password: Option<&'a crate::Secret>,
     pub server_major: u32,
+    /// The database was created for this restore (and is dropped if it fails).
+    pub fresh: bool,
 }
 
 const USER_OBJECTS_SQL: &str = "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -144,9 +147,18 @@ impl Engine {
                 "Create the roles first (restore the globals with `tideline dumpall --globals-only`), or restore with --no-owner so the objects belong to the restoring user.",
             ));
         }
+        let mut preflight_warnings = Vec::new();
+        if archive.manifest.server_major > server_major {
+            preflight_warnings.push(format!(
+                "the backup comes from PostgreSQL {} and the target runs {server_major}: syntax newer than {server_major} may fail",
+                archive.manifest.server_major
+            ));
+        }
+        self.check_extensions(&admin, &archive, server_major, &selection).await?;
         let list: Vec<String> =
             selection.as_ref().map(|s| s.entries.iter().map(|e| e.line.clone()).collect()).unwrap_or_default();
-        let warnings = selection.as_ref().map(|s| s.warnings.clone()).unwrap_or_default();
+        let mut warnings = selection.as_ref().map(|s| s.warnings.clone()).unwrap_or_default();
+        warnings.extend(preflight_warnings);
         let mut report = RestoreReport {
             backup_id: archive.id.clone(),
             profile: profile.name.clone(),
@@ -192,7 +204,8 @@ impl Engine {
                 .map(|_| std::path::PathBuf::from(report.log_path.clone().unwrap_or_default()))
             }
             None => {
-                let dest = Destination { draft: &target, password: password.as_ref(), server_major };
+                let dest =
+                    Destination { draft: &target, password: password.as_ref(), server_major, fresh: exists == 0 };
                 self.run_restore(&archive, &dest, opts, selection.as_ref(), job).await
             }
         };
@@ -272,6 +285,53 @@ impl Engine {
         let pg_restore = self.pg_restore_for(archive.manifest.tool_major, server_major)?;
         let entries = archive.toc(&pg_restore)?;
         toc::select(&entries, &opts.tables, &opts.schemas).map(Some)
+    }
+
+    /// Extensions the archive creates must be installable on the target server.
+    async fn check_extensions(
+        &self,
+        admin: &Client,
+        archive: &Archive,
+        server_major: u32,
+        selection: &Option<Selection>,
+    ) -> Result<()> {
+        let wanted: Vec<String> = match selection {
+            Some(sel) => sel.entries.iter().filter(|e| e.kind == "EXTENSION").map(|e| e.name.clone()).collect(),
+            None if archive.is_plain() => {
+                let text = std::fs::read_to_string(archive.artifact()).map_err(|e| Error::io("reading the dump", e))?;
+                text.lines()
+                    .filter_map(|l| l.strip_prefix("CREATE EXTENSION IF NOT EXISTS "))
+                    .filter_map(|l| l.split_whitespace().next())
+                    .map(|n| n.trim_matches('"').to_string())
+                    .collect()
+            }
+            None => {
+                let pg_restore = self.pg_restore_for(archive.manifest.tool_major, server_major)?;
+                archive.toc(&pg_restore)?.into_iter().filter(|e| e.kind == "EXTENSION").map(|e| e.name).collect()
+            }
+        };
+        let mut missing = Vec::new();
+        for ext in wanted {
+            let n: i64 = admin
+                .query_one("SELECT count(*) FROM pg_available_extensions WHERE name = $1", &[&ext])
+                .await
+                .map_err(query_failed("reading available extensions"))?
+                .get(0);
+            if n == 0 {
+                missing.push(ext);
+            }
+        }
+        if missing.is_empty() {
+            return Ok(());
+        }
+        Err(Error::new(
+            ErrorCode::ExtensionMissing,
+            format!("the backup needs extensions this server cannot install: {}", missing.join(", ")),
+            format!(
+                "Install them on the target server (the package providing {} for PostgreSQL {server_major}), then restore again; nothing was written.",
+                missing.join(", ")
+            ),
+        ))
     }
 
     /// Roles that own objects in what is restored and do not exist on the target server.
@@ -377,7 +437,18 @@ impl Engine {
             // the connection comes from the environment.
             let quoted = target.database.replace('\\', "\\\\").replace('\'', "\\'");
             cc.command.args(["--verbose", "--exit-on-error"]).arg(format!("--dbname=dbname='{quoted}'"));
-            let jobs = opts.jobs.unwrap_or(1);
+            // Into a database made for this restore, parallel jobs by default: a failure drops
+            // that database, so nothing half-restored remains. Into an existing one, a single
+            // transaction, so a failure leaves it as it was.
+            // pg_restore runs jobs only from custom and directory archives.
+            let parallel = matches!(archive.manifest.options.format, DumpFormat::Custom | DumpFormat::Directory);
+            let jobs = opts.jobs.unwrap_or(if dest.fresh && parallel { super::dump_args::default_jobs() } else { 1 });
+            if jobs > 1 && !parallel {
+                return Err(Error::invalid_input(
+                    "--jobs needs a custom or directory backup; pg_restore reads tar archives with one job",
+                    "Leave out --jobs for this backup.",
+                ));
+            }
             if jobs > 1 {
                 cc.command.arg(format!("--jobs={jobs}"));
             } else {
@@ -411,8 +482,13 @@ impl Engine {
                     ErrorCode::RestoreFailed,
                     format!("the restore into '{}' failed:\n{}", target.database, tail.join("\n")),
                     format!(
-                        "The full output is in {}. Single-job restores run in one transaction, so nothing was applied.",
-                        log_path.display()
+                        "The full output is in {}. {}",
+                        log_path.display(),
+                        if dest.fresh {
+                            "The database created for this restore was removed."
+                        } else {
+                            "The restore ran in one transaction, so nothing was applied."
+                        }
                     ),
                 ));
             }

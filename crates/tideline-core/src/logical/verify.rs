@@ -89,8 +89,12 @@ impl Engine {
             let target = scratch.draft("verify");
             let opts = super::restore::RestoreOptions { to_db: "verify".into(), no_owner: true, ..Default::default() };
             let password = &scratch.password;
-            let dest =
-                super::restore::Destination { draft: &target, password: Some(password), server_major: scratch.major() };
+            let dest = super::restore::Destination {
+                draft: &target,
+                password: Some(password),
+                server_major: scratch.major(),
+                fresh: true,
+            };
             self.run_restore(archive, &dest, &opts, None, &crate::job::Job::silent()).await?;
             report.restore_tested = true;
             let client = crate::connect::connect(&target, Some(password)).await?;

