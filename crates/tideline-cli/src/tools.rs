@@ -8,7 +8,7 @@ pub fn run(engine: &Engine, args: ToolsArgs) -> Result<Reply> {
     if let Some(dir) = &args.add_dir {
         engine.add_tool_dir(dir)?;
     }
-    let inventory = engine.tools()?;
+    let inventory = engine.refresh_tools()?;
     let mut text = String::new();
     if inventory.installations.is_empty() {
         text.push_str("no PostgreSQL binaries found; install them, or `tideline tools --add-dir /path/to/bin`");

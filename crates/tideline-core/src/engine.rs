@@ -15,6 +15,7 @@ pub struct Engine {
     pub(crate) clock: Arc<dyn Clock>,
     /// Running jobs, so that a cancel from another command reaches them.
     pub jobs: crate::job::JobRegistry,
+    pub(crate) tools_cache: Mutex<Option<crate::tools::ToolInventory>>,
 }
 
 impl Engine {
@@ -25,7 +26,14 @@ impl Engine {
 
     pub fn open(home: &Path, secrets: Arc<dyn SecretStore>, clock: Arc<dyn Clock>) -> Result<Self> {
         let catalog = Catalog::open(home)?;
-        Ok(Engine { home: home.to_path_buf(), catalog: Mutex::new(catalog), secrets, clock, jobs: Default::default() })
+        Ok(Engine {
+            home: home.to_path_buf(),
+            catalog: Mutex::new(catalog),
+            secrets,
+            clock,
+            jobs: Default::default(),
+            tools_cache: Mutex::new(None),
+        })
     }
 
     pub fn home(&self) -> &Path {

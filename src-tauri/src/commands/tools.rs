@@ -4,5 +4,6 @@ use tideline_core::{Engine, Error};
 
 #[tauri::command]
 pub async fn tools_list(engine: State<'_, Engine>) -> Result<ToolInventory, Error> {
-    engine.tools()
+    // The Tools screen's "Look again" means it.
+    engine.refresh_tools()
 }

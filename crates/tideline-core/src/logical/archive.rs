@@ -12,6 +12,8 @@ pub struct Archive {
     pub id: String,
     pub dir: PathBuf,
     pub manifest: Manifest,
+    /// Read once: a restore consults the TOC for its selection, owners and extensions.
+    toc_cache: std::sync::OnceLock<Vec<TocEntry>>,
 }
 
 impl Archive {
@@ -25,6 +27,9 @@ impl Archive {
 
     /// `pg_restore -l -v`: the entries and their dependencies.
     pub fn toc(&self, pg_restore: &Installation) -> Result<Vec<TocEntry>> {
+        if let Some(entries) = self.toc_cache.get() {
+            return Ok(entries.clone());
+        }
         if self.is_plain() {
             return Err(Error::invalid_input(
                 "a plain SQL backup has no table of contents",
@@ -48,7 +53,9 @@ impl Archive {
                 "The archive is damaged or was written by a newer pg_dump; `tideline verify` checks it.",
             ));
         }
-        Ok(toc::parse(&String::from_utf8_lossy(&out.stdout)))
+        let entries = toc::parse(&String::from_utf8_lossy(&out.stdout));
+        let _ = self.toc_cache.set(entries.clone());
+        Ok(entries)
     }
 }
 
@@ -64,7 +71,7 @@ impl Engine {
                 "Run `tideline repo rescan` to bring the catalog in line with the repository.",
             ));
         }
-        Ok(Archive { id: id.to_string(), dir, manifest })
+        Ok(Archive { id: id.to_string(), dir, manifest, toc_cache: Default::default() })
     }
 
     /// pg_restore able to read an archive written by pg_dump `tool_major` into a `server_major` server.

@@ -1,13 +1,14 @@
 //! Choosing binaries for a server: client tools of a major ≥ the server's (the same major
 //! when there is one, else the closest newer), server binaries of exactly its major.
 
-use super::{discover, Installation, ToolInventory};
+use super::{discover, fingerprint, Installation, ToolInventory};
 use crate::engine::Engine;
 use crate::error::{Error, ErrorCode, Result};
 use crate::process::SystemRunner;
 use std::path::PathBuf;
 
 const TOOL_DIRS_SETTING: &str = "tool_dirs";
+const INVENTORY_SETTING: &str = "tool_inventory";
 
 fn install_hint(major: u32) -> String {
     format!(
@@ -87,8 +88,34 @@ impl Engine {
             .set_setting(TOOL_DIRS_SETTING, &serde_json::to_string(&dirs).map_err(|e| Error::internal(e.to_string()))?)
     }
 
+    /// The binaries found. Probing spawns a few processes per binary, so the result is kept in
+    /// memory and in the catalog, and reused while no binary has changed (same paths, sizes and
+    /// mtimes); `refresh_tools` probes again.
     pub fn tools(&self) -> Result<ToolInventory> {
-        Ok(discover(&self.configured_tool_dirs()?, &SystemRunner))
+        if let Some(cached) = self.tools_cache.lock().unwrap_or_else(|p| p.into_inner()).clone() {
+            return Ok(cached);
+        }
+        let dirs = self.configured_tool_dirs()?;
+        let print = fingerprint(&dirs);
+        let stored: Option<(String, ToolInventory)> =
+            self.catalog().setting(INVENTORY_SETTING)?.and_then(|json| serde_json::from_str(&json).ok());
+        if let Some((p, inventory)) = stored {
+            if p == print {
+                *self.tools_cache.lock().unwrap_or_else(|p| p.into_inner()) = Some(inventory.clone());
+                return Ok(inventory);
+            }
+        }
+        self.refresh_tools()
+    }
+
+    pub fn refresh_tools(&self) -> Result<ToolInventory> {
+        let dirs = self.configured_tool_dirs()?;
+        let print = fingerprint(&dirs);
+        let inventory = discover(&dirs, &SystemRunner);
+        let json = serde_json::to_string(&(print, &inventory)).map_err(|e| Error::internal(e.to_string()))?;
+        self.catalog().set_setting(INVENTORY_SETTING, &json)?;
+        *self.tools_cache.lock().unwrap_or_else(|p| p.into_inner()) = Some(inventory.clone());
+        Ok(inventory)
     }
 }
 

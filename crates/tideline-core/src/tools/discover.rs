@@ -69,6 +69,22 @@ pub(crate) fn parse_version(output: &str) -> Option<(u32, String)> {
     Some((major, version))
 }
 
+/// What discovery would look at, as a string: every candidate tool's path, size and mtime.
+/// Unchanged binaries give the same fingerprint, so the probed inventory can be reused.
+pub fn fingerprint(configured: &[PathBuf]) -> String {
+    let mut out = String::new();
+    for candidate in candidate_dirs(configured) {
+        for tool in TOOL_NAMES {
+            let path = candidate.dir.join(tool);
+            if let Ok(meta) = std::fs::metadata(&path) {
+                let mtime = meta.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok());
+                out.push_str(&format!("{}:{}:{:?};", path.display(), meta.len(), mtime));
+            }
+        }
+    }
+    out
+}
+
 pub fn discover(configured: &[PathBuf], runner: &dyn Runner) -> ToolInventory {
     let mut seen: Vec<PathBuf> = Vec::new();
     let mut installations = Vec::new();

@@ -6,7 +6,7 @@ mod choose;
 mod discover;
 mod probe;
 
-pub use discover::{candidate_dirs, discover, CandidateDir, TOOL_NAMES};
+pub use discover::{candidate_dirs, discover, fingerprint, CandidateDir, TOOL_NAMES};
 
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
