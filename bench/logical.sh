@@ -95,6 +95,9 @@ m() { median "${times[$1]}"; }
 ratio() { echo "scale=2; $1 / $2" | bc; }
 
 commit=$(git rev-parse --short HEAD)
+# Keep the hand-written "## Notes" section (the analysis) across runs.
+notes=""
+[ -f docs/benchmarks.md ] && notes=$(sed -n '/^## Notes/,$p' docs/benchmarks.md)
 {
   echo "# Benchmarks"
   echo
@@ -131,5 +134,6 @@ commit=$(git rev-parse --short HEAD)
   echo "|---|---|---|"
   echo "| guide \`pg_restore\` of \`-Fc\` / Tideline default restore (speed-up) | $(ratio "$(m restore_guide)" "$(m restore_tideline)") | ≥ 1.5 |"
   echo "| Tideline restore / the same pg_restore by hand | $(ratio "$(m restore_tideline)" "$(m restore_by_hand)") | ≤ 1.03 |"
+  if [ -n "$notes" ]; then echo; echo "$notes"; fi
 } > docs/benchmarks.md
 cat docs/benchmarks.md

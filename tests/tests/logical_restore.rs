@@ -172,3 +172,40 @@ fn an_extension_the_target_cannot_install_is_refused_before_anything_is_written(
         "nothing was created"
     );
 }
+
+#[test]
+fn sections_restore_in_steps_and_an_owner_takes_everything() {
+    for major in majors() {
+        let (pg, home) = setup(major);
+        load_sample(&pg, "shop");
+        let id = backup(&home, "shop", "directory");
+
+        home.cli(&["restore", &id, "--to-db", "steps", "--section", "pre-data"], None).ok();
+        assert_eq!(psql(&pg, "steps", "SELECT count(*) FROM actor"), "0", "definitions only");
+        assert_eq!(psql(&pg, "steps", "SELECT count(*) FROM pg_indexes WHERE indexname = 'idx_actor_last_name'"), "0");
+        home.cli(&["restore", &id, "--to-db", "steps", "--section", "data"], None).ok();
+        assert_eq!(psql(&pg, "steps", "SELECT count(*) FROM actor"), "2000");
+        home.cli(&["restore", &id, "--to-db", "steps", "--section", "post-data"], None).ok();
+        assert_eq!(psql(&pg, "steps", "SELECT count(*) FROM pg_indexes WHERE indexname = 'idx_actor_last_name'"), "1");
+        home.cli(&["restore", &id, "--to-db", "steps", "--section", "pre-data"], None).err("target_not_empty");
+        home.cli(&["restore", &id, "--to-db", "x", "--section", "everything"], None).err("invalid_input");
+
+        home.cli(&["restore", &id, "--to-db", "owned", "--owner", "nobody_here"], None).err("roles_missing");
+        psql(&pg, "postgres", "CREATE ROLE restorer; GRANT CREATE ON DATABASE postgres TO restorer");
+        psql(&pg, "postgres", "CREATE DATABASE owned OWNER restorer");
+        home.cli(&["restore", &id, "--to-db", "owned", "--owner", "restorer"], None).ok();
+        assert_eq!(psql(&pg, "owned", "SELECT tableowner FROM pg_tables WHERE tablename = 'actor'"), "restorer");
+    }
+}
+
+#[test]
+fn the_repository_can_move() {
+    let (pg, home) = setup(majors()[0]);
+    load_sample(&pg, "shop");
+    let elsewhere = tempfile::tempdir().unwrap();
+    let target = elsewhere.path().join("repo");
+    let set = home.cli(&["repo", "path", target.to_str().unwrap()], None);
+    assert_eq!(set.ok()["path"], target.to_str().unwrap());
+    let made = home.cli(&["backup", "p", "--database", "shop", "--format", "custom"], None);
+    assert!(made.ok()["path"].as_str().unwrap().starts_with(target.to_str().unwrap()));
+}

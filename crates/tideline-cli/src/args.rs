@@ -79,6 +79,12 @@ pub struct RestoreArgs {
     /// Restore the chosen tables or schema under this new schema name.
     #[arg(long)]
     pub into_schema: Option<String>,
+    /// Only this section (repeatable): pre-data, data or post-data.
+    #[arg(long = "section")]
+    pub sections: Vec<String>,
+    /// Every restored object belongs to this role.
+    #[arg(long)]
+    pub owner: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -151,6 +157,8 @@ pub enum BackupsCommand {
 pub enum RepoCommand {
     /// Rebuild the catalog's backup index from the repository's manifests.
     Rescan,
+    /// Show the repository's directory, or move new backups to DIR.
+    Path { dir: Option<std::path::PathBuf> },
 }
 
 #[derive(Subcommand, Debug)]

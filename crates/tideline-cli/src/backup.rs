@@ -132,5 +132,12 @@ pub fn repo(engine: &Engine, cmd: RepoCommand) -> Result<Reply> {
             }
             Ok(Reply::of(&report, text))
         }
+        RepoCommand::Path { dir } => {
+            if let Some(dir) = &dir {
+                engine.set_repository(dir)?;
+            }
+            let root = engine.repository()?.root().display().to_string();
+            Ok(Reply::new(json!({ "path": root }), root))
+        }
     }
 }

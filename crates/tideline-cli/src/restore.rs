@@ -19,6 +19,8 @@ pub async fn restore(engine: &Engine, a: RestoreArgs, json: bool) -> Result<Repl
         no_owner: a.no_owner,
         dry_run: a.dry_run,
         into_schema: a.into_schema,
+        sections: a.sections,
+        owner: a.owner,
     };
     let (job, bar) = crate::progress::job(json);
     let report = engine.restore(&a.id, &opts, &job).await;

@@ -157,6 +157,8 @@ describe('check (dry run)', () => {
       no_owner: true,
       dry_run: true,
       into_schema: null,
+      sections: [],
+      owner: null,
     });
     expect(typeof args.jobId).toBe('string');
     expect(args.onProgress).toBeDefined();

@@ -42,6 +42,8 @@ export function toRestoreOptions(
     no_owner: target.noOwner,
     dry_run: dryRun,
     into_schema: restoresWhole(record) || target.intoSchema.trim() === '' ? null : target.intoSchema.trim(),
+    sections: [],
+    owner: null,
   };
 }
 

@@ -35,6 +35,11 @@ pub struct RestoreOptions {
     pub dry_run: bool,
     /// Restore the chosen tables (or schema) under this new schema name instead.
     pub into_schema: Option<String>,
+    /// Only these sections: `pre-data` (definitions), `data`, `post-data` (indexes, constraints,
+    /// triggers); all when empty. Restoring them in steps into one database is the point.
+    pub sections: Vec<String>,
+    /// Every restored object belongs to this role (pg_restore --no-owner --role).
+    pub owner: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, TS)]
@@ -53,6 +58,24 @@ pub struct RestoreReport {
     #[ts(type = "number")]
     pub duration_ms: u64,
     pub log_path: Option<String>,
+}
+
+const SECTIONS: &[&str] = &["pre-data", "data", "post-data"];
+
+fn check_sections(archive: &Archive, opts: &RestoreOptions) -> Result<()> {
+    if let Some(bad) = opts.sections.iter().find(|s| !SECTIONS.contains(&s.as_str())) {
+        return Err(Error::invalid_input(format!("'{bad}' is not a section"), "Sections are pre-data, data and post-data."));
+    }
+    if archive.is_plain() && (!opts.sections.is_empty() || opts.owner.is_some()) {
+        return Err(Error::invalid_input(
+            "a plain SQL backup restores whole, with the owners it names",
+            "Back up in the directory or custom format to restore by section or as another owner.",
+        ));
+    }
+    if opts.clean && opts.owner.is_some() {
+        return Err(Error::invalid_input("--owner cannot be combined with --clean", "Restore into a new database with --owner."));
+    }
+    Ok(())
 }
 
 /// Where a restore writes: a database on a server of a known major, and how to log in.
@@ -94,6 +117,7 @@ impl Engine {
                 "Give --to-db NAME (a new database is created for you).",
             ));
         }
+        check_sections(&archive, opts)?;
         let profile = self.profile(opts.profile.as_deref().unwrap_or(&archive.manifest.profile))?;
         let password = self.password(&profile)?;
         let mut maintenance = profile.draft();
@@ -127,7 +151,9 @@ impl Engine {
             let objects: i64 =
                 client.query_one(USER_OBJECTS_SQL, &[]).await.map_err(query_failed("inspecting the target"))?.get(0);
             // A new schema overwrites nothing; its own existence is checked before it is written.
-            if objects > 0 && !opts.clean && opts.into_schema.is_none() {
+            // Data or post-data alone go into the definitions an earlier step restored.
+            let defines = opts.sections.is_empty() || opts.sections.iter().any(|x| x == "pre-data");
+            if objects > 0 && !opts.clean && opts.into_schema.is_none() && defines {
                 return Err(Error::new(
                     ErrorCode::TargetNotEmpty,
                     format!("database '{}' on {} already holds {objects} relations; nothing was restored", opts.to_db, profile.name),
@@ -135,7 +161,14 @@ impl Engine {
                 ));
             }
         }
-        let missing_roles = if opts.no_owner || opts.into_schema.is_some() {
+        let missing_roles = if let Some(owner) = &opts.owner {
+            let n: i64 = admin
+                .query_one("SELECT count(*) FROM pg_roles WHERE rolname = $1", &[owner])
+                .await
+                .map_err(query_failed("reading roles"))?
+                .get(0);
+            if n == 0 { vec![owner.clone()] } else { vec![] }
+        } else if opts.no_owner || opts.into_schema.is_some() {
             vec![]
         } else {
             self.missing_owners(&admin, &archive, server_major, &selection).await?
@@ -399,8 +432,11 @@ impl Engine {
             let script = scratch.path().join("restore.sql");
             let mut gen = std::process::Command::new(pg_restore.path("pg_restore"));
             gen.args(["--clean", "--if-exists"]).arg(format!("--file={}", script.display()));
-            if opts.no_owner {
+            if opts.no_owner || opts.owner.is_some() {
                 gen.arg("--no-owner");
+            }
+            for section in &opts.sections {
+                gen.arg(format!("--section={section}"));
             }
             if let Some(sel) = selection {
                 let list = scratch.path().join("restore.list");
@@ -458,8 +494,14 @@ impl Engine {
             if opts.clean {
                 cc.command.args(["--clean", "--if-exists"]);
             }
-            if opts.no_owner {
+            if opts.no_owner || opts.owner.is_some() {
                 cc.command.arg("--no-owner");
+            }
+            if let Some(owner) = &opts.owner {
+                cc.command.arg(format!("--role={owner}"));
+            }
+            for section in &opts.sections {
+                cc.command.arg(format!("--section={section}"));
             }
             if let Some(sel) = selection {
                 let list = scratch.path().join("restore.list");
