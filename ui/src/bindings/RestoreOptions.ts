@@ -20,4 +20,13 @@ dry_run: boolean,
 /**
  * Restore the chosen tables (or schema) under this new schema name instead.
  */
-into_schema: string | null, };
+into_schema: string | null, 
+/**
+ * Only these sections: `pre-data` (definitions), `data`, `post-data` (indexes, constraints,
+ * triggers); all when empty. Restoring them in steps into one database is the point.
+ */
+sections: Array<string>, 
+/**
+ * Every restored object belongs to this role (pg_restore --no-owner --role).
+ */
+owner: string | null, };

@@ -64,7 +64,10 @@ const SECTIONS: &[&str] = &["pre-data", "data", "post-data"];
 
 fn check_sections(archive: &Archive, opts: &RestoreOptions) -> Result<()> {
     if let Some(bad) = opts.sections.iter().find(|s| !SECTIONS.contains(&s.as_str())) {
-        return Err(Error::invalid_input(format!("'{bad}' is not a section"), "Sections are pre-data, data and post-data."));
+        return Err(Error::invalid_input(
+            format!("'{bad}' is not a section"),
+            "Sections are pre-data, data and post-data.",
+        ));
     }
     if archive.is_plain() && (!opts.sections.is_empty() || opts.owner.is_some()) {
         return Err(Error::invalid_input(
@@ -73,7 +76,10 @@ fn check_sections(archive: &Archive, opts: &RestoreOptions) -> Result<()> {
         ));
     }
     if opts.clean && opts.owner.is_some() {
-        return Err(Error::invalid_input("--owner cannot be combined with --clean", "Restore into a new database with --owner."));
+        return Err(Error::invalid_input(
+            "--owner cannot be combined with --clean",
+            "Restore into a new database with --owner.",
+        ));
     }
     Ok(())
 }
@@ -167,7 +173,11 @@ impl Engine {
                 .await
                 .map_err(query_failed("reading roles"))?
                 .get(0);
-            if n == 0 { vec![owner.clone()] } else { vec![] }
+            if n == 0 {
+                vec![owner.clone()]
+            } else {
+                vec![]
+            }
         } else if opts.no_owner || opts.into_schema.is_some() {
             vec![]
         } else {
