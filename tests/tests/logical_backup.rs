@@ -4,7 +4,7 @@
 mod support;
 
 use std::path::PathBuf;
-use support::{load_sample, majors, password, psql, Home, TestCluster};
+use support::{load_sample, majors, password, psql, Home, TableLock, TestCluster};
 
 fn add_profile(home: &Home, pg: &TestCluster, pw: &str) {
     home.cli(&["profile", "add", "p", "--url", &pg.url("postgres"), "--password-stdin"], Some(pw)).ok();
@@ -158,6 +158,17 @@ fn child_pg_dump(parent: u32) -> Option<u32> {
     })
 }
 
+fn wait_for_pg_dump(backup: &std::process::Child) -> u32 {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        if let Some(pid) = child_pg_dump(backup.id()) {
+            return pid;
+        }
+        assert!(std::time::Instant::now() < deadline, "pg_dump never started");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
 #[test]
 fn a_killed_pg_dump_leaves_no_complete_backup_and_never_saw_the_password() {
     for major in majors() {
@@ -168,27 +179,7 @@ fn a_killed_pg_dump_leaves_no_complete_backup_and_never_saw_the_password() {
         add_profile(&home, &pg, &pw);
 
         // Hold a lock pg_dump must wait for, so it is caught mid-run.
-        let draft = pg.get().tcp_draft("lock", "postgres", "shop");
-        let secret = tideline_core::Secret::new(&pw);
-        let mut cc = tideline_core::libpq_env::client_command(
-            &support::client(major, "psql").path("psql"),
-            &draft,
-            Some(&secret),
-        )
-        .unwrap();
-        let mut lock = cc
-            .command
-            .args(["-X", "-c", "BEGIN; LOCK TABLE events IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(60);"])
-            .spawn()
-            .unwrap();
-        let held = "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
-                    WHERE c.relname = 'events' AND l.mode = 'AccessExclusiveLock' AND l.granted";
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-        while psql(&pg, "shop", held) != "1" {
-            assert!(std::time::Instant::now() < deadline, "the lock was never taken");
-            std::thread::sleep(std::time::Duration::from_millis(100));
-        }
-
+        let lock = TableLock::hold(&pg, &pw);
         let backup = std::process::Command::new(support::tideline_bin())
             .env("TIDELINE_HOME", home.path())
             // Counting rows would wait on the lock before pg_dump starts; skip it here.
@@ -196,23 +187,7 @@ fn a_killed_pg_dump_leaves_no_complete_backup_and_never_saw_the_password() {
             .stdout(std::process::Stdio::piped())
             .spawn()
             .unwrap();
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-        let pid = loop {
-            if let Some(pid) = child_pg_dump(backup.id()) {
-                break pid;
-            }
-            if std::time::Instant::now() > deadline {
-                let all: Vec<String> = std::fs::read_dir("/proc")
-                    .unwrap()
-                    .flatten()
-                    .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
-                    .map(|c| String::from_utf8_lossy(&c).replace('\0', " "))
-                    .filter(|c| c.contains("pg_dump") || c.contains("tideline"))
-                    .collect();
-                panic!("pg_dump never started; processes: {all:#?}");
-            }
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        };
+        let pid = wait_for_pg_dump(&backup);
         std::thread::sleep(std::time::Duration::from_millis(300));
         let Ok(argv) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
             let out = backup.wait_with_output().unwrap();
@@ -225,10 +200,7 @@ fn a_killed_pg_dump_leaves_no_complete_backup_and_never_saw_the_password() {
 
         unsafe { libc::kill(pid as i32, libc::SIGKILL) };
         let out = backup.wait_with_output().unwrap();
-        // Release the lock: the server keeps a killed client's backend sleeping otherwise.
-        psql(&pg, "shop", "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(60)%' AND pid <> pg_backend_pid()");
-        let _ = lock.kill();
-        let _ = lock.wait();
+        drop(lock);
         assert!(!out.status.success());
         let err: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(err["code"], "backup_failed", "{err}");
@@ -256,39 +228,17 @@ fn ctrl_c_cancels_a_running_backup_and_keeps_nothing() {
     let home = Home::new();
     add_profile(&home, &pg, &pw);
     // pg_dump waits on this lock, so the backup is caught mid-run.
-    let draft = pg.get().tcp_draft("lock", "postgres", "shop");
-    let secret = tideline_core::Secret::new(&pw);
-    let psql_bin = support::client(major, "psql").path("psql");
-    let mut cc = tideline_core::libpq_env::client_command(&psql_bin, &draft, Some(&secret)).unwrap();
-    let mut lock = cc
-        .command
-        .args(["-X", "-c", "BEGIN; LOCK TABLE events IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(60);"])
-        .spawn()
-        .unwrap();
-    let held = "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
-                WHERE c.relname = 'events' AND l.mode = 'AccessExclusiveLock' AND l.granted";
-    while psql(&pg, "shop", held) != "1" {
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
+    let lock = TableLock::hold(&pg, &pw);
     let backup = std::process::Command::new(support::tideline_bin())
         .env("TIDELINE_HOME", home.path())
         .args(["backup", "p", "--database", "shop", "--no-row-counts", "--json"])
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    let dump = loop {
-        if let Some(pid) = child_pg_dump(backup.id()) {
-            break pid;
-        }
-        assert!(std::time::Instant::now() < deadline, "pg_dump never started");
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    };
+    let dump = wait_for_pg_dump(&backup);
     unsafe { libc::kill(backup.id() as i32, libc::SIGINT) };
     let out = backup.wait_with_output().unwrap();
-    psql(&pg, "shop", "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(60)%' AND pid <> pg_backend_pid()");
-    let _ = lock.kill();
-    let _ = lock.wait();
+    drop(lock);
     let err: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(err["code"], "cancelled", "{err}");
     assert!(!std::path::Path::new(&format!("/proc/{dump}")).exists(), "the pg_dump child was killed");

@@ -73,3 +73,33 @@ async fn back_up_verify_and_restore_from_the_window() {
     }
     c.close().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs Xvfb, tauri-driver and WebKitWebDriver: `npm test` runs it"]
+async fn cancel_in_the_window_stops_the_backup_and_keeps_nothing() {
+    let home = Home::new();
+    let major = majors()[0];
+    let pw = password();
+    let pg = TestCluster::start(major, Some(&pw));
+    load_sample(&pg, "shop");
+    home.cli(&["profile", "add", "p", "--url", &pg.url("shop"), "--password-stdin"], Some(&pw)).ok();
+    // Another session holds a lock the backup must wait for: it is caught mid-run.
+    let lock = support::TableLock::hold(&pg, &pw);
+    let driver = Driver::start(&home, None);
+    let c = driver.open_app().await;
+    click(&c, "[data-testid=nav-backups]").await;
+    el(&c, "[data-testid=backups-profile]").await.select_by_value("p").await.unwrap();
+    click(&c, "[data-testid=backup-now]").await;
+    click(&c, "[data-testid=bk-start]").await;
+    text_when(&c, "[data-testid=bk-progress]", |t| t.contains("counting rows") || t.contains("dumping")).await;
+    screenshot(&c, "backup-running").await;
+    click(&c, "[data-testid=bk-cancel]").await;
+    el(&c, "[data-testid=bk-cancelled]").await;
+    drop(lock);
+    c.close().await.unwrap();
+    drop(driver);
+    assert_eq!(home.cli(&["backups", "list"], None).ok()["backups"].as_array().unwrap().len(), 0);
+    let db_dir = home.path().join("repo/logical/p/shop");
+    let left: Vec<_> = std::fs::read_dir(&db_dir).map(|d| d.flatten().map(|e| e.path()).collect()).unwrap_or_default();
+    assert!(left.is_empty(), "nothing may remain: {left:?}");
+}

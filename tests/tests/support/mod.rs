@@ -118,8 +118,9 @@ impl Drop for TestCluster {
 fn record_major(major: u32) {
     if let Some(path) = std::env::var_os("TIDELINE_TEST_REPORT") {
         use std::io::Write;
+        // One write per line: tests in parallel append to the same file.
         if let Ok(mut f) = std::fs::OpenOptions::new().append(true).create(true).open(path) {
-            let _ = writeln!(f, "{major}");
+            let _ = f.write_all(format!("{major}\n").as_bytes());
         }
     }
 }
@@ -344,4 +345,41 @@ pub fn load_awkward(pg: &TestCluster, db: &str) {
            CREATE INDEX "idx ""quoted""" ON "Sales Dept"."Order Items" (note);
            CREATE VIEW "a.b"."v*" AS SELECT count(*) FROM "a.b"."x*y?";"#,
     );
+}
+
+/// An exclusive lock on shop's `events` held by another session: pg_dump waits on it mid-run.
+pub struct TableLock<'a> {
+    pg: &'a TestCluster,
+    child: std::process::Child,
+}
+
+impl<'a> TableLock<'a> {
+    pub fn hold(pg: &'a TestCluster, pw: &str) -> TableLock<'a> {
+        let draft = pg.get().tcp_draft("lock", "postgres", "shop");
+        let psql_bin = client(pg.get().major, "psql").path("psql");
+        let mut cc =
+            tideline_core::libpq_env::client_command(&psql_bin, &draft, Some(&tideline_core::Secret::new(pw))).unwrap();
+        let child = cc
+            .command
+            .args(["-X", "-c", "BEGIN; LOCK TABLE events IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(60);"])
+            .spawn()
+            .unwrap();
+        let held = "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+                    WHERE c.relname = 'events' AND l.mode = 'AccessExclusiveLock' AND l.granted";
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while psql(pg, "shop", held) != "1" {
+            assert!(std::time::Instant::now() < deadline, "the lock was never taken");
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        TableLock { pg, child }
+    }
+}
+
+impl Drop for TableLock<'_> {
+    fn drop(&mut self) {
+        // The server keeps a killed client's backend sleeping (and locking) otherwise.
+        psql(self.pg, "shop", "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(60)%' AND pid <> pg_backend_pid()");
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

@@ -178,7 +178,12 @@ impl Engine {
             .get(0);
         let data_tables = tables_with_data(&client, opts, &plan.selected, &plan.excluded).await?;
         job.phase("counting rows");
-        let row_counts = count_rows(&client, opts, &data_tables).await?;
+        // Counting can wait behind another session's lock: let a cancel end the wait.
+        let cancel = job.cancel_token();
+        let row_counts = tokio::select! {
+            counts = count_rows(&client, opts, &data_tables) => counts?,
+            _ = cancel.cancelled() => return Err(crate::job::cancelled()),
+        };
 
         let id = new_backup_id(self);
         let repo = self.repository()?;
