@@ -177,13 +177,6 @@ impl Engine {
             .map_err(query_failed("exporting a snapshot"))?
             .get(0);
         let data_tables = tables_with_data(&client, opts, &plan.selected, &plan.excluded).await?;
-        job.phase("counting rows");
-        // Counting can wait behind another session's lock: let a cancel end the wait.
-        let cancel = job.cancel_token();
-        let row_counts = tokio::select! {
-            counts = count_rows(&client, opts, &data_tables) => counts?,
-            _ = cancel.cancelled() => return Err(crate::job::cancelled()),
-        };
 
         let id = new_backup_id(self);
         let repo = self.repository()?;
@@ -199,7 +192,19 @@ impl Engine {
         tracing::info!(profile = %profile.name, database = %draft.database, id = %id, "pg_dump starting");
         let sizes = table_sizes(&client, &data_tables).await?;
         job.check_cancelled()?;
-        run_logged(cc, &log_path, "pg_dump", job, "dumping", &sizes, ErrorCode::BackupFailed).await?;
+        // Rows are counted while pg_dump runs: the same exported snapshot, on our own connection,
+        // so the counts cost (almost) no time of their own. Counting can wait behind another
+        // session's lock, so a cancel ends it; the first failure drops the other side (the
+        // child is killed on drop).
+        let cancel = job.cancel_token();
+        let counting = async {
+            tokio::select! {
+                counts = count_rows(&client, opts, &data_tables) => counts,
+                _ = cancel.cancelled() => Err(crate::job::cancelled()),
+            }
+        };
+        let dumping = run_logged(cc, &log_path, "pg_dump", job, "dumping", &sizes, ErrorCode::BackupFailed);
+        let (row_counts, ()) = tokio::try_join!(counting, dumping)?;
         job.phase("checksumming");
         client.batch_execute("COMMIT").await.map_err(query_failed("ending the snapshot transaction"))?;
 
