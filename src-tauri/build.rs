@@ -20,6 +20,7 @@ const COMMANDS: &[&str] = &[
     "toc_select",
     "restore_run",
     "verify_run",
+    "restore_log",
 ];
 
 fn main() {

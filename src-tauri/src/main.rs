@@ -47,6 +47,7 @@ fn main() {
             commands::restore::toc_select,
             commands::restore::restore_run,
             commands::restore::verify_run,
+            commands::restore::restore_log,
         ])
         .run(tauri::generate_context!())
         .expect("the Tauri app failed to run");

@@ -124,5 +124,7 @@ export const restoreRun = (
   onProgress: Channel<JobProgress>,
 ): Promise<RestoreReport> => call('restore_run', { id, options, jobId, onProgress });
 
+export const restoreLog = (path: string): Promise<string> => call('restore_log', { path });
+
 export const verifyRun = (id: string, restoreTest: boolean): Promise<VerifyReport> =>
   call('verify_run', { id, restoreTest });

@@ -37,3 +37,8 @@ pub async fn restore_run(
 pub async fn verify_run(engine: State<'_, Engine>, id: String, restore_test: bool) -> Result<VerifyReport, Error> {
     engine.verify(&id, restore_test).await
 }
+
+#[tauri::command]
+pub async fn restore_log(engine: State<'_, Engine>, path: String) -> Result<String, Error> {
+    engine.restore_log(&path)
+}

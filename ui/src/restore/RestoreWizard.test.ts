@@ -253,6 +253,20 @@ describe('restoring', () => {
     ]);
   });
 
+  it('shows the restore log on request', async () => {
+    const backend = fakeBackend({
+      toc_list: () => toc,
+      restore_run: () => restoreReport({ log_path: '/home/u/.local/share/tideline/logs/restores/b1.log' }),
+      restore_log: () => 'pg_restore: creating TABLE "public.orders"',
+    });
+    open();
+    await fireEvent.click(el('rs-start'));
+    const result = await screen.findByTestId('rs-result');
+    await fireEvent.click(within(result).getByTestId('rs-show-log'));
+    expect((await screen.findByTestId('rs-log')).textContent).toContain('creating TABLE "public.orders"');
+    expect(backend.callsTo('restore_log')[0]).toEqual({ path: '/home/u/.local/share/tideline/logs/restores/b1.log' });
+  });
+
   it('cancels the restore by its job id', async () => {
     const run = deferred<RestoreReport>();
     const backend = fakeBackend({ toc_list: () => toc, restore_run: () => run.promise, job_cancel: () => true });

@@ -55,6 +55,21 @@ impl Engine {
         std::fs::read_to_string(&path).map_err(|e| Error::io(format!("reading {}", path.display()), e))
     }
 
+    /// A restore's tool output, by the path its report gave. Only files under
+    /// `<home>/logs/restores` are read: the app asks for it over IPC.
+    pub fn restore_log(&self, path: &str) -> Result<String> {
+        let logs = self.home().join("logs").join("restores");
+        let wanted = std::path::Path::new(path).canonicalize().map_err(|e| Error::io(format!("reading {path}"), e))?;
+        let allowed = logs.canonicalize().map(|l| wanted.starts_with(l)).unwrap_or(false);
+        if !allowed {
+            return Err(Error::invalid_input(
+                format!("{path} is not a restore log"),
+                "Restore logs live in the logs/restores folder of Tideline's data directory.",
+            ));
+        }
+        std::fs::read_to_string(&wanted).map_err(|e| Error::io(format!("reading {path}"), e))
+    }
+
     /// Rebuilds the backup index from the manifests in the repository.
     pub fn rescan_repository(&self) -> Result<RescanReport> {
         let repo = self.repository()?;
@@ -70,5 +85,27 @@ impl Engine {
         }
         report.forgotten = self.catalog().forget_backups_except(&report.indexed)? as u32;
         Ok(report)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::clock::SystemClock;
+    use crate::keychain::MemorySecrets;
+    use crate::{Engine, ErrorCode};
+    use std::sync::Arc;
+
+    #[test]
+    fn restore_logs_are_read_only_from_their_folder() {
+        let home = tempfile::tempdir().unwrap();
+        let engine = Engine::open(home.path(), Arc::new(MemorySecrets::default()), Arc::new(SystemClock)).unwrap();
+        let logs = home.path().join("logs/restores");
+        std::fs::create_dir_all(&logs).unwrap();
+        std::fs::write(logs.join("r.log"), "pg_restore: done").unwrap();
+        assert_eq!(engine.restore_log(logs.join("r.log").to_str().unwrap()).unwrap(), "pg_restore: done");
+        std::fs::write(home.path().join("catalog.txt"), "secret-ish").unwrap();
+        let outside = home.path().join("logs/restores/../../catalog.txt");
+        assert_eq!(engine.restore_log(outside.to_str().unwrap()).unwrap_err().code, ErrorCode::InvalidInput);
+        assert_eq!(engine.restore_log("/etc/passwd").unwrap_err().code, ErrorCode::InvalidInput);
     }
 }
