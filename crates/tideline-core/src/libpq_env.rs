@@ -102,6 +102,12 @@ pub fn client_command(program: &Path, draft: &ProfileDraft, password: Option<&Se
     Ok(ClientCommand { command, passfile })
 }
 
+/// `--dbname=` for pg_restore naming only the database, quoted as a conninfo value so that a
+/// name with `=` or spaces stays a name; host, user and the rest come from the environment.
+pub fn dbname_arg(database: &str) -> String {
+    format!("--dbname=dbname='{}'", database.replace('\\', "\\\\").replace('\'', "\\'"))
+}
+
 impl Engine {
     /// A client tool from `bin_dir`, connected as profile `name` with its stored password.
     pub fn client_command(&self, name: &str, program: &Path) -> Result<ClientCommand> {
@@ -115,6 +121,12 @@ impl Engine {
 mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn dbname_args_quote_conninfo_values() {
+        assert_eq!(dbname_arg("shop"), "--dbname=dbname='shop'");
+        assert_eq!(dbname_arg("a=b c's\\"), "--dbname=dbname='a=b c\\'s\\\\'");
+    }
 
     #[test]
     fn passfile_is_private_escaped_and_removed() {

@@ -281,8 +281,14 @@ pub fn psql(pg: &TestCluster, database: &str, sql: &str) -> String {
 }
 
 pub fn pagila_schema() -> String {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/pagila/pagila-schema-pg13.sql");
-    std::fs::read_to_string(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+    // The project's shared/ folder sits beside the clone (TIDELINE_SHARED overrides).
+    let shared = std::env::var_os("TIDELINE_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared"));
+    let file = shared.join("fixtures/pagila/pagila-schema-pg13.sql");
+    std::fs::read_to_string(&file).unwrap_or_else(|e| {
+        panic!("{}: {e} (shared/ is expected beside the clone, or set TIDELINE_SHARED)", file.display())
+    })
 }
 
 /// Creates `db` with pagila's schema and generated rows (text, numbers, jsonb), a partitioned

@@ -76,6 +76,11 @@ impl Engine {
 
     /// pg_restore able to read an archive written by pg_dump `tool_major` into a `server_major` server.
     pub fn pg_restore_for(&self, tool_major: u32, server_major: u32) -> Result<Installation> {
-        Ok(self.tools()?.client_for(tool_major.max(server_major), "pg_restore")?.clone())
+        self.client_tool_for(tool_major, server_major, "pg_restore")
+    }
+
+    /// A client tool new enough for both the archive's pg_dump and the target server.
+    pub fn client_tool_for(&self, tool_major: u32, server_major: u32, tool: &str) -> Result<Installation> {
+        Ok(self.tools()?.client_for(tool_major.max(server_major), tool)?.clone())
     }
 }

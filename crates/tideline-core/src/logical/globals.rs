@@ -82,7 +82,7 @@ impl Engine {
             .map_err(|e| Error::io("creating a temporary directory", e))?;
         let path = scratch.path().join("cluster.sql");
         std::fs::write(&path, script).map_err(|e| Error::io("writing the restore script", e))?;
-        let psql = self.tools()?.client_for(archive.manifest.tool_major.max(server_major), "psql")?.clone();
+        let psql = self.client_tool_for(archive.manifest.tool_major, server_major, "psql")?;
         let mut cc = crate::libpq_env::client_command(&psql.path("psql"), draft, password)?;
         cc.command.args(["-X", "-q", "-f"]).arg(&path);
         let out = tokio::process::Command::from(std::mem::replace(&mut cc.command, std::process::Command::new("true")))

@@ -138,9 +138,8 @@ impl Engine {
 
         let pg_restore = self.tools()?.client_for(scratch.major(), "pg_restore")?.clone();
         let mut cc = crate::libpq_env::client_command(&pg_restore.path("pg_restore"), target, password)?;
-        let quoted = target.database.replace('\\', "\\\\").replace('\'', "\\'");
         cc.command.args(["--verbose", "--exit-on-error", "--single-transaction", "--no-owner"]);
-        cc.command.arg(format!("--dbname=dbname='{quoted}'")).arg(&dump);
+        cc.command.arg(crate::libpq_env::dbname_arg(&target.database)).arg(&dump);
         let log = self.home().join("logs").join("restores").join(format!(
             "{}-into-{}.log",
             archive.id,

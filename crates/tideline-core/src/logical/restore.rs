@@ -465,12 +465,12 @@ impl Engine {
             let entries = archive.toc(&pg_restore)?;
             std::fs::write(&script, clean::tolerate_partition_drops(&text, &entries))
                 .map_err(|e| Error::io("writing the restore script", e))?;
-            let psql = self.tools()?.client_for(archive.manifest.tool_major.max(server_major), "psql")?.clone();
+            let psql = self.client_tool_for(archive.manifest.tool_major, server_major, "psql")?;
             let mut cc = crate::libpq_env::client_command(&psql.path("psql"), target, password)?;
             cc.command.args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "--single-transaction", "-f"]).arg(&script);
             cc
         } else if archive.is_plain() {
-            let psql = self.tools()?.client_for(archive.manifest.tool_major.max(server_major), "psql")?.clone();
+            let psql = self.client_tool_for(archive.manifest.tool_major, server_major, "psql")?;
             let mut cc = crate::libpq_env::client_command(&psql.path("psql"), target, password)?;
             cc.command
                 .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "--single-transaction", "-f"])
@@ -481,8 +481,7 @@ impl Engine {
             let mut cc = crate::libpq_env::client_command(&pg_restore.path("pg_restore"), target, password)?;
             // A conninfo with only dbname (quoted, so a name with '=' stays a name); the rest of
             // the connection comes from the environment.
-            let quoted = target.database.replace('\\', "\\\\").replace('\'', "\\'");
-            cc.command.args(["--verbose", "--exit-on-error"]).arg(format!("--dbname=dbname='{quoted}'"));
+            cc.command.args(["--verbose", "--exit-on-error"]).arg(crate::libpq_env::dbname_arg(&target.database));
             // Into a database made for this restore, parallel jobs by default: a failure drops
             // that database, so nothing half-restored remains. Into an existing one, a single
             // transaction, so a failure leaves it as it was.
