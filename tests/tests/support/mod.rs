@@ -77,8 +77,19 @@ impl TestCluster {
         settings: Vec<(String, String)>,
         prepare: impl FnOnce(&ManagedCluster),
     ) -> TestCluster {
+        Self::start_under(&test_tmp(), major, password, settings, prepare)
+    }
+
+    /// A cluster whose files live under `dir` (e.g. a small file system).
+    pub fn start_under(
+        dir: &Path,
+        major: u32,
+        password: Option<&str>,
+        settings: Vec<(String, String)>,
+        prepare: impl FnOnce(&ManagedCluster),
+    ) -> TestCluster {
         // The cluster's owner (an unprivileged user when we are root) must traverse the parent.
-        let parent = tempfile::Builder::new().prefix("tideline-test-").tempdir_in(test_tmp()).expect("tempdir");
+        let parent = tempfile::Builder::new().prefix("tideline-test-").tempdir_in(dir).expect("tempdir");
         set_mode(parent.path(), 0o755);
         let spec = ClusterSpec { superuser: "postgres".into(), password: password.map(Secret::new), settings };
         let mut cluster = ManagedCluster::create(&parent.path().join("cluster"), server(major), &spec)

@@ -19,4 +19,8 @@ artifact: string,
 /**
  * The command line that ran, without secrets (those reached it through a passfile).
  */
-command: Array<string>, started_at: string, finished_at: string, duration_ms: number, size_bytes: number, files: Array<FileEntry>, row_counts: RowCounts, status: string, };
+command: Array<string>, started_at: string, finished_at: string, duration_ms: number, size_bytes: number, files: Array<FileEntry>, row_counts: RowCounts, 
+/**
+ * The source database's size when it was dumped (what a restore will need on disk).
+ */
+database_size_bytes: number | null, status: string, };

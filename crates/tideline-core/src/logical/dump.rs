@@ -120,7 +120,7 @@ async fn table_sizes(client: &Client, tables: &[(String, String)]) -> Result<Tab
 
 /// Refuses to start a backup that cannot fit: the database's size (a third of it when
 /// compressed, which realistic rows beat) against the repository's free space.
-async fn check_space(client: &Client, dir: &std::path::Path, compressed: bool) -> Result<()> {
+async fn check_space(client: &Client, dir: &std::path::Path, compressed: bool) -> Result<u64> {
     let size: i64 = client
         .query_one("SELECT pg_database_size(current_database())", &[])
         .await
@@ -133,7 +133,7 @@ async fn check_space(client: &Client, dir: &std::path::Path, compressed: bool) -
             format!("the repository at {} has {free} bytes free; this backup needs about {needed}", dir.display()),
             "Free some space, move the repository to a larger disk, or apply retention to old backups.",
         )),
-        _ => Ok(()),
+        _ => Ok(size as u64),
     }
 }
 
@@ -180,7 +180,8 @@ impl Engine {
 
         let id = new_backup_id(self);
         let repo = self.repository()?;
-        check_space(&client, &repo.logical_dir(&profile.name, &draft.database), plan.compress.is_some()).await?;
+        let database_size =
+            check_space(&client, &repo.logical_dir(&profile.name, &draft.database), plan.compress.is_some()).await?;
         let staging = repo.stage(repo.logical_dir(&profile.name, &draft.database).join(&id))?;
         let artifact = opts.format.artifact();
         let args = dump_args(&plan, opts, &staging.path().join(artifact), Some(&snapshot));
@@ -240,6 +241,7 @@ impl Engine {
             size_bytes,
             files,
             row_counts,
+            database_size_bytes: Some(database_size),
             status: "complete".into(),
         };
         let path = staging.commit(&manifest)?;

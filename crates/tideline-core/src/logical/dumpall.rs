@@ -101,6 +101,7 @@ impl Engine {
                 reason: Some("pg_dumpall backups carry no row counts; back up each database for those".into()),
                 tables: vec![],
             },
+            database_size_bytes: None,
             status: "complete".into(),
         };
         let path = staging.commit(&manifest)?;

@@ -60,6 +60,25 @@ pub struct RestoreReport {
     pub log_path: Option<String>,
 }
 
+/// On a server on this machine whose data directory we can see, the restored database must fit
+/// in its free space (the source database's size, from the manifest). Remote servers' disks
+/// cannot be seen from here.
+async fn check_target_space(admin: &Client, server: &crate::profile::ProfileDraft, archive: &Archive) -> Result<()> {
+    let local = server.is_unix_socket() || ["127.0.0.1", "localhost", "::1"].contains(&server.host.as_str());
+    let Some(needed) = archive.manifest.database_size_bytes.filter(|_| local) else { return Ok(()) };
+    // data_directory is readable by superusers and pg_read_all_settings members only.
+    let Ok(row) = admin.query_one("SELECT current_setting('data_directory')", &[]).await else { return Ok(()) };
+    let data_dir: String = row.get(0);
+    match crate::repo::free_bytes(std::path::Path::new(&data_dir)) {
+        Some(free) if free < needed => Err(Error::new(
+            ErrorCode::InsufficientSpace,
+            format!("the server's data directory {data_dir} has {free} bytes free; the restored database needs about {needed}"),
+            "Free space on the server's disk, or restore onto another server; nothing was written.",
+        )),
+        _ => Ok(()),
+    }
+}
+
 const SECTIONS: &[&str] = &["pre-data", "data", "post-data"];
 
 fn check_sections(archive: &Archive, opts: &RestoreOptions) -> Result<()> {
@@ -198,6 +217,7 @@ impl Engine {
             ));
         }
         self.check_extensions(&admin, &archive, server_major, &selection).await?;
+        check_target_space(&admin, &maintenance, &archive).await?;
         let list: Vec<String> =
             selection.as_ref().map(|s| s.entries.iter().map(|e| e.line.clone()).collect()).unwrap_or_default();
         let mut warnings = selection.as_ref().map(|s| s.warnings.clone()).unwrap_or_default();

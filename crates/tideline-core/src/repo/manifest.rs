@@ -63,6 +63,10 @@ pub struct Manifest {
     pub size_bytes: u64,
     pub files: Vec<FileEntry>,
     pub row_counts: RowCounts,
+    /// The source database's size when it was dumped (what a restore will need on disk).
+    #[serde(default)]
+    #[ts(type = "number | null")]
+    pub database_size_bytes: Option<u64>,
     pub status: String,
 }
 
