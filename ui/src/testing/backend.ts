@@ -149,6 +149,7 @@ export function manifest(overrides: Partial<Manifest> = {}): Manifest {
         { schema: 'public', table: 'customers', rows: 85 },
       ],
     },
+    database_size_bytes: 20_971_520,
     status: 'complete',
     ...overrides,
   };
