@@ -209,3 +209,49 @@ fn the_repository_can_move() {
     let made = home.cli(&["backup", "p", "--database", "shop", "--format", "custom"], None);
     assert!(made.ok()["path"].as_str().unwrap().starts_with(target.to_str().unwrap()));
 }
+
+#[test]
+fn roles_can_be_mapped_onto_the_target_servers_roles() {
+    for major in majors() {
+        let (source, home) = setup(major);
+        psql(
+            &source,
+            "postgres",
+            "CREATE ROLE app_owner; CREATE ROLE reporting; CREATE DATABASE owned_src OWNER app_owner",
+        );
+        psql(
+            &source,
+            "owned_src",
+            "SET ROLE app_owner; CREATE TABLE t (id serial PRIMARY KEY, note text DEFAULT 'app_owner');
+             INSERT INTO t (note) VALUES ('x'), ('y'); GRANT SELECT ON t TO reporting;",
+        );
+        let id = backup(&home, "owned_src", "custom");
+        let pw = password();
+        let target = TestCluster::start(major, Some(&pw));
+        psql(&target, "postgres", "CREATE ROLE staging; CREATE ROLE reporting");
+        home.cli(&["profile", "add", "dst", "--url", &target.url("postgres"), "--password-stdin"], Some(&pw)).ok();
+
+        home.cli(&["restore", &id, "--profile", "dst", "--to-db", "owned"], None).err("roles_missing");
+        home.cli(
+            &["restore", &id, "--profile", "dst", "--to-db", "owned", "--map-role", "app_owner=nobody_here"],
+            None,
+        )
+        .err("roles_missing");
+        home.cli(&["restore", &id, "--profile", "dst", "--to-db", "owned", "--map-role", "app_owner=staging"], None)
+            .ok();
+        assert_eq!(psql(&target, "owned", "SELECT tableowner FROM pg_tables WHERE tablename = 't'"), "staging");
+        assert_eq!(psql(&target, "owned", "SELECT has_table_privilege('reporting', 't', 'SELECT')"), "t");
+        assert_eq!(psql(&target, "owned", "SELECT string_agg(note, ',' ORDER BY id) FROM t"), "x,y", "data untouched");
+        assert_eq!(
+            psql(
+                &target,
+                "owned",
+                "SELECT pg_get_expr(adbin, adrelid) FROM pg_attrdef WHERE adrelid = 't'::regclass AND adnum = 2"
+            ),
+            "'app_owner'::text",
+            "definitions untouched"
+        );
+        home.cli(&["restore", &id, "--profile", "dst", "--to-db", "x", "--map-role", "app_owner"], None)
+            .err("invalid_input");
+    }
+}

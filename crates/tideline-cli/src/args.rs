@@ -85,6 +85,9 @@ pub struct RestoreArgs {
     /// Every restored object belongs to this role.
     #[arg(long)]
     pub owner: Option<String>,
+    /// OLD=NEW (repeatable): NEW owns, and gets the grants of, what OLD had.
+    #[arg(long = "map-role")]
+    pub map_roles: Vec<String>,
 }
 
 #[derive(Args, Debug)]

@@ -21,6 +21,7 @@ pub async fn restore(engine: &Engine, a: RestoreArgs, json: bool) -> Result<Repl
         into_schema: a.into_schema,
         sections: a.sections,
         owner: a.owner,
+        map_roles: a.map_roles,
     };
     let (job, bar) = crate::progress::job(json);
     let report = engine.restore(&a.id, &opts, &job).await;

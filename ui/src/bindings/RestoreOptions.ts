@@ -29,4 +29,8 @@ sections: Array<string>,
 /**
  * Every restored object belongs to this role (pg_restore --no-owner --role).
  */
-owner: string | null, };
+owner: string | null, 
+/**
+ * `OLD=NEW`: NEW owns, and gets the grants of, what OLD had in the archive.
+ */
+map_roles: Array<string>, };

@@ -159,6 +159,7 @@ describe('check (dry run)', () => {
       into_schema: null,
       sections: [],
       owner: null,
+      map_roles: [],
     });
     expect(typeof args.jobId).toBe('string');
     expect(args.onProgress).toBeDefined();

@@ -44,6 +44,7 @@ export function toRestoreOptions(
     into_schema: restoresWhole(record) || target.intoSchema.trim() === '' ? null : target.intoSchema.trim(),
     sections: [],
     owner: null,
+    map_roles: [],
   };
 }
 

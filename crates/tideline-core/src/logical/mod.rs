@@ -12,6 +12,7 @@ pub mod into_schema;
 pub mod names;
 pub mod options;
 pub mod restore;
+pub mod role_map;
 pub mod toc;
 pub mod tool_run;
 pub mod verify;

@@ -40,6 +40,8 @@ pub struct RestoreOptions {
     pub sections: Vec<String>,
     /// Every restored object belongs to this role (pg_restore --no-owner --role).
     pub owner: Option<String>,
+    /// `OLD=NEW`: NEW owns, and gets the grants of, what OLD had in the archive.
+    pub map_roles: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, TS)]
@@ -79,6 +81,10 @@ async fn check_target_space(admin: &Client, server: &crate::profile::ProfileDraf
     }
 }
 
+fn role_map(opts: &RestoreOptions) -> Result<Vec<(String, String)>> {
+    opts.map_roles.iter().map(|m| super::role_map::parse(m)).collect()
+}
+
 const SECTIONS: &[&str] = &["pre-data", "data", "post-data"];
 
 fn check_sections(archive: &Archive, opts: &RestoreOptions) -> Result<()> {
@@ -93,6 +99,15 @@ fn check_sections(archive: &Archive, opts: &RestoreOptions) -> Result<()> {
             "a plain SQL backup restores whole, with the owners it names",
             "Back up in the directory or custom format to restore by section or as another owner.",
         ));
+    }
+    if !opts.map_roles.is_empty() && (opts.no_owner || opts.owner.is_some() || archive.is_plain()) {
+        return Err(Error::invalid_input(
+            "--map-role works on the owners an archive keeps; it cannot be combined with --no-owner or --owner, or used on plain SQL",
+            "Choose one way to set owners.",
+        ));
+    }
+    for spec in &opts.map_roles {
+        super::role_map::parse(spec)?;
     }
     if opts.clean && opts.owner.is_some() {
         return Err(Error::invalid_input(
@@ -200,7 +215,7 @@ impl Engine {
         } else if opts.no_owner || opts.into_schema.is_some() {
             vec![]
         } else {
-            self.missing_owners(&admin, &archive, server_major, &selection).await?
+            self.missing_owners(&admin, &archive, server_major, &selection, &role_map(opts)?).await?
         };
         if !missing_roles.is_empty() {
             return Err(Error::new(
@@ -404,6 +419,7 @@ impl Engine {
         archive: &Archive,
         server_major: u32,
         selection: &Option<Selection>,
+        map: &[(String, String)],
     ) -> Result<Vec<String>> {
         let mut owners: Vec<String> = match selection {
             Some(sel) => sel.entries.iter().map(|e| e.owner.clone()).collect(),
@@ -421,6 +437,11 @@ impl Engine {
             }
         };
         owners.retain(|o| !o.is_empty());
+        // A mapped role need not exist; the role it maps to must.
+        owners = owners
+            .into_iter()
+            .map(|o| map.iter().find(|(old, _)| *old == o).map(|(_, new)| new.clone()).unwrap_or(o))
+            .collect();
         owners.sort();
         owners.dedup();
         let mut missing = Vec::new();
@@ -453,15 +474,20 @@ impl Engine {
             .prefix("tideline-restore-")
             .tempdir()
             .map_err(|e| Error::io("creating a temporary directory", e))?;
-        let cc = if opts.clean && !archive.is_plain() {
+        let map = role_map(opts)?;
+        let cc = if (opts.clean || !map.is_empty()) && !archive.is_plain() {
             // pg_restore --clean cannot drop a partition's inherited constraints and indexes,
-            // and with --single-transaction that aborts the whole restore. So: let pg_restore
-            // write the script, let those drops pass over exactly that refusal (see clean.rs),
-            // and run it with psql in one transaction.
+            // and with --single-transaction that aborts the whole restore; pg_restore cannot
+            // map roles at all. So: let pg_restore write the script, let those drops pass over
+            // exactly that refusal (clean.rs), map the roles (role_map.rs), and run it with psql
+            // in one transaction.
             let pg_restore = self.pg_restore_for(archive.manifest.tool_major, server_major)?;
             let script = scratch.path().join("restore.sql");
             let mut gen = std::process::Command::new(pg_restore.path("pg_restore"));
-            gen.args(["--clean", "--if-exists"]).arg(format!("--file={}", script.display()));
+            if opts.clean {
+                gen.args(["--clean", "--if-exists"]);
+            }
+            gen.arg(format!("--file={}", script.display()));
             if opts.no_owner || opts.owner.is_some() {
                 gen.arg("--no-owner");
             }
@@ -481,10 +507,14 @@ impl Engine {
                     "`tideline verify` checks the backup.",
                 ));
             }
-            let text = std::fs::read_to_string(&script).map_err(|e| Error::io("reading the restore script", e))?;
-            let entries = archive.toc(&pg_restore)?;
-            std::fs::write(&script, clean::tolerate_partition_drops(&text, &entries))
-                .map_err(|e| Error::io("writing the restore script", e))?;
+            let mut text = std::fs::read_to_string(&script).map_err(|e| Error::io("reading the restore script", e))?;
+            if opts.clean {
+                text = clean::tolerate_partition_drops(&text, &archive.toc(&pg_restore)?);
+            }
+            if !map.is_empty() {
+                text = super::role_map::apply(&text, &map);
+            }
+            std::fs::write(&script, text).map_err(|e| Error::io("writing the restore script", e))?;
             let psql = self.client_tool_for(archive.manifest.tool_major, server_major, "psql")?;
             let mut cc = crate::libpq_env::client_command(&psql.path("psql"), target, password)?;
             cc.command.args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "--single-transaction", "-f"]).arg(&script);
