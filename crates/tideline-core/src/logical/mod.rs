@@ -11,6 +11,7 @@ pub mod globals;
 pub mod into_schema;
 pub mod names;
 pub mod options;
+pub mod preflight;
 pub mod restore;
 pub mod role_map;
 pub mod toc;
