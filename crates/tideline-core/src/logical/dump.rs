@@ -2,7 +2,7 @@
 //! snapshot the dump reads (exported by our own REPEATABLE READ transaction, passed to pg_dump
 //! with --snapshot, and kept open until pg_dump has finished).
 
-use super::dump_args::dump_args;
+use super::dump_args::{dump_args, DumpSource};
 use super::names::{self, Relation};
 use super::options::{DumpFormat, DumpOptions};
 use super::tool_run::{run_logged, TableSizes};
@@ -158,15 +158,8 @@ impl Engine {
                 "Use --format directory (the default) for a parallel dump.",
             ));
         }
-        let profile = self.profile(profile_name)?;
-        let password = self.password(&profile)?;
-        let mut draft = profile.draft();
-        if let Some(db) = &opts.database {
-            draft.database = db.clone();
-        }
-        let client = crate::connect::connect(&draft, password.as_ref()).await?;
-        let (server_version, server_major) = server_version(&client).await?;
-        let plan = self.plan_dump(&client, server_version, server_major, opts).await?;
+        let (source, plan) = self.open_dump_source(profile_name, opts).await?;
+        let DumpSource { profile, password, draft, client } = source;
         client
             .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
             .await

@@ -7,6 +7,8 @@ use super::names::{self, Relation};
 use super::options::{DumpFormat, DumpOptions};
 use crate::engine::Engine;
 use crate::error::Result;
+use crate::profile::{Profile, ProfileDraft};
+use crate::secret::Secret;
 use crate::tools::Installation;
 use std::path::Path;
 use tokio_postgres::Client;
@@ -26,7 +28,33 @@ pub(crate) fn default_jobs() -> u32 {
     std::thread::available_parallelism().map(|n| n.get() as u32).unwrap_or(2).clamp(1, 4)
 }
 
+/// The server a dump reads from: its profile, password, settings and an open connection.
+pub(crate) struct DumpSource {
+    pub profile: Profile,
+    pub password: Option<Secret>,
+    pub draft: ProfileDraft,
+    pub client: Client,
+}
+
 impl Engine {
+    /// Connects to the profile (the database `opts` names, else the profile's) and plans the dump.
+    pub(crate) async fn open_dump_source(
+        &self,
+        profile_name: &str,
+        opts: &DumpOptions,
+    ) -> Result<(DumpSource, DumpPlan)> {
+        let profile = self.profile(profile_name)?;
+        let password = self.password(&profile)?;
+        let mut draft = profile.draft();
+        if let Some(db) = &opts.database {
+            draft.database = db.clone();
+        }
+        let client = crate::connect::connect(&draft, password.as_ref()).await?;
+        let (version, major) = super::dump::server_version(&client).await?;
+        let plan = self.plan_dump(&client, version, major, opts).await?;
+        Ok((DumpSource { profile, password, draft, client }, plan))
+    }
+
     pub(crate) async fn plan_dump(
         &self,
         client: &Client,
@@ -57,15 +85,7 @@ impl Engine {
     /// The shell command equivalent to a backup with these options (no password: libpq reads
     /// it from ~/.pgpass or asks), for the app's "Back up now" dialog.
     pub async fn backup_command_preview(&self, profile_name: &str, opts: &DumpOptions) -> Result<String> {
-        let profile = self.profile(profile_name)?;
-        let password = self.password(&profile)?;
-        let mut draft = profile.draft();
-        if let Some(db) = &opts.database {
-            draft.database = db.clone();
-        }
-        let client = crate::connect::connect(&draft, password.as_ref()).await?;
-        let (version, major) = super::dump::server_version(&client).await?;
-        let plan = self.plan_dump(&client, version, major, opts).await?;
+        let (DumpSource { profile, draft, .. }, plan) = self.open_dump_source(profile_name, opts).await?;
         let file = self.repository()?.logical_dir(&profile.name, &draft.database).join(opts.format.artifact());
         let mut words = vec![
             format!("PGHOST={}", shell_quote(&draft.host)),
