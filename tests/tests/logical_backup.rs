@@ -205,9 +205,7 @@ fn a_killed_pg_dump_leaves_no_complete_backup_and_never_saw_the_password() {
         let err: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(err["code"], "backup_failed", "{err}");
 
-        let db_dir = home.path().join("repo/logical/p/shop");
-        let leftovers: Vec<_> =
-            std::fs::read_dir(&db_dir).map(|d| d.flatten().map(|e| e.path()).collect()).unwrap_or_default();
+        let leftovers = support::backup_leftovers(&home, "p", "shop");
         assert!(leftovers.is_empty(), "nothing may remain: {leftovers:?}");
         assert_eq!(home.cli(&["backups", "list"], None).ok()["backups"].as_array().unwrap().len(), 0);
 
@@ -242,8 +240,7 @@ fn ctrl_c_cancels_a_running_backup_and_keeps_nothing() {
     let err: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(err["code"], "cancelled", "{err}");
     assert!(!std::path::Path::new(&format!("/proc/{dump}")).exists(), "the pg_dump child was killed");
-    let db_dir = home.path().join("repo/logical/p/shop");
-    let left: Vec<_> = std::fs::read_dir(&db_dir).map(|d| d.flatten().map(|e| e.path()).collect()).unwrap_or_default();
+    let left = support::backup_leftovers(&home, "p", "shop");
     assert!(left.is_empty(), "nothing may remain: {left:?}");
     assert_eq!(home.cli(&["backups", "list"], None).ok()["backups"].as_array().unwrap().len(), 0);
 }

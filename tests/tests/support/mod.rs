@@ -400,3 +400,9 @@ impl Drop for TableLock<'_> {
         let _ = self.child.wait();
     }
 }
+
+/// Files left under a database's backup folder (a failed or cancelled run must leave none).
+pub fn backup_leftovers(home: &Home, profile: &str, database: &str) -> Vec<PathBuf> {
+    let dir = home.path().join("repo/logical").join(profile).join(database);
+    std::fs::read_dir(&dir).map(|d| d.flatten().map(|e| e.path()).collect()).unwrap_or_default()
+}

@@ -327,6 +327,23 @@ impl Engine {
             .tempdir()
             .map_err(|e| Error::io("creating a temporary directory", e))?;
         let map = role_map(opts)?;
+        // What both ways of running pg_restore share: owners, sections, the -L selection.
+        let mut shared = Vec::new();
+        if opts.no_owner || opts.owner.is_some() {
+            shared.push("--no-owner".to_string());
+        }
+        shared.extend(opts.sections.iter().map(|section| format!("--section={section}")));
+        if let Some(sel) = selection {
+            let list = scratch.path().join("restore.list");
+            std::fs::write(&list, sel.list_file()).map_err(|e| Error::io("writing the restore list", e))?;
+            shared.push(format!("--use-list={}", list.display()));
+        }
+        let psql_script = |file: &std::path::Path| -> Result<crate::libpq_env::ClientCommand> {
+            let psql = self.client_tool_for(archive.manifest.tool_major, server_major, "psql")?;
+            let mut cc = crate::libpq_env::client_command(&psql.path("psql"), target, password)?;
+            cc.command.args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "--single-transaction", "-f"]).arg(file);
+            Ok(cc)
+        };
         let cc = if (opts.clean || !map.is_empty()) && !archive.is_plain() {
             // pg_restore --clean cannot drop a partition's inherited constraints and indexes,
             // and with --single-transaction that aborts the whole restore; pg_restore cannot
@@ -339,18 +356,7 @@ impl Engine {
             if opts.clean {
                 gen.args(["--clean", "--if-exists"]);
             }
-            gen.arg(format!("--file={}", script.display()));
-            if opts.no_owner || opts.owner.is_some() {
-                gen.arg("--no-owner");
-            }
-            for section in &opts.sections {
-                gen.arg(format!("--section={section}"));
-            }
-            if let Some(sel) = selection {
-                let list = scratch.path().join("restore.list");
-                std::fs::write(&list, sel.list_file()).map_err(|e| Error::io("writing the restore list", e))?;
-                gen.arg(format!("--use-list={}", list.display()));
-            }
+            gen.arg(format!("--file={}", script.display())).args(&shared);
             let out = gen.arg(archive.artifact()).output().map_err(|e| Error::io("running pg_restore", e))?;
             if !out.status.success() {
                 return Err(Error::new(
@@ -367,17 +373,9 @@ impl Engine {
                 text = super::role_map::apply(&text, &map);
             }
             std::fs::write(&script, text).map_err(|e| Error::io("writing the restore script", e))?;
-            let psql = self.client_tool_for(archive.manifest.tool_major, server_major, "psql")?;
-            let mut cc = crate::libpq_env::client_command(&psql.path("psql"), target, password)?;
-            cc.command.args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "--single-transaction", "-f"]).arg(&script);
-            cc
+            psql_script(&script)?
         } else if archive.is_plain() {
-            let psql = self.client_tool_for(archive.manifest.tool_major, server_major, "psql")?;
-            let mut cc = crate::libpq_env::client_command(&psql.path("psql"), target, password)?;
-            cc.command
-                .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "--single-transaction", "-f"])
-                .arg(archive.artifact());
-            cc
+            psql_script(&archive.artifact())?
         } else {
             let pg_restore = self.pg_restore_for(archive.manifest.tool_major, server_major)?;
             let mut cc = crate::libpq_env::client_command(&pg_restore.path("pg_restore"), target, password)?;
@@ -402,24 +400,10 @@ impl Engine {
                 // All or nothing where pg_restore allows it (not with --jobs).
                 cc.command.arg("--single-transaction");
             }
-            if opts.clean {
-                cc.command.args(["--clean", "--if-exists"]);
-            }
-            if opts.no_owner || opts.owner.is_some() {
-                cc.command.arg("--no-owner");
-            }
             if let Some(owner) = &opts.owner {
                 cc.command.arg(format!("--role={owner}"));
             }
-            for section in &opts.sections {
-                cc.command.arg(format!("--section={section}"));
-            }
-            if let Some(sel) = selection {
-                let list = scratch.path().join("restore.list");
-                std::fs::write(&list, sel.list_file()).map_err(|e| Error::io("writing the restore list", e))?;
-                cc.command.arg(format!("--use-list={}", list.display()));
-            }
-            cc.command.arg(archive.artifact());
+            cc.command.args(&shared).arg(archive.artifact());
             cc
         };
         let tool = if archive.is_plain() || opts.clean { "psql" } else { "pg_restore" };
