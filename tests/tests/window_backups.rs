@@ -52,6 +52,8 @@ async fn back_up_verify_and_restore_from_the_window() {
         let target = format!("actor_only_{major}");
         type_into(&c, "[data-testid=rs-to-db]", &target).await;
         click(&c, "[data-testid=rs-table][data-name='public.actor']").await;
+        // The picker has asked the engine what the table pulls in before we check.
+        text_when(&c, "[data-testid=rs-selection]", |t| t.to_lowercase().contains("table data")).await;
         click(&c, "[data-testid=rs-dry-run]").await;
         let plan = text_when(&c, "[data-testid=rs-plan]", |t| t.contains("TABLE DATA public actor")).await;
         assert!(plan.contains("SEQUENCE SET public actor_actor_id_seq"), "{plan}");
@@ -99,7 +101,6 @@ async fn cancel_in_the_window_stops_the_backup_and_keeps_nothing() {
     c.close().await.unwrap();
     drop(driver);
     assert_eq!(home.cli(&["backups", "list"], None).ok()["backups"].as_array().unwrap().len(), 0);
-    let db_dir = home.path().join("repo/logical/p/shop");
-    let left: Vec<_> = std::fs::read_dir(&db_dir).map(|d| d.flatten().map(|e| e.path()).collect()).unwrap_or_default();
+    let left = support::backup_leftovers(&home, "p", "shop");
     assert!(left.is_empty(), "nothing may remain: {left:?}");
 }

@@ -117,7 +117,10 @@ pub async fn text_when(c: &Client, selector: &str, pred: impl Fn(&str) -> bool) 
                 }
             }
         }
-        assert!(Instant::now() < deadline, "{selector} never showed the expected text");
+        if Instant::now() > deadline {
+            let shot = screenshot(c, "failed-waiting-for-text").await;
+            panic!("{selector} never showed the expected text; see {}", shot.display());
+        }
         tokio::time::sleep(Duration::from_millis(150)).await;
     }
 }
