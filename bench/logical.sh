@@ -51,6 +51,8 @@ DB_BYTES=$(psql -d bench -Atc "SELECT pg_database_size('bench')")
 "$TL" tools --add-dir "$BIN" >/dev/null
 
 now() { date +%s.%N; }
+# Every timed step starts alike: no dirty buffers or pending checkpoint left by the step before.
+settle() { psql -d postgres -c CHECKPOINT; sync; }
 declare -A times sizes
 record() { times[$1]+="$2 "; sizes[$1]="$3"; }
 size_of() { du -sb "$1" | cut -f1; }
@@ -58,13 +60,13 @@ size_of() { du -sb "$1" | cut -f1; }
 for run in $(seq 1 "$RUNS"); do
   echo "run $run/$RUNS" >&2
   # The guide's default: custom format, gzip at its default level.
-  t0=$(now); "$BIN/pg_dump" -d bench -Fc -f "$work/guide.dump"; t1=$(now)
+  settle; t0=$(now); "$BIN/pg_dump" -d bench -Fc -f "$work/guide.dump"; t1=$(now)
   record guide_fc "$(echo "$t1 - $t0" | bc)" "$(size_of "$work/guide.dump")"
   # The floor the server sets: no compression.
-  t0=$(now); "$BIN/pg_dump" -d bench -Fc -Z0 -f "$work/plain.dump"; t1=$(now)
+  settle; t0=$(now); "$BIN/pg_dump" -d bench -Fc -Z0 -f "$work/plain.dump"; t1=$(now)
   record floor_z0 "$(echo "$t1 - $t0" | bc)" "$(size_of "$work/plain.dump")"
   # Tideline's default backup (with its snapshot row counts and checksums).
-  t0=$(now); out=$("$TL" backup bench --json); t1=$(now)
+  settle; t0=$(now); out=$("$TL" backup bench --json); t1=$(now)
   id=$(echo "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
   dir=$(echo "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["path"])')
   record tideline_default "$(echo "$t1 - $t0" | bc)" "$(size_of "$dir")"
@@ -75,21 +77,21 @@ m = json.load(sys.stdin)
 args = [a for a in m["command"][1:] if not a.startswith("--snapshot=") and not a.startswith("--file=")]
 print(" ".join(args))')
   rm -rf "$work/same.d"
-  t0=$(now); "$BIN/pg_dump" -d bench $cmd --file="$work/same.d" 2>/dev/null; t1=$(now)
+  settle; t0=$(now); "$BIN/pg_dump" -d bench $cmd --file="$work/same.d" 2>/dev/null; t1=$(now)
   record same_by_hand "$(echo "$t1 - $t0" | bc)" "$(size_of "$work/same.d")"
 
   # Restores: the guide's pg_restore of -Fc, single job; Tideline's default restore of its default backup.
   # By hand, creating the database is part of the job (Tideline creates it too).
   psql -d postgres -c "DROP DATABASE IF EXISTS r_guide"
-  t0=$(now); psql -d postgres -c "CREATE DATABASE r_guide"; "$BIN/pg_restore" -d r_guide "$work/guide.dump"; t1=$(now)
+  settle; t0=$(now); psql -d postgres -c "CREATE DATABASE r_guide"; "$BIN/pg_restore" -d r_guide "$work/guide.dump"; t1=$(now)
   record restore_guide "$(echo "$t1 - $t0" | bc)" 0
   psql -d postgres -c "DROP DATABASE IF EXISTS r_tl"
-  t0=$(now); "$TL" restore "$id" --to-db r_tl --json >/dev/null; t1=$(now)
+  settle; t0=$(now); "$TL" restore "$id" --to-db r_tl --json >/dev/null; t1=$(now)
   record restore_tideline "$(echo "$t1 - $t0" | bc)" 0
   # The same pg_restore Tideline runs, by hand.
   psql -d postgres -c "DROP DATABASE IF EXISTS r_hand"
   jobs=$(nproc); [ "$jobs" -gt 4 ] && jobs=4
-  t0=$(now); psql -d postgres -c "CREATE DATABASE r_hand"; "$BIN/pg_restore" --exit-on-error -j "$jobs" -d r_hand "$dir/database.d"; t1=$(now)
+  settle; t0=$(now); psql -d postgres -c "CREATE DATABASE r_hand"; "$BIN/pg_restore" --exit-on-error -j "$jobs" -d r_hand "$dir/database.d"; t1=$(now)
   record restore_by_hand "$(echo "$t1 - $t0" | bc)" 0
   rm -rf "$dir"; "$TL" repo rescan >/dev/null
 done

@@ -48,7 +48,7 @@ fn a_connecting_psql_child_never_has_the_password_on_argv() {
 
         let psql = client(major, "psql").path("psql");
         let mut cc = engine.client_command(&profile.name, &psql).unwrap();
-        let passfile = cc.passfile_path().unwrap().to_path_buf();
+        let passfile = cc.passfile_path().to_path_buf();
         cc.command.args(["-X", "-At", "-c", "select 'connected as ' || current_user, pg_sleep(1.5)"]);
         cc.command.stdout(std::process::Stdio::piped());
         let mut child = cc.command.spawn().unwrap();

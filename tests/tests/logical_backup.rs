@@ -32,7 +32,7 @@ fn every_format_makes_a_complete_backup_with_checksums_and_counts() {
                 .all(|e| !e.file_name().to_string_lossy().starts_with(".tmp-")));
 
             let m = home.cli(&["backups", "show", id], None).ok().clone();
-            assert_eq!(m["format_version"], 1);
+            assert_eq!(m["format_version"], 2);
             assert_eq!(m["server_major"], major);
             assert_eq!(m["database"], "shop");
             assert!(
@@ -45,7 +45,7 @@ fn every_format_makes_a_complete_backup_with_checksums_and_counts() {
             for f in files {
                 let path = dir.join(f["path"].as_str().unwrap());
                 assert_eq!(std::fs::metadata(&path).unwrap().len(), f["size_bytes"].as_u64().unwrap());
-                assert_eq!(f["sha256"].as_str().unwrap().len(), 64);
+                assert_eq!(f["blake3"].as_str().unwrap().len(), 64);
             }
             assert_eq!(m["row_counts"]["status"], "counted");
             let count = |t: &str| {

@@ -18,6 +18,17 @@ pub struct PassFile {
 
 impl PassFile {
     pub fn create(password: &Secret) -> Result<Self> {
+        Self::write(Some(password))
+    }
+
+    /// A passfile with no entries: it keeps the user's ~/.pgpass from answering for a profile
+    /// meant to use peer or certificate auth. (Pointing PGPASSFILE at /dev/null works too, but
+    /// libpq then warns on every connection that it is not a plain file.)
+    pub fn empty() -> Result<Self> {
+        Self::write(None)
+    }
+
+    fn write(password: Option<&Secret>) -> Result<Self> {
         let dir = tempfile::Builder::new()
             .prefix("tideline-pass-")
             .tempdir()
@@ -29,9 +40,11 @@ impl PassFile {
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
         let mut file = opts.open(&path).map_err(|e| Error::io("creating the passfile", e))?;
-        let escaped = password.expose().replace('\\', "\\\\").replace(':', "\\:");
-        let line = Secret::new(format!("*:*:*:*:{escaped}\n"));
-        file.write_all(line.expose().as_bytes()).map_err(|e| Error::io("writing the passfile", e))?;
+        if let Some(password) = password {
+            let escaped = password.expose().replace('\\', "\\\\").replace(':', "\\:");
+            let line = Secret::new(format!("*:*:*:*:{escaped}\n"));
+            file.write_all(line.expose().as_bytes()).map_err(|e| Error::io("writing the passfile", e))?;
+        }
         Ok(PassFile { _dir: dir, path })
     }
 
@@ -55,12 +68,12 @@ fn restrict(path: &Path, mode: u32) -> Result<()> {
 /// runs: the passfile goes away with it.
 pub struct ClientCommand {
     pub command: Command,
-    passfile: Option<PassFile>,
+    passfile: PassFile,
 }
 
 impl ClientCommand {
-    pub fn passfile_path(&self) -> Option<&Path> {
-        self.passfile.as_ref().map(PassFile::path)
+    pub fn passfile_path(&self) -> &Path {
+        self.passfile.path()
     }
 }
 
@@ -87,18 +100,10 @@ pub fn client_command(program: &Path, draft: &ProfileDraft, password: Option<&Se
         };
     }
     let passfile = match password {
-        Some(pw) => {
-            let file = PassFile::create(pw)?;
-            command.env("PGPASSFILE", file.path());
-            Some(file)
-        }
-        // An empty passfile path keeps the user's ~/.pgpass from answering for a profile
-        // that is meant to use peer or certificate auth.
-        None => {
-            command.env("PGPASSFILE", if cfg!(windows) { "NUL" } else { "/dev/null" });
-            None
-        }
+        Some(pw) => PassFile::create(pw)?,
+        None => PassFile::empty()?,
     };
+    command.env("PGPASSFILE", passfile.path());
     Ok(ClientCommand { command, passfile })
 }
 
@@ -132,7 +137,7 @@ mod tests {
     fn passfile_is_private_escaped_and_removed() {
         let pw = Secret::new("a:b\\c");
         let cmd = client_command(Path::new("/bin/true"), &ProfileDraft::default(), Some(&pw)).unwrap();
-        let path = cmd.passfile_path().unwrap().to_path_buf();
+        let path = cmd.passfile_path().to_path_buf();
         assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
         assert_eq!(std::fs::metadata(path.parent().unwrap()).unwrap().permissions().mode() & 0o777, 0o700);
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "*:*:*:*:a\\:b\\\\c\n");

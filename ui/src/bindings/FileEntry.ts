@@ -4,4 +4,12 @@ export type FileEntry = {
 /**
  * Relative to the backup directory, with `/` separators.
  */
-path: string, size_bytes: number, sha256: string, };
+path: string, size_bytes: number, 
+/**
+ * Hex BLAKE3 (format 2 on).
+ */
+blake3?: string, 
+/**
+ * Hex SHA-256 (format 1 manifests).
+ */
+sha256?: string, };

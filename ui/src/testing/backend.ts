@@ -138,8 +138,8 @@ export function manifest(overrides: Partial<Manifest> = {}): Manifest {
     duration_ms: 65000,
     size_bytes: 52428800,
     files: [
-      { path: 'dump/toc.dat', size_bytes: 4096, sha256: 'a'.repeat(64) },
-      { path: 'dump/3001.dat.zst', size_bytes: 52424704, sha256: 'b'.repeat(64) },
+      { path: 'dump/toc.dat', size_bytes: 4096, blake3: 'a'.repeat(64) },
+      { path: 'dump/3001.dat.zst', size_bytes: 52424704, blake3: 'b'.repeat(64) },
     ],
     row_counts: {
       status: 'counted',

@@ -5,7 +5,7 @@
 use super::dump_args::{dump_args, DumpSource};
 use super::names::{self, Relation};
 use super::options::{DumpFormat, DumpOptions};
-use super::tool_run::{run_logged, TableSizes};
+use super::tool_run::{run_watched, TableSizes};
 use crate::catalog::backups::BackupRecord;
 use crate::engine::Engine;
 use crate::error::{Error, ErrorCode, Result};
@@ -137,6 +137,18 @@ async fn check_space(client: &Client, dir: &std::path::Path, compressed: bool) -
     }
 }
 
+/// The data file a parallel pg_dump has just closed, from its verbose line
+/// `pg_dump: finished item 2599 TABLE DATA orders_2` (the directory format names it
+/// `2599.dat` plus the compression's suffix).
+fn finished_data_file(dir: &std::path::Path, line: &str) -> Option<std::path::PathBuf> {
+    let rest = line.split("finished item ").nth(1)?;
+    let (id, what) = rest.split_once(' ')?;
+    if !what.starts_with("TABLE DATA ") || id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    ["", ".gz", ".lz4", ".zst"].iter().map(|ext| dir.join(format!("{id}.dat{ext}"))).find(|p| p.is_file())
+}
+
 pub(crate) fn log_tail(path: &std::path::Path, lines: usize) -> String {
     let text = std::fs::read_to_string(path).unwrap_or_default();
     let all: Vec<&str> = text.lines().filter(|l| !l.contains(": reading ") && !l.contains(": dumping ")).collect();
@@ -197,12 +209,20 @@ impl Engine {
                 _ = cancel.cancelled() => Err(crate::job::cancelled()),
             }
         };
-        let dumping = run_logged(cc, &log_path, "pg_dump", job, "dumping", &sizes, ErrorCode::BackupFailed);
+        let early = checksum::EarlyHashes::start();
+        let data_dir = staging.path().join(artifact);
+        let on_line = |line: &str| {
+            if let Some(file) = finished_data_file(&data_dir, line) {
+                early.add(file);
+            }
+        };
+        let dumping =
+            run_watched(cc, &log_path, "pg_dump", job, "dumping", &sizes, ErrorCode::BackupFailed, &on_line);
         let (row_counts, ()) = tokio::try_join!(counting, dumping)?;
         job.phase("checksumming");
         client.batch_execute("COMMIT").await.map_err(query_failed("ending the snapshot transaction"))?;
 
-        let files = checksum::inventory(staging.path(), &[crate::repo::MANIFEST])?;
+        let files = checksum::inventory_with(staging.path(), &[crate::repo::MANIFEST], early.finish())?;
         let size_bytes = files.iter().map(|f| f.size_bytes).sum();
         let resolved = DumpOptions {
             database: Some(draft.database.clone()),
@@ -241,5 +261,19 @@ impl Engine {
         let record = self.catalog().record_backup(&manifest, &path)?;
         tracing::info!(id = %id, bytes = size_bytes, ms = manifest.duration_ms, "backup complete");
         Ok(record)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn finished_items_name_their_data_file() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("2599.dat.zst"), b"").unwrap();
+        let found = super::finished_data_file(dir.path(), "pg_dump: finished item 2599 TABLE DATA orders_2");
+        assert_eq!(found, Some(dir.path().join("2599.dat.zst")));
+        assert_eq!(super::finished_data_file(dir.path(), "pg_dump: finished item 2600 TABLE DATA x"), None);
+        assert_eq!(super::finished_data_file(dir.path(), "pg_dump: finished item 2599 SEQUENCE SET s"), None);
+        assert_eq!(super::finished_data_file(dir.path(), "pg_dump: dumping contents of table \"a\""), None);
     }
 }

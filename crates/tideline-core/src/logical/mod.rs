@@ -14,6 +14,7 @@ pub mod options;
 pub mod preflight;
 pub mod restore;
 pub mod role_map;
+pub(crate) mod row_counts;
 pub mod toc;
 pub mod tool_run;
 pub mod verify;

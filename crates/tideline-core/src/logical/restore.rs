@@ -5,7 +5,6 @@
 use super::archive::Archive;
 use super::clean;
 use super::dump::{query_failed, server_version};
-use super::names::exact_pattern;
 use super::options::DumpFormat;
 use super::preflight::{check_sections, check_target_space, role_map};
 use super::toc::{self, Selection};
@@ -16,7 +15,6 @@ use crate::job::Job;
 use crate::repo::manifest::TableCount;
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
-use tokio_postgres::Client;
 use ts_rs::TS;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, TS)]
@@ -75,19 +73,6 @@ pub(crate) struct Destination<'a> {
 const USER_OBJECTS_SQL: &str = "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
     WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'
       AND n.nspname NOT LIKE 'pg_temp%'";
-
-pub(crate) async fn table_rows(client: &Client, tables: &[TableCount]) -> Result<Vec<TableCount>> {
-    let mut out = Vec::new();
-    for t in tables {
-        let sql = format!("SELECT count(*) FROM ONLY {}", exact_pattern(&t.schema, &t.table));
-        match client.query_one(&sql, &[]).await {
-            Ok(row) => out.push(TableCount { rows: row.get(0), ..t.clone() }),
-            // Not restored (a selection) or not there: absent from the result.
-            Err(_) => continue,
-        }
-    }
-    Ok(out)
-}
 
 impl Engine {
     pub async fn restore(&self, backup_id: &str, opts: &RestoreOptions, job: &Job) -> Result<RestoreReport> {
@@ -246,14 +231,15 @@ impl Engine {
             }
         };
         report.log_path = Some(log_path.display().to_string());
-        let client = crate::connect::connect(&target, password.as_ref()).await?;
         let mut expected = archive.manifest.row_counts.tables.clone();
         if let Some(new_schema) = &opts.into_schema {
             let old = super::into_schema::source_schema(selection.as_ref(), opts)?;
             expected.retain(|t| t.schema == old);
             expected.iter_mut().for_each(|t| t.schema = new_schema.clone());
         }
-        report.row_counts = table_rows(&client, &expected).await?;
+        let connections = opts.jobs.unwrap_or_else(super::dump_args::default_jobs) as usize;
+        report.row_counts =
+            super::row_counts::restored_rows(&target, password.as_ref(), &expected, connections).await?;
         report.duration_ms = started.elapsed().as_millis() as u64;
         tracing::info!(backup = %archive.id, database = %opts.to_db, ms = report.duration_ms, "restore complete");
         Ok(report)

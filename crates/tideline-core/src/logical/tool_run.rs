@@ -13,8 +13,9 @@ use std::time::Duration;
 /// On-disk size of each table's data (`schema.table` as pg_dump's log prints it), for progress.
 pub type TableSizes = HashMap<String, u64>;
 
-/// The tables the log says the tool has started on, in order, read from `offset` on.
-fn started_tables(log_path: &Path, offset: &mut u64, seen: &mut Vec<String>) {
+/// The tables the log says the tool has started on, in order, read from `offset` on; every
+/// whole line also goes to `on_line`.
+fn started_tables(log_path: &Path, offset: &mut u64, seen: &mut Vec<String>, on_line: &(dyn Fn(&str) + Sync)) {
     let Ok(mut file) = std::fs::File::open(log_path) else { return };
     if file.seek(SeekFrom::Start(*offset)).is_err() {
         return;
@@ -26,6 +27,7 @@ fn started_tables(log_path: &Path, offset: &mut u64, seen: &mut Vec<String>) {
             break; // a partial line: read it whole next time
         }
         *offset += line.len() as u64;
+        on_line(line.trim_end());
         // pg_dump: dumping contents of table "public.actor"; pg_restore: processing data for table "public.actor"
         for marker in ["dumping contents of table \"", "processing data for table \""] {
             if let Some(rest) = line.split(marker).nth(1) {
@@ -41,6 +43,20 @@ fn started_tables(log_path: &Path, offset: &mut u64, seen: &mut Vec<String>) {
 /// Runs `cc` with stdout and stderr in `log_path`, reporting progress as `phase` until it exits.
 /// A failure is `failure_code` with the tool's own last words; cancelling kills the child.
 pub(crate) async fn run_logged(
+    cc: ClientCommand,
+    log_path: &Path,
+    tool: &str,
+    job: &Job,
+    phase: &str,
+    sizes: &TableSizes,
+    failure_code: ErrorCode,
+) -> Result<()> {
+    run_watched(cc, log_path, tool, job, phase, sizes, failure_code, &|_| {}).await
+}
+
+/// [`run_logged`], handing each line of the tool's log to `on_line` as it appears.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn run_watched(
     mut cc: ClientCommand,
     log_path: &Path,
     tool: &str,
@@ -48,6 +64,7 @@ pub(crate) async fn run_logged(
     phase: &str,
     sizes: &TableSizes,
     failure_code: ErrorCode,
+    on_line: &(dyn Fn(&str) + Sync),
 ) -> Result<()> {
     let log = std::fs::File::create(log_path).map_err(|e| Error::io(format!("creating {}", log_path.display()), e))?;
     let out = log.try_clone().map_err(|e| Error::io("log file", e))?;
@@ -70,7 +87,7 @@ pub(crate) async fn run_logged(
                 return Err(cancelled());
             }
             _ = tokio::time::sleep(Duration::from_millis(250)) => {
-                started_tables(log_path, &mut offset, &mut seen);
+                started_tables(log_path, &mut offset, &mut seen, on_line);
                 // Tables before the last one started are done (parallel jobs make this an estimate).
                 let done: u64 = seen.iter().rev().skip(1).filter_map(|t| sizes.get(t)).sum();
                 job.progress(phase, seen.last().cloned(), done, (total > 0).then_some(total));
@@ -78,6 +95,7 @@ pub(crate) async fn run_logged(
         }
     };
     drop(cc);
+    started_tables(log_path, &mut offset, &mut seen, on_line);
     if !status.success() {
         let hint = match failure_code {
             ErrorCode::BackupFailed => {

@@ -3,11 +3,9 @@
 //! with per-table row counts compared against the manifest. The result is recorded on the backup.
 
 use super::archive::Archive;
-use super::restore::table_rows;
 use crate::cluster::scratch::ScratchCluster;
 use crate::engine::Engine;
 use crate::error::{Error, ErrorCode, Result};
-use crate::repo::checksum::sha256_file;
 use crate::repo::manifest::RowCountStatus;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
@@ -97,9 +95,10 @@ impl Engine {
             };
             self.run_restore(archive, &dest, &opts, None, &crate::job::Job::silent()).await?;
             report.restore_tested = true;
-            let client = crate::connect::connect(&target, Some(password)).await?;
             let expected = &archive.manifest.row_counts.tables;
-            let restored = table_rows(&client, expected).await?;
+            let connections = super::dump_args::default_jobs() as usize;
+            let restored =
+                super::row_counts::restored_rows(&target, Some(password), expected, connections).await?;
             for want in expected {
                 match restored.iter().find(|r| r.schema == want.schema && r.table == want.table) {
                     Some(got) if got.rows == want.rows => report.tables_compared += 1,
@@ -132,9 +131,9 @@ fn check_files(archive: &Archive, report: &mut VerifyReport) {
             Ok(meta) if meta.len() != f.size_bytes => {
                 report.problems.push(format!("{} is {} bytes, the manifest says {}", f.path, meta.len(), f.size_bytes))
             }
-            Ok(_) => match sha256_file(&path) {
-                Ok(sum) if sum == f.sha256 => {}
-                Ok(_) => report.problems.push(format!("{} does not match its checksum", f.path)),
+            Ok(_) => match f.matches(&path) {
+                Ok(true) => {}
+                Ok(false) => report.problems.push(format!("{} does not match its checksum", f.path)),
                 Err(e) => report.problems.push(e.message),
             },
         }
