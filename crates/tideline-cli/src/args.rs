@@ -39,6 +39,36 @@ pub enum Command {
     Verify(VerifyArgs),
     /// An archive's contents, and what a selection of tables pulls in.
     Toc(TocArgs),
+    /// archive_command: store one WAL file PostgreSQL archives (needs no catalog, keychain or HOME).
+    WalPush(WalPushArgs),
+    /// restore_command: write one archived WAL file where PostgreSQL asks (exit 1 when absent).
+    WalFetch(WalFetchArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct WalPushArgs {
+    /// The repository (the directory holding `clusters/`).
+    #[arg(long)]
+    pub repo: PathBuf,
+    /// The server's data directory; the current directory by default, where PostgreSQL runs
+    /// archive_command.
+    #[arg(long)]
+    pub pgdata: Option<PathBuf>,
+    /// The file to archive (%p).
+    pub path: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct WalFetchArgs {
+    #[arg(long)]
+    pub repo: PathBuf,
+    /// The recovering server's data directory; the current directory by default.
+    #[arg(long)]
+    pub pgdata: Option<PathBuf>,
+    /// The file PostgreSQL asks for (%f).
+    pub name: String,
+    /// Where to write it (%p).
+    pub dest: PathBuf,
 }
 
 #[derive(Args, Debug)]

@@ -7,6 +7,7 @@ mod profile;
 mod progress;
 mod restore;
 mod tools;
+mod wal;
 
 use args::{Cli, Command};
 use clap::Parser;
@@ -28,6 +29,15 @@ fn main() {
         Err(e) => e.exit(),
     };
     let json = cli.json;
+    // Called by PostgreSQL: before anything that needs HOME, a catalog or a log directory.
+    if matches!(cli.command, Command::WalPush(_) | Command::WalFetch(_)) {
+        let code = match cli.command {
+            Command::WalPush(args) => wal::push(args, json),
+            Command::WalFetch(args) => wal::fetch(args, json),
+            _ => unreachable!(),
+        };
+        std::process::exit(code);
+    }
     match run(cli) {
         Ok(reply) => reply.print(json),
         Err(err) => {
@@ -58,6 +68,7 @@ fn run(cli: Cli) -> Result<output::Reply, Error> {
             Command::Restore(args) => restore::restore(&engine, args, json).await,
             Command::Verify(args) => restore::verify(&engine, args).await,
             Command::Toc(args) => restore::toc(&engine, args),
+            Command::WalPush(_) | Command::WalFetch(_) => unreachable!("handled before the engine opens"),
         }
     })
 }

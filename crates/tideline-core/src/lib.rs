@@ -17,6 +17,7 @@ pub mod profile;
 pub mod repo;
 pub mod secret;
 pub mod tools;
+pub mod wal;
 
 pub use engine::Engine;
 pub use error::{Error, ErrorCode, Result};

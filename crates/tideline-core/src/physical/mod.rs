@@ -1,0 +1,6 @@
+//! Physical backups: pg_basebackup into `<repo>/clusters/<system_identifier>/base/<id>/`.
+
+pub mod basebackup;
+pub mod compression;
+pub mod options;
+pub mod progress;

@@ -1,0 +1,245 @@
+//! The WAL archive of one cluster in the repository: `<repo>/clusters/<sysid>/wal/<name>.zst`.
+//!
+//! Safety ordering of a push: the compressed file is written under a temporary name in the same
+//! directory and fsynced; then hard-linked to its final name (a link never replaces an existing
+//! file, so two pushes of one name cannot clobber each other); then the directory is fsynced
+//! and the temporary name removed. A crash at any point leaves either no `<name>.zst` or a
+//! whole one. Only then does wal-push exit 0, which is when PostgreSQL may recycle the segment.
+
+use super::names::{classify, WalFileKind};
+use crate::error::{Error, ErrorCode, Result};
+use std::fs::File;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+/// zstd level for WAL: 1 compresses a 16 MB segment at several hundred MB/s on one core, and
+/// archive_command must keep up with the server's WAL rate.
+const LEVEL: i32 = 1;
+const TEMP_PREFIX: &str = ".tmp-";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PushOutcome {
+    Stored,
+    /// The same name with the same content was already there (PostgreSQL retries a push whose
+    /// success it did not see; the contract says to succeed).
+    AlreadyArchived,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FetchOutcome {
+    Restored,
+    /// Served from the `.partial` pg_receivewal was writing: the newest WAL there is.
+    RestoredPartial,
+    Missing,
+}
+
+#[derive(Debug, Clone)]
+pub struct WalArchive {
+    dir: PathBuf,
+}
+
+pub fn cluster_dir(repo: &Path, system_identifier: u64) -> PathBuf {
+    repo.join("clusters").join(system_identifier.to_string())
+}
+
+fn sync_dir(dir: &Path) -> Result<()> {
+    crate::repo::sync_dir(dir)
+}
+
+impl WalArchive {
+    pub fn open(repo: &Path, system_identifier: u64) -> Self {
+        WalArchive { dir: cluster_dir(repo, system_identifier).join("wal") }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn path_of(&self, name: &str) -> PathBuf {
+        self.dir.join(format!("{name}.zst"))
+    }
+
+    fn ensure_dir(&self) -> Result<()> {
+        if self.dir.is_dir() {
+            return Ok(());
+        }
+        std::fs::create_dir_all(&self.dir).map_err(|e| Error::io(format!("creating {}", self.dir.display()), e))?;
+        // The new directories must survive a crash too, or the file inside them would not.
+        for dir in self.dir.ancestors().take(3) {
+            sync_dir(dir)?;
+        }
+        Ok(())
+    }
+
+    /// Stores `content` as `name`: see the module comment for the ordering.
+    pub fn push(&self, name: &str, content: &[u8]) -> Result<PushOutcome> {
+        classify(name)?;
+        let target = self.path_of(name);
+        if let Some(outcome) = self.compare_existing(name, &target, content)? {
+            return Ok(outcome);
+        }
+        self.ensure_dir()?;
+        let tmp = self.dir.join(format!("{TEMP_PREFIX}{name}.{}", std::process::id()));
+        let written = write_compressed(&tmp, content);
+        if let Err(e) = written {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(e);
+        }
+        let linked = std::fs::hard_link(&tmp, &target);
+        let _ = std::fs::remove_file(&tmp);
+        match linked {
+            Ok(()) => {}
+            // Another push of the same name won the race: it is the one to compare against.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                return self
+                    .compare_existing(name, &target, content)?
+                    .ok_or_else(|| Error::internal(format!("{} vanished while being compared", target.display())));
+            }
+            Err(e) => return Err(Error::io(format!("storing {}", target.display()), e)),
+        }
+        sync_dir(&self.dir)?;
+        Ok(PushOutcome::Stored)
+    }
+
+    fn compare_existing(&self, name: &str, target: &Path, content: &[u8]) -> Result<Option<PushOutcome>> {
+        if !target.exists() {
+            return Ok(None);
+        }
+        let existing = read_compressed(target);
+        match existing {
+            Ok(existing) if existing == content => Ok(Some(PushOutcome::AlreadyArchived)),
+            Ok(_) => Err(Error::new(
+                ErrorCode::WalConflict,
+                format!("{name} is already in the archive at {} with different content; nothing was overwritten", target.display()),
+                "Two servers are archiving into one place, or a restored copy of this cluster was started without a new timeline. Keep both copies, stop the second server's archiving, and check which one is the real cluster before removing anything.",
+            )),
+            Err(e) => Err(Error::new(
+                ErrorCode::WalConflict,
+                format!("{name} is already in the archive at {} but cannot be read back: {}", target.display(), e.message),
+                "The archived copy is damaged. Move it aside (do not delete it) so the server can archive its copy again, and check the disk.",
+            )),
+        }
+    }
+
+    /// Writes `name` to `dest` for restore_command. A segment that only exists as the
+    /// `.partial` pg_receivewal kept is served from that.
+    pub fn fetch(&self, name: &str, dest: &Path) -> Result<FetchOutcome> {
+        let kind = classify(name)?;
+        let mut outcome = FetchOutcome::Restored;
+        let mut source = self.path_of(name);
+        if !source.exists() && kind == WalFileKind::Segment {
+            source = self.path_of(&format!("{name}.partial"));
+            outcome = FetchOutcome::RestoredPartial;
+        }
+        if !source.exists() {
+            return Ok(FetchOutcome::Missing);
+        }
+        let content = read_compressed(&source)?;
+        std::fs::write(dest, content).map_err(|e| Error::io(format!("writing {}", dest.display()), e))?;
+        Ok(outcome)
+    }
+
+    /// The names held (without `.zst`), sorted; temporary files of pushes in flight are not.
+    pub fn names(&self) -> Result<Vec<String>> {
+        let Ok(entries) = std::fs::read_dir(&self.dir) else { return Ok(vec![]) };
+        let mut names: Vec<String> = entries
+            .flatten()
+            .filter_map(|e| e.file_name().to_str().map(str::to_string))
+            .filter(|n| !n.starts_with(TEMP_PREFIX))
+            .filter_map(|n| n.strip_suffix(".zst").map(str::to_string))
+            .filter(|n| classify(n).is_ok())
+            .collect();
+        names.sort();
+        Ok(names)
+    }
+}
+
+fn write_compressed(path: &Path, content: &[u8]) -> Result<()> {
+    let io = |e| Error::io(format!("writing {}", path.display()), e);
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o640);
+    let file = opts.open(path).map_err(io)?;
+    let mut encoder = zstd::stream::Encoder::new(file, LEVEL).map_err(io)?;
+    encoder.include_checksum(true).map_err(io)?;
+    encoder.set_pledged_src_size(Some(content.len() as u64)).map_err(io)?;
+    encoder.write_all(content).map_err(io)?;
+    let file = encoder.finish().map_err(io)?;
+    file.sync_all().map_err(io)
+}
+
+/// The content of an archived file; a damaged frame (zstd's content checksum) is an error.
+pub fn read_compressed(path: &Path) -> Result<Vec<u8>> {
+    let file = File::open(path).map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+    let mut out = Vec::new();
+    zstd::stream::Decoder::new(file).and_then(|mut d| d.read_to_end(&mut out)).map_err(|e| {
+        Error::new(
+            ErrorCode::ChecksumMismatch,
+            format!("{} is damaged: {e}", path.display()),
+            "The archive holds a damaged copy of this file; recovery cannot use it. Check the disk, and make a new base backup.",
+        )
+    })?;
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SEG: &str = "000000010000000000000003";
+
+    #[test]
+    fn the_same_file_twice_is_fine_and_a_different_one_is_refused() {
+        let repo = tempfile::tempdir().unwrap();
+        let wal = WalArchive::open(repo.path(), 42);
+        assert_eq!(wal.push(SEG, b"one").unwrap(), PushOutcome::Stored);
+        assert_eq!(wal.push(SEG, b"one").unwrap(), PushOutcome::AlreadyArchived);
+        let e = wal.push(SEG, b"two").unwrap_err();
+        assert_eq!(e.code, ErrorCode::WalConflict);
+        assert_eq!(read_compressed(&wal.path_of(SEG)).unwrap(), b"one");
+        assert_eq!(wal.names().unwrap(), vec![SEG.to_string()]);
+        assert!(repo.path().join("clusters/42/wal").join(format!("{SEG}.zst")).is_file());
+    }
+
+    #[test]
+    fn a_temporary_file_left_by_a_crash_is_invisible() {
+        let repo = tempfile::tempdir().unwrap();
+        let wal = WalArchive::open(repo.path(), 42);
+        wal.push("00000002.history", b"1\t0/3000000\tno recovery target specified\n").unwrap();
+        // What a push killed between write and link leaves behind.
+        std::fs::write(wal.dir().join(format!("{TEMP_PREFIX}{SEG}.999")), b"half").unwrap();
+        assert_eq!(wal.names().unwrap(), vec!["00000002.history".to_string()]);
+        let dest = repo.path().join("out");
+        assert_eq!(wal.fetch(SEG, &dest).unwrap(), FetchOutcome::Missing);
+        assert!(!dest.exists());
+        assert_eq!(wal.push(SEG, b"whole").unwrap(), PushOutcome::Stored);
+        assert_eq!(wal.fetch(SEG, &dest).unwrap(), FetchOutcome::Restored);
+        assert_eq!(std::fs::read(&dest).unwrap(), b"whole");
+    }
+
+    #[test]
+    fn a_damaged_file_is_an_error_not_a_missing_one() {
+        let repo = tempfile::tempdir().unwrap();
+        let wal = WalArchive::open(repo.path(), 1);
+        wal.push(SEG, &vec![7u8; 100_000]).unwrap();
+        let path = wal.path_of(SEG);
+        let mut bytes = std::fs::read(&path).unwrap();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 0xFF; // the content checksum
+        std::fs::write(&path, bytes).unwrap();
+        let e = wal.fetch(SEG, &repo.path().join("out")).unwrap_err();
+        assert_eq!(e.code, ErrorCode::ChecksumMismatch);
+    }
+
+    #[test]
+    fn a_partial_segment_answers_for_its_segment() {
+        let repo = tempfile::tempdir().unwrap();
+        let wal = WalArchive::open(repo.path(), 1);
+        wal.push(&format!("{SEG}.partial"), b"newest").unwrap();
+        let dest = repo.path().join("out");
+        assert_eq!(wal.fetch(SEG, &dest).unwrap(), FetchOutcome::RestoredPartial);
+        assert_eq!(std::fs::read(&dest).unwrap(), b"newest");
+        assert!(wal.push("not-a-wal-name", b"x").is_err());
+    }
+}

@@ -1,0 +1,9 @@
+//! Continuous WAL: the files PostgreSQL archives, stored in the repository under their
+//! cluster's system identifier (brief §3), and what the server says about its archiving.
+//!
+//!   <repo>/clusters/<system_identifier>/wal/<name>.zst    one zstd frame, content checksum on
+
+pub mod archive;
+pub mod control;
+pub mod names;
+pub mod push;
