@@ -183,7 +183,8 @@ fn wal_push_refuses_another_clusters_segment_and_wal_fetch_speaks_in_exit_codes(
     let repo = work.path().join("repo");
     let bin = support::tideline_bin();
     let run = |args: &[&str]| {
-        let out = Command::new(&bin).args(args).env_remove("HOME").env("TIDELINE_HOME", "/nonexistent").output().unwrap();
+        let out =
+            Command::new(&bin).args(args).env_remove("HOME").env("TIDELINE_HOME", "/nonexistent").output().unwrap();
         (out.status.code(), String::from_utf8_lossy(&out.stdout).to_string())
     };
     let repo_s = repo.to_str().unwrap();
@@ -202,7 +203,8 @@ fn wal_push_refuses_another_clusters_segment_and_wal_fetch_speaks_in_exit_codes(
     let other = work.path().join("other");
     std::fs::create_dir_all(other.join("global")).unwrap();
     std::fs::write(other.join("global/pg_control"), 12345u64.to_le_bytes()).unwrap();
-    let (code, out) = run(&["wal-push", "--json", "--repo", repo_s, "--pgdata", other.to_str().unwrap(), seg_path.to_str().unwrap()]);
+    let (code, out) =
+        run(&["wal-push", "--json", "--repo", repo_s, "--pgdata", other.to_str().unwrap(), seg_path.to_str().unwrap()]);
     assert_eq!(code, Some(1));
     assert!(out.contains(r#""code":"wal_foreign_cluster""#), "{out}");
     assert!(!repo.join("clusters/12345").exists());

@@ -33,7 +33,10 @@ pub fn fetch(args: WalFetchArgs, json: bool) -> i32 {
     let result = wal_fetch(&args.repo, &args.name, &args.dest, &pgdata(args.pgdata));
     match &result {
         Ok(outcome) if json => {
-            println!("{}", serde_json::json!({ "restored": *outcome != FetchOutcome::Missing, "partial": *outcome == FetchOutcome::RestoredPartial }))
+            println!(
+                "{}",
+                serde_json::json!({ "restored": *outcome != FetchOutcome::Missing, "partial": *outcome == FetchOutcome::RestoredPartial })
+            )
         }
         Ok(_) => {}
         Err(e) => print_error(e, json),

@@ -101,7 +101,10 @@ mod tests {
     fn reads_the_long_header_of_each_major() {
         for (magic, major) in PAGE_MAGIC {
             let h = segment_header(&long_header(magic, 7_000_000_000_000_000_001, 16 << 20)).unwrap();
-            assert_eq!((h.major, h.system_identifier, h.segment_bytes, h.timeline), (major, 7_000_000_000_000_000_001, 16 << 20, 1));
+            assert_eq!(
+                (h.major, h.system_identifier, h.segment_bytes, h.timeline),
+                (major, 7_000_000_000_000_000_001, 16 << 20, 1)
+            );
         }
         assert_eq!(segment_header(&long_header(0xBEEF, 1, 16 << 20)).unwrap_err().code, ErrorCode::WalInvalid);
         assert_eq!(segment_header(&long_header(0xD116, 1, 3000)).unwrap_err().code, ErrorCode::WalInvalid);

@@ -96,8 +96,8 @@ mod tests {
         assert_eq!(b.number, a.number + 1);
         assert_eq!(b.file_name(MB16), "000000010000000200000000");
         assert_eq!(b.start_lsn(MB16), 0x2_0000_0000);
-        // 64 MB segments: four per 4 GB "log".
+        // 64 MB segments: 64 per 4 GB "log".
         let c = segment("000000030000000100000003", 64 * 1024 * 1024).unwrap();
-        assert_eq!((c.timeline, c.number), (3, 7));
+        assert_eq!((c.timeline, c.number), (3, 67));
     }
 }
