@@ -216,8 +216,7 @@ impl Engine {
                 early.add(file);
             }
         };
-        let dumping =
-            run_watched(cc, &log_path, "pg_dump", job, "dumping", &sizes, ErrorCode::BackupFailed, &on_line);
+        let dumping = run_watched(cc, &log_path, "pg_dump", job, "dumping", &sizes, ErrorCode::BackupFailed, &on_line);
         let (row_counts, ()) = tokio::try_join!(counting, dumping)?;
         job.phase("checksumming");
         client.batch_execute("COMMIT").await.map_err(query_failed("ending the snapshot transaction"))?;

@@ -97,8 +97,7 @@ impl Engine {
             report.restore_tested = true;
             let expected = &archive.manifest.row_counts.tables;
             let connections = super::dump_args::default_jobs() as usize;
-            let restored =
-                super::row_counts::restored_rows(&target, Some(password), expected, connections).await?;
+            let restored = super::row_counts::restored_rows(&target, Some(password), expected, connections).await?;
             for want in expected {
                 match restored.iter().find(|r| r.schema == want.schema && r.table == want.table) {
                     Some(got) if got.rows == want.rows => report.tables_compared += 1,
