@@ -39,10 +39,26 @@ pub enum Command {
     Verify(VerifyArgs),
     /// An archive's contents, and what a selection of tables pulls in.
     Toc(TocArgs),
+    /// A physical base backup (pg_basebackup, WAL streamed alongside) into the repository.
+    Basebackup(BasebackupArgs),
     /// archive_command: store one WAL file PostgreSQL archives (needs no catalog, keychain or HOME).
     WalPush(WalPushArgs),
     /// restore_command: write one archived WAL file where PostgreSQL asks (exit 1 when absent).
     WalFetch(WalFetchArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct BasebackupArgs {
+    pub profile: String,
+    /// tar (default; compressed) or plain (a copy of the data directory).
+    #[arg(long, default_value = "tar")]
+    pub format: String,
+    /// [client-|server-]METHOD[:LEVEL] or none; zstd:1 (else lz4, gzip:1) by default for tar.
+    #[arg(long)]
+    pub compress: Option<String>,
+    /// fast (default: checkpoint at once) or spread (wait for the next checkpoint).
+    #[arg(long, default_value = "fast")]
+    pub checkpoint: String,
 }
 
 #[derive(Args, Debug)]

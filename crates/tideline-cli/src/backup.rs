@@ -1,10 +1,11 @@
 //! `tideline backup`, `backups list|show|log`, `repo rescan`.
 
-use crate::args::{BackupArgs, BackupsCommand, DumpallArgs, RepoCommand};
+use crate::args::{BackupArgs, BackupsCommand, BasebackupArgs, DumpallArgs, RepoCommand};
 use crate::output::Reply;
 use serde_json::json;
 use tideline_core::logical::dumpall::DumpallMode;
 use tideline_core::logical::options::{DumpFormat, DumpOptions};
+use tideline_core::physical::options::{BaseBackupOptions, BaseFormat, CheckpointMode};
 use tideline_core::{Engine, Error, Result};
 
 fn human_bytes(n: u64) -> String {
@@ -20,6 +21,32 @@ fn human_bytes(n: u64) -> String {
     } else {
         format!("{v:.1} {}", units[i])
     }
+}
+
+pub async fn basebackup(engine: &Engine, a: BasebackupArgs, json: bool) -> Result<Reply> {
+    let format = match a.format.as_str() {
+        "tar" | "t" => BaseFormat::Tar,
+        "plain" | "p" => BaseFormat::Plain,
+        other => return Err(Error::invalid_input(format!("unknown format '{other}'"), "Use tar or plain.")),
+    };
+    let checkpoint = match a.checkpoint.as_str() {
+        "fast" => CheckpointMode::Fast,
+        "spread" => CheckpointMode::Spread,
+        other => return Err(Error::invalid_input(format!("unknown checkpoint '{other}'"), "Use fast or spread.")),
+    };
+    let opts = BaseBackupOptions { format, compress: a.compress, checkpoint };
+    let (job, bar) = crate::progress::job(json);
+    let record = engine.basebackup(&a.profile, &opts, &job).await;
+    bar.finish_and_clear();
+    let record = record?;
+    let text = format!(
+        "base backup {} of {} complete: {} in {}",
+        record.id,
+        record.profile,
+        human_bytes(record.size_bytes),
+        record.path
+    );
+    Ok(Reply::of(&record, text))
 }
 
 pub async fn backup(engine: &Engine, a: BackupArgs, json: bool) -> Result<Reply> {

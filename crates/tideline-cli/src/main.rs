@@ -68,6 +68,7 @@ fn run(cli: Cli) -> Result<output::Reply, Error> {
             Command::Restore(args) => restore::restore(&engine, args, json).await,
             Command::Verify(args) => restore::verify(&engine, args).await,
             Command::Toc(args) => restore::toc(&engine, args),
+            Command::Basebackup(args) => backup::basebackup(&engine, args, json).await,
             Command::WalPush(_) | Command::WalFetch(_) => unreachable!("handled before the engine opens"),
         }
     })

@@ -12,6 +12,7 @@ pub mod keychain;
 pub mod libpq_env;
 pub mod logging;
 pub mod logical;
+pub mod physical;
 pub mod process;
 pub mod profile;
 pub mod repo;

@@ -406,3 +406,16 @@ pub fn backup_leftovers(home: &Home, profile: &str, database: &str) -> Vec<PathB
     let dir = home.path().join("repo/logical").join(profile).join(database);
     std::fs::read_dir(&dir).map(|d| d.flatten().map(|e| e.path()).collect()).unwrap_or_default()
 }
+
+/// A child of `parent` whose argv holds every one of `parts` (NUL-separated as in /proc).
+pub fn child_with_args(parent: u32, parts: &[&str]) -> Option<u32> {
+    std::fs::read_dir("/proc").ok()?.flatten().find_map(|e| {
+        let pid: u32 = e.file_name().to_str()?.parse().ok()?;
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        // pid (comm) state ppid ...
+        let ppid: u32 = stat.rsplit_once(") ")?.1.split_whitespace().nth(1)?.parse().ok()?;
+        let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+        let cmd = String::from_utf8_lossy(&cmd);
+        (ppid == parent && parts.iter().all(|p| cmd.contains(p))).then_some(pid)
+    })
+}

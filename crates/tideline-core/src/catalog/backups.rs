@@ -36,7 +36,8 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<BackupRecord> {
     let manifest: String = row.get(9)?;
     let format = serde_json::from_str::<serde_json::Value>(&manifest)
         .ok()
-        .and_then(|m| m["options"]["format"].as_str().map(str::to_string))
+        // A base backup's format (tar, plain) is its own; a dump's is pg_dump's.
+        .and_then(|m| m["physical"]["format"].as_str().or(m["options"]["format"].as_str()).map(str::to_string))
         .unwrap_or_default();
     Ok(BackupRecord {
         id: row.get(0)?,

@@ -254,6 +254,7 @@ impl Engine {
             files,
             row_counts,
             database_size_bytes: Some(database_size),
+            physical: None,
             status: "complete".into(),
         };
         let path = staging.commit(&manifest)?;

@@ -102,6 +102,7 @@ impl Engine {
                 tables: vec![],
             },
             database_size_bytes: None,
+            physical: None,
             status: "complete".into(),
         };
         let path = staging.commit(&manifest)?;

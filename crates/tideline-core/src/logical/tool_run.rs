@@ -89,8 +89,11 @@ pub(crate) async fn run_watched(
             _ = tokio::time::sleep(Duration::from_millis(250)) => {
                 started_tables(log_path, &mut offset, &mut seen, on_line);
                 // Tables before the last one started are done (parallel jobs make this an estimate).
-                let done: u64 = seen.iter().rev().skip(1).filter_map(|t| sizes.get(t)).sum();
-                job.progress(phase, seen.last().cloned(), done, (total > 0).then_some(total));
+                // With nothing to go on, leave progress to `on_line` (pg_basebackup's own figures).
+                if total > 0 || !seen.is_empty() {
+                    let done: u64 = seen.iter().rev().skip(1).filter_map(|t| sizes.get(t)).sum();
+                    job.progress(phase, seen.last().cloned(), done, (total > 0).then_some(total));
+                }
             }
         }
     };

@@ -57,7 +57,8 @@ pub fn choose(inst: &Installation, format: BaseFormat, requested: Option<&str>) 
 
 /// The file-name suffix the compressed tar files get.
 pub fn suffix(spec: Option<&str>) -> &'static str {
-    let method = spec.map(|s| s.split(':').next().unwrap_or(s).trim_start_matches("client-").trim_start_matches("server-"));
+    let method =
+        spec.map(|s| s.split(':').next().unwrap_or(s).trim_start_matches("client-").trim_start_matches("server-"));
     match method {
         Some("gzip") => ".gz",
         Some("lz4") => ".lz4",

@@ -37,12 +37,29 @@ pub struct RowCounts {
     pub tables: Vec<TableCount>,
 }
 
+/// What a base backup adds to its manifest: where in WAL it starts and becomes consistent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct PhysicalInfo {
+    /// The cluster's `system_identifier` (a string: it does not fit a JavaScript number).
+    pub system_identifier: String,
+    pub timeline: u32,
+    /// Where replay starts (the backup's checkpoint redo point), `X/Y`.
+    pub start_lsn: String,
+    /// The consistency point: the earliest moment this backup can be recovered to.
+    pub stop_lsn: String,
+    pub format: crate::physical::options::BaseFormat,
+    pub compression: Option<String>,
+    /// `verified` (pg_verifybackup passed), or why it was not run.
+    pub pg_verifybackup: String,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, TS)]
 #[ts(export)]
 pub struct Manifest {
     pub format_version: u32,
     pub id: String,
-    /// `logical` (pg_dump), `dumpall` (pg_dumpall).
+    /// `logical` (pg_dump), `dumpall` (pg_dumpall), `base` (pg_basebackup).
     pub kind: String,
     pub profile: String,
     pub database: String,
@@ -68,6 +85,10 @@ pub struct Manifest {
     #[serde(default)]
     #[ts(type = "number | null")]
     pub database_size_bytes: Option<u64>,
+    /// Base backups only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub physical: Option<PhysicalInfo>,
     pub status: String,
 }
 

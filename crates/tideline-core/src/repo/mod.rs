@@ -1,6 +1,8 @@
 //! The repository: a directory that is the source of truth and describes itself (brief §3).
 //!
 //!   <repo>/logical/<profile>/<database>/<backup-id>/   manifest.json + the dump
+//!   <repo>/clusters/<system_identifier>/base/<backup-id>/   manifest.json + pg_basebackup's output
+//!   <repo>/clusters/<system_identifier>/wal/            archived WAL (crate::wal)
 //!
 //! A backup is built in `.tmp-<id>` beside its final name. Safety ordering: every file is
 //! fsynced, then manifest.json is written and fsynced, then the directory is fsynced, and only
@@ -65,6 +67,11 @@ impl Repository {
         self.root.join("logical").join(component(profile)).join(crate::logical::dumpall::CLUSTER_DIR)
     }
 
+    /// Base backups of the cluster with this system identifier.
+    pub fn base_dir(&self, system_identifier: &str) -> PathBuf {
+        self.root.join("clusters").join(component(system_identifier)).join("base")
+    }
+
     /// Starts a backup: a fresh private temporary directory beside the final one. Leftovers of
     /// killed runs for the same database are removed first.
     pub fn stage(&self, final_path: PathBuf) -> Result<Staging> {
@@ -92,6 +99,9 @@ impl Repository {
     pub fn manifests(&self) -> Vec<std::result::Result<(PathBuf, Manifest), (PathBuf, Error)>> {
         let mut out = Vec::new();
         let mut stack = vec![self.root.join("logical")];
+        if let Ok(clusters) = std::fs::read_dir(self.root.join("clusters")) {
+            stack.extend(clusters.flatten().map(|c| c.path().join("base")));
+        }
         while let Some(dir) = stack.pop() {
             let Ok(entries) = std::fs::read_dir(&dir) else {
                 continue;

@@ -1,0 +1,188 @@
+//! `tideline basebackup`: pg_basebackup with `-X stream` (so the backup carries the WAL it
+//! needs to become consistent) into `<repo>/clusters/<system_identifier>/base/<id>/`, checked
+//! with pg_verifybackup where the binary can read the format, and recorded with the LSNs and
+//! timeline that make it a starting point for point-in-time recovery.
+
+use super::compression;
+use super::options::{BaseBackupOptions, BaseFormat, CheckpointMode};
+use super::progress::{parse_progress, wal_range};
+use crate::catalog::backups::BackupRecord;
+use crate::engine::Engine;
+use crate::error::{Error, ErrorCode, Result};
+use crate::job::Job;
+use crate::logical::dump::{new_backup_id, query_failed, server_version};
+use crate::logical::options::DumpOptions;
+use crate::logical::tool_run::{run_watched, TableSizes};
+use crate::repo::checksum;
+use crate::repo::manifest::{Manifest, PhysicalInfo, RowCountStatus, RowCounts, FORMAT_VERSION};
+use std::path::Path;
+use std::time::Instant;
+
+/// Where pg_basebackup writes inside the backup directory.
+pub const DATA_DIR: &str = "data";
+
+/// pg_verifybackup reads tar backups from 18 on; plain ones always.
+fn verify_backup(inst: &crate::tools::Installation, dir: &Path, format: BaseFormat) -> Result<String> {
+    if format == BaseFormat::Tar && inst.major < 18 {
+        return Ok(format!("not run: pg_verifybackup {} reads plain backups only (tar from 18 on)", inst.major));
+    }
+    if !inst.has("pg_verifybackup") {
+        return Ok(format!("not run: no pg_verifybackup in {}", inst.dir));
+    }
+    let mut cmd = std::process::Command::new(inst.path("pg_verifybackup"));
+    if format == BaseFormat::Tar {
+        // pg_waldump cannot read pg_wal.tar; the files are still checked against the manifest.
+        cmd.arg("--no-parse-wal");
+    }
+    let out = cmd.arg(dir).output().map_err(|e| Error::io("running pg_verifybackup", e))?;
+    if !out.status.success() {
+        return Err(Error::new(
+            ErrorCode::VerifyFailed,
+            format!("pg_verifybackup rejected the new base backup: {}", String::from_utf8_lossy(&out.stderr).trim()),
+            "Nothing was kept. Run the base backup again; if it fails again, check the disk the repository is on.",
+        ));
+    }
+    Ok(if format == BaseFormat::Tar { "verified (files; pg_waldump cannot read the WAL in a tar)" } else { "verified" }
+        .into())
+}
+
+/// pg_basebackup's own words, made into a coded error where the cause is a known setting.
+fn failure(log_path: &Path, e: Error, user: &str) -> Error {
+    let text = std::fs::read_to_string(log_path).unwrap_or_default();
+    if text.contains("pg_hba.conf") && text.contains("replication") {
+        return Error::new(
+            ErrorCode::AccessDenied,
+            format!("the server refused a replication connection for {user}: no pg_hba.conf rule allows it"),
+            format!("Add a line like `host replication {user} 127.0.0.1/32 scram-sha-256` to pg_hba.conf and reload the server (`tideline wal setup` checks this)."),
+        );
+    }
+    if text.contains("number of requested standby connections exceeds") || text.contains("max_wal_senders") {
+        return Error::new(
+            ErrorCode::ServerError,
+            "the server has no free WAL sender for the backup (max_wal_senders)",
+            "A streamed base backup needs two WAL senders; raise max_wal_senders and restart the server.",
+        );
+    }
+    e
+}
+
+impl Engine {
+    pub async fn basebackup(&self, profile_name: &str, opts: &BaseBackupOptions, job: &Job) -> Result<BackupRecord> {
+        job.phase("connecting");
+        let profile = self.profile(profile_name)?;
+        let password = self.password(&profile)?;
+        let draft = profile.draft();
+        let client = crate::connect::connect(&draft, password.as_ref()).await?;
+        let (version, major) = server_version(&client).await?;
+        let row = client
+            .query_one(
+                "SELECT (SELECT system_identifier::text FROM pg_control_system()),
+                        (SELECT rolsuper OR rolreplication FROM pg_roles WHERE rolname = current_user)",
+                &[],
+            )
+            .await
+            .map_err(query_failed("reading the cluster's identity"))?;
+        let sysid: String = row.get(0);
+        if !row.get::<_, Option<bool>>(1).unwrap_or(false) {
+            return Err(Error::new(
+                ErrorCode::AccessDenied,
+                format!("{} may not take base backups: the role has neither REPLICATION nor SUPERUSER", draft.user),
+                format!("As a superuser: ALTER ROLE {} REPLICATION;", crate::logical::names::quote_ident(&draft.user)),
+            ));
+        }
+        let inst = self.tools()?.client_for(major, "pg_basebackup")?.clone();
+        let compress = compression::choose(&inst, opts.format, opts.compress.as_deref())?;
+
+        let id = new_backup_id(self);
+        let repo = self.repository()?;
+        let staging = repo.stage(repo.base_dir(&sysid).join(&id))?;
+        let target = staging.path().join(DATA_DIR);
+        let mut args = vec![
+            format!("--pgdata={}", target.display()),
+            format!("--format={}", if opts.format == BaseFormat::Tar { "tar" } else { "plain" }),
+            "--wal-method=stream".into(),
+            format!("--checkpoint={}", if opts.checkpoint == CheckpointMode::Fast { "fast" } else { "spread" }),
+            format!("--label=tideline {id}"),
+            "--progress".into(),
+            "--verbose".into(),
+        ];
+        if let Some(c) = &compress {
+            args.push(format!("--compress={c}"));
+        }
+        let log_path = staging.path().join("pg_basebackup.log");
+        let mut cc = crate::libpq_env::client_command(&inst.path("pg_basebackup"), &draft, password.as_ref())?;
+        cc.command.args(&args);
+        let started_at = self.clock.now_rfc3339();
+        let started = Instant::now();
+        tracing::info!(profile = %profile.name, id = %id, "pg_basebackup starting");
+        let on_line = |line: &str| {
+            if let Some((done, total)) = parse_progress(line) {
+                job.progress("copying", None, done, Some(total));
+            }
+        };
+        run_watched(
+            cc,
+            &log_path,
+            "pg_basebackup",
+            job,
+            "copying",
+            &TableSizes::new(),
+            ErrorCode::BackupFailed,
+            &on_line,
+        )
+        .await
+        .map_err(|e| failure(&log_path, e, &draft.user))?;
+        job.phase("verifying");
+        let manifest_text = std::fs::read_to_string(target.join("backup_manifest"))
+            .map_err(|e| Error::io("reading the backup_manifest pg_basebackup wrote", e))?;
+        let range = wal_range(&manifest_text)
+            .ok_or_else(|| Error::internal("pg_basebackup's backup_manifest names no WAL range"))?;
+        let verified = verify_backup(&inst, &target, opts.format)?;
+        job.phase("checksumming");
+        let files = checksum::inventory(staging.path(), &[crate::repo::MANIFEST])?;
+        let mut command = vec!["pg_basebackup".to_string()];
+        command
+            .extend(args.iter().map(|a| {
+                a.replace(&staging.path().display().to_string(), &staging.final_path().display().to_string())
+            }));
+        let manifest = Manifest {
+            format_version: FORMAT_VERSION,
+            id: id.clone(),
+            kind: "base".into(),
+            profile: profile.name.clone(),
+            database: crate::logical::dumpall::CLUSTER_DIR.into(),
+            server_version: version,
+            server_major: major,
+            tool_version: inst.version.clone(),
+            tool_major: inst.major,
+            options: DumpOptions::default(),
+            artifact: DATA_DIR.into(),
+            command,
+            started_at,
+            finished_at: self.clock.now_rfc3339(),
+            duration_ms: started.elapsed().as_millis() as u64,
+            size_bytes: files.iter().map(|f| f.size_bytes).sum(),
+            files,
+            row_counts: RowCounts {
+                status: RowCountStatus::Skipped,
+                reason: Some("a base backup copies the whole cluster; row counts belong to logical backups".into()),
+                tables: vec![],
+            },
+            database_size_bytes: None,
+            physical: Some(PhysicalInfo {
+                system_identifier: sysid,
+                timeline: range.timeline,
+                start_lsn: range.start_lsn,
+                stop_lsn: range.end_lsn,
+                format: opts.format,
+                compression: compress,
+                pg_verifybackup: verified,
+            }),
+            status: "complete".into(),
+        };
+        let path = staging.commit(&manifest)?;
+        let record = self.catalog().record_backup(&manifest, &path)?;
+        tracing::info!(id = %id, bytes = manifest.size_bytes, ms = manifest.duration_ms, "base backup complete");
+        Ok(record)
+    }
+}

@@ -1,0 +1,149 @@
+//! `tideline basebackup` against real servers of every major: tar and plain backups recorded
+//! with their WAL range and timeline, checked by pg_verifybackup where it can read them, a
+//! plain one that starts as a server; and a killed pg_basebackup that leaves nothing complete.
+
+mod support;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+use support::{majors, password, psql, Home, TestCluster};
+
+fn add_profile(home: &Home, pg: &TestCluster, pw: &str) {
+    home.cli(&["profile", "add", "p", "--url", &pg.url("postgres"), "--password-stdin"], Some(pw)).ok();
+}
+
+fn manifest(path: &str) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(Path::new(path).join("manifest.json")).unwrap()).unwrap()
+}
+
+#[test]
+fn tar_and_plain_base_backups_are_recorded_verified_and_start() {
+    for major in majors() {
+        let pw = password();
+        let pg = TestCluster::start(major, Some(&pw));
+        psql(&pg, "postgres", "CREATE TABLE t AS SELECT g AS id FROM generate_series(1, 5000) g");
+        let sysid = psql(&pg, "postgres", "SELECT system_identifier FROM pg_control_system()");
+        let home = Home::new();
+        add_profile(&home, &pg, &pw);
+
+        let tar = home.cli(&["basebackup", "p"], None).ok().clone();
+        assert_eq!((tar["kind"].as_str(), tar["format"].as_str()), (Some("base"), Some("tar")), "{tar}");
+        let path = tar["path"].as_str().unwrap();
+        assert!(path.contains(&format!("/clusters/{sysid}/base/")), "{path}");
+        let m = manifest(path);
+        let phys = &m["physical"];
+        assert_eq!(phys["system_identifier"], sysid.as_str());
+        assert_eq!(phys["timeline"], 1);
+        let lsn = |v: &serde_json::Value| {
+            let (hi, lo) = v.as_str().unwrap().split_once('/').unwrap();
+            (u64::from_str_radix(hi, 16).unwrap() << 32) | u64::from_str_radix(lo, 16).unwrap()
+        };
+        assert!(lsn(&phys["start_lsn"]) <= lsn(&phys["stop_lsn"]), "{phys}");
+        // The build's best method: zstd where pg_basebackup has it (the PyPI 18 build has only gzip).
+        let compression = phys["compression"].as_str().unwrap_or_default();
+        assert!(compression.starts_with("client-") && compression.ends_with(":1"), "{phys}");
+        let verified = phys["pg_verifybackup"].as_str().unwrap().starts_with("verified");
+        assert_eq!(verified, major >= 18, "PostgreSQL {major}: {phys}");
+        assert!(!m.to_string().contains(&pw));
+        for f in m["files"].as_array().unwrap() {
+            assert_eq!(f["blake3"].as_str().unwrap().len(), 64);
+        }
+        assert!(m["command"].as_array().unwrap().iter().any(|a| a == "--wal-method=stream"));
+        assert!(!std::fs::read_to_string(Path::new(path).join("pg_basebackup.log")).unwrap().contains(&pw));
+
+        let plain = home.cli(&["basebackup", "p", "--format", "plain", "--checkpoint", "spread"], None).ok().clone();
+        let m = manifest(plain["path"].as_str().unwrap());
+        assert_eq!(m["physical"]["pg_verifybackup"], "verified", "PostgreSQL {major}");
+        assert_eq!(m["physical"]["compression"], serde_json::Value::Null);
+        let listed = home.cli(&["backups", "list"], None).ok().clone();
+        assert_eq!(listed["backups"].as_array().unwrap().len(), 2);
+
+        // The plain copy is a data directory that starts on its own (its WAL came along).
+        let spec = tideline_core::cluster::ClusterSpec {
+            superuser: "postgres".into(),
+            password: Some(tideline_core::Secret::new(pw.clone())),
+            settings: vec![],
+        };
+        let root = tempfile::Builder::new().prefix("tideline-base-").tempdir().unwrap();
+        support::set_mode(root.path(), 0o755);
+        let mut copy =
+            tideline_core::cluster::ManagedCluster::create(&root.path().join("c"), support::server(major), &spec)
+                .unwrap();
+        let data = copy.data_dir();
+        let ours = std::fs::read_to_string(data.join("tideline.conf")).unwrap();
+        std::fs::remove_dir_all(&data).unwrap();
+        let src = Path::new(plain["path"].as_str().unwrap()).join("data");
+        assert!(std::process::Command::new("cp").arg("-a").arg(&src).arg(&data).status().unwrap().success());
+        std::fs::write(data.join("tideline.conf"), ours).unwrap();
+        if let Some(owner) = tideline_core::cluster::cluster_owner().unwrap() {
+            let who = format!("{}:", owner.name);
+            assert!(std::process::Command::new("chown").args(["-R", &who]).arg(&data).status().unwrap().success());
+        }
+        copy.start().unwrap_or_else(|e| panic!("PostgreSQL {major}: the plain backup did not start: {}", e.message));
+        let copy_draft = copy.tcp_draft("copy", "postgres", "postgres");
+        let secret = tideline_core::Secret::new(pw.clone());
+        let rows = tokio::runtime::Runtime::new().unwrap().block_on(async {
+            let client = tideline_core::connect::connect(&copy_draft, Some(&secret)).await.unwrap();
+            client.query_one("SELECT count(*) FROM t", &[]).await.unwrap().get::<_, i64>(0)
+        });
+        assert_eq!(rows, 5000);
+        copy.remove().unwrap();
+    }
+}
+
+#[test]
+fn a_killed_pg_basebackup_leaves_no_complete_backup() {
+    for major in majors() {
+        let pw = password();
+        // A spread checkpoint over a long checkpoint_timeout keeps pg_basebackup waiting.
+        let pg = TestCluster::start_with(
+            major,
+            Some(&pw),
+            vec![("checkpoint_timeout".into(), "'1h'".into()), ("checkpoint_completion_target".into(), "0.9".into())],
+        );
+        psql(&pg, "postgres", "CREATE TABLE t AS SELECT g AS id, md5(g::text) AS v FROM generate_series(1, 200000) g");
+        let home = Home::new();
+        add_profile(&home, &pg, &pw);
+        let backup = std::process::Command::new(support::tideline_bin())
+            .env("TIDELINE_HOME", home.path())
+            .args(["basebackup", "p", "--checkpoint", "spread", "--json"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let pid = loop {
+            if let Some(pid) = support::child_with_args(backup.id(), &["/pg_basebackup\0", "--wal-method=stream"]) {
+                break pid;
+            }
+            assert!(Instant::now() < deadline, "pg_basebackup never started");
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let argv = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap();
+        assert!(!argv.windows(pw.len()).any(|w| w == pw.as_bytes()), "password on pg_basebackup's argv");
+        unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+        let out = backup.wait_with_output().unwrap();
+        assert!(!out.status.success());
+        let err: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(err["code"], "backup_failed", "{err}");
+        assert_eq!(home.cli(&["backups", "list"], None).ok()["backups"].as_array().unwrap().len(), 0);
+        let clusters = home.path().join("repo/clusters");
+        let left: Vec<_> = walk(&clusters).into_iter().filter(|p| p.ends_with("manifest.json")).collect();
+        assert!(left.is_empty(), "{left:?}");
+        // The next run (fast checkpoint) succeeds.
+        assert_eq!(home.cli(&["basebackup", "p"], None).ok()["status"], "complete");
+    }
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = entry.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
