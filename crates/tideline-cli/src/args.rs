@@ -39,12 +39,47 @@ pub enum Command {
     Verify(VerifyArgs),
     /// An archive's contents, and what a selection of tables pulls in.
     Toc(TocArgs),
+    /// Continuous WAL: setup, status, teardown.
+    #[command(subcommand)]
+    Wal(WalCommand),
+    /// A named restore point on the server (pg_create_restore_point), recorded for the timeline.
+    Mark(MarkArgs),
     /// A physical base backup (pg_basebackup, WAL streamed alongside) into the repository.
     Basebackup(BasebackupArgs),
     /// archive_command: store one WAL file PostgreSQL archives (needs no catalog, keychain or HOME).
     WalPush(WalPushArgs),
     /// restore_command: write one archived WAL file where PostgreSQL asks (exit 1 when absent).
     WalFetch(WalFetchArgs),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum WalCommand {
+    /// Check (and with --apply, set) what the server needs for continuous WAL.
+    Setup(WalSetupArgs),
+    /// Archiver health, Tideline's replication slots and the WAL they hold.
+    Status { profile: String },
+    /// Stop archiving to Tideline and drop Tideline's inactive slots.
+    Teardown { profile: String },
+}
+
+#[derive(Args, Debug)]
+pub struct WalSetupArgs {
+    pub profile: String,
+    /// archive (archive_command = tideline wal-push) or stream (pg_receivewal); chosen for you by default.
+    #[arg(long)]
+    pub method: Option<String>,
+    /// Set what is missing with ALTER SYSTEM (needs a superuser), then test archiving.
+    #[arg(long)]
+    pub apply: bool,
+    /// The tideline binary the server should run in archive_command (this one by default).
+    #[arg(long)]
+    pub tideline_path: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct MarkArgs {
+    pub profile: String,
+    pub name: String,
 }
 
 #[derive(Args, Debug)]

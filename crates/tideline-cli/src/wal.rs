@@ -1,11 +1,13 @@
 //! `wal-push` and `wal-fetch`: run by PostgreSQL as archive_command / restore_command, as the
 //! server's OS user. They open no catalog, keychain, log file or HOME, and speak in exit codes.
 
-use crate::args::{WalFetchArgs, WalPushArgs};
-use crate::output::print_error;
+use crate::args::{MarkArgs, WalCommand, WalFetchArgs, WalPushArgs, WalSetupArgs};
+use crate::output::{print_error, Reply};
 use std::path::PathBuf;
 use tideline_core::wal::archive::{FetchOutcome, PushOutcome};
 use tideline_core::wal::push::{fetch_exit_code, wal_fetch, wal_push};
+use tideline_core::wal::setup::{WalMethod, WalSetupOptions};
+use tideline_core::{Engine, Error, Result};
 
 fn pgdata(given: Option<PathBuf>) -> PathBuf {
     given.or_else(|| std::env::current_dir().ok()).unwrap_or_else(|| PathBuf::from("."))
@@ -42,4 +44,85 @@ pub fn fetch(args: WalFetchArgs, json: bool) -> i32 {
         Err(e) => print_error(e, json),
     }
     fetch_exit_code(&result)
+}
+
+pub async fn wal(engine: &Engine, cmd: WalCommand) -> Result<Reply> {
+    match cmd {
+        WalCommand::Setup(a) => setup(engine, a).await,
+        WalCommand::Status { profile } => {
+            let s = engine.wal_status(&profile).await?;
+            let mut text = format!(
+                "archive_mode {} · archive_command {}\narchived {} (last {}), failed {} (last {})",
+                s.archive_mode,
+                if s.archive_command.is_empty() { "(none)" } else { &s.archive_command },
+                s.archiver.archived_count,
+                s.archiver.last_archived_wal.as_deref().unwrap_or("-"),
+                s.archiver.failed_count,
+                s.archiver.last_failed_wal.as_deref().unwrap_or("-"),
+            );
+            for slot in &s.slots {
+                let mb = slot.retained_bytes.map(|b| format!("{} MB", b / (1 << 20))).unwrap_or("-".into());
+                text.push_str(&format!(
+                    "\nslot {} ({}) holds {mb}",
+                    slot.name,
+                    if slot.active { "active" } else { "inactive" }
+                ));
+            }
+            for w in &s.warnings {
+                text.push_str(&format!("\nwarning: {w}"));
+            }
+            Ok(Reply::of(&s, text))
+        }
+        WalCommand::Teardown { profile } => {
+            let t = engine.wal_teardown(&profile).await?;
+            let text = format!(
+                "archive_command {}; dropped slots: {}{}",
+                if t.archive_command_reset { "no longer pushes to Tideline" } else { "was not Tideline's; left alone" },
+                if t.dropped_slots.is_empty() { "none".into() } else { t.dropped_slots.join(", ") },
+                if t.restart_needed { "\nRestart the server to turn archive_mode off." } else { "" }
+            );
+            Ok(Reply::of(&t, text))
+        }
+    }
+}
+
+async fn setup(engine: &Engine, a: WalSetupArgs) -> Result<Reply> {
+    let method = match a.method.as_deref() {
+        None => None,
+        Some("archive") => Some(WalMethod::Archive),
+        Some("stream") => Some(WalMethod::Stream),
+        Some(other) => return Err(Error::invalid_input(format!("unknown method '{other}'"), "Use archive or stream.")),
+    };
+    let opts = WalSetupOptions { method, apply: a.apply, tideline_path: a.tideline_path };
+    let r = engine.wal_setup(&a.profile, &opts).await?;
+    let name = if r.method == WalMethod::Archive { "archive" } else { "stream" };
+    let mut text = format!("method: {name} — {}\n", r.method_reason);
+    for c in &r.checks {
+        let mark = if c.ok { "ok " } else { "set" };
+        text.push_str(&format!("  [{mark}] {} = {} (wanted {}): {}\n", c.name, c.current, c.wanted, c.why));
+    }
+    if r.restart_needed {
+        text.push_str(
+            "Restart the server for the settings marked [set] that need it, then run `tideline wal setup` again.\n",
+        );
+    }
+    if let Some(t) = &r.test {
+        text.push_str(&format!(
+            "archiving test: {} {} after {} ms (archived {}, failed {})",
+            t.segment,
+            if t.arrived { "arrived" } else { "did NOT arrive" },
+            t.waited_ms,
+            t.archiver.archived_count,
+            t.archiver.failed_count
+        ));
+    } else if !r.applied && r.checks.iter().any(|c| !c.ok) {
+        text.push_str("Nothing was changed; --apply sets what is missing.");
+    }
+    Ok(Reply::of(&r, text.trim_end().to_string()))
+}
+
+pub async fn mark(engine: &Engine, a: MarkArgs) -> Result<Reply> {
+    let p = engine.mark(&a.profile, &a.name).await?;
+    let text = format!("restore point '{}' at {} on timeline {}", p.name, p.lsn, p.timeline);
+    Ok(Reply::of(&p, text))
 }

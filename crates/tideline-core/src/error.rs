@@ -47,6 +47,7 @@ pub enum ErrorCode {
     WalConflict,
     WalForeignCluster,
     WalInvalid,
+    WalSetupBlocked,
     Cancelled,
     Catalog,
     Io,

@@ -3,6 +3,7 @@
 
 pub mod backups;
 mod profiles;
+pub mod restore_points;
 mod settings;
 
 use crate::error::{Error, ErrorCode, Result};
@@ -51,6 +52,16 @@ const MIGRATIONS: &[&str] = &[
         verify_detail TEXT
     );
     CREATE INDEX backups_by_profile ON backups (profile, started_at);",
+    // 3: named restore points (`tideline mark`)
+    "CREATE TABLE restore_points (
+        system_identifier TEXT NOT NULL,
+        name TEXT NOT NULL,
+        profile TEXT NOT NULL,
+        lsn TEXT NOT NULL,
+        timeline INTEGER NOT NULL,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (system_identifier, lsn)
+    );",
 ];
 
 impl Catalog {

@@ -8,7 +8,7 @@
 //!   socket/        unix_socket_directories
 //!   server.log     the server's log
 
-mod os_user;
+pub mod os_user;
 pub mod scratch;
 
 pub use os_user::{cluster_owner, running_as_root, OsUser};

@@ -25,6 +25,25 @@ impl OsUser {
     }
 }
 
+impl OsUser {
+    /// The user with this uid (the owner of a data directory, say).
+    pub fn by_uid(uid: u32) -> Option<OsUser> {
+        // SAFETY: getpwuid returns a pointer into static storage or null; we copy out at once.
+        let pw = unsafe { libc::getpwuid(uid) };
+        if pw.is_null() {
+            return None;
+        }
+        let name = unsafe { std::ffi::CStr::from_ptr((*pw).pw_name) }.to_string_lossy().to_string();
+        let gid = unsafe { (*pw).pw_gid };
+        Some(OsUser { name, uid, gid })
+    }
+
+    pub fn current() -> Option<OsUser> {
+        // SAFETY: geteuid has no preconditions.
+        Self::by_uid(unsafe { libc::geteuid() })
+    }
+}
+
 pub fn running_as_root() -> bool {
     // SAFETY: geteuid has no preconditions.
     unsafe { libc::geteuid() == 0 }

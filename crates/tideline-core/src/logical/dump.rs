@@ -28,7 +28,11 @@ const LEAF_TABLES_SQL: &str = "SELECT n.nspname::text, c.relname::text
     ORDER BY 1, 2";
 
 pub(crate) fn query_failed(what: &str) -> impl Fn(tokio_postgres::Error) -> Error + '_ {
-    move |e| Error::new(ErrorCode::ServerError, format!("{what} failed: {e}"), "The log file has details.")
+    move |e| {
+        // tokio-postgres displays a server error as just "db error"; the server's words are inside.
+        let detail = e.as_db_error().map(|d| d.message().to_string()).unwrap_or_else(|| e.to_string());
+        Error::new(ErrorCode::ServerError, format!("{what} failed: {detail}"), "The log file has details.")
+    }
 }
 
 pub(crate) fn new_backup_id(engine: &Engine) -> String {

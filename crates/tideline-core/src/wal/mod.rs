@@ -5,5 +5,8 @@
 
 pub mod archive;
 pub mod control;
+pub mod mark;
 pub mod names;
 pub mod push;
+pub mod setup;
+pub mod status;

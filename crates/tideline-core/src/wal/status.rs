@@ -1,0 +1,222 @@
+//! `tideline wal status PROFILE` and `wal teardown PROFILE`: the archiver's health, Tideline's
+//! replication slots and the WAL they hold on the server — a failing archive_command or a
+//! forgotten slot fills the server's disk, so status warns long before — and undoing setup.
+
+use crate::engine::Engine;
+use crate::error::Result;
+use crate::logical::dump::query_failed;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use std::time::Duration;
+use tokio_postgres::Client;
+use ts_rs::TS;
+
+/// Slots Tideline creates are named with this prefix; teardown drops only those.
+pub const SLOT_PREFIX: &str = "tideline_";
+/// Retained WAL above this is a warning.
+pub const RETAINED_WARN_BYTES: i64 = 1 << 30;
+
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct ArchiveTest {
+    /// The segment the test switched away from.
+    pub segment: String,
+    pub arrived: bool,
+    #[ts(type = "number")]
+    pub waited_ms: u64,
+    pub archiver: Archiver,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct Archiver {
+    #[ts(type = "number")]
+    pub archived_count: i64,
+    pub last_archived_wal: Option<String>,
+    pub last_archived_time: Option<String>,
+    #[ts(type = "number")]
+    pub failed_count: i64,
+    pub last_failed_wal: Option<String>,
+    pub last_failed_time: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct SlotStatus {
+    pub name: String,
+    pub active: bool,
+    #[ts(type = "number | null")]
+    pub retained_bytes: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct WalStatus {
+    pub profile: String,
+    pub archive_mode: String,
+    pub archive_command: String,
+    pub archiving_to_tideline: bool,
+    pub archiver: Archiver,
+    pub slots: Vec<SlotStatus>,
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct WalTeardown {
+    pub profile: String,
+    pub archive_command_reset: bool,
+    pub dropped_slots: Vec<String>,
+    pub restart_needed: bool,
+}
+
+pub(crate) async fn archiver(client: &Client) -> Result<Archiver> {
+    let r = client
+        .query_one(
+            "SELECT archived_count, last_archived_wal, to_char(last_archived_time AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'),
+                    failed_count, last_failed_wal, to_char(last_failed_time AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')
+             FROM pg_stat_archiver",
+            &[],
+        )
+        .await
+        .map_err(query_failed("reading pg_stat_archiver"))?;
+    Ok(Archiver {
+        archived_count: r.get(0),
+        last_archived_wal: r.get(1),
+        last_archived_time: r.get(2),
+        failed_count: r.get(3),
+        last_failed_wal: r.get(4),
+        last_failed_time: r.get(5),
+    })
+}
+
+async fn slots(client: &Client) -> Result<Vec<SlotStatus>> {
+    Ok(client
+        .query(
+            "SELECT slot_name::text, active,
+                    CASE WHEN restart_lsn IS NULL THEN NULL ELSE pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::bigint END
+             FROM pg_replication_slots WHERE slot_name LIKE 'tideline\\_%' ORDER BY 1",
+            &[],
+        )
+        .await
+        .map_err(query_failed("reading replication slots"))?
+        .iter()
+        .map(|r| SlotStatus { name: r.get(0), active: r.get(1), retained_bytes: r.get(2) })
+        .collect())
+}
+
+fn warnings(archiver: &Archiver, slots: &[SlotStatus], to_tideline: bool, mode: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let failing = archiver.failed_count > 0
+        && match (&archiver.last_failed_time, &archiver.last_archived_time) {
+            (Some(f), Some(a)) => f > a,
+            (Some(_), None) => true,
+            _ => false,
+        };
+    if failing {
+        out.push(format!(
+            "archiving is failing (last failure: {}); the server keeps every unarchived segment until it succeeds, which fills its disk",
+            archiver.last_failed_wal.as_deref().unwrap_or("?")
+        ));
+    }
+    if mode != "off" && !to_tideline {
+        out.push("archive_mode is on but archive_command is not tideline wal-push".into());
+    }
+    for s in slots {
+        if let Some(bytes) = s.retained_bytes.filter(|b| *b > RETAINED_WARN_BYTES) {
+            out.push(format!(
+                "slot {} holds {} MB of WAL on the server{}",
+                s.name,
+                bytes / (1 << 20),
+                if s.active {
+                    ""
+                } else {
+                    " and nothing is streaming from it: start `tideline wal stream` or `wal teardown`"
+                }
+            ));
+        }
+    }
+    out
+}
+
+impl Engine {
+    pub async fn wal_status(&self, profile_name: &str) -> Result<WalStatus> {
+        let profile = self.profile(profile_name)?;
+        let password = self.password(&profile)?;
+        let client = crate::connect::connect(&profile.draft(), password.as_ref()).await?;
+        let mode: String = client.query_one("SHOW archive_mode", &[]).await.map_err(query_failed("SHOW"))?.get(0);
+        let command: String = client.query_one("SHOW archive_command", &[]).await.map_err(query_failed("SHOW"))?.get(0);
+        let to_tideline = command.contains(" wal-push ");
+        let archiver = archiver(&client).await?;
+        let slots = slots(&client).await?;
+        let warnings = warnings(&archiver, &slots, to_tideline, &mode);
+        Ok(WalStatus {
+            profile: profile.name,
+            archive_mode: mode,
+            archive_command: command,
+            archiving_to_tideline: to_tideline,
+            archiver,
+            slots,
+            warnings,
+        })
+    }
+
+    /// Forces a segment switch and waits for that segment to reach `wal_dir`.
+    pub(crate) async fn test_archiving(&self, client: &Client, wal_dir: &Path) -> Result<ArchiveTest> {
+        // Something must be written, or pg_switch_wal has nothing to switch away from.
+        let segment: String = client
+            .query_one("SELECT pg_walfile_name(pg_switch_wal()) FROM (SELECT txid_current()) x", &[])
+            .await
+            .map_err(query_failed("switching WAL segments"))?
+            .get(0);
+        let target = wal_dir.join(format!("{segment}.zst"));
+        let started = std::time::Instant::now();
+        while !target.exists() && started.elapsed() < Duration::from_secs(30) {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Ok(ArchiveTest {
+            arrived: target.exists(),
+            waited_ms: started.elapsed().as_millis() as u64,
+            segment,
+            archiver: archiver(client).await?,
+        })
+    }
+
+    /// Undoes setup: archive_command no longer pushes to Tideline (and archive_mode goes off at
+    /// the next restart), and Tideline's inactive slots are dropped.
+    pub async fn wal_teardown(&self, profile_name: &str) -> Result<WalTeardown> {
+        let profile = self.profile(profile_name)?;
+        let password = self.password(&profile)?;
+        let client = crate::connect::connect(&profile.draft(), password.as_ref()).await?;
+        let command: String = client.query_one("SHOW archive_command", &[]).await.map_err(query_failed("SHOW"))?.get(0);
+        let mode: String = client.query_one("SHOW archive_mode", &[]).await.map_err(query_failed("SHOW"))?.get(0);
+        let reset = command.contains(" wal-push ");
+        if reset {
+            // An empty archive_command with archive_mode on makes the server keep every
+            // segment; until the restart that turns archive_mode off, segments are let go.
+            // One statement each: a multi-statement batch is one transaction, and ALTER SYSTEM
+            // refuses to run inside one.
+            for sql in [
+                "ALTER SYSTEM RESET archive_mode",
+                "ALTER SYSTEM SET archive_command = 'true'",
+                "SELECT pg_reload_conf()",
+            ] {
+                client.batch_execute(sql).await.map_err(query_failed("resetting archive_command"))?;
+            }
+        }
+        let mut dropped = Vec::new();
+        for slot in slots(&client).await?.into_iter().filter(|s| !s.active) {
+            client
+                .execute("SELECT pg_drop_replication_slot($1)", &[&slot.name])
+                .await
+                .map_err(query_failed("dropping a replication slot"))?;
+            dropped.push(slot.name);
+        }
+        Ok(WalTeardown {
+            profile: profile.name,
+            archive_command_reset: reset,
+            dropped_slots: dropped,
+            restart_needed: reset && mode != "off",
+        })
+    }
+}
