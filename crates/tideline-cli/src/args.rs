@@ -42,6 +42,9 @@ pub enum Command {
     /// Continuous WAL: setup, status, teardown.
     #[command(subcommand)]
     Wal(WalCommand),
+    /// The recovery window: per timeline, the earliest and latest moments the repository
+    /// can recover to, WAL gaps and forks, base backups, dumps and restore points.
+    Timeline(TimelineArgs),
     /// A named restore point on the server (pg_create_restore_point), recorded for the timeline.
     Mark(MarkArgs),
     /// A physical base backup (pg_basebackup, WAL streamed alongside) into the repository.
@@ -74,6 +77,16 @@ pub struct WalSetupArgs {
     /// The tideline binary the server should run in archive_command (this one by default).
     #[arg(long)]
     pub tideline_path: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct TimelineArgs {
+    pub profile: String,
+    /// Only points (backups, dumps, restore points) from this moment (RFC 3339).
+    #[arg(long)]
+    pub from: Option<String>,
+    #[arg(long)]
+    pub to: Option<String>,
 }
 
 #[derive(Args, Debug)]

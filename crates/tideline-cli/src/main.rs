@@ -71,6 +71,7 @@ fn run(cli: Cli) -> Result<output::Reply, Error> {
             Command::Basebackup(args) => backup::basebackup(&engine, args, json).await,
             Command::Wal(cmd) => wal::wal(&engine, cmd).await,
             Command::Mark(args) => wal::mark(&engine, args).await,
+            Command::Timeline(args) => wal::timeline(&engine, args).await,
             Command::WalPush(_) | Command::WalFetch(_) => unreachable!("handled before the engine opens"),
         }
     })

@@ -13,6 +13,7 @@ pub mod libpq_env;
 pub mod logging;
 pub mod logical;
 pub mod physical;
+pub mod pitr;
 pub mod process;
 pub mod profile;
 pub mod repo;

@@ -1,0 +1,116 @@
+//! `tideline timeline PROFILE`: the recovery window of the profile's cluster, with its logical
+//! dumps and named restore points as points on the same axis. Read from the repository and the
+//! catalog; the server is asked only for its identity when no base backup names it yet.
+
+use super::window::{compute, BasePoint, RecoveryWindow};
+use crate::catalog::restore_points::RestorePoint;
+use crate::engine::Engine;
+use crate::error::Result;
+use crate::wal::archive::{read_compressed, WalArchive};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::Path;
+use ts_rs::TS;
+
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct DumpPoint {
+    pub id: String,
+    pub database: String,
+    pub finished_at: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct TimelineView {
+    pub profile: String,
+    pub window: RecoveryWindow,
+    pub logical_dumps: Vec<DumpPoint>,
+    pub restore_points: Vec<RestorePoint>,
+}
+
+/// The time of the last commit in a WAL segment, as pg_waldump reads it (`desc: COMMIT
+/// 2026-11-24 10:00:00.123456 UTC`, with TZ=UTC so the zone is known).
+fn last_commit_in(pg_waldump: &Path, segment: &[u8], name: &str) -> Option<String> {
+    let dir = tempfile::tempdir().ok()?;
+    let path = dir.path().join(name);
+    std::fs::write(&path, segment).ok()?;
+    // pg_waldump stops with an error at the end of valid WAL; the records before it count.
+    let out =
+        std::process::Command::new(pg_waldump).arg("--rmgr=Transaction").arg(&path).env("TZ", "UTC").output().ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines().rev().find_map(|l| {
+        let rest = l.split("desc: COMMIT ").nth(1)?;
+        let stamp: String = rest.split(';').next()?.trim().trim_end_matches(" UTC").to_string();
+        let t = chrono::NaiveDateTime::parse_from_str(&stamp, "%Y-%m-%d %H:%M:%S%.f").ok()?;
+        Some(t.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Micros, false))
+    })
+}
+
+impl Engine {
+    pub async fn timeline(&self, profile_name: &str) -> Result<TimelineView> {
+        let profile = self.profile(profile_name)?;
+        let backups = self.catalog().backups(Some(&profile.name))?;
+        let mut bases = Vec::new();
+        let mut sysid = None;
+        for b in backups.iter().filter(|b| b.kind == "base") {
+            let m = self.catalog().backup_manifest(&b.id)?;
+            if let Some(p) = m.physical {
+                sysid.get_or_insert(p.system_identifier.clone());
+                if sysid.as_deref() == Some(p.system_identifier.as_str()) {
+                    bases.push(BasePoint {
+                        id: b.id.clone(),
+                        timeline: p.timeline,
+                        start_lsn: p.start_lsn,
+                        stop_lsn: p.stop_lsn,
+                        finished_at: m.finished_at,
+                    });
+                }
+            }
+        }
+        let sysid = match sysid {
+            Some(s) => s,
+            None => {
+                let password = self.password(&profile)?;
+                let client = crate::connect::connect(&profile.draft(), password.as_ref()).await?;
+                client
+                    .query_one("SELECT system_identifier::text FROM pg_control_system()", &[])
+                    .await
+                    .map_err(crate::logical::dump::query_failed("reading the cluster's identity"))?
+                    .get(0)
+            }
+        };
+        let repo = self.repository()?;
+        let wal = WalArchive::open(repo.root(), sysid.parse().unwrap_or(0));
+        let archived = wal.names()?;
+        let mut histories = BTreeMap::new();
+        for name in archived.iter().filter(|n| n.ends_with(".history")) {
+            if let (Ok(tli), Ok(text)) = (u32::from_str_radix(&name[..8], 16), read_compressed(&wal.path_of(name))) {
+                histories.insert(tli, String::from_utf8_lossy(&text).to_string());
+            }
+        }
+        // Segment size and major from the first segment's long header.
+        let first = archived.iter().find(|n| n.len() == 24).and_then(|n| read_compressed(&wal.path_of(n)).ok());
+        let header = first.as_deref().and_then(|b| crate::wal::control::segment_header(b).ok());
+        let segment_bytes = header.map(|h| h.segment_bytes as u64).unwrap_or(16 << 20);
+        let pg_waldump = header
+            .and_then(|h| self.tools().ok()?.client_for(h.major, "pg_waldump").ok().map(|i| i.path("pg_waldump")));
+        let last_commit = |tli: u32, number: u64| -> Option<String> {
+            let tool = pg_waldump.as_ref()?;
+            // The newest commit may sit a segment or two back (a switch with nothing after it).
+            (0..3).filter_map(|back| number.checked_sub(back)).find_map(|n| {
+                let name = crate::wal::names::SegmentName { timeline: tli, number: n }.file_name(segment_bytes);
+                let bytes = read_compressed(&wal.path_of(&name)).ok()?;
+                last_commit_in(tool, &bytes, &name)
+            })
+        };
+        let window = compute(&sysid, segment_bytes, &archived, &histories, bases, &last_commit);
+        let logical_dumps = backups
+            .iter()
+            .filter(|b| b.kind == "logical" && b.status == "complete")
+            .map(|b| DumpPoint { id: b.id.clone(), database: b.database.clone(), finished_at: b.finished_at.clone() })
+            .collect();
+        let restore_points = self.catalog().restore_points(&sysid)?;
+        Ok(TimelineView { profile: profile.name, window, logical_dumps, restore_points })
+    }
+}

@@ -1,0 +1,91 @@
+//! `tideline timeline` on every major: the recovery window from a real base backup and a real
+//! archive — earliest at the backup's consistency point, latest at the last archived segment
+//! with its last commit's time (read by pg_waldump) — and a deleted segment in the middle that
+//! shows as a gap where the window ends.
+
+mod support;
+
+use std::time::{Duration, Instant};
+use support::{majors, password, psql, set_mode, Home, TestCluster};
+
+fn wait_for(what: &str, mut ready: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !ready() {
+        assert!(start.elapsed() < Duration::from_secs(60), "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn lsn(v: &serde_json::Value) -> u64 {
+    let (hi, lo) = v.as_str().unwrap().split_once('/').unwrap();
+    (u64::from_str_radix(hi, 16).unwrap() << 32) | u64::from_str_radix(lo, 16).unwrap()
+}
+
+#[test]
+fn the_window_runs_from_the_backup_to_the_last_segment_and_ends_at_a_gap() {
+    for major in majors() {
+        let pw = password();
+        let pg = TestCluster::start_with(major, Some(&pw), vec![("archive_mode".into(), "on".into())]);
+        let home = Home::new();
+        home.cli(&["profile", "add", "p", "--url", &pg.url("postgres"), "--password-stdin"], Some(&pw)).ok();
+        let work = tempfile::Builder::new().prefix("tideline-window-").tempdir().unwrap();
+        set_mode(work.path(), 0o755);
+        let bin = work.path().join("tideline");
+        std::fs::copy(support::tideline_bin(), &bin).unwrap();
+        set_mode(&bin, 0o755);
+        let repo = work.path().join("repo");
+        home.cli(&["repo", "path", repo.to_str().unwrap()], None).ok();
+        let setup =
+            home.cli(&["wal", "setup", "p", "--apply", "--tideline-path", bin.to_str().unwrap()], None).ok().clone();
+        assert_eq!(setup["test"]["arrived"], true, "{setup}");
+        let sysid = setup["system_identifier"].as_str().unwrap().to_string();
+        let wal = repo.join("clusters").join(&sysid).join("wal");
+
+        let base = home.cli(&["basebackup", "p"], None).ok().clone();
+        let stop = serde_json::from_str::<serde_json::Value>(
+            &std::fs::read_to_string(std::path::Path::new(base["path"].as_str().unwrap()).join("manifest.json"))
+                .unwrap(),
+        )
+        .unwrap()["physical"]["stop_lsn"]
+            .clone();
+        psql(&pg, "postgres", "CREATE TABLE t (id int)");
+        let mut switched = Vec::new();
+        for i in 0..3 {
+            psql(&pg, "postgres", &format!("INSERT INTO t VALUES ({i})"));
+            switched.push(psql(&pg, "postgres", "SELECT pg_walfile_name(pg_switch_wal())"));
+        }
+        let last = switched.last().unwrap().clone();
+        wait_for("the last segment", || wal.join(format!("{last}.zst")).exists());
+        let mark = home.cli(&["mark", "p", "after-inserts"], None).ok().clone();
+
+        let v = home.cli(&["timeline", "p"], None).ok().clone();
+        let w = &v["window"];
+        assert_eq!(w["gaps"].as_array().unwrap().len(), 0, "PostgreSQL {major}: {w}");
+        let t1 = &w["timelines"][0];
+        assert_eq!(t1["timeline"], 1);
+        assert_eq!(t1["earliest"]["lsn"], stop, "{t1}");
+        assert_eq!(t1["from_backup"], base["id"]);
+        let seg_end = |name: &str| {
+            let log = u64::from_str_radix(&name[8..16], 16).unwrap();
+            let seg = u64::from_str_radix(&name[16..24], 16).unwrap();
+            (log << 32) + (seg + 1) * (16 << 20)
+        };
+        assert!(lsn(&t1["latest"]["lsn"]) >= seg_end(&last), "{t1}");
+        let latest_time = t1["latest"]["time"].as_str().unwrap_or_else(|| panic!("PostgreSQL {major}: no time: {t1}"));
+        let latest_time = chrono::DateTime::parse_from_rfc3339(latest_time).unwrap();
+        let age = chrono::Utc::now().signed_duration_since(latest_time);
+        assert!(age < chrono::Duration::minutes(2) && age > chrono::Duration::seconds(-5), "{latest_time}");
+        assert_eq!(v["restore_points"][0]["name"], "after-inserts");
+        assert_eq!(v["restore_points"][0]["lsn"], mark["lsn"]);
+        assert_eq!(w["base_backups"].as_array().unwrap().len(), 1);
+
+        // Delete the middle segment: the window now ends where it began.
+        std::fs::remove_file(wal.join(format!("{}.zst", switched[1]))).unwrap();
+        let v = home.cli(&["timeline", "p"], None).ok().clone();
+        let w = &v["window"];
+        let gaps = w["gaps"].as_array().unwrap();
+        assert_eq!(gaps.len(), 1, "{w}");
+        assert_eq!(gaps[0]["first_missing"], switched[1].as_str());
+        assert_eq!(w["timelines"][0]["latest"]["lsn"], gaps[0]["start_lsn"], "{w}");
+    }
+}
