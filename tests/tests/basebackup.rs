@@ -59,35 +59,80 @@ fn tar_and_plain_base_backups_are_recorded_verified_and_start() {
         assert_eq!(listed["backups"].as_array().unwrap().len(), 2);
 
         // The plain copy is a data directory that starts on its own (its WAL came along).
-        let spec = tideline_core::cluster::ClusterSpec {
-            superuser: "postgres".into(),
-            password: Some(tideline_core::Secret::new(pw.clone())),
-            settings: vec![],
-        };
-        let root = tempfile::Builder::new().prefix("tideline-base-").tempdir().unwrap();
-        support::set_mode(root.path(), 0o755);
-        let mut copy =
-            tideline_core::cluster::ManagedCluster::create(&root.path().join("c"), support::server(major), &spec)
-                .unwrap();
-        let data = copy.data_dir();
-        let ours = std::fs::read_to_string(data.join("tideline.conf")).unwrap();
-        std::fs::remove_dir_all(&data).unwrap();
         let src = Path::new(plain["path"].as_str().unwrap()).join("data");
-        assert!(std::process::Command::new("cp").arg("-a").arg(&src).arg(&data).status().unwrap().success());
-        std::fs::write(data.join("tideline.conf"), ours).unwrap();
-        if let Some(owner) = tideline_core::cluster::cluster_owner().unwrap() {
-            let who = format!("{}:", owner.name);
-            assert!(std::process::Command::new("chown").args(["-R", &who]).arg(&data).status().unwrap().success());
+        assert_eq!(rows_in_copy(major, &pw, &src), 5000);
+    }
+}
+
+/// Starts a copy of the data directory `src` as a new cluster and counts the rows of `t`.
+fn rows_in_copy(major: u32, pw: &str, src: &Path) -> i64 {
+    let spec = tideline_core::cluster::ClusterSpec {
+        superuser: "postgres".into(),
+        password: Some(tideline_core::Secret::new(pw.to_string())),
+        settings: vec![],
+    };
+    let root = tempfile::Builder::new().prefix("tideline-base-").tempdir().unwrap();
+    support::set_mode(root.path(), 0o755);
+    let mut copy =
+        tideline_core::cluster::ManagedCluster::create(&root.path().join("c"), support::server(major), &spec).unwrap();
+    let data = copy.data_dir();
+    // Keep the new cluster's own settings (socket directory, port); the copy's are the source's.
+    let ours = std::fs::read_to_string(data.join("tideline.conf")).unwrap();
+    std::fs::remove_dir_all(&data).unwrap();
+    assert!(std::process::Command::new("cp").arg("-a").arg(src).arg(&data).status().unwrap().success());
+    std::fs::write(data.join("tideline.conf"), ours).unwrap();
+    support::set_mode(&data, 0o700);
+    if let Some(owner) = tideline_core::cluster::cluster_owner().unwrap() {
+        let who = format!("{}:", owner.name);
+        assert!(std::process::Command::new("chown").args(["-R", &who]).arg(&data).status().unwrap().success());
+    }
+    copy.start().unwrap_or_else(|e| panic!("PostgreSQL {major}: the copy did not start: {}", e.message));
+    let draft = copy.tcp_draft("copy", "postgres", "postgres");
+    let secret = tideline_core::Secret::new(pw.to_string());
+    let rows = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let client = tideline_core::connect::connect(&draft, Some(&secret)).await.unwrap();
+        client.query_one("SELECT count(*) FROM t", &[]).await.unwrap().get::<_, i64>(0)
+    });
+    copy.remove().unwrap();
+    rows
+}
+
+#[test]
+fn incremental_backups_chain_to_their_parent_and_combine_into_a_cluster_that_starts() {
+    for major in majors() {
+        let pw = password();
+        let settings = if major >= 17 { vec![("summarize_wal".into(), "on".into())] } else { vec![] };
+        let pg = TestCluster::start_with(major, Some(&pw), settings);
+        psql(&pg, "postgres", "CREATE TABLE t AS SELECT g AS id FROM generate_series(1, 1000) g");
+        let home = Home::new();
+        add_profile(&home, &pg, &pw);
+        if major < 17 {
+            let e = home.cli(&["basebackup", "p", "--format", "plain", "--incremental"], None);
+            assert!(e.err("invalid_input")["message"].as_str().unwrap().contains("17"));
+            continue;
         }
-        copy.start().unwrap_or_else(|e| panic!("PostgreSQL {major}: the plain backup did not start: {}", e.message));
-        let copy_draft = copy.tcp_draft("copy", "postgres", "postgres");
-        let secret = tideline_core::Secret::new(pw.clone());
-        let rows = tokio::runtime::Runtime::new().unwrap().block_on(async {
-            let client = tideline_core::connect::connect(&copy_draft, Some(&secret)).await.unwrap();
-            client.query_one("SELECT count(*) FROM t", &[]).await.unwrap().get::<_, i64>(0)
-        });
-        assert_eq!(rows, 5000);
-        copy.remove().unwrap();
+        let e = home.cli(&["basebackup", "p", "--incremental", "--format", "plain"], None);
+        assert!(e.err("backup_missing")["hint"].as_str().unwrap().contains("--format plain"));
+        let full = home.cli(&["basebackup", "p", "--format", "plain"], None).ok().clone();
+        psql(&pg, "postgres", "INSERT INTO t SELECT generate_series(1001, 1500)");
+        home.cli(&["basebackup", "p", "--incremental"], None).err("invalid_input");
+        let incr = home.cli(&["basebackup", "p", "--format", "plain", "--incremental"], None).ok().clone();
+        let m = manifest(incr["path"].as_str().unwrap());
+        assert_eq!(m["physical"]["incremental_of"], full["id"], "PostgreSQL {major}");
+        assert!(incr["size_bytes"].as_u64().unwrap() < full["size_bytes"].as_u64().unwrap());
+
+        let out = tempfile::tempdir().unwrap();
+        let combined = out.path().join("combined");
+        let tool = support::client(major, "pg_combinebackup").path("pg_combinebackup");
+        let run = std::process::Command::new(tool)
+            .arg(Path::new(full["path"].as_str().unwrap()).join("data"))
+            .arg(Path::new(incr["path"].as_str().unwrap()).join("data"))
+            .arg("-o")
+            .arg(&combined)
+            .output()
+            .unwrap();
+        assert!(run.status.success(), "pg_combinebackup: {}", String::from_utf8_lossy(&run.stderr));
+        assert_eq!(rows_in_copy(major, &pw, &combined), 1500, "PostgreSQL {major}");
     }
 }
 

@@ -107,6 +107,9 @@ pub struct BasebackupArgs {
     /// fast (default: checkpoint at once) or spread (wait for the next checkpoint).
     #[arg(long, default_value = "fast")]
     pub checkpoint: String,
+    /// PG 17+: only what changed since the newest plain base backup (needs --format plain).
+    #[arg(long)]
+    pub incremental: bool,
 }
 
 #[derive(Args, Debug)]

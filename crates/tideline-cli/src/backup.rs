@@ -34,7 +34,7 @@ pub async fn basebackup(engine: &Engine, a: BasebackupArgs, json: bool) -> Resul
         "spread" => CheckpointMode::Spread,
         other => return Err(Error::invalid_input(format!("unknown checkpoint '{other}'"), "Use fast or spread.")),
     };
-    let opts = BaseBackupOptions { format, compress: a.compress, checkpoint };
+    let opts = BaseBackupOptions { format, compress: a.compress, checkpoint, incremental: a.incremental };
     let (job, bar) = crate::progress::job(json);
     let record = engine.basebackup(&a.profile, &opts, &job).await;
     bar.finish_and_clear();

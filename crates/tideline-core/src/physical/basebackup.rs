@@ -67,6 +67,57 @@ fn failure(log_path: &Path, e: Error, user: &str) -> Error {
 }
 
 impl Engine {
+    /// The parent of an incremental backup: the newest complete plain base backup of this
+    /// cluster (pg_combinebackup reads plain backups only), and its backup_manifest.
+    async fn incremental_parent(
+        &self,
+        client: &tokio_postgres::Client,
+        sysid: &str,
+        major: u32,
+        inst: &crate::tools::Installation,
+        opts: &BaseBackupOptions,
+    ) -> Result<(String, std::path::PathBuf)> {
+        if major < 17 || !inst.capabilities.incremental_backup {
+            return Err(Error::new(
+                ErrorCode::InvalidInput,
+                format!("incremental base backups need PostgreSQL 17 or later; this server runs {major}"),
+                "Take a full base backup (leave out --incremental).",
+            ));
+        }
+        if opts.format != BaseFormat::Plain {
+            return Err(Error::invalid_input(
+                "an incremental base backup is written in the plain format (pg_combinebackup reads only that)",
+                "Add --format plain.",
+            ));
+        }
+        let summarize: String =
+            client.query_one("SHOW summarize_wal", &[]).await.map_err(query_failed("reading summarize_wal"))?.get(0);
+        if summarize != "on" {
+            return Err(Error::new(
+                ErrorCode::ServerError,
+                "the server does not summarize WAL (summarize_wal is off), so it cannot tell what changed",
+                "As a superuser: ALTER SYSTEM SET summarize_wal = on; SELECT pg_reload_conf(); then take a full base backup, then incremental ones.",
+            ));
+        }
+        // Bound first: the catalog's lock must not be held across the loop, which takes it again.
+        let backups = self.catalog().backups(None)?;
+        for b in backups.into_iter().filter(|b| b.kind == "base" && b.status == "complete") {
+            let m = self.catalog().backup_manifest(&b.id)?;
+            let Some(p) = m.physical else { continue };
+            if p.system_identifier == sysid && p.format == BaseFormat::Plain {
+                let manifest = Path::new(&b.path).join(DATA_DIR).join("backup_manifest");
+                if manifest.is_file() {
+                    return Ok((b.id, manifest));
+                }
+            }
+        }
+        Err(Error::new(
+            ErrorCode::BackupMissing,
+            "there is no plain base backup of this cluster for an incremental one to build on",
+            "Take a full one first: `tideline basebackup PROFILE --format plain`.",
+        ))
+    }
+
     pub async fn basebackup(&self, profile_name: &str, opts: &BaseBackupOptions, job: &Job) -> Result<BackupRecord> {
         job.phase("connecting");
         let profile = self.profile(profile_name)?;
@@ -92,6 +143,11 @@ impl Engine {
         }
         let inst = self.tools()?.client_for(major, "pg_basebackup")?.clone();
         let compress = compression::choose(&inst, opts.format, opts.compress.as_deref())?;
+        let parent = if opts.incremental {
+            Some(self.incremental_parent(&client, &sysid, major, &inst, opts).await?)
+        } else {
+            None
+        };
 
         let id = new_backup_id(self);
         let repo = self.repository()?;
@@ -108,6 +164,9 @@ impl Engine {
         ];
         if let Some(c) = &compress {
             args.push(format!("--compress={c}"));
+        }
+        if let Some((_, manifest)) = &parent {
+            args.push(format!("--incremental={}", manifest.display()));
         }
         let log_path = staging.path().join("pg_basebackup.log");
         let mut cc = crate::libpq_env::client_command(&inst.path("pg_basebackup"), &draft, password.as_ref())?;
@@ -177,6 +236,7 @@ impl Engine {
                 format: opts.format,
                 compression: compress,
                 pg_verifybackup: verified,
+                incremental_of: parent.map(|(id, _)| id),
             }),
             status: "complete".into(),
         };

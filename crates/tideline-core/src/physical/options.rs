@@ -32,4 +32,8 @@ pub struct BaseBackupOptions {
     /// `[client-|server-]METHOD[:LEVEL]` or `none`; chosen by the binary's build when absent.
     pub compress: Option<String>,
     pub checkpoint: CheckpointMode,
+    /// PG 17+: only what changed since the newest plain base backup of the cluster (its parent
+    /// in the manifest); `pg_combinebackup` rebuilds a full one from the chain.
+    #[serde(default)]
+    pub incremental: bool,
 }

@@ -52,6 +52,10 @@ pub struct PhysicalInfo {
     pub compression: Option<String>,
     /// `verified` (pg_verifybackup passed), or why it was not run.
     pub pg_verifybackup: String,
+    /// The base backup this incremental one builds on (its chain ends at a full backup).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub incremental_of: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, TS)]
