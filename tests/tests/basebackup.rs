@@ -66,35 +66,8 @@ fn tar_and_plain_base_backups_are_recorded_verified_and_start() {
 
 /// Starts a copy of the data directory `src` as a new cluster and counts the rows of `t`.
 fn rows_in_copy(major: u32, pw: &str, src: &Path) -> i64 {
-    let spec = tideline_core::cluster::ClusterSpec {
-        superuser: "postgres".into(),
-        password: Some(tideline_core::Secret::new(pw.to_string())),
-        settings: vec![],
-    };
-    let root = tempfile::Builder::new().prefix("tideline-base-").tempdir().unwrap();
-    support::set_mode(root.path(), 0o755);
-    let mut copy =
-        tideline_core::cluster::ManagedCluster::create(&root.path().join("c"), support::server(major), &spec).unwrap();
-    let data = copy.data_dir();
-    // Keep the new cluster's own settings (socket directory, port); the copy's are the source's.
-    let ours = std::fs::read_to_string(data.join("tideline.conf")).unwrap();
-    std::fs::remove_dir_all(&data).unwrap();
-    assert!(std::process::Command::new("cp").arg("-a").arg(src).arg(&data).status().unwrap().success());
-    std::fs::write(data.join("tideline.conf"), ours).unwrap();
-    support::set_mode(&data, 0o700);
-    if let Some(owner) = tideline_core::cluster::cluster_owner().unwrap() {
-        let who = format!("{}:", owner.name);
-        assert!(std::process::Command::new("chown").args(["-R", &who]).arg(&data).status().unwrap().success());
-    }
-    copy.start().unwrap_or_else(|e| panic!("PostgreSQL {major}: the copy did not start: {}", e.message));
-    let draft = copy.tcp_draft("copy", "postgres", "postgres");
-    let secret = tideline_core::Secret::new(pw.to_string());
-    let rows = tokio::runtime::Runtime::new().unwrap().block_on(async {
-        let client = tideline_core::connect::connect(&draft, Some(&secret)).await.unwrap();
-        client.query_one("SELECT count(*) FROM t", &[]).await.unwrap().get::<_, i64>(0)
-    });
-    copy.remove().unwrap();
-    rows
+    let copy = support::CopyCluster::start(major, Some(pw), src, vec![], false);
+    copy.query("SELECT count(*) FROM t").parse().unwrap()
 }
 
 #[test]

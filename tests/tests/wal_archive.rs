@@ -8,8 +8,8 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
-use support::{client, majors, psql, server, set_mode, TestCluster};
-use tideline_core::cluster::{cluster_owner, ClusterSpec, ManagedCluster};
+use support::{client, majors, psql, set_mode, CopyCluster, TestCluster};
+use tideline_core::cluster::cluster_owner;
 
 /// The binary where the server's OS user can run it: the build directory is under /root.
 fn installed_tideline(dir: &Path) -> PathBuf {
@@ -45,53 +45,6 @@ fn archived(repo: &Path, sysid: &str) -> Vec<String> {
         .unwrap_or_default();
     names.sort();
     names
-}
-
-/// A new managed cluster whose data directory is replaced by the base backup in `base`, set to
-/// recover with `settings` (restore_command and the rest) on its first start.
-fn restored_cluster(root: &Path, major: u32, base: &Path, settings: Vec<(String, String)>) -> Restored {
-    let spec = ClusterSpec { superuser: "postgres".into(), password: None, settings };
-    let mut cluster = ManagedCluster::create(root, server(major), &spec).unwrap();
-    let data = cluster.data_dir();
-    // Keep this cluster's own settings file (socket directory, port, recovery settings): the
-    // one inside the backup is the source's.
-    let ours = std::fs::read_to_string(data.join("tideline.conf")).unwrap();
-    std::fs::remove_dir_all(&data).unwrap();
-    let status = Command::new("cp").arg("-a").arg(base).arg(&data).status().unwrap();
-    assert!(status.success());
-    std::fs::write(data.join("tideline.conf"), ours).unwrap();
-    std::fs::write(data.join("recovery.signal"), "").unwrap();
-    set_mode(&data, 0o700);
-    give_to_cluster_owner(&data);
-    cluster.start().unwrap_or_else(|e| panic!("{}", e.message));
-    Restored(cluster)
-}
-
-/// Stops and removes a restored cluster even when an assertion fails.
-struct Restored(ManagedCluster);
-
-impl Drop for Restored {
-    fn drop(&mut self) {
-        let _ = self.0.stop();
-        let _ = std::fs::remove_dir_all(self.0.root());
-    }
-}
-
-fn query(cluster: &ManagedCluster, sql: &str) -> String {
-    let psql = client(cluster.major, "psql").path("psql");
-    let out = Command::new(psql)
-        .args(["-X", "-At", "-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-p"])
-        .arg(cluster.port.to_string())
-        .args(["-c", sql])
-        .env("PGPASSFILE", "/nonexistent")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
-fn promoted(cluster: &ManagedCluster) -> bool {
-    query(cluster, "SELECT pg_is_in_recovery()") == "f"
 }
 
 #[test]
@@ -140,31 +93,33 @@ fn archive_command_files_land_and_restore_with_postgres_alone_and_with_wal_fetch
 
         // PostgreSQL alone: the brief's restore_command, no Tideline involved.
         let plain = format!("'zstd -dc {}/%f.zst > %p'", wal_dir(&repo, &sysid).display());
-        let r1 = restored_cluster(
-            &work.path().join("r1"),
+        let r1 = CopyCluster::start(
             major,
+            None,
             &base,
             vec![("restore_command".into(), plain), ("archive_mode".into(), "off".into())],
+            true,
         );
-        wait_for("recovery with zstd -dc", || promoted(&r1.0));
-        assert_eq!(query(&r1.0, "SELECT count(*) FROM t"), "150", "PostgreSQL {major}: zstd -dc restore");
+        r1.wait_promoted();
+        assert_eq!(r1.query("SELECT count(*) FROM t"), "150", "PostgreSQL {major}: zstd -dc restore");
         drop(r1);
 
         // wal-fetch as restore_command; the promoted copy archives into its own repository,
         // never the source's, and its timeline history file lands there.
         let fetch = format!("'{} wal-fetch --repo {} %f %p'", bin.display(), repo.display());
-        let r2 = restored_cluster(
-            &work.path().join("r2"),
+        let r2 = CopyCluster::start(
             major,
+            None,
             &base,
             vec![
                 ("restore_command".into(), fetch),
                 ("archive_mode".into(), "on".into()),
                 ("archive_command".into(), push(&repo2)),
             ],
+            true,
         );
-        wait_for("recovery with wal-fetch", || promoted(&r2.0));
-        assert_eq!(query(&r2.0, "SELECT count(*) FROM t"), "150", "PostgreSQL {major}: wal-fetch restore");
+        r2.wait_promoted();
+        assert_eq!(r2.query("SELECT count(*) FROM t"), "150", "PostgreSQL {major}: wal-fetch restore");
         wait_for("the new timeline's history file", || {
             archived(&repo2, &sysid).contains(&"00000002.history.zst".to_string())
         });

@@ -63,6 +63,8 @@ pub enum WalCommand {
     Status { profile: String },
     /// Stop archiving to Tideline and drop Tideline's inactive slots.
     Teardown { profile: String },
+    /// Stream WAL with pg_receivewal on Tideline's slot, in the foreground, until Ctrl-C.
+    Stream { profile: String },
 }
 
 #[derive(Args, Debug)]

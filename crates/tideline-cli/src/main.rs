@@ -69,7 +69,7 @@ fn run(cli: Cli) -> Result<output::Reply, Error> {
             Command::Verify(args) => restore::verify(&engine, args).await,
             Command::Toc(args) => restore::toc(&engine, args),
             Command::Basebackup(args) => backup::basebackup(&engine, args, json).await,
-            Command::Wal(cmd) => wal::wal(&engine, cmd).await,
+            Command::Wal(cmd) => wal::wal(&engine, cmd, json).await,
             Command::Mark(args) => wal::mark(&engine, args).await,
             Command::Timeline(args) => wal::timeline(&engine, args).await,
             Command::WalPush(_) | Command::WalFetch(_) => unreachable!("handled before the engine opens"),

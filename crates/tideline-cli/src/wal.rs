@@ -46,8 +46,23 @@ pub fn fetch(args: WalFetchArgs, json: bool) -> i32 {
     fetch_exit_code(&result)
 }
 
-pub async fn wal(engine: &Engine, cmd: WalCommand) -> Result<Reply> {
+pub async fn wal(engine: &Engine, cmd: WalCommand, json: bool) -> Result<Reply> {
     match cmd {
+        WalCommand::Stream { profile } => {
+            let (job, bar) = crate::progress::job(json);
+            let summary = engine.wal_stream(&profile, &job).await;
+            bar.finish_and_clear();
+            let s = summary?;
+            let text = format!(
+                "stopped streaming on slot {}: {} segments stored (last {}), partial {}, {} restarts",
+                s.slot,
+                s.segments_stored,
+                s.last_segment.as_deref().unwrap_or("-"),
+                s.partial.as_deref().unwrap_or("-"),
+                s.restarts
+            );
+            Ok(Reply::of(&s, text))
+        }
         WalCommand::Setup(a) => setup(engine, a).await,
         WalCommand::Status { profile } => {
             let s = engine.wal_status(&profile).await?;

@@ -419,3 +419,70 @@ pub fn child_with_args(parent: u32, parts: &[&str]) -> Option<u32> {
         (ppid == parent && parts.iter().all(|p| cmd.contains(p))).then_some(pid)
     })
 }
+
+/// A copy of a backup's data directory running as a new managed cluster; stopped and removed
+/// on drop, even when an assertion fails.
+pub struct CopyCluster {
+    pub cluster: ManagedCluster,
+    pub password: Option<String>,
+    _parent: tempfile::TempDir,
+}
+
+impl Drop for CopyCluster {
+    fn drop(&mut self) {
+        let _ = self.cluster.stop();
+    }
+}
+
+impl CopyCluster {
+    /// Lays `src` (a plain backup's data directory) down as a new cluster's data directory,
+    /// keeping the new cluster's own settings file (socket directory, port; the copy's is the
+    /// source's) plus `settings`; `recover` writes recovery.signal. Then starts it.
+    pub fn start(
+        major: u32,
+        password: Option<&str>,
+        src: &Path,
+        settings: Vec<(String, String)>,
+        recover: bool,
+    ) -> Self {
+        let parent = tempfile::Builder::new().prefix("tideline-copy-").tempdir_in(test_tmp()).expect("tempdir");
+        set_mode(parent.path(), 0o755);
+        let spec = ClusterSpec { superuser: "postgres".into(), password: password.map(Secret::new), settings };
+        let mut cluster = ManagedCluster::create(&parent.path().join("c"), server(major), &spec).unwrap();
+        let data = cluster.data_dir();
+        let ours = std::fs::read_to_string(data.join("tideline.conf")).unwrap();
+        std::fs::remove_dir_all(&data).unwrap();
+        assert!(Command::new("cp").arg("-a").arg(src).arg(&data).status().unwrap().success());
+        std::fs::write(data.join("tideline.conf"), ours).unwrap();
+        if recover {
+            std::fs::write(data.join("recovery.signal"), "").unwrap();
+        }
+        set_mode(&data, 0o700);
+        if let Some(owner) = tideline_core::cluster::cluster_owner().unwrap() {
+            let who = format!("{}:", owner.name);
+            assert!(Command::new("chown").args(["-R", &who]).arg(&data).status().unwrap().success());
+        }
+        cluster.start().unwrap_or_else(|e| panic!("PostgreSQL {major}: the copy did not start: {}", e.message));
+        CopyCluster { cluster, password: password.map(str::to_string), _parent: parent }
+    }
+
+    /// One value from `sql` (psql -At) in database postgres.
+    pub fn query(&self, sql: &str) -> String {
+        let draft = self.cluster.tcp_draft("copy", "postgres", "postgres");
+        let pw = self.password.as_deref().map(Secret::new);
+        let psql = client(self.cluster.major, "psql").path("psql");
+        let mut cc = tideline_core::libpq_env::client_command(&psql, &draft, pw.as_ref()).unwrap();
+        let out = cc.command.args(["-X", "-At", "-c", sql]).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    /// Waits until recovery has ended and the copy accepts writes.
+    pub fn wait_promoted(&self) {
+        let start = std::time::Instant::now();
+        while self.query("SELECT pg_is_in_recovery()") != "f" {
+            assert!(start.elapsed() < std::time::Duration::from_secs(60), "recovery did not end");
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
+}

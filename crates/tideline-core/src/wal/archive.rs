@@ -121,6 +121,35 @@ impl WalArchive {
         }
     }
 
+    /// Stores (or replaces) the `.partial` segment pg_receivewal is writing: unlike a finished
+    /// segment it grows, so the newer copy replaces the older — written whole under a
+    /// temporary name, fsynced, then renamed over it.
+    pub fn store_partial(&self, name: &str, content: &[u8]) -> Result<()> {
+        if classify(name)? != WalFileKind::Partial {
+            return Err(Error::internal(format!("{name} is not a .partial segment")));
+        }
+        self.ensure_dir()?;
+        let tmp = self.dir.join(format!("{TEMP_PREFIX}{name}.{}", std::process::id()));
+        let _ = std::fs::remove_file(&tmp);
+        if let Err(e) = write_compressed(&tmp, content) {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(e);
+        }
+        let target = self.path_of(name);
+        std::fs::rename(&tmp, &target).map_err(|e| Error::io(format!("storing {}", target.display()), e))?;
+        sync_dir(&self.dir)
+    }
+
+    /// Drops the `.partial` of a segment once the whole segment is stored.
+    pub fn remove_partial(&self, segment: &str) -> Result<()> {
+        let path = self.path_of(&format!("{segment}.partial"));
+        match std::fs::remove_file(&path) {
+            Ok(()) => sync_dir(&self.dir),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(Error::io(format!("removing {}", path.display()), e)),
+        }
+    }
+
     /// Writes `name` to `dest` for restore_command. A segment that only exists as the
     /// `.partial` pg_receivewal kept is served from that.
     pub fn fetch(&self, name: &str, dest: &Path) -> Result<FetchOutcome> {

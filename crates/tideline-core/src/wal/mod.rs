@@ -10,3 +10,4 @@ pub mod names;
 pub mod push;
 pub mod setup;
 pub mod status;
+pub mod stream;
