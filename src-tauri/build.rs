@@ -21,6 +21,12 @@ const COMMANDS: &[&str] = &[
     "restore_run",
     "verify_run",
     "restore_log",
+    "wal_setup",
+    "wal_status",
+    "wal_teardown",
+    "basebackup_run",
+    "mark_create",
+    "timeline_show",
 ];
 
 fn main() {

@@ -48,6 +48,12 @@ fn main() {
             commands::restore::restore_run,
             commands::restore::verify_run,
             commands::restore::restore_log,
+            commands::wal::wal_setup,
+            commands::wal::wal_status,
+            commands::wal::wal_teardown,
+            commands::wal::basebackup_run,
+            commands::wal::mark_create,
+            commands::wal::timeline_show,
         ])
         .run(tauri::generate_context!())
         .expect("the Tauri app failed to run");

@@ -2,6 +2,7 @@
 // command's typed result or rejects with an ErrorPayload, nothing else.
 import { invoke, type Channel, type InvokeArgs } from '@tauri-apps/api/core';
 import type { BackupRecord } from './bindings/BackupRecord';
+import type { BaseBackupOptions } from './bindings/BaseBackupOptions';
 import type { DumpallMode } from './bindings/DumpallMode';
 import type { DumpOptions } from './bindings/DumpOptions';
 import type { ErrorCode } from './bindings/ErrorCode';
@@ -14,12 +15,18 @@ import type { PasswordChange } from './bindings/PasswordChange';
 import type { Profile } from './bindings/Profile';
 import type { ProfileDraft } from './bindings/ProfileDraft';
 import type { RestoreOptions } from './bindings/RestoreOptions';
+import type { RestorePoint } from './bindings/RestorePoint';
 import type { RestoreReport } from './bindings/RestoreReport';
 import type { Selection } from './bindings/Selection';
 import type { ServerFacts } from './bindings/ServerFacts';
+import type { TimelineView } from './bindings/TimelineView';
 import type { TocEntry } from './bindings/TocEntry';
 import type { ToolInventory } from './bindings/ToolInventory';
 import type { VerifyReport } from './bindings/VerifyReport';
+import type { WalMethod } from './bindings/WalMethod';
+import type { WalSetupReport } from './bindings/WalSetupReport';
+import type { WalStatus } from './bindings/WalStatus';
+import type { WalTeardown } from './bindings/WalTeardown';
 
 export function isErrorPayload(value: unknown): value is ErrorPayload {
   if (typeof value !== 'object' || value === null) return false;
@@ -128,3 +135,25 @@ export const restoreLog = (path: string): Promise<string> => call('restore_log',
 
 export const verifyRun = (id: string, restoreTest: boolean): Promise<VerifyReport> =>
   call('verify_run', { id, restoreTest });
+
+// Continuous WAL and physical backups.
+
+/** What the server needs for continuous WAL; with `apply`, set it (superuser) and test archiving. */
+export const walSetup = (profile: string, method: WalMethod | null, apply: boolean): Promise<WalSetupReport> =>
+  call('wal_setup', { profile, method, apply });
+
+export const walStatus = (profile: string): Promise<WalStatus> => call('wal_status', { profile });
+
+export const walTeardown = (profile: string): Promise<WalTeardown> => call('wal_teardown', { profile });
+
+export const basebackupRun = (
+  profile: string,
+  options: BaseBackupOptions,
+  jobId: string,
+  onProgress: Channel<JobProgress>,
+): Promise<BackupRecord> => call('basebackup_run', { profile, options, jobId, onProgress });
+
+export const markCreate = (profile: string, name: string): Promise<RestorePoint> =>
+  call('mark_create', { profile, name });
+
+export const timelineShow = (profile: string): Promise<TimelineView> => call('timeline_show', { profile });

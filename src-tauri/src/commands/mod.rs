@@ -6,3 +6,4 @@ pub mod profiles;
 mod progress;
 pub mod restore;
 pub mod tools;
+pub mod wal;

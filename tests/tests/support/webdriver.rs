@@ -19,6 +19,11 @@ pub struct Driver {
 
 impl Driver {
     pub fn start(home: &Home, wrap_locked_keyring: Option<&std::path::Path>) -> Driver {
+        Self::start_with_env(home, wrap_locked_keyring, &[])
+    }
+
+    /// Like `start`, with extra environment for the app.
+    pub fn start_with_env(home: &Home, wrap_locked_keyring: Option<&std::path::Path>, env: &[(&str, &str)]) -> Driver {
         let port = tideline_core::cluster::free_port().unwrap();
         let native = tideline_core::cluster::free_port().unwrap();
         let driver_cmd = format!("exec tauri-driver --port {port} --native-port {native}");
@@ -44,6 +49,7 @@ impl Driver {
                 c
             }
         };
+        cmd.envs(env.iter().copied());
         cmd.env("TIDELINE_HOME", home.path()).stdout(Stdio::null()).stderr(Stdio::null()).process_group(0);
         let child = cmd.spawn().expect("tauri-driver (installed by the bootstrap)");
         let deadline = Instant::now() + Duration::from_secs(30);

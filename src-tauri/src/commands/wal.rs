@@ -1,0 +1,69 @@
+//! Continuous WAL and physical backups: setup assistant, status, base backups, restore points,
+//! the recovery window.
+
+use super::progress::{tracked, ChannelSink};
+use std::sync::Arc;
+use tauri::ipc::Channel;
+use tauri::State;
+use tideline_core::catalog::backups::BackupRecord;
+use tideline_core::catalog::restore_points::RestorePoint;
+use tideline_core::job::{Job, JobProgress};
+use tideline_core::physical::options::BaseBackupOptions;
+use tideline_core::pitr::timeline::TimelineView;
+use tideline_core::wal::setup::{WalMethod, WalSetupOptions, WalSetupReport};
+use tideline_core::wal::status::{WalStatus, WalTeardown};
+use tideline_core::{Engine, Error};
+
+/// archive_command must run the `tideline` CLI: `TIDELINE_CLI` where it is installed
+/// elsewhere, else the one that ships beside the app's own binary.
+fn cli_binary() -> Option<std::path::PathBuf> {
+    if let Some(path) = std::env::var_os("TIDELINE_CLI").filter(|p| !p.is_empty()) {
+        return Some(path.into());
+    }
+    let exe = std::env::current_exe().ok()?;
+    let cli = exe.with_file_name(if cfg!(windows) { "tideline.exe" } else { "tideline" });
+    cli.is_file().then_some(cli)
+}
+
+#[tauri::command]
+pub async fn wal_setup(
+    engine: State<'_, Engine>,
+    profile: String,
+    method: Option<WalMethod>,
+    apply: bool,
+) -> Result<WalSetupReport, Error> {
+    let opts = WalSetupOptions { method, apply, tideline_path: cli_binary() };
+    engine.wal_setup(&profile, &opts).await
+}
+
+#[tauri::command]
+pub async fn wal_status(engine: State<'_, Engine>, profile: String) -> Result<WalStatus, Error> {
+    engine.wal_status(&profile).await
+}
+
+#[tauri::command]
+pub async fn wal_teardown(engine: State<'_, Engine>, profile: String) -> Result<WalTeardown, Error> {
+    engine.wal_teardown(&profile).await
+}
+
+#[tauri::command]
+pub async fn basebackup_run(
+    engine: State<'_, Engine>,
+    profile: String,
+    options: BaseBackupOptions,
+    job_id: String,
+    on_progress: Channel<JobProgress>,
+) -> Result<BackupRecord, Error> {
+    let job = Job::new(job_id, Arc::new(ChannelSink(on_progress)));
+    tracked(&engine, &job, engine.basebackup(&profile, &options, &job)).await
+}
+
+#[tauri::command]
+pub async fn mark_create(engine: State<'_, Engine>, profile: String, name: String) -> Result<RestorePoint, Error> {
+    engine.mark(&profile, &name).await
+}
+
+#[tauri::command]
+pub async fn timeline_show(engine: State<'_, Engine>, profile: String) -> Result<TimelineView, Error> {
+    engine.timeline(&profile).await
+}

@@ -1,0 +1,69 @@
+//! The WAL screen in the real window, against real servers of every major: the setup
+//! assistant checks, applies and tests archiving end to end; a base backup runs with progress;
+//! a restore point is marked; status shows archiving to Tideline.
+
+mod support;
+
+use support::webdriver::{click, el, screenshot, text_when, type_into, Driver};
+use support::{majors, password, set_mode, Home, TestCluster};
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs Xvfb, tauri-driver and WebKitWebDriver: `npm test` runs it"]
+async fn set_up_archiving_back_up_and_mark_from_the_window() {
+    let home = Home::new();
+    // The CLI the server runs in archive_command, where its OS user can run it, and a
+    // repository it can reach.
+    let work = tempfile::Builder::new().prefix("tideline-wal-ui-").tempdir().unwrap();
+    set_mode(work.path(), 0o755);
+    let cli = work.path().join("tideline");
+    std::fs::copy(support::tideline_bin(), &cli).unwrap();
+    set_mode(&cli, 0o755);
+    home.cli(&["repo", "path", work.path().join("repo").to_str().unwrap()], None).ok();
+    let mut clusters = Vec::new();
+    for major in majors() {
+        let pw = password();
+        // archive_mode is on already, so applying needs no restart.
+        let pg = TestCluster::start_with(major, Some(&pw), vec![("archive_mode".into(), "on".into())]);
+        let name = format!("pg{major}");
+        home.cli(&["profile", "add", &name, "--url", &pg.url("postgres"), "--password-stdin"], Some(&pw)).ok();
+        clusters.push((major, name, pg));
+    }
+    let driver = Driver::start_with_env(&home, None, &[("TIDELINE_CLI", cli.to_str().unwrap())]);
+    let c = driver.open_app().await;
+    click(&c, "[data-testid=nav-wal]").await;
+
+    for (major, name, _pg) in &clusters {
+        el(&c, "[data-testid=wal-profile]").await.select_by_value(name).await.unwrap();
+        click(&c, "[data-testid=wal-check]").await;
+        let method = el(&c, "[data-testid=wal-method]").await;
+        assert_eq!(method.attr("data-method").await.unwrap().as_deref(), Some("archive"), "PostgreSQL {major}");
+        let row = el(&c, "[data-testid=wal-check-row][data-name=archive_command]").await;
+        assert_eq!(row.attr("data-ok").await.unwrap().as_deref(), Some("false"));
+
+        click(&c, "[data-testid=wal-apply]").await;
+        let test = el(&c, "[data-testid=wal-test]").await;
+        assert_eq!(test.attr("data-arrived").await.unwrap().as_deref(), Some("true"), "PostgreSQL {major}");
+        text_when(&c, "[data-testid=wal-archiving]", |t| t.contains("to Tideline")).await;
+        if *major == clusters[0].0 {
+            screenshot(&c, "wal-setup").await;
+        }
+
+        el(&c, "[data-testid=bb-format]").await.select_by_value("tar").await.unwrap();
+        click(&c, "[data-testid=bb-start]").await;
+        let done = el(&c, "[data-testid=bb-result]").await;
+        let id = done.attr("data-id").await.unwrap().expect("the base backup's id");
+        let listed = home.cli(&["backups", "list", name], None).ok().clone();
+        assert!(listed["backups"].as_array().unwrap().iter().any(|b| b["id"] == id.as_str() && b["kind"] == "base"));
+
+        type_into(&c, "[data-testid=mark-name]", "before-the-change").await;
+        click(&c, "[data-testid=mark-create]").await;
+        text_when(&c, "[data-testid=mark-result]", |t| t.contains("before-the-change")).await;
+        if *major == clusters[0].0 {
+            screenshot(&c, "wal-base-backup").await;
+        }
+        let timeline = home.cli(&["timeline", name], None).ok().clone();
+        assert_eq!(timeline["restore_points"][0]["name"], "before-the-change");
+        assert_eq!(timeline["window"]["base_backups"][0]["id"], id.as_str());
+    }
+    c.close().await.unwrap();
+}
