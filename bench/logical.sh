@@ -8,6 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/env.sh
+. bench/common.sh
 ROWS="${1:-4500000}"
 RUNS="${2:-5}"
 MAJOR=17
@@ -32,30 +33,12 @@ echo "generating $ROWS rows…" >&2
 psql -d postgres -c "CREATE DATABASE bench"
 # Eight tables of realistic rows (as real schemas have several), so parallel restore has work to share.
 TABLES=8
-for t in $(seq 1 $TABLES); do
-  psql -d bench -c "
-  CREATE TABLE orders_$t (id bigint PRIMARY KEY, customer text, amount numeric(12,2), created timestamptz,
-                          payload jsonb, note text);
-  INSERT INTO orders_$t
-  SELECT g, 'customer-' || (random() * 100000)::int, round((random() * 1000)::numeric, 2),
-         now() - random() * interval '365 days',
-         jsonb_build_object('sku', md5(random()::text), 'qty', (random() * 10)::int,
-                            'tags', jsonb_build_array(md5(random()::text), (random() * 100)::int)),
-         substr(md5(random()::text) || md5(random()::text) || md5(random()::text), 1, (random() * 96)::int)
-  FROM generate_series(1, $ROWS / $TABLES) g;
-  CREATE INDEX ON orders_$t (customer);" -c "VACUUM ANALYZE orders_$t"
-done
+generate_orders "$ROWS" "$TABLES" bench
 DB_BYTES=$(psql -d bench -Atc "SELECT pg_database_size('bench')")
 
 "$TL" profile add bench --url "postgresql://postgres@127.0.0.1:$PORT/bench?sslmode=disable" --no-password >/dev/null
 "$TL" tools --add-dir "$BIN" >/dev/null
 
-now() { date +%s.%N; }
-# Every timed step starts alike: no dirty buffers or pending checkpoint left by the step before.
-settle() { psql -d postgres -c CHECKPOINT; sync; }
-declare -A times sizes
-record() { times[$1]+="$2 "; sizes[$1]="$3"; }
-size_of() { du -sb "$1" | cut -f1; }
 
 for run in $(seq 1 "$RUNS"); do
   echo "run $run/$RUNS" >&2
@@ -96,14 +79,14 @@ print(" ".join(args))')
   rm -rf "$dir"; "$TL" repo rescan >/dev/null
 done
 
-median() { printf '%s\n' $1 | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
-m() { median "${times[$1]}"; }
-ratio() { echo "scale=2; $1 / $2" | bc; }
 
 commit=$(git rev-parse --short HEAD)
 # Keep the hand-written "## Notes" section (the analysis) across runs.
 notes=""
+physical=""
 [ -f docs/benchmarks.md ] && notes=$(sed -n '/^## Notes/,$p' docs/benchmarks.md)
+# bench/physical.sh owns the section between its markers.
+[ -f docs/benchmarks.md ] && physical=$(sed -n '/<!-- physical:start -->/,/<!-- physical:end -->/p' docs/benchmarks.md)
 {
   echo "# Benchmarks"
   echo
@@ -140,6 +123,7 @@ notes=""
   echo "|---|---|---|"
   echo "| guide \`pg_restore\` of \`-Fc\` / Tideline default restore (speed-up) | $(ratio "$(m restore_guide)" "$(m restore_tideline)") | ≥ 1.5 |"
   echo "| Tideline restore / the same pg_restore by hand | $(ratio "$(m restore_tideline)" "$(m restore_by_hand)") | ≤ 1.03 |"
+  if [ -n "$physical" ]; then echo; echo "$physical"; fi
   if [ -n "$notes" ]; then echo; echo "$notes"; fi
 } > docs/benchmarks.md
 cat docs/benchmarks.md

@@ -1,0 +1,32 @@
+# Shared by the benchmarks: timing and recording helpers, and realistic rows (random text, numbers, jsonb) in TABLES tables of
+# database DB, each with a primary key and an index — pgbench's tables compress ~35× and
+# flatter compression. Needs a `psql` function that connects to the server.
+#
+#   generate_orders ROWS TABLES DB
+generate_orders() {
+  local rows=$1 tables=$2 db=$3 t
+  for t in $(seq 1 "$tables"); do
+    psql -d "$db" -c "
+    CREATE TABLE orders_$t (id bigint PRIMARY KEY, customer text, amount numeric(12,2), created timestamptz,
+                            payload jsonb, note text);
+    INSERT INTO orders_$t
+    SELECT g, 'customer-' || (random() * 100000)::int, round((random() * 1000)::numeric, 2),
+           now() - random() * interval '365 days',
+           jsonb_build_object('sku', md5(random()::text), 'qty', (random() * 10)::int,
+                              'tags', jsonb_build_array(md5(random()::text), (random() * 100)::int)),
+           substr(md5(random()::text) || md5(random()::text) || md5(random()::text), 1, (random() * 96)::int)
+    FROM generate_series(1, $rows / $tables) g;
+    CREATE INDEX ON orders_$t (customer);" -c "VACUUM ANALYZE orders_$t"
+  done
+}
+
+now() { date +%s.%N; }
+# Every timed step starts alike: no dirty buffers or pending checkpoint left by the step before.
+settle() { psql -d postgres -c CHECKPOINT; sync; }
+declare -A times sizes
+# record NAME SECONDS BYTES: one raw run.
+record() { times[$1]+="$2 "; sizes[$1]="$3"; }
+size_of() { du -sb "$1" | cut -f1; }
+median() { printf '%s\n' $1 | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+m() { median "${times[$1]}"; }
+ratio() { echo "scale=2; $1 / $2" | bc; }
