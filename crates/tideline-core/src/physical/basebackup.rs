@@ -158,7 +158,7 @@ impl Engine {
             format!("--format={}", if opts.format == BaseFormat::Tar { "tar" } else { "plain" }),
             "--wal-method=stream".into(),
             format!("--checkpoint={}", if opts.checkpoint == CheckpointMode::Fast { "fast" } else { "spread" }),
-            format!("--label=tideline {id}"),
+            format!("--label=tideline-{id}"),
             "--progress".into(),
             "--verbose".into(),
         ];
