@@ -61,6 +61,16 @@ async fn set_up_archiving_back_up_and_mark_from_the_window() {
         if *major == clusters[0].0 {
             screenshot(&c, "wal-base-backup").await;
         }
+        // The Backups screen lists it beside dumps, with its WAL range and no logical actions.
+        click(&c, "[data-testid=nav-backups]").await;
+        el(&c, "[data-testid=backups-profile]").await.select_by_value(name).await.unwrap();
+        click(&c, &format!("[data-testid=backup-row][data-id='{id}'] button")).await;
+        text_when(&c, "[data-testid=manifest-wal]", |t| t.contains("consistent at")).await;
+        assert!(c.find_all(support::webdriver::css("[data-testid=backup-restore]")).await.unwrap().is_empty());
+        if *major == clusters[0].0 {
+            screenshot(&c, "base-backup-details").await;
+        }
+        click(&c, "[data-testid=nav-wal]").await;
         let timeline = home.cli(&["timeline", name], None).ok().clone();
         assert_eq!(timeline["restore_points"][0]["name"], "before-the-change");
         assert_eq!(timeline["window"]["base_backups"][0]["id"], id.as_str());

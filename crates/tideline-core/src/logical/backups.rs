@@ -51,7 +51,8 @@ impl Engine {
     /// The tool's own verbose output, kept with the backup.
     pub fn backup_log(&self, id: &str) -> Result<String> {
         let record = self.backup_record(id)?;
-        let path = std::path::Path::new(&record.path).join("pg_dump.log");
+        let log = if record.kind == "base" { "pg_basebackup.log" } else { "pg_dump.log" };
+        let path = std::path::Path::new(&record.path).join(log);
         std::fs::read_to_string(&path).map_err(|e| Error::io(format!("reading {}", path.display()), e))
     }
 

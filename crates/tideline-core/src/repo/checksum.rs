@@ -42,10 +42,18 @@ impl FileEntry {
     }
 }
 
+/// Files larger than this are hashed on every core (a base backup's tar is one big file).
+const PARALLEL_HASH_BYTES: u64 = 64 << 20;
+
 pub fn blake3_file(path: &Path) -> Result<String> {
-    let mut file = File::open(path).map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+    let io = |e| Error::io(format!("reading {}", path.display()), e);
     let mut hasher = blake3::Hasher::new();
-    hasher.update_reader(&mut file).map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+    if std::fs::metadata(path).map_err(io)?.len() > PARALLEL_HASH_BYTES {
+        hasher.update_mmap_rayon(path).map_err(io)?;
+    } else {
+        let mut file = File::open(path).map_err(io)?;
+        hasher.update_reader(&mut file).map_err(io)?;
+    }
     Ok(hasher.finalize().to_hex().to_string())
 }
 
@@ -221,6 +229,15 @@ mod tests {
         let files = super::inventory_with(dir.path(), &[], done).unwrap();
         assert_eq!(files[0].blake3.as_deref(), Some("early"));
         assert_eq!(files[1].blake3.as_deref(), Some(ABCD));
+    }
+
+    #[test]
+    fn big_files_hash_the_same_in_parallel() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big");
+        let data: Vec<u8> = (0..(super::PARALLEL_HASH_BYTES + 4096)).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&path, &data).unwrap();
+        assert_eq!(super::blake3_file(&path).unwrap(), blake3::hash(&data).to_hex().to_string());
     }
 
     #[test]
