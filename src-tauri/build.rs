@@ -27,6 +27,7 @@ const COMMANDS: &[&str] = &[
     "basebackup_run",
     "mark_create",
     "timeline_show",
+    "wal_stream_run",
 ];
 
 fn main() {

@@ -54,6 +54,7 @@ fn main() {
             commands::wal::basebackup_run,
             commands::wal::mark_create,
             commands::wal::timeline_show,
+            commands::wal::wal_stream_run,
         ])
         .run(tauri::generate_context!())
         .expect("the Tauri app failed to run");

@@ -68,7 +68,29 @@ fn setup_chooses_applies_tests_archiving_and_tears_down() {
         assert_eq!(check(&r, "archive_mode")["ok"], false);
         assert_eq!(check(&r, "archive_timeout")["ok"], false);
         assert_eq!(check(&r, "wal_level")["ok"], true);
+        assert_eq!(check(&r, "pg_hba replication rule")["current"], "allowed");
         assert_eq!(psql(&pg, "postgres", "SHOW archive_mode"), "off");
+
+        // Without a replication line in pg_hba.conf, the check says so (with the server's words).
+        let hba = pg.get().data_dir().join("pg_hba.conf");
+        let original = std::fs::read_to_string(&hba).unwrap();
+        let without: String =
+            original.lines().filter(|l| !l.contains("replication")).map(|l| format!("{l}\n")).collect();
+        std::fs::write(&hba, without).unwrap();
+        psql(&pg, "postgres", "SELECT pg_reload_conf()");
+        // The postmaster reloads pg_hba.conf on its signal, a moment later.
+        let start = Instant::now();
+        let rule = loop {
+            let r = home.cli(&["wal", "setup", "p", "--tideline-path", bin_s], None).ok().clone();
+            let rule = check(&r, "pg_hba replication rule").clone();
+            if rule["current"] != "allowed" || start.elapsed() > Duration::from_secs(10) {
+                break rule;
+            }
+        };
+        assert_eq!(rule["current"], "no rule allows it", "{rule}");
+        assert!(rule["why"].as_str().unwrap().contains("pg_hba.conf"), "{rule}");
+        std::fs::write(&hba, original).unwrap();
+        psql(&pg, "postgres", "SELECT pg_reload_conf()");
 
         let r = home.cli(&["wal", "setup", "p", "--apply", "--tideline-path", bin_s], None).ok().clone();
         assert_eq!((r["applied"].as_bool(), r["restart_needed"].as_bool()), (Some(true), Some(true)), "{r}");

@@ -48,6 +48,23 @@ async fn set_up_archiving_back_up_and_mark_from_the_window() {
             screenshot(&c, "wal-setup").await;
         }
 
+        // Streaming while the app is open: the slot turns active, Stop ends it.
+        click(&c, "[data-testid=stream-start]").await;
+        el(&c, "[data-testid=stream-running]").await;
+        let mut active = false;
+        for _ in 0..40 {
+            click(&c, "[data-testid=wal-status-refresh]").await;
+            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+            let status = el(&c, "[data-testid=wal-status]").await.text().await.unwrap();
+            if status.contains(&format!("tideline_{name}")) && status.contains("streaming,") {
+                active = true;
+                break;
+            }
+        }
+        assert!(active, "PostgreSQL {major}: the slot never showed as streaming");
+        click(&c, "[data-testid=stream-stop]").await;
+        text_when(&c, "[data-testid=stream-summary]", |t| t.contains("Stopped")).await;
+
         el(&c, "[data-testid=bb-format]").await.select_by_value("tar").await.unwrap();
         click(&c, "[data-testid=bb-start]").await;
         let done = el(&c, "[data-testid=bb-result]").await;

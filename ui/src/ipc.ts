@@ -26,6 +26,7 @@ import type { VerifyReport } from './bindings/VerifyReport';
 import type { WalMethod } from './bindings/WalMethod';
 import type { WalSetupReport } from './bindings/WalSetupReport';
 import type { WalStatus } from './bindings/WalStatus';
+import type { StreamSummary } from './bindings/StreamSummary';
 import type { WalTeardown } from './bindings/WalTeardown';
 
 export function isErrorPayload(value: unknown): value is ErrorPayload {
@@ -157,3 +158,7 @@ export const markCreate = (profile: string, name: string): Promise<RestorePoint>
   call('mark_create', { profile, name });
 
 export const timelineShow = (profile: string): Promise<TimelineView> => call('timeline_show', { profile });
+
+/** Streams WAL (pg_receivewal on Tideline's slot) until `jobCancel(jobId)`; resolves then. */
+export const walStreamRun = (profile: string, jobId: string, onProgress: Channel<JobProgress>): Promise<StreamSummary> =>
+  call('wal_stream_run', { profile, jobId, onProgress });

@@ -12,6 +12,7 @@ use tideline_core::physical::options::BaseBackupOptions;
 use tideline_core::pitr::timeline::TimelineView;
 use tideline_core::wal::setup::{WalMethod, WalSetupOptions, WalSetupReport};
 use tideline_core::wal::status::{WalStatus, WalTeardown};
+use tideline_core::wal::stream::StreamSummary;
 use tideline_core::{Engine, Error};
 
 /// archive_command must run the `tideline` CLI: `TIDELINE_CLI` where it is installed
@@ -66,4 +67,16 @@ pub async fn mark_create(engine: State<'_, Engine>, profile: String, name: Strin
 #[tauri::command]
 pub async fn timeline_show(engine: State<'_, Engine>, profile: String) -> Result<TimelineView, Error> {
     engine.timeline(&profile).await
+}
+
+/// Streams WAL while the app runs; resolves when `job_cancel` stops it.
+#[tauri::command]
+pub async fn wal_stream_run(
+    engine: State<'_, Engine>,
+    profile: String,
+    job_id: String,
+    on_progress: Channel<JobProgress>,
+) -> Result<StreamSummary, Error> {
+    let job = Job::new(job_id, Arc::new(ChannelSink(on_progress)));
+    tracked(&engine, &job, engine.wal_stream(&profile, &job)).await
 }

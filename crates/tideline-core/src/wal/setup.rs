@@ -259,8 +259,10 @@ impl Engine {
             restart_needed: false,
             test: None,
         };
+        // Who may connect for replication: not settings ALTER SYSTEM can change.
+        let mut access = Vec::new();
         if !facts.replication_role {
-            report.checks.push(check(
+            access.push(check(
                 "replication privilege",
                 "no",
                 "REPLICATION",
@@ -269,6 +271,8 @@ impl Engine {
                 "Base backups and streaming connect for replication.",
             ));
         }
+        access.push(self.replication_rule(&profile, password.as_ref(), &draft_user(&profile)).await);
+        report.checks.extend(access.iter().cloned());
         if !opts.apply {
             return Ok(report);
         }
@@ -282,7 +286,7 @@ impl Engine {
         if method == WalMethod::Archive {
             prepare_wal_dir(&wal_dir, facts.os_user.as_ref())?;
         }
-        for c in report.checks.iter().filter(|c| !c.ok && c.name != "replication privilege") {
+        for c in report.checks.iter().filter(|c| !c.ok && !access.iter().any(|a| a.name == c.name)) {
             client
                 .batch_execute(&format!("ALTER SYSTEM SET {} = {}", c.name, quote_literal(&c.wanted)))
                 .await
@@ -292,14 +296,68 @@ impl Engine {
         report.applied = true;
         // Read back after the reload: what took effect is what counts; what still differs
         // waits for a restart.
-        let after = server_facts(&client).await?;
+        // The reload reaches our own backend a moment later (a signal to the postmaster, then
+        // to us): read back until what needs no restart shows, for a few seconds at most.
+        let mut after = server_facts(&client).await?;
+        for _ in 0..30 {
+            if checks(&after, method, &command).iter().all(|c| c.ok || c.restart) {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            after = server_facts(&client).await?;
+        }
         report.checks = checks(&after, method, &command);
+        report.checks.extend(access);
         report.restart_needed = report.checks.iter().any(|c| !c.ok && c.restart);
         if method == WalMethod::Archive && !report.restart_needed {
             report.test = Some(self.test_archiving(&client, &wal_dir).await?);
         }
         tracing::info!(profile = %profile.name, method = ?method, restart = report.restart_needed, "wal setup applied");
         Ok(report)
+    }
+}
+
+fn draft_user(profile: &crate::profile::Profile) -> String {
+    profile.draft().user
+}
+
+impl Engine {
+    /// Whether pg_hba.conf lets this profile connect for replication: psql makes a physical
+    /// replication connection and asks IDENTIFY_SYSTEM, as pg_basebackup and pg_receivewal would.
+    async fn replication_rule(
+        &self,
+        profile: &crate::profile::Profile,
+        password: Option<&crate::Secret>,
+        user: &str,
+    ) -> SettingCheck {
+        let name = "pg_hba replication rule";
+        let why = "pg_basebackup and pg_receivewal connect with replication=true, which pg_hba.conf must allow.";
+        let wanted = format!("host replication {user} <client address> scram-sha-256");
+        let psql = match self.tools().and_then(|t| t.client_for(0, "psql").cloned()) {
+            Ok(inst) => inst.path("psql"),
+            Err(_) => return check(name, "unknown (no psql found)", &wanted, false, false, why),
+        };
+        let Ok(mut cc) = crate::libpq_env::client_command(&psql, &profile.draft(), password) else {
+            return check(name, "unknown", &wanted, false, false, why);
+        };
+        cc.command.args(["-X", "-At", "--dbname=replication=true", "-c", "IDENTIFY_SYSTEM"]);
+        let out = tokio::task::spawn_blocking(move || {
+            let out = cc.command.output();
+            drop(cc);
+            out
+        })
+        .await;
+        match out {
+            Ok(Ok(o)) if o.status.success() => check(name, "allowed", &wanted, true, false, why),
+            Ok(Ok(o)) => {
+                let text = String::from_utf8_lossy(&o.stderr);
+                let current = if text.contains("pg_hba.conf") { "no rule allows it" } else { "refused" };
+                let mut c = check(name, current, &wanted, false, false, why);
+                c.why = format!("{why} The server said: {}", text.trim());
+                c
+            }
+            _ => check(name, "unknown (psql did not run)", &wanted, false, false, why),
+        }
     }
 }
 
