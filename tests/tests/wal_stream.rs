@@ -1,6 +1,6 @@
-//! `tideline wal stream` on every major: pg_receivewal on Tideline's slot, finished segments in
-//! the repository, and a commit made after the last full segment kept in the `.partial` — and
-//! used at restore: a base backup recovered with wal-fetch has that commit.
+//! `tideline wal stream` on every major: pg_receivewal on Tideline's slot (started again when it
+//! dies), finished segments in the repository, and a commit made after the last full segment
+//! kept in the `.partial` — and used at restore: a base backup recovered with wal-fetch has it.
 
 mod support;
 
@@ -37,6 +37,16 @@ fn streamed_wal_keeps_the_newest_commit_in_the_partial_and_restores_it() {
             psql(&pg, "postgres", "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'tideline_p' AND active")
                 == "1"
         });
+        // pg_receivewal dies: the supervisor starts it again on the same slot.
+        let receiver = support::child_with_args(stream.id(), &["/pg_receivewal\0"]).expect("pg_receivewal runs");
+        unsafe { libc::kill(receiver as i32, libc::SIGKILL) };
+        wait_for("pg_receivewal to be started again", || {
+            support::child_with_args(stream.id(), &["/pg_receivewal\0"]).is_some_and(|pid| pid != receiver)
+        });
+        wait_for("the slot to be active again", || {
+            psql(&pg, "postgres", "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'tideline_p' AND active")
+                == "1"
+        });
         psql(&pg, "postgres", "CREATE TABLE t (note text); INSERT INTO t VALUES ('before the switch')");
         let full = psql(&pg, "postgres", "SELECT pg_walfile_name(pg_switch_wal())");
         wait_for("the finished segment", || wal.join(format!("{full}.zst")).exists());
@@ -61,6 +71,7 @@ fn streamed_wal_keeps_the_newest_commit_in_the_partial_and_restores_it() {
         assert!(status.success(), "{out}");
         let summary: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
         assert_eq!(summary["partial"], format!("{current}.partial"), "{summary}");
+        assert_eq!(summary["restarts"], 1, "{summary}");
 
         // Restore the base backup with wal-fetch: the partial's commit comes back. wal-fetch
         // runs as the server's OS user: give it the binary and read access to the repository.
