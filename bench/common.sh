@@ -29,4 +29,5 @@ record() { times[$1]+="$2 "; sizes[$1]="$3"; }
 size_of() { du -sb "$1" | cut -f1; }
 median() { printf '%s\n' $1 | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 m() { median "${times[$1]}"; }
-ratio() { echo "scale=2; $1 / $2" | bc; }
+# Rounded, not truncated: 1.0385 is 1.04.
+ratio() { printf '%.2f' "$(echo "scale=6; $1 / $2" | bc)"; }
