@@ -51,6 +51,17 @@ fn tar_and_plain_base_backups_are_recorded_verified_and_start() {
         assert!(m["command"].as_array().unwrap().iter().any(|a| a == "--wal-method=stream"));
         assert!(!std::fs::read_to_string(Path::new(path).join("pg_basebackup.log")).unwrap().contains(&pw));
 
+        // The tar backup, unpacked by the engine (its compression undone, pg_wal.tar into
+        // pg_wal), is a data directory that starts on its own.
+        let laid = tempfile::Builder::new().prefix("tideline-laid-").tempdir().unwrap();
+        let dest = laid.path().join("data");
+        let tar_manifest = tideline_core::repo::manifest::Manifest::read(Path::new(path)).unwrap();
+        tideline_core::physical::laydown::lay_down(Path::new(path), &tar_manifest, &dest).unwrap();
+        assert!(dest.join("pg_wal").read_dir().unwrap().next().is_some(), "PostgreSQL {major}: no WAL laid down");
+        assert_eq!(rows_in_copy(major, &pw, &dest), 5000, "PostgreSQL {major}: the laid-down tar backup");
+        let again = tideline_core::physical::laydown::lay_down(Path::new(path), &tar_manifest, &dest);
+        assert_eq!(again.unwrap_err().code, tideline_core::ErrorCode::InvalidInput, "never into an existing directory");
+
         let plain = home.cli(&["basebackup", "p", "--format", "plain", "--checkpoint", "spread"], None).ok().clone();
         let m = manifest(plain["path"].as_str().unwrap());
         assert_eq!(m["physical"]["pg_verifybackup"], "verified", "PostgreSQL {major}");

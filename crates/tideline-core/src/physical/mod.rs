@@ -2,5 +2,6 @@
 
 pub mod basebackup;
 pub mod compression;
+pub mod laydown;
 pub mod options;
 pub mod progress;
