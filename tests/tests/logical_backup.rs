@@ -145,23 +145,11 @@ fn table_names_are_exact_and_partitions_come_along() {
 }
 
 /// The pg_dump that `parent` (our tideline) started; other tests run pg_dumps at the same time.
-fn child_pg_dump(parent: u32) -> Option<u32> {
-    std::fs::read_dir("/proc").ok()?.flatten().find_map(|e| {
-        let pid: u32 = e.file_name().to_str()?.parse().ok()?;
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-        // pid (comm) state ppid ...
-        let ppid: u32 = stat.rsplit_once(") ")?.1.split_whitespace().nth(1)?.parse().ok()?;
-        let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
-        let cmd = String::from_utf8_lossy(&cmd);
-        // --snapshot: the dump itself, not one of tool discovery's short capability probes.
-        (ppid == parent && cmd.contains("/pg_dump\0") && cmd.contains("--snapshot=")).then_some(pid)
-    })
-}
-
 fn wait_for_pg_dump(backup: &std::process::Child) -> u32 {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     loop {
-        if let Some(pid) = child_pg_dump(backup.id()) {
+        // --snapshot: the dump itself, not one of tool discovery's short capability probes.
+        if let Some(pid) = support::child_with_args(backup.id(), &["/pg_dump\0", "--snapshot="]) {
             return pid;
         }
         assert!(std::time::Instant::now() < deadline, "pg_dump never started");

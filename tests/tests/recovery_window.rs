@@ -5,16 +5,7 @@
 
 mod support;
 
-use std::time::{Duration, Instant};
-use support::{majors, password, psql, set_mode, Home, TestCluster};
-
-fn wait_for(what: &str, mut ready: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !ready() {
-        assert!(start.elapsed() < Duration::from_secs(60), "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
+use support::{majors, password, psql, wait_for, Home, TestCluster};
 
 fn lsn(v: &serde_json::Value) -> u64 {
     let (hi, lo) = v.as_str().unwrap().split_once('/').unwrap();
@@ -28,11 +19,7 @@ fn the_window_runs_from_the_backup_to_the_last_segment_and_ends_at_a_gap() {
         let pg = TestCluster::start_with(major, Some(&pw), vec![("archive_mode".into(), "on".into())]);
         let home = Home::new();
         home.cli(&["profile", "add", "p", "--url", &pg.url("postgres"), "--password-stdin"], Some(&pw)).ok();
-        let work = tempfile::Builder::new().prefix("tideline-window-").tempdir().unwrap();
-        set_mode(work.path(), 0o755);
-        let bin = work.path().join("tideline");
-        std::fs::copy(support::tideline_bin(), &bin).unwrap();
-        set_mode(&bin, 0o755);
+        let (work, bin) = support::installed_tideline("tideline-window-");
         let repo = work.path().join("repo");
         home.cli(&["repo", "path", repo.to_str().unwrap()], None).ok();
         let setup =

@@ -7,31 +7,14 @@ mod support;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
-use support::{client, majors, psql, set_mode, CopyCluster, TestCluster};
-use tideline_core::cluster::cluster_owner;
 
-/// The binary where the server's OS user can run it: the build directory is under /root.
-fn installed_tideline(dir: &Path) -> PathBuf {
-    let bin = dir.join("tideline");
-    std::fs::copy(support::tideline_bin(), &bin).unwrap();
-    set_mode(&bin, 0o755);
-    bin
-}
+use support::{client, majors, psql, set_mode, wait_for, CopyCluster, TestCluster};
+use tideline_core::cluster::cluster_owner;
 
 fn give_to_cluster_owner(path: &Path) {
     if let Some(owner) = cluster_owner().unwrap() {
         let status = Command::new("chown").arg("-R").arg(format!("{}:", owner.name)).arg(path).status().unwrap();
         assert!(status.success());
-    }
-}
-
-/// Polls a real server's observable state; fails with `what` after a minute.
-fn wait_for(what: &str, mut ready: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !ready() {
-        assert!(start.elapsed() < Duration::from_secs(60), "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
     }
 }
 
@@ -52,7 +35,7 @@ fn archive_command_files_land_and_restore_with_postgres_alone_and_with_wal_fetch
     for major in majors() {
         let work = tempfile::Builder::new().prefix("tideline-wal-").tempdir().unwrap();
         set_mode(work.path(), 0o755);
-        let bin = installed_tideline(work.path());
+        let (_bin_dir, bin) = support::installed_tideline("tideline-bin-");
         let (repo, repo2) = (work.path().join("repo"), work.path().join("repo2"));
         for dir in [&repo, &repo2] {
             std::fs::create_dir(dir).unwrap();

@@ -6,7 +6,7 @@ mod support;
 
 use std::process::Command;
 use std::time::{Duration, Instant};
-use support::{majors, password, psql, set_mode, Home, TestCluster};
+use support::{majors, password, psql, Home, TestCluster};
 use tideline_core::cluster::cluster_owner;
 
 /// pg_ctl restart on the same port, as the cluster's owner.
@@ -42,11 +42,7 @@ fn setup_chooses_applies_tests_archiving_and_tears_down() {
         let pg = TestCluster::start(major, Some(&pw));
         let home = Home::new();
         home.cli(&["profile", "add", "p", "--url", &pg.url("postgres"), "--password-stdin"], Some(&pw)).ok();
-        let work = tempfile::Builder::new().prefix("tideline-setup-").tempdir().unwrap();
-        set_mode(work.path(), 0o755);
-        let bin = work.path().join("tideline");
-        std::fs::copy(support::tideline_bin(), &bin).unwrap();
-        set_mode(&bin, 0o755);
+        let (work, bin) = support::installed_tideline("tideline-setup-");
         let bin_s = bin.to_str().unwrap();
 
         // The repository in a private home: the server's OS user cannot write it, so stream.

@@ -4,16 +4,7 @@
 
 mod support;
 
-use std::time::{Duration, Instant};
-use support::{majors, password, psql, CopyCluster, Home, TestCluster};
-
-fn wait_for(what: &str, mut ready: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !ready() {
-        assert!(start.elapsed() < Duration::from_secs(60), "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
+use support::{majors, password, psql, wait_for, CopyCluster, Home, TestCluster};
 
 #[test]
 fn streamed_wal_keeps_the_newest_commit_in_the_partial_and_restores_it() {
@@ -75,11 +66,7 @@ fn streamed_wal_keeps_the_newest_commit_in_the_partial_and_restores_it() {
 
         // Restore the base backup with wal-fetch: the partial's commit comes back. wal-fetch
         // runs as the server's OS user: give it the binary and read access to the repository.
-        let bin_dir = tempfile::Builder::new().prefix("tideline-bin-").tempdir().unwrap();
-        support::set_mode(bin_dir.path(), 0o755);
-        let bin = bin_dir.path().join("tideline");
-        std::fs::copy(support::tideline_bin(), &bin).unwrap();
-        support::set_mode(&bin, 0o755);
+        let (_bin_dir, bin) = support::installed_tideline("tideline-bin-");
         support::set_mode(home.path(), 0o755);
         assert!(std::process::Command::new("chmod")
             .args(["-R", "o+rX"])

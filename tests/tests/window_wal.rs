@@ -5,7 +5,7 @@
 mod support;
 
 use support::webdriver::{click, el, screenshot, text_when, type_into, Driver};
-use support::{majors, password, set_mode, Home, TestCluster};
+use support::{majors, password, Home, TestCluster};
 
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs Xvfb, tauri-driver and WebKitWebDriver: `npm test` runs it"]
@@ -13,11 +13,7 @@ async fn set_up_archiving_back_up_and_mark_from_the_window() {
     let home = Home::new();
     // The CLI the server runs in archive_command, where its OS user can run it, and a
     // repository it can reach.
-    let work = tempfile::Builder::new().prefix("tideline-wal-ui-").tempdir().unwrap();
-    set_mode(work.path(), 0o755);
-    let cli = work.path().join("tideline");
-    std::fs::copy(support::tideline_bin(), &cli).unwrap();
-    set_mode(&cli, 0o755);
+    let (work, cli) = support::installed_tideline("tideline-wal-ui-");
     home.cli(&["repo", "path", work.path().join("repo").to_str().unwrap()], None).ok();
     let mut clusters = Vec::new();
     for major in majors() {

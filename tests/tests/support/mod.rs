@@ -486,3 +486,23 @@ impl CopyCluster {
         }
     }
 }
+
+/// A world-traversable directory holding a copy of the `tideline` binary, where a server's OS
+/// user can run it (archive_command, restore_command): the build directory is under /root.
+pub fn installed_tideline(prefix: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::Builder::new().prefix(prefix).tempdir().unwrap();
+    set_mode(dir.path(), 0o755);
+    let bin = dir.path().join("tideline");
+    std::fs::copy(tideline_bin(), &bin).unwrap();
+    set_mode(&bin, 0o755);
+    (dir, bin)
+}
+
+/// Polls a real server's (or process's) observable state; fails with `what` after a minute.
+pub fn wait_for(what: &str, mut ready: impl FnMut() -> bool) {
+    let start = std::time::Instant::now();
+    while !ready() {
+        assert!(start.elapsed() < std::time::Duration::from_secs(60), "timed out waiting for {what}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}

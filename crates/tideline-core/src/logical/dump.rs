@@ -233,11 +233,7 @@ impl Engine {
             compress: plan.compress.clone(),
             ..opts.clone()
         };
-        let mut command = vec!["pg_dump".to_string()];
-        command.extend(args.iter().map(|a| {
-            // Paths point into the temporary directory; record them as they are after the rename.
-            a.replace(&staging.path().display().to_string(), &staging.final_path().display().to_string())
-        }));
+        let command = staging.recorded_command("pg_dump", &args);
         let manifest = Manifest {
             format_version: FORMAT_VERSION,
             id: id.clone(),

@@ -73,11 +73,7 @@ impl Engine {
         job.phase("checksumming");
 
         let files = checksum::inventory(staging.path(), &[crate::repo::MANIFEST])?;
-        let mut command = vec!["pg_dumpall".to_string()];
-        command
-            .extend(args.iter().map(|a| {
-                a.replace(&staging.path().display().to_string(), &staging.final_path().display().to_string())
-            }));
+        let command = staging.recorded_command("pg_dumpall", &args);
         let manifest = Manifest {
             format_version: FORMAT_VERSION,
             id: id.clone(),

@@ -199,11 +199,7 @@ impl Engine {
         let verified = verify_backup(&inst, &target, opts.format)?;
         job.phase("checksumming");
         let files = checksum::inventory(staging.path(), &[crate::repo::MANIFEST])?;
-        let mut command = vec!["pg_basebackup".to_string()];
-        command
-            .extend(args.iter().map(|a| {
-                a.replace(&staging.path().display().to_string(), &staging.final_path().display().to_string())
-            }));
+        let command = staging.recorded_command("pg_basebackup", &args);
         let manifest = Manifest {
             format_version: FORMAT_VERSION,
             id: id.clone(),

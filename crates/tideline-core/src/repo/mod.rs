@@ -139,6 +139,13 @@ impl Staging {
         &self.final_path
     }
 
+    /// `tool args…` as the manifest records it: paths into the temporary directory written as
+    /// they are after the rename.
+    pub fn recorded_command(&self, tool: &str, args: &[String]) -> Vec<String> {
+        let (tmp, fin) = (self.tmp.display().to_string(), self.final_path.display().to_string());
+        std::iter::once(tool.to_string()).chain(args.iter().map(|a| a.replace(&tmp, &fin))).collect()
+    }
+
     /// fsync everything, write the manifest last, rename into place.
     pub fn commit(mut self, manifest: &Manifest) -> Result<PathBuf> {
         sync_tree(&self.tmp)?;

@@ -271,7 +271,7 @@ impl Engine {
                 "Base backups and streaming connect for replication.",
             ));
         }
-        access.push(self.replication_rule(&profile, password.as_ref(), &draft_user(&profile)).await);
+        access.push(self.replication_rule(&profile, password.as_ref(), &profile.draft().user).await);
         report.checks.extend(access.iter().cloned());
         if !opts.apply {
             return Ok(report);
@@ -315,10 +315,6 @@ impl Engine {
         tracing::info!(profile = %profile.name, method = ?method, restart = report.restart_needed, "wal setup applied");
         Ok(report)
     }
-}
-
-fn draft_user(profile: &crate::profile::Profile) -> String {
-    profile.draft().user
 }
 
 impl Engine {
