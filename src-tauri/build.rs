@@ -28,6 +28,15 @@ const COMMANDS: &[&str] = &[
     "mark_create",
     "timeline_show",
     "wal_stream_run",
+    "pitr_run",
+    "sandboxes_list",
+    "sandbox_stop",
+    "sandbox_start",
+    "sandbox_remove",
+    "sandbox_compare",
+    "sandbox_copy_back",
+    "demo_open",
+    "demo_accident",
 ];
 
 fn main() {

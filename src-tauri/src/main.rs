@@ -55,6 +55,15 @@ fn main() {
             commands::wal::mark_create,
             commands::wal::timeline_show,
             commands::wal::wal_stream_run,
+            commands::sandbox::pitr_run,
+            commands::sandbox::sandboxes_list,
+            commands::sandbox::sandbox_stop,
+            commands::sandbox::sandbox_start,
+            commands::sandbox::sandbox_remove,
+            commands::sandbox::sandbox_compare,
+            commands::sandbox::sandbox_copy_back,
+            commands::sandbox::demo_open,
+            commands::sandbox::demo_accident,
         ])
         .run(tauri::generate_context!())
         .expect("the Tauri app failed to run");

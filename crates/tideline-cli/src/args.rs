@@ -49,6 +49,15 @@ pub enum Command {
     Mark(MarkArgs),
     /// A physical base backup (pg_basebackup, WAL streamed alongside) into the repository.
     Basebackup(BasebackupArgs),
+    /// Point-in-time recovery into a new sandbox (a local server on a free port); nothing live is touched.
+    Pitr(Box<PitrArgs>),
+    /// Sandboxes: servers that recoveries landed in.
+    #[command(subcommand)]
+    Sandbox(SandboxCommand),
+    /// Restore a base backup in place of a stopped cluster's data directory (the old one is kept).
+    RestoreInPlace(Box<RestoreInPlaceArgs>),
+    /// The demo: a local cluster with sample data, WAL archiving, a base backup, profile `demo`.
+    Demo(DemoArgs),
     /// archive_command: store one WAL file PostgreSQL archives (needs no catalog, keychain or HOME).
     WalPush(WalPushArgs),
     /// restore_command: write one archived WAL file where PostgreSQL asks (exit 1 when absent).
@@ -358,4 +367,105 @@ pub struct ToolsArgs {
     /// Also look in this bin directory from now on.
     #[arg(long)]
     pub add_dir: Option<PathBuf>,
+}
+
+/// A recovery target: exactly one of time, xid, LSN, name, immediate.
+#[derive(Args, Debug)]
+#[group(skip)]
+pub struct TargetArgs {
+    /// RFC 3339, or YYYY-MM-DD HH:MM:SS[.ffffff] in the local time zone.
+    #[arg(long, group = "target_point")]
+    pub time: Option<String>,
+    /// A transaction id (with --exclusive: stop just before it commits).
+    #[arg(long, group = "target_point")]
+    pub xid: Option<String>,
+    /// A WAL location, e.g. 0/3000148.
+    #[arg(long, group = "target_point")]
+    pub lsn: Option<String>,
+    /// A named restore point (`tideline mark`).
+    #[arg(long, group = "target_point")]
+    pub name: Option<String>,
+    /// As soon as the backup is consistent.
+    #[arg(long, group = "target_point")]
+    pub immediate: bool,
+    /// Stop just before the target instead of just after it.
+    #[arg(long)]
+    pub exclusive: bool,
+    /// A timeline number, or `latest` (the default).
+    #[arg(long)]
+    pub timeline: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct PitrArgs {
+    pub profile: String,
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Recover from this base backup instead of the best one for the target.
+    #[arg(long)]
+    pub from_backup: Option<String>,
+    /// Listen on this port (when free).
+    #[arg(long)]
+    pub port: Option<u16>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SandboxCommand {
+    /// Every sandbox, with whether it runs (read from the server).
+    List,
+    Show { id: String },
+    Stop { id: String },
+    Start { id: String },
+    /// Stop the server and delete the sandbox's directory.
+    Remove { id: String },
+    /// Row counts per table: the sandbox beside the live database.
+    Compare { id: String },
+    /// Copy tables from the sandbox into a live database: under a new name by default.
+    CopyBack(CopyBackArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct CopyBackArgs {
+    pub id: String,
+    /// schema.table (repeatable).
+    #[arg(long = "table", required = true)]
+    pub tables: Vec<String>,
+    /// The profile of the live database.
+    #[arg(long)]
+    pub to: String,
+    /// The new table's name (one table; default `<table>_<sandbox id>`).
+    #[arg(long = "as", conflicts_with = "replace")]
+    pub as_name: Option<String>,
+    /// Replace the live table's rows with the sandbox's (needs --yes).
+    #[arg(long)]
+    pub replace: bool,
+    /// Confirm --replace.
+    #[arg(long)]
+    pub yes: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct RestoreInPlaceArgs {
+    pub backup_id: String,
+    /// The stopped cluster's data directory.
+    #[arg(long)]
+    pub data_dir: String,
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Confirm: the current directory is moved aside and the backup put in its place.
+    #[arg(long)]
+    pub yes: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct DemoArgs {
+    /// Remove the demo (cluster, profile, backups) and create it again.
+    #[arg(long)]
+    pub reset: bool,
+    /// The scripted accident: a restore point, then DELETE FROM film_actor.
+    #[arg(long, conflicts_with = "reset")]
+    pub accident: bool,
+    /// Remove the demo and create nothing.
+    #[arg(long, conflicts_with_all = ["reset", "accident"])]
+    pub remove: bool,
 }

@@ -6,6 +6,7 @@ mod output;
 mod profile;
 mod progress;
 mod restore;
+mod sandbox;
 mod tools;
 mod wal;
 
@@ -72,6 +73,10 @@ fn run(cli: Cli) -> Result<output::Reply, Error> {
             Command::Wal(cmd) => wal::wal(&engine, cmd, json).await,
             Command::Mark(args) => wal::mark(&engine, args).await,
             Command::Timeline(args) => wal::timeline(&engine, args).await,
+            Command::Demo(args) => sandbox::demo(&engine, args, json).await,
+            Command::Pitr(args) => sandbox::pitr(&engine, *args, json).await,
+            Command::Sandbox(cmd) => sandbox::sandbox(&engine, cmd).await,
+            Command::RestoreInPlace(args) => sandbox::restore_in_place(&engine, *args).await,
             Command::WalPush(_) | Command::WalFetch(_) => unreachable!("handled before the engine opens"),
         }
     })

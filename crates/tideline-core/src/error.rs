@@ -52,6 +52,16 @@ pub enum ErrorCode {
     WalForeignCluster,
     WalInvalid,
     WalSetupBlocked,
+    /// A recovery target that is not well-formed or names nothing (`--name` unknown, bad LSN).
+    TargetInvalid,
+    /// A sandbox's server failed (a FATAL not covered by a more precise code).
+    SandboxFailed,
+    SandboxMissing,
+    /// The operation needs the server stopped (restore-in-place) or a sandbox running.
+    ServerRunning,
+    ServerNotRunning,
+    /// An irreversible step asked for without `--yes` (replace a live table).
+    ConfirmationRequired,
     Cancelled,
     Catalog,
     Io,

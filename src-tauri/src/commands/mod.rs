@@ -5,5 +5,6 @@ pub mod backups;
 pub mod profiles;
 mod progress;
 pub mod restore;
+pub mod sandbox;
 pub mod tools;
 pub mod wal;

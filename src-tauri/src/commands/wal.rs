@@ -15,17 +15,6 @@ use tideline_core::wal::status::{WalStatus, WalTeardown};
 use tideline_core::wal::stream::StreamSummary;
 use tideline_core::{Engine, Error};
 
-/// archive_command must run the `tideline` CLI: `TIDELINE_CLI` where it is installed
-/// elsewhere, else the one that ships beside the app's own binary.
-fn cli_binary() -> Option<std::path::PathBuf> {
-    if let Some(path) = std::env::var_os("TIDELINE_CLI").filter(|p| !p.is_empty()) {
-        return Some(path.into());
-    }
-    let exe = std::env::current_exe().ok()?;
-    let cli = exe.with_file_name(if cfg!(windows) { "tideline.exe" } else { "tideline" });
-    cli.is_file().then_some(cli)
-}
-
 #[tauri::command]
 pub async fn wal_setup(
     engine: State<'_, Engine>,
@@ -33,7 +22,7 @@ pub async fn wal_setup(
     method: Option<WalMethod>,
     apply: bool,
 ) -> Result<WalSetupReport, Error> {
-    let opts = WalSetupOptions { method, apply, tideline_path: cli_binary() };
+    let opts = WalSetupOptions { method, apply, tideline_path: tideline_core::sandbox::access::cli_binary().ok() };
     engine.wal_setup(&profile, &opts).await
 }
 

@@ -65,6 +65,11 @@ pub(crate) fn missing(id: &str) -> Error {
 }
 
 impl Catalog {
+    pub fn delete_backup(&self, id: &str) -> Result<()> {
+        self.conn.execute("DELETE FROM backups WHERE id = ?1", [id])?;
+        Ok(())
+    }
+
     /// Records a backup whose directory is complete (renamed into place).
     pub fn record_backup(&self, m: &Manifest, path: &Path) -> Result<BackupRecord> {
         let json = serde_json::to_string(m).map_err(|e| Error::internal(e.to_string()))?;

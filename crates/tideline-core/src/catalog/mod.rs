@@ -4,6 +4,7 @@
 pub mod backups;
 mod profiles;
 pub mod restore_points;
+pub mod sandboxes;
 mod settings;
 
 use crate::error::{Error, ErrorCode, Result};
@@ -62,6 +63,25 @@ const MIGRATIONS: &[&str] = &[
         created_at TEXT NOT NULL,
         PRIMARY KEY (system_identifier, lsn)
     );",
+    // 4: sandboxes (PITR results) and the recovery durations they measured (for RTO)
+    "CREATE TABLE sandboxes (
+        id TEXT PRIMARY KEY,
+        profile TEXT NOT NULL,
+        root TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        record TEXT NOT NULL
+    );
+    CREATE TABLE recovery_measurements (
+        profile TEXT NOT NULL,
+        sandbox_id TEXT NOT NULL,
+        backup_id TEXT NOT NULL,
+        measured_at TEXT NOT NULL,
+        backup_bytes INTEGER NOT NULL,
+        laydown_ms INTEGER NOT NULL,
+        replayed_wal_bytes INTEGER NOT NULL,
+        replay_ms INTEGER NOT NULL
+    );
+    CREATE INDEX recovery_measurements_by_profile ON recovery_measurements (profile, measured_at);",
 ];
 
 impl Catalog {

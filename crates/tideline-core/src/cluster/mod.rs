@@ -38,6 +38,15 @@ pub struct ManagedCluster {
     pub port: u16,
     pub superuser: String,
     owner: Option<OsUser>,
+    /// The file that holds Tideline's `port = ` line: `tideline.conf` for clusters Tideline
+    /// initdb'd; `postgresql.auto.conf` for sandboxes laid down from a backup (read last, so it
+    /// wins over the source's own settings).
+    #[serde(default = "default_conf_file")]
+    conf_file: String,
+}
+
+fn default_conf_file() -> String {
+    "tideline.conf".into()
 }
 
 fn failed(message: String, hint: &str) -> Error {
@@ -83,6 +92,7 @@ impl ManagedCluster {
             port: 0,
             superuser: spec.superuser.clone(),
             owner,
+            conf_file: default_conf_file(),
         };
         for dir in [cluster.root.clone(), cluster.data_dir(), cluster.socket_dir()] {
             std::fs::create_dir_all(&dir).map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
@@ -96,6 +106,62 @@ impl ManagedCluster {
         cluster.write_conf(spec)?;
         cluster.save()?;
         Ok(cluster)
+    }
+
+    /// Takes over a data directory already laid down at `<root>/data` (a sandbox): gives the
+    /// tree to the cluster's owner and appends `settings` to postgresql.auto.conf, which the
+    /// server reads after every other file, so they beat whatever the source configured.
+    pub fn adopt(root: &Path, install: &Installation, superuser: &str, settings: &[(String, String)]) -> Result<Self> {
+        let cluster = ManagedCluster {
+            root: root.to_path_buf(),
+            major: install.major,
+            bin_dir: PathBuf::from(&install.dir),
+            port: 0,
+            superuser: superuser.into(),
+            owner: cluster_owner()?,
+            conf_file: "postgresql.auto.conf".into(),
+        };
+        std::fs::create_dir_all(cluster.socket_dir()).map_err(|e| Error::io("creating the socket directory", e))?;
+        for dir in [cluster.root.clone(), cluster.data_dir(), cluster.socket_dir()] {
+            set_mode(&dir, 0o700)?;
+        }
+        if let Some(owner) = &cluster.owner {
+            os_user::check_reachable(&cluster.root, owner)?;
+        }
+        let auto = cluster.data_dir().join("postgresql.auto.conf");
+        let mut text = std::fs::read_to_string(&auto).unwrap_or_default();
+        if !text.is_empty() && !text.ends_with('\n') {
+            text.push('\n');
+        }
+        text.push_str("# Tideline sandbox settings (after the source's, so they win)\n");
+        text.push_str(&format!(
+            "listen_addresses = '127.0.0.1'\nunix_socket_directories = '{}'\nport = 0\n",
+            cluster.socket_dir().display()
+        ));
+        for (k, v) in settings {
+            text.push_str(&format!("{k} = {v}\n"));
+        }
+        std::fs::write(&auto, text).map_err(|e| Error::io("writing postgresql.auto.conf", e))?;
+        cluster.chown_tree()?;
+        cluster.save()?;
+        Ok(cluster)
+    }
+
+    pub fn owner(&self) -> Option<&OsUser> {
+        self.owner.as_ref()
+    }
+
+    pub fn bin_dir(&self) -> &Path {
+        &self.bin_dir
+    }
+
+    /// Gives `path` (inside the cluster's root) to the cluster's owner.
+    pub fn give_to_owner(&self, path: &Path) -> Result<()> {
+        if let Some(owner) = &self.owner {
+            std::os::unix::fs::chown(path, Some(owner.uid), Some(owner.gid))
+                .map_err(|e| Error::io(format!("giving {} to {}", path.display(), owner.name), e))?;
+        }
+        Ok(())
     }
 
     /// Reopens a cluster created earlier (it may be running or not).
@@ -212,13 +278,16 @@ impl ManagedCluster {
     }
 
     fn set_port(&mut self, port: u16) -> Result<()> {
-        let path = self.data_dir().join("tideline.conf");
-        let text = std::fs::read_to_string(&path).map_err(|e| Error::io("reading tideline.conf", e))?;
-        let text: String = text
+        let path = self.data_dir().join(&self.conf_file);
+        let text = std::fs::read_to_string(&path).map_err(|e| Error::io(format!("reading {}", self.conf_file), e))?;
+        let mut text: String = text
             .lines()
             .map(|l| if l.starts_with("port = ") { format!("port = {port}\n") } else { format!("{l}\n") })
             .collect();
-        std::fs::write(&path, text).map_err(|e| Error::io("writing tideline.conf", e))?;
+        if !text.lines().any(|l| l.starts_with("port = ")) {
+            text.push_str(&format!("port = {port}\n"));
+        }
+        std::fs::write(&path, text).map_err(|e| Error::io(format!("writing {}", self.conf_file), e))?;
         self.port = port;
         self.save()
     }
@@ -231,10 +300,21 @@ impl ManagedCluster {
 
     /// Starts on a free 127.0.0.1 port and returns once connections are accepted.
     pub fn start(&mut self) -> Result<()> {
+        self.start_on(None)
+    }
+
+    /// Starts on `port` when given and free (a restarted sandbox keeps its address), else on
+    /// a free one, and returns once connections are accepted.
+    pub fn start_on(&mut self, port: Option<u16>) -> Result<()> {
         let mut last = None;
+        let mut wanted = port.filter(|p| *p != 0 && port_is_free(*p));
         // Another process may take the port between our probe and the server's bind: retry.
         for _ in 0..3 {
-            self.set_port(free_port()?)?;
+            let port = match wanted.take() {
+                Some(p) => p,
+                None => free_port()?,
+            };
+            self.set_port(port)?;
             let mut cmd = self.command("pg_ctl");
             cmd.arg("start").arg("-w").args(["-t", "60"]).arg("-D").arg(self.data_dir()).arg("-l").arg(self.log_path());
             match self.run(cmd, "pg_ctl start") {
@@ -249,6 +329,27 @@ impl ManagedCluster {
             }
         }
         Err(last.unwrap_or_else(|| Error::internal("start loop did not run")))
+    }
+
+    /// Starts the server without waiting (a sandbox in recovery is watched by its caller).
+    pub fn launch(&mut self, port: Option<u16>) -> Result<()> {
+        let port = match port.filter(|p| port_is_free(*p)) {
+            Some(p) => p,
+            None => free_port()?,
+        };
+        self.set_port(port)?;
+        let mut cmd = self.command("pg_ctl");
+        cmd.arg("start").arg("-W").arg("-D").arg(self.data_dir()).arg("-l").arg(self.log_path());
+        self.run(cmd, "pg_ctl start").map(|_| ())
+    }
+
+    /// `pg_controldata`'s "Database cluster state" (e.g. `in production`, `in archive recovery`).
+    pub fn control_state(&self) -> Option<String> {
+        let mut cmd = self.command("pg_controldata");
+        cmd.arg(self.data_dir()).env("LC_ALL", "C");
+        let out = cmd.output().ok()?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        text.lines().find_map(|l| l.strip_prefix("Database cluster state:").map(|v| v.trim().to_string()))
     }
 
     pub fn stop(&self) -> Result<()> {
@@ -290,6 +391,10 @@ fn set_mode(path: &Path, mode: u32) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
         .map_err(|e| Error::io(format!("chmod {}", path.display()), e))
+}
+
+pub fn port_is_free(port: u16) -> bool {
+    std::net::TcpListener::bind(("127.0.0.1", port)).is_ok()
 }
 
 pub fn free_port() -> Result<u16> {

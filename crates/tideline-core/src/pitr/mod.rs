@@ -1,6 +1,13 @@
-//! Point-in-time recovery: what can be recovered to (the recovery window), and later the
-//! sandboxes that do it.
+//! Point-in-time recovery: what can be recovered to (the recovery window), which backup a
+//! recovery starts from, the target, and the sandbox or data directory it lands in.
 
+pub mod choose;
 pub mod history;
+pub mod in_place;
+pub mod plan;
+pub mod recovery;
+pub mod run;
+pub mod target;
 pub mod timeline;
+pub mod waldump;
 pub mod window;

@@ -9,7 +9,6 @@ use crate::error::Result;
 use crate::wal::archive::{read_compressed, WalArchive};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::path::Path;
 use ts_rs::TS;
 
 #[derive(Debug, Clone, Serialize, Deserialize, TS)]
@@ -27,24 +26,6 @@ pub struct TimelineView {
     pub window: RecoveryWindow,
     pub logical_dumps: Vec<DumpPoint>,
     pub restore_points: Vec<RestorePoint>,
-}
-
-/// The time of the last commit in a WAL segment, as pg_waldump reads it (`desc: COMMIT
-/// 2026-11-24 10:00:00.123456 UTC`, with TZ=UTC so the zone is known).
-fn last_commit_in(pg_waldump: &Path, segment: &[u8], name: &str) -> Option<String> {
-    let dir = tempfile::tempdir().ok()?;
-    let path = dir.path().join(name);
-    std::fs::write(&path, segment).ok()?;
-    // pg_waldump stops with an error at the end of valid WAL; the records before it count.
-    let out =
-        std::process::Command::new(pg_waldump).arg("--rmgr=Transaction").arg(&path).env("TZ", "UTC").output().ok()?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    text.lines().rev().find_map(|l| {
-        let rest = l.split("desc: COMMIT ").nth(1)?;
-        let stamp: String = rest.split(';').next()?.trim().trim_end_matches(" UTC").to_string();
-        let t = chrono::NaiveDateTime::parse_from_str(&stamp, "%Y-%m-%d %H:%M:%S%.f").ok()?;
-        Some(t.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Micros, false))
-    })
 }
 
 impl Engine {
@@ -100,8 +81,10 @@ impl Engine {
             // The newest commit may sit a segment or two back (a switch with nothing after it).
             (0..3).filter_map(|back| number.checked_sub(back)).find_map(|n| {
                 let name = crate::wal::names::SegmentName { timeline: tli, number: n }.file_name(segment_bytes);
-                let bytes = read_compressed(&wal.path_of(&name)).ok()?;
-                last_commit_in(tool, &bytes, &name)
+                let bytes = read_compressed(&wal.path_of(&name))
+                    .or_else(|_| read_compressed(&wal.path_of(&format!("{name}.partial"))))
+                    .ok()?;
+                super::waldump::commits_in(tool, &bytes, &name).pop().map(|c| c.time)
             })
         };
         let window = compute(&sysid, segment_bytes, &archived, &histories, bases, &last_commit);

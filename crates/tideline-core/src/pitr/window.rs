@@ -194,6 +194,11 @@ pub fn compute(
             }
         }
         let partial = partials.get(&tli).filter(|n| latest.as_ref().is_some_and(|(l, _)| **n * segment_bytes == *l));
+        // pg_receivewal's current segment is replayable (wal-fetch serves it): the window runs
+        // into it, up to the last commit it holds.
+        if let (Some(n), Some((l, _))) = (partial, latest.as_mut()) {
+            *l = (n + 1) * segment_bytes;
+        }
         windows.push(TimelineWindow {
             timeline: tli,
             parent: fork.as_ref().map(|f| f.parent),
@@ -227,7 +232,8 @@ pub fn compute(
 }
 
 impl RecoveryWindow {
-    fn timeline(&self, timeline: u32) -> Result<&TimelineWindow> {
+    /// The window of `timeline`, or `target_timeline_unreachable` when nothing reaches it.
+    pub fn check_reachable(&self, timeline: u32) -> Result<&TimelineWindow> {
         self.timelines.iter().find(|w| w.timeline == timeline && w.earliest.is_some()).ok_or_else(|| {
             Error::new(
                 ErrorCode::TargetTimelineUnreachable,
@@ -239,7 +245,7 @@ impl RecoveryWindow {
 
     /// Accepts an LSN target on `timeline`, or says why it cannot be reached.
     pub fn check_lsn(&self, timeline: u32, target: u64) -> Result<()> {
-        let w = self.timeline(timeline)?;
+        let w = self.check_reachable(timeline)?;
         let earliest = w.earliest.as_ref().and_then(|e| lsn(&e.lsn)).unwrap_or(0);
         let latest = w.latest.as_ref().and_then(|l| lsn(&l.lsn)).unwrap_or(0);
         if target < earliest {
@@ -276,7 +282,7 @@ impl RecoveryWindow {
 
     /// Accepts a time target on `timeline` against the window's known moments.
     pub fn check_time(&self, timeline: u32, target: &chrono::DateTime<chrono::FixedOffset>) -> Result<()> {
-        let w = self.timeline(timeline)?;
+        let w = self.check_reachable(timeline)?;
         let parse = |t: &Option<String>| t.as_deref().and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
         if let Some(earliest) = parse(&w.earliest.as_ref().and_then(|e| e.time.clone())) {
             if *target < earliest {

@@ -359,7 +359,7 @@ impl Engine {
 
 /// The WAL directory, owned by the server's OS user (it writes there; we only read), and
 /// search permission (not listing) on the repository's directories above it.
-fn prepare_wal_dir(wal_dir: &Path, user: Option<&OsUser>) -> Result<()> {
+pub(crate) fn prepare_wal_dir(wal_dir: &Path, user: Option<&OsUser>) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
     std::fs::create_dir_all(wal_dir).map_err(|e| Error::io(format!("creating {}", wal_dir.display()), e))?;
     for dir in wal_dir.ancestors().skip(1).take(3) {

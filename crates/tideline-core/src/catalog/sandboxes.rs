@@ -1,0 +1,96 @@
+//! Sandboxes (as JSON records: their shape grows with features, their index does not) and the
+//! recovery durations each one measured, kept after the sandbox is removed for RTO estimates.
+
+use super::Catalog;
+use crate::error::{Error, Result};
+use crate::sandbox::SandboxRecord;
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct RecoveryMeasurement {
+    pub profile: String,
+    pub sandbox_id: String,
+    pub backup_id: String,
+    pub measured_at: String,
+    #[ts(type = "number")]
+    pub backup_bytes: u64,
+    #[ts(type = "number")]
+    pub laydown_ms: u64,
+    #[ts(type = "number")]
+    pub replayed_wal_bytes: u64,
+    #[ts(type = "number")]
+    pub replay_ms: u64,
+}
+
+fn decode(json: String) -> Result<SandboxRecord> {
+    serde_json::from_str(&json).map_err(|e| Error::internal(format!("a sandbox record in the catalog is damaged: {e}")))
+}
+
+impl Catalog {
+    pub fn save_sandbox(&self, s: &SandboxRecord) -> Result<()> {
+        let json = serde_json::to_string(s).map_err(|e| Error::internal(e.to_string()))?;
+        self.conn.execute(
+            "INSERT OR REPLACE INTO sandboxes (id, profile, root, created_at, record) VALUES (?1, ?2, ?3, ?4, ?5)",
+            rusqlite::params![s.id, s.profile, s.root, s.created_at, json],
+        )?;
+        Ok(())
+    }
+
+    pub fn sandboxes(&self) -> Result<Vec<SandboxRecord>> {
+        let mut stmt = self.conn.prepare("SELECT record FROM sandboxes ORDER BY created_at")?;
+        let rows = stmt.query_map([], |r| r.get::<_, String>(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
+        rows.into_iter().map(decode).collect()
+    }
+
+    pub fn sandbox(&self, id: &str) -> Result<Option<SandboxRecord>> {
+        let mut stmt = self.conn.prepare("SELECT record FROM sandboxes WHERE id = ?1")?;
+        let mut rows = stmt.query_map([id], |r| r.get::<_, String>(0))?;
+        rows.next().transpose()?.map(decode).transpose()
+    }
+
+    pub fn delete_sandbox(&self, id: &str) -> Result<()> {
+        self.conn.execute("DELETE FROM sandboxes WHERE id = ?1", [id])?;
+        Ok(())
+    }
+
+    pub fn record_measurement(&self, m: &RecoveryMeasurement) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO recovery_measurements (profile, sandbox_id, backup_id, measured_at, backup_bytes, laydown_ms, replayed_wal_bytes, replay_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            rusqlite::params![
+                m.profile,
+                m.sandbox_id,
+                m.backup_id,
+                m.measured_at,
+                m.backup_bytes as i64,
+                m.laydown_ms as i64,
+                m.replayed_wal_bytes as i64,
+                m.replay_ms as i64
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// The profile's measurements, newest first.
+    pub fn measurements(&self, profile: &str) -> Result<Vec<RecoveryMeasurement>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT profile, sandbox_id, backup_id, measured_at, backup_bytes, laydown_ms, replayed_wal_bytes, replay_ms
+             FROM recovery_measurements WHERE profile = ?1 ORDER BY measured_at DESC",
+        )?;
+        let rows = stmt.query_map([profile], |r| {
+            Ok(RecoveryMeasurement {
+                profile: r.get(0)?,
+                sandbox_id: r.get(1)?,
+                backup_id: r.get(2)?,
+                measured_at: r.get(3)?,
+                backup_bytes: r.get::<_, i64>(4)? as u64,
+                laydown_ms: r.get::<_, i64>(5)? as u64,
+                replayed_wal_bytes: r.get::<_, i64>(6)? as u64,
+                replay_ms: r.get::<_, i64>(7)? as u64,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+}

@@ -1,0 +1,145 @@
+//! Planning a recovery, shared by sandboxes and in-place restores: the target checked against
+//! the recovery window before anything is written, the timeline, and the base backup chain.
+
+use super::choose::{bound_of, choose, Bound, Candidate};
+use super::history::Fork;
+use super::target::{RecoveryTarget, TargetPoint};
+use super::timeline::TimelineView;
+use crate::engine::Engine;
+use crate::error::{Error, ErrorCode, Result};
+use crate::physical::progress::lsn;
+use crate::profile::Profile;
+use crate::repo::manifest::Manifest;
+use crate::repo::Repository;
+use crate::wal::archive::{read_compressed, WalArchive};
+use std::path::{Path, PathBuf};
+
+/// A base backup of the cluster, as a recovery candidate, with where it lives.
+pub struct Base {
+    pub candidate: Candidate,
+    pub manifest: Manifest,
+    pub path: PathBuf,
+    pub bytes: u64,
+}
+
+pub struct Plan {
+    pub profile: Profile,
+    pub point: TargetPoint,
+    pub timeline: u32,
+    pub bound: Bound,
+    pub view: TimelineView,
+    pub repo: Repository,
+    pub wal: WalArchive,
+    /// The target timeline's ancestry, oldest first.
+    pub forks: Vec<Fork>,
+    /// Full backup first, then the incremental ones built on it.
+    pub chain: Vec<Base>,
+}
+
+/// Lays the chain down at `dest`: one backup directly; an incremental chain combined by
+/// pg_combinebackup (full backup first), as PostgreSQL 17 requires.
+pub fn lay_down_chain(engine: &Engine, chain: &[&Base], dest: &Path, major: u32) -> Result<()> {
+    if chain.len() == 1 {
+        return crate::physical::laydown::lay_down(&chain[0].path, &chain[0].manifest, dest);
+    }
+    let tools = engine.tools()?;
+    let combine = tools.client_for(major, "pg_combinebackup")?;
+    let mut cmd = std::process::Command::new(combine.path("pg_combinebackup"));
+    cmd.arg("-o").arg(dest);
+    for b in chain {
+        cmd.arg(b.path.join(crate::physical::basebackup::DATA_DIR));
+    }
+    let out = cmd.output().map_err(|e| Error::io("running pg_combinebackup", e))?;
+    if !out.status.success() {
+        return Err(Error::new(
+            ErrorCode::ToolFailed,
+            format!("pg_combinebackup failed: {}", String::from_utf8_lossy(&out.stderr).trim()),
+            "The incremental chain may be damaged: `tideline verify ID` each backup, or choose a full one with --from-backup.",
+        ));
+    }
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dest, std::fs::Permissions::from_mode(0o700)).map_err(|e| Error::io("chmod data", e))
+}
+
+impl Engine {
+    fn base_backups_of(&self, profile: &str, sysid: &str) -> Result<Vec<Base>> {
+        let records = self.catalog().backups(Some(profile))?;
+        let mut out = Vec::new();
+        for b in records.into_iter().filter(|b| b.kind == "base" && b.status == "complete") {
+            let manifest = self.catalog().backup_manifest(&b.id)?;
+            let Some(p) = manifest.physical.clone() else { continue };
+            if p.system_identifier != sysid {
+                continue;
+            }
+            let finished_at = chrono::DateTime::parse_from_rfc3339(&manifest.finished_at)
+                .map_err(|e| Error::internal(format!("backup {} has a bad finish time: {e}", b.id)))?;
+            out.push(Base {
+                candidate: Candidate {
+                    id: b.id.clone(),
+                    timeline: p.timeline,
+                    stop_lsn: lsn(&p.stop_lsn).unwrap_or(0),
+                    finished_at,
+                    incremental_of: p.incremental_of.clone(),
+                },
+                manifest,
+                path: PathBuf::from(&b.path),
+                bytes: b.size_bytes,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Everything checkable about a recovery, checked: refuses a target before consistency, in
+    /// a gap, past the WAL, or on an unreachable timeline with its own code.
+    pub async fn plan_recovery(&self, profile_name: &str, target: &RecoveryTarget, from_backup: Option<&str>) -> Result<Plan> {
+        let profile = self.profile(profile_name)?;
+        let point = target.point.clone().normalised()?;
+        let view = self.timeline(&profile.name).await?;
+        let window = &view.window;
+        let timeline = match target.timeline {
+            Some(t) => t,
+            None => window.timelines.iter().filter(|w| w.earliest.is_some()).map(|w| w.timeline).max().ok_or_else(|| {
+                Error::new(
+                    ErrorCode::TargetBeforeConsistency,
+                    format!("the repository holds no base backup of profile {} to recover from", profile.name),
+                    "Take one first: `tideline basebackup PROFILE` (and set up WAL with `tideline wal setup PROFILE`).",
+                )
+            })?,
+        };
+        let named_lsn = match &point {
+            TargetPoint::Name(n) => view.restore_points.iter().rev().find(|p| &p.name == n).and_then(|p| lsn(&p.lsn)),
+            _ => None,
+        };
+        let bound = bound_of(&point, named_lsn);
+        match &bound {
+            Bound::Lsn(l) => window.check_lsn(timeline, *l)?,
+            Bound::Time(t) => window.check_time(timeline, t)?,
+            Bound::None => window.check_reachable(timeline).map(|_| ())?,
+        }
+        let sysid = window.system_identifier.clone();
+        let repo = self.repository()?;
+        let wal = WalArchive::open(repo.root(), sysid.parse().unwrap_or(0));
+        let forks = read_compressed(&wal.path_of(&format!("{timeline:08X}.history")))
+            .map(|t| super::history::parse(&String::from_utf8_lossy(&t)))
+            .unwrap_or_default();
+        let mut bases = self.base_backups_of(&profile.name, &sysid)?;
+        let candidates: Vec<Candidate> = bases.iter().map(|b| b.candidate.clone()).collect();
+        let chosen = choose(&candidates, &bound, timeline, &forks, from_backup)?;
+        let newest = chosen.last().expect("choose returns at least one");
+        if let Bound::Lsn(l) = bound {
+            if newest.stop_lsn > l {
+                return Err(Error::new(
+                    ErrorCode::TargetBeforeConsistency,
+                    format!("backup {} becomes consistent after the target", newest.id),
+                    "Choose an older backup with --from-backup, or a later target.",
+                ));
+            }
+        }
+        let mut chain = Vec::new();
+        for c in &chosen {
+            let i = bases.iter().position(|b| b.candidate.id == c.id).expect("chosen from these");
+            chain.push(bases.swap_remove(i));
+        }
+        Ok(Plan { profile, point, timeline, bound, view, repo, wal, forks, chain })
+    }
+}

@@ -1,0 +1,172 @@
+//! `tideline pitr PROFILE …`: recover the profile's cluster to a moment, into a new sandbox.
+//!
+//! Order matters for safety: every check against the recovery window happens before anything
+//! is written; the sandbox directory is new for each attempt and removed when the attempt
+//! fails (a replayed copy has moved past the target and must never be reused); the catalog
+//! records the sandbox only once it has promoted.
+
+use super::choose::Bound;
+use super::plan::{lay_down_chain, Base};
+use super::recovery;
+use super::target::RecoveryTarget;
+use crate::catalog::sandboxes::RecoveryMeasurement;
+use crate::cluster::ManagedCluster;
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+use crate::job::Job;
+use crate::physical::progress::lsn;
+use crate::sandbox::{self, access, watch, Reached, Sandbox, SandboxRecord};
+use crate::wal::archive::{read_compressed, WalArchive};
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+use std::time::Instant;
+use ts_rs::TS;
+
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct PitrRequest {
+    pub target: RecoveryTarget,
+    /// Recover from this base backup instead of the best one.
+    pub from_backup: Option<String>,
+    /// Listen on this port (when free) instead of any free one.
+    pub port: Option<u16>,
+}
+
+/// Deletes a failed attempt's directory (stopping its server first) unless disarmed.
+struct Attempt {
+    root: PathBuf,
+    cluster: Option<ManagedCluster>,
+    armed: bool,
+}
+
+impl Drop for Attempt {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        if let Some(c) = &self.cluster {
+            let _ = c.stop();
+        }
+        if let Err(e) = std::fs::remove_dir_all(&self.root) {
+            tracing::warn!(root = %self.root.display(), error = %e, "removing a failed sandbox");
+        }
+    }
+}
+
+/// The last commit replayed: the newest commit at or before `at` (strictly before when the
+/// server stopped *before* a commit) in the segment holding `at`, or the one before it.
+fn last_replayed_commit(engine: &Engine, wal: &WalArchive, major: u32, tlis: &[u32], seg_bytes: u64, at: u64, before: bool) -> Option<super::waldump::Commit> {
+    let tool = engine.tools().ok()?.client_for(major, "pg_waldump").ok()?.path("pg_waldump");
+    let number = at / seg_bytes;
+    for n in [number, number.saturating_sub(1)] {
+        for &tli in tlis {
+            let name = crate::wal::names::SegmentName { timeline: tli, number: n }.file_name(seg_bytes);
+            let bytes = read_compressed(&wal.path_of(&name))
+                .or_else(|_| read_compressed(&wal.path_of(&format!("{name}.partial"))));
+            let Ok(bytes) = bytes else { continue };
+            let found = super::waldump::commits_in(&tool, &bytes, &name)
+                .into_iter()
+                .filter(|c| lsn(&c.lsn).is_some_and(|l| if before { l < at } else { l <= at }))
+                .last();
+            if found.is_some() {
+                return found;
+            }
+        }
+    }
+    None
+}
+
+impl Engine {
+    pub async fn pitr(&self, profile_name: &str, request: &PitrRequest, job: &Job) -> Result<Sandbox> {
+        job.phase("checking the target");
+        let plan = self.plan_recovery(profile_name, &request.target, request.from_backup.as_deref()).await?;
+        let (profile, point, timeline, bound) = (&plan.profile, &plan.point, plan.timeline, &plan.bound);
+        let (window, repo, wal, forks) = (&plan.view.window, &plan.repo, &plan.wal, &plan.forks);
+        let chain: Vec<&Base> = plan.chain.iter().collect();
+        let newest = *chain.last().expect("a plan has a backup");
+        let major = newest.manifest.server_major;
+        let server = self.tools()?.server_for(major, "postgres")?.clone();
+
+        let id = sandbox::new_id();
+        let root = sandbox::sandboxes_root(self.home()).join(&id);
+        let mut attempt = Attempt { root: root.clone(), cluster: None, armed: true };
+        std::fs::create_dir_all(&root).map_err(|e| Error::io(format!("creating {}", root.display()), e))?;
+        if let Some(parent) = root.parent() {
+            use std::os::unix::fs::PermissionsExt;
+            // Search only: the server's OS user must reach its own sandbox, nothing more.
+            let _ = std::fs::set_permissions(parent, std::fs::Permissions::from_mode(0o711));
+        }
+        job.progress("laying down", Some(newest.candidate.id.clone()), 0, Some(newest.bytes));
+        let laydown_started = Instant::now();
+        let data = root.join("data");
+        lay_down_chain(self, &chain, &data, major)?;
+        let laydown_ms = laydown_started.elapsed().as_millis() as u64;
+        job.check_cancelled()?;
+
+        let owner = crate::cluster::cluster_owner()?;
+        let cli = access::runnable_cli(&access::cli_binary()?, owner.as_ref(), &sandbox::sandboxes_root(self.home()))?;
+        access::grant_wal_read(repo.root(), wal.dir(), owner.as_ref())?;
+        recovery::prepare(&data)?;
+        let mut settings = recovery::sandbox_settings(&root);
+        let target = RecoveryTarget { point: point.clone(), exclusive: request.target.exclusive, timeline: Some(timeline) };
+        settings.extend(recovery::recovery_settings(&cli, repo.root(), Some(&target), Some(timeline)));
+        let mut cluster = ManagedCluster::adopt(&root, &server, &profile.user, &settings)?;
+        job.phase("replaying WAL");
+        let replay_started = Instant::now();
+        cluster.launch(request.port)?;
+        attempt.cluster = Some(cluster.clone());
+        let seg_bytes = window.segment_bytes;
+        let first_segment = lsn(&newest.manifest.physical.as_ref().expect("base").start_lsn).unwrap_or(0) / seg_bytes;
+        let last_segment = match bound {
+            Bound::Lsn(l) => Some(*l / seg_bytes),
+            _ => window.timelines.iter().find(|w| w.timeline == timeline).and_then(|w| w.latest.as_ref()).and_then(|r| lsn(&r.lsn)).map(|l| l.saturating_sub(1) / seg_bytes),
+        };
+        let total = last_segment.map(|l| l.saturating_sub(first_segment) + 1);
+        let facts = watch::until_promoted(&cluster, job, total, first_segment, seg_bytes).await?;
+        let replay_ms = replay_started.elapsed().as_millis() as u64;
+
+        let mut reached: Reached = watch::reached_from(&facts);
+        if let Some(at) = reached.lsn.as_deref().and_then(lsn) {
+            let mut tlis = vec![timeline];
+            tlis.extend(forks.iter().rev().map(|f| f.parent));
+            let before = facts.stop.as_deref().is_some_and(|s| s.contains("before"));
+            if let Some(c) = last_replayed_commit(self, wal, major, &tlis, seg_bytes, at, before) {
+                reached.xid = Some(c.xid);
+                reached.time.get_or_insert(c.time);
+            }
+        }
+        let record = SandboxRecord {
+            id: id.clone(),
+            profile: profile.name.clone(),
+            system_identifier: window.system_identifier.clone(),
+            root: root.to_string_lossy().into(),
+            major,
+            port: cluster.port,
+            database: profile.database.clone(),
+            user: profile.user.clone(),
+            backup_id: newest.candidate.id.clone(),
+            backup_chain: chain.iter().map(|b| b.candidate.id.clone()).collect(),
+            target,
+            timeline,
+            reached: reached.clone(),
+            created_at: self.clock.now_rfc3339(),
+            laydown_ms,
+            replay_ms,
+        };
+        self.catalog().save_sandbox(&record)?;
+        let replayed = reached.lsn.as_deref().and_then(lsn).unwrap_or(0).saturating_sub(newest.candidate.stop_lsn);
+        self.catalog().record_measurement(&RecoveryMeasurement {
+            profile: profile.name.clone(),
+            sandbox_id: id.clone(),
+            backup_id: newest.candidate.id.clone(),
+            measured_at: record.created_at.clone(),
+            backup_bytes: chain.iter().map(|b| b.bytes).sum(),
+            laydown_ms,
+            replayed_wal_bytes: replayed,
+            replay_ms,
+        })?;
+        attempt.armed = false;
+        tracing::info!(sandbox = %id, port = cluster.port, target = %point.describe(), "sandbox recovered");
+        Ok(record.into_view())
+    }
+}

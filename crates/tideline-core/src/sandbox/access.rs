@@ -1,0 +1,117 @@
+//! A recovering server runs `tideline wal-fetch` as its own OS user. When Tideline runs as
+//! root that user is someone else, who must be able to run the binary and read the archive;
+//! this gives exactly that and no more (search permission inside the repository, the WAL
+//! files' group), or says what is in the way.
+
+use crate::cluster::{os_user::check_reachable, running_as_root, OsUser};
+use crate::error::{Error, ErrorCode, Result};
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+/// The `tideline` CLI: `TIDELINE_CLI` where it is installed elsewhere, this process when it is
+/// the CLI, else the one beside this binary (the app ships them together).
+pub fn cli_binary() -> Result<PathBuf> {
+    if let Some(path) = std::env::var_os("TIDELINE_CLI").filter(|p| !p.is_empty()) {
+        return Ok(path.into());
+    }
+    let exe = std::env::current_exe().map_err(|e| Error::io("finding the tideline binary", e))?;
+    let name = if cfg!(windows) { "tideline.exe" } else { "tideline" };
+    if exe.file_name().is_some_and(|n| n == name) {
+        return Ok(exe);
+    }
+    let sibling = exe.with_file_name(name);
+    if sibling.is_file() {
+        return Ok(sibling);
+    }
+    Err(Error::new(
+        ErrorCode::ToolMissing,
+        "the tideline CLI was not found beside the app".to_string(),
+        "Set TIDELINE_CLI to the tideline binary: recovery runs `tideline wal-fetch`.",
+    ))
+}
+
+fn can_execute(path: &Path, user: &OsUser) -> bool {
+    let Ok(meta) = std::fs::metadata(path) else {
+        return false;
+    };
+    let bit = if meta.uid() == user.uid {
+        0o100
+    } else if meta.gid() == user.gid {
+        0o010
+    } else {
+        0o001
+    };
+    meta.mode() & bit != 0 && check_reachable(path, user).is_ok()
+}
+
+/// A path to the CLI that `user` can run: the binary itself, or a copy under `shared_dir`
+/// (0755) named by its size and time, so one copy serves every sandbox of that build.
+pub fn runnable_cli(cli: &Path, user: Option<&OsUser>, shared_dir: &Path) -> Result<PathBuf> {
+    let Some(user) = user.filter(|_| running_as_root()) else {
+        return Ok(cli.to_path_buf());
+    };
+    if can_execute(cli, user) {
+        return Ok(cli.to_path_buf());
+    }
+    let meta = std::fs::metadata(cli).map_err(|e| Error::io(format!("reading {}", cli.display()), e))?;
+    let copy = shared_dir.join(".bin").join(format!("tideline-{}-{}", meta.len(), meta.mtime()));
+    if !copy.is_file() {
+        let dir = copy.parent().expect("has a parent");
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755))
+            .map_err(|e| Error::io(format!("chmod {}", dir.display()), e))?;
+        let tmp = dir.join(format!(".tmp-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::copy(cli, &tmp).map_err(|e| Error::io(format!("copying {}", cli.display()), e))?;
+        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o755))
+            .map_err(|e| Error::io(format!("chmod {}", tmp.display()), e))?;
+        std::fs::rename(&tmp, &copy).map_err(|e| Error::io(format!("renaming {}", copy.display()), e))?;
+    }
+    Ok(copy)
+}
+
+/// Lets `user` read the WAL archive at `wal_dir` (inside `repo`): search permission on the
+/// repository's own directories, and the WAL files' group set to the user's. Directories
+/// above the repository are the user's business: refused with a hint when closed.
+pub fn grant_wal_read(repo: &Path, wal_dir: &Path, user: Option<&OsUser>) -> Result<()> {
+    let Some(user) = user.filter(|_| running_as_root()) else {
+        return Ok(());
+    };
+    check_reachable(repo, user).map_err(|e| {
+        Error::new(
+            ErrorCode::ClusterFailed,
+            format!("the recovering server runs as '{}', which cannot reach the repository: {}", user.name, e.message),
+            "Put the repository where that user can traverse (e.g. /var/lib/tideline/repo: `tideline repo path DIR`), or run Tideline as a normal user.",
+        )
+    })?;
+    let chmod = |p: &Path, add: u32| -> Result<()> {
+        let mode = std::fs::metadata(p).map_err(|e| Error::io(format!("reading {}", p.display()), e))?.mode();
+        if mode & add != add {
+            std::fs::set_permissions(p, std::fs::Permissions::from_mode((mode & 0o7777) | add))
+                .map_err(|e| Error::io(format!("opening {} to '{}'", p.display(), user.name), e))?;
+        }
+        Ok(())
+    };
+    for dir in wal_dir.ancestors().skip(1).take_while(|d| d.starts_with(repo)) {
+        chmod(dir, 0o011)?;
+    }
+    let readable = |meta: &std::fs::Metadata| meta.uid() == user.uid || meta.gid() == user.gid;
+    let meta = std::fs::metadata(wal_dir).map_err(|e| Error::io(format!("reading {}", wal_dir.display()), e))?;
+    if !readable(&meta) {
+        std::os::unix::fs::chown(wal_dir, None, Some(user.gid))
+            .map_err(|e| Error::io(format!("giving {} to group {}", wal_dir.display(), user.name), e))?;
+    }
+    // setgid: files stored later (by a root-run stream) take the directory's group.
+    chmod(wal_dir, 0o2050)?;
+    for entry in std::fs::read_dir(wal_dir).map_err(|e| Error::io(format!("reading {}", wal_dir.display()), e))? {
+        let path = entry.map_err(|e| Error::io(format!("reading {}", wal_dir.display()), e))?.path();
+        let Ok(meta) = std::fs::symlink_metadata(&path) else { continue };
+        if meta.is_file() && !readable(&meta) {
+            std::os::unix::fs::chown(&path, None, Some(user.gid))
+                .map_err(|e| Error::io(format!("giving {} to group {}", path.display(), user.name), e))?;
+        }
+        if meta.is_file() {
+            chmod(&path, 0o040)?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,83 @@
+//! `tideline sandbox list | show | stop | start | remove`. Whether a sandbox runs is read from
+//! its server each time (pg_ctl status, i.e. postmaster.pid and the process), so the list is
+//! right after a crash or a reboot.
+
+use super::{missing, Sandbox, SandboxRecord};
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+use crate::profile::{ProfileDraft, SslMode};
+use crate::secret::Secret;
+
+impl Engine {
+    fn sandbox_record(&self, id: &str) -> Result<SandboxRecord> {
+        self.catalog().sandbox(id)?.ok_or_else(|| missing(id))
+    }
+
+    pub fn sandboxes(&self) -> Result<Vec<Sandbox>> {
+        let records = self.catalog().sandboxes()?;
+        Ok(records.into_iter().map(SandboxRecord::into_view).collect())
+    }
+
+    pub fn sandbox(&self, id: &str) -> Result<Sandbox> {
+        Ok(self.sandbox_record(id)?.into_view())
+    }
+
+    pub fn sandbox_stop(&self, id: &str) -> Result<Sandbox> {
+        let record = self.sandbox_record(id)?;
+        record.cluster()?.stop()?;
+        Ok(record.into_view())
+    }
+
+    /// Starts a stopped sandbox, on its old port when that is still free.
+    pub fn sandbox_start(&self, id: &str) -> Result<Sandbox> {
+        let mut record = self.sandbox_record(id)?;
+        let mut cluster = record.cluster()?;
+        if !cluster.is_running() {
+            cluster.start_on(Some(record.port))?;
+        }
+        if record.port != cluster.port {
+            record.port = cluster.port;
+            self.catalog().save_sandbox(&record)?;
+        }
+        Ok(record.into_view())
+    }
+
+    /// Stops the server and deletes the sandbox's directory (its measurements stay).
+    pub fn sandbox_remove(&self, id: &str) -> Result<()> {
+        let record = self.sandbox_record(id)?;
+        let root = std::path::PathBuf::from(&record.root);
+        if let Ok(cluster) = record.cluster() {
+            cluster.stop()?;
+        }
+        if root.exists() {
+            std::fs::remove_dir_all(&root).map_err(|e| Error::io(format!("removing {}", root.display()), e))?;
+        }
+        self.catalog().delete_sandbox(id)?;
+        tracing::info!(sandbox = %id, "sandbox removed");
+        Ok(())
+    }
+
+    /// How to connect to a running sandbox as its profile's role (same roles, same passwords).
+    pub(crate) fn sandbox_connection(&self, id: &str) -> Result<(SandboxRecord, ProfileDraft, Option<Secret>)> {
+        let sandbox = self.sandbox(id)?;
+        if sandbox.status != super::SandboxStatus::Running {
+            return Err(Error::new(
+                crate::error::ErrorCode::ServerNotRunning,
+                format!("sandbox {id} is not running"),
+                "Start it with `tideline sandbox start ID`.",
+            ));
+        }
+        let profile = self.profile(&sandbox.record.profile)?;
+        let password = self.password(&profile)?;
+        let draft = ProfileDraft {
+            name: id.into(),
+            host: "127.0.0.1".into(),
+            port: sandbox.record.port,
+            database: sandbox.record.database.clone(),
+            user: sandbox.record.user.clone(),
+            sslmode: SslMode::Disable,
+            ..ProfileDraft::default()
+        };
+        Ok((sandbox.record, draft, password))
+    }
+}
