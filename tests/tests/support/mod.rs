@@ -110,6 +110,13 @@ impl TestCluster {
         self.get().port
     }
 
+    /// Starts the (stopped) server again on its port, so profiles pointing at it still work.
+    pub fn restart(&mut self) {
+        let cluster = self.cluster.as_mut().unwrap();
+        let port = cluster.port;
+        cluster.start_on(Some(port)).unwrap_or_else(|e| panic!("restarting: {} {}", e.message, e.hint));
+    }
+
     pub fn url(&self, database: &str) -> String {
         format!("postgresql://postgres@127.0.0.1:{}/{database}?sslmode=disable", self.port())
     }
