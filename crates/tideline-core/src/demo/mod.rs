@@ -18,12 +18,15 @@ use ts_rs::TS;
 
 pub const PROFILE: &str = "demo";
 const DATABASE: &str = "pagila";
-const SUPERUSER: &str = "tideline_demo";
+// pagila's schema assigns its objects to postgres.
+const SUPERUSER: &str = "postgres";
 const SCHEMA: &str = include_str!("pagila-schema.sql");
 /// The restore point `--accident` leaves just before it strikes.
 pub const ACCIDENT_MARK: &str = "before-accident";
 
+// pagila's schema empties search_path for the session it runs in.
 const ROWS: &str = "
+SET search_path TO public;
 INSERT INTO language (name) SELECT 'lang ' || g FROM generate_series(1, 20) g;
 INSERT INTO actor (first_name, last_name) SELECT 'First' || g, initcap(md5(g::text)) FROM generate_series(1, 2000) g;
 INSERT INTO category (name) SELECT 'cat ' || g FROM generate_series(1, 16) g;
