@@ -13,4 +13,9 @@ if [ -z "${DISPLAY:-}" ] && [ -z "${WAYLAND_DISPLAY:-}" ]; then
   echo "The CLI works without one:   $CARGO_TARGET_DIR/debug/tideline --help" >&2
   exit 1
 fi
+# The app opens on the demo database: a local cluster with sample data, WAL archiving and a
+# base backup (created on the first run, started on later ones).
+if ! "$CARGO_TARGET_DIR/debug/tideline" demo; then
+  echo "The demo database could not be started (above); the app opens without it." >&2
+fi
 exec "$CARGO_TARGET_DIR/debug/tideline-app"

@@ -45,5 +45,7 @@ fn the_demo_is_created_once_has_an_accident_and_pitr_undoes_it() {
     home.cli_env(&["sandbox", "remove", &id], None, &env).ok();
     home.cli_env(&["demo", "--remove"], None, &env).ok();
     assert!(!work.path().join("demo").exists());
+    let left: Vec<_> = std::fs::read_dir(work.path().join("repo/clusters")).unwrap().flatten().collect();
+    assert!(left.is_empty(), "the demo's WAL stays behind: {left:?}");
     home.cli(&["profile", "show", "demo"], None).err("profile_missing");
 }

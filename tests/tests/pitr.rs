@@ -114,6 +114,8 @@ fn the_guides_disaster_is_undone_in_sandboxes_by_time_name_xid_and_lsn() {
             assert!(s["reached"]["time"].as_str().is_some(), "{s}");
             assert!(s["reached"]["xid"].as_str().is_some(), "{s}");
             assert_ne!(s["reached"]["xid"].as_str(), Some(xid.as_str()), "the DELETE was not replayed: {s}");
+            // Recovery durations are measured for RTO estimates.
+            assert!(s["laydown_ms"].as_u64().is_some() && s["replay_ms"].as_u64().unwrap() > 0, "{s}");
             first.get_or_insert(s);
         }
         // The live database is untouched by all of it.
@@ -163,6 +165,10 @@ fn the_guides_disaster_is_undone_in_sandboxes_by_time_name_xid_and_lsn() {
         home.cli(&["pitr", "p", "--time", "2099-01-01T00:00:00Z"], None).err("target_beyond_wal");
         home.cli(&["pitr", "p", "--timeline", "7", "--immediate"], None).err("target_timeline_unreachable");
         home.cli(&["pitr", "p"], None).err("target_invalid");
+        // A transaction the WAL never commits: the server's FATAL becomes a coded error, and
+        // the replayed copy is removed.
+        let failed = home.cli(&["pitr", "p", "--xid", "99999999"], None).err("target_beyond_wal").clone();
+        assert!(failed["message"].as_str().unwrap().contains("recovery ended before"), "{failed}");
         // A gap: a segment after the backup goes missing; a target past it is refused.
         for _ in 0..2 {
             let seg = psql(&pg, "postgres", "INSERT INTO traffic VALUES (0); SELECT pg_walfile_name(pg_switch_wal())");

@@ -3,6 +3,9 @@
 import { invoke, type Channel, type InvokeArgs } from '@tauri-apps/api/core';
 import type { BackupRecord } from './bindings/BackupRecord';
 import type { BaseBackupOptions } from './bindings/BaseBackupOptions';
+import type { CopyBackReport } from './bindings/CopyBackReport';
+import type { CopyBackRequest } from './bindings/CopyBackRequest';
+import type { DemoReport } from './bindings/DemoReport';
 import type { DumpallMode } from './bindings/DumpallMode';
 import type { DumpOptions } from './bindings/DumpOptions';
 import type { ErrorCode } from './bindings/ErrorCode';
@@ -12,11 +15,14 @@ import type { ImportRequest } from './bindings/ImportRequest';
 import type { JobProgress } from './bindings/JobProgress';
 import type { Manifest } from './bindings/Manifest';
 import type { PasswordChange } from './bindings/PasswordChange';
+import type { PitrRequest } from './bindings/PitrRequest';
 import type { Profile } from './bindings/Profile';
 import type { ProfileDraft } from './bindings/ProfileDraft';
 import type { RestoreOptions } from './bindings/RestoreOptions';
 import type { RestorePoint } from './bindings/RestorePoint';
 import type { RestoreReport } from './bindings/RestoreReport';
+import type { Sandbox } from './bindings/Sandbox';
+import type { SandboxComparison } from './bindings/SandboxComparison';
 import type { Selection } from './bindings/Selection';
 import type { ServerFacts } from './bindings/ServerFacts';
 import type { TimelineView } from './bindings/TimelineView';
@@ -162,3 +168,36 @@ export const timelineShow = (profile: string): Promise<TimelineView> => call('ti
 /** Streams WAL (pg_receivewal on Tideline's slot) until `jobCancel(jobId)`; resolves then. */
 export const walStreamRun = (profile: string, jobId: string, onProgress: Channel<JobProgress>): Promise<StreamSummary> =>
   call('wal_stream_run', { profile, jobId, onProgress });
+
+
+// Point-in-time recovery into sandboxes, and the demo.
+
+/** Recovers `profile`'s cluster to the target in a new sandbox; resolves once it is promoted. */
+export const pitrRun = (
+  profile: string,
+  request: PitrRequest,
+  jobId: string,
+  onProgress: Channel<JobProgress>,
+): Promise<Sandbox> => call('pitr_run', { profile, request, jobId, onProgress });
+
+export const sandboxesList = (): Promise<Sandbox[]> => call('sandboxes_list');
+
+export const sandboxStop = (id: string): Promise<Sandbox> => call('sandbox_stop', { id });
+
+export const sandboxStart = (id: string): Promise<Sandbox> => call('sandbox_start', { id });
+
+export const sandboxRemove = (id: string): Promise<null> => call('sandbox_remove', { id });
+
+/** Row counts per table, sandbox against the live database. */
+export const sandboxCompare = (id: string): Promise<SandboxComparison> => call('sandbox_compare', { id });
+
+/** `request.replace` needs `request.confirmed`, or it rejects with `confirmation_required`. */
+export const sandboxCopyBack = (id: string, request: CopyBackRequest): Promise<CopyBackReport> =>
+  call('sandbox_copy_back', { id, request });
+
+/** Creates the demo cluster and its profile `demo` (or starts it when it exists). */
+export const demoOpen = (jobId: string, onProgress: Channel<JobProgress>): Promise<DemoReport> =>
+  call('demo_open', { jobId, onProgress });
+
+/** The scripted accident on the demo: a restore point, then rows deleted. */
+export const demoAccident = (): Promise<DemoReport> => call('demo_accident');

@@ -225,6 +225,13 @@ impl Engine {
     pub fn demo_remove(&self) -> Result<()> {
         if let Some(cluster) = self.demo_cluster() {
             cluster.stop()?;
+            // Its WAL and base backups in the repository are the demo's alone.
+            if let Ok(sysid) = crate::wal::control::data_dir_system_identifier(&cluster.data_dir()) {
+                let dir = crate::wal::archive::cluster_dir(self.repository()?.root(), sysid);
+                if dir.exists() {
+                    std::fs::remove_dir_all(&dir).map_err(|e| Error::io(format!("removing {}", dir.display()), e))?;
+                }
+            }
         }
         let root = demo_root(self.home());
         if root.exists() {

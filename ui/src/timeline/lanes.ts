@@ -1,0 +1,133 @@
+// What the timeline chart draws, as plain data: one lane per kind of point and one per WAL
+// timeline, plus the span "Fit" shows and how far zoom may go. Items without a readable
+// time are left out rather than guessed at.
+import type { TimelineView } from '../bindings/TimelineView';
+import type { RestorePoint } from '../bindings/RestorePoint';
+import { parseLsn, parseTime, spans } from './reach';
+
+export const HOUR = 3_600_000;
+export const DAY = 24 * HOUR;
+
+export type Marker = { time: number; label: string; title: string; point?: RestorePoint };
+export type GapMark = { time: number; side: 'start' | 'end'; title: string };
+
+export type Lane =
+  | { kind: 'markers'; id: string; label: string; markers: Marker[] }
+  | {
+      kind: 'wal';
+      id: string;
+      label: string;
+      timeline: number;
+      bar: { start: number; end: number; title: string } | null;
+      gaps: GapMark[];
+      note: string | null;
+    };
+
+function markers<T>(items: T[], time: (i: T) => string, make: (i: T, t: number) => Omit<Marker, 'time'>): Marker[] {
+  const out: Marker[] = [];
+  for (const item of items) {
+    const t = parseTime(time(item));
+    if (t !== null) out.push({ time: t, ...make(item, t) });
+  }
+  return out.sort((a, b) => a.time - b.time);
+}
+
+export function lanes(view: TimelineView): Lane[] {
+  const w = view.window;
+  const out: Lane[] = [
+    {
+      kind: 'markers',
+      id: 'base',
+      label: 'Base backups',
+      markers: markers(w.base_backups, (b) => b.finished_at, (b) => ({
+        label: b.id,
+        title: `Base backup ${b.id} (timeline ${b.timeline}, consistent at ${b.stop_lsn})`,
+      })),
+    },
+    {
+      kind: 'markers',
+      id: 'dumps',
+      label: 'Logical dumps',
+      markers: markers(view.logical_dumps, (d) => d.finished_at, (d) => ({
+        label: d.database,
+        title: `Dump ${d.id} of ${d.database}`,
+      })),
+    },
+    {
+      kind: 'markers',
+      id: 'points',
+      label: 'Restore points',
+      markers: markers(view.restore_points, (p) => p.created_at, (p) => ({
+        label: p.name,
+        title: `Restore point “${p.name}” at ${p.lsn} (timeline ${p.timeline})`,
+        point: p,
+      })),
+    },
+  ];
+  const covered = new Map(spans(w).map((s) => [s.timeline, s]));
+  for (const t of w.timelines) {
+    const span = covered.get(t.timeline) ?? null;
+    const label = t.parent === null
+      ? `timeline ${t.timeline}`
+      : `timeline ${t.timeline} (forked from ${t.parent} at ${t.switch_lsn ?? '?'})`;
+    const earliestLsn = parseLsn(t.earliest?.lsn);
+    // Gaps have only LSNs: one before the window's start is drawn at its start, any other at
+    // its end, where replay has to stop.
+    const gaps: GapMark[] = span
+      ? w.gaps
+          .filter((g) => g.timeline === t.timeline)
+          .map((g) => {
+            const before = earliestLsn !== null && (parseLsn(g.end_lsn) ?? Infinity) <= earliestLsn;
+            return {
+              time: before ? span.start : span.end,
+              side: before ? 'start' : 'end',
+              title: `Missing WAL ${g.first_missing} to ${g.last_missing} (${g.start_lsn} – ${g.end_lsn})`,
+            };
+          })
+      : [];
+    let note: string | null = null;
+    if (!t.earliest) note = 'no base backup reaches this timeline';
+    else if (!span) note = `times unknown (WAL ${t.earliest.lsn} – ${t.latest?.lsn ?? '?'})`;
+    out.push({
+      kind: 'wal',
+      id: `timeline-${t.timeline}`,
+      label,
+      timeline: t.timeline,
+      bar: span && {
+        start: span.start,
+        end: span.end,
+        title: `Recoverable on timeline ${t.timeline}: ${t.earliest?.lsn} – ${t.latest?.lsn}` +
+          (t.from_backup ? ` (from backup ${t.from_backup})` : ''),
+      },
+      gaps,
+      note,
+    });
+  }
+  return out;
+}
+
+/** Every time the chart knows of, padded a little; the last day when there is none. */
+export function fitDomain(view: TimelineView, now: number): [number, number] {
+  const times: number[] = [];
+  for (const lane of lanes(view)) {
+    if (lane.kind === 'markers') times.push(...lane.markers.map((m) => m.time));
+    else if (lane.bar) times.push(lane.bar.start, lane.bar.end);
+  }
+  if (times.length === 0) return [now - DAY, now];
+  let lo = Math.min(...times);
+  let hi = Math.max(...times);
+  // At least an hour, so a single point still sits in a readable span.
+  if (hi - lo < HOUR) {
+    const mid = (lo + hi) / 2;
+    lo = mid - HOUR / 2;
+    hi = mid + HOUR / 2;
+  }
+  const pad = (hi - lo) * 0.05;
+  return [lo - pad, hi + pad];
+}
+
+/** Zoom factors relative to the fitted span: in to an hour, out to a quarter (or the fit). */
+export function zoomLimits([lo, hi]: [number, number]): [number, number] {
+  const span = hi - lo;
+  return [Math.min(1, span / (92 * DAY)), Math.max(1, span / HOUR)];
+}
