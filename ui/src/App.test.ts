@@ -1,33 +1,53 @@
 import { fireEvent, render, screen } from '@testing-library/svelte';
 import { describe, expect, it } from 'vitest';
 import App from './App.svelte';
-import { backupRecord, fakeBackend, profile } from './testing/backend';
+import { backupRecord, fakeBackend, profile, sandbox, timelineView } from './testing/backend';
 
 describe('app shell', () => {
-  it('opens on Profiles and switches to Tools', async () => {
+  it('opens on the Timeline and switches to Tools and Profiles', async () => {
     const backend = fakeBackend({
       profiles_list: () => [profile({ name: 'prod' })],
+      timeline_show: () => timelineView(),
       tools_list: () => ({ installations: [] }),
     });
     render(App);
-    expect(screen.getByTestId('nav-profiles').getAttribute('aria-current')).toBe('page');
-    expect((await screen.findAllByTestId('profile-item'))[0].dataset.name).toBe('prod');
+    expect(screen.getByTestId('nav-timeline').getAttribute('aria-current')).toBe('page');
+    expect(await screen.findByTestId('timeline-axis')).toBeTruthy();
 
     await fireEvent.click(screen.getByTestId('nav-tools'));
     expect(await screen.findByTestId('tools-empty')).toBeTruthy();
-    expect(screen.queryByTestId('profiles-add')).toBeNull();
+    expect(screen.queryByTestId('timeline-axis')).toBeNull();
     expect(screen.getByTestId('nav-tools').getAttribute('aria-current')).toBe('page');
-    expect(backend.calls.map((c) => c.cmd)).toEqual(['profiles_list', 'tools_list']);
+
+    await fireEvent.click(screen.getByTestId('nav-profiles'));
+    expect((await screen.findAllByTestId('profile-item'))[0].dataset.name).toBe('prod');
+    expect(backend.calls.map((c) => c.cmd)).toEqual(['profiles_list', 'timeline_show', 'tools_list', 'profiles_list']);
   });
 
-  it('lists Backups after Profiles and opens the history', async () => {
+  it('goes from a recovery to the Sandboxes screen', async () => {
+    fakeBackend({
+      profiles_list: () => [profile({ name: 'prod' })],
+      timeline_show: () => timelineView(),
+      pitr_run: () => sandbox({ id: 'sb7' }),
+      sandboxes_list: () => [sandbox({ id: 'sb7' })],
+    });
+    render(App);
+    await fireEvent.click(await screen.findByTestId('marker-points'));
+    await fireEvent.click(screen.getByTestId('restore-point'));
+    await fireEvent.click(await screen.findByTestId('open-sandboxes'));
+    expect(await screen.findByTestId('sandbox-row-sb7')).toBeTruthy();
+    expect(screen.getByTestId('nav-sandboxes').getAttribute('aria-current')).toBe('page');
+  });
+
+  it('lists Timeline, Sandboxes, Profiles, Backups in that order and opens the history', async () => {
     const backend = fakeBackend({
       profiles_list: () => [profile({ name: 'prod' })],
+      timeline_show: () => timelineView(),
       backups_list: () => [backupRecord({ id: 'b1' })],
     });
     render(App);
     const labels = Array.from(screen.getByRole('navigation').querySelectorAll('button'), (b) => b.textContent?.trim());
-    expect(labels.slice(0, 2)).toEqual(['Profiles', 'Backups']);
+    expect(labels.slice(0, 4)).toEqual(['Timeline', 'Sandboxes', 'Profiles', 'Backups']);
 
     await fireEvent.click(screen.getByTestId('nav-backups'));
     expect((await screen.findByTestId('backup-row')).dataset.id).toBe('b1');

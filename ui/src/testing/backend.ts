@@ -8,7 +8,10 @@ import type { JobProgress } from '../bindings/JobProgress';
 import type { Manifest } from '../bindings/Manifest';
 import type { Profile } from '../bindings/Profile';
 import type { RestoreReport } from '../bindings/RestoreReport';
+import type { Sandbox } from '../bindings/Sandbox';
+import type { SandboxComparison } from '../bindings/SandboxComparison';
 import type { ServerFacts } from '../bindings/ServerFacts';
+import type { TimelineView } from '../bindings/TimelineView';
 import type { TocEntry } from '../bindings/TocEntry';
 import type { VerifyReport } from '../bindings/VerifyReport';
 
@@ -198,6 +201,109 @@ export function jobProgress(overrides: Partial<JobProgress> = {}): JobProgress {
     bytes_done: 0,
     bytes_total: null,
     eta_seconds: null,
+    ...overrides,
+  };
+}
+
+// Point-in-time recovery.
+
+/**
+ * Three base backups, timeline 1 recoverable 03-01 10:00 to 03-03 10:00 with a gap after it,
+ * timeline 2 (forked from 1 at 0/6000000) recoverable 03-01 10:00 to 03-05 10:00.
+ */
+export function timelineView(overrides: Partial<TimelineView> = {}): TimelineView {
+  return {
+    profile: 'prod',
+    window: {
+      system_identifier: '7311',
+      segment_bytes: 16777216,
+      timelines: [
+        {
+          timeline: 1,
+          parent: null,
+          switch_lsn: null,
+          earliest: { lsn: '0/2000028', time: '2025-03-01T10:00:00Z' },
+          latest: { lsn: '0/9000000', time: '2025-03-03T10:00:00Z' },
+          from_backup: 'b2',
+          partial_segment: null,
+        },
+        {
+          timeline: 2,
+          parent: 1,
+          switch_lsn: '0/6000000',
+          earliest: { lsn: '0/2000028', time: '2025-03-01T10:00:00Z' },
+          latest: { lsn: '0/C000000', time: '2025-03-05T10:00:00Z' },
+          from_backup: 'b3',
+          partial_segment: null,
+        },
+      ],
+      runs: [],
+      gaps: [
+        {
+          timeline: 1,
+          first_missing: '000000010000000000000009',
+          last_missing: '00000001000000000000000A',
+          start_lsn: '0/9000000',
+          end_lsn: '0/B000000',
+        },
+      ],
+      base_backups: [
+        { id: 'b1', timeline: 1, start_lsn: '0/2000000', stop_lsn: '0/2000028', finished_at: '2025-03-01T10:00:00Z' },
+        { id: 'b2', timeline: 1, start_lsn: '0/5000000', stop_lsn: '0/5000028', finished_at: '2025-03-02T10:00:00Z' },
+        { id: 'b3', timeline: 2, start_lsn: '0/7000000', stop_lsn: '0/7000028', finished_at: '2025-03-04T10:00:00Z' },
+      ],
+    },
+    logical_dumps: [{ id: 'd1', database: 'app', finished_at: '2025-03-02T18:00:00Z' }],
+    restore_points: [
+      {
+        system_identifier: '7311',
+        name: 'before-migration',
+        profile: 'prod',
+        lsn: '0/8000100',
+        timeline: 2,
+        created_at: '2025-03-04T12:00:00Z',
+      },
+    ],
+    ...overrides,
+  };
+}
+
+export function sandbox(overrides: Partial<Sandbox> = {}): Sandbox {
+  const id = overrides.id ?? 'sb1';
+  return {
+    status: 'running',
+    host: '/tmp/tideline-sb',
+    url: `postgresql://alice@localhost:54321/app`,
+    id,
+    profile: 'prod',
+    system_identifier: '7311',
+    root: `/home/alice/.local/share/tideline/sandboxes/${id}`,
+    major: 17,
+    port: 54321,
+    database: 'app',
+    user: 'alice',
+    backup_id: 'b2',
+    backup_chain: ['b2'],
+    target: { point: { kind: 'time', value: '2025-03-02T12:00:00+00:00' }, exclusive: false, timeline: null },
+    timeline: 2,
+    reached: { time: '2025-03-02T11:59:58Z', lsn: '0/5123456', xid: '1234', stop: null, timeline: 3 },
+    created_at: '2025-03-06T09:00:00Z',
+    laydown_ms: 4200,
+    replay_ms: 1800,
+    ...overrides,
+  };
+}
+
+export function comparison(overrides: Partial<SandboxComparison> = {}): SandboxComparison {
+  return {
+    id: 'sb1',
+    database: 'app',
+    tables: [
+      { schema: 'public', table: 'customers', sandbox_rows: 85, live_rows: 85 },
+      { schema: 'public', table: 'orders', sandbox_rows: 1200, live_rows: 3 },
+      { schema: 'public', table: 'audit', sandbox_rows: null, live_rows: 10 },
+    ],
+    differing: 2,
     ...overrides,
   };
 }

@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import { timelineView } from '../testing/backend';
+import { DAY, HOUR, fitDomain, lanes, zoomLimits } from './lanes';
+
+describe('timeline lanes', () => {
+  it('has a lane per kind of point and per timeline, forks labelled', () => {
+    const all = lanes(timelineView());
+    expect(all.map((l) => l.id)).toEqual(['base', 'dumps', 'points', 'timeline-1', 'timeline-2']);
+    expect(all.map((l) => l.label)).toEqual([
+      'Base backups',
+      'Logical dumps',
+      'Restore points',
+      'timeline 1',
+      'timeline 2 (forked from 1 at 0/6000000)',
+    ]);
+    const t1 = all[3];
+    if (t1.kind !== 'wal') throw new Error('wal lane expected');
+    expect(t1.bar).toMatchObject({ start: Date.parse('2025-03-01T10:00:00Z'), end: Date.parse('2025-03-03T10:00:00Z') });
+    // The gap has only LSNs: it is shown where replay stops, the end of the covered span.
+    expect(t1.gaps).toEqual([
+      expect.objectContaining({ time: Date.parse('2025-03-03T10:00:00Z'), side: 'end', title: expect.stringContaining('000000010000000000000009') }),
+    ]);
+  });
+
+  it('leaves out what has no readable time', () => {
+    const view = timelineView({ logical_dumps: [{ id: 'd', database: 'app', finished_at: '' }] });
+    view.window.timelines[1].latest = { lsn: '0/C000000', time: null };
+    const all = lanes(view);
+    expect(all[1]).toMatchObject({ kind: 'markers', markers: [] });
+    expect(all[4]).toMatchObject({ bar: null, note: 'times unknown (WAL 0/2000028 – 0/C000000)' });
+  });
+
+  it('fits everything, padded; a day when there is nothing', () => {
+    const [lo, hi] = fitDomain(timelineView(), 0);
+    expect(lo).toBeLessThan(Date.parse('2025-03-01T10:00:00Z'));
+    expect(hi).toBeGreaterThan(Date.parse('2025-03-05T10:00:00Z'));
+    const empty = timelineView({ logical_dumps: [], restore_points: [] });
+    empty.window = { ...empty.window, timelines: [], base_backups: [], gaps: [] };
+    expect(fitDomain(empty, 5 * DAY)).toEqual([4 * DAY, 5 * DAY]);
+  });
+
+  it('zooms from an hour out to about a quarter', () => {
+    expect(zoomLimits([0, 10 * DAY])).toEqual([10 / 92, 240]);
+    expect(zoomLimits([0, 400 * DAY])).toEqual([1, 9600]);
+    expect(zoomLimits([0, HOUR / 2])).toEqual([HOUR / 2 / (92 * DAY), 1]);
+  });
+});
