@@ -60,15 +60,16 @@ describe('Sandboxes screen', () => {
     expect(screen.getByTestId('comparison-summary').textContent).toContain('2 of 3 tables differ');
     const rows = within(table).getAllByTestId('comparison-row');
     expect(rows.map((r) => [r.dataset.name, r.dataset.differs])).toEqual([
-      ['public.customers', 'false'],
+      // Differing tables first.
       ['public.orders', 'true'],
       ['public.audit', 'true'],
+      ['public.customers', 'false'],
     ]);
     expect(rows[2].textContent).toContain('no such table');
 
     await waitFor(() => expect((screen.getByTestId('copy-back-profile') as HTMLSelectElement).value).toBe('prod'));
     expect(button('copy-back-submit').disabled).toBe(true);
-    await fireEvent.click(within(rows[1]).getByTestId('comparison-pick'));
+    await fireEvent.click(within(rows[0]).getByTestId('comparison-pick'));
     await fireEvent.click(screen.getByTestId('copy-mode-replace'));
     expect(button('copy-back-submit').disabled).toBe(true);
     await fireEvent.click(screen.getByTestId('copy-confirm'));
@@ -99,7 +100,7 @@ describe('Sandboxes screen', () => {
     render(SandboxesScreen);
     await fireEvent.click(await screen.findByTestId('sandbox-compare-sb1'));
     const rows = await screen.findAllByTestId('comparison-row');
-    await fireEvent.click(within(rows[1]).getByTestId('comparison-pick'));
+    await fireEvent.click(within(rows[0]).getByTestId('comparison-pick'));
     await fireEvent.input(screen.getByTestId('copy-as-name'), { target: { value: 'orders_old' } });
     await fireEvent.click(button('copy-back-submit'));
     const error = await screen.findByTestId('error');

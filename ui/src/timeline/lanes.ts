@@ -87,6 +87,9 @@ export function lanes(view: TimelineView): Lane[] {
       : [];
     let note: string | null = null;
     if (!t.earliest) note = 'no base backup reaches this timeline';
+    else if (!span && t.earliest.time && t.latest?.time)
+      // A time target needs a commit after it to stop at: none has been archived since the backup.
+      note = `no commit archived since the backup yet (WAL ${t.earliest.lsn} – ${t.latest.lsn})`;
     else if (!span) note = `times unknown (WAL ${t.earliest.lsn} – ${t.latest?.lsn ?? '?'})`;
     out.push({
       kind: 'wal',

@@ -197,9 +197,12 @@ impl Engine {
         job.phase("taking a base backup");
         let backup = self.basebackup(PROFILE, &BaseBackupOptions::default(), job).await?;
         // Some traffic after the backup, so there is WAL to recover through.
-        db.batch_execute("INSERT INTO actor (first_name, last_name) SELECT 'Later' || g, 'Actor' FROM generate_series(1, 50) g; SELECT pg_switch_wal();")
+        // Separate statements: in one batch they would be one transaction, committed after the
+        // switch, and the timeline would see no commit after the backup.
+        db.batch_execute("INSERT INTO actor (first_name, last_name) SELECT 'Later' || g, 'Actor' FROM generate_series(1, 50) g")
             .await
             .map_err(fail("writing after the backup"))?;
+        db.batch_execute("SELECT pg_switch_wal()").await.map_err(fail("switching WAL"))?;
         tracing::info!(port = cluster.port, major = cluster.major, backup = %backup.id, "demo created");
         self.demo_report(&cluster, true, None)
     }

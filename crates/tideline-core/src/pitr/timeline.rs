@@ -78,8 +78,9 @@ impl Engine {
             .and_then(|h| self.tools().ok()?.client_for(h.major, "pg_waldump").ok().map(|i| i.path("pg_waldump")));
         let last_commit = |tli: u32, number: u64| -> Option<String> {
             let tool = pg_waldump.as_ref()?;
-            // The newest commit may sit a segment or two back (a switch with nothing after it).
-            (0..3).filter_map(|back| number.checked_sub(back)).find_map(|n| {
+            // The newest commit may sit segments back: archive_timeout and pg_switch_wal() close
+            // segments that hold no commit.
+            (0..32).filter_map(|back| number.checked_sub(back)).find_map(|n| {
                 let name = crate::wal::names::SegmentName { timeline: tli, number: n }.file_name(segment_bytes);
                 let bytes = read_compressed(&wal.path_of(&name))
                     .or_else(|_| read_compressed(&wal.path_of(&format!("{name}.partial"))))
