@@ -65,7 +65,7 @@ describe('Sandboxes screen', () => {
       ['public.audit', 'true'],
       ['public.customers', 'false'],
     ]);
-    expect(rows[2].textContent).toContain('no such table');
+    expect(rows[1].textContent).toContain('no such table');
 
     await waitFor(() => expect((screen.getByTestId('copy-back-profile') as HTMLSelectElement).value).toBe('prod'));
     expect(button('copy-back-submit').disabled).toBe(true);
