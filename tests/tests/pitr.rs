@@ -42,7 +42,9 @@ impl Drop for Sandboxes<'_> {
 }
 
 fn archived(wal: &Path) -> Vec<String> {
-    std::fs::read_dir(wal).map(|d| d.flatten().map(|e| e.file_name().to_string_lossy().to_string()).collect()).unwrap_or_default()
+    std::fs::read_dir(wal)
+        .map(|d| d.flatten().map(|e| e.file_name().to_string_lossy().to_string()).collect())
+        .unwrap_or_default()
 }
 
 #[test]
@@ -131,7 +133,8 @@ fn the_guides_disaster_is_undone_in_sandboxes_by_time_name_xid_and_lsn() {
         assert_eq!((traffic["sandbox_rows"].as_i64(), traffic["live_rows"].as_i64()), (None, Some(100)));
 
         // Copy back under a new name (the default): indexes and the sequence come along renamed.
-        let copied = home.cli(&["sandbox", "copy-back", id, "--table", "public.orders", "--to", "p"], None).ok().clone();
+        let copied =
+            home.cli(&["sandbox", "copy-back", id, "--table", "public.orders", "--to", "p"], None).ok().clone();
         let new_name = copied["tables"][0]["target"].as_str().unwrap().to_string();
         assert_eq!(copied["tables"][0]["rows"], 1500, "{copied}");
         assert_eq!(psql(&pg, "postgres", &format!("SELECT count(*) FROM {new_name}")), "1500");
@@ -139,10 +142,12 @@ fn the_guides_disaster_is_undone_in_sandboxes_by_time_name_xid_and_lsn() {
         assert_eq!(psql(&pg, "postgres", "SELECT count(*) FROM orders"), "1");
         // Replacing needs confirmation; confirmed, the live table gets the rows and its
         // sequence moves past them.
-        home.cli(&["sandbox", "copy-back", id, "--table", "orders", "--to", "p", "--replace"], None).err("confirmation_required");
+        home.cli(&["sandbox", "copy-back", id, "--table", "orders", "--to", "p", "--replace"], None)
+            .err("confirmation_required");
         home.cli(&["sandbox", "copy-back", id, "--table", "orders", "--to", "p", "--replace", "--yes"], None).ok();
         assert_eq!(psql(&pg, "postgres", "SELECT count(*) FROM orders"), "1500");
-        let next: i64 = psql(&pg, "postgres", "INSERT INTO orders (note) VALUES ('next') RETURNING id").parse().unwrap();
+        let next: i64 =
+            psql(&pg, "postgres", "INSERT INTO orders (note) VALUES ('next') RETURNING id").parse().unwrap();
         assert!(next > 1501, "the sequence was not moved past the copied rows: {next}");
 
         // Lifecycle: stop, list says stopped, start again, remove.
@@ -188,7 +193,8 @@ fn the_guides_disaster_is_undone_in_sandboxes_by_time_name_xid_and_lsn() {
 
 /// The LSN a little into segment file `name` (`<24 hex>.zst`, 16 MB segments).
 fn lsn_of_end(name: &str) -> String {
-    let number = u64::from_str_radix(&name[8..16], 16).unwrap() * 0x100 + u64::from_str_radix(&name[16..24], 16).unwrap();
+    let number =
+        u64::from_str_radix(&name[8..16], 16).unwrap() * 0x100 + u64::from_str_radix(&name[16..24], 16).unwrap();
     let lsn = number * (16 << 20) + 0x100;
     format!("{:X}/{:X}", lsn >> 32, lsn & 0xFFFF_FFFF)
 }

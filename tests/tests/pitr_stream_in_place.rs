@@ -46,13 +46,15 @@ fn pitr_reaches_a_commit_that_only_the_partial_segment_holds() {
             .spawn()
             .unwrap();
         wait_for("the slot to be active", || {
-            psql(&pg, "postgres", "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'tideline_p' AND active") == "1"
+            psql(&pg, "postgres", "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'tideline_p' AND active")
+                == "1"
         });
         psql(&pg, "postgres", "CREATE TABLE t (note text)");
         let full = psql(&pg, "postgres", "SELECT pg_walfile_name(pg_switch_wal())");
         wait_for("the finished segment", || wal.join(format!("{full}.zst")).exists());
         let marker = format!("only-in-partial-{}", support::uuid_like());
-        let xid = psql(&pg, "postgres", &format!("BEGIN; INSERT INTO t VALUES ('{marker}'); SELECT txid_current(); COMMIT;"));
+        let xid =
+            psql(&pg, "postgres", &format!("BEGIN; INSERT INTO t VALUES ('{marker}'); SELECT txid_current(); COMMIT;"));
         let current = psql(&pg, "postgres", "SELECT pg_walfile_name(pg_current_wal_lsn())");
         let partial = wal.join(format!("{current}.partial.zst"));
         wait_for("the partial to hold the commit", || {
@@ -115,10 +117,15 @@ fn restore_in_place_moves_the_old_directory_aside_and_recovers_to_the_target() {
         let data = pg.get().data_dir();
         let data_s = data.to_str().unwrap();
 
-        home.cli(&["restore-in-place", &id, "--data-dir", data_s, "--lsn", &lsn_before, "--yes"], None).err("server_running");
+        home.cli(&["restore-in-place", &id, "--data-dir", data_s, "--lsn", &lsn_before, "--yes"], None)
+            .err("server_running");
         pg.get().stop().unwrap();
-        home.cli(&["restore-in-place", &id, "--data-dir", data_s, "--lsn", &lsn_before], None).err("confirmation_required");
-        let r = home.cli(&["restore-in-place", &id, "--data-dir", data_s, "--lsn", &lsn_before, "--yes"], None).ok().clone();
+        home.cli(&["restore-in-place", &id, "--data-dir", data_s, "--lsn", &lsn_before], None)
+            .err("confirmation_required");
+        let r = home
+            .cli(&["restore-in-place", &id, "--data-dir", data_s, "--lsn", &lsn_before, "--yes"], None)
+            .ok()
+            .clone();
         let old = r["old_data_dir"].as_str().unwrap().to_string();
         assert!(Path::new(&old).join("PG_VERSION").exists(), "the old directory is kept: {r}");
         assert!(data.join("recovery.signal").exists());

@@ -69,7 +69,8 @@ async fn from_the_demo_offer_to_a_table_copied_back() {
     assert!(report.contains("new_table") || report.contains("new table"), "{report}");
     let suffix = id.trim_start_matches("sb-");
     let cmp = home.cli_env(&["sandbox", "compare", &id], None, &env).ok().clone();
-    let copied = cmp["tables"].as_array().unwrap().iter().find(|t| t["table"] == format!("film_actor_{suffix}")).cloned();
+    let copied =
+        cmp["tables"].as_array().unwrap().iter().find(|t| t["table"] == format!("film_actor_{suffix}")).cloned();
     assert!(copied.is_some_and(|t| t["live_rows"].as_i64() > Some(1000)), "{cmp}");
     screenshot(&c, "sandboxes-copied").await;
 

@@ -413,13 +413,23 @@ pub struct PitrArgs {
 pub enum SandboxCommand {
     /// Every sandbox, with whether it runs (read from the server).
     List,
-    Show { id: String },
-    Stop { id: String },
-    Start { id: String },
+    Show {
+        id: String,
+    },
+    Stop {
+        id: String,
+    },
+    Start {
+        id: String,
+    },
     /// Stop the server and delete the sandbox's directory.
-    Remove { id: String },
+    Remove {
+        id: String,
+    },
     /// Row counts per table: the sandbox beside the live database.
-    Compare { id: String },
+    Compare {
+        id: String,
+    },
     /// Copy tables from the sandbox into a live database: under a new name by default.
     CopyBack(CopyBackArgs),
 }

@@ -60,7 +60,11 @@ pub async fn sandbox_copy_back(
 
 /// The first-run offer: creates the demo (or starts it) and reports it.
 #[tauri::command]
-pub async fn demo_open(engine: State<'_, Engine>, job_id: String, on_progress: Channel<JobProgress>) -> Result<DemoReport, Error> {
+pub async fn demo_open(
+    engine: State<'_, Engine>,
+    job_id: String,
+    on_progress: Channel<JobProgress>,
+) -> Result<DemoReport, Error> {
     let job = Job::new(job_id, Arc::new(ChannelSink(on_progress)));
     tracked(&engine, &job, engine.demo(false, &job)).await
 }

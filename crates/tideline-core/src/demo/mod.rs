@@ -10,8 +10,8 @@ use crate::error::{Error, ErrorCode, Result};
 use crate::job::Job;
 use crate::physical::options::BaseBackupOptions;
 use crate::profile::ProfileDraft;
-use crate::secret::Secret;
 use crate::sandbox::access;
+use crate::secret::Secret;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use ts_rs::TS;
@@ -123,7 +123,11 @@ impl Engine {
         if !self.backups(None)?.is_empty() {
             return Err(Error::new(
                 ErrorCode::WalSetupBlocked,
-                format!("the demo server runs as '{}', which cannot reach the repository {}", owner.name, repo.display()),
+                format!(
+                    "the demo server runs as '{}', which cannot reach the repository {}",
+                    owner.name,
+                    repo.display()
+                ),
                 "Move the repository where that user can traverse: `tideline repo path /var/lib/tideline/repo`.",
             ));
         }
@@ -162,7 +166,8 @@ impl Engine {
                 let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o711));
             }
         }
-        let cli = access::runnable_cli(&access::cli_binary()?, owner.as_ref(), &crate::sandbox::sandboxes_root(self.home()))?;
+        let cli =
+            access::runnable_cli(&access::cli_binary()?, owner.as_ref(), &crate::sandbox::sandboxes_root(self.home()))?;
         let push = format!(
             "{} wal-push --repo {} %p",
             crate::logical::dump_args::shell_quote(&cli.to_string_lossy()),
@@ -188,8 +193,12 @@ impl Engine {
         let draft = ProfileDraft { database: "postgres".into(), ..cluster.tcp_draft(PROFILE, SUPERUSER, "postgres") };
         let client = crate::connect::connect(&draft, Some(&password)).await?;
         let fail = |what: &'static str| crate::logical::dump::query_failed(what);
-        client.batch_execute(&format!("CREATE DATABASE {DATABASE}")).await.map_err(fail("creating the demo database"))?;
-        let db = crate::connect::connect(&ProfileDraft { database: DATABASE.into(), ..draft.clone() }, Some(&password)).await?;
+        client
+            .batch_execute(&format!("CREATE DATABASE {DATABASE}"))
+            .await
+            .map_err(fail("creating the demo database"))?;
+        let db = crate::connect::connect(&ProfileDraft { database: DATABASE.into(), ..draft.clone() }, Some(&password))
+            .await?;
         job.phase("loading sample data");
         db.batch_execute(SCHEMA).await.map_err(fail("loading pagila's schema"))?;
         db.batch_execute(ROWS).await.map_err(fail("generating sample rows"))?;
@@ -199,9 +208,11 @@ impl Engine {
         // Some traffic after the backup, so there is WAL to recover through.
         // Separate statements: in one batch they would be one transaction, committed after the
         // switch, and the timeline would see no commit after the backup.
-        db.batch_execute("INSERT INTO actor (first_name, last_name) SELECT 'Later' || g, 'Actor' FROM generate_series(1, 50) g")
-            .await
-            .map_err(fail("writing after the backup"))?;
+        db.batch_execute(
+            "INSERT INTO actor (first_name, last_name) SELECT 'Later' || g, 'Actor' FROM generate_series(1, 50) g",
+        )
+        .await
+        .map_err(fail("writing after the backup"))?;
         db.batch_execute("SELECT pg_switch_wal()").await.map_err(fail("switching WAL"))?;
         tracing::info!(port = cluster.port, major = cluster.major, backup = %backup.id, "demo created");
         self.demo_report(&cluster, true, None)
@@ -219,7 +230,10 @@ impl Engine {
             .execute("DELETE FROM film_actor", &[])
             .await
             .map_err(crate::logical::dump::query_failed("the accident"))?;
-        client.batch_execute("SELECT pg_switch_wal()").await.map_err(crate::logical::dump::query_failed("switching WAL"))?;
+        client
+            .batch_execute("SELECT pg_switch_wal()")
+            .await
+            .map_err(crate::logical::dump::query_failed("switching WAL"))?;
         let what = format!("DELETE FROM film_actor removed {deleted} rows after restore point '{ACCIDENT_MARK}'");
         self.demo_report(&cluster, false, Some(what))
     }

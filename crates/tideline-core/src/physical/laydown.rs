@@ -54,8 +54,10 @@ fn copy_tree(from: &Path, to: &Path) -> Result<()> {
             if kind.is_dir() {
                 stack.push((src, dst));
             } else if kind.is_symlink() {
-                let target = std::fs::read_link(&src).map_err(|e| Error::io(format!("reading {}", src.display()), e))?;
-                std::os::unix::fs::symlink(target, &dst).map_err(|e| Error::io(format!("linking {}", dst.display()), e))?;
+                let target =
+                    std::fs::read_link(&src).map_err(|e| Error::io(format!("reading {}", src.display()), e))?;
+                std::os::unix::fs::symlink(target, &dst)
+                    .map_err(|e| Error::io(format!("linking {}", dst.display()), e))?;
             } else {
                 files.push((src, dst));
             }

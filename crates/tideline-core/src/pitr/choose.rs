@@ -81,7 +81,10 @@ pub fn choose(
         let found = candidates.iter().find(|c| c.id == parent).cloned().ok_or_else(|| {
             Error::new(
                 ErrorCode::BackupMissing,
-                format!("incremental backup {} needs {parent}, which is gone", chain.last().map(|c| c.id.as_str()).unwrap_or("")),
+                format!(
+                    "incremental backup {} needs {parent}, which is gone",
+                    chain.last().map(|c| c.id.as_str()).unwrap_or("")
+                ),
                 "Choose another backup with --from-backup, or a full one.",
             )
         })?;
@@ -100,7 +103,13 @@ mod tests {
     }
 
     fn c(id: &str, tli: u32, stop: u64, finished: &str, parent: Option<&str>) -> Candidate {
-        Candidate { id: id.into(), timeline: tli, stop_lsn: stop, finished_at: at(finished), incremental_of: parent.map(Into::into) }
+        Candidate {
+            id: id.into(),
+            timeline: tli,
+            stop_lsn: stop,
+            finished_at: at(finished),
+            incremental_of: parent.map(Into::into),
+        }
     }
 
     #[test]
@@ -112,7 +121,10 @@ mod tests {
         ];
         let ids = |v: Vec<Candidate>| v.into_iter().map(|c| c.id).collect::<Vec<_>>();
         assert_eq!(ids(choose(&all, &Bound::Lsn(250), 1, &[], None).unwrap()), ["full", "inc1"]);
-        assert_eq!(ids(choose(&all, &Bound::Time(at("2026-11-24T12:30:00Z")), 1, &[], None).unwrap()), ["full", "inc1", "inc2"]);
+        assert_eq!(
+            ids(choose(&all, &Bound::Time(at("2026-11-24T12:30:00Z")), 1, &[], None).unwrap()),
+            ["full", "inc1", "inc2"]
+        );
         assert_eq!(ids(choose(&all, &Bound::None, 1, &[], None).unwrap()), ["full", "inc1", "inc2"]);
         assert_eq!(choose(&all, &Bound::Lsn(50), 1, &[], None).unwrap_err().code, ErrorCode::TargetBeforeConsistency);
         assert_eq!(ids(choose(&all, &Bound::Lsn(50), 1, &[], Some("full")).unwrap()), ["full"]);

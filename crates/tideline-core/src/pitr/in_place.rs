@@ -51,7 +51,8 @@ pub fn server_running(data_dir: &Path) -> bool {
         return false;
     };
     // SAFETY: signal 0 only checks that the process exists.
-    pid > 0 && (unsafe { libc::kill(pid, 0) } == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM))
+    pid > 0
+        && (unsafe { libc::kill(pid, 0) } == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM))
 }
 
 fn give_tree(root: &Path, uid: u32, gid: u32) -> Result<()> {
@@ -98,7 +99,10 @@ impl Engine {
         }
         let manifest = self.backup_manifest(&req.backup_id)?;
         let physical = manifest.physical.clone().ok_or_else(|| {
-            Error::invalid_input(format!("{} is not a base backup", req.backup_id), "Restore in place takes a base backup.")
+            Error::invalid_input(
+                format!("{} is not a base backup", req.backup_id),
+                "Restore in place takes a base backup.",
+            )
         })?;
         if dir.join("global/pg_control").exists() {
             let sysid = crate::wal::control::data_dir_system_identifier(&dir)?;
@@ -130,7 +134,8 @@ impl Engine {
                 .map_err(|e| Error::io(format!("reading {}", dir.display()), e))?,
         };
         let owner = OsUser::by_uid(uid);
-        let cli = access::runnable_cli(&access::cli_binary()?, owner.as_ref(), &crate::sandbox::sandboxes_root(self.home()))?;
+        let cli =
+            access::runnable_cli(&access::cli_binary()?, owner.as_ref(), &crate::sandbox::sandboxes_root(self.home()))?;
         access::grant_wal_read(plan.repo.root(), plan.wal.dir(), owner.as_ref())?;
 
         let stamp = self.clock.now().format("%Y%m%d-%H%M%S");
@@ -162,7 +167,8 @@ impl Engine {
         if had_old {
             std::fs::rename(&dir, &old).map_err(|e| Error::io(format!("moving {} aside", dir.display()), e))?;
         }
-        std::fs::rename(&building, &dir).map_err(|e| Error::io(format!("putting the backup at {}", dir.display()), e))?;
+        std::fs::rename(&building, &dir)
+            .map_err(|e| Error::io(format!("putting the backup at {}", dir.display()), e))?;
         if tablespaces.exists() {
             // The links inside point at `<building>.tablespaces`: move that along with the directory.
             let final_ts = crate::physical::laydown::tablespace_root(&dir);

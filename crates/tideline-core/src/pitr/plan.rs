@@ -91,20 +91,27 @@ impl Engine {
 
     /// Everything checkable about a recovery, checked: refuses a target before consistency, in
     /// a gap, past the WAL, or on an unreachable timeline with its own code.
-    pub async fn plan_recovery(&self, profile_name: &str, target: &RecoveryTarget, from_backup: Option<&str>) -> Result<Plan> {
+    pub async fn plan_recovery(
+        &self,
+        profile_name: &str,
+        target: &RecoveryTarget,
+        from_backup: Option<&str>,
+    ) -> Result<Plan> {
         let profile = self.profile(profile_name)?;
         let point = target.point.clone().normalised()?;
         let view = self.timeline(&profile.name).await?;
         let window = &view.window;
         let timeline = match target.timeline {
             Some(t) => t,
-            None => window.timelines.iter().filter(|w| w.earliest.is_some()).map(|w| w.timeline).max().ok_or_else(|| {
-                Error::new(
+            None => {
+                window.timelines.iter().filter(|w| w.earliest.is_some()).map(|w| w.timeline).max().ok_or_else(|| {
+                    Error::new(
                     ErrorCode::TargetBeforeConsistency,
                     format!("the repository holds no base backup of profile {} to recover from", profile.name),
                     "Take one first: `tideline basebackup PROFILE` (and set up WAL with `tideline wal setup PROFILE`).",
                 )
-            })?,
+                })?
+            }
         };
         let named_lsn = match &point {
             TargetPoint::Name(n) => view.restore_points.iter().rev().find(|p| &p.name == n).and_then(|p| lsn(&p.lsn)),

@@ -14,7 +14,12 @@ pub fn restore_command(cli: &Path, repo: &Path) -> String {
 
 /// The settings a recovery needs, as postgresql.conf lines. Without a target, all the WAL
 /// there is is replayed on `timeline` (the newest when None), then the server promotes.
-pub fn recovery_settings(cli: &Path, repo: &Path, target: Option<&RecoveryTarget>, timeline: Option<u32>) -> Vec<(String, String)> {
+pub fn recovery_settings(
+    cli: &Path,
+    repo: &Path,
+    target: Option<&RecoveryTarget>,
+    timeline: Option<u32>,
+) -> Vec<(String, String)> {
     let mut out = vec![("restore_command".to_string(), conf_quote(&restore_command(cli, repo)))];
     let tli = timeline.map(|t| t.to_string()).unwrap_or_else(|| "latest".into());
     match target {

@@ -55,7 +55,15 @@ impl Drop for Attempt {
 
 /// The last commit replayed: the newest commit at or before `at` (strictly before when the
 /// server stopped *before* a commit) in the segment holding `at`, or the one before it.
-fn last_replayed_commit(engine: &Engine, wal: &WalArchive, major: u32, tlis: &[u32], seg_bytes: u64, at: u64, before: bool) -> Option<super::waldump::Commit> {
+fn last_replayed_commit(
+    engine: &Engine,
+    wal: &WalArchive,
+    major: u32,
+    tlis: &[u32],
+    seg_bytes: u64,
+    at: u64,
+    before: bool,
+) -> Option<super::waldump::Commit> {
     let tool = engine.tools().ok()?.client_for(major, "pg_waldump").ok()?.path("pg_waldump");
     let number = at / seg_bytes;
     for n in [number, number.saturating_sub(1)] {
@@ -66,8 +74,8 @@ fn last_replayed_commit(engine: &Engine, wal: &WalArchive, major: u32, tlis: &[u
             let Ok(bytes) = bytes else { continue };
             let found = super::waldump::commits_in(&tool, &bytes, &name)
                 .into_iter()
-                .filter(|c| lsn(&c.lsn).is_some_and(|l| if before { l < at } else { l <= at }))
-                .last();
+                .rev()
+                .find(|c| lsn(&c.lsn).is_some_and(|l| if before { l < at } else { l <= at }));
             if found.is_some() {
                 return found;
             }
@@ -108,7 +116,8 @@ impl Engine {
         access::grant_wal_read(repo.root(), wal.dir(), owner.as_ref())?;
         recovery::prepare(&data)?;
         let mut settings = recovery::sandbox_settings(&root);
-        let target = RecoveryTarget { point: point.clone(), exclusive: request.target.exclusive, timeline: Some(timeline) };
+        let target =
+            RecoveryTarget { point: point.clone(), exclusive: request.target.exclusive, timeline: Some(timeline) };
         settings.extend(recovery::recovery_settings(&cli, repo.root(), Some(&target), Some(timeline)));
         let mut cluster = ManagedCluster::adopt(&root, &server, &profile.user, &settings)?;
         job.phase("replaying WAL");
@@ -119,7 +128,13 @@ impl Engine {
         let first_segment = lsn(&newest.manifest.physical.as_ref().expect("base").start_lsn).unwrap_or(0) / seg_bytes;
         let last_segment = match bound {
             Bound::Lsn(l) => Some(*l / seg_bytes),
-            _ => window.timelines.iter().find(|w| w.timeline == timeline).and_then(|w| w.latest.as_ref()).and_then(|r| lsn(&r.lsn)).map(|l| l.saturating_sub(1) / seg_bytes),
+            _ => window
+                .timelines
+                .iter()
+                .find(|w| w.timeline == timeline)
+                .and_then(|w| w.latest.as_ref())
+                .and_then(|r| lsn(&r.lsn))
+                .map(|l| l.saturating_sub(1) / seg_bytes),
         };
         let total = last_segment.map(|l| l.saturating_sub(first_segment) + 1);
         let facts = watch::until_promoted(&cluster, job, total, first_segment, seg_bytes).await?;

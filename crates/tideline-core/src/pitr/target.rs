@@ -72,7 +72,10 @@ impl TargetPoint {
             TargetPoint::Xid(x) => {
                 let x = x.trim().to_string();
                 if x.parse::<u64>().map(|v| v < 3).unwrap_or(true) {
-                    return Err(invalid(format!("'{x}' is not a transaction id"), "A transaction id is a number ≥ 3, as txid_current() or pg_waldump show it."));
+                    return Err(invalid(
+                        format!("'{x}' is not a transaction id"),
+                        "A transaction id is a number ≥ 3, as txid_current() or pg_waldump show it.",
+                    ));
                 }
                 TargetPoint::Xid(x)
             }
@@ -84,7 +87,10 @@ impl TargetPoint {
             }
             TargetPoint::Name(n) => {
                 if n.is_empty() || n.len() > 63 {
-                    return Err(invalid("a restore point name has 1 to 63 bytes".into(), "Use the name given to `tideline mark`."));
+                    return Err(invalid(
+                        "a restore point name has 1 to 63 bytes".into(),
+                        "Use the name given to `tideline mark`.",
+                    ));
                 }
                 TargetPoint::Name(n)
             }

@@ -52,7 +52,10 @@ mod tests {
     fn reads_xid_lsn_and_time_of_a_commit() {
         let line = "rmgr: Transaction len (rec/tot):     34/    34, tx:        745, lsn: 0/03000108, prev 0/030000D0, desc: COMMIT 2026-11-24 14:00:00.123456 UTC";
         let c = super::parse_line(line).unwrap();
-        assert_eq!((c.xid.as_str(), c.lsn.as_str(), c.time.as_str()), ("745", "0/3000108", "2026-11-24T14:00:00.123456+00:00"));
+        assert_eq!(
+            (c.xid.as_str(), c.lsn.as_str(), c.time.as_str()),
+            ("745", "0/3000108", "2026-11-24T14:00:00.123456+00:00")
+        );
         let with_subxacts = "rmgr: Transaction len (rec/tot): 46/46, tx: 800, lsn: 0/03000200, prev 0/03000108, desc: COMMIT 2026-11-24 14:00:01.5 UTC; subxacts: 801";
         assert_eq!(super::parse_line(with_subxacts).unwrap().xid, "800");
         assert!(super::parse_line("rmgr: Transaction ... desc: ABORT 2026-11-24 14:00:01 UTC").is_none());

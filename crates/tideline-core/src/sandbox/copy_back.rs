@@ -114,10 +114,8 @@ impl Engine {
     fn dump_and_restore(
         &self,
         major: u32,
-        sandbox: &ProfileDraft,
-        live: &ProfileDraft,
-        password: Option<&Secret>,
-        live_password: Option<&Secret>,
+        (sandbox, password): (&ProfileDraft, Option<&Secret>),
+        (live, live_password): (&ProfileDraft, Option<&Secret>),
         schema: &str,
         table: &str,
     ) -> Result<()> {
@@ -135,17 +133,30 @@ impl Engine {
         if !out.status.success() {
             return Err(Error::new(
                 ErrorCode::ToolFailed,
-                format!("pg_dump of {} from the sandbox failed: {}", display(schema, table), String::from_utf8_lossy(&out.stderr).trim()),
+                format!(
+                    "pg_dump of {} from the sandbox failed: {}",
+                    display(schema, table),
+                    String::from_utf8_lossy(&out.stderr).trim()
+                ),
                 "The sandbox's server.log may say more.",
             ));
         }
-        let mut restore = client_command(&tools.client_for(major, "pg_restore")?.path("pg_restore"), live, live_password)?;
-        restore.command.args(["--single-transaction", "--exit-on-error", "--no-owner"]).arg(dbname_arg(&live.database)).arg(&file);
+        let mut restore =
+            client_command(&tools.client_for(major, "pg_restore")?.path("pg_restore"), live, live_password)?;
+        restore
+            .command
+            .args(["--single-transaction", "--exit-on-error", "--no-owner"])
+            .arg(dbname_arg(&live.database))
+            .arg(&file);
         let out = restore.command.output().map_err(|e| Error::io("running pg_restore", e))?;
         if !out.status.success() {
             return Err(Error::new(
                 ErrorCode::RestoreFailed,
-                format!("restoring {} into the live database failed (nothing was changed): {}", display(schema, table), String::from_utf8_lossy(&out.stderr).trim()),
+                format!(
+                    "restoring {} into the live database failed (nothing was changed): {}",
+                    display(schema, table),
+                    String::from_utf8_lossy(&out.stderr).trim()
+                ),
                 "A name the copy needs may be taken in the live database: choose another with --as.",
             ));
         }
@@ -209,10 +220,8 @@ impl Engine {
                 };
                 let copied = self.dump_and_restore(
                     record.major,
-                    &sandbox,
-                    &live,
-                    password.as_ref(),
-                    live_password.as_ref(),
+                    (&sandbox, password.as_ref()),
+                    (&live, live_password.as_ref()),
                     &rel.schema,
                     &target_name,
                 );

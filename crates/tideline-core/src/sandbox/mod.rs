@@ -92,11 +92,7 @@ impl SandboxRecord {
             Some(_) => SandboxStatus::Stopped,
         };
         let port = cluster.as_ref().map(|c| c.port).unwrap_or(self.port);
-        let url = format!(
-            "postgresql://{}@127.0.0.1:{port}/{}",
-            urlencoding(&self.user),
-            urlencoding(&self.database)
-        );
+        let url = format!("postgresql://{}@127.0.0.1:{port}/{}", urlencoding(&self.user), urlencoding(&self.database));
         Sandbox { record: SandboxRecord { port, ..self }, status, host: "127.0.0.1".into(), url }
     }
 }

@@ -77,12 +77,22 @@ pub fn fatal_error(fatal: &str, log_tail: &str) -> Error {
             "The backup is not on the requested timeline's history. Choose another timeline or backup.",
         )
     } else {
-        Error::new(ErrorCode::SandboxFailed, message, "The sandbox's server.log has the details; the sandbox was removed.")
+        Error::new(
+            ErrorCode::SandboxFailed,
+            message,
+            "The sandbox's server.log has the details; the sandbox was removed.",
+        )
     }
 }
 
 /// Waits until the server has promoted (or died). Reports restored segments as progress.
-pub async fn until_promoted(cluster: &ManagedCluster, job: &Job, segments_total: Option<u64>, first_segment: u64, seg_bytes: u64) -> Result<LogFacts> {
+pub async fn until_promoted(
+    cluster: &ManagedCluster,
+    job: &Job,
+    segments_total: Option<u64>,
+    first_segment: u64,
+    seg_bytes: u64,
+) -> Result<LogFacts> {
     let started = Instant::now();
     let mut seen_running = false;
     loop {
@@ -141,7 +151,10 @@ mod tests {
         let f = read_log(log);
         assert!(f.promoted);
         assert_eq!(f.last_restored.as_deref(), Some("000000010000000000000004"));
-        assert_eq!(f.stop.as_deref(), Some("recovery stopping before commit of transaction 746, time 2026-11-24 14:29:03.512345+00"));
+        assert_eq!(
+            f.stop.as_deref(),
+            Some("recovery stopping before commit of transaction 746, time 2026-11-24 14:29:03.512345+00")
+        );
         let r = reached_from(&f);
         assert_eq!(r.lsn.as_deref(), Some("0/4000F10"));
         assert_eq!(r.time.as_deref(), Some("2026-11-24T14:29:01.001+00:00"));
