@@ -54,7 +54,8 @@ async fn profiles_screen_adds_tests_and_shows_errors() {
     let home = Home::new();
     let driver = Driver::start(&home, None);
     let c = driver.open_app().await;
-
+    // The app opens on the Timeline; profiles are managed on their own screen.
+    click(&c, "[data-testid=nav-profiles]").await;
     el(&c, "[data-testid=profiles-empty]").await;
     for (major, pw, pg) in &clusters {
         let name = format!("pg{major}");
@@ -140,6 +141,7 @@ async fn profiles_screen_adds_tests_and_shows_errors() {
     let keyrings = tempfile::tempdir().unwrap();
     let driver = Driver::start(&locked_home, Some(keyrings.path()));
     let c = driver.open_app().await;
+    click(&c, "[data-testid=nav-profiles]").await;
     add_profile(&c, "locked", &pg.url("postgres"), Some("Locked-Window-Secret")).await;
     error_shown(&c, "keychain_locked").await;
     screenshot(&c, "profiles-keychain-locked").await;
