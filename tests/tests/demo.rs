@@ -20,7 +20,8 @@ fn the_demo_is_created_once_has_an_accident_and_pitr_undoes_it() {
     assert_eq!(demo["created"], true, "{demo}");
     assert_eq!(demo["profile"], "demo");
     assert!(demo["base_backup_id"].as_str().is_some(), "{demo}");
-    assert!(work.path().join("demo/cluster/data/PG_VERSION").exists());
+    let root = std::path::PathBuf::from(demo["root"].as_str().unwrap());
+    assert!(root.starts_with(work.path()) && root.join("data/PG_VERSION").exists(), "{demo}");
     let again = home.cli_env(&["demo"], None, &env).ok().clone();
     assert_eq!((again["created"].as_bool(), again["port"].as_u64()), (Some(false), demo["port"].as_u64()));
     let profile = home.cli(&["profile", "show", "demo"], None).ok().clone();
@@ -44,7 +45,7 @@ fn the_demo_is_created_once_has_an_accident_and_pitr_undoes_it() {
 
     home.cli_env(&["sandbox", "remove", &id], None, &env).ok();
     home.cli_env(&["demo", "--remove"], None, &env).ok();
-    assert!(!work.path().join("demo").exists());
+    assert!(!root.exists());
     let left: Vec<_> = std::fs::read_dir(work.path().join("repo/clusters")).unwrap().flatten().collect();
     assert!(left.is_empty(), "the demo's WAL stays behind: {left:?}");
     home.cli(&["profile", "show", "demo"], None).err("profile_missing");

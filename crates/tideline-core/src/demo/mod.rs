@@ -55,8 +55,14 @@ pub struct DemoReport {
 }
 
 /// Where the demo cluster lives: beside the sandboxes (reachable by the server's OS user).
+/// Outside the data directory (as root), the name says whose it is: one demo per data directory.
 pub fn demo_root(home: &Path) -> PathBuf {
-    crate::sandbox::sandboxes_root(home).with_file_name("demo")
+    let sandboxes = crate::sandbox::sandboxes_root(home);
+    if sandboxes.starts_with(home) {
+        return sandboxes.with_file_name("demo");
+    }
+    let owner = blake3::hash(home.as_os_str().as_encoded_bytes()).to_hex();
+    sandboxes.with_file_name(format!("demo-{}", &owner[..8]))
 }
 
 impl Engine {
@@ -77,7 +83,15 @@ impl Engine {
             }
             return self.demo_report(&cluster, false, None);
         }
-        self.demo_create(job).await
+        let created = self.demo_create(job).await;
+        if created.is_err() {
+            // A half-made demo (say, the keychain refused its password) would be found next
+            // time and never finished: take it away so the next attempt starts clean.
+            if let Err(e) = self.demo_remove() {
+                tracing::warn!(error = %e.message, "removing a half-made demo");
+            }
+        }
+        created
     }
 
     fn demo_profile_port(&self, port: u16) -> Result<()> {
