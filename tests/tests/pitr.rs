@@ -165,11 +165,22 @@ fn the_guides_disaster_is_undone_in_sandboxes_by_time_name_xid_and_lsn() {
         // Unreachable targets: refused before a server starts (no new sandbox appears).
         let count = || home.cli(&["sandbox", "list"], None).ok()["sandboxes"].as_array().unwrap().len();
         let before = count();
+        let lay_downs = || {
+            std::fs::read_dir(home.path().join("logs"))
+                .unwrap()
+                .flatten()
+                .map(|f| {
+                    std::fs::read_to_string(f.path()).unwrap_or_default().matches("sandbox lay-down starting").count()
+                })
+                .sum::<usize>()
+        };
+        let lay_downs_before = lay_downs();
         home.cli(&["pitr", "p", "--time", &before_backup], None).err("target_before_consistency");
         home.cli(&["pitr", "p", "--lsn", "FF/0"], None).err("target_beyond_wal");
         home.cli(&["pitr", "p", "--time", "2099-01-01T00:00:00Z"], None).err("target_beyond_wal");
         home.cli(&["pitr", "p", "--timeline", "7", "--immediate"], None).err("target_timeline_unreachable");
         home.cli(&["pitr", "p"], None).err("target_invalid");
+        assert_eq!(lay_downs(), lay_downs_before, "a refused target got as far as laying a backup down");
         // A transaction the WAL never commits: the server's FATAL becomes a coded error, and
         // the replayed copy is removed.
         let failed = home.cli(&["pitr", "p", "--xid", "99999999"], None).err("target_beyond_wal").clone();
@@ -188,6 +199,9 @@ fn the_guides_disaster_is_undone_in_sandboxes_by_time_name_xid_and_lsn() {
         home.cli(&["pitr", "p", "--lsn", &lsn_of_end(&segments[segments.len() - 1])], None).err("target_in_gap");
         std::fs::rename(work.path().join(hole), wal.join(hole)).unwrap();
         assert_eq!(count(), before, "a refused target left a sandbox");
+        // Only the transaction that never commits got as far as a lay-down (its FATAL comes
+        // from the server); the gap was refused before.
+        assert_eq!(lay_downs(), lay_downs_before + 1);
     }
 }
 

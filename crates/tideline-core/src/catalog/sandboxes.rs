@@ -94,3 +94,33 @@ impl Catalog {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn measurement(sandbox: &str, at: &str) -> RecoveryMeasurement {
+        RecoveryMeasurement {
+            profile: "p".into(),
+            sandbox_id: sandbox.into(),
+            backup_id: "b".into(),
+            measured_at: at.into(),
+            backup_bytes: 1 << 30,
+            laydown_ms: 4_000,
+            replayed_wal_bytes: 64 << 20,
+            replay_ms: 900,
+        }
+    }
+
+    #[test]
+    fn measurements_outlive_their_sandbox_newest_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = Catalog::open(dir.path()).unwrap();
+        c.record_measurement(&measurement("sb-1", "2026-11-24T10:00:00+00:00")).unwrap();
+        c.record_measurement(&measurement("sb-2", "2026-11-24T11:00:00+00:00")).unwrap();
+        let got = c.measurements("p").unwrap();
+        assert_eq!(got.iter().map(|m| m.sandbox_id.as_str()).collect::<Vec<_>>(), ["sb-2", "sb-1"]);
+        assert_eq!(got[0], measurement("sb-2", "2026-11-24T11:00:00+00:00"));
+        assert!(c.measurements("other").unwrap().is_empty());
+    }
+}

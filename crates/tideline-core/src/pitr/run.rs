@@ -104,6 +104,8 @@ impl Engine {
             // Search only: the server's OS user must reach its own sandbox, nothing more.
             let _ = std::fs::set_permissions(parent, std::fs::Permissions::from_mode(0o711));
         }
+        // Logged: the point after which a refused target would be too late (tests read it).
+        tracing::info!(sandbox = %id, backup = %newest.candidate.id, "sandbox lay-down starting");
         job.progress("laying down", Some(newest.candidate.id.clone()), 0, Some(newest.bytes));
         let laydown_started = Instant::now();
         let data = root.join("data");
