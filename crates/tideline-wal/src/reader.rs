@@ -1,0 +1,205 @@
+//! Walking the records of consecutive segments. A record is found at an 8-byte aligned
+//! position; its length is in its first four bytes; it may continue over any number of pages
+//! (each starting with FIRST_IS_CONTRECORD and the bytes still missing) and into the next
+//! segment. A zero length, a bad page header, a page from an older cycle of a recycled file,
+//! or (when checked) a CRC mismatch is the end of valid WAL, as PostgreSQL itself reads it.
+
+use crate::page::{PageHeader, FIRST_IS_CONTRECORD, FIRST_IS_OVERWRITE_CONTRECORD};
+use crate::{maxalign, u32_at, u64_at, WalError};
+
+/// `SizeOfXLogRecord`.
+pub const RECORD_HEADER_SIZE: usize = 24;
+const RM_XLOG_ID: u8 = 0;
+const XLOG_SWITCH: u8 = 0x40;
+
+/// One WAL record: its position and its bytes, header included.
+#[derive(Debug, Clone, Copy)]
+pub struct Record<'a> {
+    pub lsn: u64,
+    /// The first byte after the record (before alignment).
+    pub end_lsn: u64,
+    pub timeline: u32,
+    pub major: u32,
+    pub bytes: &'a [u8],
+}
+
+impl Record<'_> {
+    pub fn total_len(&self) -> u32 {
+        u32_at(self.bytes, 0).unwrap_or(0)
+    }
+    pub fn xid(&self) -> u32 {
+        u32_at(self.bytes, 4).unwrap_or(0)
+    }
+    pub fn prev(&self) -> u64 {
+        u64_at(self.bytes, 8).unwrap_or(0)
+    }
+    /// `xl_info`: the low four bits are the record machinery's, the high four the rmgr's.
+    pub fn info(&self) -> u8 {
+        self.bytes[16]
+    }
+    pub fn rmgr(&self) -> u8 {
+        self.bytes[17]
+    }
+    pub fn crc(&self) -> u32 {
+        u32_at(self.bytes, 20).unwrap_or(0)
+    }
+
+    /// CRC-32C over the body, then the header up to the CRC field, as PostgreSQL computes it.
+    pub fn crc_ok(&self) -> bool {
+        let body = crc32c::crc32c(&self.bytes[RECORD_HEADER_SIZE..]);
+        crc32c::crc32c_append(body, &self.bytes[..20]) == self.crc()
+    }
+
+    pub fn is_switch(&self) -> bool {
+        self.rmgr() == RM_XLOG_ID && self.info() & 0xF0 == XLOG_SWITCH
+    }
+}
+
+/// How a segment's reading ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SegmentEnd {
+    /// Every page was read; the last record may continue in the next segment.
+    Complete,
+    /// An XLOG SWITCH: the rest of the segment is padding.
+    Switched,
+    /// Valid WAL stops inside this segment (the end of a `.partial`, or of what was written).
+    EndOfWal { at: u64 },
+}
+
+#[derive(Debug, Default)]
+pub struct Reader {
+    check_crc: bool,
+    major: Option<u32>,
+    /// The next segment's expected start, once one was read.
+    next_segment: Option<u64>,
+    /// A record begun in an earlier page: its start, its length, the bytes so far.
+    partial: Option<(u64, usize, Vec<u8>)>,
+}
+
+impl Reader {
+    pub fn new(check_crc: bool) -> Reader {
+        Reader { check_crc, ..Reader::default() }
+    }
+
+    /// The major of the WAL read so far.
+    pub fn major(&self) -> Option<u32> {
+        self.major
+    }
+
+    /// Reads one whole segment (or a `.partial`'s bytes) and calls `on_record` for each
+    /// complete, valid record, in order.
+    pub fn feed_segment(&mut self, segment: &[u8], on_record: &mut dyn FnMut(&Record)) -> Result<SegmentEnd, WalError> {
+        let first = PageHeader::parse(segment).ok_or_else(|| WalError::NotWal("no valid first page header".into()))?;
+        let long = first.long.ok_or_else(|| WalError::NotWal("the first page has no long header".into()))?;
+        if let Some(expected) = self.major {
+            if expected != first.major {
+                return Err(WalError::VersionChanged { expected, found: first.major });
+            }
+        }
+        self.major = Some(first.major);
+        let seg_start = first.page_addr;
+        if self.next_segment.is_some_and(|n| n != seg_start) {
+            // Not the next segment: whatever was pending cannot continue here.
+            self.partial = None;
+        }
+        self.next_segment = Some(seg_start + long.segment_size as u64);
+        let page_size = long.page_size as usize;
+        let len = segment.len().min(long.segment_size as usize);
+        let mut page_off = 0;
+        while page_off + page_size <= len {
+            let page = &segment[page_off..page_off + page_size];
+            let lsn_of = |pos: usize| seg_start + (page_off + pos) as u64;
+            let header = match PageHeader::parse(page) {
+                Some(h) if h.page_addr == lsn_of(0) && h.major == first.major => h,
+                _ => return Ok(self.ended(lsn_of(0))),
+            };
+            let mut pos = header.size();
+            if header.info & FIRST_IS_CONTRECORD != 0 {
+                let rem = header.rem_len as usize;
+                let here = rem.min(page_size - pos);
+                if header.info & FIRST_IS_OVERWRITE_CONTRECORD != 0 {
+                    self.partial = None;
+                } else if let Some((start, total, mut bytes)) = self.partial.take() {
+                    if bytes.len() + rem != total {
+                        return Ok(self.ended(lsn_of(0)));
+                    }
+                    bytes.extend_from_slice(&page[pos..pos + here]);
+                    if bytes.len() == total {
+                        let end = lsn_of(pos + here);
+                        if !self.emit(start, end, header.timeline, first.major, &bytes, on_record) {
+                            return Ok(self.ended(start));
+                        }
+                        if self.last_was_switch(&bytes) {
+                            return Ok(SegmentEnd::Switched);
+                        }
+                    } else {
+                        self.partial = Some((start, total, bytes));
+                    }
+                }
+                // (With nothing pending, the record began in a segment we were not given: its
+                // rest is skipped, page by page.)
+                if here < rem {
+                    page_off += page_size;
+                    continue;
+                }
+                pos = maxalign((pos + here) as u64) as usize;
+            } else if self.partial.take().is_some() {
+                // The continuation is missing: this page is not part of the same WAL stream.
+                return Ok(self.ended(lsn_of(0)));
+            }
+            while pos + 4 <= page_size {
+                let total = u32_at(page, pos).unwrap_or(0) as usize;
+                if total < RECORD_HEADER_SIZE {
+                    return Ok(self.ended(lsn_of(pos)));
+                }
+                let start = lsn_of(pos);
+                if pos + total <= page_size {
+                    let bytes = &page[pos..pos + total];
+                    if !self.emit(start, start + total as u64, header.timeline, first.major, bytes, on_record) {
+                        return Ok(self.ended(start));
+                    }
+                    if self.last_was_switch(bytes) {
+                        return Ok(SegmentEnd::Switched);
+                    }
+                    pos = maxalign((pos + total) as u64) as usize;
+                } else {
+                    // Continues on the next page (perhaps in the next segment).
+                    let mut bytes = Vec::with_capacity(total);
+                    bytes.extend_from_slice(&page[pos..]);
+                    self.partial = Some((start, total, bytes));
+                    break;
+                }
+            }
+            page_off += page_size;
+        }
+        if len < long.segment_size as usize {
+            // A truncated file: what it has was read; nothing after it can be trusted.
+            return Ok(self.ended(seg_start + len as u64));
+        }
+        Ok(SegmentEnd::Complete)
+    }
+
+    fn ended(&mut self, at: u64) -> SegmentEnd {
+        self.partial = None;
+        self.next_segment = None;
+        SegmentEnd::EndOfWal { at }
+    }
+
+    fn last_was_switch(&mut self, bytes: &[u8]) -> bool {
+        let switch = bytes.len() >= RECORD_HEADER_SIZE && bytes[17] == RM_XLOG_ID && bytes[16] & 0xF0 == XLOG_SWITCH;
+        if switch {
+            self.partial = None;
+        }
+        switch
+    }
+
+    /// Hands a complete record over; false when it is not valid (the end of WAL).
+    fn emit(&self, lsn: u64, end_lsn: u64, timeline: u32, major: u32, bytes: &[u8], on_record: &mut dyn FnMut(&Record)) -> bool {
+        let record = Record { lsn, end_lsn, timeline, major, bytes };
+        if self.check_crc && !record.crc_ok() {
+            return false;
+        }
+        on_record(&record);
+        true
+    }
+}

@@ -1,0 +1,18 @@
+//! Segment files as Tideline stores them (one zstd frame, `<name>.zst`) or as PostgreSQL
+//! writes them, read into a buffer that is reused from one segment to the next.
+
+use crate::WalError;
+use std::io::Read;
+use std::path::Path;
+
+/// Reads `path` into `buf` (cleared first), undoing zstd when the name ends in `.zst`.
+pub fn read_into(path: &Path, buf: &mut Vec<u8>) -> Result<(), WalError> {
+    buf.clear();
+    let file = std::fs::File::open(path).map_err(|e| WalError::NotWal(format!("{}: {e}", path.display())))?;
+    let result = if path.extension().is_some_and(|e| e == "zst") {
+        zstd::stream::Decoder::new(file).and_then(|mut d| d.read_to_end(buf))
+    } else {
+        std::io::BufReader::new(file).read_to_end(buf)
+    };
+    result.map(|_| ()).map_err(|e| WalError::Compressed(format!("{}: {e}", path.display())))
+}

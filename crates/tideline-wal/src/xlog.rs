@@ -1,0 +1,30 @@
+//! XLOG records Tideline reads: named restore points (`pg_create_restore_point`).
+
+use crate::decode::decode;
+use crate::reader::Record;
+use crate::u64_at;
+
+const RM_XLOG_ID: u8 = 0;
+const XLOG_RESTORE_POINT: u8 = 0x70;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RestorePoint {
+    pub name: String,
+    pub lsn: u64,
+    pub end_lsn: u64,
+    /// Microseconds since 2000-01-01 UTC.
+    pub time: i64,
+}
+
+/// `xl_restore_point`: a timestamp, then the name in a 64-byte NUL-padded field.
+pub fn restore_point(record: &Record) -> Option<RestorePoint> {
+    if record.rmgr() != RM_XLOG_ID || record.info() & 0xF0 != XLOG_RESTORE_POINT {
+        return None;
+    }
+    let decoded = decode(record)?;
+    let d = decoded.main_data;
+    let time = u64_at(d, 0)? as i64;
+    let raw = d.get(8..8 + 64)?;
+    let name = &raw[..raw.iter().position(|&c| c == 0).unwrap_or(raw.len())];
+    Some(RestorePoint { name: String::from_utf8_lossy(name).into_owned(), lsn: record.lsn, end_lsn: record.end_lsn, time })
+}
