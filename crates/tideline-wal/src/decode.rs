@@ -66,7 +66,7 @@ pub fn decode<'a>(record: &Record<'a>) -> Option<Decoded<'a>> {
     let mut origin = None;
     let mut toplevel_xid = None;
     let mut last_rel: Option<RelFileLocator> = None;
-    while b.len() - at > payload {
+    while b.len().saturating_sub(at) > payload {
         let id = *b.get(at)?;
         at += 1;
         match id {

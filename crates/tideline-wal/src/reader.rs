@@ -9,6 +9,8 @@ use crate::{maxalign, u32_at, u64_at, WalError};
 
 /// `SizeOfXLogRecord`.
 pub const RECORD_HEADER_SIZE: usize = 24;
+/// `XLogRecordMaxSize`: a longer length is garbage, not a record.
+const MAX_RECORD_SIZE: usize = 1020 * 1024 * 1024;
 const RM_XLOG_ID: u8 = 0;
 const XLOG_SWITCH: u8 = 0x40;
 
@@ -149,7 +151,7 @@ impl Reader {
             }
             while pos + 4 <= page_size {
                 let total = u32_at(page, pos).unwrap_or(0) as usize;
-                if total < RECORD_HEADER_SIZE {
+                if !(RECORD_HEADER_SIZE..=MAX_RECORD_SIZE).contains(&total) {
                     return Ok(self.ended(lsn_of(pos)));
                 }
                 let start = lsn_of(pos);
@@ -164,7 +166,8 @@ impl Reader {
                     pos = maxalign((pos + total) as u64) as usize;
                 } else {
                     // Continues on the next page (perhaps in the next segment).
-                    let mut bytes = Vec::with_capacity(total);
+                    // Grown as pages arrive: a length read from damaged WAL must not allocate.
+                    let mut bytes = Vec::with_capacity(total.min(1 << 16));
                     bytes.extend_from_slice(&page[pos..]);
                     self.partial = Some((start, total, bytes));
                     break;
@@ -201,5 +204,100 @@ impl Reader {
         }
         on_record(&record);
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PAGE: usize = 8192;
+    const SEG: usize = 1 << 20;
+
+    /// A segment of `pages` pages whose records are `records` (lengths ≥ 24), laid out as
+    /// PostgreSQL does: aligned, continued across pages with FIRST_IS_CONTRECORD.
+    fn segment(start: u64, records: &[usize]) -> Vec<u8> {
+        let mut stream = Vec::new();
+        for (i, &len) in records.iter().enumerate() {
+            let mut r = vec![0u8; len];
+            r[0..4].copy_from_slice(&(len as u32).to_le_bytes());
+            r[4..8].copy_from_slice(&(i as u32 + 3).to_le_bytes());
+            r[17] = 1; // any rmgr but XLOG, so no switch
+            let crc = crc32c::crc32c_append(crc32c::crc32c(&r[24..]), &r[..20]);
+            r[20..24].copy_from_slice(&crc.to_le_bytes());
+            stream.push(r);
+        }
+        let mut seg = vec![0u8; SEG];
+        let (mut page, mut pos) = (0usize, 40usize);
+        let mut header = |seg: &mut Vec<u8>, page: usize, rem: usize| {
+            let p = page * PAGE;
+            seg[p..p + 2].copy_from_slice(&0xD110u16.to_le_bytes());
+            let info: u16 = (if page == 0 { 2 } else { 0 }) | u16::from(rem > 0);
+            seg[p + 2..p + 4].copy_from_slice(&info.to_le_bytes());
+            seg[p + 4..p + 8].copy_from_slice(&1u32.to_le_bytes());
+            seg[p + 8..p + 16].copy_from_slice(&(start + p as u64).to_le_bytes());
+            seg[p + 16..p + 20].copy_from_slice(&(rem as u32).to_le_bytes());
+            if page == 0 {
+                seg[p + 32..p + 36].copy_from_slice(&(SEG as u32).to_le_bytes());
+                seg[p + 36..p + 40].copy_from_slice(&(PAGE as u32).to_le_bytes());
+            }
+        };
+        header(&mut seg, 0, 0);
+        for r in &stream {
+            let mut written = 0;
+            while written < r.len() {
+                if pos == PAGE {
+                    page += 1;
+                    header(&mut seg, page, r.len() - written);
+                    pos = 24;
+                }
+                let n = (r.len() - written).min(PAGE - pos);
+                seg[page * PAGE + pos..page * PAGE + pos + n].copy_from_slice(&r[written..written + n]);
+                written += n;
+                pos += n;
+            }
+            pos = ((pos + 7) & !7).min(PAGE);
+        }
+        // Later pages carry valid headers with nothing in them: the end of WAL is a zero length.
+        for p in page + 1..SEG / PAGE {
+            header(&mut seg, p, 0);
+        }
+        seg
+    }
+
+    fn lengths(seg: &[u8], check: bool) -> (Vec<usize>, SegmentEnd) {
+        let mut out = Vec::new();
+        let end = Reader::new(check).feed_segment(seg, &mut |r| out.push(r.bytes.len())).unwrap();
+        (out, end)
+    }
+
+    #[test]
+    fn records_and_record_headers_that_cross_pages_are_reassembled() {
+        // 8192 - 40 = 8152 bytes on the first page: a 8140-byte record leaves 12, so the next
+        // record's 24-byte header is split across the page boundary.
+        let records = [8140, 100, 20_000, 24, 300];
+        let seg = segment(0x100_0000, &records);
+        let (got, end) = lengths(&seg, true);
+        assert_eq!(got, records);
+        assert!(matches!(end, SegmentEnd::EndOfWal { .. }));
+    }
+
+    #[test]
+    fn a_damaged_record_ends_the_wal_when_crcs_are_checked() {
+        let mut seg = segment(0x100_0000, &[100, 100, 100]);
+        seg[40 + 104 + 50] ^= 0xFF; // inside the second record's body
+        assert_eq!(lengths(&seg, true).0, [100]);
+        assert_eq!(lengths(&seg, false).0, [100, 100, 100]);
+    }
+
+    #[test]
+    fn garbage_is_not_wal_and_a_recycled_page_ends_it() {
+        assert!(Reader::new(false).feed_segment(&[0u8; 100], &mut |_| {}).is_err());
+        let mut seg = segment(0x100_0000, &[9000, 100, 8000]);
+        // The third page (where the third record ends) claims an address from an older cycle.
+        seg[2 * PAGE + 8..2 * PAGE + 16].copy_from_slice(&0u64.to_le_bytes());
+        let (got, end) = lengths(&seg, true);
+        assert_eq!(got, [9000, 100]);
+        assert_eq!(end, SegmentEnd::EndOfWal { at: 0x100_0000 + 2 * PAGE as u64 });
     }
 }
