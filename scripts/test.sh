@@ -40,6 +40,8 @@ if ! git diff --quiet -- ui/src/bindings || [ -n "$(git ls-files --others --excl
   echo "(not in CI: commit them before you push)" >&2
 fi
 
+step "Fuzzing the WAL reader (60 s)" bash scripts/fuzz.sh 60
+
 step "UI unit tests" npx vitest run --config ui/vite.config.ts --reporter=default --reporter=json --outputFile="$work/vitest.json"
 
 count() { awk -v what="$1" '/^test result:/ { for (i = 1; i < NF; i++) if ($(i+1) ~ "^" what) n += $i } END { print n + 0 }' "$work/cargo.log"; }

@@ -90,9 +90,19 @@ fn native(files: &[PathBuf], end_lsn: u64) -> (Vec<Event>, [usize; 3]) {
                         (tideline_wal::xact::Outcome::Abort, true) => "ABORT PREPARED",
                         (tideline_wal::xact::Outcome::Prepare, _) => return,
                     };
-                    events.push(Event { lsn: lsn_text(r.lsn), kind: kind.into(), xid: x.xid.to_string(), detail: x.unix_micros().to_string() });
+                    events.push(Event {
+                        lsn: lsn_text(r.lsn),
+                        kind: kind.into(),
+                        xid: x.xid.to_string(),
+                        detail: x.unix_micros().to_string(),
+                    });
                 } else if let Some(p) = tideline_wal::xlog::restore_point(r) {
-                    events.push(Event { lsn: lsn_text(r.lsn), kind: "RESTORE_POINT".into(), xid: "0".into(), detail: p.name });
+                    events.push(Event {
+                        lsn: lsn_text(r.lsn),
+                        kind: "RESTORE_POINT".into(),
+                        xid: "0".into(),
+                        detail: p.name,
+                    });
                 }
             })
             .unwrap();
@@ -119,7 +129,11 @@ fn the_native_reader_agrees_with_pg_waldump_on_every_major() {
         let start = psql(&pg, "postgres", "SELECT pg_current_wal_lsn()");
         // Full-page images after a checkpoint, records bigger than a page, a switch, savepoints
         // (subtransactions), aborts, two-phase commit and rollback, restore points.
-        psql(&pg, "postgres", "CHECKPOINT; CREATE TABLE t (id int, v text); ALTER TABLE t ALTER v SET STORAGE EXTERNAL;");
+        psql(
+            &pg,
+            "postgres",
+            "CHECKPOINT; CREATE TABLE t (id int, v text); ALTER TABLE t ALTER v SET STORAGE EXTERNAL;",
+        );
         psql(&pg, "postgres", "INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, 150000) g");
         psql(&pg, "postgres", "INSERT INTO t SELECT g, repeat(md5(g::text), 400) FROM generate_series(1, 300) g");
         psql(&pg, "postgres", "SELECT pg_create_restore_point('before-the-switch'); SELECT pg_switch_wal();");
@@ -127,7 +141,11 @@ fn the_native_reader_agrees_with_pg_waldump_on_every_major() {
         psql(&pg, "postgres", "BEGIN; INSERT INTO t VALUES (4); ROLLBACK;");
         psql(&pg, "postgres", "BEGIN; INSERT INTO t VALUES (5); PREPARE TRANSACTION 'g1'; COMMIT PREPARED 'g1';");
         psql(&pg, "postgres", "BEGIN; INSERT INTO t VALUES (6); PREPARE TRANSACTION 'g2'; ROLLBACK PREPARED 'g2';");
-        psql(&pg, "postgres", "CHECKPOINT; UPDATE t SET id = id + 1 WHERE id < 5000; DELETE FROM t WHERE id > 19000; DROP TABLE t;");
+        psql(
+            &pg,
+            "postgres",
+            "CHECKPOINT; UPDATE t SET id = id + 1 WHERE id < 5000; DELETE FROM t WHERE id > 19000; DROP TABLE t;",
+        );
         psql(&pg, "postgres", "SELECT pg_create_restore_point('after-the-drop')");
         let end = psql(&pg, "postgres", "SELECT pg_current_wal_lsn()");
         psql(&pg, "postgres", "SELECT pg_switch_wal()");
@@ -156,6 +174,28 @@ fn the_native_reader_agrees_with_pg_waldump_on_every_major() {
         assert_eq!(got, expected, "PostgreSQL {major}");
         assert!(got.iter().any(|e| e.kind == "COMMIT PREPARED") && got.iter().any(|e| e.kind == "ABORT"));
         assert!(records[0] > 1000 && records[1] > 100 && records[2] >= 1, "PostgreSQL {major}: {records:?}");
+
+        // The CLI reads the same files to the same transactions.
+        let home = support::Home::new();
+        let mut args = vec!["wal".to_string(), "inspect".into()];
+        args.extend(files.iter().map(|f| f.to_string_lossy().to_string()));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let report = home.cli(&args, None).ok().clone();
+        let xids: Vec<&str> = report["transactions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|t| {
+                t["outcome"] != "prepare"
+                    && tideline_core::physical::progress::lsn(t["lsn"].as_str().unwrap()) < Some(end_lsn)
+            })
+            .filter(|t| tideline_core::physical::progress::lsn(t["lsn"].as_str().unwrap()) >= Some(start_lsn))
+            .map(|t| t["xid"].as_str().unwrap())
+            .collect();
+        let expected_xids: Vec<&str> =
+            expected.iter().filter(|e| e.kind != "RESTORE_POINT").map(|e| e.xid.as_str()).collect();
+        assert_eq!(xids, expected_xids, "PostgreSQL {major}: wal inspect");
+        assert_eq!(report["major"], major);
 
         // The same through zstd, as the repository keeps them.
         let zipped: Vec<PathBuf> = files

@@ -74,6 +74,18 @@ pub enum WalCommand {
     Teardown { profile: String },
     /// Stream WAL with pg_receivewal on Tideline's slot, in the foreground, until Ctrl-C.
     Stream { profile: String },
+    /// Read WAL segment files (plain or .zst, in order) with the native reader: records,
+    /// commits and aborts with their times, restore points.
+    Inspect {
+        #[arg(required = true)]
+        segments: Vec<std::path::PathBuf>,
+        /// Skip each record's CRC-32C check.
+        #[arg(long)]
+        no_crc: bool,
+        /// Count records only.
+        #[arg(long)]
+        count_only: bool,
+    },
 }
 
 #[derive(Args, Debug)]

@@ -64,6 +64,27 @@ pub async fn wal(engine: &Engine, cmd: WalCommand, json: bool) -> Result<Reply> 
             Ok(Reply::of(&s, text))
         }
         WalCommand::Setup(a) => setup(engine, a).await,
+        WalCommand::Inspect { segments, no_crc, count_only } => {
+            let r = tideline_core::wal::inspect::inspect(&segments, !no_crc, !count_only)?;
+            let mut text = format!(
+                "{} segments (PostgreSQL {}), {} records, {} bytes of records{}",
+                r.segments,
+                r.major.map(|m| m.to_string()).unwrap_or_else(|| "?".into()),
+                r.records,
+                r.record_bytes,
+                r.end_of_wal.as_deref().map(|l| format!("; valid WAL ends at {l}")).unwrap_or_default()
+            );
+            for t in &r.transactions {
+                let dropped =
+                    if t.dropped.is_empty() { String::new() } else { format!(", drops {}", t.dropped.join(" ")) };
+                let prepared = if t.prepared { " prepared" } else { "" };
+                text.push_str(&format!("\n{} {}{prepared} xid {} at {}{dropped}", t.lsn, t.outcome, t.xid, t.time));
+            }
+            for p in &r.restore_points {
+                text.push_str(&format!("\n{} restore point '{}' at {}", p.lsn, p.name, p.time));
+            }
+            Ok(Reply::of(&r, text))
+        }
         WalCommand::Status { profile } => {
             let s = engine.wal_status(&profile).await?;
             let mut text = format!(

@@ -25,7 +25,11 @@ pub struct RelFileLocator {
 
 impl RelFileLocator {
     pub(crate) fn at(b: &[u8], at: usize) -> Option<RelFileLocator> {
-        Some(RelFileLocator { tablespace: u32_at(b, at)?, database: u32_at(b, at + 4)?, relfilenode: u32_at(b, at + 8)? })
+        Some(RelFileLocator {
+            tablespace: u32_at(b, at)?,
+            database: u32_at(b, at + 4)?,
+            relfilenode: u32_at(b, at + 8)?,
+        })
     }
 }
 

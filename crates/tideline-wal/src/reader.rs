@@ -98,8 +98,13 @@ impl Reader {
                 return Err(WalError::VersionChanged { expected, found: first.major });
             }
         }
-        self.major = Some(first.major);
         let seg_start = first.page_addr;
+        // A segment starts at a multiple of its size, far below the end of the LSN space
+        // (records may run 1 GB past it).
+        if seg_start % long.segment_size as u64 != 0 || seg_start > u64::MAX / 2 {
+            return Err(WalError::NotWal(format!("a first page at {seg_start:#x}")));
+        }
+        self.major = Some(first.major);
         if self.next_segment.is_some_and(|n| n != seg_start) {
             // Not the next segment: whatever was pending cannot continue here.
             self.partial = None;
@@ -197,7 +202,15 @@ impl Reader {
     }
 
     /// Hands a complete record over; false when it is not valid (the end of WAL).
-    fn emit(&self, lsn: u64, end_lsn: u64, timeline: u32, major: u32, bytes: &[u8], on_record: &mut dyn FnMut(&Record)) -> bool {
+    fn emit(
+        &self,
+        lsn: u64,
+        end_lsn: u64,
+        timeline: u32,
+        major: u32,
+        bytes: &[u8],
+        on_record: &mut dyn FnMut(&Record),
+    ) -> bool {
         let record = Record { lsn, end_lsn, timeline, major, bytes };
         if self.check_crc && !record.crc_ok() {
             return false;
@@ -229,7 +242,7 @@ mod tests {
         }
         let mut seg = vec![0u8; SEG];
         let (mut page, mut pos) = (0usize, 40usize);
-        let mut header = |seg: &mut Vec<u8>, page: usize, rem: usize| {
+        let header = |seg: &mut Vec<u8>, page: usize, rem: usize| {
             let p = page * PAGE;
             seg[p..p + 2].copy_from_slice(&0xD110u16.to_le_bytes());
             let info: u16 = (if page == 0 { 2 } else { 0 }) | u16::from(rem > 0);

@@ -26,5 +26,10 @@ pub fn restore_point(record: &Record) -> Option<RestorePoint> {
     let time = u64_at(d, 0)? as i64;
     let raw = d.get(8..8 + 64)?;
     let name = &raw[..raw.iter().position(|&c| c == 0).unwrap_or(raw.len())];
-    Some(RestorePoint { name: String::from_utf8_lossy(name).into_owned(), lsn: record.lsn, end_lsn: record.end_lsn, time })
+    Some(RestorePoint {
+        name: String::from_utf8_lossy(name).into_owned(),
+        lsn: record.lsn,
+        end_lsn: record.end_lsn,
+        time,
+    })
 }

@@ -5,6 +5,7 @@
 
 pub mod archive;
 pub mod control;
+pub mod inspect;
 pub mod mark;
 pub mod names;
 pub mod push;

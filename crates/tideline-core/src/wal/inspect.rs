@@ -1,0 +1,122 @@
+//! `tideline wal inspect SEGMENT...`: what WAL segment files hold, read by the native reader
+//! (plain or `.zst`, in the order given): records, commits and aborts with their times, and
+//! restore points. Memory stays at one segment whatever the number of files.
+
+use crate::error::{Error, ErrorCode, Result};
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+use tideline_wal::xact::Outcome;
+use tideline_wal::{lsn_text, Reader, SegmentEnd};
+use ts_rs::TS;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct TransactionEnd {
+    /// `commit`, `abort` or `prepare`.
+    pub outcome: String,
+    pub xid: String,
+    pub prepared: bool,
+    pub lsn: String,
+    /// RFC 3339, UTC, microseconds.
+    pub time: String,
+    pub subxacts: Vec<String>,
+    /// Relation files the commit removes (`tablespace/database/relfilenode`).
+    pub dropped: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct WalRestorePoint {
+    pub name: String,
+    pub lsn: String,
+    pub time: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct InspectReport {
+    pub major: Option<u32>,
+    #[ts(type = "number")]
+    pub segments: u64,
+    #[ts(type = "number")]
+    pub records: u64,
+    #[ts(type = "number")]
+    pub record_bytes: u64,
+    pub transactions: Vec<TransactionEnd>,
+    pub restore_points: Vec<WalRestorePoint>,
+    /// Where valid WAL ended, when it ended before the last file did.
+    pub end_of_wal: Option<String>,
+}
+
+fn rfc3339(pg_micros: i64) -> String {
+    let unix = pg_micros + tideline_wal::xact::PG_EPOCH_UNIX_MICROS;
+    chrono::DateTime::from_timestamp_micros(unix)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
+        .unwrap_or_default()
+}
+
+/// Reads `paths` in order. `transactions` false counts records only (the fastest scan).
+pub fn inspect(paths: &[PathBuf], check_crc: bool, transactions: bool) -> Result<InspectReport> {
+    let mut reader = Reader::new(check_crc);
+    let mut report = InspectReport {
+        major: None,
+        segments: 0,
+        records: 0,
+        record_bytes: 0,
+        transactions: Vec::new(),
+        restore_points: Vec::new(),
+        end_of_wal: None,
+    };
+    let mut buf = Vec::new();
+    for path in paths {
+        tideline_wal::segment::read_into(path, &mut buf)
+            .map_err(|e| Error::new(ErrorCode::WalInvalid, e.to_string(), "Name WAL segment files (plain or .zst)."))?;
+        let end = reader
+            .feed_segment(&buf, &mut |r| {
+                report.records += 1;
+                report.record_bytes += r.bytes.len() as u64;
+                if !transactions {
+                    return;
+                }
+                if let Some(x) = tideline_wal::xact::parse(r) {
+                    report.transactions.push(TransactionEnd {
+                        outcome: match x.outcome {
+                            Outcome::Commit => "commit",
+                            Outcome::Abort => "abort",
+                            Outcome::Prepare => "prepare",
+                        }
+                        .into(),
+                        xid: x.xid.to_string(),
+                        prepared: x.prepared,
+                        lsn: lsn_text(x.lsn),
+                        time: rfc3339(x.time),
+                        subxacts: x.subxacts.iter().map(|s| s.to_string()).collect(),
+                        dropped: x
+                            .dropped
+                            .iter()
+                            .map(|d| format!("{}/{}/{}", d.tablespace, d.database, d.relfilenode))
+                            .collect(),
+                    });
+                } else if let Some(p) = tideline_wal::xlog::restore_point(r) {
+                    report.restore_points.push(WalRestorePoint {
+                        name: p.name,
+                        lsn: lsn_text(p.lsn),
+                        time: rfc3339(p.time),
+                    });
+                }
+            })
+            .map_err(|e| {
+                Error::new(
+                    ErrorCode::WalInvalid,
+                    format!("{}: {e}", path.display()),
+                    "Give the segments in order, one cluster's.",
+                )
+            })?;
+        report.segments += 1;
+        report.major = reader.major();
+        if let SegmentEnd::EndOfWal { at } = end {
+            report.end_of_wal = Some(lsn_text(at));
+        }
+    }
+    Ok(report)
+}
