@@ -212,3 +212,76 @@ fn the_native_reader_agrees_with_pg_waldump_on_every_major() {
         assert_eq!(again, expected, "PostgreSQL {major}: through zstd");
     }
 }
+
+#[test]
+fn row_changes_are_counted_per_relation_file_and_drops_named_at_commit() {
+    for major in majors() {
+        let pg = TestCluster::start_with(
+            major,
+            None,
+            vec![("wal_level".into(), "replica".into()), ("wal_keep_size".into(), "'1GB'".into())],
+        );
+        psql(&pg, "postgres", "CREATE TABLE t (id int, v text); CREATE TABLE other (id int)");
+        let node: u32 = psql(&pg, "postgres", "SELECT pg_relation_filenode('t')").parse().unwrap();
+        let db: u32 = psql(&pg, "postgres", "SELECT oid FROM pg_database WHERE datname = 'postgres'").parse().unwrap();
+        let start = psql(&pg, "postgres", "SELECT pg_current_wal_lsn()");
+        psql(
+            &pg,
+            "postgres",
+            "INSERT INTO t SELECT g, 'x' FROM generate_series(1, 1000) g; INSERT INTO other VALUES (1)",
+        );
+        psql(&pg, "postgres", "UPDATE t SET v = 'y' WHERE id <= 100; DELETE FROM t WHERE id > 700");
+        psql(&pg, "postgres", "COPY t (id) FROM PROGRAM 'seq 1 500'");
+        let drop_xid = psql(&pg, "postgres", "BEGIN; DROP TABLE t; SELECT txid_current(); COMMIT;");
+        let end = psql(&pg, "postgres", "SELECT pg_current_wal_lsn()");
+        psql(&pg, "postgres", "SELECT pg_switch_wal()");
+        let wal = pg.get().data_dir().join("pg_wal");
+        let first = psql(&pg, "postgres", &format!("SELECT pg_walfile_name('{start}')"));
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&wal)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| {
+                p.file_name().unwrap().len() == 24
+                    && p.file_name().unwrap().to_string_lossy().as_ref() >= first.as_str()
+            })
+            .collect();
+        files.sort();
+        let (start_lsn, end_lsn) = (
+            tideline_core::physical::progress::lsn(&start).unwrap(),
+            tideline_core::physical::progress::lsn(&end).unwrap(),
+        );
+        let mut counts = std::collections::HashMap::new();
+        let mut dropped_by = None;
+        let mut reader = Reader::new(true);
+        let mut buf = Vec::new();
+        for f in &files {
+            tideline_wal::segment::read_into(f, &mut buf).unwrap();
+            let end = reader
+                .feed_segment(&buf, &mut |r| {
+                    if r.lsn < start_lsn || r.lsn >= end_lsn {
+                        return;
+                    }
+                    if let Some(c) = tideline_wal::heap::row_change(r) {
+                        if c.rel.relfilenode == node && c.rel.database == db {
+                            *counts.entry(c.change).or_insert(0u32) += c.rows;
+                        }
+                    }
+                    if let Some(x) = tideline_wal::xact::parse(r) {
+                        if x.dropped.iter().any(|d| d.relfilenode == node) {
+                            dropped_by = Some(x.xid.to_string());
+                        }
+                    }
+                })
+                .unwrap();
+            if matches!(end, SegmentEnd::EndOfWal { .. }) {
+                break;
+            }
+        }
+        use tideline_wal::heap::Change;
+        assert_eq!(counts.get(&Change::Insert), Some(&1500), "PostgreSQL {major}: {counts:?}");
+        assert_eq!(counts.get(&Change::Update), Some(&100), "PostgreSQL {major}: {counts:?}");
+        assert_eq!(counts.get(&Change::Delete), Some(&300), "PostgreSQL {major}: {counts:?}");
+        assert_eq!(dropped_by, Some(drop_xid), "PostgreSQL {major}: the DROP's commit names the file");
+    }
+}

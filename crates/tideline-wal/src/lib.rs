@@ -10,6 +10,7 @@
 
 pub mod decode;
 pub mod error;
+pub mod heap;
 pub mod page;
 pub mod reader;
 pub mod segment;

@@ -69,6 +69,7 @@ pub fn inspect(paths: &[PathBuf], check_crc: bool, transactions: bool) -> Result
     };
     let mut buf = Vec::new();
     for path in paths {
+        // Read, not mapped: measured here, page faults on a mapping cost more than the copy.
         tideline_wal::segment::read_into(path, &mut buf)
             .map_err(|e| Error::new(ErrorCode::WalInvalid, e.to_string(), "Name WAL segment files (plain or .zst)."))?;
         let end = reader
