@@ -2,6 +2,7 @@
 //! recovery starts from, the target, and the sandbox or data directory it lands in.
 
 pub mod choose;
+pub mod commits;
 pub mod history;
 pub mod in_place;
 pub mod plan;
@@ -9,5 +10,4 @@ pub mod recovery;
 pub mod run;
 pub mod target;
 pub mod timeline;
-pub mod waldump;
 pub mod window;

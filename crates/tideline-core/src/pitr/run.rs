@@ -56,15 +56,12 @@ impl Drop for Attempt {
 /// The last commit replayed: the newest commit at or before `at` (strictly before when the
 /// server stopped *before* a commit) in the segment holding `at`, or the one before it.
 fn last_replayed_commit(
-    engine: &Engine,
     wal: &WalArchive,
-    major: u32,
     tlis: &[u32],
     seg_bytes: u64,
     at: u64,
     before: bool,
-) -> Option<super::waldump::Commit> {
-    let tool = engine.tools().ok()?.client_for(major, "pg_waldump").ok()?.path("pg_waldump");
+) -> Option<super::commits::Commit> {
     let number = at / seg_bytes;
     for n in [number, number.saturating_sub(1)] {
         for &tli in tlis {
@@ -72,7 +69,7 @@ fn last_replayed_commit(
             let bytes = read_compressed(&wal.path_of(&name))
                 .or_else(|_| read_compressed(&wal.path_of(&format!("{name}.partial"))));
             let Ok(bytes) = bytes else { continue };
-            let found = super::waldump::commits_in(&tool, &bytes, &name)
+            let found = super::commits::commits_in(&bytes)
                 .into_iter()
                 .rev()
                 .find(|c| lsn(&c.lsn).is_some_and(|l| if before { l < at } else { l <= at }));
@@ -147,7 +144,7 @@ impl Engine {
             let mut tlis = vec![timeline];
             tlis.extend(forks.iter().rev().map(|f| f.parent));
             let before = facts.stop.as_deref().is_some_and(|s| s.contains("before"));
-            if let Some(c) = last_replayed_commit(self, wal, major, &tlis, seg_bytes, at, before) {
+            if let Some(c) = last_replayed_commit(wal, &tlis, seg_bytes, at, before) {
                 reached.xid = Some(c.xid);
                 reached.time.get_or_insert(c.time);
             }

@@ -74,10 +74,7 @@ impl Engine {
         let first = archived.iter().find(|n| n.len() == 24).and_then(|n| read_compressed(&wal.path_of(n)).ok());
         let header = first.as_deref().and_then(|b| crate::wal::control::segment_header(b).ok());
         let segment_bytes = header.map(|h| h.segment_bytes as u64).unwrap_or(16 << 20);
-        let pg_waldump = header
-            .and_then(|h| self.tools().ok()?.client_for(h.major, "pg_waldump").ok().map(|i| i.path("pg_waldump")));
         let last_commit = |tli: u32, number: u64| -> Option<String> {
-            let tool = pg_waldump.as_ref()?;
             // The newest commit may sit segments back: archive_timeout and pg_switch_wal() close
             // segments that hold no commit.
             (0..32).filter_map(|back| number.checked_sub(back)).find_map(|n| {
@@ -85,7 +82,7 @@ impl Engine {
                 let bytes = read_compressed(&wal.path_of(&name))
                     .or_else(|_| read_compressed(&wal.path_of(&format!("{name}.partial"))))
                     .ok()?;
-                super::waldump::commits_in(tool, &bytes, &name).pop().map(|c| c.time)
+                super::commits::commits_in(&bytes).pop().map(|c| c.time)
             })
         };
         let window = compute(&sysid, segment_bytes, &archived, &histories, bases, &last_commit);
