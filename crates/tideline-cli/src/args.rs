@@ -74,6 +74,8 @@ pub enum WalCommand {
     Teardown { profile: String },
     /// Stream WAL with pg_receivewal on Tideline's slot, in the foreground, until Ctrl-C.
     Stream { profile: String },
+    /// Summarise archived segments that have no summary yet, and index every summary.
+    Index { profile: String },
     /// Read WAL segment files (plain or .zst, in order) with the native reader: records,
     /// commits and aborts with their times, restore points.
     Inspect {

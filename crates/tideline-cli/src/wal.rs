@@ -64,6 +64,14 @@ pub async fn wal(engine: &Engine, cmd: WalCommand, json: bool) -> Result<Reply> 
             Ok(Reply::of(&s, text))
         }
         WalCommand::Setup(a) => setup(engine, a).await,
+        WalCommand::Index { profile } => {
+            let r = engine.wal_index(&profile).await?;
+            let text = format!(
+                "{} segments of cluster {}: {} summarised now, {} summaries indexed",
+                r.segments, r.system_identifier, r.summarised, r.ingested
+            );
+            Ok(Reply::of(&r, text))
+        }
         WalCommand::Inspect { segments, no_crc, count_only } => {
             let r = tideline_core::wal::inspect::inspect(&segments, !no_crc, !count_only)?;
             let mut text = format!(

@@ -6,6 +6,7 @@ mod profiles;
 pub mod restore_points;
 pub mod sandboxes;
 mod settings;
+pub mod wal_summaries;
 
 use crate::error::{Error, ErrorCode, Result};
 use rusqlite::Connection;
@@ -82,6 +83,17 @@ const MIGRATIONS: &[&str] = &[
         replay_ms INTEGER NOT NULL
     );
     CREATE INDEX recovery_measurements_by_profile ON recovery_measurements (profile, measured_at);",
+    // 5: per-segment WAL summaries, ingested from the repository's `<segment>.json` sidecars
+    "CREATE TABLE wal_summaries (
+        system_identifier TEXT NOT NULL,
+        segment TEXT NOT NULL,
+        timeline INTEGER NOT NULL,
+        first_commit_time TEXT,
+        last_commit_time TEXT,
+        commits INTEGER NOT NULL,
+        summary TEXT NOT NULL,
+        PRIMARY KEY (system_identifier, segment)
+    );",
 ];
 
 impl Catalog {

@@ -74,7 +74,16 @@ impl Engine {
         let first = archived.iter().find(|n| n.len() == 24).and_then(|n| read_compressed(&wal.path_of(n)).ok());
         let header = first.as_deref().and_then(|b| crate::wal::control::segment_header(b).ok());
         let segment_bytes = header.map(|h| h.segment_bytes as u64).unwrap_or(16 << 20);
+        // Summaries written as segments landed: the index answers, the WAL is read only for
+        // segments without one (a `.partial`, or an archive older than summaries).
+        if let Err(e) = self.ingest_wal_summaries(&sysid, &wal) {
+            tracing::warn!(error = %e.message, "ingesting WAL summaries");
+        }
         let last_commit = |tli: u32, number: u64| -> Option<String> {
+            let name = crate::wal::names::SegmentName { timeline: tli, number }.file_name(segment_bytes);
+            if self.catalog().has_wal_summary(&sysid, &name).unwrap_or(false) {
+                return self.catalog().last_commit_time(&sysid, tli, &name).ok().flatten();
+            }
             // The newest commit may sit segments back: archive_timeout and pg_switch_wal() close
             // segments that hold no commit.
             (0..32).filter_map(|back| number.checked_sub(back)).find_map(|n| {

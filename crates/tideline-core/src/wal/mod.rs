@@ -5,6 +5,7 @@
 
 pub mod archive;
 pub mod control;
+pub mod index;
 pub mod inspect;
 pub mod mark;
 pub mod names;
@@ -12,3 +13,4 @@ pub mod push;
 pub mod setup;
 pub mod status;
 pub mod stream;
+pub mod summary;

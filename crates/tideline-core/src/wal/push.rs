@@ -40,7 +40,16 @@ pub fn wal_push(repo: &Path, path: &Path, pgdata: &Path) -> Result<PushOutcome> 
             ));
         }
     }
-    WalArchive::open(repo, sysid).push(name, &content)
+    let archive = WalArchive::open(repo, sysid);
+    let outcome = archive.push(name, &content)?;
+    if kind == WalFileKind::Segment && !archive.summary_path(name).exists() {
+        // The segment is safe already; a summary that fails is written later by `wal index`.
+        let segment_bytes = segment_header(&content).map(|h| h.segment_bytes as u64).unwrap_or(16 << 20);
+        if let Err(e) = archive.write_summary(name, &content, segment_bytes) {
+            eprintln!("tideline wal-push: {name} archived, but not summarised: {}", e.message);
+        }
+    }
+    Ok(outcome)
 }
 
 /// Restores `name` into `dest` for the cluster of `pgdata` (the recovering server's data

@@ -80,6 +80,11 @@ fn sweep(
                 archive.push(&name, &content)?;
                 if kind == WalFileKind::Segment {
                     archive.remove_partial(&name)?;
+                    let segment_bytes = content.len() as u64;
+                    if let Err(e) = archive.write_summary(&name, &content, segment_bytes) {
+                        // Stored all the same; `tideline wal index` summarises it later.
+                        tracing::warn!(segment = %name, error = %e.message, "segment not summarised");
+                    }
                 }
                 std::fs::remove_file(&path).map_err(|e| Error::io(format!("removing {}", path.display()), e))?;
                 stored.push(name);

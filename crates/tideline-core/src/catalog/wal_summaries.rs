@@ -1,0 +1,55 @@
+//! The catalog's copy of the repository's per-segment WAL summaries, so the timeline asks an
+//! index, not the WAL.
+
+use super::Catalog;
+use crate::error::{Error, Result};
+use crate::wal::summary::SegmentSummary;
+use std::collections::HashSet;
+
+impl Catalog {
+    pub fn summarised_segments(&self, system_identifier: &str) -> Result<HashSet<String>> {
+        let mut stmt = self.conn.prepare("SELECT segment FROM wal_summaries WHERE system_identifier = ?1")?;
+        let rows = stmt.query_map([system_identifier], |r| r.get::<_, String>(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    pub fn record_wal_summary(&self, system_identifier: &str, s: &SegmentSummary) -> Result<()> {
+        let json = serde_json::to_string(s).map_err(|e| Error::internal(e.to_string()))?;
+        self.conn.execute(
+            "INSERT OR REPLACE INTO wal_summaries (system_identifier, segment, timeline, first_commit_time, last_commit_time, commits, summary)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            rusqlite::params![
+                system_identifier,
+                s.segment,
+                s.timeline,
+                s.first_commit.as_ref().map(|c| &c.time),
+                s.last_commit.as_ref().map(|c| &c.time),
+                s.commits,
+                json
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// The newest commit time at or before segment `upto` on `timeline`, from the summaries.
+    pub fn last_commit_time(&self, system_identifier: &str, timeline: u32, upto: &str) -> Result<Option<String>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT last_commit_time FROM wal_summaries
+             WHERE system_identifier = ?1 AND timeline = ?2 AND segment <= ?3 AND last_commit_time IS NOT NULL
+             ORDER BY segment DESC LIMIT 1",
+        )?;
+        let mut rows =
+            stmt.query_map(rusqlite::params![system_identifier, timeline, upto], |r| r.get::<_, String>(0))?;
+        Ok(rows.next().transpose()?)
+    }
+
+    /// Whether segment `segment` has a summary (the timeline falls back to reading WAL if not).
+    pub fn has_wal_summary(&self, system_identifier: &str, segment: &str) -> Result<bool> {
+        let n: i64 = self.conn.query_row(
+            "SELECT count(*) FROM wal_summaries WHERE system_identifier = ?1 AND segment = ?2",
+            rusqlite::params![system_identifier, segment],
+            |r| r.get(0),
+        )?;
+        Ok(n > 0)
+    }
+}
