@@ -26,7 +26,7 @@ async fn back_up_verify_and_restore_from_the_window() {
     click(&c, "[data-testid=nav-backups]").await;
 
     for (major, name, pg) in &clusters {
-        el(&c, "[data-testid=backups-profile]").await.select_by_value(name).await.unwrap();
+        support::webdriver::select_when_listed(&c, "[data-testid=backups-profile]", name).await;
         click(&c, "[data-testid=backup-now]").await;
         el(&c, "[data-testid=bk-format]").await.select_by_value("custom").await.unwrap();
         let command = text_when(&c, "[data-testid=bk-command]", |t| t.contains("pg_dump")).await;
@@ -90,7 +90,7 @@ async fn cancel_in_the_window_stops_the_backup_and_keeps_nothing() {
     let driver = Driver::start(&home, None);
     let c = driver.open_app().await;
     click(&c, "[data-testid=nav-backups]").await;
-    el(&c, "[data-testid=backups-profile]").await.select_by_value("p").await.unwrap();
+    support::webdriver::select_when_listed(&c, "[data-testid=backups-profile]", "p").await;
     click(&c, "[data-testid=backup-now]").await;
     click(&c, "[data-testid=bk-start]").await;
     text_when(&c, "[data-testid=bk-progress]", |t| t.contains("counting rows") || t.contains("dumping")).await;

@@ -29,7 +29,7 @@ async fn set_up_archiving_back_up_and_mark_from_the_window() {
     click(&c, "[data-testid=nav-wal]").await;
 
     for (major, name, _pg) in &clusters {
-        el(&c, "[data-testid=wal-profile]").await.select_by_value(name).await.unwrap();
+        support::webdriver::select_when_listed(&c, "[data-testid=wal-profile]", name).await;
         click(&c, "[data-testid=wal-check]").await;
         let method = el(&c, "[data-testid=wal-method]").await;
         assert_eq!(method.attr("data-method").await.unwrap().as_deref(), Some("archive"), "PostgreSQL {major}");
@@ -76,7 +76,7 @@ async fn set_up_archiving_back_up_and_mark_from_the_window() {
         }
         // The Backups screen lists it beside dumps, with its WAL range and no logical actions.
         click(&c, "[data-testid=nav-backups]").await;
-        el(&c, "[data-testid=backups-profile]").await.select_by_value(name).await.unwrap();
+        support::webdriver::select_when_listed(&c, "[data-testid=backups-profile]", name).await;
         click(&c, &format!("[data-testid=backup-row][data-id='{id}'] button")).await;
         text_when(&c, "[data-testid=manifest-wal]", |t| t.contains("consistent at")).await;
         assert!(c.find_all(support::webdriver::css("[data-testid=backup-restore]")).await.unwrap().is_empty());

@@ -173,3 +173,10 @@ pub async fn screenshot(c: &Client, name: &str) -> PathBuf {
     std::fs::write(&path, png).unwrap();
     path
 }
+
+/// Selects `value` in the `<select>` at `selector` once the list has it: options arrive from
+/// IPC a moment after the element itself.
+pub async fn select_when_listed(c: &Client, selector: &str, value: &str) {
+    el(c, &format!("{selector} option[value='{value}']")).await;
+    el(c, selector).await.select_by_value(value).await.unwrap();
+}
