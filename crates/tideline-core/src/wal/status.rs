@@ -174,11 +174,21 @@ impl Engine {
         while !target.exists() && started.elapsed() < Duration::from_secs(30) {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+        // The file lands before archive_command returns (wal-push still summarises it):
+        // report the archiver once it has counted this segment too.
+        let mut state = archiver(client).await?;
+        while target.exists()
+            && state.last_archived_wal.as_deref() < Some(segment.as_str())
+            && started.elapsed() < Duration::from_secs(30)
+        {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            state = archiver(client).await?;
+        }
         Ok(ArchiveTest {
             arrived: target.exists(),
             waited_ms: started.elapsed().as_millis() as u64,
             segment,
-            archiver: archiver(client).await?,
+            archiver: state,
         })
     }
 
