@@ -83,5 +83,11 @@ fn segments_are_summarised_as_they_land_and_indexed() {
         }
         let t = home.cli(&["timeline", "p"], None).ok().clone();
         assert!(t["window"]["timelines"][0]["latest"]["time"].as_str().is_some(), "{t}");
+        // Commit density: every summarised commit, once (re-indexing does not count twice).
+        let density: u64 = t["commit_density"].as_array().unwrap().iter().map(|m| m["commits"].as_u64().unwrap()).sum();
+        assert!(density >= s["commits"].as_u64().unwrap(), "{t}");
+        home.cli(&["wal", "index", "p"], None).ok();
+        let again = home.cli(&["timeline", "p"], None).ok().clone();
+        assert_eq!(again["commit_density"], t["commit_density"]);
     }
 }

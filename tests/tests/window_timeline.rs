@@ -35,6 +35,8 @@ async fn from_the_demo_offer_to_a_table_copied_back() {
         }
     }
     assert!(covered, "the demo's WAL coverage never showed");
+    // Commit density from the summaries wal-push wrote as the demo's segments landed.
+    el(&c, "[data-testid=density-bar]").await;
     el(&c, "[data-testid=marker-base]").await;
     screenshot(&c, "timeline-demo").await;
 

@@ -264,6 +264,10 @@ export function timelineView(overrides: Partial<TimelineView> = {}): TimelineVie
         created_at: '2025-03-04T12:00:00Z',
       },
     ],
+    commit_density: [
+      { minute: '2025-03-02T12:00:00Z', commits: 4 },
+      { minute: '2025-03-02T12:01:00Z', commits: 40 },
+    ],
     ...overrides,
   };
 }

@@ -11,8 +11,11 @@ export const DAY = 24 * HOUR;
 export type Marker = { time: number; label: string; title: string; point?: RestorePoint };
 export type GapMark = { time: number; side: 'start' | 'end'; title: string };
 
+export type Bar = { time: number; count: number; title: string };
+
 export type Lane =
   | { kind: 'markers'; id: string; label: string; markers: Marker[] }
+  | { kind: 'density'; id: string; label: string; bars: Bar[]; max: number }
   | {
       kind: 'wal';
       id: string;
@@ -64,6 +67,13 @@ export function lanes(view: TimelineView): Lane[] {
       })),
     },
   ];
+  // Commits per minute from the WAL summaries: how busy the server was, moment by moment.
+  const bars: Bar[] = [];
+  for (const m of view.commit_density) {
+    const t = parseTime(m.minute);
+    if (t !== null) bars.push({ time: t, count: m.commits, title: `${m.commits} commits in the minute from ${m.minute}` });
+  }
+  out.push({ kind: 'density', id: 'commits', label: 'Commits per minute', bars, max: Math.max(1, ...bars.map((b) => b.count)) });
   const covered = new Map(spans(w).map((s) => [s.timeline, s]));
   for (const t of w.timelines) {
     const span = covered.get(t.timeline) ?? null;
@@ -114,6 +124,7 @@ export function fitDomain(view: TimelineView, now: number): [number, number] {
   const times: number[] = [];
   for (const lane of lanes(view)) {
     if (lane.kind === 'markers') times.push(...lane.markers.map((m) => m.time));
+    else if (lane.kind === 'density') times.push(...lane.bars.map((b) => b.time));
     else if (lane.bar) times.push(lane.bar.start, lane.bar.end);
   }
   if (times.length === 0) return [now - DAY, now];

@@ -94,6 +94,13 @@ const MIGRATIONS: &[&str] = &[
         summary TEXT NOT NULL,
         PRIMARY KEY (system_identifier, segment)
     );",
+    // 6: commits per minute across a cluster's summaries (the timeline's density lane)
+    "CREATE TABLE wal_commit_minutes (
+        system_identifier TEXT NOT NULL,
+        minute TEXT NOT NULL,
+        commits INTEGER NOT NULL,
+        PRIMARY KEY (system_identifier, minute)
+    );",
 ];
 
 impl Catalog {

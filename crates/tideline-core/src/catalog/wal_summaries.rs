@@ -13,8 +13,19 @@ impl Catalog {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    /// Records a summary once (its commits are added to the per-minute counts only the first
+    /// time the segment is seen).
     pub fn record_wal_summary(&self, system_identifier: &str, s: &SegmentSummary) -> Result<()> {
         let json = serde_json::to_string(s).map_err(|e| Error::internal(e.to_string()))?;
+        if !self.has_wal_summary(system_identifier, &s.segment)? {
+            for (minute, n) in &s.commits_per_minute {
+                self.conn.execute(
+                    "INSERT INTO wal_commit_minutes (system_identifier, minute, commits) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (system_identifier, minute) DO UPDATE SET commits = commits + excluded.commits",
+                    rusqlite::params![system_identifier, minute, n],
+                )?;
+            }
+        }
         self.conn.execute(
             "INSERT OR REPLACE INTO wal_summaries (system_identifier, segment, timeline, first_commit_time, last_commit_time, commits, summary)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -41,6 +52,15 @@ impl Catalog {
         let mut rows =
             stmt.query_map(rusqlite::params![system_identifier, timeline, upto], |r| r.get::<_, String>(0))?;
         Ok(rows.next().transpose()?)
+    }
+
+    /// Commits per minute (`2026-11-24T14:29Z`), oldest first.
+    pub fn commit_minutes(&self, system_identifier: &str) -> Result<Vec<(String, u32)>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT minute, commits FROM wal_commit_minutes WHERE system_identifier = ?1 ORDER BY minute")?;
+        let rows = stmt.query_map([system_identifier], |r| Ok((r.get::<_, String>(0)?, r.get::<_, u32>(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     /// Whether segment `segment` has a summary (the timeline falls back to reading WAL if not).

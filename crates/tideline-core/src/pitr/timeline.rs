@@ -19,6 +19,15 @@ pub struct DumpPoint {
     pub finished_at: String,
 }
 
+/// Commits in one minute, from the WAL summaries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct MinuteCommits {
+    /// The minute's start, RFC 3339 UTC.
+    pub minute: String,
+    pub commits: u32,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, TS)]
 #[ts(export)]
 pub struct TimelineView {
@@ -26,6 +35,8 @@ pub struct TimelineView {
     pub window: RecoveryWindow,
     pub logical_dumps: Vec<DumpPoint>,
     pub restore_points: Vec<RestorePoint>,
+    /// Commit density, per minute with commits, oldest first.
+    pub commit_density: Vec<MinuteCommits>,
 }
 
 impl Engine {
@@ -101,6 +112,12 @@ impl Engine {
             .map(|b| DumpPoint { id: b.id.clone(), database: b.database.clone(), finished_at: b.finished_at.clone() })
             .collect();
         let restore_points = self.catalog().restore_points(&sysid)?;
-        Ok(TimelineView { profile: profile.name, window, logical_dumps, restore_points })
+        let commit_density = self
+            .catalog()
+            .commit_minutes(&sysid)?
+            .into_iter()
+            .map(|(m, commits)| MinuteCommits { minute: format!("{}:00Z", m.trim_end_matches('Z')), commits })
+            .collect();
+        Ok(TimelineView { profile: profile.name, window, logical_dumps, restore_points, commit_density })
     }
 }
