@@ -7,25 +7,7 @@
 mod support;
 
 use std::path::Path;
-use support::{client, majors, password, psql, set_mode, wait_for, Home, TestCluster};
-use tideline_core::secret::Secret;
-
-/// One value from `sql` in `database` of the sandbox listening on `port`.
-fn sandbox_query(major: u32, port: u16, pw: &str, sql: &str) -> String {
-    let draft = tideline_core::profile::ProfileDraft {
-        host: "127.0.0.1".into(),
-        port,
-        database: "postgres".into(),
-        user: "postgres".into(),
-        sslmode: tideline_core::profile::SslMode::Disable,
-        ..Default::default()
-    };
-    let psql = client(major, "psql").path("psql");
-    let mut cc = tideline_core::libpq_env::client_command(&psql, &draft, Some(&Secret::new(pw))).unwrap();
-    let out = cc.command.args(["-X", "-At", "-c", sql]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
+use support::{majors, password, psql, Home};
 
 /// Removes every sandbox of a home when the test ends, passing or not.
 struct Sandboxes<'a>(&'a Home);
@@ -51,45 +33,26 @@ fn archived(wal: &Path) -> Vec<String> {
 fn the_guides_disaster_is_undone_in_sandboxes_by_time_name_xid_and_lsn() {
     for major in majors() {
         let pw = password();
-        let work = tempfile::Builder::new().prefix("tideline-pitr-").tempdir().unwrap();
-        set_mode(work.path(), 0o755);
-        let (_bin_dir, bin) = support::installed_tideline("tideline-bin-");
-        let repo = work.path().join("repo");
-        std::fs::create_dir(&repo).unwrap();
-        if let Some(owner) = tideline_core::cluster::cluster_owner().unwrap() {
-            std::os::unix::fs::chown(&repo, Some(owner.uid), Some(owner.gid)).unwrap();
-        }
-        let pg = TestCluster::start_with(
-            major,
-            Some(&pw),
-            vec![
-                ("wal_level".into(), "replica".into()),
-                ("archive_mode".into(), "on".into()),
-                ("archive_command".into(), format!("'{} wal-push --repo {} %p'", bin.display(), repo.display())),
-            ],
-        );
+        let source = support::ArchivingSource::start(major, Some(&pw), vec![]);
+        let (pg, repo, wal, work) = (&source.pg, &source.repo, &source.wal, &source.work);
         let home = Home::new();
         let _cleanup = Sandboxes(&home);
         home.cli(&["profile", "add", "p", "--url", &pg.url("postgres"), "--password-stdin"], Some(&pw)).ok();
         home.cli(&["repo", "path", repo.to_str().unwrap()], None).ok();
-        let sysid = psql(&pg, "postgres", "SELECT system_identifier FROM pg_control_system()");
-        let wal = repo.join("clusters").join(&sysid).join("wal");
         // The server creates the WAL directory with its first archived segment (as after
         // `tideline wal setup`), before Tideline writes base backups beside it.
-        let first = psql(&pg, "postgres", "SELECT pg_walfile_name(pg_switch_wal())");
-        wait_for("the first segment to be archived", || archived(&wal).contains(&format!("{first}.zst")));
-        let before_backup = psql(&pg, "postgres", "SELECT clock_timestamp()");
-        psql(&pg, "postgres", "CREATE TABLE orders (id serial PRIMARY KEY, note text); INSERT INTO orders (note) SELECT 'o' || g FROM generate_series(1, 1000) g");
+        source.switch_and_wait();
+        let before_backup = psql(pg, "postgres", "SELECT clock_timestamp()");
+        psql(pg, "postgres", "CREATE TABLE orders (id serial PRIMARY KEY, note text); INSERT INTO orders (note) SELECT 'o' || g FROM generate_series(1, 1000) g");
         let base = home.cli(&["basebackup", "p"], None).ok().clone();
-        psql(&pg, "postgres", "INSERT INTO orders (note) SELECT 'late' || g FROM generate_series(1, 500) g");
+        psql(pg, "postgres", "INSERT INTO orders (note) SELECT 'late' || g FROM generate_series(1, 500) g");
         home.cli(&["mark", "p", "before-delete"], None).ok();
-        let lsn_before = psql(&pg, "postgres", "SELECT pg_current_wal_lsn()");
-        let time_before = psql(&pg, "postgres", "SELECT clock_timestamp()");
+        let lsn_before = psql(pg, "postgres", "SELECT pg_current_wal_lsn()");
+        let time_before = psql(pg, "postgres", "SELECT clock_timestamp()");
         std::thread::sleep(std::time::Duration::from_millis(20));
-        let xid = psql(&pg, "postgres", "BEGIN; DELETE FROM orders; SELECT txid_current(); COMMIT;");
-        psql(&pg, "postgres", "CREATE TABLE traffic AS SELECT g FROM generate_series(1, 100) g; INSERT INTO orders (note) VALUES ('after')");
-        let last = psql(&pg, "postgres", "SELECT pg_walfile_name(pg_switch_wal())");
-        wait_for("the last segment to be archived", || archived(&wal).contains(&format!("{last}.zst")));
+        let xid = psql(pg, "postgres", "BEGIN; DELETE FROM orders; SELECT txid_current(); COMMIT;");
+        psql(pg, "postgres", "CREATE TABLE traffic AS SELECT g FROM generate_series(1, 100) g; INSERT INTO orders (note) VALUES ('after')");
+        source.switch_and_wait();
 
         let targets: [&[&str]; 4] = [
             &["--time", &time_before],
@@ -107,11 +70,11 @@ fn the_guides_disaster_is_undone_in_sandboxes_by_time_name_xid_and_lsn() {
             assert_eq!(s["host"], "127.0.0.1");
             assert_eq!(s["status"], "running");
             assert_eq!(
-                sandbox_query(major, port, &pw, "SELECT count(*) FROM orders"),
+                support::query_at(major, port, &pw, "SELECT count(*) FROM orders"),
                 "1500",
                 "PostgreSQL {major}: PITR {target:?} brings the rows back"
             );
-            assert_eq!(sandbox_query(major, port, &pw, "SELECT pg_is_in_recovery()"), "f");
+            assert_eq!(support::query_at(major, port, &pw, "SELECT pg_is_in_recovery()"), "f");
             assert!(s["reached"]["lsn"].as_str().is_some(), "{s}");
             assert!(s["reached"]["time"].as_str().is_some(), "{s}");
             assert!(s["reached"]["xid"].as_str().is_some(), "{s}");
@@ -121,8 +84,8 @@ fn the_guides_disaster_is_undone_in_sandboxes_by_time_name_xid_and_lsn() {
             first.get_or_insert(s);
         }
         // The live database is untouched by all of it.
-        assert_eq!(psql(&pg, "postgres", "SELECT count(*) FROM orders"), "1");
-        assert!(!archived(&wal).iter().any(|n| n.contains(".history")), "a sandbox archived into the source's archive");
+        assert_eq!(psql(pg, "postgres", "SELECT count(*) FROM orders"), "1");
+        assert!(!archived(wal).iter().any(|n| n.contains(".history")), "a sandbox archived into the source's archive");
 
         let s = first.unwrap();
         let id = s["id"].as_str().unwrap();
@@ -137,17 +100,16 @@ fn the_guides_disaster_is_undone_in_sandboxes_by_time_name_xid_and_lsn() {
             home.cli(&["sandbox", "copy-back", id, "--table", "public.orders", "--to", "p"], None).ok().clone();
         let new_name = copied["tables"][0]["target"].as_str().unwrap().to_string();
         assert_eq!(copied["tables"][0]["rows"], 1500, "{copied}");
-        assert_eq!(psql(&pg, "postgres", &format!("SELECT count(*) FROM {new_name}")), "1500");
-        psql(&pg, "postgres", &format!("INSERT INTO {new_name} (note) VALUES ('new')"));
-        assert_eq!(psql(&pg, "postgres", "SELECT count(*) FROM orders"), "1");
+        assert_eq!(psql(pg, "postgres", &format!("SELECT count(*) FROM {new_name}")), "1500");
+        psql(pg, "postgres", &format!("INSERT INTO {new_name} (note) VALUES ('new')"));
+        assert_eq!(psql(pg, "postgres", "SELECT count(*) FROM orders"), "1");
         // Replacing needs confirmation; confirmed, the live table gets the rows and its
         // sequence moves past them.
         home.cli(&["sandbox", "copy-back", id, "--table", "orders", "--to", "p", "--replace"], None)
             .err("confirmation_required");
         home.cli(&["sandbox", "copy-back", id, "--table", "orders", "--to", "p", "--replace", "--yes"], None).ok();
-        assert_eq!(psql(&pg, "postgres", "SELECT count(*) FROM orders"), "1500");
-        let next: i64 =
-            psql(&pg, "postgres", "INSERT INTO orders (note) VALUES ('next') RETURNING id").parse().unwrap();
+        assert_eq!(psql(pg, "postgres", "SELECT count(*) FROM orders"), "1500");
+        let next: i64 = psql(pg, "postgres", "INSERT INTO orders (note) VALUES ('next') RETURNING id").parse().unwrap();
         assert!(next > 1501, "the sequence was not moved past the copied rows: {next}");
 
         // Lifecycle: stop, list says stopped, start again, remove.
@@ -156,7 +118,7 @@ fn the_guides_disaster_is_undone_in_sandboxes_by_time_name_xid_and_lsn() {
         let started = home.cli(&["sandbox", "start", id], None).ok().clone();
         assert_eq!(started["status"], "running");
         let port = started["port"].as_u64().unwrap() as u16;
-        assert_eq!(sandbox_query(major, port, &pw, "SELECT count(*) FROM orders"), "1500");
+        assert_eq!(support::query_at(major, port, &pw, "SELECT count(*) FROM orders"), "1500");
         let root = started["root"].as_str().unwrap().to_string();
         home.cli(&["sandbox", "remove", id], None).ok();
         assert!(!Path::new(&root).exists());
@@ -187,12 +149,12 @@ fn the_guides_disaster_is_undone_in_sandboxes_by_time_name_xid_and_lsn() {
         assert!(failed["message"].as_str().unwrap().contains("recovery ended before"), "{failed}");
         // A gap: a segment after the backup goes missing; a target past it is refused.
         for _ in 0..2 {
-            let seg = psql(&pg, "postgres", "INSERT INTO traffic VALUES (0); SELECT pg_walfile_name(pg_switch_wal())");
-            wait_for("a segment to be archived", || archived(&wal).contains(&format!("{seg}.zst")));
+            psql(pg, "postgres", "INSERT INTO traffic VALUES (0)");
+            source.switch_and_wait();
         }
         let backup_stop = base["path"].as_str().unwrap().to_string();
         assert!(!backup_stop.is_empty());
-        let mut segments: Vec<String> = archived(&wal).into_iter().filter(|n| n.len() == 28).collect();
+        let mut segments: Vec<String> = archived(wal).into_iter().filter(|n| n.len() == 28).collect();
         segments.sort();
         let hole = &segments[segments.len() - 2];
         std::fs::rename(wal.join(hole), work.path().join(hole)).unwrap();

@@ -3,46 +3,26 @@
 
 mod support;
 
-use support::{password, psql, set_mode, wait_for, Home, TestCluster};
+use support::{password, psql, Home};
 
 #[test]
 fn pitr_combines_the_incremental_chain() {
     for major in support::majors().into_iter().filter(|m| *m >= 17) {
         let pw = password();
-        let work = tempfile::Builder::new().prefix("tideline-pitr-incr-").tempdir().unwrap();
-        set_mode(work.path(), 0o755);
-        let (_bin_dir, bin) = support::installed_tideline("tideline-bin-");
-        let repo = work.path().join("repo");
-        std::fs::create_dir(&repo).unwrap();
-        if let Some(owner) = tideline_core::cluster::cluster_owner().unwrap() {
-            std::os::unix::fs::chown(&repo, Some(owner.uid), Some(owner.gid)).unwrap();
-        }
-        let pg = TestCluster::start_with(
-            major,
-            Some(&pw),
-            vec![
-                ("wal_level".into(), "replica".into()),
-                ("summarize_wal".into(), "on".into()),
-                ("archive_mode".into(), "on".into()),
-                ("archive_command".into(), format!("'{} wal-push --repo {} %p'", bin.display(), repo.display())),
-            ],
-        );
+        let source = support::ArchivingSource::start(major, Some(&pw), vec![("summarize_wal".into(), "on".into())]);
+        let (pg, repo) = (&source.pg, &source.repo);
         let home = Home::new();
         home.cli(&["profile", "add", "p", "--url", &pg.url("postgres"), "--password-stdin"], Some(&pw)).ok();
         home.cli(&["repo", "path", repo.to_str().unwrap()], None).ok();
-        let sysid = psql(&pg, "postgres", "SELECT system_identifier FROM pg_control_system()");
-        let wal = repo.join("clusters").join(&sysid).join("wal");
-        let first = psql(&pg, "postgres", "SELECT pg_walfile_name(pg_switch_wal())");
-        wait_for("the first segment to be archived", || wal.join(format!("{first}.zst")).exists());
-        psql(&pg, "postgres", "CREATE TABLE t AS SELECT g AS id FROM generate_series(1, 1000) g");
+        source.switch_and_wait();
+        psql(pg, "postgres", "CREATE TABLE t AS SELECT g AS id FROM generate_series(1, 1000) g");
         let full = home.cli(&["basebackup", "p", "--format", "plain"], None).ok().clone();
-        psql(&pg, "postgres", "INSERT INTO t SELECT generate_series(1001, 1500)");
+        psql(pg, "postgres", "INSERT INTO t SELECT generate_series(1001, 1500)");
         let incr = home.cli(&["basebackup", "p", "--format", "plain", "--incremental"], None).ok().clone();
-        psql(&pg, "postgres", "INSERT INTO t SELECT generate_series(1501, 1600)");
-        let lsn = psql(&pg, "postgres", "SELECT pg_current_wal_lsn()");
-        psql(&pg, "postgres", "DELETE FROM t");
-        let last = psql(&pg, "postgres", "SELECT pg_walfile_name(pg_switch_wal())");
-        wait_for("the last segment to be archived", || wal.join(format!("{last}.zst")).exists());
+        psql(pg, "postgres", "INSERT INTO t SELECT generate_series(1501, 1600)");
+        let lsn = psql(pg, "postgres", "SELECT pg_current_wal_lsn()");
+        psql(pg, "postgres", "DELETE FROM t");
+        source.switch_and_wait();
 
         let s = home.cli(&["pitr", "p", "--lsn", &lsn], None).ok().clone();
         assert_eq!(s["backup_id"], incr["id"], "{s}");

@@ -6,7 +6,7 @@
 mod support;
 
 use std::path::Path;
-use support::{majors, psql, set_mode, wait_for, Home, TestCluster};
+use support::{majors, psql, wait_for, Home};
 
 fn summary(wal: &Path, segment: &str) -> serde_json::Value {
     serde_json::from_slice(&std::fs::read(wal.join(format!("{segment}.json"))).unwrap()).unwrap()
@@ -15,41 +15,24 @@ fn summary(wal: &Path, segment: &str) -> serde_json::Value {
 #[test]
 fn segments_are_summarised_as_they_land_and_indexed() {
     for major in majors() {
-        let work = tempfile::Builder::new().prefix("tideline-summary-").tempdir().unwrap();
-        set_mode(work.path(), 0o755);
-        let (_bin_dir, bin) = support::installed_tideline("tideline-bin-");
-        let repo = work.path().join("repo");
-        std::fs::create_dir(&repo).unwrap();
-        if let Some(owner) = tideline_core::cluster::cluster_owner().unwrap() {
-            std::os::unix::fs::chown(&repo, Some(owner.uid), Some(owner.gid)).unwrap();
-        }
-        let pg = TestCluster::start_with(
-            major,
-            None,
-            vec![
-                ("wal_level".into(), "replica".into()),
-                ("archive_mode".into(), "on".into()),
-                ("archive_command".into(), format!("'{} wal-push --repo {} %p'", bin.display(), repo.display())),
-            ],
-        );
-        let sysid = psql(&pg, "postgres", "SELECT system_identifier FROM pg_control_system()");
-        let wal = repo.join("clusters").join(&sysid).join("wal");
+        let source = support::ArchivingSource::start(major, None, vec![]);
+        let (pg, repo, wal) = (&source.pg, &source.repo, &source.wal);
         psql(
-            &pg,
+            pg,
             "postgres",
             "CREATE TABLE orders (id int, note text); INSERT INTO orders SELECT g, 'o' FROM generate_series(1, 1000) g",
         );
-        let node = psql(&pg, "postgres", "SELECT pg_relation_filenode('orders')");
-        let db = psql(&pg, "postgres", "SELECT oid FROM pg_database WHERE datname = 'postgres'");
-        let segment = psql(&pg, "postgres", "SELECT pg_walfile_name(pg_current_wal_insert_lsn())");
+        let node = psql(pg, "postgres", "SELECT pg_relation_filenode('orders')");
+        let db = psql(pg, "postgres", "SELECT oid FROM pg_database WHERE datname = 'postgres'");
+        let segment = psql(pg, "postgres", "SELECT pg_walfile_name(pg_current_wal_insert_lsn())");
         let delete_xid =
-            psql(&pg, "postgres", "BEGIN; DELETE FROM orders WHERE id > 700; SELECT txid_current(); COMMIT;");
-        psql(&pg, "postgres", "SELECT pg_create_restore_point('after-delete')");
-        let drop_xid = psql(&pg, "postgres", "BEGIN; DROP TABLE orders; SELECT txid_current(); COMMIT;");
-        psql(&pg, "postgres", "SELECT pg_switch_wal()");
+            psql(pg, "postgres", "BEGIN; DELETE FROM orders WHERE id > 700; SELECT txid_current(); COMMIT;");
+        psql(pg, "postgres", "SELECT pg_create_restore_point('after-delete')");
+        let drop_xid = psql(pg, "postgres", "BEGIN; DROP TABLE orders; SELECT txid_current(); COMMIT;");
+        psql(pg, "postgres", "SELECT pg_switch_wal()");
         wait_for("the segment's summary", || wal.join(format!("{segment}.json")).exists());
 
-        let s = summary(&wal, &segment);
+        let s = summary(wal, &segment);
         let file = format!("1663/{db}/{node}");
         let deleted = s["changes"]
             .as_array()
@@ -70,9 +53,9 @@ fn segments_are_summarised_as_they_land_and_indexed() {
         std::fs::remove_file(wal.join(format!("{segment}.json"))).unwrap();
         let index = home.cli(&["wal", "index", "p"], None).ok().clone();
         assert!(index["summarised"].as_u64().unwrap() >= 1, "{index}");
-        assert_eq!(summary(&wal, &segment)["changes"], s["changes"]);
-        psql(&pg, "postgres", "CREATE TABLE after_backup AS SELECT 1 AS x");
-        let last = psql(&pg, "postgres", "SELECT pg_walfile_name(pg_switch_wal())");
+        assert_eq!(summary(wal, &segment)["changes"], s["changes"]);
+        psql(pg, "postgres", "CREATE TABLE after_backup AS SELECT 1 AS x");
+        let last = psql(pg, "postgres", "SELECT pg_walfile_name(pg_switch_wal())");
         let started = std::time::Instant::now();
         while !wal.join(format!("{last}.json")).exists() {
             if started.elapsed().as_secs() > 20 {

@@ -12,6 +12,7 @@ use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 use tideline_core::cluster::{ClusterSpec, ManagedCluster};
 use tideline_core::process::SystemRunner;
+use tideline_core::profile::ProfileDraft;
 use tideline_core::tools::{Installation, ToolInventory};
 use tideline_core::Secret;
 
@@ -511,5 +512,65 @@ pub fn wait_for(what: &str, mut ready: impl FnMut() -> bool) {
     while !ready() {
         assert!(start.elapsed() < std::time::Duration::from_secs(60), "timed out waiting for {what}");
         std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+/// One value from `sql` (psql -At) in database postgres of the server on 127.0.0.1:`port`,
+/// as role postgres with `password` (a sandbox has the source's roles).
+pub fn query_at(major: u32, port: u16, password: &str, sql: &str) -> String {
+    let draft = ProfileDraft {
+        host: "127.0.0.1".into(),
+        port,
+        database: "postgres".into(),
+        user: "postgres".into(),
+        sslmode: tideline_core::profile::SslMode::Disable,
+        ..Default::default()
+    };
+    let psql = client(major, "psql").path("psql");
+    let mut cc = tideline_core::libpq_env::client_command(&psql, &draft, Some(&Secret::new(password))).unwrap();
+    let out = cc.command.args(["-X", "-At", "-c", sql]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// A cluster archiving with `tideline wal-push` (a copy its OS user can run) into a repository
+/// in a world-traversable work directory, as `wal setup` would leave it.
+pub struct ArchivingSource {
+    pub pg: TestCluster,
+    pub repo: PathBuf,
+    pub sysid: String,
+    /// `<repo>/clusters/<sysid>/wal`.
+    pub wal: PathBuf,
+    pub work: tempfile::TempDir,
+    _bin_dir: tempfile::TempDir,
+}
+
+impl ArchivingSource {
+    pub fn start(major: u32, password: Option<&str>, extra: Vec<(String, String)>) -> ArchivingSource {
+        let work = tempfile::Builder::new().prefix("tideline-archiving-").tempdir().unwrap();
+        set_mode(work.path(), 0o755);
+        let (bin_dir, bin) = installed_tideline("tideline-bin-");
+        let repo = work.path().join("repo");
+        std::fs::create_dir(&repo).unwrap();
+        if let Some(owner) = tideline_core::cluster::cluster_owner().unwrap() {
+            std::os::unix::fs::chown(&repo, Some(owner.uid), Some(owner.gid)).unwrap();
+        }
+        let mut settings = vec![
+            ("wal_level".to_string(), "replica".to_string()),
+            ("archive_mode".into(), "on".into()),
+            ("archive_command".into(), format!("'{} wal-push --repo {} %p'", bin.display(), repo.display())),
+        ];
+        settings.extend(extra);
+        let pg = TestCluster::start_with(major, password, settings);
+        let sysid = psql(&pg, "postgres", "SELECT system_identifier FROM pg_control_system()");
+        let wal = repo.join("clusters").join(&sysid).join("wal");
+        ArchivingSource { pg, repo, sysid, wal, work, _bin_dir: bin_dir }
+    }
+
+    /// Switches to a new segment and waits until the one switched from is archived.
+    pub fn switch_and_wait(&self) -> String {
+        let segment = psql(&self.pg, "postgres", "SELECT pg_walfile_name(pg_switch_wal())");
+        wait_for("the segment to be archived", || self.wal.join(format!("{segment}.zst")).exists());
+        segment
     }
 }
