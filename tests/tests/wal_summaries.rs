@@ -59,7 +59,7 @@ fn segments_are_summarised_as_they_land_and_indexed() {
         let started = std::time::Instant::now();
         while !wal.join(format!("{last}.json")).exists() {
             if started.elapsed().as_secs() > 20 {
-                let names: Vec<_> = std::fs::read_dir(&wal).unwrap().flatten().map(|e| e.file_name()).collect();
+                let names: Vec<_> = std::fs::read_dir(wal).unwrap().flatten().map(|e| e.file_name()).collect();
                 panic!("no summary of {last}: {names:?}\n{}", pg.get().log_tail(10));
             }
             std::thread::sleep(std::time::Duration::from_millis(100));
