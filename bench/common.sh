@@ -31,3 +31,17 @@ median() { printf '%s\n' $1 | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(N
 m() { median "${times[$1]}"; }
 # Rounded, not truncated: 1.0385 is 1.04.
 ratio() { printf '%.2f' "$(echo "scale=6; $1 / $2" | bc)"; }
+# write_section NAME FILE: replaces docs/benchmarks.md's <!-- NAME:start/end --> section with
+# FILE (added before "## Notes" the first time), then prints it.
+write_section() {
+  python3 - "$1" "$2" <<'PY'
+import re, sys
+name, new = sys.argv[1], open(sys.argv[2]).read().strip()
+path = "docs/benchmarks.md"
+text = open(path).read()
+pattern = re.compile(r"<!-- %s:start -->.*?<!-- %s:end -->" % (name, name), re.S)
+text = pattern.sub(lambda _: new, text) if pattern.search(text) else text.replace("## Notes", new + "\n\n## Notes", 1)
+open(path, "w").write(text)
+PY
+  sed -n "/$1:start/,/$1:end/p" docs/benchmarks.md
+}

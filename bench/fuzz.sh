@@ -6,6 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/env.sh
+. bench/common.sh
 seconds="${1:-600}"
 log=$(mktemp)
 bash scripts/fuzz.sh "$seconds" | tee "$log"
@@ -23,13 +24,4 @@ section=$(mktemp)
   echo "- ${seconds} s: libFuzzer says \"$done_line\"; no crash, leak or timeout"
   echo "<!-- fuzz:end -->"
 } > "$section"
-python3 - "$section" <<'PY'
-import re, sys
-new = open(sys.argv[1]).read().strip()
-path = "docs/benchmarks.md"
-text = open(path).read()
-pattern = re.compile(r"<!-- fuzz:start -->.*?<!-- fuzz:end -->", re.S)
-text = pattern.sub(new, text) if pattern.search(text) else text.replace("## Notes", new + "\n\n## Notes", 1)
-open(path, "w").write(text)
-PY
-sed -n '/fuzz:start/,/fuzz:end/p' docs/benchmarks.md
+write_section fuzz "$section"

@@ -113,13 +113,4 @@ section=$(mktemp)
   echo "| wal-push MB/s of WAL with summaries, whole process per segment | $mbps | ≥ 200 |"
   echo "<!-- walscan:end -->"
 } > "$section"
-python3 - "$section" <<'PY'
-import re, sys
-new = open(sys.argv[1]).read().strip()
-path = "docs/benchmarks.md"
-text = open(path).read()
-pattern = re.compile(r"<!-- walscan:start -->.*?<!-- walscan:end -->", re.S)
-text = pattern.sub(new, text) if pattern.search(text) else text.replace("## Notes", new + "\n\n## Notes", 1)
-open(path, "w").write(text)
-PY
-sed -n '/walscan:start/,/walscan:end/p' docs/benchmarks.md
+write_section walscan "$section"
