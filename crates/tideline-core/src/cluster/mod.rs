@@ -184,16 +184,7 @@ impl ManagedCluster {
         let Some(owner) = &self.owner else {
             return Ok(());
         };
-        fn walk(p: &Path, uid: u32, gid: u32) -> std::io::Result<()> {
-            std::os::unix::fs::lchown(p, Some(uid), Some(gid))?;
-            if p.is_dir() && !p.is_symlink() {
-                for entry in std::fs::read_dir(p)? {
-                    walk(&entry?.path(), uid, gid)?;
-                }
-            }
-            Ok(())
-        }
-        walk(&self.root, owner.uid, owner.gid)
+        os_user::give_tree(&self.root, owner.uid, owner.gid)
             .map_err(|e| Error::io(format!("giving {} to {}", self.root.display(), owner.name), e))
     }
 

@@ -56,16 +56,8 @@ pub fn server_running(data_dir: &Path) -> bool {
 }
 
 fn give_tree(root: &Path, uid: u32, gid: u32) -> Result<()> {
-    fn walk(p: &Path, uid: u32, gid: u32) -> std::io::Result<()> {
-        std::os::unix::fs::lchown(p, Some(uid), Some(gid))?;
-        if p.is_dir() && !p.is_symlink() {
-            for entry in std::fs::read_dir(p)? {
-                walk(&entry?.path(), uid, gid)?;
-            }
-        }
-        Ok(())
-    }
-    walk(root, uid, gid).map_err(|e| Error::io(format!("giving {} to its owner", root.display()), e))
+    crate::cluster::os_user::give_tree(root, uid, gid)
+        .map_err(|e| Error::io(format!("giving {} to its owner", root.display()), e))
 }
 
 /// Segments in the old pg_wal that the archive lacks (the newest WAL, not archived yet).

@@ -48,7 +48,8 @@ pub struct InspectReport {
     pub end_of_wal: Option<String>,
 }
 
-fn rfc3339(pg_micros: i64) -> String {
+/// A PostgreSQL timestamp (microseconds since 2000-01-01 UTC) as RFC 3339, UTC, microseconds.
+pub fn rfc3339(pg_micros: i64) -> String {
     let unix = pg_micros + tideline_wal::xact::PG_EPOCH_UNIX_MICROS;
     chrono::DateTime::from_timestamp_micros(unix)
         .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))

@@ -9,6 +9,7 @@
 //! the archive to find its beginning), so no record is lost between two files.
 
 use super::archive::{read_compressed, WalArchive};
+use super::inspect::rfc3339;
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -71,12 +72,6 @@ pub struct SegmentSummary {
     pub previous_missing: bool,
 }
 
-fn rfc3339(unix_micros: i64) -> String {
-    chrono::DateTime::from_timestamp_micros(unix_micros)
-        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
-        .unwrap_or_default()
-}
-
 /// Summarises `content` (segment `name`); `previous` is the segment before it, when known.
 pub fn summarize(name: &str, content: &[u8], previous: Option<&[u8]>) -> Result<SegmentSummary> {
     let invalid = |e: tideline_wal::WalError| {
@@ -119,7 +114,7 @@ pub fn summarize(name: &str, content: &[u8], previous: Option<&[u8]>) -> Result<
                 };
                 counts[i] += c.rows;
             } else if let Some(x) = tideline_wal::xact::parse(r) {
-                let time = rfc3339(x.unix_micros());
+                let time = rfc3339(x.time);
                 match x.outcome {
                     Outcome::Commit => {
                         s.commits += 1;
@@ -144,11 +139,7 @@ pub fn summarize(name: &str, content: &[u8], previous: Option<&[u8]>) -> Result<
                     Outcome::Prepare => {}
                 }
             } else if let Some(p) = tideline_wal::xlog::restore_point(r) {
-                s.restore_points.push(CommitPoint {
-                    xid: p.name,
-                    lsn: lsn_text(p.lsn),
-                    time: rfc3339(p.time + tideline_wal::xact::PG_EPOCH_UNIX_MICROS),
-                });
+                s.restore_points.push(CommitPoint { xid: p.name, lsn: lsn_text(p.lsn), time: rfc3339(p.time) });
             }
         })
         .map_err(invalid)?;
