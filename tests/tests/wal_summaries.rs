@@ -40,8 +40,8 @@ fn segments_are_summarised_as_they_land_and_indexed() {
             .iter()
             .find(|c| c["xid"] == delete_xid.as_str() && c["file"] == file.as_str());
         assert_eq!(deleted.map(|c| c["deleted"].clone()), Some(serde_json::json!(300)), "PostgreSQL {major}: {s}");
-        let dropped = s["dropped"].as_array().unwrap().iter().find(|d| d["xid"] == drop_xid.as_str()).cloned();
-        assert!(dropped.is_some_and(|d| d["files"].as_array().unwrap().contains(&serde_json::json!(file))), "{s}");
+        let dropped = s["ended"].as_array().unwrap().iter().find(|d| d["xid"] == drop_xid.as_str()).cloned();
+        assert!(dropped.is_some_and(|d| d["dropped"].as_array().unwrap().contains(&serde_json::json!(file))), "{s}");
         assert_eq!(s["restore_points"][0]["xid"], "after-delete", "{s}");
         assert!(s["commits"].as_u64().unwrap() >= 2);
 

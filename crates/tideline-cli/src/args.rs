@@ -45,6 +45,9 @@ pub enum Command {
     /// The recovery window: per timeline, the earliest and latest moments the repository
     /// can recover to, WAL gaps and forks, base backups, dumps and restore points.
     Timeline(TimelineArgs),
+    /// Destructive events found in the WAL (DROP, TRUNCATE, large DELETEs and UPDATEs), most
+    /// destructive first, each with the id `pitr --before-event` takes.
+    Events(EventsArgs),
     /// A named restore point on the server (pg_create_restore_point), recorded for the timeline.
     Mark(MarkArgs),
     /// A physical base backup (pg_basebackup, WAL streamed alongside) into the repository.
@@ -402,12 +405,32 @@ pub struct TargetArgs {
     /// As soon as the backup is consistent.
     #[arg(long, group = "target_point")]
     pub immediate: bool,
+    /// Just before a destructive event (an id from `tideline events`: timeline:xid).
+    #[arg(long, group = "target_point")]
+    pub before_event: Option<String>,
     /// Stop just before the target instead of just after it.
     #[arg(long)]
     pub exclusive: bool,
     /// A timeline number, or `latest` (the default).
     #[arg(long)]
     pub timeline: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct EventsArgs {
+    pub profile: String,
+    /// Commits from this moment (RFC 3339, or YYYY-MM-DD HH:MM:SS in the local time zone).
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Commits up to this moment.
+    #[arg(long)]
+    pub to: Option<String>,
+    /// A DELETE or UPDATE counts from this many rows …
+    #[arg(long, default_value_t = 1000)]
+    pub min_rows: u64,
+    /// … or from this percentage of its table.
+    #[arg(long, default_value_t = 10.0)]
+    pub min_percent: f64,
 }
 
 #[derive(Args, Debug)]

@@ -72,6 +72,7 @@ fn run(cli: Cli) -> Result<output::Reply, Error> {
             Command::Basebackup(args) => backup::basebackup(&engine, args, json).await,
             Command::Wal(cmd) => wal::wal(&engine, cmd, json).await,
             Command::Mark(args) => wal::mark(&engine, args).await,
+            Command::Events(args) => wal::events(&engine, args).await,
             Command::Timeline(args) => wal::timeline(&engine, args).await,
             Command::Demo(args) => sandbox::demo(&engine, args, json).await,
             Command::Pitr(args) => sandbox::pitr(&engine, *args, json).await,

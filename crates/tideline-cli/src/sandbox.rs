@@ -21,6 +21,8 @@ fn target(a: &TargetArgs) -> Result<Option<RecoveryTarget>> {
         TargetPoint::Name(n.clone())
     } else if a.immediate {
         TargetPoint::Immediate
+    } else if let Some(e) = &a.before_event {
+        TargetPoint::BeforeEvent(e.clone())
     } else {
         return Ok(None);
     };
@@ -57,7 +59,7 @@ pub async fn pitr(engine: &Engine, args: PitrArgs, json: bool) -> Result<Reply> 
         Error::new(
             tideline_core::ErrorCode::TargetInvalid,
             "no recovery target given".to_string(),
-            "Give one of --time, --xid, --lsn, --name or --immediate.",
+            "Give one of --time, --xid, --lsn, --name, --immediate or --before-event.",
         )
     })?;
     let request = PitrRequest { target, from_backup: args.from_backup, port: args.port };

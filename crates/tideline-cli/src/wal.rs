@@ -1,9 +1,10 @@
 //! `wal-push` and `wal-fetch`: run by PostgreSQL as archive_command / restore_command, as the
 //! server's OS user. They open no catalog, keychain, log file or HOME, and speak in exit codes.
 
-use crate::args::{MarkArgs, TimelineArgs, WalCommand, WalFetchArgs, WalPushArgs, WalSetupArgs};
+use crate::args::{EventsArgs, MarkArgs, TimelineArgs, WalCommand, WalFetchArgs, WalPushArgs, WalSetupArgs};
 use crate::output::{print_error, Reply};
 use std::path::PathBuf;
+use tideline_core::events::rank::EventFilter;
 use tideline_core::wal::archive::{FetchOutcome, PushOutcome};
 use tideline_core::wal::push::{fetch_exit_code, wal_fetch, wal_push};
 use tideline_core::wal::setup::{WalMethod, WalSetupOptions};
@@ -220,5 +221,30 @@ pub async fn timeline(engine: &Engine, a: TimelineArgs) -> Result<Reply> {
     for p in &v.restore_points {
         text.push_str(&format!("restore point '{}' at {} ({})\n", p.name, p.lsn, p.created_at));
     }
+    v.events.retain(|e| within(&e.time));
+    for e in &v.events {
+        text.push_str(&format!("event {} at {} ({}): {}\n", e.id, e.lsn, e.time, e.description));
+    }
     Ok(Reply::of(&v, text.trim_end().to_string()))
+}
+
+/// `tideline events PROFILE`: most destructive first, one per line with its id.
+pub async fn events(engine: &Engine, a: EventsArgs) -> Result<Reply> {
+    let filter = EventFilter { from: a.from, to: a.to, min_rows: a.min_rows, min_share: a.min_percent / 100.0 };
+    let report = engine.events(&a.profile, &filter).await?;
+    let mut text = String::new();
+    for e in &report.events {
+        text.push_str(&format!("#{} {} {} (xid {}, LSN {}): {}\n", e.rank, e.id, e.time, e.xid, e.lsn, e.description));
+    }
+    if report.events.is_empty() {
+        text.push_str("no destructive events in the WAL index\n");
+    }
+    match &report.names_as_of {
+        Some(t) => text.push_str(&format!(
+            "names as of {t}; restore to just before one: tideline pitr {} --before-event ID",
+            report.profile
+        )),
+        None => text.push_str("no relation names yet (the server did not answer): events name relation files"),
+    }
+    Ok(Reply::of(&report, text))
 }

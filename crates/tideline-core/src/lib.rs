@@ -7,6 +7,7 @@ pub mod connect;
 pub mod demo;
 pub mod engine;
 pub mod error;
+pub mod events;
 pub mod home;
 pub mod job;
 pub mod keychain;

@@ -24,6 +24,9 @@ pub struct RelFileLocator {
 }
 
 impl RelFileLocator {
+    pub const MIN: RelFileLocator = RelFileLocator { tablespace: 0, database: 0, relfilenode: 0 };
+    pub const MAX: RelFileLocator = RelFileLocator { tablespace: u32::MAX, database: u32::MAX, relfilenode: u32::MAX };
+
     pub(crate) fn at(b: &[u8], at: usize) -> Option<RelFileLocator> {
         Some(RelFileLocator {
             tablespace: u32_at(b, at)?,

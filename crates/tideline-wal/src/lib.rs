@@ -2,7 +2,8 @@
 //! page headers (the long one gives segment and page size, the magic gives the major),
 //! records whose bodies and even headers cross page and segment boundaries, XLOG SWITCH, the
 //! end of valid WAL, an optional CRC-32C check per record; and what Tideline needs from the
-//! records: commits and aborts (prepared ones too) with their times, and restore points.
+//! records: commits and aborts (prepared ones too) with their times, restore points, row
+//! changes, and relation files created (with the pages a rewrite writes into them).
 //!
 //! It streams: a [`Reader`] is fed one segment at a time and keeps only the record that spans
 //! into the next one, so memory does not grow with the number of segments.
@@ -14,6 +15,7 @@ pub mod heap;
 pub mod page;
 pub mod reader;
 pub mod segment;
+pub mod storage;
 pub mod xact;
 pub mod xlog;
 

@@ -3,9 +3,14 @@ import type { DumpPoint } from "./DumpPoint";
 import type { MinuteCommits } from "./MinuteCommits";
 import type { RecoveryWindow } from "./RecoveryWindow";
 import type { RestorePoint } from "./RestorePoint";
+import type { WalEvent } from "./WalEvent";
 
 export type TimelineView = { profile: string, window: RecoveryWindow, logical_dumps: Array<DumpPoint>, restore_points: Array<RestorePoint>, 
 /**
  * Commit density, per minute with commits, oldest first.
  */
-commit_density: Array<MinuteCommits>, };
+commit_density: Array<MinuteCommits>, 
+/**
+ * Destructive events (default thresholds), oldest first.
+ */
+events: Array<WalEvent>, };

@@ -3,6 +3,7 @@
 
 pub mod backups;
 mod profiles;
+pub mod relation_files;
 pub mod restore_points;
 pub mod sandboxes;
 mod settings;
@@ -100,6 +101,49 @@ const MIGRATIONS: &[&str] = &[
         minute TEXT NOT NULL,
         commits INTEGER NOT NULL,
         PRIMARY KEY (system_identifier, minute)
+    );",
+    // 7: summaries format 2 (ended and open transactions): the old ones are ingested again
+    // once `wal index` rewrites them; the row changes and commits events are built from; the
+    // relfilenode → name snapshots taken whenever a connection allows
+    "DELETE FROM wal_summaries;
+    DELETE FROM wal_commit_minutes;
+    CREATE TABLE wal_changes (
+        system_identifier TEXT NOT NULL,
+        timeline INTEGER NOT NULL,
+        xid INTEGER NOT NULL,
+        file TEXT NOT NULL,
+        inserted INTEGER NOT NULL,
+        updated INTEGER NOT NULL,
+        deleted INTEGER NOT NULL,
+        PRIMARY KEY (system_identifier, timeline, xid, file)
+    );
+    CREATE TABLE wal_transactions (
+        system_identifier TEXT NOT NULL,
+        timeline INTEGER NOT NULL,
+        xid INTEGER NOT NULL,
+        lsn TEXT NOT NULL,
+        time TEXT NOT NULL,
+        detail TEXT NOT NULL,
+        PRIMARY KEY (system_identifier, timeline, xid)
+    );
+    CREATE INDEX wal_transactions_by_time ON wal_transactions (system_identifier, time);
+    CREATE TABLE relation_snapshots (
+        system_identifier TEXT NOT NULL,
+        taken_at TEXT NOT NULL,
+        PRIMARY KEY (system_identifier, taken_at)
+    );
+    CREATE TABLE relation_files (
+        system_identifier TEXT NOT NULL,
+        file TEXT NOT NULL,
+        relation_oid INTEGER NOT NULL,
+        database TEXT NOT NULL,
+        schema TEXT NOT NULL,
+        name TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        rows_estimate INTEGER NOT NULL,
+        first_seen TEXT NOT NULL,
+        last_seen TEXT NOT NULL,
+        PRIMARY KEY (system_identifier, file, relation_oid)
     );",
 ];
 

@@ -3,8 +3,8 @@
 
 use super::Catalog;
 use crate::error::{Error, Result};
-use crate::wal::summary::SegmentSummary;
-use std::collections::HashSet;
+use crate::wal::summary::{EndedTransaction, SegmentSummary};
+use std::collections::{BTreeMap, HashSet};
 
 impl Catalog {
     pub fn summarised_segments(&self, system_identifier: &str) -> Result<HashSet<String>> {
@@ -13,8 +13,8 @@ impl Catalog {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    /// Records a summary once (its commits are added to the per-minute counts only the first
-    /// time the segment is seen).
+    /// Records a summary once (its commits, row changes and ended transactions are added only
+    /// the first time the segment is seen).
     pub fn record_wal_summary(&self, system_identifier: &str, s: &SegmentSummary) -> Result<()> {
         let json = serde_json::to_string(s).map_err(|e| Error::internal(e.to_string()))?;
         if !self.has_wal_summary(system_identifier, &s.segment)? {
@@ -23,6 +23,39 @@ impl Catalog {
                     "INSERT INTO wal_commit_minutes (system_identifier, minute, commits) VALUES (?1, ?2, ?3)
                      ON CONFLICT (system_identifier, minute) DO UPDATE SET commits = commits + excluded.commits",
                     rusqlite::params![system_identifier, minute, n],
+                )?;
+            }
+            for c in &s.changes {
+                self.conn.execute(
+                    "INSERT INTO wal_changes (system_identifier, timeline, xid, file, inserted, updated, deleted)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                     ON CONFLICT (system_identifier, timeline, xid, file) DO UPDATE SET
+                       inserted = inserted + excluded.inserted, updated = updated + excluded.updated,
+                       deleted = deleted + excluded.deleted",
+                    rusqlite::params![
+                        system_identifier,
+                        s.timeline,
+                        c.xid.parse::<u32>().unwrap_or(0),
+                        c.file,
+                        c.inserted,
+                        c.updated,
+                        c.deleted
+                    ],
+                )?;
+            }
+            for t in &s.ended {
+                let detail = serde_json::to_string(t).map_err(|e| Error::internal(e.to_string()))?;
+                self.conn.execute(
+                    "INSERT OR REPLACE INTO wal_transactions (system_identifier, timeline, xid, lsn, time, detail)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    rusqlite::params![
+                        system_identifier,
+                        s.timeline,
+                        t.xid.parse::<u32>().unwrap_or(0),
+                        t.lsn,
+                        t.time,
+                        detail
+                    ],
                 )?;
             }
         }
@@ -61,6 +94,51 @@ impl Catalog {
             .prepare("SELECT minute, commits FROM wal_commit_minutes WHERE system_identifier = ?1 ORDER BY minute")?;
         let rows = stmt.query_map([system_identifier], |r| Ok((r.get::<_, String>(0)?, r.get::<_, u32>(1)?)))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Every remembered commit (big row changes or dropped files), oldest first, with its
+    /// timeline.
+    pub fn ended_transactions(&self, system_identifier: &str) -> Result<Vec<(u32, EndedTransaction)>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT timeline, detail FROM wal_transactions WHERE system_identifier = ?1 ORDER BY time, timeline",
+        )?;
+        let rows = stmt.query_map([system_identifier], |r| Ok((r.get::<_, u32>(0)?, r.get::<_, String>(1)?)))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (tli, detail) = row?;
+            if let Ok(t) = serde_json::from_str(&detail) {
+                out.push((tli, t));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Rows changed per relation file by these transactions (a top-level xid and its
+    /// subtransactions) on `timeline`: file → [inserted, updated, deleted].
+    pub fn transaction_changes(
+        &self,
+        system_identifier: &str,
+        timeline: u32,
+        xids: &[u32],
+    ) -> Result<BTreeMap<String, [u64; 3]>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT file, inserted, updated, deleted FROM wal_changes
+             WHERE system_identifier = ?1 AND timeline = ?2 AND xid = ?3",
+        )?;
+        let mut out: BTreeMap<String, [u64; 3]> = BTreeMap::new();
+        for xid in xids {
+            let rows = stmt.query_map(rusqlite::params![system_identifier, timeline, xid], |r| {
+                Ok((r.get::<_, String>(0)?, [r.get::<_, u64>(1)?, r.get::<_, u64>(2)?, r.get::<_, u64>(3)?]))
+            })?;
+            for row in rows {
+                let (file, c) = row?;
+                let e = out.entry(file).or_default();
+                for (total, n) in e.iter_mut().zip(c) {
+                    *total += n;
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// Whether segment `segment` has a summary (the timeline falls back to reading WAL if not).

@@ -37,7 +37,8 @@ pub fn bound_of(point: &TargetPoint, named_lsn: Option<u64>) -> Bound {
         TargetPoint::Lsn(l) => crate::physical::progress::lsn(l).map(Bound::Lsn).unwrap_or(Bound::None),
         TargetPoint::Time(t) => chrono::DateTime::parse_from_rfc3339(t).map(Bound::Time).unwrap_or(Bound::None),
         TargetPoint::Name(_) => named_lsn.map(Bound::Lsn).unwrap_or(Bound::None),
-        TargetPoint::Xid(_) | TargetPoint::Immediate => Bound::None,
+        // Events are LSNs by the time a plan bounds them.
+        TargetPoint::Xid(_) | TargetPoint::Immediate | TargetPoint::BeforeEvent(_) => Bound::None,
     }
 }
 

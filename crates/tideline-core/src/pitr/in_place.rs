@@ -141,8 +141,8 @@ impl Engine {
         let archived = plan.wal.names()?;
         let carried = if had_old { carry_wal(&dir, &building, &archived)? } else { Vec::new() };
         recovery::prepare(&building)?;
-        let explicit = req.target.as_ref().map(|_| &target);
-        let timeline = req.target.as_ref().and_then(|t| t.timeline);
+        let explicit = req.target.as_ref().map(|_| &plan.target);
+        let timeline = req.target.as_ref().and(plan.target.timeline);
         let settings = recovery::recovery_settings(&cli, plan.repo.root(), explicit, timeline);
         let auto = building.join("postgresql.auto.conf");
         let mut text = std::fs::read_to_string(&auto).unwrap_or_default();

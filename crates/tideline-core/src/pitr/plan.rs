@@ -24,6 +24,8 @@ pub struct Base {
 
 pub struct Plan {
     pub profile: Profile,
+    /// The target as the server will be given it (an event resolved to its commit's LSN).
+    pub target: RecoveryTarget,
     pub point: TargetPoint,
     pub timeline: u32,
     pub bound: Bound,
@@ -98,9 +100,17 @@ impl Engine {
         from_backup: Option<&str>,
     ) -> Result<Plan> {
         let profile = self.profile(profile_name)?;
-        let point = target.point.clone().normalised()?;
+        let mut point = target.point.clone().normalised()?;
         let view = self.timeline(&profile.name).await?;
         let window = &view.window;
+        let mut target = target.clone();
+        if let TargetPoint::BeforeEvent(id) = &point {
+            let event = self.find_event(&window.system_identifier, &profile.database, id)?;
+            tracing::info!(event = %id, lsn = %event.lsn, what = %event.description, "recovering to just before an event");
+            point = TargetPoint::Lsn(event.lsn);
+            target = RecoveryTarget { point: point.clone(), exclusive: true, timeline: Some(event.timeline) };
+        }
+        target.point = point.clone();
         let timeline = match target.timeline {
             Some(t) => t,
             None => {
@@ -147,6 +157,6 @@ impl Engine {
             let i = bases.iter().position(|b| b.candidate.id == c.id).expect("chosen from these");
             chain.push(bases.swap_remove(i));
         }
-        Ok(Plan { profile, point, timeline, bound, view, repo, wal, forks, chain })
+        Ok(Plan { profile, target, point, timeline, bound, view, repo, wal, forks, chain })
     }
 }

@@ -116,7 +116,7 @@ impl Engine {
         recovery::prepare(&data)?;
         let mut settings = recovery::sandbox_settings(&root);
         let target =
-            RecoveryTarget { point: point.clone(), exclusive: request.target.exclusive, timeline: Some(timeline) };
+            RecoveryTarget { point: point.clone(), exclusive: plan.target.exclusive, timeline: Some(timeline) };
         settings.extend(recovery::recovery_settings(&cli, repo.root(), Some(&target), Some(timeline)));
         let mut cluster = ManagedCluster::adopt(&root, &server, &profile.user, &settings)?;
         job.phase("replaying WAL");

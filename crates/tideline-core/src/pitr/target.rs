@@ -18,6 +18,9 @@ pub enum TargetPoint {
     Lsn(String),
     Name(String),
     Immediate,
+    /// Just before a WAL event's commit (`timeline:xid` from `tideline events`); planning
+    /// turns it into that commit's LSN, exclusive, on the event's timeline.
+    BeforeEvent(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -95,6 +98,18 @@ impl TargetPoint {
                 TargetPoint::Name(n)
             }
             TargetPoint::Immediate => TargetPoint::Immediate,
+            TargetPoint::BeforeEvent(id) => {
+                let id = id.trim().to_string();
+                let valid =
+                    id.split_once(':').is_some_and(|(t, x)| t.parse::<u32>().is_ok() && x.parse::<u32>().is_ok());
+                if !valid {
+                    return Err(invalid(
+                        format!("'{id}' is not an event id"),
+                        "Event ids are timeline:xid, as `tideline events PROFILE` lists them.",
+                    ));
+                }
+                TargetPoint::BeforeEvent(id)
+            }
         })
     }
 
@@ -105,6 +120,7 @@ impl TargetPoint {
             TargetPoint::Lsn(l) => format!("LSN {l}"),
             TargetPoint::Name(n) => format!("restore point '{n}'"),
             TargetPoint::Immediate => "the end of the backup (immediate)".into(),
+            TargetPoint::BeforeEvent(id) => format!("just before event {id}"),
         }
     }
 }
@@ -124,6 +140,9 @@ impl RecoveryTarget {
             TargetPoint::Lsn(l) => ("recovery_target_lsn", l.clone()),
             TargetPoint::Name(n) => ("recovery_target_name", n.clone()),
             TargetPoint::Immediate => ("recovery_target", "immediate".into()),
+            // Planning resolves events to LSNs; should one slip through, the server refuses
+            // to start rather than recover to the end of the WAL.
+            TargetPoint::BeforeEvent(id) => ("recovery_target_lsn", format!("event {id}")),
         };
         out.push((key.to_string(), conf_quote(&value)));
         if !matches!(self.point, TargetPoint::Immediate | TargetPoint::Name(_)) {

@@ -37,6 +37,8 @@ pub struct TimelineView {
     pub restore_points: Vec<RestorePoint>,
     /// Commit density, per minute with commits, oldest first.
     pub commit_density: Vec<MinuteCommits>,
+    /// Destructive events (default thresholds), oldest first.
+    pub events: Vec<crate::events::rank::WalEvent>,
 }
 
 impl Engine {
@@ -118,6 +120,7 @@ impl Engine {
             .into_iter()
             .map(|(m, commits)| MinuteCommits { minute: format!("{}:00Z", m.trim_end_matches('Z')), commits })
             .collect();
-        Ok(TimelineView { profile: profile.name, window, logical_dumps, restore_points, commit_density })
+        let events = self.wal_events(&sysid, &profile.database, &Default::default())?;
+        Ok(TimelineView { profile: profile.name, window, logical_dumps, restore_points, commit_density, events })
     }
 }

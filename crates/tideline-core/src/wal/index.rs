@@ -1,6 +1,7 @@
 //! Bringing the catalog up to date with the repository's WAL summaries (`ingest`), and
 //! `tideline wal index PROFILE`: summarising archived segments that have no summary yet
-//! (archived before summaries existed, or whose summary failed), then ingesting.
+//! (archived before summaries existed, in an older format, or whose summary failed), then
+//! ingesting; and naming relation files while the server answers.
 
 use super::archive::{read_compressed, WalArchive};
 use super::names::{classify, WalFileKind};
@@ -42,13 +43,14 @@ impl Engine {
     }
 
     pub async fn wal_index(&self, profile_name: &str) -> Result<IndexReport> {
+        self.try_snapshot_relation_names(profile_name).await;
         let sysid = self.timeline(profile_name).await?.window.system_identifier;
         let archive = WalArchive::open(self.repository()?.root(), sysid.parse().unwrap_or(0));
         let names = archive.names()?;
         let mut report = IndexReport { system_identifier: sysid.clone(), summarised: 0, ingested: 0, segments: 0 };
         for name in names.iter().filter(|n| classify(n).ok() == Some(WalFileKind::Segment)) {
             report.segments += 1;
-            if archive.summary_path(name).exists() {
+            if archive.read_summary(name).is_some() {
                 continue;
             }
             let content = read_compressed(&archive.path_of(name))?;

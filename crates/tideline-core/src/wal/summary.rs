@@ -1,8 +1,12 @@
 //! Per-segment summaries, written beside each archived segment as `<segment>.json` when it
 //! lands (by wal-push and the stream supervisor, which have no catalog) and ingested into the
-//! catalog later: commit times and counts per minute, restore points, row changes per
-//! transaction and relation file, and the files commits drop. The timeline reads these,
-//! never the WAL itself.
+//! catalog later: commit times and counts per minute, restore points, sizeable row changes per
+//! transaction and relation file, and the commits that end them or drop files (with the files
+//! the same transaction created, which tells TRUNCATE and rewrites from DROP). The timeline
+//! and the event list read these, never the WAL itself.
+//!
+//! A transaction may change rows in one segment and commit in a later one: each summary lists
+//! what it leaves open, and the next segment's summary starts from that list.
 //!
 //! A segment's summary holds the records that *end* in it: a record cut by the segment's end is
 //! completed from the next segment and counted there (the previous segment is read back from
@@ -12,13 +16,14 @@ use super::archive::{read_compressed, WalArchive};
 use super::inspect::rfc3339;
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use tideline_wal::decode::RelFileLocator;
 use tideline_wal::heap::Change;
 use tideline_wal::xact::Outcome;
 use tideline_wal::{lsn_text, Reader, SegmentEnd};
 use ts_rs::TS;
 
-pub const SUMMARY_FORMAT: u32 = 1;
+pub const SUMMARY_FORMAT: u32 = 2;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[ts(export)]
@@ -39,13 +44,38 @@ pub struct RelationChange {
     pub deleted: u32,
 }
 
+/// A relation file a transaction created (a new table, or the new file TRUNCATE, VACUUM FULL
+/// or a rewriting ALTER gives one), and whether the transaction filled it with page images
+/// (a rewrite copies the rows; TRUNCATE leaves the heap empty).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[ts(export)]
-pub struct DroppedFiles {
+pub struct CreatedFile {
     pub xid: String,
+    pub file: String,
+    pub written: bool,
+}
+
+/// A commit worth remembering: one whose transaction changed at least the kept number of rows
+/// somewhere, or dropped relation files.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct EndedTransaction {
+    pub xid: String,
+    pub subxacts: Vec<String>,
     pub lsn: String,
     pub time: String,
-    pub files: Vec<String>,
+    /// Relation files removed at commit (`tablespace/database/relfilenode`).
+    pub dropped: Vec<String>,
+    pub created: Vec<CreatedFile>,
+}
+
+/// What a segment leaves open for the next one's summary: transactions with kept row changes
+/// or created files that had not ended, so their commit is still recognised there.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct OpenTransactions {
+    pub changed: Vec<String>,
+    pub created: Vec<CreatedFile>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -64,16 +94,112 @@ pub struct SegmentSummary {
     /// Commits per minute (`2026-11-24T14:29Z` → count).
     pub commits_per_minute: BTreeMap<String, u32>,
     pub restore_points: Vec<CommitPoint>,
+    /// Row changes per transaction and relation file, of committed or still open transactions,
+    /// kept from [`KEPT_CHANGED_ROWS`] updated or deleted rows (or [`KEPT_INSERTED_ROWS`]
+    /// inserted) up: the OLTP trickle would make summaries as large as the WAL's commit list.
     pub changes: Vec<RelationChange>,
-    pub dropped: Vec<DroppedFiles>,
+    pub ended: Vec<EndedTransaction>,
+    pub open: OpenTransactions,
     /// Where valid WAL ended inside the segment (a `.partial`, or the end of what was written).
     pub end_of_wal: Option<String>,
     /// The segment before was not in the archive, so a record begun there is not counted.
     pub previous_missing: bool,
 }
 
-/// Summarises `content` (segment `name`); `previous` is the segment before it, when known.
-pub fn summarize(name: &str, content: &[u8], previous: Option<&[u8]>) -> Result<SegmentSummary> {
+pub const KEPT_CHANGED_ROWS: u32 = 10;
+pub const KEPT_INSERTED_ROWS: u32 = 1000;
+/// Open transactions carried from segment to segment at most (the newest are kept): one that
+/// never ends (its server crashed) must not grow every later summary.
+const MAX_OPEN: usize = 10_000;
+
+fn file_text(rel: &RelFileLocator) -> String {
+    format!("{}/{}/{}", rel.tablespace, rel.database, rel.relfilenode)
+}
+
+fn kept(counts: &[u32; 3]) -> bool {
+    counts[1] + counts[2] >= KEPT_CHANGED_ROWS || counts[0] >= KEPT_INSERTED_ROWS
+}
+
+/// Transactions seen so far in the segment (and carried from the one before).
+#[derive(Default)]
+struct Transactions {
+    changes: BTreeMap<(u32, RelFileLocator), [u32; 3]>,
+    carried_changed: HashSet<u32>,
+    created: HashMap<u32, Vec<(RelFileLocator, bool)>>,
+}
+
+impl Transactions {
+    fn carry(open: &OpenTransactions) -> Transactions {
+        let mut t = Transactions {
+            carried_changed: open.changed.iter().filter_map(|x| x.parse().ok()).collect(),
+            ..Default::default()
+        };
+        for c in &open.created {
+            let (Ok(xid), Some(rel)) = (c.xid.parse(), parse_file(&c.file)) else { continue };
+            t.created.entry(xid).or_default().push((rel, c.written));
+        }
+        t
+    }
+
+    fn changed(&self, xid: u32) -> bool {
+        self.carried_changed.contains(&xid)
+            || self.changes.range((xid, RelFileLocator::MIN)..=(xid, RelFileLocator::MAX)).any(|(_, c)| kept(c))
+    }
+
+    /// Forgets a transaction that ended; returns whether it changed kept rows, and its files.
+    fn end(&mut self, xids: &[u32], committed: bool) -> (bool, Vec<CreatedFile>) {
+        let changed = xids.iter().any(|&x| self.changed(x));
+        let mut created = Vec::new();
+        for &x in xids {
+            self.carried_changed.remove(&x);
+            for (rel, written) in self.created.remove(&x).unwrap_or_default() {
+                created.push(CreatedFile { xid: x.to_string(), file: file_text(&rel), written });
+            }
+            if !committed {
+                self.changes.retain(|(xid, _), _| *xid != x);
+            }
+        }
+        (changed, created)
+    }
+
+    fn open(&self) -> OpenTransactions {
+        let mut changed: Vec<u32> = self.carried_changed.iter().copied().collect();
+        changed.extend(self.changes.iter().filter(|(_, c)| kept(c)).map(|((x, _), _)| *x));
+        changed.sort_unstable();
+        changed.dedup();
+        let skip = changed.len().saturating_sub(MAX_OPEN);
+        let mut created: Vec<CreatedFile> = self
+            .created
+            .iter()
+            .flat_map(|(x, files)| {
+                files.iter().map(move |(rel, written)| CreatedFile {
+                    xid: x.to_string(),
+                    file: file_text(rel),
+                    written: *written,
+                })
+            })
+            .collect();
+        created.sort_by(|a, b| a.xid.cmp(&b.xid).then(a.file.cmp(&b.file)));
+        created.truncate(MAX_OPEN);
+        OpenTransactions { changed: changed[skip..].iter().map(u32::to_string).collect(), created }
+    }
+}
+
+/// `tablespace/database/relfilenode` back into a locator.
+pub fn parse_file(text: &str) -> Option<RelFileLocator> {
+    let mut parts = text.split('/').map(|p| p.parse::<u32>().ok());
+    let (tablespace, database, relfilenode) = (parts.next()??, parts.next()??, parts.next()??);
+    Some(RelFileLocator { tablespace, database, relfilenode })
+}
+
+/// Summarises `content` (segment `name`); `previous` is the segment before it, when known,
+/// and `carried` what the previous segment's summary left open.
+pub fn summarize(
+    name: &str,
+    content: &[u8],
+    previous: Option<&[u8]>,
+    carried: Option<&OpenTransactions>,
+) -> Result<SegmentSummary> {
     let invalid = |e: tideline_wal::WalError| {
         Error::new(crate::error::ErrorCode::WalInvalid, format!("{name}: {e}"), "The file is not a WAL segment.")
     };
@@ -97,16 +223,17 @@ pub fn summarize(name: &str, content: &[u8], previous: Option<&[u8]>) -> Result<
         commits_per_minute: BTreeMap::new(),
         restore_points: Vec::new(),
         changes: Vec::new(),
-        dropped: Vec::new(),
+        ended: Vec::new(),
+        open: OpenTransactions::default(),
         end_of_wal: None,
         previous_missing,
     };
-    let mut changes: BTreeMap<(u32, tideline_wal::decode::RelFileLocator), [u32; 3]> = BTreeMap::new();
+    let mut tx = carried.map(Transactions::carry).unwrap_or_default();
     let end = reader
         .feed_segment(content, &mut |r| {
             s.records += 1;
             if let Some(c) = tideline_wal::heap::row_change(r) {
-                let counts = changes.entry((c.xid, c.rel)).or_default();
+                let counts = tx.changes.entry((c.xid, c.rel)).or_default();
                 let i = match c.change {
                     Change::Insert => 0,
                     Change::Update => 1,
@@ -114,32 +241,44 @@ pub fn summarize(name: &str, content: &[u8], previous: Option<&[u8]>) -> Result<
                 };
                 counts[i] += c.rows;
             } else if let Some(x) = tideline_wal::xact::parse(r) {
-                let time = rfc3339(x.time);
+                let mut xids = vec![x.xid];
+                xids.extend(&x.subxacts);
                 match x.outcome {
                     Outcome::Commit => {
+                        let time = rfc3339(x.time);
                         s.commits += 1;
                         *s.commits_per_minute.entry(format!("{}Z", &time[..16])).or_default() += 1;
                         let point = CommitPoint { xid: x.xid.to_string(), lsn: lsn_text(x.lsn), time: time.clone() };
                         s.first_commit.get_or_insert_with(|| point.clone());
-                        if !x.dropped.is_empty() {
-                            s.dropped.push(DroppedFiles {
+                        let (changed, created) = tx.end(&xids, true);
+                        if changed || !x.dropped.is_empty() {
+                            s.ended.push(EndedTransaction {
                                 xid: point.xid.clone(),
+                                subxacts: x.subxacts.iter().map(u32::to_string).collect(),
                                 lsn: point.lsn.clone(),
-                                time: time.clone(),
-                                files: x
-                                    .dropped
-                                    .iter()
-                                    .map(|d| format!("{}/{}/{}", d.tablespace, d.database, d.relfilenode))
-                                    .collect(),
+                                time,
+                                dropped: x.dropped.iter().map(file_text).collect(),
+                                created,
                             });
                         }
                         s.last_commit = Some(point);
                     }
-                    Outcome::Abort => s.aborts += 1,
+                    Outcome::Abort => {
+                        s.aborts += 1;
+                        tx.end(&xids, false);
+                    }
                     Outcome::Prepare => {}
                 }
             } else if let Some(p) = tideline_wal::xlog::restore_point(r) {
                 s.restore_points.push(CommitPoint { xid: p.name, lsn: lsn_text(p.lsn), time: rfc3339(p.time) });
+            } else if let Some(c) = tideline_wal::storage::created(r) {
+                tx.created.entry(c.xid).or_default().push((c.rel, false));
+            } else if let Some(files) = tideline_wal::storage::page_images(r) {
+                if let Some(own) = tx.created.get_mut(&r.xid()) {
+                    for (rel, written) in own.iter_mut() {
+                        *written |= files.contains(rel);
+                    }
+                }
             }
         })
         .map_err(invalid)?;
@@ -147,11 +286,14 @@ pub fn summarize(name: &str, content: &[u8], previous: Option<&[u8]>) -> Result<
     if let SegmentEnd::EndOfWal { at } = end {
         s.end_of_wal = Some(lsn_text(at));
     }
-    s.changes = changes
+    s.open = tx.open();
+    s.changes = tx
+        .changes
         .into_iter()
+        .filter(|(_, c)| kept(c))
         .map(|((xid, rel), [inserted, updated, deleted])| RelationChange {
             xid: xid.to_string(),
-            file: format!("{}/{}/{}", rel.tablespace, rel.database, rel.relfilenode),
+            file: file_text(&rel),
             inserted,
             updated,
             deleted,
@@ -168,11 +310,12 @@ impl WalArchive {
     /// Writes `<segment>.json` for a stored segment (temp name, fsync, rename: a reader sees
     /// a whole summary or none). The segment before it is read back when the archive has it.
     pub fn write_summary(&self, segment: &str, content: &[u8], segment_bytes: u64) -> Result<SegmentSummary> {
-        let previous = super::names::segment(segment, segment_bytes)
+        let previous_name = super::names::segment(segment, segment_bytes)
             .filter(|s| s.number > 0)
-            .map(|s| super::names::SegmentName { timeline: s.timeline, number: s.number - 1 }.file_name(segment_bytes))
-            .and_then(|prev| read_compressed(&self.path_of(&prev)).ok());
-        let summary = summarize(segment, content, previous.as_deref())?;
+            .map(|s| super::names::SegmentName { timeline: s.timeline, number: s.number - 1 }.file_name(segment_bytes));
+        let previous = previous_name.as_deref().and_then(|prev| read_compressed(&self.path_of(prev)).ok());
+        let carried = previous_name.as_deref().and_then(|p| self.read_summary(p)).map(|s| s.open);
+        let summary = summarize(segment, content, previous.as_deref(), carried.as_ref())?;
         let json = serde_json::to_vec(&summary).map_err(|e| Error::internal(e.to_string()))?;
         let target = self.summary_path(segment);
         let tmp = self.dir().join(format!(".tmp-{segment}.json.{}", std::process::id()));

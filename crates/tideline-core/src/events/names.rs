@@ -1,0 +1,85 @@
+//! Snapshots of relation files → table names, taken from the profile's server (every database
+//! it allows connections to): at each base backup, by `events` and by `wal index`. Indexes and
+//! toast tables are named after their table, so a DROP's many files read as one table.
+
+use crate::catalog::relation_files::RelationFile;
+use crate::engine::Engine;
+use crate::error::Result;
+use crate::logical::dump::query_failed;
+
+/// Every relation with storage outside the system schemas, with its table.
+const RELATION_FILES: &str = "
+WITH rels AS (
+  SELECT c.oid, c.relkind, c.reltablespace, CASE c.relkind WHEN 'i' THEN i.indrelid ELSE c.oid END AS parent
+  FROM pg_class c LEFT JOIN pg_index i ON i.indexrelid = c.oid
+  WHERE c.relkind IN ('r', 'm', 't', 'i') AND pg_relation_filenode(c.oid) IS NOT NULL
+)
+SELECT concat_ws('/', coalesce(nullif(r.reltablespace, 0), d.dattablespace), d.oid, pg_relation_filenode(r.oid)),
+       o.oid::int8, n.nspname::text, o.relname::text,
+       CASE r.relkind WHEN 'i' THEN 'index' WHEN 't' THEN 'toast' WHEN 'm' THEN 'matview' ELSE 'table' END,
+       greatest(o.reltuples::int8, coalesce(s.n_live_tup, 0), 0)
+FROM rels r
+JOIN pg_database d ON d.datname = current_database()
+JOIN pg_class p ON p.oid = r.parent
+LEFT JOIN pg_class toast_owner ON p.relkind = 't' AND toast_owner.reltoastrelid = p.oid
+JOIN pg_class o ON o.oid = coalesce(toast_owner.oid, p.oid)
+JOIN pg_namespace n ON n.oid = o.relnamespace
+LEFT JOIN pg_stat_all_tables s ON s.relid = o.oid
+WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'";
+
+impl Engine {
+    /// Takes a snapshot of the profile's cluster; returns how many files it named.
+    pub async fn snapshot_relation_names(&self, profile_name: &str) -> Result<usize> {
+        let profile = self.profile(profile_name)?;
+        let password = self.password(&profile)?;
+        let client = crate::connect::connect(&profile.draft(), password.as_ref()).await?;
+        let sysid: String = client
+            .query_one("SELECT system_identifier::text FROM pg_control_system()", &[])
+            .await
+            .map_err(query_failed("reading the cluster's identity"))?
+            .get(0);
+        let databases: Vec<String> = client
+            .query("SELECT datname::text FROM pg_database WHERE datallowconn AND NOT datistemplate ORDER BY 1", &[])
+            .await
+            .map_err(query_failed("listing databases"))?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        let taken_at =
+            self.clock.now().with_timezone(&chrono::Utc).to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+        let mut files = Vec::new();
+        for database in databases {
+            let mut draft = profile.draft();
+            draft.database = database.clone();
+            // A database the profile's role may not enter is left unnamed, not an error.
+            let Ok(db) = crate::connect::connect(&draft, password.as_ref()).await else { continue };
+            let rows = db.query(RELATION_FILES, &[]).await.map_err(query_failed("reading relation files"))?;
+            for r in rows {
+                files.push(RelationFile {
+                    file: r.get(0),
+                    relation_oid: r.get::<_, i64>(1) as u32,
+                    database: database.clone(),
+                    schema: r.get(2),
+                    name: r.get(3),
+                    kind: r.get(4),
+                    rows_estimate: r.get(5),
+                    first_seen: taken_at.clone(),
+                    last_seen: taken_at.clone(),
+                });
+            }
+        }
+        self.catalog().record_relation_snapshot(&sysid, &taken_at, &files)?;
+        Ok(files.len())
+    }
+
+    /// A snapshot when the server answers; a warning, not a failure, when it does not.
+    pub async fn try_snapshot_relation_names(&self, profile_name: &str) -> bool {
+        match self.snapshot_relation_names(profile_name).await {
+            Ok(_) => true,
+            Err(e) => {
+                tracing::warn!(profile = profile_name, code = ?e.code, error = %e.message, "naming relation files");
+                false
+            }
+        }
+    }
+}

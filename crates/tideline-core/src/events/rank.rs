@@ -1,0 +1,287 @@
+//! Destructive events from the WAL index: each remembered commit becomes an event when it
+//! dropped or truncated a table, or deleted or updated more rows than a threshold (a number,
+//! or a share of the table). Names come from the relation-file snapshots, carried forward
+//! across TRUNCATE and rewrites, which give a table a new file.
+//!
+//! DROP, TRUNCATE and a rewrite all drop the table's old files at commit. They differ in what
+//! the transaction created: nothing (DROP), a new file left empty (TRUNCATE: the heap has no
+//! pages), or new files all filled with page images (VACUUM FULL, CLUSTER, a rewriting ALTER,
+//! which lose nothing and are no event). A snapshot taken after the commit settles it: a table
+//! it still lists was not dropped.
+
+use crate::catalog::relation_files::RelationFile;
+use crate::wal::summary::{EndedTransaction, KEPT_CHANGED_ROWS};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+use ts_rs::TS;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct EventFilter {
+    /// RFC 3339 bounds on the commit time.
+    pub from: Option<String>,
+    pub to: Option<String>,
+    /// A DELETE or UPDATE is an event from this many rows …
+    #[ts(type = "number")]
+    pub min_rows: u64,
+    /// … or from this share of the table (0–1).
+    pub min_share: f64,
+}
+
+impl Default for EventFilter {
+    fn default() -> Self {
+        EventFilter { from: None, to: None, min_rows: 1000, min_share: 0.1 }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum EffectKind {
+    Update,
+    Delete,
+    Truncate,
+    Drop,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct EventEffect {
+    pub kind: EffectKind,
+    /// `schema.table`, or the file when no snapshot named it.
+    pub relation: String,
+    pub database: Option<String>,
+    #[ts(type = "number | null")]
+    pub rows: Option<u64>,
+    /// The share of the table's rows, 0–1, when its size is known.
+    pub share: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct WalEvent {
+    /// `timeline:xid`, what `pitr --before-event` takes.
+    pub id: String,
+    /// 1 = the most destructive in the list.
+    pub rank: u32,
+    pub kind: EffectKind,
+    pub timeline: u32,
+    pub xid: String,
+    /// The commit record's LSN: recovery stops just before it.
+    pub lsn: String,
+    pub time: String,
+    pub effects: Vec<EventEffect>,
+    pub description: String,
+}
+
+/// One remembered commit with its row changes (file → inserted, updated, deleted).
+pub struct Ended {
+    pub timeline: u32,
+    pub tx: EndedTransaction,
+    pub changes: BTreeMap<String, [u64; 3]>,
+}
+
+/// File → table, from the snapshots plus what TRUNCATE and rewrites teach on the way.
+pub struct Names {
+    by_file: HashMap<String, RelationFile>,
+    /// Newest sighting of each table oid per database.
+    last_seen: HashMap<(String, u32), String>,
+    snapshots: Vec<String>,
+    home_database: String,
+}
+
+impl Names {
+    /// `files` most recently seen mapping first per file (as the catalog returns them).
+    pub fn new(files: Vec<RelationFile>, snapshots: Vec<String>, home_database: &str) -> Names {
+        let mut by_file = HashMap::new();
+        let mut last_seen: HashMap<(String, u32), String> = HashMap::new();
+        for f in files {
+            let seen = last_seen.entry((f.database.clone(), f.relation_oid)).or_default();
+            if f.last_seen > *seen {
+                *seen = f.last_seen.clone();
+            }
+            by_file.entry(f.file.clone()).or_insert(f);
+        }
+        Names { by_file, last_seen, snapshots, home_database: home_database.to_string() }
+    }
+
+    fn label(&self, f: &RelationFile) -> (String, Option<String>) {
+        let db = (f.database != self.home_database).then(|| f.database.clone());
+        (format!("{}.{}", f.schema, f.name), db)
+    }
+
+    /// Whether a snapshot after `time` still listed the table (None: no snapshot since).
+    fn exists_after(&self, f: &RelationFile, time: &str) -> Option<bool> {
+        let next = self.snapshots.iter().find(|s| s.as_str() > time)?;
+        Some(self.last_seen.get(&(f.database.clone(), f.relation_oid)).is_some_and(|s| s >= next))
+    }
+}
+
+fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn describe(e: &EventEffect) -> String {
+    let on = match &e.database {
+        Some(db) => format!("{} (database {db})", e.relation),
+        None => e.relation.clone(),
+    };
+    let share = match e.share {
+        Some(s) if s < 0.01 => " (under 1% of the table)".to_string(),
+        Some(s) => format!(" ({:.0}% of the table)", s * 100.0),
+        None => String::new(),
+    };
+    let rows = e.rows.unwrap_or(0);
+    match e.kind {
+        EffectKind::Drop => format!("DROP TABLE {on}"),
+        EffectKind::Truncate => match e.rows {
+            Some(r) if r > 0 => format!("TRUNCATE {on} (about {} rows)", thousands(r)),
+            _ => format!("TRUNCATE {on}"),
+        },
+        EffectKind::Delete => format!("DELETE of {} rows from {on}{share}", thousands(rows)),
+        EffectKind::Update => format!("UPDATE of {} rows in {on}{share}", thousands(rows)),
+    }
+}
+
+/// The files a commit dropped, per table: drops, truncations and (unreported) rewrites.
+fn dropped_effects(e: &Ended, names: &mut Names) -> Vec<EventEffect> {
+    let created: Vec<&str> = e.tx.created.iter().map(|c| c.file.as_str()).collect();
+    // A table created and dropped in one transaction (a work table) lost nothing.
+    let dropped: Vec<&String> = e.tx.dropped.iter().filter(|d| !created.contains(&d.as_str())).collect();
+    if dropped.is_empty() {
+        return Vec::new();
+    }
+    let kept_new: Vec<_> = e.tx.created.iter().filter(|c| !e.tx.dropped.contains(&c.file)).collect();
+    let by_wal = if kept_new.is_empty() {
+        EffectKind::Drop
+    } else if kept_new.iter().any(|c| !c.written) {
+        EffectKind::Truncate
+    } else {
+        return Vec::new(); // a rewrite
+    };
+    let mut tables: BTreeMap<String, (Option<RelationFile>, String)> = BTreeMap::new();
+    for file in dropped {
+        match names.by_file.get(file.as_str()) {
+            Some(f) if f.kind == "index" => {}
+            Some(f) => {
+                tables.entry(format!("{}/{}", f.database, f.relation_oid)).or_insert((Some(f.clone()), file.clone()));
+            }
+            None => {
+                tables.insert(file.clone(), (None, file.clone()));
+            }
+        }
+    }
+    let single = tables.len() == 1;
+    let mut out = Vec::new();
+    for (_, (known, file)) in tables {
+        let kind = match known.as_ref().and_then(|f| names.exists_after(f, &e.tx.time)) {
+            Some(false) => EffectKind::Drop,
+            Some(true) if by_wal == EffectKind::Drop => continue, // still there: not destroyed
+            _ => by_wal,
+        };
+        let (relation, database) = match &known {
+            Some(f) => names.label(f),
+            None => (format!("relation file {file}"), None),
+        };
+        if let (Some(f), EffectKind::Truncate, true) = (&known, kind, single) {
+            // The table's new heap is the first file the transaction created.
+            if let Some(first) = kept_new.first() {
+                let mut renamed = f.clone();
+                renamed.file = first.file.clone();
+                renamed.kind = "table".into();
+                names.by_file.insert(first.file.clone(), renamed);
+            }
+        }
+        let rows = known.as_ref().map(|f| f.rows_estimate.max(0) as u64).filter(|_| kind == EffectKind::Truncate);
+        out.push(EventEffect { kind, relation, database, rows, share: None });
+    }
+    out
+}
+
+/// DELETEs and UPDATEs over the threshold, per table.
+fn row_effects(e: &Ended, names: &Names, filter: &EventFilter) -> Vec<EventEffect> {
+    let created: Vec<&str> = e.tx.created.iter().map(|c| c.file.as_str()).collect();
+    let mut tables: BTreeMap<String, (Option<&RelationFile>, String, [u64; 3])> = BTreeMap::new();
+    for (file, counts) in &e.changes {
+        if created.contains(&file.as_str()) {
+            continue; // rows of a table this transaction made
+        }
+        let known = names.by_file.get(file);
+        if known.is_some_and(|f| f.kind == "toast" || f.kind == "index") {
+            continue; // toast chunks are not rows
+        }
+        let key = known.map(|f| format!("{}/{}", f.database, f.relation_oid)).unwrap_or_else(|| file.clone());
+        let entry = tables.entry(key).or_insert((known, file.clone(), [0; 3]));
+        for (total, n) in entry.2.iter_mut().zip(counts) {
+            *total += n;
+        }
+    }
+    let mut out = Vec::new();
+    for (_, (known, file, [_, updated, deleted])) in tables {
+        for (kind, rows) in [(EffectKind::Delete, deleted), (EffectKind::Update, updated)] {
+            if rows == 0 {
+                continue;
+            }
+            let share = known.and_then(|f| {
+                let seen_before = f.last_seen.as_str() < e.tx.time.as_str();
+                let est = f.rows_estimate.max(0) as u64;
+                let total = if !seen_before && kind == EffectKind::Delete { est + rows } else { est };
+                (total > 0).then(|| (rows as f64 / total.max(rows) as f64).min(1.0))
+            });
+            let big = rows >= filter.min_rows
+                || (rows >= u64::from(KEPT_CHANGED_ROWS) && share.is_some_and(|s| s >= filter.min_share));
+            if !big {
+                continue;
+            }
+            let (relation, database) = match known {
+                Some(f) => names.label(f),
+                None => (format!("relation file {file}"), None),
+            };
+            out.push(EventEffect { kind, relation, database, rows: Some(rows), share });
+        }
+    }
+    out
+}
+
+/// Events from remembered commits (oldest first), ranked, within the filter's time range.
+pub fn events(ended: &[Ended], names: &mut Names, filter: &EventFilter) -> Vec<WalEvent> {
+    let mut out = Vec::new();
+    for e in ended {
+        // Every commit is read, in order, so that names learnt from a TRUNCATE hold later.
+        let mut effects = dropped_effects(e, names);
+        effects.extend(row_effects(e, names, filter));
+        let in_range = filter.from.as_deref().is_none_or(|f| e.tx.time.as_str() >= f)
+            && filter.to.as_deref().is_none_or(|t| e.tx.time.as_str() <= t);
+        let Some(kind) = effects.iter().map(|f| f.kind).max() else { continue };
+        if !in_range {
+            continue;
+        }
+        effects.sort_by(|a, b| b.kind.cmp(&a.kind).then(b.rows.cmp(&a.rows)));
+        out.push(WalEvent {
+            id: format!("{}:{}", e.timeline, e.tx.xid),
+            rank: 0,
+            kind,
+            timeline: e.timeline,
+            xid: e.tx.xid.clone(),
+            lsn: e.tx.lsn.clone(),
+            time: e.tx.time.clone(),
+            description: effects.iter().map(describe).collect::<Vec<_>>().join("; "),
+            effects,
+        });
+    }
+    let mut order: Vec<usize> = (0..out.len()).collect();
+    let weight = |w: &WalEvent| (w.kind, w.effects.iter().filter_map(|f| f.rows).sum::<u64>());
+    order.sort_by(|&a, &b| weight(&out[b]).cmp(&weight(&out[a])).then(out[b].time.cmp(&out[a].time)));
+    for (rank, i) in order.into_iter().enumerate() {
+        out[i].rank = rank as u32 + 1;
+    }
+    out
+}

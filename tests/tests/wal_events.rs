@@ -1,0 +1,145 @@
+//! Destructive events on every major. A DELETE (inside a savepoint), a TRUNCATE, a DELETE
+//! from the truncated table's new file and a DROP TABLE are each found in the WAL index, named
+//! after their tables (the new file by what the TRUNCATE taught, before any new snapshot) and
+//! ranked (one committed a segment after its rows went); restoring just before each (`pitr --before-event`) brings its rows back. A VACUUM
+//! FULL, a work table made and dropped in one transaction, and a small DELETE are no events
+//! (the last one is, below a lowered threshold).
+
+mod support;
+
+use support::{majors, password, psql, Home};
+
+struct Sandboxes<'a>(&'a Home);
+
+impl Drop for Sandboxes<'_> {
+    fn drop(&mut self) {
+        if let Some(all) = self.0.cli(&["sandbox", "list"], None).json["sandboxes"].as_array().cloned() {
+            for s in all {
+                self.0.cli(&["sandbox", "remove", s["id"].as_str().unwrap_or_default()], None);
+            }
+        }
+    }
+}
+
+fn find<'a>(events: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
+    events.as_array().unwrap().iter().find(|e| e["id"] == id).unwrap_or_else(|| panic!("no event {id} in {events:#}"))
+}
+
+#[test]
+fn deletes_truncates_and_drops_are_found_named_and_undone() {
+    for major in majors() {
+        let pw = password();
+        let source = support::ArchivingSource::start(major, Some(&pw), vec![]);
+        let pg = &source.pg;
+        let home = Home::new();
+        let _cleanup = Sandboxes(&home);
+        home.cli(&["profile", "add", "p", "--url", &pg.url("postgres"), "--password-stdin"], Some(&pw)).ok();
+        home.cli(&["repo", "path", source.repo.to_str().unwrap()], None).ok();
+        source.switch_and_wait();
+        psql(
+            pg,
+            "postgres",
+            "CREATE TABLE orders (id serial PRIMARY KEY, note text);
+             INSERT INTO orders (note) SELECT 'o' || g FROM generate_series(1, 3000) g;
+             CREATE TABLE ledger (id int PRIMARY KEY, memo text);
+             INSERT INTO ledger SELECT g, 'l' || g FROM generate_series(1, 2000) g;
+             CREATE TABLE audit (id int, body text);
+             INSERT INTO audit SELECT g, repeat('a', 100) FROM generate_series(1, 500) g;
+             CREATE TABLE payments (id int);
+             INSERT INTO payments SELECT generate_series(1, 1200);
+             CREATE TABLE big (x int);
+             INSERT INTO big SELECT generate_series(1, 20000);",
+        );
+        // The base backup names the relation files as they are now.
+        home.cli(&["basebackup", "p"], None).ok();
+        let tli = 1;
+        let delete = psql(
+            pg,
+            "postgres",
+            "BEGIN; SAVEPOINT s; DELETE FROM orders WHERE id > 500; RELEASE s; SELECT txid_current(); COMMIT;",
+        );
+        psql(pg, "postgres", "DELETE FROM big WHERE x <= 50");
+        psql(pg, "postgres", "VACUUM FULL big");
+        psql(
+            pg,
+            "postgres",
+            "BEGIN; CREATE TABLE work AS SELECT generate_series(1, 5000) AS g; DROP TABLE work; COMMIT;",
+        );
+        let truncate = psql(pg, "postgres", "BEGIN; TRUNCATE ledger; SELECT txid_current(); COMMIT;");
+        psql(pg, "postgres", "INSERT INTO ledger SELECT g, 'n' || g FROM generate_series(1, 1500) g");
+        let refill = psql(pg, "postgres", "BEGIN; DELETE FROM ledger; SELECT txid_current(); COMMIT;");
+        let drop = psql(pg, "postgres", "BEGIN; DROP TABLE audit; SELECT txid_current(); COMMIT;");
+        // Rows deleted in one segment, committed in the next: the first summary leaves the
+        // transaction open, the second recognises its commit.
+        let spanning = psql(
+            pg,
+            "postgres",
+            "BEGIN; DELETE FROM payments; SELECT pg_switch_wal() IS NOT NULL; SELECT txid_current(); COMMIT;",
+        );
+        let spanning = spanning.lines().last().unwrap().to_string();
+        psql(pg, "postgres", "CREATE TABLE traffic AS SELECT 1 AS x");
+        source.switch_and_wait();
+
+        // The timeline reads the index alone: no snapshot since the base backup.
+        let t = home.cli(&["timeline", "p"], None).ok().clone();
+        let events = &t["events"];
+        let e = find(events, &format!("{tli}:{delete}"));
+        assert_eq!(e["kind"], "delete", "PostgreSQL {major}: {e}");
+        assert!(e["description"].as_str().unwrap().starts_with("DELETE of 2,500 rows from public.orders ("), "{e}");
+        let e = find(events, &format!("{tli}:{truncate}"));
+        assert_eq!(e["description"], "TRUNCATE public.ledger (about 2,000 rows)", "PostgreSQL {major}: {e}");
+        let e = find(events, &format!("{tli}:{refill}"));
+        assert!(e["description"].as_str().unwrap().starts_with("DELETE of 1,500 rows from public.ledger"), "{e}");
+        let e = find(events, &format!("{tli}:{drop}"));
+        assert_eq!(e["description"], "DROP TABLE public.audit", "PostgreSQL {major}: {e}");
+        let e = find(events, &format!("{tli}:{spanning}"));
+        assert_eq!(e["description"], "DELETE of 1,200 rows from public.payments (100% of the table)", "{e}");
+        assert_eq!(events.as_array().unwrap().len(), 5, "PostgreSQL {major}: only these five: {events:#}");
+
+        // `events` (a new snapshot first) ranks them: the DROP and the TRUNCATE lead.
+        let listed = home.cli(&["events", "p"], None).ok().clone();
+        let ranked: Vec<&str> =
+            listed["events"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
+        assert_eq!(ranked, ["drop", "truncate", "delete", "delete", "delete"], "{listed:#}");
+        assert_eq!(listed["events"][0]["rank"], 1);
+        assert!(listed["names_as_of"].as_str().is_some());
+        let lowered = home.cli(&["events", "p", "--min-rows", "50", "--min-percent", "100"], None).ok().clone();
+        assert!(
+            lowered["events"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["description"] == "DELETE of 50 rows from public.big (under 1% of the table)"),
+            "{lowered:#}"
+        );
+        let last = listed["events"].as_array().unwrap().iter().map(|e| e["time"].as_str().unwrap()).max().unwrap();
+        let none = home
+            .cli(&["events", "p", "--from", "2001-01-01T00:00:00Z", "--to", "2001-01-02T00:00:00Z"], None)
+            .ok()
+            .clone();
+        assert_eq!(none["events"].as_array().unwrap().len(), 0, "{none:#}");
+        let until = home.cli(&["events", "p", "--to", last], None).ok().clone();
+        assert_eq!(until["events"].as_array().unwrap().len(), 5, "{until:#}");
+        let first = listed["events"].as_array().unwrap().iter().map(|e| e["time"].as_str().unwrap()).min().unwrap();
+        // Bounds are inclusive.
+        let up_to_first = home.cli(&["events", "p", "--to", first], None).ok().clone();
+        assert_eq!(up_to_first["events"].as_array().unwrap().len(), 1, "{up_to_first:#}");
+        assert_eq!(up_to_first["events"][0]["id"], format!("{tli}:{delete}"));
+
+        // Just before each, its rows are back.
+        for (id, check, expect) in [
+            (delete.as_str(), "SELECT count(*) FROM orders", "3000"),
+            (truncate.as_str(), "SELECT count(*) FROM ledger", "2000"),
+            (drop.as_str(), "SELECT count(*) FROM audit", "500"),
+        ] {
+            let id = format!("{tli}:{id}");
+            let s = home.cli(&["pitr", "p", "--before-event", &id], None).ok().clone();
+            let port = s["port"].as_u64().unwrap() as u16;
+            assert_eq!(support::query_at(major, port, &pw, check), expect, "PostgreSQL {major}: before {id}: {s}");
+            assert_eq!(s["target"]["point"]["kind"], "lsn", "{s}");
+            home.cli(&["sandbox", "remove", s["id"].as_str().unwrap()], None).ok();
+        }
+        home.cli(&["pitr", "p", "--before-event", "1:4000000000"], None).err("target_invalid");
+        home.cli(&["pitr", "p", "--before-event", "orders"], None).err("target_invalid");
+    }
+}
