@@ -1,6 +1,7 @@
 //! The Timeline and Sandboxes screens in the real window: a new user opens the app, takes the
 //! demo offer, runs the scripted accident, restores to the restore point before it from the
-//! timeline, and on the Sandboxes screen compares, copies the table back and removes the sandbox.
+//! timeline, and on the Sandboxes screen compares, copies the table back and removes the sandbox;
+//! then finds the accident's DELETE among the timeline's events and restores to just before it.
 
 mod support;
 
@@ -79,6 +80,31 @@ async fn from_the_demo_offer_to_a_table_copied_back() {
     click(&c, &format!("[data-testid=sandbox-remove-{id}]")).await;
     click(&c, &format!("[data-testid=sandbox-remove-confirm-{id}]")).await;
     support::webdriver::gone(&c, &format!("[data-testid=sandbox-row-{id}]")).await;
+
+    // The bad moment, found in the WAL: the DELETE is the timeline's event, named after its
+    // table; picked on its marker, the cursor offers to restore to just before it.
+    click(&c, "[data-testid=nav-timeline]").await;
+    let row = el(&c, "[data-testid=event-row][data-kind=delete]").await;
+    let described = row.text().await.unwrap();
+    assert!(described.contains("DELETE of") && described.contains("public.film_actor"), "{described}");
+    let event = row.attr("data-event-id").await.unwrap().expect("an event id");
+    el(&c, &format!("[data-testid=marker-events][data-event-id='{event}']")).await.send_keys("\u{E007}").await.unwrap();
+    text_when(&c, "[data-testid=cursor-event]", |t| t.contains("public.film_actor")).await;
+    screenshot(&c, "timeline-event").await;
+    click(&c, "[data-testid=restore-before-event]").await;
+    let before = loop {
+        let r = el(&c, "[data-testid=pitr-result]").await;
+        match r.attr("data-id").await.unwrap() {
+            Some(other) if other != id => break other,
+            _ => tokio::time::sleep(std::time::Duration::from_millis(200)).await,
+        }
+    };
+    let cmp = home.cli_env(&["sandbox", "compare", &before], None, &env).ok().clone();
+    let film_actor = cmp["tables"].as_array().unwrap().iter().find(|t| t["table"] == "film_actor").cloned().unwrap();
+    assert!(film_actor["sandbox_rows"].as_i64() > Some(1000), "the rows are back just before the DELETE: {cmp}");
+    assert_eq!(film_actor["live_rows"].as_i64(), Some(0), "{cmp}");
+    screenshot(&c, "timeline-event-pitr").await;
+    home.cli_env(&["sandbox", "remove", &before], None, &env).ok();
     drop(c);
     drop(driver);
     home.cli_env(&["demo", "--remove"], None, &env).ok();

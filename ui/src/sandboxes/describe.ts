@@ -21,6 +21,8 @@ export function describeTarget(target: RecoveryTarget): string {
     case 'lsn':
       text = `LSN ${p.value}`;
       break;
+    case 'before_event':
+      return `just before event ${p.value}`;
   }
   const edge = target.exclusive ? 'just before' : 'including';
   const timeline = target.timeline === null ? 'newest timeline' : `timeline ${target.timeline}`;

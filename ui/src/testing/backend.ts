@@ -268,6 +268,33 @@ export function timelineView(overrides: Partial<TimelineView> = {}): TimelineVie
       { minute: '2025-03-02T12:00:00Z', commits: 4 },
       { minute: '2025-03-02T12:01:00Z', commits: 40 },
     ],
+    events: [
+      {
+        id: '2:900',
+        rank: 2,
+        kind: 'delete',
+        timeline: 2,
+        xid: '900',
+        lsn: '0/8000200',
+        time: '2025-03-04T13:00:00Z',
+        effects: [{ kind: 'delete', relation: 'public.orders', database: null, rows: 48210, share: 0.5 }],
+        description: 'DELETE of 48,210 rows from public.orders (50% of the table)',
+      },
+      {
+        id: '2:950',
+        rank: 1,
+        kind: 'drop',
+        timeline: 2,
+        xid: '950',
+        lsn: '0/8000900',
+        time: '2025-03-04T15:00:00Z',
+        effects: [
+          { kind: 'drop', relation: 'public.audit', database: null, rows: null, share: null },
+          { kind: 'delete', relation: 'public.log', database: null, rows: 2000, share: null },
+        ],
+        description: 'DROP TABLE public.audit; DELETE of 2,000 rows from public.log',
+      },
+    ],
     ...overrides,
   };
 }

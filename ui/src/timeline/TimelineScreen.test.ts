@@ -142,6 +142,37 @@ describe('Timeline screen', () => {
     await waitFor(() => expect(backend.callsTo('timeline_show')).toHaveLength(2));
   });
 
+  it('lists destructive events, most destructive first, and restores to just before one', async () => {
+    const backend = fakeBackend({
+      profiles_list: () => [profile({ name: 'prod' })],
+      timeline_show: () => timelineView(),
+      pitr_run: () => sandbox(),
+    });
+    render(TimelineScreen);
+    const rows = await screen.findAllByTestId('event-row');
+    expect(rows.map((r) => r.dataset.eventId)).toEqual(['2:950', '2:900']);
+    const markers = within(screen.getByTestId('lane-events')).getAllByTestId('marker-events');
+    expect(markers.map((m) => m.querySelector('text')?.textContent)).toEqual(['DELETE public.orders', 'DROP public.audit +1']);
+
+    // Picked on the chart: the cursor pins the event's moment and offers the restore.
+    await fireEvent.click(markers[0]);
+    expect(screen.getByTestId('cursor-event').textContent).toContain('DELETE of 48,210 rows from public.orders');
+    expect(rows[1].classList.contains('picked')).toBe(true);
+    await fireEvent.click(screen.getByTestId('restore-before-event'));
+    expect(backend.callsTo('pitr_run')[0].request).toEqual({
+      target: { point: { kind: 'before_event', value: '2:900' }, exclusive: true, timeline: null },
+      from_backup: null,
+      port: null,
+    });
+    expect((await screen.findByTestId('pitr')).textContent).toContain('just before DELETE of 48,210 rows');
+
+    // From the list as well.
+    await fireEvent.click(within(rows[0]).getByTestId('event-restore-before'));
+    await waitFor(() => expect(backend.callsTo('pitr_run')).toHaveLength(2));
+    const second = backend.callsTo('pitr_run')[1].request as PitrRequest;
+    expect(second.target.point).toEqual({ kind: 'before_event', value: '2:950' });
+  });
+
   it('offers the demo on first run, then runs its accident', async () => {
     let profiles = [] as ReturnType<typeof profile>[];
     const backend = fakeBackend({

@@ -5,18 +5,24 @@ import { DAY, HOUR, fitDomain, lanes, zoomLimits } from './lanes';
 describe('timeline lanes', () => {
   it('has a lane per kind of point and per timeline, forks labelled', () => {
     const all = lanes(timelineView());
-    expect(all.map((l) => l.id)).toEqual(['base', 'dumps', 'points', 'commits', 'timeline-1', 'timeline-2']);
+    expect(all.map((l) => l.id)).toEqual(['base', 'dumps', 'points', 'events', 'commits', 'timeline-1', 'timeline-2']);
     expect(all.map((l) => l.label)).toEqual([
       'Base backups',
       'Logical dumps',
       'Restore points',
+      'Destructive events',
       'Commits per minute',
       'timeline 1',
       'timeline 2 (forked from 1 at 0/6000000)',
     ]);
     // Commit density from the WAL summaries, scaled to the busiest minute.
-    expect(all[3]).toMatchObject({ kind: 'density', max: 40, bars: [{ count: 4 }, { count: 40 }] });
-    const t1 = all[4];
+    expect(all[4]).toMatchObject({ kind: 'density', max: 40, bars: [{ count: 4 }, { count: 40 }] });
+    // Events by time, labelled with what was done to which table.
+    expect(all[3]).toMatchObject({
+      kind: 'markers',
+      markers: [{ label: 'DELETE public.orders' }, { label: 'DROP public.audit +1', title: expect.stringContaining('transaction 950') }],
+    });
+    const t1 = all[5];
     if (t1.kind !== 'wal') throw new Error('wal lane expected');
     expect(t1.bar).toMatchObject({ start: Date.parse('2025-03-01T10:00:00Z'), end: Date.parse('2025-03-03T10:00:00Z') });
     // The gap has only LSNs: it is shown where replay stops, the end of the covered span.
@@ -30,14 +36,14 @@ describe('timeline lanes', () => {
     view.window.timelines[1].latest = { lsn: '0/C000000', time: null };
     const all = lanes(view);
     expect(all[1]).toMatchObject({ kind: 'markers', markers: [] });
-    expect(all[5]).toMatchObject({ bar: null, note: 'times unknown (WAL 0/2000028 – 0/C000000)' });
+    expect(all[6]).toMatchObject({ bar: null, note: 'times unknown (WAL 0/2000028 – 0/C000000)' });
   });
 
   it('fits everything, padded; a day when there is nothing', () => {
     const [lo, hi] = fitDomain(timelineView(), 0);
     expect(lo).toBeLessThan(Date.parse('2025-03-01T10:00:00Z'));
     expect(hi).toBeGreaterThan(Date.parse('2025-03-05T10:00:00Z'));
-    const empty = timelineView({ logical_dumps: [], restore_points: [], commit_density: [] });
+    const empty = timelineView({ logical_dumps: [], restore_points: [], commit_density: [], events: [] });
     empty.window = { ...empty.window, timelines: [], base_backups: [], gaps: [] };
     expect(fitDomain(empty, 5 * DAY)).toEqual([4 * DAY, 5 * DAY]);
   });

@@ -3,12 +3,13 @@
 // time are left out rather than guessed at.
 import type { TimelineView } from '../bindings/TimelineView';
 import type { RestorePoint } from '../bindings/RestorePoint';
+import type { WalEvent } from '../bindings/WalEvent';
 import { parseLsn, parseTime, spans } from './reach';
 
 export const HOUR = 3_600_000;
 export const DAY = 24 * HOUR;
 
-export type Marker = { time: number; label: string; title: string; point?: RestorePoint };
+export type Marker = { time: number; label: string; title: string; point?: RestorePoint; event?: WalEvent };
 export type GapMark = { time: number; side: 'start' | 'end'; title: string };
 
 export type Bar = { time: number; count: number; title: string };
@@ -33,6 +34,16 @@ function markers<T>(items: T[], time: (i: T) => string, make: (i: T, t: number) 
     if (t !== null) out.push({ time: t, ...make(item, t) });
   }
   return out.sort((a, b) => a.time - b.time);
+}
+
+const VERB: Record<WalEvent['kind'], string> = { drop: 'DROP', truncate: 'TRUNCATE', delete: 'DELETE', update: 'UPDATE' };
+
+/** A marker's short label: what was done to which table ("DELETE public.orders", "+1" more). */
+export function eventLabel(e: WalEvent): string {
+  const first = e.effects[0];
+  if (!first) return VERB[e.kind];
+  const more = e.effects.length > 1 ? ` +${e.effects.length - 1}` : '';
+  return `${VERB[first.kind]} ${first.relation}${more}`;
 }
 
 export function lanes(view: TimelineView): Lane[] {
@@ -64,6 +75,16 @@ export function lanes(view: TimelineView): Lane[] {
         label: p.name,
         title: `Restore point “${p.name}” at ${p.lsn} (timeline ${p.timeline})`,
         point: p,
+      })),
+    },
+    {
+      kind: 'markers',
+      id: 'events',
+      label: 'Destructive events',
+      markers: markers(view.events, (e) => e.time, (e) => ({
+        label: eventLabel(e),
+        title: `${e.description} (transaction ${e.xid}, ${e.lsn})`,
+        event: e,
       })),
     },
   ];
