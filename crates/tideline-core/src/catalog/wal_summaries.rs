@@ -13,6 +13,16 @@ impl Catalog {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    /// Records summaries in one transaction.
+    pub fn record_wal_summaries(&self, system_identifier: &str, summaries: &[SegmentSummary]) -> Result<()> {
+        let tx = self.conn.unchecked_transaction()?;
+        for s in summaries {
+            self.record_wal_summary(system_identifier, s)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
     /// Records a summary once (its commits, row changes and ended transactions are added only
     /// the first time the segment is seen).
     pub fn record_wal_summary(&self, system_identifier: &str, s: &SegmentSummary) -> Result<()> {
