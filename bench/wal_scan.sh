@@ -4,15 +4,20 @@
 # from one PostgreSQL 15 cluster; also the native reader over the same segments as the
 # repository stores them (zstd). Never run in CI.
 #
-#   bash bench/wal_scan.sh [WAL_MB] [RUNS]        (defaults: 1100 MB of WAL, 5 runs)
+#   bash bench/wal_scan.sh [WAL_MB] [RUNS] [SHAPE]   (defaults: 1100 MB of WAL, 5 runs, wide)
 #
-# Writes the "WAL scan" section of docs/benchmarks.md (between its markers).
+# SHAPE wide: realistic order rows (text, numeric, jsonb; ~300-byte records, index builds'
+# page images). SHAPE narrow: two-integer rows with a primary key (~70-byte records, many
+# more per GB, which is what costs pg_waldump most).
+#
+# Writes the "WAL scan (SHAPE)" section of docs/benchmarks.md (between its markers).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/env.sh
 . bench/common.sh
 WAL_MB="${1:-1100}"
 RUNS="${2:-5}"
+SHAPE="${3:-wide}"
 BIN=/usr/lib/postgresql/15/bin
 TL="$CARGO_TARGET_DIR/release/tideline"
 
@@ -37,8 +42,13 @@ while :; do
   written=$(psql -d postgres -Atc "SELECT (pg_current_wal_lsn() - '$start') / 1048576")
   [ "${written%.*}" -ge "$WAL_MB" ] && break
   batch=$((batch + 1))
-  generate_orders 400000 1 postgres >/dev/null 2>&1 || true
-  psql -d postgres -c "ALTER TABLE orders_1 RENAME TO orders_done_$batch" >/dev/null
+  if [ "$SHAPE" = narrow ]; then
+    psql -d postgres -c "CREATE TABLE IF NOT EXISTS narrow (id bigint PRIMARY KEY, v int)" \
+      -c "INSERT INTO narrow SELECT g, g FROM generate_series(($batch - 1) * 1000000 + 1, $batch * 1000000) g" >/dev/null
+  else
+    generate_orders 400000 1 postgres >/dev/null 2>&1 || true
+    psql -d postgres -c "ALTER TABLE orders_1 RENAME TO orders_done_$batch" >/dev/null
+  fi
 done
 end=$(psql -d postgres -Atc "SELECT pg_current_wal_lsn()")
 psql -d postgres -Atc "SELECT pg_switch_wal()" >/dev/null
@@ -88,16 +98,18 @@ r = json.load(open(sys.argv[1]))
 print(sum(1 for t in r["transactions"] if t["outcome"] == "commit" and lsn(sys.argv[2]) <= lsn(t["lsn"]) < lsn(sys.argv[3])))
 ' "$work/native.json" "$start" "$end")
 
+records=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["records"])' "$work/native.json")
 section=$(mktemp)
 {
-  echo "<!-- walscan:start -->"
-  echo "## WAL scan"
+  echo "<!-- walscan-$SHAPE:start -->"
+  echo "## WAL scan ($SHAPE rows)"
   echo
   echo "Written by \`bench/wal_scan.sh\`. Medians of $RUNS runs; every raw run is listed."
   echo
   echo "- commit: \`$(git rev-parse --short HEAD)\`, $(date -u +%Y-%m-%dT%H:%MZ)"
   echo "- machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; PostgreSQL 15 (Debian) server and pg_waldump"
-  echo "- data: $nsegs segments, $((WAL_BYTES / 1024 / 1024)) MiB of bulk-load WAL; commits seen: pg_waldump $commits_waldump, native $commits_native"
+  echo "- data: $nsegs segments, $((WAL_BYTES / 1024 / 1024)) MiB of bulk-load WAL ($SHAPE rows), $records records; commits seen: pg_waldump $commits_waldump, native $commits_native"
+  echo "- pg_waldump: $(python3 -c "print(round($(m pg_waldump) / ($WAL_BYTES / 2**30), 2))") s per GiB"
   echo
   echo "| what | median s | size MiB | raw runs (s) |"
   echo "|---|---|---|---|"
@@ -111,6 +123,6 @@ section=$(mktemp)
   echo "| pg_waldump --rmgr=Transaction / native scan, CRC checked like pg_waldump (speed-up) | $(ratio "$(m pg_waldump)" "$(m native)") | ≥ 4 |"
   echo "| pg_waldump --rmgr=Transaction / native scan without per-record CRC (speed-up) | $(ratio "$(m pg_waldump)" "$(m native_no_crc)") | (≥ 4) |"
   echo "| wal-push MB/s of WAL with summaries, whole process per segment | $mbps | ≥ 200 |"
-  echo "<!-- walscan:end -->"
+  echo "<!-- walscan-$SHAPE:end -->"
 } > "$section"
-write_section walscan "$section"
+write_section "walscan-$SHAPE" "$section"

@@ -31,7 +31,16 @@ pub struct RowChange {
 
 /// The rows a heap record changes; None for other records (and for heap records that change
 /// no rows: locks, in-place updates, page pruning).
+#[inline]
 pub fn row_change(record: &Record) -> Option<RowChange> {
+    // Checked here, inlined: most records are of another kind.
+    if !matches!(record.rmgr(), RM_HEAP_ID | RM_HEAP2_ID) {
+        return None;
+    }
+    row_change_record(record)
+}
+
+fn row_change_record(record: &Record) -> Option<RowChange> {
     let op = record.info() & OPMASK;
     let (change, multi) = match (record.rmgr(), op) {
         (RM_HEAP_ID, HEAP_INSERT) => (Change::Insert, false),

@@ -9,6 +9,7 @@
 //! into the next one, so memory does not grow with the number of segments.
 //! Formats follow PostgreSQL's `xlog_internal.h`, `xlogrecord.h` and `xact.h`.
 
+pub mod crc;
 pub mod decode;
 pub mod error;
 pub mod heap;

@@ -14,6 +14,26 @@ const MAX_RECORD_SIZE: usize = 1020 * 1024 * 1024;
 const RM_XLOG_ID: u8 = 0;
 const XLOG_SWITCH: u8 = 0x40;
 
+/// Records checked together (a multiple of the four whose CRCs interleave).
+const BATCH: usize = 16;
+
+/// Records of one page waiting for their CRC check: (offset in the page, length).
+#[derive(Default)]
+struct Batch {
+    at: [(usize, usize); BATCH],
+    len: usize,
+}
+
+impl Batch {
+    fn items(&self) -> &[(usize, usize)] {
+        &self.at[..self.len]
+    }
+}
+
+fn is_switch(bytes: &[u8]) -> bool {
+    bytes.len() >= RECORD_HEADER_SIZE && bytes[17] == RM_XLOG_ID && bytes[16] & 0xF0 == XLOG_SWITCH
+}
+
 /// One WAL record: its position and its bytes, header included.
 #[derive(Debug, Clone, Copy)]
 pub struct Record<'a> {
@@ -48,8 +68,7 @@ impl Record<'_> {
 
     /// CRC-32C over the body, then the header up to the CRC field, as PostgreSQL computes it.
     pub fn crc_ok(&self) -> bool {
-        let body = crc32c::crc32c(&self.bytes[RECORD_HEADER_SIZE..]);
-        crc32c::crc32c_append(body, &self.bytes[..20]) == self.crc()
+        crate::crc::record_ok(self.bytes)
     }
 
     pub fn is_switch(&self) -> bool {
@@ -154,29 +173,73 @@ impl Reader {
                 // The continuation is missing: this page is not part of the same WAL stream.
                 return Ok(self.ended(lsn_of(0)));
             }
+            // Records wholly inside the page are checked in batches (their CRCs interleave),
+            // then handed over in order; the first bad one is the end of WAL.
+            let mut batch = Batch::default();
+            let mut flush = |batch: &mut Batch| -> Option<u64> {
+                let bad = if self.check_crc {
+                    let mut slices: [&[u8]; BATCH] = [&[]; BATCH];
+                    for (slot, &(p, t)) in slices.iter_mut().zip(batch.items()) {
+                        *slot = &page[p..p + t];
+                    }
+                    crate::crc::first_bad(&slices[..batch.len])
+                } else {
+                    None
+                };
+                for (i, &(p, t)) in batch.items().iter().enumerate() {
+                    if bad == Some(i) {
+                        batch.len = 0;
+                        return Some(lsn_of(p));
+                    }
+                    let start = lsn_of(p);
+                    let record = Record {
+                        lsn: start,
+                        end_lsn: start + t as u64,
+                        timeline: header.timeline,
+                        major: first.major,
+                        bytes: &page[p..p + t],
+                    };
+                    on_record(&record);
+                }
+                batch.len = 0;
+                None
+            };
             while pos + 4 <= page_size {
                 let total = u32_at(page, pos).unwrap_or(0) as usize;
                 if !(RECORD_HEADER_SIZE..=MAX_RECORD_SIZE).contains(&total) {
-                    return Ok(self.ended(lsn_of(pos)));
+                    let at = flush(&mut batch).unwrap_or(lsn_of(pos));
+                    return Ok(self.ended(at));
                 }
-                let start = lsn_of(pos);
                 if pos + total <= page_size {
-                    let bytes = &page[pos..pos + total];
-                    if !self.emit(start, start + total as u64, header.timeline, first.major, bytes, on_record) {
-                        return Ok(self.ended(start));
-                    }
-                    if self.last_was_switch(bytes) {
+                    batch.at[batch.len] = (pos, total);
+                    batch.len += 1;
+                    if is_switch(&page[pos..pos + total]) {
+                        if let Some(bad) = flush(&mut batch) {
+                            return Ok(self.ended(bad));
+                        }
+                        self.partial = None;
                         return Ok(SegmentEnd::Switched);
+                    }
+                    if batch.len == BATCH {
+                        if let Some(bad) = flush(&mut batch) {
+                            return Ok(self.ended(bad));
+                        }
                     }
                     pos = maxalign((pos + total) as u64) as usize;
                 } else {
+                    if let Some(bad) = flush(&mut batch) {
+                        return Ok(self.ended(bad));
+                    }
                     // Continues on the next page (perhaps in the next segment).
                     // Grown as pages arrive: a length read from damaged WAL must not allocate.
                     let mut bytes = Vec::with_capacity(total.min(1 << 16));
                     bytes.extend_from_slice(&page[pos..]);
-                    self.partial = Some((start, total, bytes));
+                    self.partial = Some((pos as u64 + lsn_of(0), total, bytes));
                     break;
                 }
+            }
+            if let Some(bad) = flush(&mut batch) {
+                return Ok(self.ended(bad));
             }
             page_off += page_size;
         }
@@ -194,7 +257,7 @@ impl Reader {
     }
 
     fn last_was_switch(&mut self, bytes: &[u8]) -> bool {
-        let switch = bytes.len() >= RECORD_HEADER_SIZE && bytes[17] == RM_XLOG_ID && bytes[16] & 0xF0 == XLOG_SWITCH;
+        let switch = is_switch(bytes);
         if switch {
             self.partial = None;
         }

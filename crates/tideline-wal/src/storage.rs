@@ -20,7 +20,16 @@ pub struct Created {
 }
 
 /// `xl_smgr_create` (locator, fork) for a relation's main fork; None for anything else.
+#[inline]
 pub fn created(record: &Record) -> Option<Created> {
+    // Checked here, inlined: most records are of another kind.
+    if record.rmgr() != RM_SMGR_ID {
+        return None;
+    }
+    created_record(record)
+}
+
+fn created_record(record: &Record) -> Option<Created> {
     if record.rmgr() != RM_SMGR_ID || record.info() & 0xF0 != XLOG_SMGR_CREATE {
         return None;
     }
@@ -34,7 +43,16 @@ pub fn created(record: &Record) -> Option<Created> {
 
 /// The relation files a full-page-image record (`log_newpage`, as bulk writes and rewrites
 /// log their pages) writes to; None for other records.
+#[inline]
 pub fn page_images(record: &Record) -> Option<Vec<RelFileLocator>> {
+    // Checked here, inlined: most records are of another kind.
+    if record.rmgr() != RM_XLOG_ID {
+        return None;
+    }
+    page_images_record(record)
+}
+
+fn page_images_record(record: &Record) -> Option<Vec<RelFileLocator>> {
     if record.rmgr() != RM_XLOG_ID || !matches!(record.info() & 0xF0, XLOG_FPI | XLOG_FPI_FOR_HINT) {
         return None;
     }

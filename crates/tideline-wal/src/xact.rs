@@ -66,7 +66,16 @@ fn stats_item_size(major: u32) -> usize {
 }
 
 /// Reads a commit, abort or prepare record; None for other records or a damaged one.
+#[inline]
 pub fn parse(record: &Record) -> Option<XactEnd> {
+    // Checked here, inlined: most records are of another kind.
+    if record.rmgr() != RM_XACT_ID {
+        return None;
+    }
+    parse_record(record)
+}
+
+fn parse_record(record: &Record) -> Option<XactEnd> {
     if record.rmgr() != RM_XACT_ID {
         return None;
     }

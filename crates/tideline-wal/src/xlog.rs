@@ -17,7 +17,16 @@ pub struct RestorePoint {
 }
 
 /// `xl_restore_point`: a timestamp, then the name in a 64-byte NUL-padded field.
+#[inline]
 pub fn restore_point(record: &Record) -> Option<RestorePoint> {
+    // Checked here, inlined: most records are of another kind.
+    if record.rmgr() != RM_XLOG_ID {
+        return None;
+    }
+    restore_point_record(record)
+}
+
+fn restore_point_record(record: &Record) -> Option<RestorePoint> {
     if record.rmgr() != RM_XLOG_ID || record.info() & 0xF0 != XLOG_RESTORE_POINT {
         return None;
     }
