@@ -126,6 +126,26 @@ fn deletes_truncates_and_drops_are_found_named_and_undone() {
         assert_eq!(up_to_first["events"].as_array().unwrap().len(), 1, "{up_to_first:#}");
         assert_eq!(up_to_first["events"][0]["id"], format!("{tli}:{delete}"));
 
+        // The reader itself (`wal inspect --events`) over the archived segments: the DELETE's
+        // rows (counted under its savepoint's subtransaction), TRUNCATE's new empty file, and
+        // the files VACUUM FULL filled.
+        let mut segments: Vec<String> = std::fs::read_dir(&source.wal)
+            .unwrap()
+            .flatten()
+            .filter(|e| {
+                e.file_name().to_string_lossy().len() == 28 && e.file_name().to_string_lossy().ends_with(".zst")
+            })
+            .map(|e| e.path().to_string_lossy().to_string())
+            .collect();
+        segments.sort();
+        let mut args = vec!["wal", "inspect", "--events"];
+        args.extend(segments.iter().map(String::as_str));
+        let r = home.cli(&args, None).ok().clone();
+        assert!(r["changes"].as_array().unwrap().iter().any(|c| c["deleted"] == 2500), "{:#}", r["changes"]);
+        let created = r["created"].as_array().unwrap();
+        assert!(created.iter().any(|c| c["xid"] == truncate.as_str() && c["written"] == false), "{created:#?}");
+        assert!(created.iter().any(|c| c["written"] == true), "VACUUM FULL filled its new file: {created:#?}");
+
         // Just before each, its rows are back.
         for (id, check, expect) in [
             (delete.as_str(), "SELECT count(*) FROM orders", "3000"),
@@ -137,6 +157,18 @@ fn deletes_truncates_and_drops_are_found_named_and_undone() {
             let port = s["port"].as_u64().unwrap() as u16;
             assert_eq!(support::query_at(major, port, &pw, check), expect, "PostgreSQL {major}: before {id}: {s}");
             assert_eq!(s["target"]["point"]["kind"], "lsn", "{s}");
+            // The sandbox's own WAL begins timeline 2, and says so.
+            let pg_wal = std::path::Path::new(s["root"].as_str().unwrap()).join("data/pg_wal");
+            let newest = std::fs::read_dir(&pg_wal)
+                .unwrap()
+                .flatten()
+                .map(|e| e.file_name().to_string_lossy().to_string())
+                .filter(|n| n.len() == 24 && n.starts_with("00000002"))
+                .min()
+                .expect("a timeline 2 segment");
+            let r = home.cli(&["wal", "inspect", pg_wal.join(&newest).to_str().unwrap()], None).ok().clone();
+            assert_eq!(r["timeline_switches"][0]["from"], 1, "PostgreSQL {major}: {r:#}");
+            assert_eq!(r["timeline_switches"][0]["to"], 2, "{r:#}");
             home.cli(&["sandbox", "remove", s["id"].as_str().unwrap()], None).ok();
         }
         home.cli(&["pitr", "p", "--before-event", "1:4000000000"], None).err("target_invalid");

@@ -88,8 +88,11 @@ pub enum WalCommand {
         #[arg(long)]
         no_crc: bool,
         /// Count records only.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "events")]
         count_only: bool,
+        /// Also rows changed per transaction and relation file, and files created.
+        #[arg(long)]
+        events: bool,
     },
 }
 

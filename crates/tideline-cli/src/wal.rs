@@ -73,8 +73,14 @@ pub async fn wal(engine: &Engine, cmd: WalCommand, json: bool) -> Result<Reply> 
             );
             Ok(Reply::of(&r, text))
         }
-        WalCommand::Inspect { segments, no_crc, count_only } => {
-            let r = tideline_core::wal::inspect::inspect(&segments, !no_crc, !count_only)?;
+        WalCommand::Inspect { segments, no_crc, count_only, events } => {
+            use tideline_core::wal::inspect::Detail;
+            let detail = match (count_only, events) {
+                (true, _) => Detail::Count,
+                (_, true) => Detail::Events,
+                _ => Detail::Transactions,
+            };
+            let r = tideline_core::wal::inspect::inspect(&segments, !no_crc, detail)?;
             let mut text = format!(
                 "{} segments (PostgreSQL {}), {} records, {} bytes of records{}",
                 r.segments,
@@ -91,6 +97,19 @@ pub async fn wal(engine: &Engine, cmd: WalCommand, json: bool) -> Result<Reply> 
             }
             for p in &r.restore_points {
                 text.push_str(&format!("\n{} restore point '{}' at {}", p.lsn, p.name, p.time));
+            }
+            for s in &r.timeline_switches {
+                text.push_str(&format!("\n{} timeline {} begins (from timeline {})", s.lsn, s.to, s.from));
+            }
+            for c in &r.changes {
+                text.push_str(&format!(
+                    "\nxid {} {}: {} inserted, {} updated, {} deleted",
+                    c.xid, c.file, c.inserted, c.updated, c.deleted
+                ));
+            }
+            for c in &r.created {
+                let how = if c.written { "created and filled" } else { "created" };
+                text.push_str(&format!("\nxid {} {how} {}", c.xid, c.file));
             }
             Ok(Reply::of(&r, text))
         }

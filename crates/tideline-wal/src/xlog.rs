@@ -1,4 +1,5 @@
-//! XLOG records Tideline reads: named restore points (`pg_create_restore_point`).
+//! XLOG records Tideline reads: named restore points (`pg_create_restore_point`) and the
+//! records that start a new timeline.
 
 use crate::decode::decode;
 use crate::reader::Record;
@@ -41,4 +42,35 @@ fn restore_point_record(record: &Record) -> Option<RestorePoint> {
         end_lsn: record.end_lsn,
         time,
     })
+}
+
+const XLOG_CHECKPOINT_SHUTDOWN: u8 = 0x00;
+const XLOG_END_OF_RECOVERY: u8 = 0x90;
+
+/// Where a new timeline begins: the first record written on it says which one it left.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimelineSwitch {
+    pub lsn: u64,
+    pub from: u32,
+    pub to: u32,
+}
+
+/// A timeline switch, from the record recovery writes when it ends: `xl_end_of_recovery`
+/// (after a promotion: end time, this timeline, the previous one) or the end-of-recovery
+/// shutdown checkpoint (`CheckPoint`: redo, this timeline, the previous one) when no
+/// promotion was asked for.
+#[inline]
+pub fn timeline_switch(record: &Record) -> Option<TimelineSwitch> {
+    if record.rmgr() != RM_XLOG_ID {
+        return None;
+    }
+    // Both start with an 8-byte field (a time, a redo pointer), then the two timelines.
+    if !matches!(record.info() & 0xF0, XLOG_END_OF_RECOVERY | XLOG_CHECKPOINT_SHUTDOWN) {
+        return None;
+    }
+    let at = 8;
+    let decoded = decode(record)?;
+    let d = decoded.main_data;
+    let (to, from) = (crate::u32_at(d, at)?, crate::u32_at(d, at + 4)?);
+    (to != from && from != 0).then_some(TimelineSwitch { lsn: record.lsn, from, to })
 }

@@ -1,10 +1,15 @@
 //! `tideline wal inspect SEGMENT...`: what WAL segment files hold, read by the native reader
-//! (plain or `.zst`, in the order given): records, commits and aborts with their times, and
-//! restore points. Memory stays at one segment whatever the number of files.
+//! (plain or `.zst`, in the order given): records, commits and aborts with their times,
+//! restore points, timeline switches, and with `--events` row changes and created files.
+//! Memory stays at two segments whatever the number of files (but for `--events`' changes).
 
+use super::summary::{CreatedFile, RelationChange, KEPT_CHANGED_ROWS, KEPT_INSERTED_ROWS};
 use crate::error::{Error, ErrorCode, Result};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use tideline_wal::decode::RelFileLocator;
+use tideline_wal::heap::Change;
 use tideline_wal::xact::Outcome;
 use tideline_wal::{lsn_text, Reader, SegmentEnd};
 use ts_rs::TS;
@@ -46,6 +51,39 @@ pub struct InspectReport {
     pub restore_points: Vec<WalRestorePoint>,
     /// Where valid WAL ended, when it ended before the last file did.
     pub end_of_wal: Option<String>,
+    /// Records that began a new timeline (after a recovery).
+    pub timeline_switches: Vec<TimelineStart>,
+    /// With events: rows changed per transaction and relation file (from 10 updated or deleted,
+    /// or 1,000 inserted, as summaries keep them) …
+    pub changes: Vec<RelationChange>,
+    /// … and the relation files transactions created (TRUNCATE, rewrites, new tables).
+    pub created: Vec<CreatedFile>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct TimelineStart {
+    pub lsn: String,
+    pub from: u32,
+    pub to: u32,
+}
+
+/// How much `inspect` reads out of each record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Detail {
+    /// Records counted (the fastest scan).
+    Count,
+    /// Commits, aborts, restore points, timeline switches.
+    Transactions,
+    /// And row changes and created files (every heap record's block references decoded).
+    Events,
+}
+
+/// Row changes and created files being gathered across files.
+#[derive(Default)]
+struct Gathered {
+    changes: BTreeMap<(u32, RelFileLocator), [u32; 3]>,
+    created: Vec<(u32, RelFileLocator, bool)>,
 }
 
 /// A PostgreSQL timestamp (microseconds since 2000-01-01 UTC) as RFC 3339, UTC, microseconds.
@@ -56,8 +94,8 @@ pub fn rfc3339(pg_micros: i64) -> String {
         .unwrap_or_default()
 }
 
-/// Reads `paths` in order. `transactions` false counts records only (the fastest scan).
-pub fn inspect(paths: &[PathBuf], check_crc: bool, transactions: bool) -> Result<InspectReport> {
+/// Reads `paths` in order, as much of each record as `detail` asks.
+pub fn inspect(paths: &[PathBuf], check_crc: bool, detail: Detail) -> Result<InspectReport> {
     let mut reader = Reader::new(check_crc);
     let mut report = InspectReport {
         major: None,
@@ -67,7 +105,11 @@ pub fn inspect(paths: &[PathBuf], check_crc: bool, transactions: bool) -> Result
         transactions: Vec::new(),
         restore_points: Vec::new(),
         end_of_wal: None,
+        timeline_switches: Vec::new(),
+        changes: Vec::new(),
+        created: Vec::new(),
     };
+    let mut gathered = Gathered::default();
     // The next file is read on the other core while this one is parsed (a read, not a
     // mapping: measured here, unmapping costs more than the copy); two buffers circulate.
     type Loaded = (PathBuf, std::io::Result<Vec<u8>>);
@@ -93,7 +135,7 @@ pub fn inspect(paths: &[PathBuf], check_crc: bool, transactions: bool) -> Result
                 let buf = read.map_err(|e| {
                     Error::new(ErrorCode::WalInvalid, e.to_string(), "Name WAL segment files (plain or .zst).")
                 })?;
-                scan(&mut reader, &mut report, &path, &buf, transactions)?;
+                scan(&mut reader, &mut report, &mut gathered, &path, &buf, detail)?;
                 let _ = empty_tx.send(buf);
             }
             Ok(())
@@ -104,19 +146,70 @@ pub fn inspect(paths: &[PathBuf], check_crc: bool, transactions: bool) -> Result
         drop(empty_tx);
         parsed
     })?;
+    report.changes = gathered
+        .changes
+        .into_iter()
+        .filter(|(_, c)| c[1] + c[2] >= KEPT_CHANGED_ROWS || c[0] >= KEPT_INSERTED_ROWS)
+        .map(|((xid, rel), [inserted, updated, deleted])| RelationChange {
+            xid: xid.to_string(),
+            file: file_text(&rel),
+            inserted,
+            updated,
+            deleted,
+        })
+        .collect();
+    report.created = gathered
+        .created
+        .into_iter()
+        .map(|(xid, rel, written)| CreatedFile { xid: xid.to_string(), file: file_text(&rel), written })
+        .collect();
     Ok(report)
 }
 
+fn file_text(rel: &RelFileLocator) -> String {
+    format!("{}/{}/{}", rel.tablespace, rel.database, rel.relfilenode)
+}
+
 /// One file's records into the report.
-fn scan(reader: &mut Reader, report: &mut InspectReport, path: &Path, buf: &[u8], transactions: bool) -> Result<()> {
+fn scan(
+    reader: &mut Reader,
+    report: &mut InspectReport,
+    gathered: &mut Gathered,
+    path: &Path,
+    buf: &[u8],
+    detail: Detail,
+) -> Result<()> {
     let end = reader
         .feed_segment(buf, &mut |r| {
             report.records += 1;
             report.record_bytes += r.bytes.len() as u64;
-            if !transactions {
+            if detail == Detail::Count {
                 return;
             }
-            if let Some(x) = tideline_wal::xact::parse(r) {
+            if detail == Detail::Events {
+                if let Some(c) = tideline_wal::heap::row_change(r) {
+                    let i = match c.change {
+                        Change::Insert => 0,
+                        Change::Update => 1,
+                        Change::Delete => 2,
+                    };
+                    gathered.changes.entry((c.xid, c.rel)).or_default()[i] += c.rows;
+                    return;
+                }
+                if let Some(c) = tideline_wal::storage::created(r) {
+                    gathered.created.push((c.xid, c.rel, false));
+                    return;
+                }
+                if let Some(files) = tideline_wal::storage::page_images(r) {
+                    for (xid, rel, written) in gathered.created.iter_mut() {
+                        *written |= *xid == r.xid() && files.contains(rel);
+                    }
+                    return;
+                }
+            }
+            if let Some(s) = tideline_wal::xlog::timeline_switch(r) {
+                report.timeline_switches.push(TimelineStart { lsn: lsn_text(s.lsn), from: s.from, to: s.to });
+            } else if let Some(x) = tideline_wal::xact::parse(r) {
                 report.transactions.push(TransactionEnd {
                     outcome: match x.outcome {
                         Outcome::Commit => "commit",

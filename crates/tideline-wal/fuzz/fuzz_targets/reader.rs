@@ -13,6 +13,10 @@ fuzz_target!(|data: &[u8]| {
             let _ = tideline_wal::decode::decode(r);
             let _ = tideline_wal::xact::parse(r);
             let _ = tideline_wal::xlog::restore_point(r);
+            let _ = tideline_wal::xlog::timeline_switch(r);
+            let _ = tideline_wal::heap::row_change(r);
+            let _ = tideline_wal::storage::created(r);
+            let _ = tideline_wal::storage::page_images(r);
             let _ = (r.xid(), r.prev(), r.info(), r.rmgr(), r.crc_ok(), r.is_switch());
         });
     }
