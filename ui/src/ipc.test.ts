@@ -70,7 +70,7 @@ describe('backup and restore wrappers', () => {
     await backupRun('prod', dumpOptions(), 'job-1', channel);
     expect(await jobCancel('job-1')).toBe(true);
     await tocSelect('b1', ['public.orders']);
-    const options = { to_db: 'x', profile: null, jobs: null, tables: [], schemas: [], clean: false, no_owner: false, dry_run: true, into_schema: null, sections: [], owner: null, map_roles: [] };
+    const options = { to_db: 'x', profile: null, jobs: null, tables: [], schemas: [], clean: false, no_owner: false, dry_run: true, into_schema: null, sections: [], owner: null, map_roles: [], sandbox: false };
     await restoreRun('b1', options, 'job-2', channel);
     await verifyRun('b1', false);
 

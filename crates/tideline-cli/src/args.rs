@@ -216,6 +216,10 @@ pub struct RestoreArgs {
     /// OLD=NEW (repeatable): NEW owns, and gets the grants of, what OLD had.
     #[arg(long = "map-role")]
     pub map_roles: Vec<String>,
+    /// Into a new sandbox (a local server Tideline manages) instead of the profile's server;
+    /// the database keeps its name unless --to-db says otherwise.
+    #[arg(long, conflicts_with_all = ["clean", "owner", "map_roles"])]
+    pub sandbox: bool,
 }
 
 #[derive(Args, Debug)]

@@ -22,6 +22,7 @@ pub async fn restore(engine: &Engine, a: RestoreArgs, json: bool) -> Result<Repl
         sections: a.sections,
         owner: a.owner,
         map_roles: a.map_roles,
+        sandbox: a.sandbox,
     };
     let (job, bar) = crate::progress::job(json);
     let report = engine.restore(&a.id, &opts, &job).await;
@@ -47,6 +48,12 @@ pub async fn restore(engine: &Engine, a: RestoreArgs, json: bool) -> Result<Repl
     }
     for t in &report.row_counts {
         text.push_str(&format!("\n  {:>10}  {}.{}", t.rows, t.schema, t.table));
+    }
+    if let Some(s) = &report.sandbox {
+        text.push_str(&format!(
+            "\nsandbox {} — PostgreSQL {} at {} (`tideline sandbox compare {}`, `sandbox remove {}`)",
+            s.record.id, s.record.major, s.url, s.record.id, s.record.id
+        ));
     }
     Ok(Reply::of(&report, text))
 }

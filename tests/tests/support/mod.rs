@@ -518,10 +518,15 @@ pub fn wait_for(what: &str, mut ready: impl FnMut() -> bool) {
 /// One value from `sql` (psql -At) in database postgres of the server on 127.0.0.1:`port`,
 /// as role postgres with `password` (a sandbox has the source's roles).
 pub fn query_at(major: u32, port: u16, password: &str, sql: &str) -> String {
+    query_at_db(major, port, password, "postgres", sql)
+}
+
+/// [`query_at`] in another database.
+pub fn query_at_db(major: u32, port: u16, password: &str, database: &str, sql: &str) -> String {
     let draft = ProfileDraft {
         host: "127.0.0.1".into(),
         port,
-        database: "postgres".into(),
+        database: database.into(),
         user: "postgres".into(),
         sslmode: tideline_core::profile::SslMode::Disable,
         ..Default::default()

@@ -33,4 +33,9 @@ owner: string | null,
 /**
  * `OLD=NEW`: NEW owns, and gets the grants of, what OLD had in the archive.
  */
-map_roles: Array<string>, };
+map_roles: Array<string>, 
+/**
+ * Into a new sandbox (a Tideline-managed local server) instead of the profile's server;
+ * objects belong to the profile's role there, without the source's grants.
+ */
+sandbox: boolean, };

@@ -12,6 +12,7 @@ import {
   profile,
   reject,
   restoreReport,
+  sandbox,
   tocEntry,
 } from '../testing/backend';
 import RestoreWizard from './RestoreWizard.svelte';
@@ -160,6 +161,7 @@ describe('check (dry run)', () => {
       sections: [],
       owner: null,
       map_roles: [],
+      sandbox: false,
     });
     expect(typeof args.jobId).toBe('string');
     expect(args.onProgress).toBeDefined();
@@ -252,6 +254,24 @@ describe('restoring', () => {
       ['public.orders', (1200).toLocaleString()],
       ['"a.b"."x*y?"', '7'],
     ]);
+  });
+
+  it('restores into a new sandbox and names it in the outcome', async () => {
+    const backend = fakeBackend({
+      toc_list: () => toc,
+      toc_select: () => ({ entries: [], warnings: [] }),
+      restore_run: () => restoreReport({ sandbox: sandbox({ id: 'sb-1234abcd', kind: 'restore', url: 'postgresql://alice@127.0.0.1:54400/app' }) }),
+    });
+    open();
+    await waitFor(() => expect(screen.getAllByTestId('rs-table')).toHaveLength(5));
+    await fireEvent.click(el('rs-sandbox'));
+    expect(el('rs-sandbox-note').textContent).toContain('none of the source’s roles');
+    expect(el<HTMLInputElement>('rs-clean').disabled).toBe(true);
+    await fireEvent.click(el('rs-start'));
+    await waitFor(() => expect(backend.callsTo('restore_run')).toHaveLength(1));
+    expect(backend.callsTo('restore_run')[0].options).toMatchObject({ sandbox: true, clean: false });
+    const result = await screen.findByTestId('rs-result');
+    expect(within(result).getByTestId('rs-result-sandbox').textContent).toBe('sb-1234abcd · postgresql://alice@127.0.0.1:54400/app');
   });
 
   it('shows the restore log on request', async () => {

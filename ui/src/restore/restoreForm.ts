@@ -12,10 +12,12 @@ export type RestoreTarget = {
   jobs: number | null;
   /** Restore the picked tables under this new schema name (empty: their own schema). */
   intoSchema: string;
+  /** Into a new sandbox (a local server Tideline manages) instead of the profile's server. */
+  sandbox: boolean;
 };
 
 export function defaultTarget(record: BackupRecord): RestoreTarget {
-  return { toDb: `${record.database}_restored`, profile: record.profile, clean: false, noOwner: false, jobs: null, intoSchema: '' };
+  return { toDb: `${record.database}_restored`, profile: record.profile, clean: false, noOwner: false, jobs: null, intoSchema: '', sandbox: false };
 }
 
 /** Plain SQL (and pg_dumpall output) has no archive TOC: it restores whole. */
@@ -45,6 +47,8 @@ export function toRestoreOptions(
     sections: [],
     owner: null,
     map_roles: [],
+    // pg_dumpall scripts restore into a server as a whole, never a sandbox.
+    sandbox: target.sandbox && record.kind !== 'dumpall',
   };
 }
 

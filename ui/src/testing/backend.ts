@@ -174,6 +174,7 @@ export function restoreReport(overrides: Partial<RestoreReport> = {}): RestoreRe
     row_counts: [],
     duration_ms: 4200,
     log_path: null,
+    sandbox: null,
     ...overrides,
   };
 }
@@ -306,6 +307,7 @@ export function sandbox(overrides: Partial<Sandbox> = {}): Sandbox {
     host: '/tmp/tideline-sb',
     url: `postgresql://alice@localhost:54321/app`,
     id,
+    kind: 'recovery',
     profile: 'prod',
     system_identifier: '7311',
     root: `/home/alice/.local/share/tideline/sandboxes/${id}`,

@@ -151,7 +151,8 @@ fn describe(e: &EventEffect) -> String {
     }
 }
 
-/// The files a commit dropped, per table: drops, truncations and (unreported) rewrites.
+/// The files a commit dropped, per table: drops and truncations (rewrites lose nothing and
+/// are not reported, but like truncations they teach the table's new files).
 fn dropped_effects(e: &Ended, names: &mut Names) -> Vec<EventEffect> {
     let created: Vec<&str> = e.tx.created.iter().map(|c| c.file.as_str()).collect();
     // A table created and dropped in one transaction (a work table) lost nothing.
@@ -160,13 +161,8 @@ fn dropped_effects(e: &Ended, names: &mut Names) -> Vec<EventEffect> {
         return Vec::new();
     }
     let kept_new: Vec<_> = e.tx.created.iter().filter(|c| !e.tx.dropped.contains(&c.file)).collect();
-    let by_wal = if kept_new.is_empty() {
-        EffectKind::Drop
-    } else if kept_new.iter().any(|c| !c.written) {
-        EffectKind::Truncate
-    } else {
-        return Vec::new(); // a rewrite
-    };
+    let rewrite = !kept_new.is_empty() && kept_new.iter().all(|c| c.written);
+    let by_wal = if kept_new.is_empty() { EffectKind::Drop } else { EffectKind::Truncate };
     let mut tables: BTreeMap<String, (Option<RelationFile>, String)> = BTreeMap::new();
     for file in dropped {
         match names.by_file.get(file.as_str()) {
@@ -179,7 +175,24 @@ fn dropped_effects(e: &Ended, names: &mut Names) -> Vec<EventEffect> {
             }
         }
     }
-    let single = tables.len() == 1;
+    let single = match (tables.len(), tables.values().next()) {
+        (1, Some((Some(f), _))) => Some(f.clone()),
+        _ => None,
+    };
+    // One table got new files (and a later snapshot does not say it was dropped): its heap is
+    // the first one created (heap, then toast, then indexes, in TRUNCATE and in rewrites
+    // alike); the others are its toast and indexes.
+    if let Some(f) = single.filter(|f| !kept_new.is_empty() && names.exists_after(f, &e.tx.time) != Some(false)) {
+        for (i, c) in kept_new.iter().enumerate() {
+            let mut renamed = f.clone();
+            renamed.file = c.file.clone();
+            renamed.kind = if i == 0 { "table" } else { "index" }.into();
+            names.by_file.insert(c.file.clone(), renamed);
+        }
+    }
+    if rewrite {
+        return Vec::new();
+    }
     let mut out = Vec::new();
     for (_, (known, file)) in tables {
         let kind = match known.as_ref().and_then(|f| names.exists_after(f, &e.tx.time)) {
@@ -191,15 +204,6 @@ fn dropped_effects(e: &Ended, names: &mut Names) -> Vec<EventEffect> {
             Some(f) => names.label(f),
             None => (format!("relation file {file}"), None),
         };
-        if let (Some(f), EffectKind::Truncate, true) = (&known, kind, single) {
-            // The table's new heap is the first file the transaction created.
-            if let Some(first) = kept_new.first() {
-                let mut renamed = f.clone();
-                renamed.file = first.file.clone();
-                renamed.kind = "table".into();
-                names.by_file.insert(first.file.clone(), renamed);
-            }
-        }
         let rows = known.as_ref().map(|f| f.rows_estimate.max(0) as u64).filter(|_| kind == EffectKind::Truncate);
         out.push(EventEffect { kind, relation, database, rows, share: None });
     }
@@ -284,4 +288,144 @@ pub fn events(ended: &[Ended], names: &mut Names, filter: &EventFilter) -> Vec<W
         out[i].rank = rank as u32 + 1;
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wal::summary::CreatedFile;
+
+    fn table(file: &str, oid: u32, name: &str, kind: &str, rows: i64, seen: &str) -> RelationFile {
+        RelationFile {
+            file: file.into(),
+            relation_oid: oid,
+            database: "app".into(),
+            schema: "public".into(),
+            name: name.into(),
+            kind: kind.into(),
+            rows_estimate: rows,
+            first_seen: seen.into(),
+            last_seen: seen.into(),
+        }
+    }
+
+    const SNAP: &str = "2026-01-01T00:00:00.000000Z";
+
+    fn names(extra_snapshots: &[&str]) -> Names {
+        let files = vec![
+            table("1663/5/100", 100, "orders", "table", 10_000, SNAP),
+            table("1663/5/101", 100, "orders", "toast", 10_000, SNAP),
+            table("1663/5/102", 100, "orders", "index", 10_000, SNAP),
+            table("1663/5/200", 200, "audit", "table", 100, SNAP),
+        ];
+        let mut snaps = vec![SNAP.to_string()];
+        snaps.extend(extra_snapshots.iter().map(|s| s.to_string()));
+        Names::new(files, snaps, "app")
+    }
+
+    fn ended(xid: u32, time: &str, dropped: &[&str], created: &[(&str, bool)], changes: &[(&str, [u64; 3])]) -> Ended {
+        Ended {
+            timeline: 1,
+            tx: EndedTransaction {
+                xid: xid.to_string(),
+                subxacts: vec![],
+                lsn: format!("0/{xid:X}"),
+                time: time.into(),
+                dropped: dropped.iter().map(|d| d.to_string()).collect(),
+                created: created
+                    .iter()
+                    .map(|(f, w)| CreatedFile { xid: xid.to_string(), file: f.to_string(), written: *w })
+                    .collect(),
+            },
+            changes: changes.iter().map(|(f, c)| (f.to_string(), *c)).collect(),
+        }
+    }
+
+    fn descriptions(events: &[WalEvent]) -> Vec<&str> {
+        events.iter().map(|e| e.description.as_str()).collect()
+    }
+
+    #[test]
+    fn drop_truncate_and_rewrite_are_told_apart_by_what_the_transaction_created() {
+        let t = |m: u32| format!("2026-01-01T00:{m:02}:00.000000Z");
+        let all = [
+            // VACUUM FULL: every new file filled.
+            ended(
+                10,
+                &t(1),
+                &["1663/5/100", "1663/5/101", "1663/5/102"],
+                &[("1663/5/300", true), ("1663/5/301", true)],
+                &[],
+            ),
+            // A work table made and dropped in one transaction.
+            ended(11, &t(2), &["1663/5/400"], &[("1663/5/400", false)], &[("1663/5/400", [5000, 0, 0])]),
+            // TRUNCATE: the new heap stays empty (its index gets a metapage).
+            ended(12, &t(3), &["1663/5/200"], &[("1663/5/500", false), ("1663/5/501", true)], &[]),
+            // A DELETE on the truncated table's new file: named from what TRUNCATE taught.
+            ended(13, &t(4), &[], &[], &[("1663/5/500", [0, 0, 60])]),
+            // And one on the rewritten table's new heap, likewise.
+            ended(15, &t(4), &[], &[], &[("1663/5/300", [0, 0, 5000])]),
+            // DROP: nothing created.
+            ended(14, &t(5), &["1663/5/500", "1663/5/501"], &[], &[]),
+        ];
+        let events = events(&all, &mut names(&[]), &EventFilter::default());
+        assert_eq!(
+            descriptions(&events),
+            [
+                "TRUNCATE public.audit (about 100 rows)",
+                "DELETE of 60 rows from public.audit (60% of the table)",
+                "DELETE of 5,000 rows from public.orders (50% of the table)",
+                "DROP TABLE public.audit"
+            ]
+        );
+        // DROP first, then TRUNCATE, then the DELETEs, more rows first.
+        assert_eq!(events.iter().map(|e| e.rank).collect::<Vec<_>>(), [2, 4, 3, 1]);
+        assert_eq!(events[3].id, "1:14");
+        assert_eq!(events[3].lsn, "0/E");
+    }
+
+    #[test]
+    fn a_later_snapshot_settles_whether_the_table_still_exists() {
+        // The transaction created files (another table) and dropped orders' files: the WAL
+        // alone says TRUNCATE; a snapshot after it no longer lists orders, so it was a DROP.
+        let later = "2026-01-02T00:00:00.000000Z";
+        let all = [ended(20, "2026-01-01T12:00:00.000000Z", &["1663/5/100"], &[("1663/5/600", false)], &[])];
+        let got = events(&all, &mut names(&[later]), &EventFilter::default());
+        assert_eq!(descriptions(&got), ["DROP TABLE public.orders"]);
+        // Without that snapshot, the WAL's reading stands.
+        let got = events(&all, &mut names(&[]), &EventFilter::default());
+        assert_eq!(descriptions(&got), ["TRUNCATE public.orders (about 10,000 rows)"]);
+    }
+
+    #[test]
+    fn row_changes_count_against_rows_or_a_share_of_the_table() {
+        let at = "2026-01-01T01:00:00.000000Z";
+        let all = [
+            ended(30, at, &[], &[], &[("1663/5/200", [0, 0, 10])]), // 10% of 100: an event
+            ended(31, at, &[], &[], &[("1663/5/100", [0, 900, 0])]), // 9%, under 1,000: none
+            ended(32, at, &[], &[], &[("1663/5/101", [0, 0, 50_000])]), // toast chunks: not rows
+            ended(33, at, &[], &[], &[("1663/5/999", [0, 1500, 0])]), // no name: the file
+        ];
+        let got = events(&all, &mut names(&[]), &EventFilter::default());
+        assert_eq!(
+            descriptions(&got),
+            [
+                "DELETE of 10 rows from public.audit (10% of the table)",
+                "UPDATE of 1,500 rows in relation file 1663/5/999"
+            ]
+        );
+        let lowered = EventFilter { min_rows: 100, ..EventFilter::default() };
+        assert_eq!(events(&all, &mut names(&[]), &lowered).len(), 3);
+        let window = EventFilter { from: Some("2026-01-01T02:00:00Z".into()), ..EventFilter::default() };
+        assert!(events(&all, &mut names(&[]), &window).is_empty());
+    }
+
+    #[test]
+    fn counts_read_with_thousands_separators() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(48210), "48,210");
+        assert_eq!(thousands(1234567), "1,234,567");
+    }
 }

@@ -41,6 +41,10 @@ pub struct RestoreOptions {
     pub owner: Option<String>,
     /// `OLD=NEW`: NEW owns, and gets the grants of, what OLD had in the archive.
     pub map_roles: Vec<String>,
+    /// Into a new sandbox (a Tideline-managed local server) instead of the profile's server;
+    /// objects belong to the profile's role there, without the source's grants.
+    #[serde(default)]
+    pub sandbox: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, TS)]
@@ -59,6 +63,8 @@ pub struct RestoreReport {
     #[ts(type = "number")]
     pub duration_ms: u64,
     pub log_path: Option<String>,
+    /// The sandbox restored into (`--sandbox`).
+    pub sandbox: Option<crate::sandbox::Sandbox>,
 }
 
 /// Where a restore writes: a database on a server of a known major, and how to log in.
@@ -79,8 +85,17 @@ impl Engine {
         job.phase("preflight");
         let archive = self.archive(backup_id)?;
         if archive.manifest.kind != "logical" {
+            if opts.sandbox {
+                return Err(Error::invalid_input(
+                    format!("backup {} is a pg_dumpall script; --sandbox restores one database's backup", archive.id),
+                    "Restore a database's backup (`tideline backups list`) into a sandbox.",
+                ));
+            }
             return self.restore_cluster_script(&archive, opts).await;
         }
+        // In a sandbox the database keeps its name unless told otherwise.
+        let named = RestoreOptions { to_db: archive.manifest.database.clone(), ..opts.clone() };
+        let opts = if opts.sandbox && opts.to_db.trim().is_empty() { &named } else { opts };
         if opts.to_db.trim().is_empty() {
             return Err(Error::invalid_input(
                 "no target database was named",
@@ -90,7 +105,27 @@ impl Engine {
         check_sections(&archive, opts)?;
         let profile = self.profile(opts.profile.as_deref().unwrap_or(&archive.manifest.profile))?;
         let password = self.password(&profile)?;
-        let mut maintenance = profile.draft();
+        // A sandbox has none of the source's roles: what is restored there is the profile
+        // role's, without grants.
+        let sandboxed = RestoreOptions { no_owner: true, ..opts.clone() };
+        let opts = if opts.sandbox { &sandboxed } else { opts };
+        // A dry run checks against a sandbox too (a new, empty server), then removes it.
+        let sandbox = match opts.sandbox {
+            true => Some(
+                self.new_restore_sandbox(
+                    &archive.id,
+                    archive.manifest.server_major,
+                    &opts.to_db,
+                    &profile,
+                    password.as_ref(),
+                )
+                .await?,
+            ),
+            false => None,
+        };
+        let server_name = sandbox.as_ref().map(|s| s.record.id.clone()).unwrap_or_else(|| profile.name.clone());
+        let base_draft = sandbox.as_ref().map(|s| s.draft("postgres")).unwrap_or_else(|| profile.draft());
+        let mut maintenance = base_draft.clone();
         if maintenance.database == opts.to_db {
             maintenance.database = "postgres".into();
         }
@@ -114,7 +149,7 @@ impl Engine {
             .await
             .map_err(query_failed("looking for the target database"))?
             .get(0);
-        let mut target = profile.draft();
+        let mut target = base_draft.clone();
         target.database = opts.to_db.clone();
         if exists > 0 {
             let client = crate::connect::connect(&target, password.as_ref()).await?;
@@ -126,7 +161,7 @@ impl Engine {
             if objects > 0 && !opts.clean && opts.into_schema.is_none() && defines {
                 return Err(Error::new(
                     ErrorCode::TargetNotEmpty,
-                    format!("database '{}' on {} already holds {objects} relations; nothing was restored", opts.to_db, profile.name),
+                    format!("database '{}' on {} already holds {objects} relations; nothing was restored", opts.to_db, server_name),
                     "Restore into a new database (--to-db NEW_NAME), or give --clean to drop and recreate the archive's objects there.",
                 ));
             }
@@ -178,6 +213,7 @@ impl Engine {
             row_counts: vec![],
             duration_ms: 0,
             log_path: None,
+            sandbox: None,
         };
         if opts.dry_run {
             report.created_database = false;
@@ -241,6 +277,9 @@ impl Engine {
         report.row_counts =
             super::row_counts::restored_rows(&target, password.as_ref(), &expected, connections).await?;
         report.duration_ms = started.elapsed().as_millis() as u64;
+        if let Some(s) = sandbox {
+            report.sandbox = Some(self.keep_sandbox(s, report.duration_ms)?);
+        }
         tracing::info!(backup = %archive.id, database = %opts.to_db, ms = report.duration_ms, "restore complete");
         Ok(report)
     }
@@ -273,6 +312,7 @@ impl Engine {
             row_counts: vec![],
             duration_ms: 0,
             log_path: None,
+            sandbox: None,
         };
         if !opts.dry_run {
             report.warnings = self.restore_script(archive, server_major, &admin, &draft, password.as_ref()).await?;
@@ -317,6 +357,9 @@ impl Engine {
         let mut shared = Vec::new();
         if opts.no_owner || opts.owner.is_some() {
             shared.push("--no-owner".to_string());
+        }
+        if opts.sandbox {
+            shared.push("--no-privileges".to_string());
         }
         shared.extend(opts.sections.iter().map(|section| format!("--section={section}")));
         if let Some(sel) = selection {

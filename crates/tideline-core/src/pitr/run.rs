@@ -151,6 +151,7 @@ impl Engine {
         }
         let record = SandboxRecord {
             id: id.clone(),
+            kind: sandbox::SandboxKind::Recovery,
             profile: profile.name.clone(),
             system_identifier: window.system_identifier.clone(),
             root: root.to_string_lossy().into(),

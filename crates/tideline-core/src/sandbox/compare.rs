@@ -49,7 +49,13 @@ impl Engine {
     pub async fn sandbox_compare(&self, id: &str) -> Result<SandboxComparison> {
         let (record, sandbox, password) = self.sandbox_connection(id)?;
         let profile = self.profile(&record.profile)?;
-        let live_draft = profile.draft();
+        let mut live_draft = profile.draft();
+        if record.kind == super::SandboxKind::Restore {
+            // Beside the database the backup was taken of.
+            if let Ok(b) = self.catalog().backup(&record.backup_id) {
+                live_draft.database = b.database;
+            }
+        }
         let (in_sandbox, live) =
             tokio::try_join!(counts(&sandbox, password.as_ref()), counts(&live_draft, password.as_ref()))?;
         let mut merged: BTreeMap<(String, String), TableComparison> = BTreeMap::new();

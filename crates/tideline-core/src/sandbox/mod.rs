@@ -7,6 +7,7 @@ pub mod access;
 pub mod compare;
 pub mod copy_back;
 pub mod lifecycle;
+pub mod restored;
 pub mod watch;
 
 use crate::cluster::ManagedCluster;
@@ -32,10 +33,24 @@ pub struct Reached {
     pub timeline: Option<u32>,
 }
 
+/// How a sandbox came to be.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum SandboxKind {
+    /// Point-in-time recovery from a base backup and WAL.
+    #[default]
+    Recovery,
+    /// A new cluster a logical backup was restored into (`restore --sandbox`).
+    Restore,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, TS)]
 #[ts(export)]
 pub struct SandboxRecord {
     pub id: String,
+    #[serde(default)]
+    pub kind: SandboxKind,
     pub profile: String,
     pub system_identifier: String,
     pub root: String,
@@ -45,7 +60,8 @@ pub struct SandboxRecord {
     /// source's roles and passwords as of the target.
     pub database: String,
     pub user: String,
-    /// The base backup recovered from, and its incremental chain (full backup first).
+    /// The base backup recovered from, and its incremental chain (full backup first); for a
+    /// restore, the logical backup restored.
     pub backup_id: String,
     pub backup_chain: Vec<String>,
     pub target: RecoveryTarget,

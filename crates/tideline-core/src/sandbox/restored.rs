@@ -1,0 +1,109 @@
+//! Sandboxes a logical backup is restored into (`tideline restore ID --sandbox`): a new
+//! Tideline-managed cluster of the backup's major (or the nearest newer one), whose superuser is
+//! the profile's role with the profile's password, so `sandbox compare` and `copy-back` log in
+//! there as they do on the live server. A failed restore removes it.
+
+use super::{new_id, sandboxes_root, Reached, SandboxKind, SandboxRecord};
+use crate::cluster::{ClusterSpec, ManagedCluster};
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+use crate::pitr::target::{RecoveryTarget, TargetPoint};
+use crate::profile::{Profile, ProfileDraft};
+use crate::secret::Secret;
+
+/// A sandbox being restored into: removed when dropped unless kept.
+pub struct NewSandbox {
+    pub record: SandboxRecord,
+    cluster: Option<ManagedCluster>,
+    kept: bool,
+}
+
+impl Drop for NewSandbox {
+    fn drop(&mut self) {
+        if self.kept {
+            return;
+        }
+        if let Some(c) = self.cluster.take() {
+            if let Err(e) = c.remove() {
+                tracing::warn!(sandbox = %self.record.id, error = %e.message, "removing a failed restore's sandbox");
+            }
+        }
+    }
+}
+
+impl NewSandbox {
+    /// How the restore connects: as the profile's role, to `database`.
+    pub fn draft(&self, database: &str) -> ProfileDraft {
+        let c = self.cluster.as_ref().expect("a started sandbox");
+        c.tcp_draft(&self.record.id, &self.record.user, database)
+    }
+
+    pub fn major(&self) -> u32 {
+        self.record.major
+    }
+}
+
+impl Engine {
+    /// Creates and starts the sandbox for restoring a backup taken with PostgreSQL `major`.
+    pub(crate) async fn new_restore_sandbox(
+        &self,
+        backup_id: &str,
+        major: u32,
+        database: &str,
+        profile: &Profile,
+        password: Option<&Secret>,
+    ) -> Result<NewSandbox> {
+        let server = self.tools()?.server_for(major, "postgres")?.clone();
+        let id = new_id();
+        let root = sandboxes_root(self.home()).join(&id);
+        if let Some(parent) = root.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| Error::io(format!("creating {}", parent.display()), e))?;
+            use std::os::unix::fs::PermissionsExt;
+            // Search only: the server's OS user must reach its own sandbox, nothing more.
+            let _ = std::fs::set_permissions(parent, std::fs::Permissions::from_mode(0o711));
+        }
+        let spec = ClusterSpec { superuser: profile.user.clone(), password: password.cloned(), settings: vec![] };
+        let mut cluster = ManagedCluster::create(&root, &server, &spec)?;
+        let mut sandbox = NewSandbox {
+            record: SandboxRecord {
+                id: id.clone(),
+                kind: SandboxKind::Restore,
+                profile: profile.name.clone(),
+                system_identifier: String::new(),
+                root: root.to_string_lossy().into(),
+                major: server.major,
+                port: 0,
+                database: database.to_string(),
+                user: profile.user.clone(),
+                backup_id: backup_id.to_string(),
+                backup_chain: vec![backup_id.to_string()],
+                target: RecoveryTarget { point: TargetPoint::Immediate, exclusive: false, timeline: None },
+                timeline: 1,
+                reached: Reached::default(),
+                created_at: self.clock.now_rfc3339(),
+                laydown_ms: 0,
+                replay_ms: 0,
+            },
+            cluster: None,
+            kept: false,
+        };
+        cluster.start()?;
+        sandbox.record.port = cluster.port;
+        sandbox.cluster = Some(cluster);
+        let client = crate::connect::connect(&sandbox.draft("postgres"), password).await?;
+        sandbox.record.system_identifier = client
+            .query_one("SELECT system_identifier::text FROM pg_control_system()", &[])
+            .await
+            .map_err(crate::logical::dump::query_failed("reading the sandbox's identity"))?
+            .get(0);
+        Ok(sandbox)
+    }
+
+    /// The restore into it succeeded: it stays, and is listed with the others.
+    pub(crate) fn keep_sandbox(&self, mut sandbox: NewSandbox, restore_ms: u64) -> Result<super::Sandbox> {
+        sandbox.record.laydown_ms = restore_ms;
+        self.catalog().save_sandbox(&sandbox.record)?;
+        sandbox.kept = true;
+        Ok(sandbox.record.clone().into_view())
+    }
+}
