@@ -62,6 +62,7 @@ pub enum ErrorCode {
     ServerNotRunning,
     /// An irreversible step asked for without `--yes` (replace a live table).
     ConfirmationRequired,
+    ScheduleMissing,
     Cancelled,
     Catalog,
     Io,

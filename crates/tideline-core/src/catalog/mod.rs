@@ -4,6 +4,7 @@
 pub mod backups;
 mod profiles;
 pub mod relation_files;
+pub mod schedules;
 pub mod restore_points;
 pub mod sandboxes;
 mod settings;
@@ -145,6 +146,32 @@ const MIGRATIONS: &[&str] = &[
         last_seen TEXT NOT NULL,
         PRIMARY KEY (system_identifier, file, relation_oid)
     );",
+    // 8: schedules, and their runs: one row per occurrence and kind (scheduled, catch_up,
+    // missed); the unique key is the lock that keeps two runners from starting the same run
+    "CREATE TABLE schedules (
+        id TEXT PRIMARY KEY,
+        profile TEXT NOT NULL,
+        spec TEXT NOT NULL,
+        enabled INTEGER NOT NULL,
+        created_at TEXT NOT NULL,
+        considered_until TEXT NOT NULL
+    );
+    CREATE TABLE schedule_runs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        schedule_id TEXT NOT NULL,
+        occurrence TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        status TEXT NOT NULL,
+        runner TEXT NOT NULL,
+        pid INTEGER,
+        started_at TEXT,
+        heartbeat_at TEXT,
+        finished_at TEXT,
+        backup_id TEXT,
+        error TEXT,
+        UNIQUE (schedule_id, occurrence, kind)
+    );
+    CREATE INDEX schedule_runs_by_status ON schedule_runs (status);",
 ];
 
 impl Catalog {

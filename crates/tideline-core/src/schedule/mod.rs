@@ -1,0 +1,173 @@
+//! Backups nobody has to remember: schedules per profile (what, when, in which time zone),
+//! their occurrences, and running what is due — once, whichever runner gets there first.
+
+pub mod due;
+pub mod run;
+pub mod when;
+
+use crate::engine::Engine;
+use crate::error::{Error, ErrorCode, Result};
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+use when::{Timing, When};
+
+/// What a schedule runs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[ts(export)]
+pub enum ScheduleWhat {
+    /// A logical backup of one database (the profile's when none is named).
+    Database { database: Option<String> },
+    /// pg_dumpall of the globals (roles, tablespaces).
+    Globals,
+    /// The whole cluster with pg_dumpall.
+    Cluster,
+    /// A physical base backup.
+    BaseBackup,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct ScheduleSpec {
+    pub profile: String,
+    pub what: ScheduleWhat,
+    pub when: When,
+    /// IANA time zone the times are in.
+    pub time_zone: String,
+    /// After missed occurrences (machine asleep, app closed), run once at the next chance.
+    pub catch_up: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct ScheduleRecord {
+    pub id: String,
+    pub spec: ScheduleSpec,
+    pub enabled: bool,
+    pub created_at: String,
+    /// Occurrences up to here were run, taken by a runner, or recorded missed (RFC 3339 UTC).
+    pub considered_until: String,
+}
+
+/// A schedule for people: the record, its expression in words and its next occurrences.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct Schedule {
+    #[serde(flatten)]
+    pub record: ScheduleRecord,
+    pub expression: String,
+    pub description: String,
+    /// The next occurrences, RFC 3339 in the schedule's zone.
+    pub next: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum RunKind {
+    Scheduled,
+    /// The one run made up for occurrences missed.
+    CatchUp,
+    Missed,
+}
+
+impl RunKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            RunKind::Scheduled => "scheduled",
+            RunKind::CatchUp => "catch_up",
+            RunKind::Missed => "missed",
+        }
+    }
+
+    pub fn from_name(s: &str) -> RunKind {
+        match s {
+            "catch_up" => RunKind::CatchUp,
+            "missed" => RunKind::Missed,
+            _ => RunKind::Scheduled,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct ScheduleRun {
+    pub id: i64,
+    pub schedule_id: String,
+    /// The occurrence it is for (RFC 3339 UTC).
+    pub occurrence: String,
+    pub kind: RunKind,
+    /// running, succeeded, failed, crashed or missed.
+    pub status: String,
+    pub runner: String,
+    pub pid: Option<u32>,
+    pub started_at: Option<String>,
+    pub heartbeat_at: Option<String>,
+    pub finished_at: Option<String>,
+    pub backup_id: Option<String>,
+    pub error: Option<String>,
+}
+
+pub(crate) fn utc_text(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+fn missing(id: &str) -> Error {
+    Error::new(ErrorCode::ScheduleMissing, format!("no schedule {id}"), "`tideline schedule list` shows the schedules.")
+}
+
+impl Engine {
+    fn schedule_view(&self, record: ScheduleRecord, next: usize) -> Result<Schedule> {
+        let timing = Timing::new(&record.spec.when, &record.spec.time_zone)?;
+        let now = self.clock.now().with_timezone(&chrono::Utc);
+        Ok(Schedule {
+            expression: record.spec.when.expression()?,
+            description: timing.describe(),
+            next: timing.next(now, next).iter().map(|t| t.to_rfc3339()).collect(),
+            record,
+        })
+    }
+
+    /// Checks and stores a new schedule; it considers occurrences from now on.
+    pub fn schedule_add(&self, spec: ScheduleSpec) -> Result<Schedule> {
+        self.profile(&spec.profile)?;
+        Timing::new(&spec.when, &spec.time_zone)?;
+        let now = utc_text(self.clock.now().with_timezone(&chrono::Utc));
+        let record = ScheduleRecord {
+            id: format!("sch-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]),
+            spec,
+            enabled: true,
+            created_at: now.clone(),
+            considered_until: now,
+        };
+        self.catalog().save_schedule(&record)?;
+        self.schedule_view(record, 5)
+    }
+
+    pub fn schedules(&self) -> Result<Vec<Schedule>> {
+        self.catalog().schedules()?.into_iter().map(|r| self.schedule_view(r, 3)).collect()
+    }
+
+    pub fn schedule(&self, id: &str, next: usize) -> Result<Schedule> {
+        let record = self.catalog().schedules()?.into_iter().find(|s| s.id == id).ok_or_else(|| missing(id))?;
+        self.schedule_view(record, next)
+    }
+
+    pub fn schedule_remove(&self, id: &str) -> Result<()> {
+        if !self.catalog().delete_schedule(id)? {
+            return Err(missing(id));
+        }
+        Ok(())
+    }
+
+    /// Enabling again considers occurrences from now on: the time it was off is not "missed".
+    pub fn schedule_enable(&self, id: &str, enabled: bool) -> Result<Schedule> {
+        let mut record = self.schedule(id, 0)?.record;
+        if enabled && !record.enabled {
+            record.considered_until = utc_text(self.clock.now().with_timezone(&chrono::Utc));
+        }
+        record.enabled = enabled;
+        self.catalog().save_schedule(&record)?;
+        self.schedule_view(record, 5)
+    }
+}
