@@ -18,3 +18,28 @@ impl Clock for SystemClock {
         Local::now()
     }
 }
+
+/// A clock that says what it is told: tests move it instead of sleeping, and the CLI honours
+/// `TIDELINE_NOW` (RFC 3339) with it, so runners can be tested end to end at any hour.
+pub struct ManualClock(std::sync::Mutex<DateTime<Local>>);
+
+impl ManualClock {
+    pub fn at(t: DateTime<chrono::FixedOffset>) -> ManualClock {
+        ManualClock(std::sync::Mutex::new(t.with_timezone(&Local)))
+    }
+
+    pub fn set(&self, t: DateTime<chrono::FixedOffset>) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = t.with_timezone(&Local);
+    }
+
+    pub fn advance(&self, by: chrono::Duration) {
+        let mut t = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        *t += by;
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> DateTime<Local> {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}

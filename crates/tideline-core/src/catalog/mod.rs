@@ -15,7 +15,7 @@ use rusqlite::Connection;
 use std::path::Path;
 
 pub struct Catalog {
-    conn: Connection,
+    pub(crate) conn: Connection,
 }
 
 /// Append only: a shipped migration is never edited.

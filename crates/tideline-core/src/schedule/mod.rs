@@ -3,6 +3,8 @@
 
 pub mod due;
 pub mod run;
+#[cfg(test)]
+mod run_tests;
 pub mod when;
 
 use crate::engine::Engine;

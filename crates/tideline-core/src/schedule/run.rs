@@ -87,7 +87,9 @@ impl Engine {
         };
         let recovered = self.catalog().recover_stale_runs(&is_stale, &now_text)?;
         let mut report = RunDueReport { ran: vec![], missed: vec![], deferred: vec![], recovered };
-        for schedule in self.catalog().schedules()?.into_iter().filter(|s| s.enabled) {
+        // Listed first: a guard taken in the loop's head would be held through the loop.
+        let schedules = self.catalog().schedules()?;
+        for schedule in schedules.into_iter().filter(|s| s.enabled) {
             let timing = Timing::new(&schedule.spec.when, &schedule.spec.time_zone)?;
             let since = chrono::DateTime::parse_from_rfc3339(&schedule.considered_until)
                 .map(|t| t.with_timezone(&chrono::Utc))
