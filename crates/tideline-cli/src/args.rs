@@ -61,6 +61,9 @@ pub enum Command {
     RestoreInPlace(Box<RestoreInPlaceArgs>),
     /// The demo: a local cluster with sample data, WAL archiving, a base backup, profile `demo`.
     Demo(DemoArgs),
+    /// Scheduled backups: add, list, show, remove, enable, disable, and run what is due.
+    #[command(subcommand)]
+    Schedule(ScheduleCommand),
     /// archive_command: store one WAL file PostgreSQL archives (needs no catalog, keychain or HOME).
     WalPush(WalPushArgs),
     /// restore_command: write one archived WAL file where PostgreSQL asks (exit 1 when absent).
@@ -421,6 +424,71 @@ pub struct TargetArgs {
     /// A timeline number, or `latest` (the default).
     #[arg(long)]
     pub timeline: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ScheduleCommand {
+    /// A new schedule for a profile.
+    Add(ScheduleAddArgs),
+    /// Every schedule with its next occurrences.
+    List,
+    /// One schedule, its next occurrences and its runs.
+    Show {
+        id: String,
+        /// How many next occurrences to list.
+        #[arg(long, default_value_t = 5)]
+        next: usize,
+    },
+    Remove {
+        id: String,
+    },
+    Enable {
+        id: String,
+    },
+    Disable {
+        id: String,
+    },
+    /// Start what is due now (for cron or a systemd timer), record what was missed, and exit.
+    RunDue {
+        /// At most this many runs at a time, across profiles and runners.
+        #[arg(long, default_value_t = tideline_core::schedule::run::DEFAULT_LIMIT)]
+        limit: u32,
+    },
+}
+
+#[derive(Args, Debug)]
+#[command(group(clap::ArgGroup::new("when").required(true).args(["cron", "hourly", "daily", "weekdays", "weekly", "monthly"])))]
+pub struct ScheduleAddArgs {
+    pub profile: String,
+    /// database (one database: --database, or the profile's), globals, cluster or base.
+    #[arg(long, default_value = "database")]
+    pub what: String,
+    #[arg(long)]
+    pub database: Option<String>,
+    /// Five fields: minute hour day-of-month month day-of-week.
+    #[arg(long)]
+    pub cron: Option<String>,
+    /// Every hour at this minute.
+    #[arg(long)]
+    pub hourly: Option<u32>,
+    /// Every day at HH:MM.
+    #[arg(long)]
+    pub daily: Option<String>,
+    /// Monday to Friday at HH:MM.
+    #[arg(long)]
+    pub weekdays: Option<String>,
+    /// DAY@HH:MM, e.g. sun@03:00.
+    #[arg(long)]
+    pub weekly: Option<String>,
+    /// DAY@HH:MM with DAY 1–28, e.g. 1@04:00.
+    #[arg(long)]
+    pub monthly: Option<String>,
+    /// IANA time zone (default: this machine's, else UTC).
+    #[arg(long)]
+    pub tz: Option<String>,
+    /// Do not make up for missed occurrences with one run at the next chance.
+    #[arg(long)]
+    pub no_catch_up: bool,
 }
 
 #[derive(Args, Debug)]

@@ -7,6 +7,7 @@ mod profile;
 mod progress;
 mod restore;
 mod sandbox;
+mod schedule;
 mod tools;
 mod wal;
 
@@ -73,6 +74,7 @@ fn run(cli: Cli) -> Result<output::Reply, Error> {
             Command::Wal(cmd) => wal::wal(&engine, cmd, json).await,
             Command::Mark(args) => wal::mark(&engine, args).await,
             Command::Events(args) => wal::events(&engine, args).await,
+            Command::Schedule(cmd) => schedule::run(&engine, cmd).await,
             Command::Timeline(args) => wal::timeline(&engine, args).await,
             Command::Demo(args) => sandbox::demo(&engine, args, json).await,
             Command::Pitr(args) => sandbox::pitr(&engine, *args, json).await,

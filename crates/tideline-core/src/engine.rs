@@ -20,8 +20,22 @@ pub struct Engine {
 
 impl Engine {
     /// The engine on the one data directory, with the OS keychain and the system clock.
+    /// The engine for this user. `TIDELINE_NOW` (RFC 3339) stops the clock there, so
+    /// schedule runners can be tested at any hour.
     pub fn open_default() -> Result<Self> {
-        Self::open(&crate::home::data_dir()?, Arc::new(OsKeychain), Arc::new(SystemClock))
+        let clock: Arc<dyn Clock> = match std::env::var("TIDELINE_NOW") {
+            Ok(t) if !t.is_empty() => {
+                let at = chrono::DateTime::parse_from_rfc3339(&t).map_err(|e| {
+                    crate::error::Error::invalid_input(
+                        format!("TIDELINE_NOW '{t}' is not an RFC 3339 time: {e}"),
+                        "Unset it, or write e.g. 2026-03-01T01:02:00Z.",
+                    )
+                })?;
+                Arc::new(crate::clock::ManualClock::at(at))
+            }
+            _ => Arc::new(SystemClock),
+        };
+        Self::open(&crate::home::data_dir()?, Arc::new(OsKeychain), clock)
     }
 
     pub fn open(home: &Path, secrets: Arc<dyn SecretStore>, clock: Arc<dyn Clock>) -> Result<Self> {

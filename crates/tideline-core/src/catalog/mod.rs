@@ -4,9 +4,9 @@
 pub mod backups;
 mod profiles;
 pub mod relation_files;
-pub mod schedules;
 pub mod restore_points;
 pub mod sandboxes;
+pub mod schedules;
 mod settings;
 pub mod wal_summaries;
 

@@ -54,12 +54,11 @@ impl Catalog {
     }
 
     pub fn schedules(&self) -> Result<Vec<ScheduleRecord>> {
-        let mut stmt = self.conn.prepare(
-            "SELECT id, spec, enabled, created_at, considered_until FROM schedules ORDER BY created_at, id",
-        )?;
-        let rows = stmt.query_map([], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-        })?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, spec, enabled, created_at, considered_until FROM schedules ORDER BY created_at, id")?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?;
         let mut out = Vec::new();
         for row in rows {
             let (id, spec, enabled, created_at, considered_until) = row?;
@@ -147,7 +146,13 @@ impl Catalog {
     }
 
     /// Moves `considered_until` on without a run (only missed occurrences, catch-up off).
-    pub fn consider_schedule_until(&self, schedule_id: &str, missed: &[String], until: &str, runner: &str) -> Result<()> {
+    pub fn consider_schedule_until(
+        &self,
+        schedule_id: &str,
+        missed: &[String],
+        until: &str,
+        runner: &str,
+    ) -> Result<()> {
         let tx = self.conn.unchecked_transaction()?;
         for m in missed {
             tx.execute(
@@ -165,7 +170,8 @@ impl Catalog {
     }
 
     pub fn heartbeat_schedule_run(&self, run_id: i64, now: &str) -> Result<()> {
-        self.conn.execute("UPDATE schedule_runs SET heartbeat_at = ?2 WHERE id = ?1", rusqlite::params![run_id, now])?;
+        self.conn
+            .execute("UPDATE schedule_runs SET heartbeat_at = ?2 WHERE id = ?1", rusqlite::params![run_id, now])?;
         Ok(())
     }
 
@@ -186,7 +192,8 @@ impl Catalog {
 
     /// Runs marked running whose runner is gone: `crashed`, so the schedule can run again.
     pub fn recover_stale_runs(&self, is_stale: &dyn Fn(&ScheduleRun) -> bool, now: &str) -> Result<Vec<ScheduleRun>> {
-        let mut stmt = self.conn.prepare(&format!("SELECT {RUN_COLUMNS} FROM schedule_runs WHERE status = 'running'"))?;
+        let mut stmt =
+            self.conn.prepare(&format!("SELECT {RUN_COLUMNS} FROM schedule_runs WHERE status = 'running'"))?;
         let running: Vec<ScheduleRun> = stmt.query_map([], run_of)?.collect::<rusqlite::Result<_>>()?;
         let mut recovered = Vec::new();
         for r in running.into_iter().filter(|r| is_stale(r)) {

@@ -48,10 +48,7 @@ mod tests {
     fn after_a_long_sleep_every_occurrence_was_missed_and_one_catch_up_runs() {
         let grace = Duration::minutes(10);
         let slept = [at(1, 0), at(2, 0), at(3, 0)];
-        assert_eq!(
-            plan(&slept, at(3, 30), grace, true),
-            Due { run: Some((at(3, 0), true)), missed: slept.to_vec() }
-        );
+        assert_eq!(plan(&slept, at(3, 30), grace, true), Due { run: Some((at(3, 0), true)), missed: slept.to_vec() });
         assert_eq!(plan(&slept, at(3, 30), grace, false), Due { run: None, missed: slept.to_vec() });
     }
 }

@@ -155,6 +155,12 @@ impl Engine {
         self.schedule_view(record, next)
     }
 
+    /// Runs and missed occurrences of a schedule, oldest first.
+    pub fn schedule_runs(&self, id: &str) -> Result<Vec<ScheduleRun>> {
+        self.schedule(id, 0)?;
+        self.catalog().schedule_runs(id)
+    }
+
     pub fn schedule_remove(&self, id: &str) -> Result<()> {
         if !self.catalog().delete_schedule(id)? {
             return Err(missing(id));

@@ -41,7 +41,8 @@ impl ScheduledWork for Backups {
             let job = Job::silent();
             let record = match &spec.what {
                 ScheduleWhat::Database { database } => {
-                    let opts = crate::logical::options::DumpOptions { database: database.clone(), ..Default::default() };
+                    let opts =
+                        crate::logical::options::DumpOptions { database: database.clone(), ..Default::default() };
                     engine.backup(&spec.profile, &opts, &job).await?
                 }
                 ScheduleWhat::Globals => {
@@ -133,7 +134,9 @@ impl Engine {
             let outcome = self.with_heartbeat(run_id, work.run(self, &schedule.spec)).await;
             let done = utc_text(self.clock.now().with_timezone(&chrono::Utc));
             match &outcome {
-                Ok(backup) => self.catalog().finish_schedule_run(run_id, "succeeded", &done, backup.as_deref(), None)?,
+                Ok(backup) => {
+                    self.catalog().finish_schedule_run(run_id, "succeeded", &done, backup.as_deref(), None)?
+                }
                 Err(e) => {
                     tracing::warn!(schedule = %schedule.id, code = ?e.code, error = %e.message, "scheduled run failed");
                     let text = format!("{}: {}", e.code.name(), e.message);

@@ -4,9 +4,9 @@
 //! CLI test of `schedule run-due` against a server.)
 
 use super::run::{ScheduledWork, WorkFuture, DEFAULT_LIMIT};
-use crate::catalog::schedules::Refused;
 use super::when::When;
 use super::{RunKind, ScheduleSpec, ScheduleWhat};
+use crate::catalog::schedules::Refused;
 use crate::clock::ManualClock;
 use crate::engine::Engine;
 use crate::error::{Error, ErrorCode};
@@ -74,7 +74,10 @@ async fn runs_on_time_records_missed_occurrences_and_catches_up_once() {
     clock.set(at("2026-03-01T01:02:00Z"));
     let r = e.schedule_run_due("test", &work, DEFAULT_LIMIT).await.unwrap();
     assert_eq!(r.ran.len(), 1);
-    assert_eq!((r.ran[0].occurrence.as_str(), r.ran[0].kind, r.ran[0].status.as_str()), ("2026-03-01T01:00:00Z", RunKind::Scheduled, "succeeded"));
+    assert_eq!(
+        (r.ran[0].occurrence.as_str(), r.ran[0].kind, r.ran[0].status.as_str()),
+        ("2026-03-01T01:00:00Z", RunKind::Scheduled, "succeeded")
+    );
     assert_eq!(r.ran[0].backup_id.as_deref(), Some("backup-1"));
     clock.set(at("2026-03-01T01:05:00Z"));
     assert!(e.schedule_run_due("test", &work, DEFAULT_LIMIT).await.unwrap().ran.is_empty());
@@ -83,7 +86,10 @@ async fn runs_on_time_records_missed_occurrences_and_catches_up_once() {
     clock.set(at("2026-03-01T05:20:00Z"));
     let r = e.schedule_run_due("test", &work, DEFAULT_LIMIT).await.unwrap();
     let missed: Vec<&str> = r.missed.iter().map(|(_, o)| o.as_str()).collect();
-    assert_eq!(missed, ["2026-03-01T02:00:00Z", "2026-03-01T03:00:00Z", "2026-03-01T04:00:00Z", "2026-03-01T05:00:00Z"]);
+    assert_eq!(
+        missed,
+        ["2026-03-01T02:00:00Z", "2026-03-01T03:00:00Z", "2026-03-01T04:00:00Z", "2026-03-01T05:00:00Z"]
+    );
     assert_eq!(r.ran.len(), 1);
     assert_eq!(r.ran[0].kind, RunKind::CatchUp);
     assert_eq!(work.runs.load(Ordering::SeqCst), 2);
@@ -135,7 +141,9 @@ async fn two_runners_never_start_the_same_run() {
     clock.set(at("2026-03-01T02:01:00Z"));
     let now = "2026-03-01T02:01:00Z";
     let take = |e: &Engine| {
-        e.catalog().start_schedule_run(&id, "2026-03-01T02:00:00Z", RunKind::Scheduled, &[], now, "racer", now, 2).unwrap()
+        e.catalog()
+            .start_schedule_run(&id, "2026-03-01T02:00:00Z", RunKind::Scheduled, &[], now, "racer", now, 2)
+            .unwrap()
     };
     let won = take(&first_again).expect("the first gets it");
     assert_eq!(take(&second), Err(Refused::AlreadyRunning));
@@ -153,7 +161,16 @@ async fn a_crashed_runs_lock_is_recovered_and_failures_are_recorded() {
     // A runner that died mid-run: its row says running, under a process that is gone.
     let taken = e
         .catalog()
-        .start_schedule_run(&id, "2026-03-01T01:00:00Z", RunKind::Scheduled, &[], "2026-03-01T01:01:00Z", "dead", "2026-03-01T01:01:00Z", 2)
+        .start_schedule_run(
+            &id,
+            "2026-03-01T01:00:00Z",
+            RunKind::Scheduled,
+            &[],
+            "2026-03-01T01:01:00Z",
+            "dead",
+            "2026-03-01T01:01:00Z",
+            2,
+        )
         .unwrap()
         .unwrap();
     e.catalog().conn.execute("UPDATE schedule_runs SET pid = 999999999 WHERE id = ?1", [taken]).unwrap();
@@ -172,7 +189,16 @@ async fn a_crashed_runs_lock_is_recovered_and_failures_are_recorded() {
     clock.set(at("2026-03-01T03:01:00Z"));
     let hung = e
         .catalog()
-        .start_schedule_run(&id, "2026-03-01T03:00:00Z", RunKind::Scheduled, &[], "2026-03-01T03:01:00Z", "hung", "2026-03-01T03:01:00Z", 2)
+        .start_schedule_run(
+            &id,
+            "2026-03-01T03:00:00Z",
+            RunKind::Scheduled,
+            &[],
+            "2026-03-01T03:01:00Z",
+            "hung",
+            "2026-03-01T03:01:00Z",
+            2,
+        )
         .unwrap()
         .unwrap();
     clock.set(at("2026-03-01T04:30:00Z"));

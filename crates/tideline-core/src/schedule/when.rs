@@ -16,16 +16,30 @@ use ts_rs::TS;
 #[ts(export)]
 pub enum When {
     /// Five fields: minute hour day-of-month month day-of-week.
-    Cron { expression: String },
-    Hourly { minute: u32 },
+    Cron {
+        expression: String,
+    },
+    Hourly {
+        minute: u32,
+    },
     /// `HH:MM`.
-    Daily { at: String },
+    Daily {
+        at: String,
+    },
     /// Monday to Friday.
-    Weekdays { at: String },
+    Weekdays {
+        at: String,
+    },
     /// `weekday`: mon … sun.
-    Weekly { weekday: String, at: String },
+    Weekly {
+        weekday: String,
+        at: String,
+    },
     /// Day 1–28 of each month (every month has them).
-    Monthly { day: u32, at: String },
+    Monthly {
+        day: u32,
+        at: String,
+    },
 }
 
 fn invalid(message: String, hint: &str) -> Error {
@@ -61,7 +75,10 @@ impl When {
                 let day = weekday.trim().to_ascii_lowercase();
                 let days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
                 let Some(d) = days.iter().find(|d| day.starts_with(*d)) else {
-                    return Err(invalid(format!("'{weekday}' is not a weekday"), "Give mon, tue, wed, thu, fri, sat or sun."));
+                    return Err(invalid(
+                        format!("'{weekday}' is not a weekday"),
+                        "Give mon, tue, wed, thu, fri, sat or sun.",
+                    ));
                 };
                 format!("{m} {h} * * {}", d.to_ascii_uppercase())
             }
@@ -88,12 +105,20 @@ fn parse(expr: &str) -> Result<Cron> {
             "Write minute hour day-of-month month day-of-week, e.g. '30 2 * * *' for 02:30 daily.",
         ));
     }
-    Cron::from_str(expr).map_err(|e| invalid(format!("'{expr}' is not a cron expression: {e}"), "Write minute hour day-of-month month day-of-week, e.g. '30 2 * * *'."))
+    Cron::from_str(expr).map_err(|e| {
+        invalid(
+            format!("'{expr}' is not a cron expression: {e}"),
+            "Write minute hour day-of-month month day-of-week, e.g. '30 2 * * *'.",
+        )
+    })
 }
 
 pub fn time_zone(name: &str) -> Result<Tz> {
     Tz::from_str(name.trim()).map_err(|_| {
-        invalid(format!("'{name}' is not a time zone"), "Give an IANA name such as Europe/Berlin, America/New_York or UTC.")
+        invalid(
+            format!("'{name}' is not a time zone"),
+            "Give an IANA name such as Europe/Berlin, America/New_York or UTC.",
+        )
     })
 }
 
@@ -185,11 +210,19 @@ mod tests {
         let spring = daily.next(utc("2026-03-27T12:00:00Z"), 4);
         assert_eq!(
             local(&spring),
-            ["2026-03-28T02:30:00+01:00", "2026-03-29T03:00:00+02:00", "2026-03-30T02:30:00+02:00", "2026-03-31T02:30:00+02:00"]
+            [
+                "2026-03-28T02:30:00+01:00",
+                "2026-03-29T03:00:00+02:00",
+                "2026-03-30T02:30:00+02:00",
+                "2026-03-31T02:30:00+02:00"
+            ]
         );
         // Fall back (2026-10-25: 03:00 → 02:00): 02:30 happens twice; it runs once.
         let autumn = daily.next(utc("2026-10-23T12:00:00Z"), 3);
-        assert_eq!(local(&autumn), ["2026-10-24T02:30:00+02:00", "2026-10-25T02:30:00+02:00", "2026-10-26T02:30:00+01:00"]);
+        assert_eq!(
+            local(&autumn),
+            ["2026-10-24T02:30:00+02:00", "2026-10-25T02:30:00+02:00", "2026-10-26T02:30:00+01:00"]
+        );
         assert!(daily.describe().contains("Europe/Berlin"), "{}", daily.describe());
     }
 
@@ -197,7 +230,10 @@ mod tests {
     fn occurrences_between_two_moments() {
         let hourly = Timing::new(&When::Hourly { minute: 0 }, "UTC").unwrap();
         let got = hourly.between(utc("2026-01-01T00:00:00Z"), utc("2026-01-01T03:00:00Z"), 100);
-        assert_eq!(local(&got), ["2026-01-01T01:00:00+00:00", "2026-01-01T02:00:00+00:00", "2026-01-01T03:00:00+00:00"]);
+        assert_eq!(
+            local(&got),
+            ["2026-01-01T01:00:00+00:00", "2026-01-01T02:00:00+00:00", "2026-01-01T03:00:00+00:00"]
+        );
         assert_eq!(hourly.between(utc("2026-01-01T00:00:00Z"), utc("2026-01-02T00:00:00Z"), 5).len(), 5);
     }
 }

@@ -1,0 +1,132 @@
+//! `tideline schedule …`: schedules and the one-shot runner.
+
+use crate::args::{ScheduleAddArgs, ScheduleCommand};
+use crate::output::Reply;
+use tideline_core::schedule::run::Backups;
+use tideline_core::schedule::when::When;
+use tideline_core::schedule::{Schedule, ScheduleSpec, ScheduleWhat};
+use tideline_core::{Engine, Error, Result};
+
+/// `DAY@HH:MM`.
+fn day_at(text: &str, flag: &str) -> Result<(String, String)> {
+    text.split_once('@').map(|(d, t)| (d.to_string(), t.to_string())).ok_or_else(|| {
+        Error::invalid_input(format!("--{flag} '{text}' is not DAY@HH:MM"), format!("Write e.g. --{flag} sun@03:00."))
+    })
+}
+
+fn spec(a: ScheduleAddArgs) -> Result<ScheduleSpec> {
+    let when = if let Some(expression) = a.cron {
+        When::Cron { expression }
+    } else if let Some(minute) = a.hourly {
+        When::Hourly { minute }
+    } else if let Some(at) = a.daily {
+        When::Daily { at }
+    } else if let Some(at) = a.weekdays {
+        When::Weekdays { at }
+    } else if let Some(w) = a.weekly {
+        let (weekday, at) = day_at(&w, "weekly")?;
+        When::Weekly { weekday, at }
+    } else {
+        let (day, at) = day_at(a.monthly.as_deref().unwrap_or_default(), "monthly")?;
+        let day = day
+            .parse()
+            .map_err(|_| Error::invalid_input(format!("'{day}' is not a day of the month"), "Give 1 to 28."))?;
+        When::Monthly { day, at }
+    };
+    let what = match a.what.as_str() {
+        "database" => ScheduleWhat::Database { database: a.database },
+        "globals" => ScheduleWhat::Globals,
+        "cluster" => ScheduleWhat::Cluster,
+        "base" => ScheduleWhat::BaseBackup,
+        other => {
+            return Err(Error::invalid_input(
+                format!("'{other}' is not something to schedule"),
+                "Give --what database, globals, cluster or base.",
+            ))
+        }
+    };
+    let time_zone = a.tz.or_else(|| iana_time_zone::get_timezone().ok()).unwrap_or_else(|| "UTC".into());
+    Ok(ScheduleSpec { profile: a.profile, what, when, time_zone, catch_up: !a.no_catch_up })
+}
+
+fn describe(s: &Schedule) -> String {
+    let state = if s.record.enabled { "" } else { " (disabled)" };
+    let mut text = format!(
+        "{} {}{state}: {:?} of {} — {} [{}]",
+        s.record.id, s.record.spec.profile, s.record.spec.what, s.record.spec.profile, s.description, s.expression
+    );
+    for n in &s.next {
+        text.push_str(&format!("\n  next {n}"));
+    }
+    text
+}
+
+pub async fn run(engine: &Engine, cmd: ScheduleCommand) -> Result<Reply> {
+    match cmd {
+        ScheduleCommand::Add(a) => {
+            let s = engine.schedule_add(spec(a)?)?;
+            Ok(Reply::of(&s, describe(&s)))
+        }
+        ScheduleCommand::List => {
+            let all = engine.schedules()?;
+            let text = if all.is_empty() {
+                "no schedules".to_string()
+            } else {
+                all.iter().map(describe).collect::<Vec<_>>().join("\n")
+            };
+            Ok(Reply::new(serde_json::json!({ "schedules": all }), text))
+        }
+        ScheduleCommand::Show { id, next } => {
+            let s = engine.schedule(&id, next)?;
+            let runs = engine.schedule_runs(&id)?;
+            let mut text = describe(&s);
+            for r in &runs {
+                text.push_str(&format!(
+                    "\n  {} {:?} {}{}{}",
+                    r.occurrence,
+                    r.kind,
+                    r.status,
+                    r.backup_id.as_deref().map(|b| format!(" → {b}")).unwrap_or_default(),
+                    r.error.as_deref().map(|e| format!(" ({e})")).unwrap_or_default()
+                ));
+            }
+            let mut json = serde_json::to_value(&s).map_err(|e| Error::internal(e.to_string()))?;
+            json["runs"] = serde_json::to_value(&runs).map_err(|e| Error::internal(e.to_string()))?;
+            Ok(Reply::new(json, text))
+        }
+        ScheduleCommand::Remove { id } => {
+            engine.schedule_remove(&id)?;
+            Ok(Reply::new(serde_json::json!({ "removed": id }), format!("removed schedule {id}")))
+        }
+        ScheduleCommand::Enable { id } => {
+            let s = engine.schedule_enable(&id, true)?;
+            Ok(Reply::of(&s, describe(&s)))
+        }
+        ScheduleCommand::Disable { id } => {
+            let s = engine.schedule_enable(&id, false)?;
+            Ok(Reply::of(&s, describe(&s)))
+        }
+        ScheduleCommand::RunDue { limit } => {
+            let runner = format!("run-due:{}", std::process::id());
+            let r = engine.schedule_run_due(&runner, &Backups, limit).await?;
+            let mut lines = Vec::new();
+            for run in &r.ran {
+                lines.push(format!(
+                    "{} {} {:?}: {}{}",
+                    run.schedule_id,
+                    run.occurrence,
+                    run.kind,
+                    run.status,
+                    run.backup_id.as_deref().map(|b| format!(" → {b}")).unwrap_or_default()
+                ));
+            }
+            lines.extend(r.missed.iter().map(|(s, o)| format!("{s} {o}: missed")));
+            lines.extend(r.deferred.iter().map(|(s, why)| format!("{s}: deferred ({why})")));
+            lines.extend(
+                r.recovered.iter().map(|run| format!("{} {}: crashed run recovered", run.schedule_id, run.occurrence)),
+            );
+            let text = if lines.is_empty() { "nothing due".to_string() } else { lines.join("\n") };
+            Ok(Reply::of(&r, text))
+        }
+    }
+}

@@ -1,0 +1,86 @@
+//! `tideline schedule` against a real server, with the clock set through TIDELINE_NOW: an
+//! hourly backup runs on time and makes a real backup; after a "sleep" the missed occurrences
+//! are recorded and one catch-up backup runs; a disabled schedule does not run; next
+//! occurrences keep local time across a DST change; bad input is refused with its code.
+
+mod support;
+
+use support::{majors, password, Home, TestCluster};
+
+fn at(home: &Home, now: &str, args: &[&str]) -> support::CliResult {
+    home.cli_env(args, None, &[("TIDELINE_NOW", now)])
+}
+
+#[test]
+fn an_hourly_backup_runs_on_time_misses_while_asleep_and_catches_up_once() {
+    let major = majors()[0];
+    let pw = password();
+    let pg = TestCluster::start(major, Some(&pw));
+    let home = Home::new();
+    home.cli(&["profile", "add", "p", "--url", &pg.url("postgres"), "--password-stdin"], Some(&pw)).ok();
+
+    let s = at(&home, "2026-03-01T00:30:00Z", &["schedule", "add", "p", "--hourly", "0", "--tz", "UTC"]).ok().clone();
+    let id = s["id"].as_str().unwrap().to_string();
+    assert_eq!(s["expression"], "0 * * * *");
+    assert_eq!(s["next"][0], "2026-03-01T01:00:00+00:00", "{s}");
+    assert!(s["description"].as_str().unwrap().contains("UTC"), "{s}");
+
+    assert!(at(&home, "2026-03-01T00:45:00Z", &["schedule", "run-due"]).ok()["ran"].as_array().unwrap().is_empty());
+    let r = at(&home, "2026-03-01T01:02:00Z", &["schedule", "run-due"]).ok().clone();
+    assert_eq!(r["ran"][0]["status"], "succeeded", "{r}");
+    assert_eq!(r["ran"][0]["kind"], "scheduled");
+    let backup = r["ran"][0]["backup_id"].as_str().unwrap().to_string();
+    let listed = home.cli(&["backups", "list", "p"], None).ok().clone();
+    assert!(listed["backups"].as_array().unwrap().iter().any(|b| b["id"] == backup.as_str()), "{listed}");
+
+    // Asleep from 01:05 to 05:20: four occurrences missed, one catch-up backup.
+    let r = at(&home, "2026-03-01T05:20:00Z", &["schedule", "run-due"]).ok().clone();
+    assert_eq!(r["missed"].as_array().unwrap().len(), 4, "{r}");
+    assert_eq!(r["ran"].as_array().unwrap().len(), 1);
+    assert_eq!(r["ran"][0]["kind"], "catch_up");
+    assert_eq!(r["ran"][0]["status"], "succeeded");
+    let shown = at(&home, "2026-03-01T05:21:00Z", &["schedule", "show", &id]).ok().clone();
+    let statuses: Vec<&str> = shown["runs"].as_array().unwrap().iter().map(|r| r["status"].as_str().unwrap()).collect();
+    assert_eq!(statuses.iter().filter(|s| **s == "missed").count(), 4, "{shown}");
+    assert_eq!(statuses.iter().filter(|s| **s == "succeeded").count(), 2, "{shown}");
+
+    // Disabled, it does not run; enabled again, the time it was off is not "missed".
+    at(&home, "2026-03-01T05:30:00Z", &["schedule", "disable", &id]).ok();
+    let r = at(&home, "2026-03-01T06:01:00Z", &["schedule", "run-due"]).ok().clone();
+    assert!(r["ran"].as_array().unwrap().is_empty(), "{r}");
+    at(&home, "2026-03-01T08:30:00Z", &["schedule", "enable", &id]).ok();
+    let r = at(&home, "2026-03-01T08:31:00Z", &["schedule", "run-due"]).ok().clone();
+    assert!(r["missed"].as_array().unwrap().is_empty() && r["ran"].as_array().unwrap().is_empty(), "{r}");
+
+    home.cli(&["schedule", "remove", &id], None).ok();
+    home.cli(&["schedule", "show", &id], None).err("schedule_missing");
+}
+
+#[test]
+fn times_keep_local_time_across_dst_and_bad_input_is_refused() {
+    let home = Home::new();
+    home.cli(&["profile", "add", "p", "--url", "postgresql://u@127.0.0.1:1/db", "--no-password"], None).ok();
+    let s = at(&home, "2026-03-27T12:00:00Z", &["schedule", "add", "p", "--daily", "02:30", "--tz", "Europe/Berlin"])
+        .ok()
+        .clone();
+    let next: Vec<&str> = s["next"].as_array().unwrap().iter().map(|n| n.as_str().unwrap()).collect();
+    assert_eq!(next[..3], ["2026-03-28T02:30:00+01:00", "2026-03-29T03:00:00+02:00", "2026-03-30T02:30:00+02:00"]);
+    let w = home
+        .cli(&["schedule", "add", "p", "--weekly", "sun@03:00", "--tz", "UTC", "--what", "base"], None)
+        .ok()
+        .clone();
+    assert_eq!(w["expression"], "0 3 * * SUN");
+    assert_eq!(w["spec"]["what"]["kind"], "base_backup");
+    assert_eq!(home.cli(&["schedule", "list"], None).ok()["schedules"].as_array().unwrap().len(), 2);
+
+    for bad in [
+        vec!["schedule", "add", "p", "--cron", "61 * * * *"],
+        vec!["schedule", "add", "p", "--daily", "25:00"],
+        vec!["schedule", "add", "p", "--monthly", "31@04:00"],
+        vec!["schedule", "add", "p", "--daily", "02:00", "--tz", "Mars/Olympus"],
+        vec!["schedule", "add", "p", "--daily", "02:00", "--what", "everything"],
+    ] {
+        home.cli(&bad, None).err("invalid_input");
+    }
+    home.cli(&["schedule", "add", "nobody", "--daily", "02:00"], None).err("profile_missing");
+}
