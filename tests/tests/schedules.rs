@@ -5,7 +5,7 @@
 
 mod support;
 
-use support::{majors, password, Home, TestCluster};
+use support::{majors, password, psql, Home, TestCluster};
 
 fn at(home: &Home, now: &str, args: &[&str]) -> support::CliResult {
     home.cli_env(args, None, &[("TIDELINE_NOW", now)])
@@ -83,4 +83,78 @@ fn times_keep_local_time_across_dst_and_bad_input_is_refused() {
         home.cli(&bad, None).err("invalid_input");
     }
     home.cli(&["schedule", "add", "nobody", "--daily", "02:00"], None).err("profile_missing");
+}
+
+#[test]
+fn retention_previews_applies_after_scheduled_runs_and_expires_unneeded_wal() {
+    let major = majors()[0];
+    let pw = password();
+    let source = support::ArchivingSource::start(major, Some(&pw), vec![]);
+    let pg = &source.pg;
+    let home = Home::new();
+    home.cli(&["profile", "add", "p", "--url", &pg.url("postgres"), "--password-stdin"], Some(&pw)).ok();
+    home.cli(&["repo", "path", source.repo.to_str().unwrap()], None).ok();
+    source.switch_and_wait();
+    let dumps: Vec<String> =
+        (0..4).map(|_| home.cli(&["backup", "p"], None).ok()["id"].as_str().unwrap().to_string()).collect();
+    let count = |series: &str| {
+        let all = home.cli(&["backups", "list", "p"], None).ok().clone();
+        all["backups"].as_array().unwrap().iter().filter(|b| b["kind"] == series).count()
+    };
+
+    // A preview changes nothing and says why each backup stays or goes.
+    let preview =
+        home.cli(&["retention", "preview", "p", "--keep-last", "2", "--series", "logical:postgres"], None).ok().clone();
+    let verdicts = preview["series"][0]["verdicts"].as_array().unwrap().clone();
+    let gone: Vec<&str> = verdicts.iter().filter(|v| v["keep"] == false).map(|v| v["id"].as_str().unwrap()).collect();
+    assert_eq!(gone, [dumps[1].as_str(), dumps[0].as_str()], "{preview}");
+    assert_eq!(verdicts[0]["reasons"][0], "the newest complete backup");
+    assert_eq!(count("logical"), 4);
+    home.cli(&["retention", "apply", "p", "--keep-last", "2"], None).err("confirmation_required");
+    let applied = home.cli(&["retention", "apply", "p", "--keep-last", "2", "--yes"], None).ok().clone();
+    assert_eq!(applied["applied"], true);
+    assert_eq!(count("logical"), 2);
+    let old = home.cli(&["backups", "show", &dumps[0]], None);
+    old.err("backup_missing");
+
+    // Two base backups with WAL between: keeping the newest expires the WAL before it.
+    let first = home.cli(&["basebackup", "p"], None).ok()["id"].as_str().unwrap().to_string();
+    psql(pg, "postgres", "CREATE TABLE t AS SELECT generate_series(1, 1000) AS x");
+    source.switch_and_wait();
+    source.switch_and_wait();
+    let second = home.cli(&["basebackup", "p"], None).ok()["id"].as_str().unwrap().to_string();
+    let preview = home.cli(&["retention", "preview", "p", "--keep-last", "1", "--series", "base"], None).ok().clone();
+    let expiring: Vec<String> =
+        preview["wal_segments"].as_array().unwrap().iter().map(|s| s.as_str().unwrap().to_string()).collect();
+    assert!(!expiring.is_empty(), "{preview}");
+    home.cli(&["retention", "apply", "p", "--keep-last", "1", "--series", "base", "--yes"], None).ok();
+    assert_eq!(count("base"), 1);
+    home.cli(&["backups", "show", &first], None).err("backup_missing");
+    for s in &expiring {
+        assert!(!source.wal.join(format!("{s}.zst")).exists(), "{s} was kept");
+    }
+    // What the kept backup needs is all there: it recovers.
+    let s = home.cli(&["pitr", "p", "--immediate"], None).ok().clone();
+    assert_eq!(s["backup_id"], second.as_str());
+    home.cli(&["sandbox", "remove", s["id"].as_str().unwrap()], None).ok();
+
+    // A schedule applies its policy after each successful run, to its own series.
+    at(&home, "2026-03-01T00:30:00Z", &["schedule", "add", "p", "--hourly", "0", "--tz", "UTC", "--keep-last", "1"])
+        .ok();
+    let r = at(&home, "2026-03-01T01:01:00Z", &["schedule", "run-due"]).ok().clone();
+    let logs: Vec<String> = home
+        .files_containing("retention")
+        .iter()
+        .filter(|p| p.to_string_lossy().ends_with(".log"))
+        .flat_map(|p| {
+            std::fs::read_to_string(p)
+                .unwrap()
+                .lines()
+                .filter(|l| l.contains("retention"))
+                .map(String::from)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert_eq!(count("logical"), 1, "{r} {logs:?} {}", home.cli(&["backups", "list", "p"], None).ok());
+    assert_eq!(count("base"), 1, "another series is left alone");
 }

@@ -61,6 +61,9 @@ pub enum Command {
     RestoreInPlace(Box<RestoreInPlaceArgs>),
     /// The demo: a local cluster with sample data, WAL archiving, a base backup, profile `demo`.
     Demo(DemoArgs),
+    /// Which backups a retention policy keeps; preview or apply.
+    #[command(subcommand)]
+    Retention(RetentionCommand),
     /// Scheduled backups: add, list, show, remove, enable, disable, and run what is due.
     #[command(subcommand)]
     Schedule(ScheduleCommand),
@@ -489,6 +492,63 @@ pub struct ScheduleAddArgs {
     /// Do not make up for missed occurrences with one run at the next chance.
     #[arg(long)]
     pub no_catch_up: bool,
+    #[command(flatten)]
+    pub retention: RetentionArgs,
+}
+
+/// A retention policy: a backup any rule keeps is kept; the newest complete and the newest
+/// verified backup always are.
+#[derive(Args, Debug, Default)]
+pub struct RetentionArgs {
+    #[arg(long)]
+    pub keep_last: Option<u32>,
+    #[arg(long)]
+    pub keep_days: Option<u32>,
+    #[arg(long)]
+    pub keep_daily: Option<u32>,
+    #[arg(long)]
+    pub keep_weekly: Option<u32>,
+    #[arg(long)]
+    pub keep_monthly: Option<u32>,
+    #[arg(long)]
+    pub keep_yearly: Option<u32>,
+}
+
+impl RetentionArgs {
+    pub fn policy(&self) -> tideline_core::retention::select::RetentionPolicy {
+        tideline_core::retention::select::RetentionPolicy {
+            keep_last: self.keep_last,
+            keep_days: self.keep_days,
+            keep_daily: self.keep_daily,
+            keep_weekly: self.keep_weekly,
+            keep_monthly: self.keep_monthly,
+            keep_yearly: self.keep_yearly,
+        }
+    }
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RetentionCommand {
+    /// What a policy would delete of a profile's backups (and archived WAL), and why; changes nothing.
+    Preview {
+        profile: String,
+        #[command(flatten)]
+        policy: RetentionArgs,
+        /// Only this series (logical:DB, dumpall:FORMAT or base).
+        #[arg(long)]
+        series: Option<String>,
+    },
+    /// Delete what the policy does not keep.
+    Apply {
+        profile: String,
+        #[command(flatten)]
+        policy: RetentionArgs,
+        #[arg(long)]
+        series: Option<String>,
+        /// Confirm the deletion.
+        #[arg(long)]
+        yes: bool,
+    },
 }
 
 #[derive(Args, Debug)]

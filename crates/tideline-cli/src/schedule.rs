@@ -1,6 +1,6 @@
 //! `tideline schedule …`: schedules and the one-shot runner.
 
-use crate::args::{ScheduleAddArgs, ScheduleCommand};
+use crate::args::{RetentionCommand, ScheduleAddArgs, ScheduleCommand};
 use crate::output::Reply;
 use tideline_core::schedule::run::Backups;
 use tideline_core::schedule::when::When;
@@ -46,7 +46,14 @@ fn spec(a: ScheduleAddArgs) -> Result<ScheduleSpec> {
         }
     };
     let time_zone = a.tz.or_else(|| iana_time_zone::get_timezone().ok()).unwrap_or_else(|| "UTC".into());
-    Ok(ScheduleSpec { profile: a.profile, what, when, time_zone, catch_up: !a.no_catch_up })
+    Ok(ScheduleSpec {
+        profile: a.profile,
+        what,
+        when,
+        time_zone,
+        catch_up: !a.no_catch_up,
+        retention: a.retention.policy(),
+    })
 }
 
 fn describe(s: &Schedule) -> String {
@@ -59,6 +66,47 @@ fn describe(s: &Schedule) -> String {
         text.push_str(&format!("\n  next {n}"));
     }
     text
+}
+
+pub fn retention(engine: &Engine, cmd: RetentionCommand) -> Result<Reply> {
+    let (profile, policy, series, apply) = match cmd {
+        RetentionCommand::Preview { profile, policy, series } => (profile, policy, series, false),
+        RetentionCommand::Apply { profile, policy, series, yes } => {
+            if !yes {
+                return Err(Error::new(
+                    tideline_core::ErrorCode::ConfirmationRequired,
+                    "deleting backups needs confirmation".to_string(),
+                    "Look at `tideline retention preview` first, then add --yes.",
+                ));
+            }
+            (profile, policy, series, true)
+        }
+    };
+    let r = engine.retention(&profile, &policy.policy(), series.as_deref(), apply)?;
+    let mut text = String::new();
+    for s in &r.series {
+        text.push_str(&format!("{}:\n", s.series));
+        for v in &s.verdicts {
+            let verb = if v.keep {
+                "keep"
+            } else if apply {
+                "deleted"
+            } else {
+                "would delete"
+            };
+            text.push_str(&format!("  {verb} {} — {}\n", v.id, v.reasons.join("; ")));
+        }
+    }
+    if !r.wal_segments.is_empty() {
+        let verb = if apply { "expired" } else { "would expire" };
+        text.push_str(&format!(
+            "{verb} {} WAL segments before the oldest kept base backup ({} … {})",
+            r.wal_segments.len(),
+            r.wal_segments[0],
+            r.wal_segments[r.wal_segments.len() - 1]
+        ));
+    }
+    Ok(Reply::of(&r, text.trim_end().to_string()))
 }
 
 pub async fn run(engine: &Engine, cmd: ScheduleCommand) -> Result<Reply> {

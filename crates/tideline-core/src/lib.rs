@@ -19,6 +19,7 @@ pub mod pitr;
 pub mod process;
 pub mod profile;
 pub mod repo;
+pub mod retention;
 pub mod sandbox;
 pub mod schedule;
 pub mod secret;

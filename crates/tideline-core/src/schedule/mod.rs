@@ -38,6 +38,9 @@ pub struct ScheduleSpec {
     pub time_zone: String,
     /// After missed occurrences (machine asleep, app closed), run once at the next chance.
     pub catch_up: bool,
+    /// Applied to the run's series after each successful run (empty: keep everything).
+    #[serde(default)]
+    pub retention: crate::retention::select::RetentionPolicy,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, TS)]

@@ -135,7 +135,17 @@ impl Engine {
             let done = utc_text(self.clock.now().with_timezone(&chrono::Utc));
             match &outcome {
                 Ok(backup) => {
-                    self.catalog().finish_schedule_run(run_id, "succeeded", &done, backup.as_deref(), None)?
+                    self.catalog().finish_schedule_run(run_id, "succeeded", &done, backup.as_deref(), None)?;
+                    // Only after a success, and only among the backups of the same series.
+                    if let (Some(id), false) = (backup, schedule.spec.retention.is_empty()) {
+                        let series = self.catalog().backup(id).map(|b| crate::retention::series_of(&b));
+                        let applied = series.and_then(|s| {
+                            self.retention(&schedule.spec.profile, &schedule.spec.retention, Some(&s), true)
+                        });
+                        if let Err(e) = applied {
+                            tracing::warn!(schedule = %schedule.id, error = %e.message, "applying retention");
+                        }
+                    }
                 }
                 Err(e) => {
                     tracing::warn!(schedule = %schedule.id, code = ?e.code, error = %e.message, "scheduled run failed");

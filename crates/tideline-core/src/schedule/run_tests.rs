@@ -57,6 +57,7 @@ fn hourly(e: &Engine, catch_up: bool) -> String {
         when: When::Hourly { minute: 0 },
         time_zone: "UTC".into(),
         catch_up,
+        retention: Default::default(),
     };
     e.schedule_add(spec).unwrap().record.id
 }

@@ -1,0 +1,150 @@
+//! Retention: which backups of a series (one profile's dumps of one database, its pg_dumpall
+//! runs of one kind, its base backups) a policy keeps, previewed with reasons or applied, and
+//! the archived WAL no kept base backup needs. Applied by schedules after a successful run
+//! only, so failures never delete anything.
+
+pub mod select;
+
+use crate::engine::Engine;
+use crate::error::Result;
+use select::{select, wal_needed_from, Candidate, RetentionPolicy, Verdict};
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct SeriesVerdicts {
+    /// `logical:<database>`, `dumpall:<kind>` or `base`.
+    pub series: String,
+    pub verdicts: Vec<Verdict>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct RetentionReport {
+    pub profile: String,
+    pub policy: RetentionPolicy,
+    pub applied: bool,
+    pub series: Vec<SeriesVerdicts>,
+    /// Archived WAL segments no kept base backup needs (deleted when applied).
+    pub wal_segments: Vec<String>,
+}
+
+/// The series a backup belongs to: what retention counts it among.
+pub fn series_of(b: &crate::catalog::backups::BackupRecord) -> String {
+    match b.kind.as_str() {
+        "base" => "base".to_string(),
+        "logical" => format!("logical:{}", b.database),
+        other => format!("{other}:{}", b.format),
+    }
+}
+
+impl Engine {
+    /// What `policy` keeps of `profile`'s backups (only `series` when given), and why; with
+    /// `apply`, deletes the rest and the WAL no kept base backup needs.
+    pub fn retention(
+        &self,
+        profile: &str,
+        policy: &RetentionPolicy,
+        only_series: Option<&str>,
+        apply: bool,
+    ) -> Result<RetentionReport> {
+        self.profile(profile)?;
+        let now = self.clock.now().with_timezone(&chrono::Utc);
+        let backups = self.catalog().backups(Some(profile))?;
+        let mut by_series: std::collections::BTreeMap<String, Vec<&crate::catalog::backups::BackupRecord>> =
+            Default::default();
+        for b in &backups {
+            by_series.entry(series_of(b)).or_default().push(b);
+        }
+        let mut report = RetentionReport {
+            profile: profile.to_string(),
+            policy: policy.clone(),
+            applied: apply,
+            series: vec![],
+            wal_segments: vec![],
+        };
+        let mut kept_bases = Vec::new();
+        let mut sysid = None;
+        for (series, members) in by_series {
+            if only_series.is_some_and(|s| s != series) {
+                continue;
+            }
+            let mut candidates = Vec::new();
+            for b in &members {
+                let manifest = self.catalog().backup_manifest(&b.id)?;
+                let finished_at = chrono::DateTime::parse_from_rfc3339(&b.finished_at)
+                    .map(|t| t.with_timezone(&chrono::Utc))
+                    .unwrap_or(now);
+                candidates.push(Candidate {
+                    id: b.id.clone(),
+                    finished_at,
+                    complete: b.status == "complete",
+                    verified: b.verify_status.as_deref() == Some("passed"),
+                    parent: manifest.physical.as_ref().and_then(|p| p.incremental_of.clone()),
+                });
+            }
+            let verdicts = select(&candidates, policy, now);
+            for v in verdicts.iter().filter(|v| v.keep) {
+                if let Some(p) = self.catalog().backup_manifest(&v.id)?.physical {
+                    kept_bases.push((p.timeline, crate::physical::progress::lsn(&p.start_lsn).unwrap_or(0)));
+                    sysid.get_or_insert(p.system_identifier);
+                }
+            }
+            if apply {
+                for v in verdicts.iter().filter(|v| !v.keep) {
+                    self.delete_backup_files(&v.id)?;
+                }
+            }
+            report.series.push(SeriesVerdicts { series, verdicts });
+        }
+        if let (Some(sysid), true) = (sysid, only_series.is_none_or(|s| s == "base")) {
+            report.wal_segments = self.expire_wal(&sysid, &kept_bases, apply)?;
+        }
+        Ok(report)
+    }
+
+    /// Removes a backup: out of the catalog first (so nothing offers it while it goes), then
+    /// renamed aside and deleted.
+    fn delete_backup_files(&self, id: &str) -> Result<()> {
+        let record = self.catalog().backup(id)?;
+        self.catalog().delete_backup(id)?;
+        let path = std::path::PathBuf::from(&record.path);
+        let doomed = path.with_file_name(format!(".deleting-{id}"));
+        if std::fs::rename(&path, &doomed).is_ok() {
+            std::fs::remove_dir_all(&doomed)
+                .map_err(|e| crate::error::Error::io(format!("deleting {}", doomed.display()), e))?;
+        }
+        tracing::info!(backup = %id, "deleted by retention");
+        Ok(())
+    }
+
+    /// Segments (and their summaries) before the oldest kept base backup's start; history
+    /// files always stay.
+    fn expire_wal(&self, sysid: &str, kept_bases: &[(u32, u64)], apply: bool) -> Result<Vec<String>> {
+        let archive = crate::wal::archive::WalArchive::open(self.repository()?.root(), sysid.parse().unwrap_or(0));
+        let names = archive.names()?;
+        let segment_bytes = names
+            .iter()
+            .find(|n| n.len() == 24)
+            .and_then(|n| crate::wal::archive::read_compressed(&archive.path_of(n)).ok())
+            .and_then(|b| crate::wal::control::segment_header(&b).ok())
+            .map(|h| h.segment_bytes as u64)
+            .unwrap_or(16 << 20);
+        let Some(first_needed) = wal_needed_from(kept_bases, segment_bytes) else { return Ok(vec![]) };
+        let mut expired = Vec::new();
+        for name in names {
+            let Some(seg) = crate::wal::names::segment(&name, segment_bytes) else { continue };
+            if seg.number >= first_needed {
+                continue;
+            }
+            if apply {
+                let _ = std::fs::remove_file(archive.summary_path(&name));
+                std::fs::remove_file(archive.path_of(&name))
+                    .map_err(|e| crate::error::Error::io(format!("expiring WAL {name}"), e))?;
+            }
+            expired.push(name);
+        }
+        Ok(expired)
+    }
+}
