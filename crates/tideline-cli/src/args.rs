@@ -432,7 +432,7 @@ pub struct TargetArgs {
 #[derive(Subcommand, Debug)]
 pub enum ScheduleCommand {
     /// A new schedule for a profile.
-    Add(ScheduleAddArgs),
+    Add(Box<ScheduleAddArgs>),
     /// Every schedule with its next occurrences.
     List,
     /// One schedule, its next occurrences and its runs.

@@ -112,7 +112,7 @@ pub fn retention(engine: &Engine, cmd: RetentionCommand) -> Result<Reply> {
 pub async fn run(engine: &Engine, cmd: ScheduleCommand) -> Result<Reply> {
     match cmd {
         ScheduleCommand::Add(a) => {
-            let s = engine.schedule_add(spec(a)?)?;
+            let s = engine.schedule_add(spec(*a)?)?;
             Ok(Reply::of(&s, describe(&s)))
         }
         ScheduleCommand::List => {
