@@ -44,6 +44,38 @@ fn an_hourly_backup_runs_on_time_misses_while_asleep_and_catches_up_once() {
     assert_eq!(statuses.iter().filter(|s| **s == "missed").count(), 4, "{shown}");
     assert_eq!(statuses.iter().filter(|s| **s == "succeeded").count(), 2, "{shown}");
 
+    // The calendar: the day's runs (status, size), the missed hours, and what is still to
+    // come, also as an .ics file.
+    let ics = home.path().join("plan.ics");
+    let cal = at(
+        &home,
+        "2026-03-01T05:21:00Z",
+        &[
+            "schedule",
+            "calendar",
+            "--from",
+            "2026-03-01",
+            "--to",
+            "2026-03-02",
+            "--tz",
+            "UTC",
+            "--ics",
+            ics.to_str().unwrap(),
+        ],
+    )
+    .ok()
+    .clone();
+    let day = cal["days"][0]["entries"].as_array().unwrap().clone();
+    let kinds = |k: &str| day.iter().filter(|e| e["kind"] == k).count();
+    assert_eq!((kinds("scheduled"), kinds("missed"), kinds("catch_up"), kinds("planned")), (1, 4, 1, 18), "{cal:#}");
+    let ran = day.iter().find(|e| e["kind"] == "scheduled").unwrap();
+    assert_eq!(ran["status"], "succeeded");
+    assert!(ran["size_bytes"].as_u64().unwrap() > 0, "{ran}");
+    assert_eq!(cal["days"][1]["entries"].as_array().unwrap().len(), 24);
+    let ics = std::fs::read_to_string(&ics).unwrap();
+    assert_eq!(ics.matches("BEGIN:VEVENT").count(), 18 + 24);
+    assert!(ics.contains("DTSTART:20260301T060000Z"), "{ics}");
+
     // Disabled, it does not run; enabled again, the time it was off is not "missed".
     at(&home, "2026-03-01T05:30:00Z", &["schedule", "disable", &id]).ok();
     let r = at(&home, "2026-03-01T06:01:00Z", &["schedule", "run-due"]).ok().clone();
@@ -157,4 +189,42 @@ fn retention_previews_applies_after_scheduled_runs_and_expires_unneeded_wal() {
         .collect();
     assert_eq!(count("logical"), 1, "{r} {logs:?} {}", home.cli(&["backups", "list", "p"], None).ok());
     assert_eq!(count("base"), 1, "another series is left alone");
+}
+
+#[test]
+fn the_runner_installs_as_a_systemd_user_timer_and_prints_for_other_platforms() {
+    let home = Home::new();
+    let config = tempfile::tempdir().unwrap();
+    let env = [("XDG_CONFIG_HOME", config.path().to_str().unwrap())];
+    let r = home.cli_env(&["schedule", "install"], None, &env).ok().clone();
+    assert_eq!(r["platform"], "linux");
+    assert_eq!(r["written"], true, "{r}");
+    let dir = config.path().join("systemd/user");
+    let service = std::fs::read_to_string(dir.join("tideline-schedule.service")).unwrap();
+    let timer = std::fs::read_to_string(dir.join("tideline-schedule.timer")).unwrap();
+    assert!(service.contains(" schedule run-due\n") && service.contains("TIDELINE_HOME="), "{service}");
+    assert!(timer.contains("OnCalendar=*-*-* *:*:00") && timer.contains("WantedBy=timers.target"), "{timer}");
+    // Enabled where a user manager runs; otherwise the note says how (CI has none).
+    if r["enabled"] == false {
+        assert!(r["note"].as_str().unwrap().contains("systemctl --user enable --now tideline-schedule.timer"), "{r}");
+    }
+    // systemd's own check of the unit files, where systemd is installed.
+    if let Ok(out) = std::process::Command::new("systemd-analyze")
+        .arg("verify")
+        .arg(dir.join("tideline-schedule.service"))
+        .arg(dir.join("tideline-schedule.timer"))
+        .output()
+    {
+        let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(out.status.success(), "systemd-analyze verify: {said}");
+    }
+
+    let mac = home.cli(&["schedule", "install", "--platform", "macos"], None).ok().clone();
+    assert_eq!(mac["written"], false);
+    let plist = mac["files"][0]["content"].as_str().unwrap();
+    assert!(plist.contains("<string>run-due</string>") && plist.contains("<integer>60</integer>"), "{plist}");
+    let win = home.cli(&["schedule", "install", "--platform", "windows"], None).ok().clone();
+    assert!(win["files"][0]["content"].as_str().unwrap().contains("<Interval>PT1M</Interval>"));
+    assert!(win["note"].as_str().unwrap().contains("schtasks /Create"));
+    home.cli(&["schedule", "install", "--platform", "plan9"], None).err("invalid_input");
 }

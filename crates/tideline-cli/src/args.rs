@@ -451,6 +451,36 @@ pub enum ScheduleCommand {
     Disable {
         id: String,
     },
+    /// Planned occurrences and past runs (status, duration, size, missed) per day.
+    Calendar {
+        /// First day, YYYY-MM-DD (default: today).
+        #[arg(long)]
+        from: Option<String>,
+        /// Last day, YYYY-MM-DD (default: four weeks on).
+        #[arg(long)]
+        to: Option<String>,
+        /// Days in this IANA zone (default: this machine's).
+        #[arg(long)]
+        tz: Option<String>,
+        /// Write the planned occurrences to this .ics file.
+        #[arg(long)]
+        ics: Option<std::path::PathBuf>,
+    },
+    /// Keep running: start what is due every minute until Ctrl-C.
+    Agent {
+        #[arg(long, default_value_t = tideline_core::schedule::run::DEFAULT_LIMIT)]
+        limit: u32,
+    },
+    /// Install the runner as a user service: a systemd timer on Linux (every minute, run-due);
+    /// the launchd agent or Task Scheduler task is printed on macOS and Windows.
+    Install {
+        /// Only print the definitions.
+        #[arg(long)]
+        print: bool,
+        /// linux, macos or windows (this machine's by default).
+        #[arg(long)]
+        platform: Option<String>,
+    },
     /// Start what is due now (for cron or a systemd timer), record what was missed, and exit.
     RunDue {
         /// At most this many runs at a time, across profiles and runners.

@@ -154,6 +154,61 @@ pub async fn run(engine: &Engine, cmd: ScheduleCommand) -> Result<Reply> {
             let s = engine.schedule_enable(&id, false)?;
             Ok(Reply::of(&s, describe(&s)))
         }
+        ScheduleCommand::Calendar { from, to, tz, ics } => {
+            let zone = tz.or_else(|| iana_time_zone::get_timezone().ok()).unwrap_or_else(|| "UTC".into());
+            let day = |t: Option<String>, default: chrono::NaiveDate| -> Result<chrono::NaiveDate> {
+                match t {
+                    Some(t) => chrono::NaiveDate::parse_from_str(&t, "%Y-%m-%d")
+                        .map_err(|_| Error::invalid_input(format!("'{t}' is not a date"), "Write YYYY-MM-DD.")),
+                    None => Ok(default),
+                }
+            };
+            let today = chrono::Local::now().date_naive();
+            let from = day(from, today)?;
+            let to = day(to, from + chrono::Duration::days(27))?;
+            let view = engine.schedule_calendar(from, to, &zone)?;
+            if let Some(path) = &ics {
+                let text = engine.schedule_ics(from, to)?;
+                std::fs::write(path, text).map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
+            }
+            let mut text = String::new();
+            for d in view.days.iter().filter(|d| !d.entries.is_empty()) {
+                text.push_str(&format!("{}\n", d.date));
+                for e in &d.entries {
+                    let status = e.status.as_deref().map(|s| format!(" {s}")).unwrap_or_default();
+                    text.push_str(&format!("  {} {} {} {}{status}\n", &e.time[11..16], e.kind, e.profile, e.what));
+                }
+            }
+            if let Some(path) = &ics {
+                text.push_str(&format!("planned occurrences written to {}", path.display()));
+            }
+            Ok(Reply::of(
+                &view,
+                if text.is_empty() {
+                    "nothing planned or run in that range".into()
+                } else {
+                    text.trim_end().to_string()
+                },
+            ))
+        }
+        ScheduleCommand::Agent { limit } => {
+            let runner = format!("agent:{}", std::process::id());
+            let passes = engine
+                .schedule_agent(&runner, &Backups, limit, &mut tideline_core::schedule::agent::Minutes::new())
+                .await?;
+            let ran: usize = passes.iter().map(|p| p.ran.len()).sum();
+            Ok(Reply::new(serde_json::json!({ "passes": passes }), format!("agent stopped after {ran} runs")))
+        }
+        ScheduleCommand::Install { print, platform } => {
+            let cli = std::env::current_exe().map_err(|e| Error::io("finding the tideline binary", e))?;
+            let r = engine.schedule_install(&cli, platform.as_deref(), print)?;
+            let mut text = String::new();
+            for f in &r.files {
+                text.push_str(&format!("# {}\n{}\n", f.name, f.content));
+            }
+            text.push_str(&r.note);
+            Ok(Reply::of(&r, text))
+        }
         ScheduleCommand::RunDue { limit } => {
             let runner = format!("run-due:{}", std::process::id());
             let r = engine.schedule_run_due(&runner, &Backups, limit).await?;

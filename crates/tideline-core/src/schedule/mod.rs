@@ -1,10 +1,13 @@
 //! Backups nobody has to remember: schedules per profile (what, when, in which time zone),
 //! their occurrences, and running what is due — once, whichever runner gets there first.
 
+pub mod agent;
+pub mod calendar;
 pub mod due;
 pub mod run;
 #[cfg(test)]
 mod run_tests;
+pub mod service;
 pub mod when;
 
 use crate::engine::Engine;
@@ -156,6 +159,59 @@ impl Engine {
     pub fn schedule(&self, id: &str, next: usize) -> Result<Schedule> {
         let record = self.catalog().schedules()?.into_iter().find(|s| s.id == id).ok_or_else(|| missing(id))?;
         self.schedule_view(record, next)
+    }
+
+    /// The runner as a user-level service for `platform` (linux, macos, windows; this one's
+    /// by default): written and enabled on Linux unless `print`; printed elsewhere.
+    pub fn schedule_install(
+        &self,
+        cli: &std::path::Path,
+        platform: Option<&str>,
+        print: bool,
+    ) -> Result<service::InstallReport> {
+        let platform = platform.unwrap_or(std::env::consts::OS);
+        // The data directory travels with the service when it is not the default one.
+        let env: Vec<(String, String)> = std::env::var("TIDELINE_HOME")
+            .ok()
+            .filter(|h| !h.is_empty())
+            .map(|h| vec![("TIDELINE_HOME".to_string(), h)])
+            .unwrap_or_default();
+        let home = std::env::var_os("HOME").map(std::path::PathBuf::from).unwrap_or_default();
+        match platform {
+            "linux" => {
+                let config =
+                    std::env::var_os("XDG_CONFIG_HOME").map(std::path::PathBuf::from).unwrap_or(home.join(".config"));
+                service::install_systemd(cli, &env, &config.join("systemd/user"), print, &crate::process::SystemRunner)
+            }
+            "macos" => {
+                let dir = home.join("Library/LaunchAgents");
+                Ok(service::InstallReport {
+                    platform: "macos".into(),
+                    note: format!(
+                        "Save it as {}/dev.tideline.schedule.plist, then: launchctl load -w that file",
+                        dir.display()
+                    ),
+                    directory: dir.display().to_string(),
+                    files: vec![service::launchd(cli, &env)],
+                    written: false,
+                    enabled: false,
+                })
+            }
+            "windows" => Ok(service::InstallReport {
+                platform: "windows".into(),
+                note:
+                    "Save it as tideline-schedule.xml, then: schtasks /Create /TN Tideline /XML tideline-schedule.xml"
+                        .into(),
+                directory: String::new(),
+                files: vec![service::task_scheduler(cli)],
+                written: false,
+                enabled: false,
+            }),
+            other => Err(Error::invalid_input(
+                format!("'{other}' is not a platform Tideline knows a service for"),
+                "Give linux, macos or windows.",
+            )),
+        }
     }
 
     /// Runs and missed occurrences of a schedule, oldest first.

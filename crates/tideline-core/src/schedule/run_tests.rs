@@ -207,3 +207,38 @@ async fn a_crashed_runs_lock_is_recovered_and_failures_are_recorded() {
     assert_eq!(r.recovered.iter().map(|r| r.id).collect::<Vec<_>>(), [hung]);
     assert_eq!(r.ran.len(), 1);
 }
+
+/// Moves the clock an hour per tick, `left` times.
+struct Hours {
+    clock: Arc<ManualClock>,
+    left: u32,
+}
+
+impl super::agent::Ticker for Hours {
+    fn tick(&mut self) -> std::pin::Pin<Box<dyn std::future::Future<Output = bool> + '_>> {
+        Box::pin(async move {
+            if self.left == 0 {
+                return false;
+            }
+            self.left -= 1;
+            self.clock.advance(chrono::Duration::hours(1));
+            true
+        })
+    }
+}
+
+#[tokio::test]
+async fn the_agent_runs_each_occurrence_as_its_tick_comes() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::at(at("2026-03-01T00:01:00Z")));
+    let e = engine(dir.path(), clock.clone());
+    let id = hourly(&e, true);
+    let work = Work::default();
+    let mut ticks = Hours { clock: clock.clone(), left: 5 };
+    let passes = e.schedule_agent("agent", &work, DEFAULT_LIMIT, &mut ticks).await.unwrap();
+    // 01:01, 02:01 … 05:01: five on-time runs, nothing missed.
+    assert_eq!(work.runs.load(Ordering::SeqCst), 5);
+    assert_eq!(passes.len(), 5);
+    let runs = e.catalog().schedule_runs(&id).unwrap();
+    assert!(runs.iter().all(|r| r.kind == RunKind::Scheduled && r.status == "succeeded"), "{runs:?}");
+}
