@@ -228,3 +228,49 @@ fn the_runner_installs_as_a_systemd_user_timer_and_prints_for_other_platforms() 
     assert!(win["note"].as_str().unwrap().contains("schtasks /Create"));
     home.cli(&["schedule", "install", "--platform", "plan9"], None).err("invalid_input");
 }
+
+#[test]
+fn health_turns_failing_when_the_newest_backup_is_too_old_or_the_archiver_fails() {
+    let major = majors()[0];
+    let pw = password();
+    let source = support::ArchivingSource::start(major, Some(&pw), vec![]);
+    let pg = &source.pg;
+    let home = Home::new();
+    home.cli(&["profile", "add", "p", "--url", &pg.url("postgres"), "--password-stdin"], Some(&pw)).ok();
+    home.cli(&["repo", "path", source.repo.to_str().unwrap()], None).ok();
+    let h = home.cli(&["health", "p"], None).ok().clone();
+    assert_eq!(h["profiles"][0]["state"], "failing", "{h}");
+    assert_eq!(h["profiles"][0]["problems"][0], "no complete backup");
+
+    source.switch_and_wait();
+    home.cli(&["basebackup", "p"], None).ok();
+    psql(pg, "postgres", "CREATE TABLE t AS SELECT 1 AS x");
+    source.switch_and_wait();
+    let h = home.cli(&["health", "p"], None).ok().clone();
+    let p = &h["profiles"][0];
+    assert_eq!(p["state"], "ok", "{h}");
+    assert!(p["archiver"]["archived_count"].as_i64().unwrap() >= 2);
+    assert!(p["rpo"]["seconds"].as_f64().unwrap() < 600.0, "{p}");
+    assert!(p["rpo"]["formula"].as_str().unwrap().contains("newest WAL"));
+    assert!(p["rto"]["formula"].as_str().unwrap().contains("default rates"), "{p}");
+
+    // Two days on, the same backup is stale.
+    let later = (chrono::Utc::now() + chrono::Duration::hours(48)).to_rfc3339();
+    let h = at(&home, &later, &["health", "p"]).ok().clone();
+    assert_eq!(h["profiles"][0]["state"], "failing");
+    assert!(h["profiles"][0]["problems"][0].as_str().unwrap().contains("threshold 25 h"), "{h}");
+    let lenient = at(&home, &later, &["health", "p", "--threshold-hours", "72"]).ok().clone();
+    assert_eq!(lenient["profiles"][0]["state"], "ok");
+
+    // An archive_command that fails: the archiver is failing.
+    psql(pg, "postgres", "ALTER SYSTEM SET archive_command = 'false'");
+    psql(pg, "postgres", "SELECT pg_reload_conf()");
+    psql(pg, "postgres", "CREATE TABLE u AS SELECT 1 AS x");
+    psql(pg, "postgres", "SELECT pg_switch_wal()");
+    support::wait_for("a failed archive attempt", || {
+        psql(pg, "postgres", "SELECT failed_count FROM pg_stat_archiver").parse::<i64>().unwrap() > 0
+    });
+    let h = home.cli(&["health", "p"], None).ok().clone();
+    assert_eq!(h["profiles"][0]["state"], "failing", "{h}");
+    assert!(h["profiles"][0]["problems"][0].as_str().unwrap().contains("WAL archiver is failing"), "{h}");
+}

@@ -61,6 +61,14 @@ pub enum Command {
     RestoreInPlace(Box<RestoreInPlaceArgs>),
     /// The demo: a local cluster with sample data, WAL archiving, a base backup, profile `demo`.
     Demo(DemoArgs),
+    /// Each profile at a glance: newest good backup against a threshold, the WAL archiver,
+    /// slots, and RPO/RTO estimates with their formulas.
+    Health {
+        profile: Option<String>,
+        /// Hours after which the newest good backup is stale.
+        #[arg(long, default_value_t = tideline_core::health::DEFAULT_THRESHOLD_HOURS)]
+        threshold_hours: f64,
+    },
     /// Which backups a retention policy keeps; preview or apply.
     #[command(subcommand)]
     Retention(RetentionCommand),

@@ -8,6 +8,7 @@ pub mod demo;
 pub mod engine;
 pub mod error;
 pub mod events;
+pub mod health;
 pub mod home;
 pub mod job;
 pub mod keychain;
