@@ -131,7 +131,7 @@ impl Engine {
         // The newest usable backup: a base backup when there is one (PITR), else a dump.
         let usable = base_bytes.or_else(|| newest.map(|(_, b)| b.size_bytes));
         let rto = estimate::rto(usable, wal_bytes_after, rates);
-        problems.sort_by(|a, b| b.0.cmp(&a.0));
+        problems.sort_by_key(|p| std::cmp::Reverse(p.0));
         Ok(ProfileHealth {
             profile: name.to_string(),
             state: problems.first().map(|p| p.0).unwrap_or(HealthState::Ok),
