@@ -69,6 +69,9 @@ pub enum Command {
         #[arg(long, default_value_t = tideline_core::health::DEFAULT_THRESHOLD_HOURS)]
         threshold_hours: f64,
     },
+    /// Webhooks for backup outcomes and health (URLs live in the keychain).
+    #[command(subcommand)]
+    Notify(NotifyCommand),
     /// Which backups a retention policy keeps; preview or apply.
     #[command(subcommand)]
     Retention(RetentionCommand),
@@ -435,6 +438,33 @@ pub struct TargetArgs {
     /// A timeline number, or `latest` (the default).
     #[arg(long)]
     pub timeline: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum NotifyCommand {
+    /// A webhook; its URL is read from stdin (it is a secret).
+    Add {
+        /// generic (JSON), slack, discord, or ping (a dead-man's switch: URL on success, URL/fail on failure).
+        #[arg(long, default_value = "generic")]
+        format: String,
+        /// Only this profile's events (every profile's by default).
+        #[arg(long)]
+        profile: Option<String>,
+        /// Comma-separated: failure, success, stale, archiver (default: failure,stale,archiver).
+        #[arg(long, value_delimiter = ',')]
+        on: Vec<String>,
+        /// Read the URL from stdin.
+        #[arg(long, required = true)]
+        url_stdin: bool,
+    },
+    List,
+    Remove {
+        id: String,
+    },
+    /// Send a test notification to one webhook.
+    Test {
+        id: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]

@@ -76,6 +76,7 @@ fn run(cli: Cli) -> Result<output::Reply, Error> {
             Command::Events(args) => wal::events(&engine, args).await,
             Command::Schedule(cmd) => schedule::run(&engine, cmd).await,
             Command::Retention(cmd) => schedule::retention(&engine, cmd),
+            Command::Notify(cmd) => schedule::notify(&engine, cmd).await,
             Command::Health { profile, threshold_hours } => schedule::health(&engine, profile, threshold_hours).await,
             Command::Timeline(args) => wal::timeline(&engine, args).await,
             Command::Demo(args) => sandbox::demo(&engine, args, json).await,

@@ -1,6 +1,6 @@
 //! `tideline schedule …`: schedules and the one-shot runner.
 
-use crate::args::{RetentionCommand, ScheduleAddArgs, ScheduleCommand};
+use crate::args::{NotifyCommand, RetentionCommand, ScheduleAddArgs, ScheduleCommand};
 use crate::output::Reply;
 use tideline_core::schedule::run::Backups;
 use tideline_core::schedule::when::When;
@@ -102,6 +102,92 @@ pub async fn health(engine: &Engine, profile: Option<String>, threshold_hours: f
         }
     }
     Ok(Reply::new(serde_json::json!({ "profiles": all }), text.trim_end().to_string()))
+}
+
+pub async fn notify(engine: &Engine, cmd: NotifyCommand) -> Result<Reply> {
+    use tideline_core::notify::payload::{HookFormat, Notification, NotifyEvent};
+    match cmd {
+        NotifyCommand::Add { format, profile, on, url_stdin: _ } => {
+            let format = match format.as_str() {
+                "generic" => HookFormat::Generic,
+                "slack" => HookFormat::Slack,
+                "discord" => HookFormat::Discord,
+                "ping" => HookFormat::Ping,
+                other => {
+                    return Err(Error::invalid_input(
+                        format!("'{other}' is not a webhook format"),
+                        "Give generic, slack, discord or ping.",
+                    ))
+                }
+            };
+            let mut events = Vec::new();
+            for e in on {
+                events.push(match e.trim() {
+                    "failure" => NotifyEvent::Failure,
+                    "success" => NotifyEvent::Success,
+                    "stale" => NotifyEvent::Stale,
+                    "archiver" => NotifyEvent::Archiver,
+                    other => {
+                        return Err(Error::invalid_input(
+                            format!("'{other}' is not an event"),
+                            "Give failure, success, stale or archiver.",
+                        ))
+                    }
+                });
+            }
+            let mut url = String::new();
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut url)
+                .map_err(|e| Error::io("reading the URL from stdin", e))?;
+            let url = tideline_core::Secret::new(url.trim().to_string());
+            let h = engine.hook_add(profile.as_deref(), format, events, &url)?;
+            Ok(Reply::of(&h, format!("webhook {} ({:?}, {}) for {:?}", h.id, h.format, h.host, h.events)))
+        }
+        NotifyCommand::List => {
+            let all = engine.hooks()?;
+            let text = if all.is_empty() {
+                "no webhooks".to_string()
+            } else {
+                all.iter()
+                    .map(|h| {
+                        format!(
+                            "{} {:?} {} on {:?}{}",
+                            h.id,
+                            h.format,
+                            h.host,
+                            h.events,
+                            h.profile.as_deref().map(|p| format!(" (profile {p})")).unwrap_or_default()
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            };
+            Ok(Reply::new(serde_json::json!({ "hooks": all }), text))
+        }
+        NotifyCommand::Remove { id } => {
+            engine.hook_remove(&id)?;
+            Ok(Reply::new(serde_json::json!({ "removed": id }), format!("removed webhook {id}")))
+        }
+        NotifyCommand::Test { id } => {
+            let h = engine.hook(&id)?;
+            let n = Notification {
+                event: NotifyEvent::Success,
+                profile: h.profile.clone().unwrap_or_else(|| "tideline".into()),
+                message: "a test notification".into(),
+                backup_id: None,
+                schedule_id: None,
+                at: chrono::Utc::now().to_rfc3339(),
+            };
+            let d = engine.deliver_to(&h, &n, tideline_core::notify::Retry::default()).await;
+            if !d.delivered {
+                return Err(Error::new(
+                    tideline_core::ErrorCode::NotifyFailed,
+                    format!("webhook {id} was not delivered after {} attempts: {}", d.attempts, d.error.clone().unwrap_or_default()),
+                    "Check the URL with the service (set it again with notify remove + add); its host is in `notify list`.",
+                ));
+            }
+            Ok(Reply::of(&d, format!("delivered to {} ({} attempt(s))", h.host, d.attempts)))
+        }
+    }
 }
 
 pub fn retention(engine: &Engine, cmd: RetentionCommand) -> Result<Reply> {

@@ -63,6 +63,8 @@ pub enum ErrorCode {
     /// An irreversible step asked for without `--yes` (replace a live table).
     ConfirmationRequired,
     ScheduleMissing,
+    /// A webhook did not take a notification.
+    NotifyFailed,
     Cancelled,
     Catalog,
     Io,

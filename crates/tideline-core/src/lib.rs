@@ -15,6 +15,7 @@ pub mod keychain;
 pub mod libpq_env;
 pub mod logging;
 pub mod logical;
+pub mod notify;
 pub mod physical;
 pub mod pitr;
 pub mod process;

@@ -2,6 +2,7 @@
 //! Migrations are numbered and applied in order; `PRAGMA user_version` records the last one.
 
 pub mod backups;
+pub mod hooks;
 mod profiles;
 pub mod relation_files;
 pub mod restore_points;
@@ -172,6 +173,11 @@ const MIGRATIONS: &[&str] = &[
         UNIQUE (schedule_id, occurrence, kind)
     );
     CREATE INDEX schedule_runs_by_status ON schedule_runs (status);",
+    // 9: webhooks (their URLs are in the keychain)
+    "CREATE TABLE hooks (
+        id TEXT PRIMARY KEY,
+        hook TEXT NOT NULL
+    );",
 ];
 
 impl Catalog {

@@ -13,6 +13,7 @@ use crate::catalog::schedules::Refused;
 use crate::engine::Engine;
 use crate::error::Result;
 use crate::job::Job;
+use crate::notify::payload::NotifyEvent;
 use serde::{Deserialize, Serialize};
 use std::future::Future;
 use std::pin::Pin;
@@ -153,6 +154,18 @@ impl Engine {
                     self.catalog().finish_schedule_run(run_id, "failed", &done, None, Some(&text))?
                 }
             }
+            let note = crate::notify::payload::Notification {
+                event: if outcome.is_ok() { NotifyEvent::Success } else { NotifyEvent::Failure },
+                profile: schedule.spec.profile.clone(),
+                message: match &outcome {
+                    Ok(b) => format!("scheduled backup {} done", b.as_deref().unwrap_or("")),
+                    Err(e) => format!("scheduled backup failed ({}): {}", e.code.name(), e.message),
+                },
+                backup_id: outcome.as_ref().ok().cloned().flatten(),
+                schedule_id: Some(schedule.id.clone()),
+                at: done.clone(),
+            };
+            self.notify(&note, crate::notify::Retry::default()).await;
             if let Some(run) = self.catalog().schedule_runs(&schedule.id)?.into_iter().find(|r| r.id == run_id) {
                 report.ran.push(run);
             }

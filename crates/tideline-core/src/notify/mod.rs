@@ -1,0 +1,213 @@
+//! Notifications: webhooks per profile and event. A hook's URL is a secret (it lets anyone post
+//! to the channel): it lives in the keychain, never in the catalog, logs or errors. Delivery is
+//! retried on 5xx answers, timeouts and connection failures, logged, and never fails the run
+//! that caused it.
+
+#[cfg(test)]
+mod deliver_tests;
+pub mod payload;
+
+use crate::engine::Engine;
+use crate::error::{Error, ErrorCode, Result};
+use crate::secret::Secret;
+use payload::{HookFormat, Notification, NotifyEvent};
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+use ts_rs::TS;
+
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct Hook {
+    pub id: String,
+    /// None: every profile.
+    pub profile: Option<String>,
+    pub format: HookFormat,
+    pub events: Vec<NotifyEvent>,
+    /// Where it points, without path or query (the secret part): `https://hooks.slack.com`.
+    pub host: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct Delivery {
+    pub hook_id: String,
+    pub delivered: bool,
+    pub attempts: u32,
+    /// The last HTTP status, when there was an answer.
+    pub status: Option<u16>,
+    pub error: Option<String>,
+}
+
+/// How hard delivery tries: attempts, the wait before each retry (doubling), the timeout.
+#[derive(Debug, Clone, Copy)]
+pub struct Retry {
+    pub attempts: u32,
+    pub backoff: Duration,
+    pub timeout: Duration,
+}
+
+impl Default for Retry {
+    fn default() -> Self {
+        Retry { attempts: 3, backoff: Duration::from_secs(2), timeout: Duration::from_secs(10) }
+    }
+}
+
+fn hook_account(id: &str) -> String {
+    format!("webhook/{id}")
+}
+
+fn host_of(url: &str) -> Result<String> {
+    let parsed = reqwest::Url::parse(url).map_err(|_| {
+        Error::invalid_input("that is not a URL".to_string(), "Give the full https://… URL the service gave you.")
+    })?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(Error::invalid_input("a webhook URL is http or https".to_string(), "Give the https://… URL."));
+    }
+    Ok(format!("{}://{}", parsed.scheme(), parsed.host_str().unwrap_or_default()))
+}
+
+/// One POST with retries; the URL never appears in what is returned or logged.
+pub async fn deliver(
+    url: &str,
+    format: HookFormat,
+    n: &Notification,
+    retry: Retry,
+) -> (bool, u32, Option<u16>, Option<String>) {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let client = match reqwest::Client::builder().timeout(retry.timeout).build() {
+        Ok(c) => c,
+        Err(e) => return (false, 0, None, Some(format!("no HTTP client: {}", e.without_url()))),
+    };
+    let (target, body) = payload::request(format, url, n);
+    let mut wait = retry.backoff;
+    let mut last = (None, None);
+    for attempt in 1..=retry.attempts.max(1) {
+        let mut req = client.post(&target);
+        if let Some(b) = &body {
+            req = req.json(b);
+        }
+        match req.send().await {
+            Ok(r) if r.status().is_success() => return (true, attempt, Some(r.status().as_u16()), None),
+            Ok(r) => {
+                let status = r.status();
+                last = (Some(status.as_u16()), Some(format!("answered {status}")));
+                // A 4xx will not change on retry (a revoked hook, a bad payload).
+                if status.is_client_error() {
+                    return (false, attempt, last.0, last.1);
+                }
+            }
+            Err(e) => {
+                let what = if e.is_timeout() {
+                    "timed out"
+                } else if e.is_connect() {
+                    "could not connect"
+                } else {
+                    "failed"
+                };
+                last = (None, Some(format!("{what}: {}", e.without_url())));
+            }
+        }
+        if attempt < retry.attempts {
+            tokio::time::sleep(wait).await;
+            wait *= 2;
+        }
+    }
+    (false, retry.attempts.max(1), last.0, last.1)
+}
+
+impl Engine {
+    pub fn hook_add(
+        &self,
+        profile: Option<&str>,
+        format: HookFormat,
+        events: Vec<NotifyEvent>,
+        url: &Secret,
+    ) -> Result<Hook> {
+        if let Some(p) = profile {
+            self.profile(p)?;
+        }
+        let host = host_of(url.expose())?;
+        let events = if events.is_empty() {
+            vec![NotifyEvent::Failure, NotifyEvent::Stale, NotifyEvent::Archiver]
+        } else {
+            events
+        };
+        let hook = Hook {
+            id: format!("hook-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]),
+            profile: profile.map(str::to_string),
+            format,
+            events,
+            host,
+        };
+        self.secrets.set(&hook_account(&hook.id), url)?;
+        if let Err(e) = self.catalog().save_hook(&hook) {
+            let _ = self.secrets.delete(&hook_account(&hook.id));
+            return Err(e);
+        }
+        Ok(hook)
+    }
+
+    pub fn hooks(&self) -> Result<Vec<Hook>> {
+        self.catalog().hooks()
+    }
+
+    pub fn hook_remove(&self, id: &str) -> Result<()> {
+        if !self.catalog().delete_hook(id)? {
+            return Err(Error::new(
+                ErrorCode::InvalidInput,
+                format!("no webhook {id}"),
+                "`tideline notify list` shows them.",
+            ));
+        }
+        self.secrets.delete(&hook_account(id))
+    }
+
+    /// Sends `n` to every hook that wants it; failures are reported, never raised.
+    pub async fn notify(&self, n: &Notification, retry: Retry) -> Vec<Delivery> {
+        let hooks = self.catalog().hooks().unwrap_or_default();
+        let mut out = Vec::new();
+        for h in hooks
+            .into_iter()
+            .filter(|h| h.events.contains(&n.event) && h.profile.as_deref().is_none_or(|p| p == n.profile))
+        {
+            out.push(self.deliver_to(&h, n, retry).await);
+        }
+        out
+    }
+
+    /// Sends `n` to one hook, whatever its events (`notify test`).
+    pub async fn deliver_to(&self, h: &Hook, n: &Notification, retry: Retry) -> Delivery {
+        let url = match self.secrets.get(&hook_account(&h.id)) {
+            Ok(Some(u)) => u,
+            Ok(None) => {
+                return Delivery {
+                    hook_id: h.id.clone(),
+                    delivered: false,
+                    attempts: 0,
+                    status: None,
+                    error: Some("its URL is not in the keychain".into()),
+                }
+            }
+            Err(e) => {
+                return Delivery {
+                    hook_id: h.id.clone(),
+                    delivered: false,
+                    attempts: 0,
+                    status: None,
+                    error: Some(e.message),
+                }
+            }
+        };
+        let (delivered, attempts, status, error) = deliver(url.expose(), h.format, n, retry).await;
+        if !delivered {
+            tracing::warn!(hook = %h.id, host = %h.host, attempts, error = ?error, "webhook not delivered");
+        }
+        Delivery { hook_id: h.id.clone(), delivered, attempts, status, error }
+    }
+
+    pub fn hook(&self, id: &str) -> Result<Hook> {
+        self.hooks()?.into_iter().find(|h| h.id == id).ok_or_else(|| {
+            Error::new(ErrorCode::InvalidInput, format!("no webhook {id}"), "`tideline notify list` shows them.")
+        })
+    }
+}

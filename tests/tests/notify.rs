@@ -1,0 +1,117 @@
+//! Webhooks through the CLI against an HTTP server on loopback: the URL goes to the keychain
+//! (never the catalog or logs), `notify test` posts the format's payload, a failed scheduled
+//! backup posts a failure to the hooks that want one, and an undeliverable hook is a coded
+//! error after its retries.
+
+mod support;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+use support::Home;
+
+/// Request lines and bodies, as the server saw them.
+type Requests = Arc<Mutex<Vec<(String, String)>>>;
+
+/// Answers every request with `status`; records (request line, body).
+fn server(status: u16) -> (String, Requests) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            reader.read_line(&mut line).unwrap();
+            let mut length = 0;
+            loop {
+                let mut h = String::new();
+                reader.read_line(&mut h).unwrap();
+                if h.trim().is_empty() {
+                    break;
+                }
+                if let Some(v) = h.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap();
+                }
+            }
+            let mut body = vec![0; length];
+            reader.read_exact(&mut body).unwrap();
+            log.lock().unwrap().push((line.trim().to_string(), String::from_utf8(body).unwrap()));
+            let _ = write!(stream, "HTTP/1.1 {status} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+        }
+    });
+    (base, seen)
+}
+
+#[test]
+fn webhooks_keep_their_url_secret_and_hear_about_failed_backups() {
+    let home = Home::new();
+    // A profile whose server is not there: its scheduled backups fail.
+    home.cli(
+        &["profile", "add", "p", "--url", "postgresql://u@127.0.0.1:1/db?connect_timeout=2", "--no-password"],
+        None,
+    )
+    .ok();
+    let (base, seen) = server(200);
+    let token = "T0KEN-7f3a9c";
+    let slack = format!("{base}/services/{token}");
+    let hook = home
+        .cli(&["notify", "add", "--format", "slack", "--url-stdin", "--on", "failure,success"], Some(&slack))
+        .ok()
+        .clone();
+    let id = hook["id"].as_str().unwrap().to_string();
+    assert_eq!(hook["host"], format!("http://127.0.0.1"), "{hook}");
+    let generic = format!("{base}/generic/{token}");
+    home.cli(&["notify", "add", "--url-stdin", "--profile", "p"], Some(&generic)).ok();
+    let listed = home.cli(&["notify", "list"], None).ok().clone();
+    assert_eq!(listed["hooks"].as_array().unwrap().len(), 2);
+    assert!(!listed.to_string().contains(token));
+
+    let d = home.cli(&["notify", "test", &id], None).ok().clone();
+    assert_eq!((d["delivered"].as_bool(), d["attempts"].as_u64()), (Some(true), Some(1)), "{d}");
+    {
+        let seen = seen.lock().unwrap();
+        assert_eq!(seen[0].0, format!("POST /services/{token} HTTP/1.1"));
+        let body: serde_json::Value = serde_json::from_str(&seen[0].1).unwrap();
+        assert_eq!(body["text"], "✓ Tideline · tideline: a test notification");
+    }
+
+    // A scheduled backup fails: both hooks hear of it, each in its own format.
+    home.cli_env(
+        &["schedule", "add", "p", "--hourly", "0", "--tz", "UTC"],
+        None,
+        &[("TIDELINE_NOW", "2026-03-01T00:30:00Z")],
+    )
+    .ok();
+    let r = home.cli_env(&["schedule", "run-due"], None, &[("TIDELINE_NOW", "2026-03-01T01:01:00Z")]).ok().clone();
+    assert_eq!(r["ran"][0]["status"], "failed", "{r}");
+    let seen = seen.lock().unwrap().clone();
+    let generic_body = seen
+        .iter()
+        .find(|(l, _)| l.contains("/generic/"))
+        .map(|(_, b)| b.clone())
+        .expect("the generic hook was called");
+    let body: serde_json::Value = serde_json::from_str(&generic_body).unwrap();
+    assert_eq!((body["event"].as_str(), body["profile"].as_str()), (Some("failure"), Some("p")));
+    assert!(body["message"].as_str().unwrap().starts_with("scheduled backup failed ("), "{body}");
+    let slack_body = seen.iter().rev().find(|(l, _)| l.contains("/services/")).unwrap().1.clone();
+    assert!(slack_body.contains("⚠ Tideline · p: scheduled backup failed"), "{slack_body}");
+
+    // The URL is in the keychain only.
+    assert!(home.files_containing(token).is_empty(), "{:?}", home.files_containing(token));
+
+    // A hook that only ever answers 500: retried, then a coded error.
+    let (bad, bad_seen) = server(500);
+    let broken = home.cli(&["notify", "add", "--url-stdin"], Some(&format!("{bad}/x/{token}"))).ok()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let e = home.cli(&["notify", "test", &broken], None).err("notify_failed").clone();
+    assert!(e["message"].as_str().unwrap().contains("after 3 attempts"), "{e}");
+    assert!(!e.to_string().contains(token));
+    assert_eq!(bad_seen.lock().unwrap().len(), 3);
+    home.cli(&["notify", "remove", &broken], None).ok();
+    assert_eq!(home.cli(&["notify", "list"], None).ok()["hooks"].as_array().unwrap().len(), 2);
+}
