@@ -115,3 +115,45 @@ fn webhooks_keep_their_url_secret_and_hear_about_failed_backups() {
     home.cli(&["notify", "remove", &broken], None).ok();
     assert_eq!(home.cli(&["notify", "list"], None).ok()["hooks"].as_array().unwrap().len(), 2);
 }
+
+#[test]
+fn a_desktop_notification_goes_out_on_the_session_bus() {
+    let home = Home::new();
+    let hook = home.cli(&["notify", "add", "--format", "desktop", "--on", "failure,success"], None).ok().clone();
+    assert_eq!(hook["host"], "desktop");
+    home.cli(&["notify", "add", "--format", "slack"], None).err("invalid_input");
+
+    // Watch the session bus the tests run in (dbus-run-session) for Notifications calls.
+    let mut monitor = std::process::Command::new("dbus-monitor")
+        .args(["--session", "interface='org.freedesktop.Notifications'"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("dbus-monitor (package dbus-bin)");
+    let heard = Arc::new(Mutex::new(String::new()));
+    let sink = heard.clone();
+    let out = monitor.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines().map_while(|l| l.ok()) {
+            sink.lock().unwrap().push_str(&line);
+            sink.lock().unwrap().push('\n');
+        }
+    });
+    // It says hello (its own NameAcquired) once it listens.
+    support::wait_for("dbus-monitor to listen", || !heard.lock().unwrap().is_empty());
+
+    // Shown if a notification daemon runs; either way the call is on the bus.
+    let id = hook["id"].as_str().unwrap();
+    let sent = home.cli(&["notify", "test", id], None);
+    if !sent.output.status.success() {
+        sent.err("notify_failed");
+    }
+    support::wait_for("the Notify call", || heard.lock().unwrap().contains("member=Notify"));
+    let _ = monitor.kill();
+    let heard = heard.lock().unwrap().clone();
+    assert!(
+        heard.contains("\"Tideline\"")
+            && heard.contains("Tideline · tideline")
+            && heard.contains("a test notification"),
+        "{heard}"
+    );
+}

@@ -444,7 +444,8 @@ pub struct TargetArgs {
 pub enum NotifyCommand {
     /// A webhook; its URL is read from stdin (it is a secret).
     Add {
-        /// generic (JSON), slack, discord, or ping (a dead-man's switch: URL on success, URL/fail on failure).
+        /// generic (JSON), slack, discord, ping (a dead-man's switch: URL on success, URL/fail on
+        /// failure), or desktop (a notification on this machine's session bus; no URL).
         #[arg(long, default_value = "generic")]
         format: String,
         /// Only this profile's events (every profile's by default).
@@ -453,8 +454,8 @@ pub enum NotifyCommand {
         /// Comma-separated: failure, success, stale, archiver (default: failure,stale,archiver).
         #[arg(long, value_delimiter = ',')]
         on: Vec<String>,
-        /// Read the URL from stdin.
-        #[arg(long, required = true)]
+        /// Read the URL from stdin (every format but desktop).
+        #[arg(long)]
         url_stdin: bool,
     },
     List,

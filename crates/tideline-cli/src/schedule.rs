@@ -107,16 +107,17 @@ pub async fn health(engine: &Engine, profile: Option<String>, threshold_hours: f
 pub async fn notify(engine: &Engine, cmd: NotifyCommand) -> Result<Reply> {
     use tideline_core::notify::payload::{HookFormat, Notification, NotifyEvent};
     match cmd {
-        NotifyCommand::Add { format, profile, on, url_stdin: _ } => {
+        NotifyCommand::Add { format, profile, on, url_stdin } => {
             let format = match format.as_str() {
                 "generic" => HookFormat::Generic,
                 "slack" => HookFormat::Slack,
                 "discord" => HookFormat::Discord,
                 "ping" => HookFormat::Ping,
+                "desktop" => HookFormat::Desktop,
                 other => {
                     return Err(Error::invalid_input(
                         format!("'{other}' is not a webhook format"),
-                        "Give generic, slack, discord or ping.",
+                        "Give generic, slack, discord, ping or desktop.",
                     ))
                 }
             };
@@ -135,11 +136,15 @@ pub async fn notify(engine: &Engine, cmd: NotifyCommand) -> Result<Reply> {
                     }
                 });
             }
-            let mut url = String::new();
-            std::io::Read::read_to_string(&mut std::io::stdin(), &mut url)
-                .map_err(|e| Error::io("reading the URL from stdin", e))?;
-            let url = tideline_core::Secret::new(url.trim().to_string());
-            let h = engine.hook_add(profile.as_deref(), format, events, &url)?;
+            let url = if url_stdin {
+                let mut url = String::new();
+                std::io::Read::read_to_string(&mut std::io::stdin(), &mut url)
+                    .map_err(|e| Error::io("reading the URL from stdin", e))?;
+                Some(tideline_core::Secret::new(url.trim().to_string()))
+            } else {
+                None
+            };
+            let h = engine.hook_add(profile.as_deref(), format, events, url.as_ref())?;
             Ok(Reply::of(&h, format!("webhook {} ({:?}, {}) for {:?}", h.id, h.format, h.host, h.events)))
         }
         NotifyCommand::List => {

@@ -5,6 +5,7 @@
 
 #[cfg(test)]
 mod deliver_tests;
+pub mod desktop;
 pub mod payload;
 
 use crate::engine::Engine;
@@ -116,17 +117,24 @@ pub async fn deliver(
 }
 
 impl Engine {
+    /// `url` is None for desktop notifications (and required for every other format).
     pub fn hook_add(
         &self,
         profile: Option<&str>,
         format: HookFormat,
         events: Vec<NotifyEvent>,
-        url: &Secret,
+        url: Option<&Secret>,
     ) -> Result<Hook> {
         if let Some(p) = profile {
             self.profile(p)?;
         }
-        let host = host_of(url.expose())?;
+        let host = match (format, url) {
+            (HookFormat::Desktop, _) => "desktop".to_string(),
+            (_, Some(url)) => host_of(url.expose())?,
+            (_, None) => {
+                return Err(Error::invalid_input("a webhook needs its URL".to_string(), "Pipe it in with --url-stdin."))
+            }
+        };
         let events = if events.is_empty() {
             vec![NotifyEvent::Failure, NotifyEvent::Stale, NotifyEvent::Archiver]
         } else {
@@ -139,7 +147,9 @@ impl Engine {
             events,
             host,
         };
-        self.secrets.set(&hook_account(&hook.id), url)?;
+        if let (Some(url), false) = (url, format == HookFormat::Desktop) {
+            self.secrets.set(&hook_account(&hook.id), url)?;
+        }
         if let Err(e) = self.catalog().save_hook(&hook) {
             let _ = self.secrets.delete(&hook_account(&hook.id));
             return Err(e);
@@ -177,6 +187,19 @@ impl Engine {
 
     /// Sends `n` to one hook, whatever its events (`notify test`).
     pub async fn deliver_to(&self, h: &Hook, n: &Notification, retry: Retry) -> Delivery {
+        if h.format == HookFormat::Desktop {
+            let shown = desktop::show(n);
+            if let Err(e) = &shown {
+                tracing::warn!(hook = %h.id, error = %e, "desktop notification not shown");
+            }
+            return Delivery {
+                hook_id: h.id.clone(),
+                delivered: shown.is_ok(),
+                attempts: 1,
+                status: None,
+                error: shown.err(),
+            };
+        }
         let url = match self.secrets.get(&hook_account(&h.id)) {
             Ok(Some(u)) => u,
             Ok(None) => {

@@ -13,6 +13,8 @@ pub enum HookFormat {
     Slack,
     Discord,
     Ping,
+    /// A desktop notification on this machine (no URL).
+    Desktop,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -60,6 +62,7 @@ pub fn request(format: HookFormat, url: &str, n: &Notification) -> (String, Opti
         HookFormat::Generic => (url.to_string(), Some(serde_json::to_value(n).unwrap_or_default())),
         HookFormat::Slack => (url.to_string(), Some(serde_json::json!({ "text": n.line() }))),
         HookFormat::Discord => (url.to_string(), Some(serde_json::json!({ "content": n.line() }))),
+        HookFormat::Desktop => (String::new(), None),
         HookFormat::Ping => {
             let base = url.trim_end_matches('/');
             (if n.event.is_bad() { format!("{base}/fail") } else { base.to_string() }, None)
