@@ -149,6 +149,7 @@ fn a_desktop_notification_goes_out_on_the_session_bus() {
     }
     support::wait_for("the Notify call", || heard.lock().unwrap().contains("member=Notify"));
     let _ = monitor.kill();
+    let _ = monitor.wait();
     let heard = heard.lock().unwrap().clone();
     assert!(
         heard.contains("\"Tideline\"")
