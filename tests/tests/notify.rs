@@ -158,3 +158,30 @@ fn a_desktop_notification_goes_out_on_the_session_bus() {
         "{heard}"
     );
 }
+
+#[test]
+fn stale_backups_are_alerted_hourly_at_most_and_once_a_day() {
+    let home = Home::new();
+    home.cli(
+        &["profile", "add", "p", "--url", "postgresql://u@127.0.0.1:1/db?connect_timeout=2", "--no-password"],
+        None,
+    )
+    .ok();
+    let (base, seen) = server(200);
+    home.cli(&["notify", "add", "--url-stdin", "--on", "stale"], Some(&format!("{base}/stale"))).ok();
+    let run = |now: &str| home.cli_env(&["schedule", "run-due"], None, &[("TIDELINE_NOW", now)]).ok().clone();
+
+    let r = run("2026-03-01T10:00:00Z");
+    assert_eq!(r["alerts"][0]["event"], "stale", "{r}");
+    assert_eq!(r["alerts"][0]["message"], "no complete backup");
+    assert_eq!(seen.lock().unwrap().len(), 1);
+    // Within the hour: not even checked; two hours on: checked, but already said today.
+    assert!(run("2026-03-01T10:30:00Z")["alerts"].as_array().unwrap().is_empty());
+    assert!(run("2026-03-01T12:00:00Z")["alerts"].as_array().unwrap().is_empty());
+    // A day on, still stale: said again.
+    assert_eq!(run("2026-03-02T10:05:00Z")["alerts"].as_array().unwrap().len(), 1);
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 2);
+    let body: serde_json::Value = serde_json::from_str(&seen[1].1).unwrap();
+    assert_eq!((body["event"].as_str(), body["profile"].as_str()), (Some("stale"), Some("p")));
+}

@@ -3,6 +3,7 @@
 //! and replication slots (read from the server, when it answers), and RPO/RTO estimates with
 //! their formulas.
 
+pub mod alerts;
 pub mod estimate;
 
 use crate::engine::Engine;

@@ -70,6 +70,8 @@ pub struct RunDueReport {
     pub deferred: Vec<(String, String)>,
     /// Runs found running with their runner gone, now marked crashed.
     pub recovered: Vec<ScheduleRun>,
+    /// Health alerts sent (stale backups, a failing archiver).
+    pub alerts: Vec<crate::notify::payload::Notification>,
 }
 
 fn process_alive(pid: u32) -> bool {
@@ -88,7 +90,7 @@ impl Engine {
             gone || silent
         };
         let recovered = self.catalog().recover_stale_runs(&is_stale, &now_text)?;
-        let mut report = RunDueReport { ran: vec![], missed: vec![], deferred: vec![], recovered };
+        let mut report = RunDueReport { ran: vec![], missed: vec![], deferred: vec![], recovered, alerts: vec![] };
         // Listed first: a guard taken in the loop's head would be held through the loop.
         let schedules = self.catalog().schedules()?;
         for schedule in schedules.into_iter().filter(|s| s.enabled) {
@@ -169,6 +171,11 @@ impl Engine {
             if let Some(run) = self.catalog().schedule_runs(&schedule.id)?.into_iter().find(|r| r.id == run_id) {
                 report.ran.push(run);
             }
+        }
+        // Hourly at most: stale backups and a failing archiver reach the hooks that want them.
+        match self.health_alerts(crate::notify::Retry::default()).await {
+            Ok(sent) => report.alerts = sent,
+            Err(e) => tracing::warn!(code = ?e.code, error = %e.message, "checking health for alerts"),
         }
         Ok(report)
     }
