@@ -164,12 +164,12 @@ impl Engine {
             self.repository()?.root(),
             physical.system_identifier.parse().unwrap_or(0),
         );
-        // The default segment size: a cluster initdb'd with another only skews the estimate.
-        let segment_bytes: u64 = 16 << 20;
+        let names = archive.names()?;
+        let segment_bytes = archive.segment_bytes(&names);
         let start = crate::physical::progress::lsn(&physical.start_lsn).unwrap_or(0) / segment_bytes;
         let mut newest: Option<DateTime<Utc>> = None;
         let mut after = 0u64;
-        for name in archive.names()? {
+        for name in names {
             let Some(seg) = crate::wal::names::segment(&name, segment_bytes) else { continue };
             if let Ok(m) = std::fs::metadata(archive.path_of(&name)).and_then(|m| m.modified()) {
                 let t: DateTime<Utc> = m.into();

@@ -124,13 +124,7 @@ impl Engine {
     fn expire_wal(&self, sysid: &str, kept_bases: &[(u32, u64)], apply: bool) -> Result<Vec<String>> {
         let archive = crate::wal::archive::WalArchive::open(self.repository()?.root(), sysid.parse().unwrap_or(0));
         let names = archive.names()?;
-        let segment_bytes = names
-            .iter()
-            .find(|n| n.len() == 24)
-            .and_then(|n| crate::wal::archive::read_compressed(&archive.path_of(n)).ok())
-            .and_then(|b| crate::wal::control::segment_header(&b).ok())
-            .map(|h| h.segment_bytes as u64)
-            .unwrap_or(16 << 20);
+        let segment_bytes = archive.segment_bytes(&names);
         let Some(first_needed) = wal_needed_from(kept_bases, segment_bytes) else { return Ok(vec![]) };
         let mut expired = Vec::new();
         for name in names {

@@ -169,6 +169,17 @@ impl WalArchive {
     }
 
     /// The names held (without `.zst`), sorted; temporary files of pushes in flight are not.
+    /// The segment size, from the first stored segment's long header (16 MB when none is).
+    pub fn segment_bytes(&self, names: &[String]) -> u64 {
+        names
+            .iter()
+            .find(|n| n.len() == 24)
+            .and_then(|n| read_compressed(&self.path_of(n)).ok())
+            .and_then(|b| super::control::segment_header(&b).ok())
+            .map(|h| h.segment_bytes as u64)
+            .unwrap_or(16 << 20)
+    }
+
     pub fn names(&self) -> Result<Vec<String>> {
         let Ok(entries) = std::fs::read_dir(&self.dir) else { return Ok(vec![]) };
         let mut names: Vec<String> = entries
