@@ -3,13 +3,11 @@
 //! restore points, timeline switches, and with `--events` row changes and created files.
 //! Memory stays at two segments whatever the number of files (but for `--events`' changes).
 
-use super::summary::{CreatedFile, RelationChange, KEPT_CHANGED_ROWS, KEPT_INSERTED_ROWS};
+use super::summary::{count_change, file_text, kept_changes, ChangeCounts, CreatedFile, RelationChange};
 use crate::error::{Error, ErrorCode, Result};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use tideline_wal::decode::RelFileLocator;
-use tideline_wal::heap::Change;
 use tideline_wal::xact::Outcome;
 use tideline_wal::{lsn_text, Reader, SegmentEnd};
 use ts_rs::TS;
@@ -82,7 +80,7 @@ pub enum Detail {
 /// Row changes and created files being gathered across files.
 #[derive(Default)]
 struct Gathered {
-    changes: BTreeMap<(u32, RelFileLocator), [u32; 3]>,
+    changes: ChangeCounts,
     created: Vec<(u32, RelFileLocator, bool)>,
 }
 
@@ -146,28 +144,13 @@ pub fn inspect(paths: &[PathBuf], check_crc: bool, detail: Detail) -> Result<Ins
         drop(empty_tx);
         parsed
     })?;
-    report.changes = gathered
-        .changes
-        .into_iter()
-        .filter(|(_, c)| c[1] + c[2] >= KEPT_CHANGED_ROWS || c[0] >= KEPT_INSERTED_ROWS)
-        .map(|((xid, rel), [inserted, updated, deleted])| RelationChange {
-            xid: xid.to_string(),
-            file: file_text(&rel),
-            inserted,
-            updated,
-            deleted,
-        })
-        .collect();
+    report.changes = kept_changes(gathered.changes);
     report.created = gathered
         .created
         .into_iter()
         .map(|(xid, rel, written)| CreatedFile { xid: xid.to_string(), file: file_text(&rel), written })
         .collect();
     Ok(report)
-}
-
-fn file_text(rel: &RelFileLocator) -> String {
-    format!("{}/{}/{}", rel.tablespace, rel.database, rel.relfilenode)
 }
 
 /// One file's records into the report.
@@ -188,12 +171,7 @@ fn scan(
             }
             if detail == Detail::Events {
                 if let Some(c) = tideline_wal::heap::row_change(r) {
-                    let i = match c.change {
-                        Change::Insert => 0,
-                        Change::Update => 1,
-                        Change::Delete => 2,
-                    };
-                    gathered.changes.entry((c.xid, c.rel)).or_default()[i] += c.rows;
+                    count_change(&mut gathered.changes, &c);
                     return;
                 }
                 if let Some(c) = tideline_wal::storage::created(r) {
@@ -222,11 +200,7 @@ fn scan(
                     lsn: lsn_text(x.lsn),
                     time: rfc3339(x.time),
                     subxacts: x.subxacts.iter().map(|s| s.to_string()).collect(),
-                    dropped: x
-                        .dropped
-                        .iter()
-                        .map(|d| format!("{}/{}/{}", d.tablespace, d.database, d.relfilenode))
-                        .collect(),
+                    dropped: x.dropped.iter().map(file_text).collect(),
                 });
             } else if let Some(p) = tideline_wal::xlog::restore_point(r) {
                 report.restore_points.push(WalRestorePoint {

@@ -112,7 +112,7 @@ pub const KEPT_INSERTED_ROWS: u32 = 1000;
 /// never ends (its server crashed) must not grow every later summary.
 const MAX_OPEN: usize = 10_000;
 
-fn file_text(rel: &RelFileLocator) -> String {
+pub(crate) fn file_text(rel: &RelFileLocator) -> String {
     format!("{}/{}/{}", rel.tablespace, rel.database, rel.relfilenode)
 }
 
@@ -120,10 +120,38 @@ fn kept(counts: &[u32; 3]) -> bool {
     counts[1] + counts[2] >= KEPT_CHANGED_ROWS || counts[0] >= KEPT_INSERTED_ROWS
 }
 
+/// Rows changed per (transaction, relation file): inserted, updated, deleted.
+pub(crate) type ChangeCounts = BTreeMap<(u32, RelFileLocator), [u32; 3]>;
+
+/// Adds a heap record's rows to the counts.
+pub(crate) fn count_change(counts: &mut ChangeCounts, c: &tideline_wal::heap::RowChange) {
+    let i = match c.change {
+        Change::Insert => 0,
+        Change::Update => 1,
+        Change::Delete => 2,
+    };
+    counts.entry((c.xid, c.rel)).or_default()[i] += c.rows;
+}
+
+/// The counts worth keeping (from [`KEPT_CHANGED_ROWS`] / [`KEPT_INSERTED_ROWS`]).
+pub(crate) fn kept_changes(counts: ChangeCounts) -> Vec<RelationChange> {
+    counts
+        .into_iter()
+        .filter(|(_, c)| kept(c))
+        .map(|((xid, rel), [inserted, updated, deleted])| RelationChange {
+            xid: xid.to_string(),
+            file: file_text(&rel),
+            inserted,
+            updated,
+            deleted,
+        })
+        .collect()
+}
+
 /// Transactions seen so far in the segment (and carried from the one before).
 #[derive(Default)]
 struct Transactions {
-    changes: BTreeMap<(u32, RelFileLocator), [u32; 3]>,
+    changes: ChangeCounts,
     carried_changed: HashSet<u32>,
     created: HashMap<u32, Vec<(RelFileLocator, bool)>>,
 }
@@ -233,13 +261,7 @@ pub fn summarize(
         .feed_segment(content, &mut |r| {
             s.records += 1;
             if let Some(c) = tideline_wal::heap::row_change(r) {
-                let counts = tx.changes.entry((c.xid, c.rel)).or_default();
-                let i = match c.change {
-                    Change::Insert => 0,
-                    Change::Update => 1,
-                    Change::Delete => 2,
-                };
-                counts[i] += c.rows;
+                count_change(&mut tx.changes, &c);
             } else if let Some(x) = tideline_wal::xact::parse(r) {
                 let mut xids = vec![x.xid];
                 xids.extend(&x.subxacts);
@@ -287,18 +309,7 @@ pub fn summarize(
         s.end_of_wal = Some(lsn_text(at));
     }
     s.open = tx.open();
-    s.changes = tx
-        .changes
-        .into_iter()
-        .filter(|(_, c)| kept(c))
-        .map(|((xid, rel), [inserted, updated, deleted])| RelationChange {
-            xid: xid.to_string(),
-            file: file_text(&rel),
-            inserted,
-            updated,
-            deleted,
-        })
-        .collect();
+    s.changes = kept_changes(tx.changes);
     Ok(s)
 }
 
