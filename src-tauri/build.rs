@@ -37,6 +37,17 @@ const COMMANDS: &[&str] = &[
     "sandbox_copy_back",
     "demo_open",
     "demo_accident",
+    "schedules_list",
+    "schedule_preview",
+    "schedule_add",
+    "schedule_update",
+    "schedule_remove",
+    "schedule_enable",
+    "schedule_run_now",
+    "schedule_calendar",
+    "schedule_ics_export",
+    "retention_preview",
+    "health_list",
 ];
 
 fn main() {

@@ -4,6 +4,8 @@
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 mod commands;
+mod runner;
+mod tray;
 
 use tideline_core::Engine;
 
@@ -64,7 +66,30 @@ fn main() {
             commands::sandbox::sandbox_copy_back,
             commands::sandbox::demo_open,
             commands::sandbox::demo_accident,
+            commands::schedule::schedules_list,
+            commands::schedule::schedule_preview,
+            commands::schedule::schedule_add,
+            commands::schedule::schedule_update,
+            commands::schedule::schedule_remove,
+            commands::schedule::schedule_enable,
+            commands::schedule::schedule_run_now,
+            commands::schedule::schedule_calendar,
+            commands::schedule::schedule_ics_export,
+            commands::schedule::retention_preview,
+            commands::schedule::health_list,
         ])
+        .setup(|app| {
+            // No tray on a desktop without one (or under Xvfb): the runner goes on regardless.
+            let tray = match tray::build(app.handle()) {
+                Ok(t) => Some(t),
+                Err(e) => {
+                    tracing::warn!(error = %e, "no tray icon");
+                    None
+                }
+            };
+            runner::start(app.handle().clone(), tray);
+            Ok(())
+        })
         .run(tauri::generate_context!())
         .expect("the Tauri app failed to run");
 }

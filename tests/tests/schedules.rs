@@ -29,7 +29,7 @@ fn an_hourly_backup_runs_on_time_misses_while_asleep_and_catches_up_once() {
     let r = at(&home, "2026-03-01T01:02:00Z", &["schedule", "run-due"]).ok().clone();
     assert_eq!(r["ran"][0]["status"], "succeeded", "{r}");
     assert_eq!(r["ran"][0]["kind"], "scheduled");
-    let backup = r["ran"][0]["backup_id"].as_str().unwrap().to_string();
+    let backup = r["ran"][0]["backup_ids"][0].as_str().unwrap().to_string();
     let listed = home.cli(&["backups", "list", "p"], None).ok().clone();
     assert!(listed["backups"].as_array().unwrap().iter().any(|b| b["id"] == backup.as_str()), "{listed}");
 
@@ -167,7 +167,7 @@ fn retention_previews_applies_after_scheduled_runs_and_expires_unneeded_wal() {
     }
     // What the kept backup needs is all there: it recovers.
     let s = home.cli(&["pitr", "p", "--immediate"], None).ok().clone();
-    assert_eq!(s["backup_id"], second.as_str());
+    assert_eq!(s["backup_ids"][0], second.as_str());
     home.cli(&["sandbox", "remove", s["id"].as_str().unwrap()], None).ok();
 
     // A schedule applies its policy after each successful run, to its own series.

@@ -472,6 +472,16 @@ pub enum NotifyCommand {
 pub enum ScheduleCommand {
     /// A new schedule for a profile.
     Add(Box<ScheduleAddArgs>),
+    /// Replace a schedule's settings (same options as add); its runs stay.
+    Edit {
+        id: String,
+        #[command(flatten)]
+        args: Box<ScheduleAddArgs>,
+    },
+    /// Run a schedule now, outside its times (refused while a run of it is going).
+    Run {
+        id: String,
+    },
     /// Every schedule with its next occurrences.
     List,
     /// One schedule, its next occurrences and its runs.
@@ -532,7 +542,8 @@ pub enum ScheduleCommand {
 #[command(group(clap::ArgGroup::new("when").required(true).args(["cron", "hourly", "daily", "weekdays", "weekly", "monthly"])))]
 pub struct ScheduleAddArgs {
     pub profile: String,
-    /// database (one database: --database, or the profile's), globals, cluster or base.
+    /// database (one database: --database, or the profile's), every (each database), globals,
+    /// cluster, base, or verify (test-restore the newest backups).
     #[arg(long, default_value = "database")]
     pub what: String,
     #[arg(long)]

@@ -37,11 +37,13 @@ fn spec(a: ScheduleAddArgs) -> Result<ScheduleSpec> {
         "database" => ScheduleWhat::Database { database: a.database },
         "globals" => ScheduleWhat::Globals,
         "cluster" => ScheduleWhat::Cluster,
+        "every" => ScheduleWhat::EveryDatabase,
         "base" => ScheduleWhat::BaseBackup,
+        "verify" => ScheduleWhat::Verify,
         other => {
             return Err(Error::invalid_input(
                 format!("'{other}' is not something to schedule"),
-                "Give --what database, globals, cluster or base.",
+                "Give --what database, every, globals, cluster, base or verify.",
             ))
         }
     };
@@ -54,6 +56,14 @@ fn spec(a: ScheduleAddArgs) -> Result<ScheduleSpec> {
         catch_up: !a.no_catch_up,
         retention: a.retention.policy(),
     })
+}
+
+fn backups_text(ids: &[String]) -> String {
+    if ids.is_empty() {
+        String::new()
+    } else {
+        format!(" → {}", ids.join(", "))
+    }
 }
 
 fn describe(s: &Schedule) -> String {
@@ -242,6 +252,23 @@ pub async fn run(engine: &Engine, cmd: ScheduleCommand) -> Result<Reply> {
             let s = engine.schedule_add(spec(*a)?)?;
             Ok(Reply::of(&s, describe(&s)))
         }
+        ScheduleCommand::Edit { id, args } => {
+            let s = engine.schedule_update(&id, spec(*args)?)?;
+            Ok(Reply::of(&s, describe(&s)))
+        }
+        ScheduleCommand::Run { id } => {
+            let runner = format!("cli:{}", std::process::id());
+            let run = engine.schedule_run_now(&id, &runner, &Backups).await?;
+            let text = format!(
+                "{} {}: {}{}{}",
+                run.schedule_id,
+                run.occurrence,
+                run.status,
+                backups_text(&run.backup_ids),
+                run.error.as_deref().map(|e| format!(" ({e})")).unwrap_or_default()
+            );
+            Ok(Reply::of(&run, text))
+        }
         ScheduleCommand::List => {
             let all = engine.schedules()?;
             let text = if all.is_empty() {
@@ -261,7 +288,7 @@ pub async fn run(engine: &Engine, cmd: ScheduleCommand) -> Result<Reply> {
                     r.occurrence,
                     r.kind,
                     r.status,
-                    r.backup_id.as_deref().map(|b| format!(" → {b}")).unwrap_or_default(),
+                    backups_text(&r.backup_ids),
                     r.error.as_deref().map(|e| format!(" ({e})")).unwrap_or_default()
                 ));
             }
@@ -347,7 +374,7 @@ pub async fn run(engine: &Engine, cmd: ScheduleCommand) -> Result<Reply> {
                     run.occurrence,
                     run.kind,
                     run.status,
-                    run.backup_id.as_deref().map(|b| format!(" → {b}")).unwrap_or_default()
+                    backups_text(&run.backup_ids)
                 ));
             }
             lines.extend(r.missed.iter().map(|(s, o)| format!("{s} {o}: missed")));

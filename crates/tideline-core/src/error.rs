@@ -63,6 +63,7 @@ pub enum ErrorCode {
     /// An irreversible step asked for without `--yes` (replace a live table).
     ConfirmationRequired,
     ScheduleMissing,
+    ScheduleBusy,
     /// A webhook did not take a notification.
     NotifyFailed,
     Cancelled,

@@ -6,5 +6,6 @@ pub mod profiles;
 mod progress;
 pub mod restore;
 pub mod sandbox;
+pub mod schedule;
 pub mod tools;
 pub mod wal;

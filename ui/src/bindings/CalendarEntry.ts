@@ -10,10 +10,10 @@ what: string,
  */
 time: string, 
 /**
- * planned, scheduled, catch_up or missed.
+ * planned, scheduled, catch_up, manual or missed.
  */
 kind: string, 
 /**
  * For runs: running, succeeded, failed, crashed.
  */
-status: string | null, duration_ms: number | null, size_bytes: number | null, backup_id: string | null, error: string | null, };
+status: string | null, duration_ms: number | null, size_bytes: number | null, backup_ids: Array<string>, error: string | null, };

@@ -3,4 +3,4 @@
 /**
  * What a schedule runs.
  */
-export type ScheduleWhat = { "kind": "database", database: string | null, } | { "kind": "globals" } | { "kind": "cluster" } | { "kind": "base_backup" };
+export type ScheduleWhat = { "kind": "database", database: string | null, } | { "kind": "globals" } | { "kind": "cluster" } | { "kind": "every_database" } | { "kind": "base_backup" } | { "kind": "verify" };

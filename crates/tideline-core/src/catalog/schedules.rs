@@ -23,7 +23,11 @@ fn run_of(r: &rusqlite::Row) -> rusqlite::Result<ScheduleRun> {
         started_at: r.get(7)?,
         heartbeat_at: r.get(8)?,
         finished_at: r.get(9)?,
-        backup_id: r.get(10)?,
+        // Stored joined: ids have no commas.
+        backup_ids: r
+            .get::<_, Option<String>>(10)?
+            .map(|ids| ids.split(',').filter(|i| !i.is_empty()).map(str::to_string).collect())
+            .unwrap_or_default(),
         error: r.get(11)?,
     })
 }
@@ -180,9 +184,10 @@ impl Catalog {
         run_id: i64,
         status: &str,
         now: &str,
-        backup_id: Option<&str>,
+        backup_ids: &[String],
         error: Option<&str>,
     ) -> Result<()> {
+        let backup_id = (!backup_ids.is_empty()).then(|| backup_ids.join(","));
         self.conn.execute(
             "UPDATE schedule_runs SET status = ?2, finished_at = ?3, backup_id = ?4, error = ?5 WHERE id = ?1",
             rusqlite::params![run_id, status, now, backup_id, error],

@@ -50,6 +50,20 @@ pub struct ProfileHealth {
     pub problems: Vec<String>,
 }
 
+/// One line for the tray: how many profiles are healthy, or which need attention.
+pub fn summary(health: &[ProfileHealth]) -> String {
+    let failing: Vec<&str> =
+        health.iter().filter(|h| h.state == HealthState::Failing).map(|h| h.profile.as_str()).collect();
+    let warning = health.iter().filter(|h| h.state == HealthState::Warning).count();
+    match (health.len(), failing.len(), warning) {
+        (0, _, _) => "No profiles yet".into(),
+        (n, 0, 0) => format!("All {n} profile{} healthy", if n == 1 { "" } else { "s" }),
+        (_, 0, w) => format!("{w} profile{} with warnings", if w == 1 { "" } else { "s" }),
+        (_, 1, _) => format!("{} needs attention", failing[0]),
+        (_, f, _) => format!("{f} profiles need attention"),
+    }
+}
+
 fn parse(t: &str) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(t).ok().map(|t| t.with_timezone(&Utc))
 }
@@ -180,5 +194,38 @@ impl Engine {
             }
         }
         Ok((newest, after, Some(base.size_bytes)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn of(profile: &str, state: HealthState) -> ProfileHealth {
+        let none = Estimate { seconds: None, formula: String::new(), measured: false };
+        ProfileHealth {
+            profile: profile.into(),
+            state,
+            newest_backup: None,
+            threshold_hours: DEFAULT_THRESHOLD_HOURS,
+            archiver: None,
+            slots: vec![],
+            rpo: none.clone(),
+            rto: none,
+            problems: vec![],
+        }
+    }
+
+    #[test]
+    fn the_tray_line_names_the_worst() {
+        assert_eq!(summary(&[]), "No profiles yet");
+        assert_eq!(summary(&[of("a", HealthState::Ok)]), "All 1 profile healthy");
+        assert_eq!(summary(&[of("a", HealthState::Ok), of("b", HealthState::Ok)]), "All 2 profiles healthy");
+        assert_eq!(summary(&[of("a", HealthState::Ok), of("b", HealthState::Warning)]), "1 profile with warnings");
+        assert_eq!(summary(&[of("a", HealthState::Warning), of("b", HealthState::Failing)]), "b needs attention");
+        assert_eq!(
+            summary(&[of("a", HealthState::Failing), of("b", HealthState::Failing)]),
+            "2 profiles need attention"
+        );
     }
 }

@@ -8,14 +8,16 @@ use crate::error::Result;
 use std::future::Future;
 use std::pin::Pin;
 
-pub trait Ticker {
+pub trait Ticker: Send {
     /// Waits for the next tick; false to stop.
-    fn tick(&mut self) -> Pin<Box<dyn Future<Output = bool> + '_>>;
+    fn tick(&mut self) -> Pin<Box<dyn Future<Output = bool> + Send + '_>>;
 }
 
-/// Every minute on the wall clock, until Ctrl-C (or SIGTERM from a service manager).
+/// Every minute on the wall clock, until Ctrl-C (or SIGTERM from a service manager) for the
+/// CLI's agent; for as long as it lives in the app, which ends with its window.
 pub struct Minutes {
     interval: tokio::time::Interval,
+    until_signal: bool,
 }
 
 impl Minutes {
@@ -23,7 +25,11 @@ impl Minutes {
         let mut interval = tokio::time::interval(std::time::Duration::from_secs(60));
         // After a sleep, one tick, not a burst of them.
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-        Minutes { interval }
+        Minutes { interval, until_signal: true }
+    }
+
+    pub fn in_app() -> Minutes {
+        Minutes { until_signal: false, ..Minutes::new() }
     }
 }
 
@@ -34,8 +40,12 @@ impl Default for Minutes {
 }
 
 impl Ticker for Minutes {
-    fn tick(&mut self) -> Pin<Box<dyn Future<Output = bool> + '_>> {
+    fn tick(&mut self) -> Pin<Box<dyn Future<Output = bool> + Send + '_>> {
         Box::pin(async move {
+            if !self.until_signal {
+                self.interval.tick().await;
+                return true;
+            }
             let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
             let terminated = async {
                 match term.as_mut() {

@@ -21,7 +21,7 @@ pub struct CalendarEntry {
     pub what: String,
     /// In the viewer's zone, RFC 3339.
     pub time: String,
-    /// planned, scheduled, catch_up or missed.
+    /// planned, scheduled, catch_up, manual or missed.
     pub kind: String,
     /// For runs: running, succeeded, failed, crashed.
     pub status: Option<String>,
@@ -29,7 +29,7 @@ pub struct CalendarEntry {
     pub duration_ms: Option<u64>,
     #[ts(type = "number | null")]
     pub size_bytes: Option<u64>,
-    pub backup_id: Option<String>,
+    pub backup_ids: Vec<String>,
     pub error: Option<String>,
 }
 
@@ -60,7 +60,9 @@ fn what_text(w: &ScheduleWhat) -> String {
         ScheduleWhat::Database { database: None } => "database backup".into(),
         ScheduleWhat::Globals => "globals (pg_dumpall)".into(),
         ScheduleWhat::Cluster => "whole cluster (pg_dumpall)".into(),
+        ScheduleWhat::EveryDatabase => "every database".into(),
         ScheduleWhat::BaseBackup => "base backup".into(),
+        ScheduleWhat::Verify => "verification of the newest backups".into(),
     }
 }
 
@@ -109,7 +111,7 @@ impl Engine {
                 status: None,
                 duration_ms: None,
                 size_bytes: None,
-                backup_id: None,
+                backup_ids: vec![],
                 error: None,
             };
             if s.enabled {
@@ -136,7 +138,9 @@ impl Engine {
                         .map(|(b, a)| (b - a).num_milliseconds().max(0) as u64),
                     _ => None,
                 };
-                let size_bytes = run.backup_id.as_ref().and_then(|id| backups.get(id)).map(|b| b.size_bytes);
+                let sizes: Vec<u64> =
+                    run.backup_ids.iter().filter_map(|id| backups.get(id)).map(|b| b.size_bytes).collect();
+                let size_bytes = (!sizes.is_empty()).then(|| sizes.iter().sum());
                 place(
                     t,
                     CalendarEntry {
@@ -144,7 +148,7 @@ impl Engine {
                         status: (run.kind != RunKind::Missed).then(|| run.status.clone()),
                         duration_ms,
                         size_bytes,
-                        backup_id: run.backup_id.clone(),
+                        backup_ids: run.backup_ids.clone(),
                         error: run.error.clone(),
                         ..base.clone()
                     },

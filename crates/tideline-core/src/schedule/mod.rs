@@ -27,8 +27,13 @@ pub enum ScheduleWhat {
     Globals,
     /// The whole cluster with pg_dumpall.
     Cluster,
+    /// Each database the profile's role can connect to, one logical backup each.
+    EveryDatabase,
     /// A physical base backup.
     BaseBackup,
+    /// The newest logical backup of each database (and of the globals or cluster), checked and
+    /// test-restored into a managed cluster, its row counts compared.
+    Verify,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -69,6 +74,16 @@ pub struct Schedule {
     pub next: Vec<String>,
 }
 
+/// What a schedule's times would be, before it is saved: for the form as the user types.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct SchedulePreview {
+    pub expression: String,
+    pub description: String,
+    /// RFC 3339 in the schedule's zone.
+    pub next: Vec<String>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 #[ts(export)]
@@ -77,6 +92,8 @@ pub enum RunKind {
     /// The one run made up for occurrences missed.
     CatchUp,
     Missed,
+    /// Started by hand ("Run now"), outside the schedule's times.
+    Manual,
 }
 
 impl RunKind {
@@ -85,6 +102,7 @@ impl RunKind {
             RunKind::Scheduled => "scheduled",
             RunKind::CatchUp => "catch_up",
             RunKind::Missed => "missed",
+            RunKind::Manual => "manual",
         }
     }
 
@@ -92,6 +110,7 @@ impl RunKind {
         match s {
             "catch_up" => RunKind::CatchUp,
             "missed" => RunKind::Missed,
+            "manual" => RunKind::Manual,
             _ => RunKind::Scheduled,
         }
     }
@@ -100,6 +119,7 @@ impl RunKind {
 #[derive(Debug, Clone, Serialize, Deserialize, TS)]
 #[ts(export)]
 pub struct ScheduleRun {
+    #[ts(type = "number")]
     pub id: i64,
     pub schedule_id: String,
     /// The occurrence it is for (RFC 3339 UTC).
@@ -112,7 +132,8 @@ pub struct ScheduleRun {
     pub started_at: Option<String>,
     pub heartbeat_at: Option<String>,
     pub finished_at: Option<String>,
-    pub backup_id: Option<String>,
+    /// The backups the run made (one per database for `every_database`).
+    pub backup_ids: Vec<String>,
     pub error: Option<String>,
 }
 
@@ -136,6 +157,17 @@ impl Engine {
         })
     }
 
+    /// `when` in `zone` in words, with its next `n` occurrences; errors as `schedule_add` would.
+    pub fn schedule_preview(&self, when: &When, zone: &str, n: usize) -> Result<SchedulePreview> {
+        let timing = Timing::new(when, zone)?;
+        let now = self.clock.now().with_timezone(&chrono::Utc);
+        Ok(SchedulePreview {
+            expression: when.expression()?,
+            description: timing.describe(),
+            next: timing.next(now, n).iter().map(|t| t.to_rfc3339()).collect(),
+        })
+    }
+
     /// Checks and stores a new schedule; it considers occurrences from now on.
     pub fn schedule_add(&self, spec: ScheduleSpec) -> Result<Schedule> {
         self.profile(&spec.profile)?;
@@ -148,6 +180,18 @@ impl Engine {
             created_at: now.clone(),
             considered_until: now,
         };
+        self.catalog().save_schedule(&record)?;
+        self.schedule_view(record, 5)
+    }
+
+    /// Replaces a schedule's spec, keeping its id, state and runs. Occurrences of the new
+    /// times before now are not "missed": it considers them from now on, as when added.
+    pub fn schedule_update(&self, id: &str, spec: ScheduleSpec) -> Result<Schedule> {
+        let mut record = self.schedule(id, 0)?.record;
+        self.profile(&spec.profile)?;
+        Timing::new(&spec.when, &spec.time_zone)?;
+        record.spec = spec;
+        record.considered_until = record.considered_until.max(utc_text(self.clock.now().with_timezone(&chrono::Utc)));
         self.catalog().save_schedule(&record)?;
         self.schedule_view(record, 5)
     }

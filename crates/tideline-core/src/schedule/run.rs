@@ -8,10 +8,10 @@
 
 use super::due::plan;
 use super::when::Timing;
-use super::{utc_text, RunKind, ScheduleRun, ScheduleSpec, ScheduleWhat};
+use super::{utc_text, RunKind, ScheduleRecord, ScheduleRun, ScheduleSpec, ScheduleWhat};
 use crate::catalog::schedules::Refused;
 use crate::engine::Engine;
-use crate::error::Result;
+use crate::error::{Error, ErrorCode, Result};
 use crate::job::Job;
 use crate::notify::payload::NotifyEvent;
 use serde::{Deserialize, Serialize};
@@ -26,36 +26,93 @@ pub const STALE_MINUTES: i64 = 60;
 /// Runs at a time, across profiles.
 pub const DEFAULT_LIMIT: u32 = 2;
 
-pub type WorkFuture<'a> = Pin<Box<dyn Future<Output = Result<Option<String>>> + 'a>>;
+pub type WorkFuture<'a> = Pin<Box<dyn Future<Output = Result<Vec<String>>> + Send + 'a>>;
 
-/// What a run does; returns the backup it made.
-pub trait ScheduledWork {
+/// What a run does; returns the backups it made. Send and Sync so the app's runner and its
+/// "Run now" command can run it on any thread.
+pub trait ScheduledWork: Send + Sync {
     fn run<'a>(&'a self, engine: &'a Engine, spec: &'a ScheduleSpec) -> WorkFuture<'a>;
 }
 
-/// The real work: the backup the schedule names.
+/// The real work: the backups (or the verification) the schedule names.
 pub struct Backups;
 
 impl ScheduledWork for Backups {
     fn run<'a>(&'a self, engine: &'a Engine, spec: &'a ScheduleSpec) -> WorkFuture<'a> {
         Box::pin(async move {
             let job = Job::silent();
-            let record = match &spec.what {
+            let profile = spec.profile.as_str();
+            let dump =
+                |database: Option<String>| crate::logical::options::DumpOptions { database, ..Default::default() };
+            let made = match &spec.what {
                 ScheduleWhat::Database { database } => {
-                    let opts =
-                        crate::logical::options::DumpOptions { database: database.clone(), ..Default::default() };
-                    engine.backup(&spec.profile, &opts, &job).await?
+                    vec![engine.backup(profile, &dump(database.clone()), &job).await?]
+                }
+                ScheduleWhat::EveryDatabase => {
+                    let databases = engine.test_profile(profile).await?.databases;
+                    let mut made = Vec::new();
+                    // One failed database fails the run, after the others were tried.
+                    let mut failed = None;
+                    for d in databases {
+                        match engine.backup(profile, &dump(Some(d.name.clone())), &job).await {
+                            Ok(b) => made.push(b),
+                            Err(e) => failed = Some(e),
+                        }
+                    }
+                    if let Some(e) = failed {
+                        return Err(e);
+                    }
+                    made
                 }
                 ScheduleWhat::Globals => {
-                    engine.dumpall(&spec.profile, crate::logical::dumpall::DumpallMode::Globals, &job).await?
+                    vec![engine.dumpall(profile, crate::logical::dumpall::DumpallMode::Globals, &job).await?]
                 }
                 ScheduleWhat::Cluster => {
-                    engine.dumpall(&spec.profile, crate::logical::dumpall::DumpallMode::Cluster, &job).await?
+                    vec![engine.dumpall(profile, crate::logical::dumpall::DumpallMode::Cluster, &job).await?]
                 }
-                ScheduleWhat::BaseBackup => engine.basebackup(&spec.profile, &Default::default(), &job).await?,
+                ScheduleWhat::BaseBackup => vec![engine.basebackup(profile, &Default::default(), &job).await?],
+                ScheduleWhat::Verify => {
+                    verify_newest(engine, profile).await?;
+                    vec![]
+                }
             };
-            Ok(Some(record.id))
+            Ok(made.into_iter().map(|b| b.id).collect())
         })
+    }
+}
+
+/// Checks and test-restores the newest complete logical backup of each series of `profile`;
+/// fails naming every one that did not pass.
+async fn verify_newest(engine: &Engine, profile: &str) -> Result<()> {
+    let mut newest: std::collections::BTreeMap<String, crate::catalog::backups::BackupRecord> = Default::default();
+    for b in engine.backups(Some(profile))?.into_iter().filter(|b| b.status == "complete" && b.kind != "base") {
+        let series = crate::retention::series_of(&b);
+        if newest.get(&series).is_none_or(|n| n.finished_at < b.finished_at) {
+            newest.insert(series, b);
+        }
+    }
+    if newest.is_empty() {
+        return Err(crate::error::Error::new(
+            crate::error::ErrorCode::VerifyFailed,
+            format!("{profile} has no complete logical backup to verify"),
+            "Schedule a backup of the profile's databases before its verification.",
+        ));
+    }
+    let mut failed = Vec::new();
+    for b in newest.values() {
+        let report = engine.verify(&b.id, true).await?;
+        if report.status != "passed" {
+            failed.push(format!("{} ({})", b.id, report.problems.join("; ")));
+        }
+    }
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(crate::error::Error::new(
+            crate::error::ErrorCode::VerifyFailed,
+            format!("verification failed for {}", failed.join(", ")),
+            "`tideline verify ID` shows each problem; take a new backup of what failed.",
+        ))
     }
 }
 
@@ -134,43 +191,7 @@ impl Engine {
                 }
             };
             tracing::info!(schedule = %schedule.id, occurrence = %utc_text(occurrence), ?kind, "scheduled run starting");
-            let outcome = self.with_heartbeat(run_id, work.run(self, &schedule.spec)).await;
-            let done = utc_text(self.clock.now().with_timezone(&chrono::Utc));
-            match &outcome {
-                Ok(backup) => {
-                    self.catalog().finish_schedule_run(run_id, "succeeded", &done, backup.as_deref(), None)?;
-                    // Only after a success, and only among the backups of the same series.
-                    if let (Some(id), false) = (backup, schedule.spec.retention.is_empty()) {
-                        let series = self.catalog().backup(id).map(|b| crate::retention::series_of(&b));
-                        let applied = series.and_then(|s| {
-                            self.retention(&schedule.spec.profile, &schedule.spec.retention, Some(&s), true)
-                        });
-                        if let Err(e) = applied {
-                            tracing::warn!(schedule = %schedule.id, error = %e.message, "applying retention");
-                        }
-                    }
-                }
-                Err(e) => {
-                    tracing::warn!(schedule = %schedule.id, code = ?e.code, error = %e.message, "scheduled run failed");
-                    let text = format!("{}: {}", e.code.name(), e.message);
-                    self.catalog().finish_schedule_run(run_id, "failed", &done, None, Some(&text))?
-                }
-            }
-            let note = crate::notify::payload::Notification {
-                event: if outcome.is_ok() { NotifyEvent::Success } else { NotifyEvent::Failure },
-                profile: schedule.spec.profile.clone(),
-                message: match &outcome {
-                    Ok(b) => format!("scheduled backup {} done", b.as_deref().unwrap_or("")),
-                    Err(e) => format!("scheduled backup failed ({}): {}", e.code.name(), e.message),
-                },
-                backup_id: outcome.as_ref().ok().cloned().flatten(),
-                schedule_id: Some(schedule.id.clone()),
-                at: done.clone(),
-            };
-            self.notify(&note, crate::notify::Retry::default()).await;
-            if let Some(run) = self.catalog().schedule_runs(&schedule.id)?.into_iter().find(|r| r.id == run_id) {
-                report.ran.push(run);
-            }
+            report.ran.push(self.carry_out(run_id, &schedule, work).await?);
         }
         // Hourly at most: stale backups and a failing archiver reach the hooks that want them.
         match self.health_alerts(crate::notify::Retry::default()).await {
@@ -180,8 +201,89 @@ impl Engine {
         Ok(report)
     }
 
+    /// Starts a run of schedule `id` now, outside its times ("Run now"), under the same lock:
+    /// refused while a run of it is going. Missed occurrences and the next one are untouched.
+    pub async fn schedule_run_now(&self, id: &str, runner: &str, work: &dyn ScheduledWork) -> Result<ScheduleRun> {
+        let schedule = self.schedule(id, 0)?.record;
+        let now = utc_text(self.clock.now().with_timezone(&chrono::Utc));
+        // No concurrency limit: the user asked for this one.
+        let started = self.catalog().start_schedule_run(
+            id,
+            &now,
+            RunKind::Manual,
+            &[],
+            &schedule.considered_until,
+            runner,
+            &now,
+            u32::MAX,
+        )?;
+        let run_id = started.map_err(|why| {
+            let what = match why {
+                Refused::AlreadyRunning => "a run of it is going",
+                Refused::Taken | Refused::AtLimit => "a run of it started this second",
+            };
+            Error::new(
+                ErrorCode::ScheduleBusy,
+                format!("schedule {id} was not started: {what}"),
+                "Wait for that run to finish; the calendar shows it.",
+            )
+        })?;
+        tracing::info!(schedule = %id, "run started by hand");
+        self.carry_out(run_id, &schedule, work).await
+    }
+
+    /// Does a started run's work and records how it went: the outcome, retention after a
+    /// success, the notifications.
+    async fn carry_out(&self, run_id: i64, schedule: &ScheduleRecord, work: &dyn ScheduledWork) -> Result<ScheduleRun> {
+        let outcome = self.with_heartbeat(run_id, work.run(self, &schedule.spec)).await;
+        let done = utc_text(self.clock.now().with_timezone(&chrono::Utc));
+        match &outcome {
+            Ok(backups) => {
+                self.catalog().finish_schedule_run(run_id, "succeeded", &done, backups, None)?;
+                // Only after a success, and only among the backups of the same series.
+                if !schedule.spec.retention.is_empty() {
+                    let mut series: Vec<String> = backups
+                        .iter()
+                        .filter_map(|id| self.catalog().backup(id).ok())
+                        .map(|b| crate::retention::series_of(&b))
+                        .collect();
+                    series.dedup();
+                    for s in series {
+                        if let Err(e) = self.retention(&schedule.spec.profile, &schedule.spec.retention, Some(&s), true)
+                        {
+                            tracing::warn!(schedule = %schedule.id, error = %e.message, "applying retention");
+                        }
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::warn!(schedule = %schedule.id, code = ?e.code, error = %e.message, "scheduled run failed");
+                let text = format!("{}: {}", e.code.name(), e.message);
+                self.catalog().finish_schedule_run(run_id, "failed", &done, &[], Some(&text))?
+            }
+        }
+        let note = crate::notify::payload::Notification {
+            event: if outcome.is_ok() { NotifyEvent::Success } else { NotifyEvent::Failure },
+            profile: schedule.spec.profile.clone(),
+            message: match &outcome {
+                Ok(b) if b.is_empty() => "scheduled run done".to_string(),
+                Ok(b) => format!("scheduled backup {} done", b.join(", ")),
+                Err(e) => format!("scheduled run failed ({}): {}", e.code.name(), e.message),
+            },
+            backup_id: outcome.as_ref().ok().and_then(|b| b.first().cloned()),
+            schedule_id: Some(schedule.id.clone()),
+            at: done.clone(),
+        };
+        self.notify(&note, crate::notify::Retry::default()).await;
+        self.catalog()
+            .schedule_runs(&schedule.id)?
+            .into_iter()
+            .find(|r| r.id == run_id)
+            .ok_or_else(|| Error::internal(format!("run {run_id} vanished from the catalog")))
+    }
+
     /// Runs `work`, beating the run's heart each minute so other runners see it alive.
-    async fn with_heartbeat(&self, run_id: i64, work: super::run::WorkFuture<'_>) -> Result<Option<String>> {
+    async fn with_heartbeat(&self, run_id: i64, work: WorkFuture<'_>) -> Result<Vec<String>> {
         let mut work = work;
         let mut beat = tokio::time::interval(std::time::Duration::from_secs(60));
         beat.tick().await;

@@ -44,7 +44,7 @@ impl ScheduledWork for Work {
             if self.fail {
                 return Err(Error::new(ErrorCode::ToolFailed, "pg_dump failed".to_string(), "it was told to"));
             }
-            Ok(Some(format!("backup-{n}")))
+            Ok(vec![format!("backup-{n}")])
         })
     }
 }
@@ -79,7 +79,7 @@ async fn runs_on_time_records_missed_occurrences_and_catches_up_once() {
         (r.ran[0].occurrence.as_str(), r.ran[0].kind, r.ran[0].status.as_str()),
         ("2026-03-01T01:00:00Z", RunKind::Scheduled, "succeeded")
     );
-    assert_eq!(r.ran[0].backup_id.as_deref(), Some("backup-1"));
+    assert_eq!(r.ran[0].backup_ids, ["backup-1"]);
     clock.set(at("2026-03-01T01:05:00Z"));
     assert!(e.schedule_run_due("test", &work, DEFAULT_LIMIT).await.unwrap().ran.is_empty());
 
@@ -148,7 +148,7 @@ async fn two_runners_never_start_the_same_run() {
     };
     let won = take(&first_again).expect("the first gets it");
     assert_eq!(take(&second), Err(Refused::AlreadyRunning));
-    first_again.catalog().finish_schedule_run(won, "succeeded", now, None, None).unwrap();
+    first_again.catalog().finish_schedule_run(won, "succeeded", now, &[], None).unwrap();
     assert_eq!(take(&second), Err(Refused::Taken));
 }
 
@@ -215,7 +215,7 @@ struct Hours {
 }
 
 impl super::agent::Ticker for Hours {
-    fn tick(&mut self) -> std::pin::Pin<Box<dyn std::future::Future<Output = bool> + '_>> {
+    fn tick(&mut self) -> std::pin::Pin<Box<dyn std::future::Future<Output = bool> + Send + '_>> {
         Box::pin(async move {
             if self.left == 0 {
                 return false;
@@ -241,4 +241,42 @@ async fn the_agent_runs_each_occurrence_as_its_tick_comes() {
     assert_eq!(passes.len(), 5);
     let runs = e.catalog().schedule_runs(&id).unwrap();
     assert!(runs.iter().all(|r| r.kind == RunKind::Scheduled && r.status == "succeeded"), "{runs:?}");
+}
+
+#[tokio::test]
+async fn run_now_is_recorded_apart_and_refused_while_one_is_going() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::at(at("2026-03-01T00:30:00Z")));
+    let e = engine(dir.path(), clock.clone());
+    let other = engine(dir.path(), clock.clone());
+    let id = hourly(&e, true);
+    clock.set(at("2026-03-01T00:40:00Z"));
+    let release = Arc::new(Notify::new());
+    let slow = Work { release: Some(release.clone()), ..Work::default() };
+
+    // While a run started by hand is going, a second one is refused with a code.
+    let (run, refused) = tokio::join!(e.schedule_run_now(&id, "app", &slow), async {
+        slow.started.notified().await;
+        let refused = other.schedule_run_now(&id, "cli", &Work::default()).await;
+        release.notify_one();
+        refused
+    });
+    let run = run.unwrap();
+    assert_eq!(
+        (run.kind, run.status.as_str(), run.occurrence.as_str()),
+        (RunKind::Manual, "succeeded", "2026-03-01T00:40:00Z")
+    );
+    assert_eq!(run.backup_ids, ["backup-1"]);
+    assert_eq!(refused.unwrap_err().code, ErrorCode::ScheduleBusy);
+
+    // The schedule's own times are untouched: 01:00 still runs, on time.
+    clock.set(at("2026-03-01T01:01:00Z"));
+    let r = e.schedule_run_due("test", &Work::default(), DEFAULT_LIMIT).await.unwrap();
+    assert_eq!((r.ran.len(), r.missed.len()), (1, 0));
+    assert_eq!(r.ran[0].kind, RunKind::Scheduled);
+    assert_eq!(e.schedule_runs(&id).unwrap().len(), 2);
+    assert_eq!(
+        e.schedule_run_now("sch-none", "app", &Work::default()).await.unwrap_err().code,
+        ErrorCode::ScheduleMissing
+    );
 }
