@@ -39,7 +39,7 @@ describe('app shell', () => {
     expect(screen.getByTestId('nav-sandboxes').getAttribute('aria-current')).toBe('page');
   });
 
-  it('lists Timeline, Sandboxes, Profiles, Backups in that order and opens the history', async () => {
+  it('lists Timeline, Dashboard, Sandboxes, Profiles, Backups, WAL, Calendar, Tools in that order and opens the history', async () => {
     const backend = fakeBackend({
       profiles_list: () => [profile({ name: 'prod' })],
       timeline_show: () => timelineView(),
@@ -47,7 +47,7 @@ describe('app shell', () => {
     });
     render(App);
     const labels = Array.from(screen.getByRole('navigation').querySelectorAll('button'), (b) => b.textContent?.trim());
-    expect(labels.slice(0, 4)).toEqual(['Timeline', 'Sandboxes', 'Profiles', 'Backups']);
+    expect(labels).toEqual(['Timeline', 'Dashboard', 'Sandboxes', 'Profiles', 'Backups', 'WAL', 'Calendar', 'Tools']);
 
     await fireEvent.click(screen.getByTestId('nav-backups'));
     expect((await screen.findByTestId('backup-row')).dataset.id).toBe('b1');

@@ -2,6 +2,15 @@
 // command's typed result or rejects with an ErrorPayload, nothing else.
 import { invoke, type Channel, type InvokeArgs } from '@tauri-apps/api/core';
 import type { BackupRecord } from './bindings/BackupRecord';
+import type { CalendarView } from './bindings/CalendarView';
+import type { ProfileHealth } from './bindings/ProfileHealth';
+import type { RetentionPolicy } from './bindings/RetentionPolicy';
+import type { RetentionReport } from './bindings/RetentionReport';
+import type { Schedule } from './bindings/Schedule';
+import type { SchedulePreview } from './bindings/SchedulePreview';
+import type { ScheduleRun } from './bindings/ScheduleRun';
+import type { ScheduleSpec } from './bindings/ScheduleSpec';
+import type { When } from './bindings/When';
 import type { BaseBackupOptions } from './bindings/BaseBackupOptions';
 import type { CopyBackReport } from './bindings/CopyBackReport';
 import type { CopyBackRequest } from './bindings/CopyBackRequest';
@@ -201,3 +210,39 @@ export const demoOpen = (jobId: string, onProgress: Channel<JobProgress>): Promi
 
 /** The scripted accident on the demo: a restore point, then rows deleted. */
 export const demoAccident = (): Promise<DemoReport> => call('demo_accident');
+
+// Schedules, the calendar and health.
+
+export const schedulesList = (): Promise<Schedule[]> => call('schedules_list');
+
+/** `when` in words and its next occurrences, before saving; rejects as saving would. */
+export const schedulePreview = (when: When, timeZone: string): Promise<SchedulePreview> =>
+  call('schedule_preview', { when, timeZone });
+
+export const scheduleAdd = (spec: ScheduleSpec): Promise<Schedule> => call('schedule_add', { spec });
+
+export const scheduleUpdate = (id: string, spec: ScheduleSpec): Promise<Schedule> =>
+  call('schedule_update', { id, spec });
+
+export const scheduleRemove = (id: string): Promise<null> => call('schedule_remove', { id });
+
+export const scheduleEnable = (id: string, enabled: boolean): Promise<Schedule> =>
+  call('schedule_enable', { id, enabled });
+
+/** Runs the schedule now; resolves when the run has finished (succeeded or failed). */
+export const scheduleRunNow = (id: string): Promise<ScheduleRun> => call('schedule_run_now', { id });
+
+/** Days `from`..`to` (YYYY-MM-DD, inclusive) in `timeZone`: planned, run and missed. */
+export const scheduleCalendar = (from: string, to: string, timeZone: string): Promise<CalendarView> =>
+  call('schedule_calendar', { from, to, timeZone });
+
+/** Writes the planned occurrences as an .ics file (to Downloads); resolves with its path. */
+export const scheduleIcsExport = (from: string, to: string): Promise<string> =>
+  call('schedule_ics_export', { from, to });
+
+/** What `policy` would delete of `profile`'s backups, and why (nothing is deleted). */
+export const retentionPreview = (profile: string, policy: RetentionPolicy): Promise<RetentionReport> =>
+  call('retention_preview', { profile, policy });
+
+export const healthList = (thresholdHours: number): Promise<ProfileHealth[]> =>
+  call('health_list', { thresholdHours });

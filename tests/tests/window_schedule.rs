@@ -1,0 +1,157 @@
+//! The Calendar and Dashboard screens in the real window, against a real server: a daily
+//! schedule made by clicking today on the calendar, run now, its run on today's cell and its
+//! next occurrence on tomorrow's, in the month and the week view, exported as .ics; the
+//! dashboard green after a backup and red once the app's clock is past the threshold.
+
+mod support;
+
+use chrono::{Duration, Local};
+use support::webdriver::{click, el, screenshot, text_when, Driver};
+use support::{majors, password, Home, TestCluster};
+
+/// Calendar entries with these attributes (the view's current range only).
+async fn entries(c: &fantoccini::Client, date: &str, kind: &str) -> usize {
+    let sel = format!("[data-testid=calendar-entry][data-date='{date}'][data-kind='{kind}']");
+    c.find_all(support::webdriver::css(&sel)).await.unwrap().len()
+}
+
+/// Waits for an entry on `date`, moving the view on once if the date is past its end.
+async fn find_entry(c: &fantoccini::Client, date: &str, kind: &str) {
+    for attempt in 0..2 {
+        for _ in 0..100 {
+            if entries(c, date, kind).await > 0 {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        if attempt == 0 {
+            click(c, ".ec-next").await;
+        }
+    }
+    let shot = screenshot(c, &format!("failed-no-{kind}-on-{date}")).await;
+    panic!("no {kind} entry on {date}; see {}", shot.display());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs Xvfb, tauri-driver and WebKitWebDriver: `npm test` runs it"]
+async fn schedule_from_the_calendar_and_run_it_now() {
+    let home = Home::new();
+    let major = *majors().last().unwrap();
+    let pw = password();
+    let pg = TestCluster::start(major, Some(&pw));
+    home.cli(&["profile", "add", "nightly", "--url", &pg.url("postgres"), "--password-stdin"], Some(&pw)).ok();
+    // Where "Export .ics" saves: a Downloads folder of the test's own.
+    let config = tempfile::tempdir().unwrap();
+    let downloads = config.path().join("downloads");
+    std::fs::write(config.path().join("user-dirs.dirs"), format!("XDG_DOWNLOAD_DIR=\"{}\"\n", downloads.display()))
+        .unwrap();
+    let driver = Driver::start_with_env(&home, None, &[("XDG_CONFIG_HOME", config.path().to_str().unwrap())]);
+    let c = driver.open_app().await;
+    click(&c, "[data-testid=nav-calendar]").await;
+    el(&c, "[data-testid=schedules-empty]").await;
+
+    // Today's cell starts a daily schedule at 02:00; the engine describes it before saving.
+    let today = Local::now().date_naive();
+    let tomorrow = today + Duration::days(1);
+    click(&c, ".ec-day.ec-today").await;
+    el(&c, "[data-testid=schedule-form]").await;
+    assert_eq!(el(&c, "[data-testid=sf-preset]").await.prop("value").await.unwrap().as_deref(), Some("daily"));
+    assert_eq!(el(&c, "[data-testid=sf-profile]").await.prop("value").await.unwrap().as_deref(), Some("nightly"));
+    let described = text_when(&c, "[data-testid=sf-description]", |t| !t.is_empty()).await;
+    assert!(described.contains("02:00"), "{described}");
+    text_when(&c, "[data-testid=sf-preview]", |t| t.contains("Next:")).await;
+    screenshot(&c, "schedule-form").await;
+    click(&c, "[data-testid=sf-save]").await;
+    let row = el(&c, "[data-testid=schedule-row]").await;
+    let id = row.attr("data-id").await.unwrap().expect("the schedule's id");
+    let listed = home.cli(&["schedule", "show", &id], None).ok().clone();
+    assert_eq!(listed["spec"]["when"]["kind"], "daily");
+    assert_eq!(listed["spec"]["when"]["at"], "02:00");
+    assert_eq!(listed["spec"]["profile"], "nightly");
+
+    // Run it now: a real backup, recorded as a run by hand.
+    click(&c, "[data-testid=schedule-run-now]").await;
+    let result = el(&c, "[data-testid=schedule-run-result]").await;
+    assert_eq!(
+        result.attr("data-status").await.unwrap().as_deref(),
+        Some("succeeded"),
+        "{}",
+        result.text().await.unwrap()
+    );
+    let shown = home.cli(&["schedule", "show", &id], None).ok().clone();
+    let run = &shown["runs"][0];
+    assert_eq!((run["kind"].as_str(), run["status"].as_str()), (Some("manual"), Some("succeeded")));
+    let backup = run["backup_ids"][0].as_str().unwrap().to_string();
+    let backups = home.cli(&["backups", "list", "nightly"], None).ok().clone();
+    assert!(backups["backups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|b| b["id"] == backup.as_str() && b["status"] == "complete"));
+
+    // Today's cell shows the run (done), tomorrow's the next occurrence.
+    find_entry(&c, &today.to_string(), "manual").await;
+    let done = el(&c, &format!("[data-testid=calendar-entry][data-date='{today}'][data-kind=manual]")).await;
+    assert_eq!(done.attr("data-status").await.unwrap().as_deref(), Some("succeeded"));
+    screenshot(&c, "calendar-month").await;
+    click(&c, &format!("[data-testid=calendar-entry][data-date='{today}'][data-kind=manual]")).await;
+    text_when(&c, "[data-testid=picked-state]", |t| t.contains("done") && t.contains("by hand")).await;
+    find_entry(&c, &tomorrow.to_string(), "planned").await;
+
+    // The week view has them too.
+    click(&c, ".ec-today").await;
+    click(&c, ".ec-timeGridWeek").await;
+    find_entry(&c, &today.to_string(), "manual").await;
+    find_entry(&c, &tomorrow.to_string(), "planned").await;
+    screenshot(&c, "calendar-week").await;
+
+    // Exported as .ics: one event per planned occurrence, at 02:00 in the schedule's zone.
+    click(&c, "[data-testid=calendar-ics]").await;
+    let path = text_when(&c, "[data-testid=calendar-ics-path]", |t| t.contains(".ics")).await;
+    let file = std::fs::read_dir(&downloads).unwrap().next().expect("an .ics file in Downloads").unwrap().path();
+    assert!(path.contains(file.file_name().unwrap().to_str().unwrap()), "{path}");
+    let ics = std::fs::read_to_string(&file).unwrap();
+    assert!(ics.contains("BEGIN:VCALENDAR") && ics.matches("BEGIN:VEVENT").count() >= 5, "{ics}");
+    c.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs Xvfb, tauri-driver and WebKitWebDriver: `npm test` runs it"]
+async fn the_dashboard_turns_red_when_the_newest_backup_is_stale() {
+    let home = Home::new();
+    let major = *majors().first().unwrap();
+    let pw = password();
+    let pg = TestCluster::start(major, Some(&pw));
+    home.cli(&["profile", "add", "app", "--url", &pg.url("postgres"), "--password-stdin"], Some(&pw)).ok();
+    home.cli(&["backup", "app"], None).ok();
+
+    let driver = Driver::start(&home, None);
+    let c = driver.open_app().await;
+    click(&c, "[data-testid=nav-dashboard]").await;
+    let card = el(&c, "[data-testid=health-card][data-profile=app]").await;
+    assert_eq!(card.attr("data-state").await.unwrap().as_deref(), Some("ok"), "{}", card.text().await.unwrap());
+    text_when(&c, "[data-testid=health-newest]", |t| t.contains("threshold 25")).await;
+    text_when(&c, "[data-testid=health-rpo]", |t| t.contains("newest backup")).await;
+    screenshot(&c, "dashboard-ok").await;
+    c.close().await.unwrap();
+    drop(driver);
+
+    // A day and more later by the app's clock: red, saying why.
+    let later = (chrono::Utc::now() + Duration::hours(26)).to_rfc3339();
+    let driver = Driver::start_with_env(&home, None, &[("TIDELINE_NOW", &later)]);
+    let c = driver.open_app().await;
+    click(&c, "[data-testid=nav-dashboard]").await;
+    let card = el(&c, "[data-testid=health-card][data-profile=app]").await;
+    assert_eq!(card.attr("data-state").await.unwrap().as_deref(), Some("failing"), "{}", card.text().await.unwrap());
+    let problems = text_when(&c, "[data-testid=health-problems]", |t| t.contains("hours old")).await;
+    assert!(problems.contains("threshold 25"), "{problems}");
+    text_when(&c, "[data-testid=health-summary]", |t| t.contains("1 of 1 need attention")).await;
+    screenshot(&c, "dashboard-stale").await;
+    // A higher threshold on screen makes it healthy again.
+    support::webdriver::type_into(&c, "[data-testid=health-threshold]", "48").await;
+    click(&c, "[data-testid=health-refresh]").await;
+    text_when(&c, "[data-testid=health-newest]", |t| t.contains("threshold 48")).await;
+    let card = el(&c, "[data-testid=health-card][data-profile=app]").await;
+    assert_eq!(card.attr("data-state").await.unwrap().as_deref(), Some("ok"));
+    c.close().await.unwrap();
+}
