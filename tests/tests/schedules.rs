@@ -167,7 +167,7 @@ fn retention_previews_applies_after_scheduled_runs_and_expires_unneeded_wal() {
     }
     // What the kept backup needs is all there: it recovers.
     let s = home.cli(&["pitr", "p", "--immediate"], None).ok().clone();
-    assert_eq!(s["backup_ids"][0], second.as_str());
+    assert_eq!(s["backup_id"], second.as_str());
     home.cli(&["sandbox", "remove", s["id"].as_str().unwrap()], None).ok();
 
     // A schedule applies its policy after each successful run, to its own series.
@@ -273,4 +273,67 @@ fn health_turns_failing_when_the_newest_backup_is_too_old_or_the_archiver_fails(
     let h = home.cli(&["health", "p"], None).ok().clone();
     assert_eq!(h["profiles"][0]["state"], "failing", "{h}");
     assert!(h["profiles"][0]["problems"][0].as_str().unwrap().contains("WAL archiver is failing"), "{h}");
+}
+
+/// Run now, every database, verification of the newest backups, and editing — against a real
+/// server: each database gets its own backup, the verification test-restores them, a profile
+/// with nothing to verify fails with its code, and an edit keeps the runs.
+#[test]
+fn every_database_verify_run_now_and_edit() {
+    let major = *majors().last().unwrap();
+    let pw = password();
+    let pg = TestCluster::start(major, Some(&pw));
+    psql(&pg, "postgres", "CREATE DATABASE shop");
+    psql(&pg, "shop", "CREATE TABLE items (id int); INSERT INTO items SELECT generate_series(1, 500)");
+    let home = Home::new();
+    home.cli(&["profile", "add", "p", "--url", &pg.url("postgres"), "--password-stdin"], Some(&pw)).ok();
+
+    let every =
+        home.cli(&["schedule", "add", "p", "--what", "every", "--daily", "03:00", "--tz", "UTC"], None).ok().clone();
+    let every_id = every["id"].as_str().unwrap().to_string();
+    let run = home.cli(&["schedule", "run", &every_id], None).ok().clone();
+    assert_eq!((run["kind"].as_str(), run["status"].as_str()), (Some("manual"), Some("succeeded")), "{run}");
+    let made: Vec<String> = run["backup_ids"].as_array().unwrap().iter().map(|b| b.as_str().unwrap().into()).collect();
+    let listed = home.cli(&["backups", "list", "p"], None).ok().clone();
+    let mut databases: Vec<&str> = listed["backups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|b| made.iter().any(|m| b["id"] == m.as_str()))
+        .map(|b| b["database"].as_str().unwrap())
+        .collect();
+    databases.sort();
+    assert_eq!(databases, ["postgres", "shop"], "{listed}");
+
+    // The verification test-restores the newest backup of each database.
+    let verify = home.cli(&["schedule", "add", "p", "--what", "verify", "--weekly", "sun@04:00"], None).ok().clone();
+    let run = home.cli(&["schedule", "run", verify["id"].as_str().unwrap()], None).ok().clone();
+    assert_eq!(run["status"], "succeeded", "{run}");
+    let listed = home.cli(&["backups", "list", "p"], None).ok().clone();
+    for id in &made {
+        let b = listed["backups"].as_array().unwrap().iter().find(|b| b["id"] == id.as_str()).unwrap();
+        assert_eq!(b["verify_status"], "passed", "{b}");
+    }
+
+    // Nothing to verify: the run fails, saying so with its code; nothing else happens.
+    home.cli(&["profile", "add", "empty", "--url", &pg.url("postgres"), "--password-stdin"], Some(&pw)).ok();
+    let nothing = home.cli(&["schedule", "add", "empty", "--what", "verify", "--daily", "04:00"], None).ok().clone();
+    let run = home.cli(&["schedule", "run", nothing["id"].as_str().unwrap()], None).ok().clone();
+    assert_eq!(run["status"], "failed");
+    assert!(run["error"].as_str().unwrap().starts_with("verify_failed: empty has no complete logical backup"), "{run}");
+
+    // An edit changes the times and keeps the history.
+    let edited = home
+        .cli(
+            &["schedule", "edit", &every_id, "p", "--what", "every", "--weekdays", "05:00", "--tz", "Europe/Berlin"],
+            None,
+        )
+        .ok()
+        .clone();
+    assert_eq!(edited["expression"], "0 5 * * MON-FRI", "{edited}");
+    assert_eq!(edited["spec"]["time_zone"], "Europe/Berlin");
+    let shown = home.cli(&["schedule", "show", &every_id], None).ok().clone();
+    assert_eq!(shown["runs"].as_array().unwrap().len(), 1, "{shown}");
+    let missing = home.cli(&["schedule", "run", "sch-nope"], None);
+    assert_eq!(missing.json["code"], "schedule_missing", "{}", missing.json);
 }
