@@ -155,3 +155,49 @@ async fn the_dashboard_turns_red_when_the_newest_backup_is_stale() {
     assert_eq!(card.attr("data-state").await.unwrap().as_deref(), Some("ok"));
     c.close().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs Xvfb, tauri-driver and WebKitWebDriver: `npm test` runs it"]
+async fn the_app_runs_what_is_due_while_it_is_open() {
+    let home = Home::new();
+    let major = *majors().first().unwrap();
+    let pw = password();
+    let pg = TestCluster::start(major, Some(&pw));
+    home.cli(&["profile", "add", "p", "--url", &pg.url("postgres"), "--password-stdin"], Some(&pw)).ok();
+    // A daily schedule two minutes from now; the app opens (by its clock) a minute after that.
+    let now = chrono::Utc::now();
+    let due = now + Duration::minutes(2);
+    let at = due.format("%H:%M").to_string();
+    let s = home
+        .cli_env(&["schedule", "add", "p", "--daily", &at, "--tz", "UTC"], None, &[("TIDELINE_NOW", &now.to_rfc3339())])
+        .ok()
+        .clone();
+    let id = s["id"].as_str().unwrap().to_string();
+    let opened = (now + Duration::minutes(3)).to_rfc3339();
+    let driver = Driver::start_with_env(&home, None, &[("TIDELINE_NOW", &opened)]);
+    let c = driver.open_app().await;
+
+    // The in-app runner's first pass starts it, on time, signed by the app.
+    let mut run = serde_json::Value::Null;
+    for _ in 0..300 {
+        let shown = home.cli_env(&["schedule", "show", &id], None, &[("TIDELINE_NOW", &opened)]).ok().clone();
+        if shown["runs"][0]["status"] == "succeeded" {
+            run = shown["runs"][0].clone();
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert_eq!(run["kind"], "scheduled", "{run}");
+    assert!(run["runner"].as_str().unwrap().starts_with("app:"), "{run}");
+    assert_eq!(run["backup_ids"].as_array().unwrap().len(), 1);
+    // Another runner at the same moment finds nothing left to start.
+    let again = home.cli_env(&["schedule", "run-due"], None, &[("TIDELINE_NOW", &opened)]).ok().clone();
+    assert!(again["ran"].as_array().unwrap().is_empty(), "{again}");
+
+    click(&c, "[data-testid=nav-calendar]").await;
+    let day = due.with_timezone(&Local).date_naive().to_string();
+    find_entry(&c, &day, "scheduled").await;
+    let entry = el(&c, &format!("[data-testid=calendar-entry][data-date='{day}'][data-kind=scheduled]")).await;
+    assert_eq!(entry.attr("data-status").await.unwrap().as_deref(), Some("succeeded"));
+    c.close().await.unwrap();
+}
