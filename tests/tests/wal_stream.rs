@@ -54,6 +54,11 @@ fn streamed_wal_keeps_the_newest_commit_in_the_partial_and_restores_it() {
         let retained = home.cli(&["wal", "status", "p"], None).ok().clone();
         assert_eq!(retained["slots"][0]["name"], "tideline_p");
         assert_eq!(retained["slots"][0]["active"], true);
+        // The receiver reports what it flushed (every few seconds): the streaming lag.
+        wait_for("the streaming lag", || {
+            let s = home.cli(&["wal", "status", "p"], None).ok().clone();
+            s["slots"][0]["lag_bytes"].as_i64().is_some_and(|b| b >= 0)
+        });
 
         unsafe { libc::kill(stream.id() as i32, libc::SIGINT) };
         let status = stream.wait().unwrap();

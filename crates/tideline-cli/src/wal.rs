@@ -126,8 +126,13 @@ pub async fn wal(engine: &Engine, cmd: WalCommand, json: bool) -> Result<Reply> 
             );
             for slot in &s.slots {
                 let mb = slot.retained_bytes.map(|b| format!("{} MB", b / (1 << 20))).unwrap_or("-".into());
+                let lag = match (slot.lag_bytes, slot.lag_seconds) {
+                    (Some(b), Some(t)) => format!(", streaming {} KB ({t:.1} s) behind", b / 1024),
+                    (Some(b), None) => format!(", streaming {} KB behind", b / 1024),
+                    _ => String::new(),
+                };
                 text.push_str(&format!(
-                    "\nslot {} ({}) holds {mb}",
+                    "\nslot {} ({}) holds {mb}{lag}",
                     slot.name,
                     if slot.active { "active" } else { "inactive" }
                 ));

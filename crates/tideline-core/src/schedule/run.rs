@@ -262,13 +262,14 @@ impl Engine {
                 self.catalog().finish_schedule_run(run_id, "failed", &done, &[], Some(&text))?
             }
         }
+        let noun = if schedule.spec.what == ScheduleWhat::Verify { "verification" } else { "backup" };
         let note = crate::notify::payload::Notification {
             event: if outcome.is_ok() { NotifyEvent::Success } else { NotifyEvent::Failure },
             profile: schedule.spec.profile.clone(),
             message: match &outcome {
-                Ok(b) if b.is_empty() => "scheduled run done".to_string(),
-                Ok(b) => format!("scheduled backup {} done", b.join(", ")),
-                Err(e) => format!("scheduled run failed ({}): {}", e.code.name(), e.message),
+                Ok(b) if b.is_empty() => format!("scheduled {noun} done"),
+                Ok(b) => format!("scheduled {noun} {} done", b.join(", ")),
+                Err(e) => format!("scheduled {noun} failed ({}): {}", e.code.name(), e.message),
             },
             backup_id: outcome.as_ref().ok().and_then(|b| b.first().cloned()),
             schedule_id: Some(schedule.id.clone()),

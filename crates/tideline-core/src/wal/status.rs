@@ -47,6 +47,12 @@ pub struct SlotStatus {
     pub active: bool,
     #[ts(type = "number | null")]
     pub retained_bytes: Option<i64>,
+    /// How far the receiver streaming from it (Tideline's pg_receivewal) has not yet flushed:
+    /// bytes behind the server's current WAL, and PostgreSQL's own flush lag. Null when nothing
+    /// streams, or when the role may not see pg_stat_replication's positions.
+    #[ts(type = "number | null")]
+    pub lag_bytes: Option<i64>,
+    pub lag_seconds: Option<f64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, TS)]
@@ -93,15 +99,28 @@ pub(crate) async fn archiver(client: &Client) -> Result<Archiver> {
 async fn slots(client: &Client) -> Result<Vec<SlotStatus>> {
     Ok(client
         .query(
-            "SELECT slot_name::text, active,
-                    CASE WHEN restart_lsn IS NULL THEN NULL ELSE pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::bigint END
-             FROM pg_replication_slots WHERE slot_name LIKE 'tideline\\_%' ORDER BY 1",
+            "SELECT s.slot_name::text, s.active,
+                    CASE WHEN s.restart_lsn IS NULL THEN NULL ELSE pg_wal_lsn_diff(pg_current_wal_lsn(), s.restart_lsn)::bigint END,
+                    -- A physical slot's restart_lsn follows the receiver's flush reports: the
+                    -- same measure, for roles pg_stat_replication hides the positions from.
+                    CASE WHEN r.flush_lsn IS NOT NULL THEN pg_wal_lsn_diff(pg_current_wal_lsn(), r.flush_lsn)::bigint
+                         WHEN s.active AND s.restart_lsn IS NOT NULL THEN pg_wal_lsn_diff(pg_current_wal_lsn(), s.restart_lsn)::bigint
+                    END,
+                    extract(epoch FROM r.flush_lag)::float8
+             FROM pg_replication_slots s LEFT JOIN pg_stat_replication r ON r.pid = s.active_pid
+             WHERE s.slot_name LIKE 'tideline\\_%' ORDER BY 1",
             &[],
         )
         .await
         .map_err(query_failed("reading replication slots"))?
         .iter()
-        .map(|r| SlotStatus { name: r.get(0), active: r.get(1), retained_bytes: r.get(2) })
+        .map(|r| SlotStatus {
+            name: r.get(0),
+            active: r.get(1),
+            retained_bytes: r.get(2),
+            lag_bytes: r.get(3),
+            lag_seconds: r.get(4),
+        })
         .collect())
 }
 
