@@ -39,3 +39,40 @@ describe('schedule form', () => {
     expect(backend.callsTo('schedule_preview').at(-1)).toEqual({ when: { kind: 'daily', at: '03:30' }, timeZone: 'UTC' });
   });
 });
+
+describe('retention dry run', () => {
+  it('asks the engine what the policy would delete now and lists it with the reasons', async () => {
+    const backend = fakeBackend({
+      schedule_preview: () => ({ expression: '0 2 * * *', description: 'At 02:00.', next: [] }),
+      retention_preview: () => ({
+        profile: 'prod',
+        policy: {},
+        applied: false,
+        series: [
+          {
+            series: 'logical:app',
+            verdicts: [
+              { id: 'b2', keep: true, reasons: ['newest complete'] },
+              { id: 'b1', keep: false, reasons: ['no rule keeps it'] },
+            ],
+          },
+        ],
+        wal_segments: [],
+      }),
+    });
+    render(ScheduleForm, {
+      initial: draftForDay(new Date(2026, 10, 24), true, 'prod', 'UTC'),
+      profiles: ['prod'],
+      onSaved: () => {},
+      onCancel: () => {},
+    });
+    await fireEvent.input(screen.getByTestId('sf-keep_last'), { target: { value: '1' } });
+    await fireEvent.click(screen.getByTestId('sf-retention-preview'));
+    const verdicts = await screen.findByTestId('retention-verdicts');
+    expect(verdicts.dataset.going).toBe('1');
+    expect(verdicts.textContent).toContain('no rule keeps it');
+    expect(backend.callsTo('retention_preview')).toEqual([
+      { profile: 'prod', policy: { keep_last: 1, keep_days: null, keep_daily: null, keep_weekly: null, keep_monthly: null, keep_yearly: null } },
+    ]);
+  });
+});
