@@ -147,6 +147,7 @@ fn deletes_truncates_and_drops_are_found_named_and_undone() {
         assert!(created.iter().any(|c| c["written"] == true), "VACUUM FULL filled its new file: {created:#?}");
 
         // Just before each, its rows are back.
+        let mut copied = 0;
         for (id, check, expect) in [
             (delete.as_str(), "SELECT count(*) FROM orders", "3000"),
             (truncate.as_str(), "SELECT count(*) FROM ledger", "2000"),
@@ -169,9 +170,30 @@ fn deletes_truncates_and_drops_are_found_named_and_undone() {
             let r = home.cli(&["wal", "inspect", pg_wal.join(&newest).to_str().unwrap()], None).ok().clone();
             assert_eq!(r["timeline_switches"][0]["from"], 1, "PostgreSQL {major}: {r:#}");
             assert_eq!(r["timeline_switches"][0]["to"], 2, "{r:#}");
+            // Its summary counts only what follows the switch: the copied parent records before
+            // it belong to timeline 1's segment of the same number.
+            let content = std::fs::read(pg_wal.join(&newest)).unwrap();
+            let summary = tideline_core::wal::summary::summarize(&newest, &content, None, None).unwrap();
+            let switch = lsn_value(r["timeline_switches"][0]["lsn"].as_str().unwrap());
+            let after: Vec<&serde_json::Value> = r["transactions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|t| t["outcome"] == "commit" && lsn_value(t["lsn"].as_str().unwrap()) > switch)
+                .collect();
+            assert_eq!(summary.commits as usize, after.len(), "PostgreSQL {major}: {summary:?}");
+            assert!(!summary.previous_missing);
+            copied += r["transactions"].as_array().unwrap().len() - after.len();
             home.cli(&["sandbox", "remove", s["id"].as_str().unwrap()], None).ok();
         }
+        assert!(copied > 0, "PostgreSQL {major}: no fork segment began with copied commits to leave out");
         home.cli(&["pitr", "p", "--before-event", "1:4000000000"], None).err("target_invalid");
         home.cli(&["pitr", "p", "--before-event", "orders"], None).err("target_invalid");
     }
+}
+
+/// `X/Y` as a number.
+fn lsn_value(text: &str) -> u64 {
+    let (hi, lo) = text.split_once('/').unwrap();
+    (u64::from_str_radix(hi, 16).unwrap() << 32) | u64::from_str_radix(lo, 16).unwrap()
 }

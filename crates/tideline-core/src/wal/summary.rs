@@ -260,6 +260,22 @@ pub fn summarize(
     let end = reader
         .feed_segment(content, &mut |r| {
             s.records += 1;
+            // A new timeline's first segment begins with a copy of its parent's records up to
+            // the fork, which the parent's own segment already summarises: counted twice, they
+            // would double every commit and event near a fork. What counts starts at the switch.
+            if tideline_wal::xlog::timeline_switch(r).is_some_and(|sw| sw.to == timeline) {
+                s.records = 1;
+                s.commits = 0;
+                s.aborts = 0;
+                s.first_commit = None;
+                s.last_commit = None;
+                s.commits_per_minute.clear();
+                s.restore_points.clear();
+                s.ended.clear();
+                s.previous_missing = false;
+                tx = Transactions::default();
+                return;
+            }
             if let Some(c) = tideline_wal::heap::row_change(r) {
                 count_change(&mut tx.changes, &c);
             } else if let Some(x) = tideline_wal::xact::parse(r) {
