@@ -1,56 +1,15 @@
 //! Delivery against an HTTP server on loopback that answers as told: retried on 500s and on
 //! silence (a timeout), not on a 404; the body each format sends arrives as sent.
 
+use super::loopback::Requests;
 use super::payload::{HookFormat, Notification, NotifyEvent};
 use super::{deliver, Retry};
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// Request lines and bodies, as the server saw them.
-type Requests = Arc<Mutex<Vec<(String, String)>>>;
-
-/// Answers each request with the next status (`0`: say nothing, as a hung server); records
-/// the request lines and bodies.
+/// The loopback server, its URL with a secret path as a real hook's has.
 fn server(statuses: Vec<u16>) -> (String, Requests) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/hook/secret-token", listener.local_addr().unwrap());
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let log = seen.clone();
-    std::thread::spawn(move || {
-        for status in statuses {
-            let Ok((stream, _)) = listener.accept() else { return };
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut line = String::new();
-            reader.read_line(&mut line).unwrap();
-            let mut length = 0;
-            loop {
-                let mut h = String::new();
-                reader.read_line(&mut h).unwrap();
-                if h.trim().is_empty() {
-                    break;
-                }
-                if let Some(v) = h.to_ascii_lowercase().strip_prefix("content-length:") {
-                    length = v.trim().parse().unwrap();
-                }
-            }
-            let mut body = vec![0; length];
-            reader.read_exact(&mut body).unwrap();
-            log.lock().unwrap().push((line.trim().to_string(), String::from_utf8(body).unwrap()));
-            let mut stream = stream;
-            if status == 0 {
-                // Silent: hold the connection open (past the client's timeout) elsewhere.
-                std::thread::spawn(move || {
-                    std::thread::sleep(Duration::from_millis(800));
-                    drop(stream);
-                });
-                continue;
-            }
-            let _ = write!(stream, "HTTP/1.1 {status} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
-        }
-    });
-    (url, seen)
+    let (base, seen) = super::loopback::server(statuses);
+    (format!("{base}/hook/secret-token"), seen)
 }
 
 fn note(event: NotifyEvent) -> Notification {

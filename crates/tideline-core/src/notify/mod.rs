@@ -6,6 +6,8 @@
 #[cfg(test)]
 mod deliver_tests;
 pub mod desktop;
+#[doc(hidden)]
+pub mod loopback;
 pub mod payload;
 
 use crate::engine::Engine;

@@ -83,10 +83,7 @@ impl Engine {
                 histories.insert(tli, String::from_utf8_lossy(&text).to_string());
             }
         }
-        // Segment size and major from the first segment's long header.
-        let first = archived.iter().find(|n| n.len() == 24).and_then(|n| read_compressed(&wal.path_of(n)).ok());
-        let header = first.as_deref().and_then(|b| crate::wal::control::segment_header(b).ok());
-        let segment_bytes = header.map(|h| h.segment_bytes as u64).unwrap_or(16 << 20);
+        let segment_bytes = wal.segment_bytes(&archived);
         // Summaries written as segments landed: the index answers, the WAL is read only for
         // segments without one (a `.partial`, or an archive older than summaries).
         if let Err(e) = self.ingest_wal_summaries(&sysid, &wal) {
