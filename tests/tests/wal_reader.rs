@@ -196,6 +196,19 @@ fn the_native_reader_agrees_with_pg_waldump_on_every_major() {
             expected.iter().filter(|e| e.kind != "RESTORE_POINT").map(|e| e.xid.as_str()).collect();
         assert_eq!(xids, expected_xids, "PostgreSQL {major}: wal inspect");
         assert_eq!(report["major"], major);
+        // Read in two halves on two cores (as above) and in one pass (as `--events` does):
+        // the same records, transactions, restore points and end.
+        assert!(files.len() >= 4, "two halves need four files: {files:?}");
+        use tideline_core::wal::inspect::{inspect, Detail};
+        let halves = inspect(&files, true, Detail::Transactions).unwrap();
+        let one_pass = inspect(&files, true, Detail::Events).unwrap();
+        assert_eq!(
+            (halves.segments, halves.records, halves.record_bytes, &halves.end_of_wal),
+            (one_pass.segments, one_pass.records, one_pass.record_bytes, &one_pass.end_of_wal),
+            "PostgreSQL {major}"
+        );
+        assert_eq!(halves.transactions, one_pass.transactions, "PostgreSQL {major}");
+        assert_eq!(halves.restore_points, one_pass.restore_points, "PostgreSQL {major}");
 
         // The same through zstd, as the repository keeps them.
         let zipped: Vec<PathBuf> = files

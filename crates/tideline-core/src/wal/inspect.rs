@@ -1,7 +1,7 @@
 //! `tideline wal inspect SEGMENT...`: what WAL segment files hold, read by the native reader
 //! (plain or `.zst`, in the order given): records, commits and aborts with their times,
 //! restore points, timeline switches, and with `--events` row changes and created files.
-//! Memory stays at two segments whatever the number of files (but for `--events`' changes).
+//! Memory stays at a few segments whatever the number of files (but for `--events`' changes).
 
 use super::summary::{count_change, file_text, kept_changes, ChangeCounts, CreatedFile, RelationChange};
 use crate::error::{Error, ErrorCode, Result};
@@ -92,8 +92,72 @@ pub fn rfc3339(pg_micros: i64) -> String {
         .unwrap_or_default()
 }
 
-/// Reads `paths` in order, as much of each record as `detail` asks.
+/// Reads `paths` in order, as much of each record as `detail` asks. With two cores and enough
+/// files, each half of them is read on its own core: the first half also reads the start of the
+/// second's first file, to finish the record that runs into it (which the second half skips).
+/// `--events` stays in one pass: a page image in the second half can fill a file the first
+/// half saw created.
 pub fn inspect(paths: &[PathBuf], check_crc: bool, detail: Detail) -> Result<InspectReport> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let (report, gathered) = if cores >= 2 && paths.len() >= 4 && detail != Detail::Events {
+        let mid = paths.len() / 2;
+        let (first, second) = std::thread::scope(|scope| {
+            let second = scope.spawn(|| inspect_part(&paths[mid..], None, check_crc, detail));
+            let first = inspect_part(&paths[..mid], Some(&paths[mid]), check_crc, detail);
+            (first, second.join().unwrap_or_else(|_| Err(Error::internal("the second half's reader panicked"))))
+        });
+        merge(first?, second?)?
+    } else {
+        inspect_part(paths, None, check_crc, detail)?
+    };
+    let mut report = report;
+    report.changes = kept_changes(gathered.changes);
+    report.created = gathered
+        .created
+        .into_iter()
+        .map(|(xid, rel, written)| CreatedFile { xid: xid.to_string(), file: file_text(&rel), written })
+        .collect();
+    Ok(report)
+}
+
+/// The second half's findings after the first's, as one pass over all files would have them.
+fn merge(first: (InspectReport, Gathered), second: (InspectReport, Gathered)) -> Result<(InspectReport, Gathered)> {
+    let ((mut a, mut ga), (b, gb)) = (first, second);
+    if let (Some(x), Some(y)) = (a.major, b.major) {
+        if x != y {
+            return Err(Error::new(
+                ErrorCode::WalInvalid,
+                format!("the segments mix PostgreSQL {x} and {y} WAL"),
+                "Give the segments in order, one cluster's.",
+            ));
+        }
+    }
+    a.major = a.major.or(b.major);
+    a.segments += b.segments;
+    a.records += b.records;
+    a.record_bytes += b.record_bytes;
+    a.transactions.extend(b.transactions);
+    a.restore_points.extend(b.restore_points);
+    a.timeline_switches.extend(b.timeline_switches);
+    a.end_of_wal = b.end_of_wal.or(a.end_of_wal);
+    for (k, v) in gb.changes {
+        let c = ga.changes.entry(k).or_default();
+        for i in 0..3 {
+            c[i] += v[i];
+        }
+    }
+    ga.created.extend(gb.created);
+    Ok((a, ga))
+}
+
+/// Reads `paths` in order with one reader; then, given `next`, as much of that file as it takes
+/// to finish the record the last one left unfinished.
+fn inspect_part(
+    paths: &[PathBuf],
+    next: Option<&PathBuf>,
+    check_crc: bool,
+    detail: Detail,
+) -> Result<(InspectReport, Gathered)> {
     let mut reader = Reader::new(check_crc);
     let mut report = InspectReport {
         major: None,
@@ -133,7 +197,7 @@ pub fn inspect(paths: &[PathBuf], check_crc: bool, detail: Detail) -> Result<Ins
                 let buf = read.map_err(|e| {
                     Error::new(ErrorCode::WalInvalid, e.to_string(), "Name WAL segment files (plain or .zst).")
                 })?;
-                scan(&mut reader, &mut report, &mut gathered, &path, &buf, detail)?;
+                scan(&mut reader, &mut report, &mut gathered, &path, &buf, detail, None)?;
                 let _ = empty_tx.send(buf);
             }
             Ok(())
@@ -144,13 +208,24 @@ pub fn inspect(paths: &[PathBuf], check_crc: bool, detail: Detail) -> Result<Ins
         drop(empty_tx);
         parsed
     })?;
-    report.changes = kept_changes(gathered.changes);
-    report.created = gathered
-        .created
-        .into_iter()
-        .map(|(xid, rel, written)| CreatedFile { xid: xid.to_string(), file: file_text(&rel), written })
-        .collect();
-    Ok(report)
+    if let Some(path) = next {
+        let mut buf = Vec::new();
+        tideline_wal::segment::read_into(path, &mut buf)
+            .map_err(|e| Error::new(ErrorCode::WalInvalid, e.to_string(), "Name WAL segment files (plain or .zst)."))?;
+        if let Some(first) = tideline_wal::page::PageHeader::parse(&buf) {
+            // The pages the unfinished record's rest spans, and one more.
+            let page = first.long.map_or(8192, |l| l.page_size as usize);
+            let pages = first.rem_len as usize / (page - 40) + 2;
+            let part = &buf[..buf.len().min(pages * page)];
+            // Not a segment of this half: neither counted nor where its WAL ends.
+            let (segments, end) = (report.segments, report.end_of_wal.clone());
+            // A file that does not continue this one adds nothing; its own errors are the
+            // second half's to report.
+            let _ = scan(&mut reader, &mut report, &mut gathered, path, part, detail, Some(first.page_addr));
+            (report.segments, report.end_of_wal) = (segments, end);
+        }
+    }
+    Ok((report, gathered))
 }
 
 /// One file's records into the report.
@@ -161,9 +236,14 @@ fn scan(
     path: &Path,
     buf: &[u8],
     detail: Detail,
+    before: Option<u64>,
 ) -> Result<()> {
     let end = reader
         .feed_segment(buf, &mut |r| {
+            // Records from `before` on belong to another reader.
+            if before.is_some_and(|b| r.lsn >= b) {
+                return;
+            }
             report.records += 1;
             report.record_bytes += r.bytes.len() as u64;
             if detail == Detail::Count {
