@@ -178,6 +178,12 @@ const MIGRATIONS: &[&str] = &[
         id TEXT PRIMARY KEY,
         hook TEXT NOT NULL
     );",
+    // 10: summaries format 3 (a fork's first segment counted from the switch): everything is
+    // ingested again from the sidecars, timelines after the first once `wal index` re-makes them
+    "DELETE FROM wal_summaries;
+    DELETE FROM wal_commit_minutes;
+    DELETE FROM wal_changes;
+    DELETE FROM wal_transactions;",
 ];
 
 impl Catalog {

@@ -23,7 +23,9 @@ use tideline_wal::xact::Outcome;
 use tideline_wal::{lsn_text, Reader, SegmentEnd};
 use ts_rs::TS;
 
-pub const SUMMARY_FORMAT: u32 = 2;
+/// 3: a new timeline's first segment counts from the timeline switch on. Format 2 differs only
+/// there, so its summaries of timeline 1 (which has no switch) are still read as they are.
+pub const SUMMARY_FORMAT: u32 = 3;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[ts(export)]
@@ -360,6 +362,48 @@ impl WalArchive {
 
     pub fn read_summary(&self, segment: &str) -> Option<SegmentSummary> {
         let bytes = std::fs::read(self.summary_path(segment)).ok()?;
-        serde_json::from_slice(&bytes).ok().filter(|s: &SegmentSummary| s.format_version == SUMMARY_FORMAT)
+        serde_json::from_slice(&bytes).ok().filter(|s: &SegmentSummary| {
+            s.format_version == SUMMARY_FORMAT || (s.format_version == 2 && s.timeline == 1)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Summaries written before format 3 stay good on timeline 1 only: there, nothing differs.
+    #[test]
+    fn older_summaries_are_read_on_timeline_one_only() {
+        let repo = tempfile::tempdir().unwrap();
+        let archive = WalArchive::open(repo.path(), 7);
+        std::fs::create_dir_all(archive.dir()).unwrap();
+        for (segment, timeline, format, readable) in [
+            ("000000010000000000000003", 1, 2, true),
+            ("000000020000000000000003", 2, 2, false),
+            ("000000020000000000000004", 2, SUMMARY_FORMAT, true),
+            ("000000010000000000000005", 1, 1, false),
+        ] {
+            let s = SegmentSummary {
+                format_version: format,
+                segment: segment.into(),
+                timeline,
+                major: 17,
+                records: 1,
+                commits: 0,
+                aborts: 0,
+                first_commit: None,
+                last_commit: None,
+                commits_per_minute: BTreeMap::new(),
+                restore_points: vec![],
+                changes: vec![],
+                ended: vec![],
+                open: OpenTransactions::default(),
+                end_of_wal: None,
+                previous_missing: false,
+            };
+            std::fs::write(archive.summary_path(segment), serde_json::to_vec(&s).unwrap()).unwrap();
+            assert_eq!(archive.read_summary(segment).is_some(), readable, "{segment} in format {format}");
+        }
     }
 }
