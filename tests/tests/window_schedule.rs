@@ -1,6 +1,7 @@
 //! The Calendar and Dashboard screens in the real window, against a real server: a daily
 //! schedule made by clicking today on the calendar, run now, its run on today's cell and its
-//! next occurrence on tomorrow's, in the month and the week view, exported as .ics; the
+//! next occurrence on tomorrow's, in the month and the week view, exported as .ics; the app's
+//! own runner starting what is due when it opens (on time, or missed with one catch-up); the
 //! dashboard green after a backup and red once the app's clock is past the threshold.
 
 mod support;
@@ -173,7 +174,18 @@ async fn the_app_runs_what_is_due_while_it_is_open() {
         .ok()
         .clone();
     let id = s["id"].as_str().unwrap().to_string();
-    let opened = (now + Duration::minutes(3)).to_rfc3339();
+    let opened_at = now + Duration::minutes(3);
+    let opened = opened_at.to_rfc3339();
+    // And an hourly one made three hours before, whose last time was twenty minutes ago: the
+    // app was closed for three of its times, which it records as missed, and makes up for them
+    // with one catch-up run.
+    let minute = (opened_at - Duration::minutes(20)).format("%M").to_string();
+    let made = (opened_at - Duration::hours(3)).to_rfc3339();
+    let hourly = home
+        .cli_env(&["schedule", "add", "p", "--hourly", &minute, "--tz", "UTC"], None, &[("TIDELINE_NOW", &made)])
+        .ok()
+        .clone();
+    let hourly_id = hourly["id"].as_str().unwrap().to_string();
     let driver = Driver::start_with_env(&home, None, &[("TIDELINE_NOW", &opened)]);
     let c = driver.open_app().await;
 
@@ -190,14 +202,33 @@ async fn the_app_runs_what_is_due_while_it_is_open() {
     assert_eq!(run["kind"], "scheduled", "{run}");
     assert!(run["runner"].as_str().unwrap().starts_with("app:"), "{run}");
     assert_eq!(run["backup_ids"].as_array().unwrap().len(), 1);
+    let mut runs = Vec::new();
+    for _ in 0..300 {
+        let shown = home.cli_env(&["schedule", "show", &hourly_id], None, &[("TIDELINE_NOW", &opened)]).ok().clone();
+        runs = shown["runs"].as_array().unwrap().clone();
+        if runs.iter().any(|r| r["kind"] == "catch_up" && r["status"] == "succeeded") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let kinds: Vec<&str> = runs.iter().map(|r| r["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds.iter().filter(|k| **k == "missed").count(), 3, "{runs:#?}");
+    assert_eq!(kinds.iter().filter(|k| **k == "catch_up").count(), 1, "{runs:#?}");
     // Another runner at the same moment finds nothing left to start.
     let again = home.cli_env(&["schedule", "run-due"], None, &[("TIDELINE_NOW", &opened)]).ok().clone();
     assert!(again["ran"].as_array().unwrap().is_empty(), "{again}");
 
+    // The calendar's week shows the run on time, the missed times and the catch-up (a month
+    // cell shows what fits of an hourly schedule's day).
     click(&c, "[data-testid=nav-calendar]").await;
-    let day = due.with_timezone(&Local).date_naive().to_string();
+    click(&c, ".ec-timeGridWeek").await;
+    let day = opened_at.with_timezone(&Local).date_naive().to_string();
     find_entry(&c, &day, "scheduled").await;
     let entry = el(&c, &format!("[data-testid=calendar-entry][data-date='{day}'][data-kind=scheduled]")).await;
     assert_eq!(entry.attr("data-status").await.unwrap().as_deref(), Some("succeeded"));
+    find_entry(&c, &day, "catch_up").await;
+    let last_missed = (opened_at - Duration::minutes(20)).with_timezone(&Local).date_naive().to_string();
+    find_entry(&c, &last_missed, "missed").await;
+    screenshot(&c, "calendar-missed").await;
     c.close().await.unwrap();
 }
