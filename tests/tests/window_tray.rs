@@ -1,6 +1,6 @@
 //! The tray icon of the real app, read and clicked over D-Bus the way a desktop's panel does
 //! (StatusNotifierItem with a com.canonical.dbusmenu menu): its status line tells the profiles'
-//! health, and "Back up now" runs every enabled schedule.
+//! health, "Back up now" runs every enabled schedule, and "Quit" ends the app.
 
 mod support;
 
@@ -127,5 +127,29 @@ async fn the_tray_shows_health_and_backs_up_now() {
         (Some("manual"), Some("succeeded")),
         "{shown}"
     );
-    c.close().await.unwrap();
+
+    // "Quit" ends the app: its tray item leaves the bus.
+    let (quit, _) = menu(&owner).into_iter().find(|(_, l)| l == "Quit").unwrap();
+    // (The app may be gone before it answers the click.)
+    let _ = gdbus(&[
+        "--dest",
+        &owner,
+        "--object-path",
+        &format!("{ITEM}/Menu"),
+        "--method",
+        "com.canonical.dbusmenu.Event",
+        &quit.to_string(),
+        "clicked",
+        "<0>",
+        "0",
+    ]);
+    for _ in 0..100 {
+        if tray_owner().is_none() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(tray_owner().is_none(), "the app still runs after Quit");
+    // The session's window is gone with it.
+    let _ = c.close().await;
 }
