@@ -75,7 +75,8 @@ pub enum Command {
     /// Which backups a retention policy keeps; preview or apply.
     #[command(subcommand)]
     Retention(RetentionCommand),
-    /// Scheduled backups: add, list, show, remove, enable, disable, and run what is due.
+    /// Scheduled backups: add, edit, list, show, remove, enable, disable, run one now, the
+    /// calendar, and the runners (run-due, agent, install).
     #[command(subcommand)]
     Schedule(ScheduleCommand),
     /// archive_command: store one WAL file PostgreSQL archives (needs no catalog, keychain or HOME).
@@ -479,9 +480,7 @@ pub enum ScheduleCommand {
         args: Box<ScheduleAddArgs>,
     },
     /// Run a schedule now, outside its times (refused while a run of it is going).
-    Run {
-        id: String,
-    },
+    Run { id: String },
     /// Every schedule with its next occurrences.
     List,
     /// One schedule, its next occurrences and its runs.
@@ -491,15 +490,12 @@ pub enum ScheduleCommand {
         #[arg(long, default_value_t = 5)]
         next: usize,
     },
-    Remove {
-        id: String,
-    },
-    Enable {
-        id: String,
-    },
-    Disable {
-        id: String,
-    },
+    /// Delete a schedule and its run history (the backups it made stay).
+    Remove { id: String },
+    /// Turn a schedule on; its times count from now (the time it was off is not "missed").
+    Enable { id: String },
+    /// Turn a schedule off; nothing runs or is recorded missed until it is on again.
+    Disable { id: String },
     /// Planned occurrences and past runs (status, duration, size, missed) per day.
     Calendar {
         /// First day, YYYY-MM-DD (default: today).
