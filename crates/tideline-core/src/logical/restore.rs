@@ -7,9 +7,8 @@ use super::clean;
 use super::dump::{query_failed, server_version};
 use super::options::DumpFormat;
 use super::preflight::{check_sections, check_target_space, role_map};
-use super::row_counts::EarlyCounts;
 use super::toc::{self, Selection};
-use super::tool_run::{run_watched, TableSizes};
+use super::tool_run::{run_logged, TableSizes};
 use crate::engine::Engine;
 use crate::error::{Error, ErrorCode, Result};
 use crate::job::Job;
@@ -229,7 +228,6 @@ impl Engine {
                 .await
                 .map_err(query_failed("creating the target database"))?;
         }
-        let mut early = Vec::new();
         let restored = match &opts.into_schema {
             Some(new_schema) => {
                 let client = crate::connect::connect(&target, password.as_ref()).await?;
@@ -252,15 +250,7 @@ impl Engine {
             None => {
                 let dest =
                     Destination { draft: &target, password: password.as_ref(), server_major, fresh: exists == 0 };
-                // Tables are counted as pg_restore reports their data in (parallel jobs commit
-                // each table's data on its own), while it goes on to build indexes.
-                let counts = EarlyCounts::start(&target, password.as_ref(), archive.manifest.row_counts.tables.clone());
-                let restored = self
-                    .run_restore_watched(&archive, &dest, opts, selection.as_ref(), job, &|line| counts.landed(line))
-                    .await;
-                early = counts.finish().await;
-                tracing::debug!(tables = early.len(), "counted while pg_restore ran");
-                restored
+                self.run_restore(&archive, &dest, opts, selection.as_ref(), job).await
             }
         };
         let log_path = match restored {
@@ -285,7 +275,7 @@ impl Engine {
         }
         let connections = opts.jobs.unwrap_or_else(super::dump_args::default_jobs) as usize;
         report.row_counts =
-            super::row_counts::restored_rows_after(&target, password.as_ref(), &expected, early, connections).await?;
+            super::row_counts::restored_rows(&target, password.as_ref(), &expected, connections).await?;
         report.duration_ms = started.elapsed().as_millis() as u64;
         if let Some(s) = sandbox {
             report.sandbox = Some(self.keep_sandbox(s, report.duration_ms)?);
@@ -353,19 +343,6 @@ impl Engine {
         opts: &RestoreOptions,
         selection: Option<&Selection>,
         job: &Job,
-    ) -> Result<std::path::PathBuf> {
-        self.run_restore_watched(archive, dest, opts, selection, job, &|_| {}).await
-    }
-
-    /// [`Engine::run_restore`], handing each line of the tool's log to `on_line` as it appears.
-    pub(crate) async fn run_restore_watched(
-        &self,
-        archive: &Archive,
-        dest: &Destination<'_>,
-        opts: &RestoreOptions,
-        selection: Option<&Selection>,
-        job: &Job,
-        on_line: &(dyn Fn(&str) + Sync),
     ) -> Result<std::path::PathBuf> {
         let (target, password, server_major) = (dest.draft, dest.password, dest.server_major);
         let logs = self.home().join("logs").join("restores");
@@ -459,8 +436,7 @@ impl Engine {
             cc
         };
         let tool = if archive.is_plain() || opts.clean { "psql" } else { "pg_restore" };
-        let sizes = TableSizes::new();
-        match run_watched(cc, &log_path, tool, job, "restoring", &sizes, ErrorCode::RestoreFailed, on_line).await {
+        match run_logged(cc, &log_path, tool, job, "restoring", &TableSizes::new(), ErrorCode::RestoreFailed).await {
             Err(e) if e.code == ErrorCode::RestoreFailed => {
                 let text = std::fs::read_to_string(&log_path).unwrap_or_default();
                 let tail: Vec<&str> = text
