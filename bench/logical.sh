@@ -4,7 +4,8 @@
 #
 #   bash bench/logical.sh [ROWS] [RUNS]        (defaults: 4500000 rows ≈ 1.1 GB, 5 runs)
 #
-# Writes docs/benchmarks.md: the commit, the machine, every raw run, medians and ratios.
+# Writes the logical section of docs/benchmarks.md (between its markers): the commit, the
+# machine, every raw run, medians and ratios.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/env.sh
@@ -82,14 +83,9 @@ done
 
 commit=$(git rev-parse --short HEAD)
 # Keep the hand-written "## Notes" section (the analysis) across runs.
-notes=""
-physical=""
-[ -f docs/benchmarks.md ] && notes=$(sed -n '/^## Notes/,$p' docs/benchmarks.md)
-# bench/physical.sh owns the section between its markers.
-[ -f docs/benchmarks.md ] && physical=$(sed -n '/<!-- physical:start -->/,/<!-- physical:end -->/p' docs/benchmarks.md)
+section="$(mktemp)"
 {
-  echo "# Benchmarks"
-  echo
+  echo "<!-- logical:start -->"
   echo "Written by \`bench/logical.sh\` (never run in CI). Medians of $RUNS runs; every raw run is listed."
   echo
   echo "- commit: \`$commit\`, $(date -u +%Y-%m-%dT%H:%MZ)"
@@ -123,7 +119,8 @@ physical=""
   echo "|---|---|---|"
   echo "| guide \`pg_restore\` of \`-Fc\` / Tideline default restore (speed-up) | $(ratio "$(m restore_guide)" "$(m restore_tideline)") | ≥ 1.5 |"
   echo "| Tideline restore / the same pg_restore by hand | $(ratio "$(m restore_tideline)" "$(m restore_by_hand)") | ≤ 1.03 |"
-  if [ -n "$physical" ]; then echo; echo "$physical"; fi
-  if [ -n "$notes" ]; then echo; echo "$notes"; fi
-} > docs/benchmarks.md
-cat docs/benchmarks.md
+  echo "<!-- logical:end -->"
+} > "$section"
+# Only its own section: the other scripts own theirs, and the notes are written by hand.
+write_section logical "$section"
+rm -f "$section"
