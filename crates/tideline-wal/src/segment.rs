@@ -7,12 +7,18 @@ use std::path::Path;
 
 /// Reads `path` into `buf` (cleared first), undoing zstd when the name ends in `.zst`.
 pub fn read_into(path: &Path, buf: &mut Vec<u8>) -> Result<(), WalError> {
+    read_prefix_into(path, u64::MAX, buf)
+}
+
+/// Reads the first `len` bytes of what `path` holds (all of it when shorter) into `buf`:
+/// a reader that needs a segment's first pages only does not decompress the rest.
+pub fn read_prefix_into(path: &Path, len: u64, buf: &mut Vec<u8>) -> Result<(), WalError> {
     buf.clear();
     let file = std::fs::File::open(path).map_err(|e| WalError::NotWal(format!("{}: {e}", path.display())))?;
     let result = if path.extension().is_some_and(|e| e == "zst") {
-        zstd::stream::Decoder::new(file).and_then(|mut d| d.read_to_end(buf))
+        zstd::stream::Decoder::new(file).and_then(|d| d.take(len).read_to_end(buf))
     } else {
-        std::io::BufReader::new(file).read_to_end(buf)
+        std::io::BufReader::new(file).take(len).read_to_end(buf)
     };
     result.map(|_| ()).map_err(|e| WalError::Compressed(format!("{}: {e}", path.display())))
 }

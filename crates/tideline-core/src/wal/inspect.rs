@@ -209,19 +209,22 @@ fn inspect_part(
         parsed
     })?;
     if let Some(path) = next {
+        let unreadable = |e: tideline_wal::WalError| {
+            Error::new(ErrorCode::WalInvalid, e.to_string(), "Name WAL segment files (plain or .zst).")
+        };
+        // Its first page says how long the unfinished record's rest is; only the pages that
+        // rest spans (and one more) are read.
         let mut buf = Vec::new();
-        tideline_wal::segment::read_into(path, &mut buf)
-            .map_err(|e| Error::new(ErrorCode::WalInvalid, e.to_string(), "Name WAL segment files (plain or .zst)."))?;
+        tideline_wal::segment::read_prefix_into(path, 8192, &mut buf).map_err(unreadable)?;
         if let Some(first) = tideline_wal::page::PageHeader::parse(&buf) {
-            // The pages the unfinished record's rest spans, and one more.
             let page = first.long.map_or(8192, |l| l.page_size as usize);
             let pages = first.rem_len as usize / (page - 40) + 2;
-            let part = &buf[..buf.len().min(pages * page)];
+            tideline_wal::segment::read_prefix_into(path, (pages * page) as u64, &mut buf).map_err(unreadable)?;
             // Not a segment of this half: neither counted nor where its WAL ends.
             let (segments, end) = (report.segments, report.end_of_wal.clone());
             // A file that does not continue this one adds nothing; its own errors are the
             // second half's to report.
-            let _ = scan(&mut reader, &mut report, &mut gathered, path, part, detail, Some(first.page_addr));
+            let _ = scan(&mut reader, &mut report, &mut gathered, path, &buf, detail, Some(first.page_addr));
             (report.segments, report.end_of_wal) = (segments, end);
         }
     }
