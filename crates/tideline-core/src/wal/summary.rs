@@ -240,7 +240,7 @@ pub fn summarize(
         None => true,
     };
     let timeline = u32::from_str_radix(name.get(..8).unwrap_or("0"), 16).unwrap_or(0);
-    let mut s = SegmentSummary {
+    let empty = |previous_missing| SegmentSummary {
         format_version: SUMMARY_FORMAT,
         segment: name.to_string(),
         timeline,
@@ -258,6 +258,7 @@ pub fn summarize(
         end_of_wal: None,
         previous_missing,
     };
+    let mut s = empty(previous_missing);
     let mut tx = carried.map(Transactions::carry).unwrap_or_default();
     let end = reader
         .feed_segment(content, &mut |r| {
@@ -266,15 +267,7 @@ pub fn summarize(
             // the fork, which the parent's own segment already summarises: counted twice, they
             // would double every commit and event near a fork. What counts starts at the switch.
             if tideline_wal::xlog::timeline_switch(r).is_some_and(|sw| sw.to == timeline) {
-                s.records = 1;
-                s.commits = 0;
-                s.aborts = 0;
-                s.first_commit = None;
-                s.last_commit = None;
-                s.commits_per_minute.clear();
-                s.restore_points.clear();
-                s.ended.clear();
-                s.previous_missing = false;
+                s = SegmentSummary { records: 1, ..empty(false) };
                 tx = Transactions::default();
                 return;
             }
