@@ -49,7 +49,33 @@ const DATABASES_SQL: &str = "SELECT datname::text, pg_database_size(oid)
     WHERE datallowconn AND NOT datistemplate AND has_database_privilege(oid, 'CONNECT')
     ORDER BY datname";
 
+async fn databases_on(
+    client: &tokio_postgres::Client,
+) -> std::result::Result<Vec<DatabaseSize>, tokio_postgres::Error> {
+    Ok(client
+        .query(DATABASES_SQL, &[])
+        .await?
+        .iter()
+        .map(|r| DatabaseSize { name: r.get(0), size_bytes: r.get(1) })
+        .collect())
+}
+
 impl Engine {
+    /// The databases the profile's role can connect to, with their sizes.
+    pub async fn databases(&self, name: &str) -> Result<Vec<DatabaseSize>> {
+        let profile = self.profile(name)?;
+        let password = self.password(&profile)?;
+        let draft = profile.draft();
+        let client = super::connect(&draft, password.as_ref()).await?;
+        databases_on(&client).await.map_err(|e| {
+            Error::new(
+                ErrorCode::ServerError,
+                format!("listing the databases on {} failed: {e}", draft.target()),
+                "The log file has details.",
+            )
+        })
+    }
+
     /// Connects with the profile's settings and stored password and reports the server.
     pub async fn test_profile(&self, name: &str) -> Result<ServerFacts> {
         let profile = self.profile(name)?;
@@ -71,13 +97,7 @@ impl Engine {
             rtts.push(start.elapsed().as_secs_f64() * 1000.0);
         }
         rtts.sort_by(f64::total_cmp);
-        let databases = client
-            .query(DATABASES_SQL, &[])
-            .await
-            .map_err(query_failed)?
-            .iter()
-            .map(|r| DatabaseSize { name: r.get(0), size_bytes: r.get(1) })
-            .collect();
+        let databases = databases_on(&client).await.map_err(query_failed)?;
         let num: i32 = row.get(1);
         let facts = ServerFacts {
             server_version: row.get(0),

@@ -49,7 +49,7 @@ impl ScheduledWork for Backups {
                     vec![engine.backup(profile, &dump(database.clone()), &job).await?]
                 }
                 ScheduleWhat::EveryDatabase => {
-                    let databases = engine.test_profile(profile).await?.databases;
+                    let databases = engine.databases(profile).await?;
                     let mut made = Vec::new();
                     // One failed database fails the run, after the others were tried.
                     let mut failed = None;
