@@ -66,6 +66,23 @@ fn menu(owner: &str) -> Vec<(i32, String)> {
         .collect()
 }
 
+/// Clicks the menu item labelled `label`, as a panel does; the call's reply, if any.
+fn click(owner: &str, label: &str) -> Option<String> {
+    let (id, _) = menu(owner).into_iter().find(|(_, l)| l == label).unwrap_or_else(|| panic!("no {label} item"));
+    gdbus(&[
+        "--dest",
+        owner,
+        "--object-path",
+        &format!("{ITEM}/Menu"),
+        "--method",
+        "com.canonical.dbusmenu.Event",
+        &id.to_string(),
+        "clicked",
+        "<0>",
+        "0",
+    ])
+}
+
 fn wait_for_label(owner: &str, index: usize, pred: impl Fn(&str) -> bool) -> String {
     for _ in 0..300 {
         if let Some((_, label)) = menu(owner).get(index) {
@@ -106,20 +123,7 @@ async fn the_tray_shows_health_and_backs_up_now() {
     wait_for_label(&owner, 0, |l| l == "All 1 profile healthy");
 
     // "Back up now" runs the schedule by hand, and the status line says how it went.
-    let (back_up, _) = menu(&owner).into_iter().find(|(_, l)| l == "Back up now").unwrap();
-    gdbus(&[
-        "--dest",
-        &owner,
-        "--object-path",
-        &format!("{ITEM}/Menu"),
-        "--method",
-        "com.canonical.dbusmenu.Event",
-        &back_up.to_string(),
-        "clicked",
-        "<0>",
-        "0",
-    ])
-    .expect("clicking the menu item");
+    click(&owner, "Back up now").expect("clicking the menu item");
     wait_for_label(&owner, 0, |l| l == "Backed up: 1 done");
     let shown = home.cli(&["schedule", "show", &id], None).ok().clone();
     assert_eq!(
@@ -129,20 +133,8 @@ async fn the_tray_shows_health_and_backs_up_now() {
     );
 
     // "Quit" ends the app: its tray item leaves the bus.
-    let (quit, _) = menu(&owner).into_iter().find(|(_, l)| l == "Quit").unwrap();
     // (The app may be gone before it answers the click.)
-    let _ = gdbus(&[
-        "--dest",
-        &owner,
-        "--object-path",
-        &format!("{ITEM}/Menu"),
-        "--method",
-        "com.canonical.dbusmenu.Event",
-        &quit.to_string(),
-        "clicked",
-        "<0>",
-        "0",
-    ]);
+    let _ = click(&owner, "Quit");
     for _ in 0..100 {
         if tray_owner().is_none() {
             break;
