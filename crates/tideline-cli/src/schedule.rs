@@ -68,10 +68,8 @@ fn backups_text(ids: &[String]) -> String {
 
 fn describe(s: &Schedule) -> String {
     let state = if s.record.enabled { "" } else { " (disabled)" };
-    let mut text = format!(
-        "{} {}{state}: {:?} of {} — {} [{}]",
-        s.record.id, s.record.spec.profile, s.record.spec.what, s.record.spec.profile, s.description, s.expression
-    );
+    let mut text =
+        format!("{} {}{state}: {} — {} [{}]", s.record.id, s.record.spec.profile, s.what, s.description, s.expression);
     for n in &s.next {
         text.push_str(&format!("\n  next {n}"));
     }

@@ -6,6 +6,10 @@ import type { ScheduleSpec } from "./ScheduleSpec";
  */
 export type Schedule = { expression: string, description: string, 
 /**
+ * What it backs up, in words (as the calendar says it).
+ */
+what: string, 
+/**
  * The next occurrences, RFC 3339 in the schedule's zone.
  */
 next: Array<string>, id: string, spec: ScheduleSpec, enabled: boolean, created_at: string, 

@@ -13,7 +13,7 @@ describe('schedule form', () => {
         if (!/^\d\d:\d\d$/.test(w.at)) return reject({ code: 'invalid_input', message: `'${w.at}' is not a time of day`, hint: 'Write it as HH:MM.' });
         return { expression: '0 2 * * *', description: `At ${w.at}.`, next: ['2026-11-25T02:00:00+00:00'] };
       },
-      schedule_add: ({ spec }) => ({ id: 'sch-1', spec, enabled: true, expression: '', description: '', next: [], created_at: '', considered_until: '' }),
+      schedule_add: ({ spec }) => ({ id: 'sch-1', spec, enabled: true, expression: '', description: '', what: '', next: [], created_at: '', considered_until: '' }),
     });
     const onSaved = vi.fn();
     render(ScheduleForm, {

@@ -47,6 +47,7 @@ describe('editing', () => {
       id: 'sch-1',
       expression: '15 3 * * 1',
       description: 'At 03:15, only on Monday.',
+      what: 'backup of shop',
       next: [],
       enabled: true,
       created_at: '2026-01-01T00:00:00Z',

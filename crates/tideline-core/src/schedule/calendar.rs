@@ -54,7 +54,7 @@ pub struct CalendarView {
 /// Planned occurrences listed per schedule at most (a minutely schedule over a month).
 const MAX_PLANNED: usize = 5_000;
 
-fn what_text(w: &ScheduleWhat) -> String {
+pub(crate) fn what_text(w: &ScheduleWhat) -> String {
     match w {
         ScheduleWhat::Database { database: Some(d) } => format!("backup of {d}"),
         ScheduleWhat::Database { database: None } => "database backup".into(),

@@ -70,6 +70,8 @@ pub struct Schedule {
     pub record: ScheduleRecord,
     pub expression: String,
     pub description: String,
+    /// What it backs up, in words (as the calendar says it).
+    pub what: String,
     /// The next occurrences, RFC 3339 in the schedule's zone.
     pub next: Vec<String>,
 }
@@ -152,6 +154,7 @@ impl Engine {
         Ok(Schedule {
             expression: record.spec.when.expression()?,
             description: timing.describe(),
+            what: calendar::what_text(&record.spec.what),
             next: timing.next(now, next).iter().map(|t| t.to_rfc3339()).collect(),
             record,
         })
