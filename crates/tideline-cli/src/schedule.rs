@@ -320,8 +320,7 @@ pub async fn run(engine: &Engine, cmd: ScheduleCommand) -> Result<Reply> {
             let to = day(to, from + chrono::Duration::days(27))?;
             let view = engine.schedule_calendar(from, to, &zone)?;
             if let Some(path) = &ics {
-                let text = engine.schedule_ics(from, to)?;
-                std::fs::write(path, text).map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
+                engine.schedule_ics_file(from, to, path)?;
             }
             let mut text = String::new();
             for d in view.days.iter().filter(|d| !d.entries.is_empty()) {

@@ -68,15 +68,13 @@ pub fn schedule_ics_export(
     from: String,
     to: String,
 ) -> Result<String, Error> {
-    let text = engine.schedule_ics(day(&from)?, day(&to)?)?;
     let dir = app
         .path()
         .download_dir()
         .or_else(|_| app.path().home_dir())
         .map_err(|e| Error::internal(format!("finding the Downloads folder: {e}")))?;
-    std::fs::create_dir_all(&dir).map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
     let path = dir.join(format!("tideline-schedules-{from}.ics"));
-    std::fs::write(&path, text).map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
+    engine.schedule_ics_file(day(&from)?, day(&to)?, &path)?;
     Ok(path.display().to_string())
 }
 

@@ -169,6 +169,15 @@ impl Engine {
         })
     }
 
+    /// [`Engine::schedule_ics`] written to `path` (its folder made if need be).
+    pub fn schedule_ics_file(&self, from: NaiveDate, to: NaiveDate, path: &std::path::Path) -> Result<()> {
+        let text = self.schedule_ics(from, to)?;
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+        }
+        std::fs::write(path, text).map_err(|e| Error::io(format!("writing {}", path.display()), e))
+    }
+
     /// The planned occurrences of `from`..`to` as an iCalendar file.
     pub fn schedule_ics(&self, from: NaiveDate, to: NaiveDate) -> Result<String> {
         use icalendar::{Calendar, Component, EventLike};
