@@ -10,4 +10,6 @@ pub enum WalError {
     OutOfOrder { expected: String, found: String },
     #[error("reading compressed WAL: {0}")]
     Compressed(String),
+    #[error("reading WAL: {0}")]
+    Unreadable(String),
 }

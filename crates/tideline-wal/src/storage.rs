@@ -5,10 +5,10 @@
 use crate::decode::{decode, RelFileLocator};
 use crate::reader::Record;
 use crate::u32_at;
+use crate::xlog::RM_XLOG_ID;
 
 pub const RM_SMGR_ID: u8 = 2;
 const XLOG_SMGR_CREATE: u8 = 0x10;
-const RM_XLOG_ID: u8 = 0;
 const XLOG_FPI_FOR_HINT: u8 = 0xA0;
 const XLOG_FPI: u8 = 0xB0;
 const MAIN_FORK: u32 = 0;

@@ -5,7 +5,7 @@ use crate::decode::decode;
 use crate::reader::Record;
 use crate::u64_at;
 
-const RM_XLOG_ID: u8 = 0;
+pub const RM_XLOG_ID: u8 = 0;
 const XLOG_RESTORE_POINT: u8 = 0x70;
 
 #[derive(Debug, Clone, PartialEq, Eq)]

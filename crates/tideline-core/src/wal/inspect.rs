@@ -6,9 +6,13 @@
 use super::summary::{count_change, file_text, kept_changes, ChangeCounts, CreatedFile, RelationChange};
 use crate::error::{Error, ErrorCode, Result};
 use serde::{Deserialize, Serialize};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use tideline_wal::decode::RelFileLocator;
+use tideline_wal::reader::Rmgrs;
 use tideline_wal::xact::Outcome;
+use tideline_wal::xact::RM_XACT_ID;
+use tideline_wal::xlog::RM_XLOG_ID;
 use tideline_wal::{lsn_text, Reader, SegmentEnd};
 use ts_rs::TS;
 
@@ -92,21 +96,43 @@ pub fn rfc3339(pg_micros: i64) -> String {
         .unwrap_or_default()
 }
 
-/// Reads `paths` in order, as much of each record as `detail` asks. With two cores and enough
-/// files, each half of them is read on its own core: the first half also reads the start of the
-/// second's first file, to finish the record that runs into it (which the second half skips).
-/// `--events` stays in one pass: a page image in the second half can fill a file the first
-/// half saw created.
+/// Reads `paths` in order, as much of each record as `detail` asks. With two cores or more and
+/// enough files, the files are cut into runs that the cores take one after another (runs rather
+/// than one half per core: one core's files can take longer to read than another's). Each run
+/// also reads the start of the next run's first file, to finish the record that runs into it
+/// (which the next run skips). `--events` stays in one pass: a page image in a later run can
+/// fill a file an earlier one saw created.
 pub fn inspect(paths: &[PathBuf], check_crc: bool, detail: Detail) -> Result<InspectReport> {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let (report, gathered) = if cores >= 2 && paths.len() >= 4 && detail != Detail::Events {
-        let mid = paths.len() / 2;
-        let (first, second) = std::thread::scope(|scope| {
-            let second = scope.spawn(|| inspect_part(&paths[mid..], None, check_crc, detail));
-            let first = inspect_part(&paths[..mid], Some(&paths[mid]), check_crc, detail);
-            (first, second.join().unwrap_or_else(|_| Err(Error::internal("the second half's reader panicked"))))
+        let runs: Vec<&[PathBuf]> = paths.chunks(paths.len().div_ceil(cores * 4).max(2)).collect();
+        let taken = std::sync::atomic::AtomicUsize::new(0);
+        let done = std::sync::Mutex::new(Vec::new());
+        std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..cores.min(runs.len()))
+                .map(|_| {
+                    scope.spawn(|| loop {
+                        let i = taken.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(run) = runs.get(i) else { break };
+                        let next = runs.get(i + 1).map(|r| &r[0]);
+                        let found = inspect_part(run, next, check_crc, detail);
+                        done.lock().unwrap_or_else(|e| e.into_inner()).push((i, found));
+                    })
+                })
+                .collect();
+            // Joined here, so that a panic is a missing run below rather than this one's.
+            for worker in workers {
+                let _ = worker.join();
+            }
         });
-        merge(first?, second?)?
+        let mut done = done.into_inner().unwrap_or_else(|e| e.into_inner());
+        if done.len() != runs.len() {
+            return Err(Error::internal("a WAL reader thread panicked"));
+        }
+        done.sort_by_key(|(i, _)| *i);
+        let mut found = done.into_iter().map(|(_, f)| f);
+        let first = found.next().ok_or_else(|| Error::internal("no runs of files"))??;
+        found.try_fold(first, |all, run| merge(all, run?))?
     } else {
         inspect_part(paths, None, check_crc, detail)?
     };
@@ -120,7 +146,7 @@ pub fn inspect(paths: &[PathBuf], check_crc: bool, detail: Detail) -> Result<Ins
     Ok(report)
 }
 
-/// The second half's findings after the first's, as one pass over all files would have them.
+/// A run's findings after those of the runs before it, as one pass over all files would have them.
 fn merge(first: (InspectReport, Gathered), second: (InspectReport, Gathered)) -> Result<(InspectReport, Gathered)> {
     let ((mut a, mut ga), (b, gb)) = (first, second);
     if let (Some(x), Some(y)) = (a.major, b.major) {
@@ -158,152 +184,144 @@ fn inspect_part(
     check_crc: bool,
     detail: Detail,
 ) -> Result<(InspectReport, Gathered)> {
-    let mut reader = Reader::new(check_crc);
-    let mut report = InspectReport {
-        major: None,
-        segments: 0,
-        records: 0,
-        record_bytes: 0,
-        transactions: Vec::new(),
-        restore_points: Vec::new(),
-        end_of_wal: None,
-        timeline_switches: Vec::new(),
-        changes: Vec::new(),
-        created: Vec::new(),
+    let mut pass = Pass::new(check_crc, detail);
+    let unreadable = |e: tideline_wal::WalError| {
+        Error::new(ErrorCode::WalInvalid, e.to_string(), "Name WAL segment files (plain or .zst).")
     };
-    let mut gathered = Gathered::default();
-    // The next file is read on the other core while this one is parsed (a read, not a
-    // mapping: measured here, unmapping costs more than the copy); two buffers circulate.
-    type Loaded = (PathBuf, std::io::Result<Vec<u8>>);
-    let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<Loaded>(1);
-    let (empty_tx, empty_rx) = std::sync::mpsc::channel::<Vec<u8>>();
-    for _ in 0..2 {
-        let _ = empty_tx.send(Vec::new());
+    for path in paths {
+        let mut source = tideline_wal::segment::open(path).map_err(unreadable)?;
+        pass.scan(path, &mut source, None)?;
     }
-    std::thread::scope(|scope| -> Result<()> {
-        scope.spawn(move || {
-            for path in paths {
-                let Ok(mut buf) = empty_rx.recv() else { return };
-                let read = tideline_wal::segment::read_into(path, &mut buf)
-                    .map(|_| buf)
-                    .map_err(|e| std::io::Error::other(e.to_string()));
-                if full_tx.send((path.clone(), read)).is_err() {
-                    return;
-                }
-            }
-        });
-        let mut parse = || -> Result<()> {
-            for (path, read) in full_rx.iter() {
-                let buf = read.map_err(|e| {
-                    Error::new(ErrorCode::WalInvalid, e.to_string(), "Name WAL segment files (plain or .zst).")
-                })?;
-                scan(&mut reader, &mut report, &mut gathered, &path, &buf, detail, None)?;
-                let _ = empty_tx.send(buf);
-            }
-            Ok(())
-        };
-        let parsed = parse();
-        // Stopped early: the reading thread must see closed channels, or the scope waits on it.
-        drop(full_rx);
-        drop(empty_tx);
-        parsed
-    })?;
     if let Some(path) = next {
-        let unreadable = |e: tideline_wal::WalError| {
-            Error::new(ErrorCode::WalInvalid, e.to_string(), "Name WAL segment files (plain or .zst).")
-        };
         // Its first page says how long the unfinished record's rest is; only the pages that
         // rest spans (and one more) are read.
-        let mut buf = Vec::new();
-        tideline_wal::segment::read_prefix_into(path, 8192, &mut buf).map_err(unreadable)?;
-        if let Some(first) = tideline_wal::page::PageHeader::parse(&buf) {
+        let mut first_page = Vec::new();
+        tideline_wal::segment::read_prefix_into(path, 8192, &mut first_page).map_err(unreadable)?;
+        if let Some(first) = tideline_wal::page::PageHeader::parse(&first_page) {
             let page = first.long.map_or(8192, |l| l.page_size as usize);
             let pages = first.rem_len as usize / (page - 40) + 2;
-            tideline_wal::segment::read_prefix_into(path, (pages * page) as u64, &mut buf).map_err(unreadable)?;
+            let mut source = tideline_wal::segment::open(path).map_err(unreadable)?.take((pages * page) as u64);
             // Not a segment of this half: neither counted nor where its WAL ends.
-            let (segments, end) = (report.segments, report.end_of_wal.clone());
+            let (segments, end) = (pass.report.segments, pass.report.end_of_wal.clone());
             // A file that does not continue this one adds nothing; its own errors are the
-            // second half's to report.
-            let _ = scan(&mut reader, &mut report, &mut gathered, path, &buf, detail, Some(first.page_addr));
-            (report.segments, report.end_of_wal) = (segments, end);
+            // next run's to report.
+            let _ = pass.scan(path, &mut source, Some(first.page_addr));
+            (pass.report.segments, pass.report.end_of_wal) = (segments, end);
         }
     }
-    Ok((report, gathered))
+    Ok((pass.report, pass.gathered))
 }
 
-/// One file's records into the report.
-fn scan(
-    reader: &mut Reader,
-    report: &mut InspectReport,
-    gathered: &mut Gathered,
-    path: &Path,
-    buf: &[u8],
+/// One reader's way through some of the files, and what it found.
+struct Pass {
+    reader: Reader,
+    report: InspectReport,
+    gathered: Gathered,
     detail: Detail,
-    before: Option<u64>,
-) -> Result<()> {
-    let end = reader
-        .feed_segment(buf, &mut |r| {
-            // Records from `before` on belong to another reader.
-            if before.is_some_and(|b| r.lsn >= b) {
-                return;
-            }
-            report.records += 1;
-            report.record_bytes += r.bytes.len() as u64;
-            if detail == Detail::Count {
-                return;
-            }
-            if detail == Detail::Events {
-                if let Some(c) = tideline_wal::heap::row_change(r) {
-                    count_change(&mut gathered.changes, &c);
-                    return;
-                }
-                if let Some(c) = tideline_wal::storage::created(r) {
-                    gathered.created.push((c.xid, c.rel, false));
-                    return;
-                }
-                if let Some(files) = tideline_wal::storage::page_images(r) {
-                    for (xid, rel, written) in gathered.created.iter_mut() {
-                        *written |= *xid == r.xid() && files.contains(rel);
-                    }
-                    return;
-                }
-            }
-            if let Some(s) = tideline_wal::xlog::timeline_switch(r) {
-                report.timeline_switches.push(TimelineStart { lsn: lsn_text(s.lsn), from: s.from, to: s.to });
-            } else if let Some(x) = tideline_wal::xact::parse(r) {
-                report.transactions.push(TransactionEnd {
-                    outcome: match x.outcome {
-                        Outcome::Commit => "commit",
-                        Outcome::Abort => "abort",
-                        Outcome::Prepare => "prepare",
-                    }
-                    .into(),
-                    xid: x.xid.to_string(),
-                    prepared: x.prepared,
-                    lsn: lsn_text(x.lsn),
-                    time: rfc3339(x.time),
-                    subxacts: x.subxacts.iter().map(|s| s.to_string()).collect(),
-                    dropped: x.dropped.iter().map(file_text).collect(),
-                });
-            } else if let Some(p) = tideline_wal::xlog::restore_point(r) {
-                report.restore_points.push(WalRestorePoint {
-                    name: p.name,
-                    lsn: lsn_text(p.lsn),
-                    time: rfc3339(p.time),
-                });
-            }
-        })
-        .map_err(|e| {
-            Error::new(
-                ErrorCode::WalInvalid,
-                format!("{}: {e}", path.display()),
-                "Give the segments in order, one cluster's.",
-            )
-        })?;
-    report.segments += 1;
-    report.major = reader.major();
-    if let SegmentEnd::EndOfWal { at } = end {
-        report.end_of_wal = Some(lsn_text(at));
+    /// The chunk the reader reads into, kept from file to file.
+    buf: Vec<u8>,
+}
+
+impl Pass {
+    fn new(check_crc: bool, detail: Detail) -> Pass {
+        let mut reader = Reader::new(check_crc);
+        reader.hand_over(match detail {
+            Detail::Count => Rmgrs::NONE,
+            Detail::Transactions => Rmgrs::of(&[RM_XLOG_ID, RM_XACT_ID]),
+            Detail::Events => Rmgrs::ALL,
+        });
+        let report = InspectReport {
+            major: None,
+            segments: 0,
+            records: 0,
+            record_bytes: 0,
+            transactions: Vec::new(),
+            restore_points: Vec::new(),
+            end_of_wal: None,
+            timeline_switches: Vec::new(),
+            changes: Vec::new(),
+            created: Vec::new(),
+        };
+        Pass { reader, report, gathered: Gathered::default(), detail, buf: Vec::new() }
     }
-    Ok(())
+
+    /// One file's records into the report; with `before`, only those that begin before it
+    /// (the rest belong to another pass).
+    fn scan(&mut self, path: &Path, source: &mut dyn Read, before: Option<u64>) -> Result<()> {
+        let Pass { reader, report, gathered, detail, buf } = self;
+        let detail = *detail;
+        if before.is_some() {
+            // Records from `before` on are handed over to be left out.
+            reader.hand_over(Rmgrs::ALL);
+        }
+        let counted = reader.counted();
+        let mut left_out = (0, 0);
+        let end = reader
+            .feed_read(source, buf, &mut |r| {
+                if before.is_some_and(|b| r.lsn >= b) {
+                    left_out.0 += 1;
+                    left_out.1 += r.bytes.len() as u64;
+                    return;
+                }
+                if detail == Detail::Count {
+                    return;
+                }
+                if detail == Detail::Events {
+                    if let Some(c) = tideline_wal::heap::row_change(r) {
+                        count_change(&mut gathered.changes, &c);
+                        return;
+                    }
+                    if let Some(c) = tideline_wal::storage::created(r) {
+                        gathered.created.push((c.xid, c.rel, false));
+                        return;
+                    }
+                    if let Some(files) = tideline_wal::storage::page_images(r) {
+                        for (xid, rel, written) in gathered.created.iter_mut() {
+                            *written |= *xid == r.xid() && files.contains(rel);
+                        }
+                        return;
+                    }
+                }
+                if let Some(s) = tideline_wal::xlog::timeline_switch(r) {
+                    report.timeline_switches.push(TimelineStart { lsn: lsn_text(s.lsn), from: s.from, to: s.to });
+                } else if let Some(x) = tideline_wal::xact::parse(r) {
+                    report.transactions.push(TransactionEnd {
+                        outcome: match x.outcome {
+                            Outcome::Commit => "commit",
+                            Outcome::Abort => "abort",
+                            Outcome::Prepare => "prepare",
+                        }
+                        .into(),
+                        xid: x.xid.to_string(),
+                        prepared: x.prepared,
+                        lsn: lsn_text(x.lsn),
+                        time: rfc3339(x.time),
+                        subxacts: x.subxacts.iter().map(|s| s.to_string()).collect(),
+                        dropped: x.dropped.iter().map(file_text).collect(),
+                    });
+                } else if let Some(p) = tideline_wal::xlog::restore_point(r) {
+                    report.restore_points.push(WalRestorePoint {
+                        name: p.name,
+                        lsn: lsn_text(p.lsn),
+                        time: rfc3339(p.time),
+                    });
+                }
+            })
+            .map_err(|e| {
+                Error::new(
+                    ErrorCode::WalInvalid,
+                    format!("{}: {e}", path.display()),
+                    "Give the segments in order, one cluster's.",
+                )
+            })?;
+        let now = reader.counted();
+        report.records += now.0 - counted.0 - left_out.0;
+        report.record_bytes += now.1 - counted.1 - left_out.1;
+        report.segments += 1;
+        report.major = reader.major();
+        if let SegmentEnd::EndOfWal { at } = end {
+            report.end_of_wal = Some(lsn_text(at));
+        }
+        Ok(())
+    }
 }
