@@ -186,3 +186,22 @@ fn without_a_flag_the_password_is_asked_for_on_the_terminal() {
     assert_eq!(home.cli(&["profile", "test", "prompted"], None).ok()["major"], major);
     home.cli(&["profile", "remove", "prompted"], None).ok();
 }
+
+#[test]
+fn a_reader_that_goes_away_ends_the_command_quietly() {
+    // `tideline profile list | head -0`: stdout is a pipe whose reader has gone.
+    let home = Home::new();
+    for json in [true, false] {
+        let mut cmd = std::process::Command::new(support::tideline_bin());
+        cmd.env("TIDELINE_HOME", home.path()).args(["profile", "list"]);
+        if json {
+            cmd.arg("--json");
+        }
+        let mut child = cmd.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(141), "stderr: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+}

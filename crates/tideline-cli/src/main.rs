@@ -11,7 +11,7 @@ mod schedule;
 mod tools;
 mod wal;
 
-use args::{Cli, Command};
+use args::{Cli, Command, WalCommand};
 use clap::Parser;
 use tideline_core::{Engine, Error, ErrorCode};
 
@@ -39,6 +39,16 @@ fn main() {
             _ => unreachable!(),
         };
         std::process::exit(code);
+    }
+    if let Command::Wal(WalCommand::Inspect { segments, no_crc, count_only, events }) = cli.command {
+        match wal::inspect(segments, no_crc, count_only, events) {
+            Ok(reply) => reply.print(json),
+            Err(err) => {
+                output::print_error(&err, json);
+                std::process::exit(1);
+            }
+        }
+        return;
     }
     match run(cli) {
         Ok(reply) => reply.print(json),

@@ -22,16 +22,32 @@ impl Reply {
 
     pub fn print(&self, json: bool) {
         if json {
-            println!("{}", self.json);
+            line(&self.json.to_string());
         } else {
-            println!("{}", self.text);
+            line(&self.text);
+        }
+    }
+}
+
+/// One line on stdout. A reader that has gone (`tideline … | head`) ends the process quietly
+/// with the status a shell gives a process killed by SIGPIPE, rather than a panic (Rust's
+/// runtime ignores SIGPIPE, so `println!` would panic on the broken pipe).
+pub fn line(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|_| out.write_all(b"\n")).and_then(|_| out.flush()) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(141),
+        Err(e) => {
+            eprintln!("error: writing to stdout: {e}");
+            std::process::exit(1);
         }
     }
 }
 
 pub fn print_error(err: &Error, json: bool) {
     if json {
-        println!("{}", serde_json::to_string(err).unwrap_or_default());
+        line(&serde_json::to_string(err).unwrap_or_default());
     } else {
         eprintln!("error: {}\n  hint: {}", err.message, err.hint);
     }

@@ -20,14 +20,20 @@ const XLOG_SWITCH: u8 = 0x40;
 /// the CPU's L2 cache.
 const CHUNK: usize = 512 * 1024;
 
-/// Records checked together (a multiple of the four whose CRCs interleave).
-const BATCH: usize = 16;
+/// Records checked together: as many as a page holds of a bulk load's short records, so that few
+/// are left over from the groups of eight whose CRCs interleave.
+const BATCH: usize = 64;
 
 /// Records of one page waiting for their CRC check: (offset in the page, length).
-#[derive(Default)]
 struct Batch {
     at: [(usize, usize); BATCH],
     len: usize,
+}
+
+impl Default for Batch {
+    fn default() -> Batch {
+        Batch { at: [(0, 0); BATCH], len: 0 }
+    }
 }
 
 impl Batch {
