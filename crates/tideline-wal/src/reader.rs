@@ -5,6 +5,8 @@
 //! or (when checked) a CRC mismatch is the end of valid WAL, as PostgreSQL itself reads it.
 
 use crate::page::{PageHeader, FIRST_IS_CONTRECORD, FIRST_IS_OVERWRITE_CONTRECORD};
+use crate::partial::Partial;
+pub use crate::rmgrs::Rmgrs;
 use crate::xlog::RM_XLOG_ID;
 use crate::{maxalign, u32_at, u64_at, WalError};
 use std::cell::Cell;
@@ -119,79 +121,6 @@ fn fill(source: &mut dyn Read, buf: &mut [u8]) -> Result<usize, WalError> {
         }
     }
     Ok(n)
-}
-
-/// Which records a reader hands over, by resource manager; it reads, checks and counts the
-/// others all the same. Handing over only what a caller looks at spares a call per record
-/// (most of them heap and index records), and a copy of each one spanning pages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Rmgrs([u64; 4]);
-
-impl Rmgrs {
-    pub const ALL: Rmgrs = Rmgrs([u64::MAX; 4]);
-    pub const NONE: Rmgrs = Rmgrs([0; 4]);
-
-    pub fn of(ids: &[u8]) -> Rmgrs {
-        let mut set = Rmgrs::NONE;
-        for &id in ids {
-            set.0[usize::from(id / 64)] |= 1 << (id % 64);
-        }
-        set
-    }
-
-    fn has(&self, rmgr: u8) -> bool {
-        self.0[usize::from(rmgr / 64)] & (1 << (rmgr % 64)) != 0
-    }
-}
-
-impl Default for Rmgrs {
-    fn default() -> Rmgrs {
-        Rmgrs::ALL
-    }
-}
-
-/// A record begun in an earlier page.
-#[derive(Debug)]
-struct Partial {
-    start: u64,
-    total: usize,
-    got: usize,
-    /// Its bytes so far, when they are handed over (or its header is not whole yet) …
-    bytes: Option<Vec<u8>>,
-    /// … else only its header and the CRC of its body so far.
-    header: [u8; RECORD_HEADER_SIZE],
-    body_crc: u32,
-}
-
-impl Partial {
-    fn begin(start: u64, total: usize, first: &[u8], keep: bool, check_crc: bool) -> Partial {
-        let mut partial = Partial { start, total, got: first.len(), bytes: None, header: [0; 24], body_crc: 0 };
-        if keep || first.len() < RECORD_HEADER_SIZE {
-            // Grown as pages arrive: a length read from damaged WAL must not allocate.
-            let mut bytes = Vec::with_capacity(total.min(1 << 16));
-            bytes.extend_from_slice(first);
-            partial.bytes = Some(bytes);
-        } else {
-            partial.header.copy_from_slice(&first[..RECORD_HEADER_SIZE]);
-            if check_crc {
-                partial.body_crc = crc32c::crc32c(&first[RECORD_HEADER_SIZE..]);
-            }
-        }
-        partial
-    }
-
-    fn add(&mut self, piece: &[u8], check_crc: bool) {
-        self.got += piece.len();
-        match &mut self.bytes {
-            Some(bytes) => bytes.extend_from_slice(piece),
-            None if check_crc => self.body_crc = crc32c::crc32c_append(self.body_crc, piece),
-            None => {}
-        }
-    }
-
-    fn head(&self) -> &[u8] {
-        self.bytes.as_deref().unwrap_or(&self.header)
-    }
 }
 
 #[derive(Debug, Default)]
