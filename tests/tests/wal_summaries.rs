@@ -53,7 +53,8 @@ fn segments_are_summarised_as_they_land_and_indexed() {
         std::fs::remove_file(wal.join(format!("{segment}.json"))).unwrap();
         let index = home.cli(&["wal", "index", "p"], None).ok().clone();
         assert!(index["summarised"].as_u64().unwrap() >= 1, "{index}");
-        assert_eq!(summary(wal, &segment)["changes"], s["changes"]);
+        // (wal-push read the segment before it from pg_wal; `wal index` from the archive.)
+        assert_eq!(summary(wal, &segment), s, "PostgreSQL {major}");
         psql(pg, "postgres", "CREATE TABLE after_backup AS SELECT 1 AS x");
         let last = psql(pg, "postgres", "SELECT pg_walfile_name(pg_switch_wal())");
         let started = std::time::Instant::now();

@@ -55,7 +55,7 @@ impl Engine {
                 continue;
             }
             let content = read_compressed(&archive.path_of(name))?;
-            archive.write_summary(name, &content, content.len() as u64)?;
+            archive.write_summary(name, &content, content.len() as u64, None)?;
             report.summarised += 1;
         }
         report.ingested = self.ingest_wal_summaries(&sysid, &archive)?;

@@ -45,7 +45,7 @@ pub fn wal_push(repo: &Path, path: &Path, pgdata: &Path) -> Result<PushOutcome> 
     if kind == WalFileKind::Segment && !archive.summary_path(name).exists() {
         // The segment is safe already; a summary that fails is written later by `wal index`.
         let segment_bytes = segment_header(&content).map(|h| h.segment_bytes as u64).unwrap_or(16 << 20);
-        if let Err(e) = archive.write_summary(name, &content, segment_bytes) {
+        if let Err(e) = archive.write_summary(name, &content, segment_bytes, path.parent()) {
             eprintln!("tideline wal-push: {name} archived, but not summarised: {}", e.message);
         }
     }

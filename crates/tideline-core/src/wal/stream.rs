@@ -81,7 +81,7 @@ fn sweep(
                 if kind == WalFileKind::Segment {
                     archive.remove_partial(&name)?;
                     let segment_bytes = content.len() as u64;
-                    if let Err(e) = archive.write_summary(&name, &content, segment_bytes) {
+                    if let Err(e) = archive.write_summary(&name, &content, segment_bytes, None) {
                         // Stored all the same; `tideline wal index` summarises it later.
                         tracing::warn!(segment = %name, error = %e.message, "segment not summarised");
                     }

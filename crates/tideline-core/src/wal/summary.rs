@@ -17,6 +17,7 @@ use super::inspect::rfc3339;
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::Path;
 use tideline_wal::decode::RelFileLocator;
 use tideline_wal::heap::Change;
 use tideline_wal::xact::Outcome;
@@ -330,12 +331,28 @@ impl WalArchive {
     }
 
     /// Writes `<segment>.json` for a stored segment (temp name, fsync, rename: a reader sees
-    /// a whole summary or none). The segment before it is read back when the archive has it.
-    pub fn write_summary(&self, segment: &str, content: &[u8], segment_bytes: u64) -> Result<SegmentSummary> {
+    /// a whole summary or none). The segment before it is read too, to finish the record that
+    /// runs into this one: from `beside` (the directory this segment came from, pg_wal for
+    /// archive_command) while it is still there, else back from the archive.
+    pub fn write_summary(
+        &self,
+        segment: &str,
+        content: &[u8],
+        segment_bytes: u64,
+        beside: Option<&Path>,
+    ) -> Result<SegmentSummary> {
         let previous_name = super::names::segment(segment, segment_bytes)
             .filter(|s| s.number > 0)
             .map(|s| super::names::SegmentName { timeline: s.timeline, number: s.number - 1 }.file_name(segment_bytes));
-        let previous = previous_name.as_deref().and_then(|prev| read_compressed(&self.path_of(prev)).ok());
+        let previous = previous_name.as_deref().and_then(|prev| {
+            // As PostgreSQL left it, a whole segment (a later pass of a recycled file has a later
+            // name, and the reader checks every page's address): no decompressing it again,
+            // which was most of what summarising added to wal-push.
+            beside
+                .and_then(|dir| std::fs::read(dir.join(prev)).ok())
+                .filter(|bytes| bytes.len() as u64 == segment_bytes)
+                .or_else(|| read_compressed(&self.path_of(prev)).ok())
+        });
         let carried = previous_name.as_deref().and_then(|p| self.read_summary(p)).map(|s| s.open);
         let summary = summarize(segment, content, previous.as_deref(), carried.as_ref())?;
         let json = serde_json::to_vec(&summary).map_err(|e| Error::internal(e.to_string()))?;
