@@ -9,8 +9,13 @@ use crate::reader::RECORD_HEADER_SIZE;
 
 /// Whether a record's stored CRC matches, one record at a time.
 pub fn record_ok(record: &[u8]) -> bool {
-    let body = crc32c::crc32c(&record[RECORD_HEADER_SIZE..]);
-    crc32c::crc32c_append(body, &record[..20]) == stored(record)
+    header_ok(crc32c::crc32c(&record[RECORD_HEADER_SIZE..]), record)
+}
+
+/// Whether the CRC of a record's body (however it was gathered) and of its header up to the
+/// CRC field matches the one the header stores. `head` is at least the record's header.
+pub(crate) fn header_ok(body_crc: u32, head: &[u8]) -> bool {
+    crc32c::crc32c_append(body_crc, &head[..20]) == stored(head)
 }
 
 fn stored(record: &[u8]) -> u32 {
@@ -68,7 +73,7 @@ const LONG_TAIL: usize = 256;
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "sse4.2")]
 unsafe fn crc4(records: [&[u8]; 4]) -> [u32; 4] {
-    use std::arch::x86_64::{_mm_crc32_u32, _mm_crc32_u64, _mm_crc32_u8};
+    use std::arch::x86_64::{_mm_crc32_u64, _mm_crc32_u8};
     let mut crc = [u64::from(u32::MAX); 4];
     // The bodies: in step while every one has words left, then each one's tail on its own.
     let body = records.map(|r| (r[RECORD_HEADER_SIZE..].as_ptr(), r.len() - RECORD_HEADER_SIZE));
@@ -99,15 +104,18 @@ unsafe fn crc4(records: [&[u8]; 4]) -> [u32; 4] {
             *c = u64::from(_mm_crc32_u8(*c as u32, byte));
         }
     }
-    // The headers up to the CRC field: 20 bytes each, in step throughout.
-    let mut out = [0u32; 4];
-    for (i, r) in records.iter().enumerate() {
-        let h = &r[..20];
-        let c = _mm_crc32_u64(crc[i], u64::from_le_bytes(h[..8].try_into().expect("8 bytes")));
-        let c = _mm_crc32_u64(c, u64::from_le_bytes(h[8..16].try_into().expect("8 bytes")));
-        out[i] = !_mm_crc32_u32(c as u32, u32::from_le_bytes(h[16..20].try_into().expect("4 bytes")));
-    }
-    out
+    std::array::from_fn(|i| with_header(crc[i], records[i]))
+}
+
+/// A record's CRC from that of its body: the header up to the CRC field goes in last.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "sse4.2")]
+fn with_header(body_crc: u64, record: &[u8]) -> u32 {
+    use std::arch::x86_64::{_mm_crc32_u32, _mm_crc32_u64};
+    let h = &record[..20];
+    let c = _mm_crc32_u64(body_crc, u64::from_le_bytes(h[..8].try_into().expect("8 bytes")));
+    let c = _mm_crc32_u64(c, u64::from_le_bytes(h[8..16].try_into().expect("8 bytes")));
+    !_mm_crc32_u32(c as u32, u32::from_le_bytes(h[16..20].try_into().expect("4 bytes")))
 }
 
 /// Lanes whose bodies differ by more words than this take `crc4`'s way (a page image beside
@@ -171,10 +179,7 @@ unsafe fn crc4_alike(records: [&[u8]; 4]) -> [u32; 4] {
         c = select(two, u64::from(_mm_crc32_u16(c as u32, tail as u16)), c);
         tail = select(two, tail >> 16, tail);
         c = select(rest & 1 != 0, u64::from(_mm_crc32_u8(c as u32, tail as u8)), c);
-        let h = &records[k][..20];
-        let c = _mm_crc32_u64(c, u64::from_le_bytes(h[..8].try_into().expect("8 bytes")));
-        let c = _mm_crc32_u64(c, u64::from_le_bytes(h[8..16].try_into().expect("8 bytes")));
-        out[k] = !_mm_crc32_u32(c as u32, u32::from_le_bytes(h[16..20].try_into().expect("4 bytes")));
+        out[k] = with_header(c, records[k]);
     }
     out
 }

@@ -133,7 +133,7 @@ pub struct Reader {
     major: Option<u32>,
     /// The next segment's expected start, once one was read.
     next_segment: Option<u64>,
-    /// A record begun in an earlier page: its start, its length, the bytes so far.
+    /// A record begun in an earlier page, gathered as its pages arrive.
     partial: Option<Partial>,
 }
 
@@ -401,7 +401,7 @@ impl Reader {
         if self.check_crc {
             let ok = match &partial.bytes {
                 Some(bytes) => crate::crc::record_ok(bytes),
-                None => crc32c::crc32c_append(partial.body_crc, &head[..20]) == u32_at(head, 20).unwrap_or(0),
+                None => crate::crc::header_ok(partial.body_crc, head),
             };
             if !ok {
                 return false;
