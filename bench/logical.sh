@@ -41,6 +41,40 @@ DB_BYTES=$(psql -d bench -Atc "SELECT pg_database_size('bench')")
 "$TL" tools --add-dir "$BIN" >/dev/null
 
 
+# Tideline and the same command by hand take turns going first (odd runs Tideline, even runs by
+# hand): on this VM the step after another restore or dump runs at a different speed, and a
+# fixed order put that difference into the ratio.
+cmd=""
+tideline_backup() {
+  settle; t0=$(now); out=$("$TL" backup bench --json); t1=$(now)
+  id=$(echo "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+  dir=$(echo "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["path"])')
+  record tideline_default "$(echo "$t1 - $t0" | bc)" "$(size_of "$dir")"
+  # The same pg_dump command Tideline ran (without --snapshot, which needs our transaction).
+  [ -n "$cmd" ] || cmd=$("$TL" backups show "$id" --json | python3 -c '
+import json, sys
+m = json.load(sys.stdin)
+args = [a for a in m["command"][1:] if not a.startswith("--snapshot=") and not a.startswith("--file=")]
+print(" ".join(args))')
+}
+same_backup_by_hand() {
+  rm -rf "$work/same.d"
+  settle; t0=$(now); "$BIN/pg_dump" -d bench $cmd --file="$work/same.d" 2>/dev/null; t1=$(now)
+  record same_by_hand "$(echo "$t1 - $t0" | bc)" "$(size_of "$work/same.d")"
+}
+tideline_restore() {
+  psql -d postgres -c "DROP DATABASE IF EXISTS r_tl"
+  settle; t0=$(now); "$TL" restore "$id" --to-db r_tl --json >/dev/null; t1=$(now)
+  record restore_tideline "$(echo "$t1 - $t0" | bc)" 0
+}
+# The same pg_restore Tideline runs, by hand; creating the database is part of the job (Tideline creates it too).
+same_restore_by_hand() {
+  psql -d postgres -c "DROP DATABASE IF EXISTS r_hand"
+  local jobs; jobs=$(nproc); [ "$jobs" -gt 4 ] && jobs=4
+  settle; t0=$(now); psql -d postgres -c "CREATE DATABASE r_hand"; "$BIN/pg_restore" --exit-on-error -j "$jobs" -d r_hand "$dir/database.d"; t1=$(now)
+  record restore_by_hand "$(echo "$t1 - $t0" | bc)" 0
+}
+
 for run in $(seq 1 "$RUNS"); do
   echo "run $run/$RUNS" >&2
   # The guide's default: custom format, gzip at its default level.
@@ -49,34 +83,15 @@ for run in $(seq 1 "$RUNS"); do
   # The floor the server sets: no compression.
   settle; t0=$(now); "$BIN/pg_dump" -d bench -Fc -Z0 -f "$work/plain.dump"; t1=$(now)
   record floor_z0 "$(echo "$t1 - $t0" | bc)" "$(size_of "$work/plain.dump")"
-  # Tideline's default backup (with its snapshot row counts and checksums).
-  settle; t0=$(now); out=$("$TL" backup bench --json); t1=$(now)
-  id=$(echo "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
-  dir=$(echo "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["path"])')
-  record tideline_default "$(echo "$t1 - $t0" | bc)" "$(size_of "$dir")"
-  # The same pg_dump command Tideline ran, by hand (without --snapshot, which needs our transaction).
-  cmd=$("$TL" backups show "$id" --json | python3 -c '
-import json, sys
-m = json.load(sys.stdin)
-args = [a for a in m["command"][1:] if not a.startswith("--snapshot=") and not a.startswith("--file=")]
-print(" ".join(args))')
-  rm -rf "$work/same.d"
-  settle; t0=$(now); "$BIN/pg_dump" -d bench $cmd --file="$work/same.d" 2>/dev/null; t1=$(now)
-  record same_by_hand "$(echo "$t1 - $t0" | bc)" "$(size_of "$work/same.d")"
+  # Tideline's default backup (with its snapshot row counts and checksums), and the same pg_dump by hand.
+  if [ $((run % 2)) = 1 ]; then tideline_backup; same_backup_by_hand; else same_backup_by_hand; tideline_backup; fi
 
-  # Restores: the guide's pg_restore of -Fc, single job; Tideline's default restore of its default backup.
-  # By hand, creating the database is part of the job (Tideline creates it too).
+  # Restores: the guide's pg_restore of -Fc, single job; Tideline's default restore of its
+  # default backup; the same pg_restore by hand.
   psql -d postgres -c "DROP DATABASE IF EXISTS r_guide"
   settle; t0=$(now); psql -d postgres -c "CREATE DATABASE r_guide"; "$BIN/pg_restore" -d r_guide "$work/guide.dump"; t1=$(now)
   record restore_guide "$(echo "$t1 - $t0" | bc)" 0
-  psql -d postgres -c "DROP DATABASE IF EXISTS r_tl"
-  settle; t0=$(now); "$TL" restore "$id" --to-db r_tl --json >/dev/null; t1=$(now)
-  record restore_tideline "$(echo "$t1 - $t0" | bc)" 0
-  # The same pg_restore Tideline runs, by hand.
-  psql -d postgres -c "DROP DATABASE IF EXISTS r_hand"
-  jobs=$(nproc); [ "$jobs" -gt 4 ] && jobs=4
-  settle; t0=$(now); psql -d postgres -c "CREATE DATABASE r_hand"; "$BIN/pg_restore" --exit-on-error -j "$jobs" -d r_hand "$dir/database.d"; t1=$(now)
-  record restore_by_hand "$(echo "$t1 - $t0" | bc)" 0
+  if [ $((run % 2)) = 1 ]; then tideline_restore; same_restore_by_hand; else same_restore_by_hand; tideline_restore; fi
   rm -rf "$dir"; "$TL" repo rescan >/dev/null
 done
 
@@ -86,7 +101,7 @@ commit=$(git rev-parse --short HEAD)
 section="$(mktemp)"
 {
   echo "<!-- logical:start -->"
-  echo "Written by \`bench/logical.sh\` (never run in CI). Medians of $RUNS runs; every raw run is listed."
+  echo "Written by \`bench/logical.sh\` (never run in CI). Medians of $RUNS runs; every raw run is listed; Tideline and the same command by hand take turns going first."
   echo
   echo "- commit: \`$commit\`, $(date -u +%Y-%m-%dT%H:%MZ)"
   echo "- machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -r); PostgreSQL $MAJOR (PyPI build) for server and tools"

@@ -7,6 +7,7 @@ use super::clean;
 use super::dump::{query_failed, server_version};
 use super::options::DumpFormat;
 use super::preflight::{check_sections, check_target_space, role_map};
+use super::row_counts::Counting;
 use super::toc::{self, Selection};
 use super::tool_run::{run_logged, TableSizes};
 use crate::engine::Engine;
@@ -274,8 +275,15 @@ impl Engine {
             expected.iter_mut().for_each(|t| t.schema = new_schema.clone());
         }
         let connections = opts.jobs.unwrap_or_else(super::dump_args::default_jobs) as usize;
+        // A database created for this restore holds only what the restore wrote, so the
+        // server's tally of inserted rows is exact there (sessions hand it over on ending from 15).
+        let counting = if exists == 0 && opts.into_schema.is_none() && server_major >= 15 {
+            Counting::TallyFirst
+        } else {
+            Counting::Scan
+        };
         report.row_counts =
-            super::row_counts::restored_rows(&target, password.as_ref(), &expected, connections).await?;
+            super::row_counts::restored_rows(&target, password.as_ref(), &expected, connections, counting).await?;
         report.duration_ms = started.elapsed().as_millis() as u64;
         if let Some(s) = sandbox {
             report.sandbox = Some(self.keep_sandbox(s, report.duration_ms)?);

@@ -1,13 +1,32 @@
 //! Reading back how many rows each restored table holds, to set beside the manifest's counts.
 //! Several connections at once: a sequential `count(*)` over every table costs as long as a
 //! scan of the whole database, which is most of a restore's overhead over pg_restore alone.
+//!
+//! In a database created for the restore, the server has already counted: each table's
+//! inserted minus deleted rows (pg_stat_user_tables), which from PostgreSQL 15 a session
+//! hands over when it ends. A table whose tally matches the manifest needs no scan; any other
+//! (a tally behind, reset or missing) is counted with `count(*)`, so a figure that differs
+//! from the manifest is always a count. Scanning 1.2 GB back cost 0.16 s of a 7 s restore.
 
 use super::names::exact_pattern;
 use crate::error::Result;
 use crate::profile::ProfileDraft;
 use crate::repo::manifest::TableCount;
 use crate::secret::Secret;
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
 use tokio_postgres::Client;
+
+/// How the rows of the tables of `expected` are found.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Counting {
+    /// `count(*)` of every table (verify reads every row back; an existing database may hold
+    /// rows from before).
+    Scan,
+    /// The server's tally where it matches the manifest, `count(*)` elsewhere: for a database
+    /// created for this restore, on PostgreSQL 15 or later.
+    TallyFirst,
+}
 
 /// The tables of `expected` that exist in `target`, each with its row count, in `expected`'s
 /// order. A table that is not there (left out of a selection) is absent from the result.
@@ -16,8 +35,16 @@ pub(crate) async fn restored_rows(
     password: Option<&Secret>,
     expected: &[TableCount],
     connections: usize,
+    counting: Counting,
 ) -> Result<Vec<TableCount>> {
-    let shares = shares(expected, connections.clamp(1, expected.len().max(1)));
+    let mut found: Vec<(usize, TableCount)> = Vec::new();
+    let mut to_count: Vec<usize> = (0..expected.len()).collect();
+    if counting == Counting::TallyFirst && !expected.is_empty() {
+        let client = crate::connect::connect(target, password).await?;
+        let tally = tally(&client).await;
+        (found, to_count) = settle_by_tally(expected, &tally);
+    }
+    let shares = shares(expected, &to_count, connections.clamp(1, to_count.len().max(1)));
     let mut clients = Vec::with_capacity(shares.len());
     for _ in 0..shares.len() {
         clients.push(crate::connect::connect(target, password).await?);
@@ -26,9 +53,58 @@ pub(crate) async fn restored_rows(
         clients.iter().zip(&shares).map(|(client, share)| count_share(client, expected, share)),
     )
     .await;
-    let mut found: Vec<(usize, TableCount)> = counted.into_iter().flatten().collect();
+    found.extend(counted.into_iter().flatten());
     found.sort_by_key(|(i, _)| *i);
     Ok(found.into_iter().map(|(_, t)| t).collect())
+}
+
+/// Longest wait for the restore's sessions to end (and hand over their counts); a table whose
+/// tally is still behind after it is simply counted.
+const SESSIONS_END_WITHIN: Duration = Duration::from_secs(1);
+
+/// Rows inserted minus deleted per (schema, table), once no other client session is left in
+/// the database; empty if the statistics cannot be read.
+async fn tally(client: &Client) -> HashMap<(String, String), i64> {
+    let started = Instant::now();
+    while started.elapsed() < SESSIONS_END_WITHIN {
+        let others = client
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
+                   AND backend_type = 'client backend' AND pid <> pg_backend_pid()",
+                &[],
+            )
+            .await;
+        match others.map(|r| r.get::<_, i64>(0)) {
+            Ok(0) => break,
+            Ok(_) => tokio::time::sleep(Duration::from_millis(5)).await,
+            Err(_) => return HashMap::new(),
+        }
+    }
+    let rows = client
+        .query(
+            "SELECT schemaname::text, relname::text, n_tup_ins - n_tup_del FROM pg_stat_user_tables
+             WHERE current_setting('track_counts')::bool",
+            &[],
+        )
+        .await
+        .unwrap_or_default();
+    rows.iter().map(|r| ((r.get(0), r.get(1)), r.get(2))).collect()
+}
+
+/// The tables whose tally matches the manifest (taken as counted), and the indices of the rest.
+fn settle_by_tally(
+    expected: &[TableCount],
+    tally: &HashMap<(String, String), i64>,
+) -> (Vec<(usize, TableCount)>, Vec<usize>) {
+    let mut settled = Vec::new();
+    let mut rest = Vec::new();
+    for (i, t) in expected.iter().enumerate() {
+        match tally.get(&(t.schema.clone(), t.table.clone())) {
+            Some(&rows) if rows == t.rows => settled.push((i, t.clone())),
+            _ => rest.push(i),
+        }
+    }
+    (settled, rest)
 }
 
 async fn count_share(client: &Client, expected: &[TableCount], share: &[usize]) -> Vec<(usize, TableCount)> {
@@ -43,10 +119,11 @@ async fn count_share(client: &Client, expected: &[TableCount], share: &[usize]) 
     out
 }
 
-/// Table indices split over `n` connections by the manifest's row counts, largest first to the
-/// least loaded, so one big table does not leave the others idle at the end.
-fn shares(expected: &[TableCount], n: usize) -> Vec<Vec<usize>> {
-    let mut order: Vec<usize> = (0..expected.len()).collect();
+/// The tables `which` (indices into `expected`) split over `n` connections by the manifest's
+/// row counts, largest first to the least loaded, so one big table does not leave the others
+/// idle at the end.
+fn shares(expected: &[TableCount], which: &[usize], n: usize) -> Vec<Vec<usize>> {
+    let mut order = which.to_vec();
     order.sort_by_key(|&i| std::cmp::Reverse(expected[i].rows));
     let mut shares = vec![(0i64, Vec::new()); n];
     for i in order {
@@ -68,9 +145,30 @@ mod tests {
     #[test]
     fn big_tables_spread_over_connections() {
         let tables = [table("a", 10), table("b", 1000), table("c", 900), table("d", 50), table("e", 60)];
-        assert_eq!(shares(&tables, 2), vec![vec![1, 0], vec![2, 4, 3]]);
-        assert_eq!(shares(&tables, 1), vec![vec![1, 2, 4, 3, 0]]);
-        assert_eq!(shares(&tables[..1], 3), vec![vec![0]]);
-        assert!(shares(&[], 1).is_empty());
+        let all = [0, 1, 2, 3, 4];
+        assert_eq!(shares(&tables, &all, 2), vec![vec![1, 0], vec![2, 4, 3]]);
+        assert_eq!(shares(&tables, &all, 1), vec![vec![1, 2, 4, 3, 0]]);
+        assert_eq!(shares(&tables, &[0], 3), vec![vec![0]]);
+        assert_eq!(shares(&tables, &[0, 3], 2), vec![vec![3], vec![0]]);
+        assert!(shares(&tables, &[], 1).is_empty());
+    }
+
+    #[test]
+    fn only_tables_whose_tally_matches_are_taken_without_a_count() {
+        let tables = [table("a", 10), table("b", 1000), table("c", 0), table("d", 5)];
+        let tally: HashMap<(String, String), i64> = [
+            (("public".to_string(), "a".to_string()), 10),
+            // Behind (a session not yet ended) or ahead: counted.
+            (("public".to_string(), "b".to_string()), 999),
+            (("public".to_string(), "c".to_string()), 0),
+            (("other".to_string(), "d".to_string()), 5),
+        ]
+        .into_iter()
+        .collect();
+        let (settled, rest) = settle_by_tally(&tables, &tally);
+        assert_eq!(settled, vec![(0, table("a", 10)), (2, table("c", 0))]);
+        // d's tally is another schema's table of the same name.
+        assert_eq!(rest, vec![1, 3]);
+        assert_eq!(settle_by_tally(&tables, &HashMap::new()).1, vec![0, 1, 2, 3]);
     }
 }

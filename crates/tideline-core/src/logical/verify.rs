@@ -3,6 +3,7 @@
 //! with per-table row counts compared against the manifest. The result is recorded on the backup.
 
 use super::archive::Archive;
+use super::row_counts::Counting;
 use crate::cluster::scratch::ScratchCluster;
 use crate::engine::Engine;
 use crate::error::{Error, ErrorCode, Result};
@@ -97,7 +98,9 @@ impl Engine {
             report.restore_tested = true;
             let expected = &archive.manifest.row_counts.tables;
             let connections = super::dump_args::default_jobs() as usize;
-            let restored = super::row_counts::restored_rows(&target, Some(password), expected, connections).await?;
+            let restored =
+                super::row_counts::restored_rows(&target, Some(password), expected, connections, Counting::Scan)
+                    .await?;
             for want in expected {
                 match restored.iter().find(|r| r.schema == want.schema && r.table == want.table) {
                     Some(got) if got.rows == want.rows => report.tables_compared += 1,

@@ -10,7 +10,6 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
 use std::time::SystemTime;
 use ts_rs::TS;
 
@@ -73,51 +72,12 @@ fn sha256_file(path: &Path) -> Result<String> {
 
 /// Files hashed before the inventory, with what each looked like then.
 #[derive(Default)]
-pub struct Prehashed(HashMap<PathBuf, Hashed>);
+pub struct Prehashed(pub(crate) HashMap<PathBuf, Hashed>);
 
-struct Hashed {
-    blake3: String,
-    size: u64,
-    modified: Option<SystemTime>,
-}
-
-/// Files hashed and fsynced on one background thread as soon as the tool writing them says
-/// they are finished (pg_dump's "finished item"), so checksums and fsyncs overlap the dump
-/// instead of following it. The inventory re-hashes any file whose size or time changed since.
-pub struct EarlyHashes {
-    queue: Option<mpsc::Sender<PathBuf>>,
-    worker: Option<std::thread::JoinHandle<HashMap<PathBuf, Hashed>>>,
-}
-
-impl EarlyHashes {
-    pub fn start() -> Self {
-        let (queue, paths) = mpsc::channel::<PathBuf>();
-        let worker = std::thread::spawn(move || {
-            let mut done = HashMap::new();
-            for path in paths {
-                let Ok(before) = std::fs::metadata(&path) else { continue };
-                let Ok(blake3) = blake3_file(&path) else { continue };
-                // The fsync the commit would do anyway, done while the disk has time.
-                let _ = File::open(&path).and_then(|f| f.sync_all());
-                done.insert(path, Hashed { blake3, size: before.len(), modified: before.modified().ok() });
-            }
-            done
-        });
-        EarlyHashes { queue: Some(queue), worker: Some(worker) }
-    }
-
-    /// Queues a finished file; a path that does not exist is skipped.
-    pub fn add(&self, path: PathBuf) {
-        if let Some(queue) = &self.queue {
-            let _ = queue.send(path);
-        }
-    }
-
-    /// Waits for the queued files and returns what was hashed.
-    pub fn finish(mut self) -> Prehashed {
-        drop(self.queue.take());
-        Prehashed(self.worker.take().and_then(|w| w.join().ok()).unwrap_or_default())
-    }
+pub(crate) struct Hashed {
+    pub blake3: String,
+    pub size: u64,
+    pub modified: Option<SystemTime>,
 }
 
 /// Every file below `root` except those named in `skip`, sorted by path. Files are hashed on
@@ -189,9 +149,8 @@ pub fn inventory_with(root: &Path, skip: &[&str], early: Prehashed) -> Result<Ve
 
 #[cfg(test)]
 mod tests {
-    // BLAKE3 of "abc" and of "abcd" (as the reference implementation and `b3sum` give them).
+    // BLAKE3 of "abc" (as the reference implementation and `b3sum` give it).
     const ABC: &str = "6437b3ac38465133ffb63b75273a8db548c558465d79db03fd359c6cd5bd9d85";
-    const ABCD: &str = "8c9c9881805d1a847102d7a42e58b990d088dd88a84f7314d71c838107571f2b";
 
     #[test]
     fn lists_and_hashes_every_file_but_the_skipped() {
@@ -207,28 +166,6 @@ mod tests {
         assert_eq!(files[1].size_bytes, 3);
         assert!(files[1].matches(&dir.path().join("d/a.dat")).unwrap());
         assert!(!files[1].matches(&dir.path().join("b")).unwrap());
-    }
-
-    #[test]
-    fn early_hashes_are_used_only_for_files_unchanged_since() {
-        let dir = tempfile::tempdir().unwrap();
-        let (a, b) = (dir.path().join("a"), dir.path().join("b"));
-        std::fs::write(&a, b"abc").unwrap();
-        std::fs::write(&b, b"abc").unwrap();
-        let early = super::EarlyHashes::start();
-        early.add(a.clone());
-        early.add(b.clone());
-        early.add(dir.path().join("gone"));
-        let mut done = early.finish();
-        assert_eq!(done.0.len(), 2);
-        assert_eq!(done.0[&a].blake3, ABC);
-        // A planted hash for the unchanged file proves the early result is taken as is …
-        done.0.get_mut(&a).unwrap().blake3 = "early".into();
-        // … and a file changed since it was hashed is hashed again.
-        std::fs::write(&b, b"abcd").unwrap();
-        let files = super::inventory_with(dir.path(), &[], done).unwrap();
-        assert_eq!(files[0].blake3.as_deref(), Some("early"));
-        assert_eq!(files[1].blake3.as_deref(), Some(ABCD));
     }
 
     #[test]

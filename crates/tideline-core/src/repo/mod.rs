@@ -10,6 +10,7 @@
 //! `.tmp-*` directory, which nothing reads as a backup and the next run of that database removes.
 
 pub mod checksum;
+pub mod early_hash;
 pub mod manifest;
 
 use crate::error::{Error, Result};

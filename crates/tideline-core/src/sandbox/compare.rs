@@ -3,7 +3,7 @@
 
 use crate::engine::Engine;
 use crate::error::Result;
-use crate::logical::row_counts::restored_rows;
+use crate::logical::row_counts::{restored_rows, Counting};
 use crate::profile::ProfileDraft;
 use crate::repo::manifest::TableCount;
 use crate::secret::Secret;
@@ -42,7 +42,7 @@ async fn counts(draft: &ProfileDraft, password: Option<&Secret>) -> Result<Vec<T
     let rows = client.query(USER_TABLES, &[]).await.map_err(crate::logical::dump::query_failed("listing tables"))?;
     let tables: Vec<TableCount> =
         rows.iter().map(|r| TableCount { schema: r.get(0), table: r.get(1), rows: 0 }).collect();
-    restored_rows(draft, password, &tables, 4).await
+    restored_rows(draft, password, &tables, 4, Counting::Scan).await
 }
 
 impl Engine {
