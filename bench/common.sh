@@ -31,6 +31,12 @@ median() { printf '%s\n' $1 | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(N
 m() { median "${times[$1]}"; }
 # Rounded, not truncated: 1.0385 is 1.04.
 ratio() { printf '%.2f' "$(echo "scale=6; $1 / $2" | bc)"; }
+# paired A B: the median of A's run i over B's run i (runs that took turns going first), rounded.
+paired() {
+  local a=(${times[$1]}) b=(${times[$2]}) r=() i
+  for i in "${!a[@]}"; do r+=("$(echo "scale=6; ${a[$i]} / ${b[$i]}" | bc)"); done
+  printf '%.2f' "$(median "${r[*]}")"
+}
 # write_section NAME FILE: replaces docs/benchmarks.md's <!-- NAME:start/end --> section with
 # FILE (added before "## Notes" the first time), then prints it.
 write_section() {

@@ -34,16 +34,17 @@ impl EarlyHashes {
         let worker = std::thread::spawn(move || {
             let mut done = HashMap::new();
             let mut growing: HashMap<PathBuf, Following> = HashMap::new();
+            let mut buf = vec![0u8; 256 << 10];
             loop {
                 match paths.recv_timeout(FOLLOW_EVERY) {
                     Ok(path) => {
-                        if let Some(hashed) = finish(&path, growing.remove(&path)) {
+                        if let Some(hashed) = finish(&path, growing.remove(&path), &mut buf) {
                             done.insert(path, hashed);
                         }
                     }
                     Err(RecvTimeoutError::Timeout) => {
                         if let Some(dir) = &follow {
-                            catch_up(dir, &mut growing, &done);
+                            catch_up(dir, &mut growing, &done, &mut buf);
                         }
                     }
                     Err(RecvTimeoutError::Disconnected) => break,
@@ -82,10 +83,9 @@ impl Following {
     }
 
     /// Hashes what has been appended since the last call, up to the file's current end.
-    fn read_to_end(&mut self) -> std::io::Result<()> {
-        let mut buf = vec![0u8; 256 << 10];
+    fn read_to_end(&mut self, buf: &mut [u8]) -> std::io::Result<()> {
         loop {
-            let n = self.file.read(&mut buf)?;
+            let n = self.file.read(buf)?;
             if n == 0 {
                 return Ok(());
             }
@@ -101,7 +101,7 @@ fn is_followed_data_file(path: &Path) -> bool {
 }
 
 /// Reads every growing data file in `dir` up to its current end.
-fn catch_up(dir: &Path, growing: &mut HashMap<PathBuf, Following>, done: &HashMap<PathBuf, Hashed>) {
+fn catch_up(dir: &Path, growing: &mut HashMap<PathBuf, Following>, done: &HashMap<PathBuf, Hashed>, buf: &mut [u8]) {
     let Ok(entries) = std::fs::read_dir(dir) else { return };
     for path in entries.flatten().map(|e| e.path()) {
         if !is_followed_data_file(&path) || done.contains_key(&path) {
@@ -111,7 +111,7 @@ fn catch_up(dir: &Path, growing: &mut HashMap<PathBuf, Following>, done: &HashMa
             let Ok(following) = Following::open(&path) else { continue };
             growing.insert(path.clone(), following);
         }
-        if growing.get_mut(&path).is_some_and(|f| f.read_to_end().is_err()) {
+        if growing.get_mut(&path).is_some_and(|f| f.read_to_end(buf).is_err()) {
             // Read again from the start when it is named finished.
             growing.remove(&path);
         }
@@ -120,12 +120,12 @@ fn catch_up(dir: &Path, growing: &mut HashMap<PathBuf, Following>, done: &HashMa
 
 /// The checksum of a file its writer has closed, reading only what `following` has not, and
 /// the fsync the commit would do anyway, done while the disk has time.
-fn finish(path: &Path, following: Option<Following>) -> Option<Hashed> {
+fn finish(path: &Path, following: Option<Following>, buf: &mut [u8]) -> Option<Hashed> {
     // Size and time before the last read: a write after it shows in the inventory's check.
     let before = std::fs::metadata(path).ok()?;
     let blake3 = match following {
         Some(mut f) => {
-            f.read_to_end().ok()?;
+            f.read_to_end(buf).ok()?;
             if f.read != before.len() {
                 return None;
             }
