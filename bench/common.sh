@@ -27,7 +27,7 @@ declare -A times sizes
 # record NAME SECONDS BYTES: one raw run.
 record() { times[$1]+="$2 "; sizes[$1]="$3"; }
 size_of() { du -sb "$1" | cut -f1; }
-median() { printf '%s\n' $1 | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+median() { printf '%s\n' $1 | sort -g | awk '{a[NR]=$1} END {printf "%.9f\n", (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 m() { median "${times[$1]}"; }
 # Rounded, not truncated: 1.0385 is 1.04.
 ratio() { printf '%.2f' "$(echo "scale=6; $1 / $2" | bc)"; }

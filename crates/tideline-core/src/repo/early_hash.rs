@@ -11,7 +11,7 @@ use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, RecvTimeoutError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// How often files still being written are read up to their current end: at most this long
 /// of a dump's output is left to read when the file is named finished.
@@ -35,19 +35,24 @@ impl EarlyHashes {
             let mut done = HashMap::new();
             let mut growing: HashMap<PathBuf, Following> = HashMap::new();
             let mut buf = vec![0u8; 256 << 10];
+            let mut caught_up = Instant::now();
             loop {
-                match paths.recv_timeout(FOLLOW_EVERY) {
+                // By the clock, not by quiet spells: many small tables finishing in a row must
+                // not keep a big one from being followed.
+                match paths.recv_timeout(FOLLOW_EVERY.saturating_sub(caught_up.elapsed())) {
                     Ok(path) => {
                         if let Some(hashed) = finish(&path, growing.remove(&path), &mut buf) {
                             done.insert(path, hashed);
                         }
                     }
-                    Err(RecvTimeoutError::Timeout) => {
-                        if let Some(dir) = &follow {
-                            catch_up(dir, &mut growing, &done, &mut buf);
-                        }
-                    }
+                    Err(RecvTimeoutError::Timeout) => {}
                     Err(RecvTimeoutError::Disconnected) => break,
+                }
+                if caught_up.elapsed() >= FOLLOW_EVERY {
+                    if let Some(dir) = &follow {
+                        catch_up(dir, &mut growing, &done, &mut buf);
+                    }
+                    caught_up = Instant::now();
                 }
             }
             done
