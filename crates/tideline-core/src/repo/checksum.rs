@@ -78,6 +78,8 @@ pub(crate) struct Hashed {
     pub blake3: String,
     pub size: u64,
     pub modified: Option<SystemTime>,
+    /// Of `size`, the bytes read while the file was still being written.
+    pub read_early: u64,
 }
 
 /// Every file below `root` except those named in `skip`, sorted by path. Files are hashed on

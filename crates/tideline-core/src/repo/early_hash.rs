@@ -17,6 +17,11 @@ use std::time::{Duration, Instant};
 /// of a dump's output is left to read when the file is named finished.
 const FOLLOW_EVERY: Duration = Duration::from_millis(50);
 
+/// At most this many files followed at once (each holds a file handle). pg_dump writes one
+/// per job; the rest are files finished but not yet named (its log is read every 250 ms),
+/// which a dump of many small tables makes plenty of, and which are hashed when named.
+const FOLLOW_AT_MOST: usize = 16;
+
 /// Files hashed and fsynced on one background thread: those named finished (pg_dump's
 /// "finished item") at once, and, with a directory to follow, those still growing in it as
 /// they grow. The inventory re-hashes any file whose size or time changed since.
@@ -71,7 +76,10 @@ impl EarlyHashes {
     /// finished are left to the inventory).
     pub fn finish(mut self) -> Prehashed {
         drop(self.queue.take());
-        Prehashed(self.worker.take().and_then(|w| w.join().ok()).unwrap_or_default())
+        let done = self.worker.take().and_then(|w| w.join().ok()).unwrap_or_default();
+        let early: u64 = done.values().map(|h| h.read_early).sum();
+        tracing::info!(files = done.len(), bytes_read_while_written = early, "checksums taken during the run");
+        Prehashed(done)
     }
 }
 
@@ -113,6 +121,9 @@ fn catch_up(dir: &Path, growing: &mut HashMap<PathBuf, Following>, done: &HashMa
             continue;
         }
         if !growing.contains_key(&path) {
+            if growing.len() >= FOLLOW_AT_MOST {
+                continue;
+            }
             let Ok(following) = Following::open(&path) else { continue };
             growing.insert(path.clone(), following);
         }
@@ -128,22 +139,36 @@ fn catch_up(dir: &Path, growing: &mut HashMap<PathBuf, Following>, done: &HashMa
 fn finish(path: &Path, following: Option<Following>, buf: &mut [u8]) -> Option<Hashed> {
     // Size and time before the last read: a write after it shows in the inventory's check.
     let before = std::fs::metadata(path).ok()?;
-    let blake3 = match following {
+    let (blake3, read_early) = match following {
         Some(mut f) => {
+            let early = f.read;
             f.read_to_end(buf).ok()?;
-            if f.read != before.len() {
+            // All of it, and the file at that path (not one put in its place).
+            if f.read != before.len() || !same_file(&f.file, &before) {
                 return None;
             }
             let _ = f.file.sync_all();
-            f.hasher.finalize().to_hex().to_string()
+            (f.hasher.finalize().to_hex().to_string(), early)
         }
         None => {
             let blake3 = blake3_file(path).ok()?;
             let _ = File::open(path).and_then(|f| f.sync_all());
-            blake3
+            (blake3, 0)
         }
     };
-    Some(Hashed { blake3, size: before.len(), modified: before.modified().ok() })
+    Some(Hashed { blake3, size: before.len(), modified: before.modified().ok(), read_early })
+}
+
+#[cfg(unix)]
+fn same_file(open: &File, at_path: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    open.metadata().is_ok_and(|m| m.dev() == at_path.dev() && m.ino() == at_path.ino())
+}
+
+#[cfg(not(unix))]
+fn same_file(_open: &File, _at_path: &std::fs::Metadata) -> bool {
+    // Windows does not let a file held open be replaced.
+    true
 }
 
 #[cfg(test)]
@@ -201,11 +226,31 @@ mod tests {
         let done = early.finish();
         assert_eq!(done.0[&data].blake3, blake3::hash(&whole).to_hex().to_string());
         assert_eq!(done.0[&data].size, whole.len() as u64);
+        // Read while it grew, not only once named.
+        assert!(done.0[&data].read_early >= 500_000, "{}", done.0[&data].read_early);
         // Not a data file, never named finished: left to the inventory.
         assert!(!done.0.contains_key(&other));
         let files = inventory_with(dir.path(), &[], done).unwrap();
         assert_eq!(files[1].path, "toc.dat");
         assert_eq!(files[1].blake3.as_deref(), Some(ABC));
+    }
+
+    #[test]
+    fn a_followed_file_replaced_before_it_is_named_is_hashed_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("8.dat");
+        std::fs::write(&data, b"xyz").unwrap();
+        let early = EarlyHashes::start(Some(dir.path().to_path_buf()));
+        std::thread::sleep(super::FOLLOW_EVERY * 3);
+        // Another file put in its place, as long as what was read.
+        let new = dir.path().join("new");
+        std::fs::write(&new, b"abc").unwrap();
+        std::fs::rename(&new, &data).unwrap();
+        early.add(data.clone());
+        let done = early.finish();
+        assert!(!done.0.contains_key(&data));
+        let files = inventory_with(dir.path(), &[], done).unwrap();
+        assert_eq!(files[0].blake3.as_deref(), Some(ABC));
     }
 
     #[test]
