@@ -7,8 +7,13 @@ use std::path::PathBuf;
 use support::{comparable_dump, load_awkward, load_sample, majors, password, psql, Home, TestCluster};
 
 fn setup(major: u32) -> (TestCluster, Home) {
+    setup_with(major, vec![])
+}
+
+/// A server with extra `settings`, and a home with a profile `p` for it.
+fn setup_with(major: u32, settings: Vec<(String, String)>) -> (TestCluster, Home) {
     let pw = password();
-    let pg = TestCluster::start(major, Some(&pw));
+    let pg = TestCluster::start_with(major, Some(&pw), settings);
     let home = Home::new();
     home.cli(&["profile", "add", "p", "--url", &pg.url("postgres"), "--password-stdin"], Some(&pw)).ok();
     (pg, home)
@@ -119,11 +124,7 @@ fn a_table_whose_tally_is_not_the_manifests_count_is_counted() {
 #[test]
 fn without_the_servers_tally_every_table_is_counted() {
     for major in majors() {
-        let pw = password();
-        let settings = vec![("track_counts".to_string(), "off".to_string())];
-        let pg = TestCluster::start_with(major, Some(&pw), settings);
-        let home = Home::new();
-        home.cli(&["profile", "add", "p", "--url", &pg.url("postgres"), "--password-stdin"], Some(&pw)).ok();
+        let (pg, home) = setup_with(major, vec![("track_counts".to_string(), "off".to_string())]);
         load_sample(&pg, "shop");
         let id = backup(&home, "shop", "directory");
         let report = home.cli(&["restore", &id, "--to-db", "copy"], None);
