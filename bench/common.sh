@@ -21,8 +21,17 @@ generate_orders() {
 }
 
 now() { date +%s.%N; }
-# Every timed step starts alike: no dirty buffers or pending checkpoint left by the step before.
-settle() { psql -d postgres -c CHECKPOINT; sync; }
+# Every timed step starts alike: no dirty buffers or pending checkpoint left by the step before,
+# and no autovacuum worker still busy with what it wrote (≤ 60 s): a worker left running takes
+# CPU from the next step, whichever that is.
+settle() {
+  local i
+  for i in $(seq 1 600); do
+    [ "$(psql -d postgres -Atc "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'autovacuum worker'")" = 0 ] && break
+    sleep 0.1
+  done
+  psql -d postgres -c CHECKPOINT; sync
+}
 declare -A times sizes
 # record NAME SECONDS BYTES: one raw run.
 record() { times[$1]+="$2 "; sizes[$1]="$3"; }

@@ -9,6 +9,7 @@ pub mod dump_args;
 pub mod dumpall;
 pub mod globals;
 pub mod into_schema;
+pub(crate) mod lock_waits;
 pub mod names;
 pub mod options;
 pub mod preflight;

@@ -75,6 +75,8 @@ pub(crate) struct Destination<'a> {
     pub server_major: u32,
     /// The database was created for this restore (and is dropped if it fails).
     pub fresh: bool,
+    /// `PGOPTIONS` for the restore's sessions (lock_waits.rs).
+    pub session_options: Option<String>,
 }
 
 const USER_OBJECTS_SQL: &str = "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -249,8 +251,13 @@ impl Engine {
                 .map(|_| std::path::PathBuf::from(report.log_path.clone().unwrap_or_default()))
             }
             None => {
-                let dest =
-                    Destination { draft: &target, password: password.as_ref(), server_major, fresh: exists == 0 };
+                let dest = Destination {
+                    draft: &target,
+                    password: password.as_ref(),
+                    server_major,
+                    fresh: exists == 0,
+                    session_options: super::lock_waits::restore_session_options(&admin, server_major).await?,
+                };
                 self.run_restore(&archive, &dest, opts, selection.as_ref(), job).await
             }
         };
@@ -381,7 +388,7 @@ impl Engine {
             cc.command.args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "--single-transaction", "-f"]).arg(file);
             Ok(cc)
         };
-        let cc = if (opts.clean || !map.is_empty()) && !archive.is_plain() {
+        let mut cc = if (opts.clean || !map.is_empty()) && !archive.is_plain() {
             // pg_restore --clean cannot drop a partition's inherited constraints and indexes,
             // and with --single-transaction that aborts the whole restore; pg_restore cannot
             // map roles at all. So: let pg_restore write the script, let those drops pass over
@@ -443,6 +450,9 @@ impl Engine {
             cc.command.args(&shared).arg(archive.artifact());
             cc
         };
+        if let Some(options) = &dest.session_options {
+            cc.command.env("PGOPTIONS", options);
+        }
         let tool = if archive.is_plain() || opts.clean { "psql" } else { "pg_restore" };
         match run_logged(cc, &log_path, tool, job, "restoring", &TableSizes::new(), ErrorCode::RestoreFailed).await {
             Err(e) if e.code == ErrorCode::RestoreFailed => {

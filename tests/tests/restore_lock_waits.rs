@@ -1,0 +1,104 @@
+//! Autovacuum yields to a restore within the restore's short lock wait (100 ms, not the
+//! server's 1 s), and only logins allowed to shorten it do: anyone else's restore runs with the
+//! server's setting rather than being refused the connection. Real servers of every major.
+
+mod support;
+
+use std::time::{Duration, Instant};
+use support::{majors, password, psql, Home, TestCluster};
+
+/// A server logging lock waits, with autovacuum looking every second; a home with profile `p`
+/// (the superuser) and a backup of database `av` (one table `t`, 100000 rows).
+fn setup(major: u32) -> (TestCluster, Home, String) {
+    let pw = password();
+    let settings = [("log_lock_waits", "on"), ("autovacuum_naptime", "1")];
+    let pg = TestCluster::start_with(major, Some(&pw), settings.map(|(k, v)| (k.to_string(), v.to_string())).into());
+    psql(&pg, "postgres", "CREATE DATABASE av");
+    psql(&pg, "av", "CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t SELECT g, 'row ' || g FROM generate_series(1, 100000) g");
+    let home = Home::new();
+    home.cli(&["profile", "add", "p", "--url", &pg.url("postgres"), "--password-stdin"], Some(&pw)).ok();
+    let id = home.cli(&["backup", "p", "--database", "av", "--format", "directory"], None).ok()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    (pg, home, id)
+}
+
+/// The last log line of `home` that contains `needle`.
+fn last_log_line(home: &Home, needle: &str) -> String {
+    let mut logs: Vec<_> = std::fs::read_dir(home.path().join("logs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_file())
+        .collect();
+    logs.sort();
+    let lines: Vec<String> = logs
+        .iter()
+        .flat_map(|l| std::fs::read_to_string(l).unwrap().lines().map(str::to_string).collect::<Vec<_>>())
+        .collect();
+    lines.into_iter().rev().find(|l| l.contains(needle)).unwrap_or_else(|| panic!("no log line with {needle}"))
+}
+
+const SESSIONS_LINE: &str = "restore sessions: lock waits before autovacuum is cancelled";
+
+#[test]
+fn autovacuum_working_on_a_table_yields_to_the_restore_within_100_ms() {
+    for major in majors() {
+        let (pg, home, id) = setup(major);
+        home.cli(&["restore", &id, "--to-db", "copy"], None).ok();
+        assert!(last_log_line(&home, SESSIONS_LINE).contains("shortened=true"));
+        // Autovacuum crawls over t in copy (100000 dead rows, throttled to a page at a time)…
+        psql(
+            &pg,
+            "copy",
+            "ALTER TABLE t SET (autovacuum_vacuum_cost_delay = 100, autovacuum_vacuum_cost_limit = 1);
+             UPDATE t SET v = v || '.'",
+        );
+        let waited = Instant::now();
+        let busy =
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = 'copy' AND query LIKE 'autovacuum:%public.t%'";
+        while psql(&pg, "postgres", busy) != "1" {
+            assert!(waited.elapsed() < Duration::from_secs(60), "autovacuum never started on copy.t ({major})");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        // …when the restore drops it under --clean: the drop waits for autovacuum's lock only
+        // until its own deadlock_timeout, then the server cancels autovacuum.
+        let cleaned = home.cli(&["restore", &id, "--to-db", "copy", "--clean"], None);
+        assert_eq!(cleaned.ok()["row_counts"][0]["rows"], 100000);
+        let log = std::fs::read_to_string(pg.get().log_path()).unwrap();
+        assert!(log.contains("canceling autovacuum task"), "{major}: autovacuum was not cancelled:\n{log}");
+        let waits: Vec<f64> = log
+            .lines()
+            .filter(|l| l.contains("still waiting for AccessExclusiveLock"))
+            .map(|l| l[l.rfind("after ").unwrap() + 6..].trim_end_matches(" ms").parse().unwrap())
+            .collect();
+        assert!(!waits.is_empty(), "{major}: the restore never waited for autovacuum:\n{log}");
+        // The server's own setting would have made it 1000 ms.
+        assert!(waits.iter().all(|&ms| (100.0..1000.0).contains(&ms)), "{major}: waits of {waits:?} ms");
+        assert_eq!(psql(&pg, "copy", "SELECT count(*) FROM t WHERE v LIKE '%.'"), "0", "the backup's rows");
+    }
+}
+
+#[test]
+fn a_login_that_may_not_shorten_lock_waits_restores_with_the_servers_setting() {
+    for major in majors() {
+        let (pg, home, id) = setup(major);
+        let pw = password();
+        psql(&pg, "postgres", &format!("CREATE ROLE restorer LOGIN CREATEDB PASSWORD '{pw}'"));
+        let url = format!("postgresql://restorer@127.0.0.1:{}/postgres?sslmode=disable", pg.port());
+        home.cli(&["profile", "add", "r", "--url", &url, "--password-stdin"], Some(&pw)).ok();
+        // Asking for the setting anyway would have the connection refused, and the restore with it.
+        let restored = home.cli(&["restore", &id, "--profile", "r", "--to-db", "mine", "--no-owner"], None);
+        assert_eq!(restored.ok()["row_counts"][0]["rows"], 100000);
+        let line = last_log_line(&home, SESSIONS_LINE);
+        assert!(line.contains("may_set=false") && line.contains("shortened=false"), "{line}");
+        // Granted the setting (PostgreSQL 15 on), the same login's restores shorten it.
+        if major < 15 {
+            continue;
+        }
+        psql(&pg, "postgres", "GRANT SET ON PARAMETER deadlock_timeout TO restorer");
+        let again = home.cli(&["restore", &id, "--profile", "r", "--to-db", "mine2", "--no-owner"], None);
+        assert_eq!(again.ok()["row_counts"][0]["rows"], 100000);
+        assert!(last_log_line(&home, SESSIONS_LINE).contains("shortened=true"));
+    }
+}
