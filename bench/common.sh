@@ -24,12 +24,18 @@ now() { date +%s.%N; }
 # Every timed step starts alike: no dirty buffers or pending checkpoint left by the step before,
 # and no autovacuum worker still busy with what it wrote (≤ 60 s): a worker left running takes
 # CPU from the next step, whichever that is.
+# Three idle readings in a row, as one worker may end just before the next starts.
 settle() {
-  local i
+  local i idle=0
   for i in $(seq 1 600); do
-    [ "$(psql -d postgres -Atc "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'autovacuum worker'")" = 0 ] && break
+    if [ "$(psql -d postgres -Atc "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'autovacuum worker'")" = 0 ]; then
+      idle=$((idle + 1)); [ "$idle" -ge 3 ] && break
+    else
+      idle=0
+    fi
     sleep 0.1
   done
+  [ "$idle" -ge 3 ] || echo "settle: autovacuum still busy after 60 s; timing anyway" >&2
   psql -d postgres -c CHECKPOINT; sync
 }
 declare -A times sizes

@@ -41,39 +41,72 @@ fn last_log_line(home: &Home, needle: &str) -> String {
 
 const SESSIONS_LINE: &str = "restore sessions: lock waits before autovacuum is cancelled";
 
+/// Waits until autovacuum works on `copy.t`.
+fn autovacuum_on_t(pg: &TestCluster, major: u32) {
+    let waited = Instant::now();
+    let busy = "SELECT count(*) FROM pg_stat_activity WHERE datname = 'copy' AND query LIKE 'autovacuum:%public.t%'";
+    while psql(pg, "postgres", busy) != "1" {
+        assert!(waited.elapsed() < Duration::from_secs(60), "autovacuum never started on copy.t ({major})");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The server log written since byte `from`: its lock waits on AccessExclusiveLock in ms, and
+/// whether an autovacuum task was cancelled.
+fn lock_waits_since(pg: &TestCluster, from: usize) -> (Vec<f64>, bool) {
+    let log = std::fs::read_to_string(pg.get().log_path()).unwrap();
+    let since = &log[from..];
+    let waits = since
+        .lines()
+        .filter(|l| l.contains("still waiting for AccessExclusiveLock"))
+        .map(|l| l[l.rfind("after ").unwrap() + 6..].trim_end_matches(" ms").parse().unwrap())
+        .collect();
+    (waits, since.contains("canceling autovacuum task"))
+}
+
+/// `ALTER SYSTEM SET deadlock_timeout {value}`, and waits until new sessions show `shows`.
+fn set_deadlock_timeout(pg: &TestCluster, value: &str, shows: &str) {
+    psql(pg, "postgres", &format!("ALTER SYSTEM SET deadlock_timeout {value}"));
+    psql(pg, "postgres", "SELECT pg_reload_conf()");
+    let waited = Instant::now();
+    while psql(pg, "postgres", "SHOW deadlock_timeout") != shows {
+        assert!(waited.elapsed() < Duration::from_secs(10), "the server never took {shows}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn log_len(pg: &TestCluster) -> usize {
+    std::fs::metadata(pg.get().log_path()).unwrap().len() as usize
+}
+
 #[test]
 fn autovacuum_working_on_a_table_yields_to_the_restore_within_100_ms() {
     for major in majors() {
         let (pg, home, id) = setup(major);
         home.cli(&["restore", &id, "--to-db", "copy"], None).ok();
         assert!(last_log_line(&home, SESSIONS_LINE).contains("shortened=true"));
-        // Autovacuum crawls over t in copy (100000 dead rows, throttled to a page at a time)…
+        // Autovacuum crawls over t in copy (100000 dead rows, throttled to a page at a time).
         psql(
             &pg,
             "copy",
             "ALTER TABLE t SET (autovacuum_vacuum_cost_delay = 100, autovacuum_vacuum_cost_limit = 1);
              UPDATE t SET v = v || '.'",
         );
-        let waited = Instant::now();
-        let busy =
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = 'copy' AND query LIKE 'autovacuum:%public.t%'";
-        while psql(&pg, "postgres", busy) != "1" {
-            assert!(waited.elapsed() < Duration::from_secs(60), "autovacuum never started on copy.t ({major})");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        // …when the restore drops it under --clean: the drop waits for autovacuum's lock only
-        // until its own deadlock_timeout, then the server cancels autovacuum.
+        // A session with the server's deadlock_timeout waits a second for it.
+        autovacuum_on_t(&pg, major);
+        let from = log_len(&pg);
+        psql(&pg, "copy", "BEGIN; LOCK TABLE t IN ACCESS EXCLUSIVE MODE; COMMIT");
+        let (waits, cancelled) = lock_waits_since(&pg, from);
+        assert!(cancelled && waits.len() == 1 && waits[0] >= 1000.0, "{major}: the server's wait: {waits:?} ms");
+
+        // The restore dropping t under --clean waits only its own deadlock_timeout.
+        autovacuum_on_t(&pg, major);
+        let from = log_len(&pg);
         let cleaned = home.cli(&["restore", &id, "--to-db", "copy", "--clean"], None);
         assert_eq!(cleaned.ok()["row_counts"][0]["rows"], 100000);
-        let log = std::fs::read_to_string(pg.get().log_path()).unwrap();
-        assert!(log.contains("canceling autovacuum task"), "{major}: autovacuum was not cancelled:\n{log}");
-        let waits: Vec<f64> = log
-            .lines()
-            .filter(|l| l.contains("still waiting for AccessExclusiveLock"))
-            .map(|l| l[l.rfind("after ").unwrap() + 6..].trim_end_matches(" ms").parse().unwrap())
-            .collect();
-        assert!(!waits.is_empty(), "{major}: the restore never waited for autovacuum:\n{log}");
-        // The server's own setting would have made it 1000 ms.
+        let (waits, cancelled) = lock_waits_since(&pg, from);
+        assert!(cancelled, "{major}: autovacuum was not cancelled");
+        assert!(!waits.is_empty(), "{major}: the restore never waited for autovacuum");
         assert!(waits.iter().all(|&ms| (100.0..1000.0).contains(&ms)), "{major}: waits of {waits:?} ms");
         assert_eq!(psql(&pg, "copy", "SELECT count(*) FROM t WHERE v LIKE '%.'"), "0", "the backup's rows");
     }
@@ -87,11 +120,21 @@ fn a_login_that_may_not_shorten_lock_waits_restores_with_the_servers_setting() {
         psql(&pg, "postgres", &format!("CREATE ROLE restorer LOGIN CREATEDB PASSWORD '{pw}'"));
         let url = format!("postgresql://restorer@127.0.0.1:{}/postgres?sslmode=disable", pg.port());
         home.cli(&["profile", "add", "r", "--url", &url, "--password-stdin"], Some(&pw)).ok();
-        // Asking for the setting anyway would have the connection refused, and the restore with it.
+        // Asking for the setting anyway would have the connection refused, and the restore with
+        // it; so it is not asked for, not even on trial (each refusal is a FATAL in the log).
+        let from = log_len(&pg);
         let restored = home.cli(&["restore", &id, "--profile", "r", "--to-db", "mine", "--no-owner"], None);
         assert_eq!(restored.ok()["row_counts"][0]["rows"], 100000);
         let line = last_log_line(&home, SESSIONS_LINE);
-        assert!(line.contains("may_set=false") && line.contains("shortened=false"), "{line}");
+        assert!(line.contains("shortened=false") && line.contains("may not set"), "{line}");
+        let log = std::fs::read_to_string(pg.get().log_path()).unwrap();
+        assert!(!log[from..].contains("permission denied to set parameter"), "{}", &log[from..]);
+        // A server whose own setting is as short keeps it.
+        set_deadlock_timeout(&pg, "= '50ms'", "50ms");
+        home.cli(&["restore", &id, "--to-db", "short"], None).ok();
+        let line = last_log_line(&home, SESSIONS_LINE);
+        assert!(line.contains("server_ms=50") && line.contains("shortened=false"), "{line}");
+        set_deadlock_timeout(&pg, "TO DEFAULT", "1s");
         // Granted the setting (PostgreSQL 15 on), the same login's restores shorten it.
         if major < 15 {
             continue;

@@ -38,7 +38,17 @@ pub fn config(draft: &ProfileDraft, password: Option<&Secret>) -> tokio_postgres
 
 /// Opens a connection; the connection task runs on the current runtime until the client drops.
 pub async fn connect(draft: &ProfileDraft, password: Option<&Secret>) -> Result<Client> {
-    let cfg = config(draft, password);
+    open(config(draft, password), draft, password).await
+}
+
+/// Like `connect`, sending `options` (`-c name=value …`, as libpq's PGOPTIONS) at startup.
+pub async fn connect_with_options(draft: &ProfileDraft, password: Option<&Secret>, options: &str) -> Result<Client> {
+    let mut cfg = config(draft, password);
+    cfg.options(options);
+    open(cfg, draft, password).await
+}
+
+async fn open(cfg: tokio_postgres::Config, draft: &ProfileDraft, password: Option<&Secret>) -> Result<Client> {
     // The overall deadline also covers a server that accepts TCP but never answers.
     let deadline = Duration::from_secs(u64::from(draft.connect_timeout_secs.max(1)));
     let attempt = async {

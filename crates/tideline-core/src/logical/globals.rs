@@ -86,7 +86,7 @@ impl Engine {
         let mut cc = crate::libpq_env::client_command(&psql.path("psql"), draft, password)?;
         cc.command.args(["-X", "-q", "-f"]).arg(&path);
         // Each database's indexes and constraints follow its rows, as in pg_restore (lock_waits.rs).
-        if let Some(options) = super::lock_waits::restore_session_options(admin, server_major).await? {
+        if let Some(options) = super::lock_waits::restore_session_options(admin, draft, password, server_major).await {
             cc.command.env("PGOPTIONS", options);
         }
         let out = tokio::process::Command::from(std::mem::replace(&mut cc.command, std::process::Command::new("true")))

@@ -81,7 +81,13 @@ impl Engine {
             password: Some(&scratch.password),
             server_major: scratch.major(),
             fresh: true,
-            session_options: super::lock_waits::restore_session_options(&admin, scratch.major()).await?,
+            session_options: super::lock_waits::restore_session_options(
+                &admin,
+                &scratch.draft("postgres"),
+                Some(&scratch.password),
+                scratch.major(),
+            )
+            .await,
         };
         self.run_restore(archive, &dest, &scratch_opts, selection, job).await?;
 

@@ -222,6 +222,8 @@ impl Engine {
             report.created_database = false;
             return Ok(report);
         }
+        let session_options =
+            super::lock_waits::restore_session_options(&admin, &maintenance, password.as_ref(), server_major).await;
         if exists == 0 {
             admin
                 .batch_execute(&format!(
@@ -256,7 +258,7 @@ impl Engine {
                     password: password.as_ref(),
                     server_major,
                     fresh: exists == 0,
-                    session_options: super::lock_waits::restore_session_options(&admin, server_major).await?,
+                    session_options,
                 };
                 self.run_restore(&archive, &dest, opts, selection.as_ref(), job).await
             }

@@ -93,7 +93,13 @@ impl Engine {
                 password: Some(password),
                 server_major: scratch.major(),
                 fresh: true,
-                session_options: super::lock_waits::restore_session_options(&admin, scratch.major()).await?,
+                session_options: super::lock_waits::restore_session_options(
+                    &admin,
+                    &scratch.draft("postgres"),
+                    Some(&scratch.password),
+                    scratch.major(),
+                )
+                .await,
             };
             self.run_restore(archive, &dest, &opts, None, &crate::job::Job::silent()).await?;
             report.restore_tested = true;
