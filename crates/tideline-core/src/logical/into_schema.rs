@@ -76,19 +76,7 @@ impl Engine {
             .map_err(query_failed("creating the scratch database"))?;
         let scratch_db = scratch.draft("scratch");
         let scratch_opts = RestoreOptions { to_db: "scratch".into(), no_owner: true, clean: false, ..opts.clone() };
-        let dest = super::restore::Destination {
-            draft: &scratch_db,
-            password: Some(&scratch.password),
-            server_major: scratch.major(),
-            fresh: true,
-            session_options: super::lock_waits::restore_session_options(
-                &admin,
-                &scratch.draft("postgres"),
-                Some(&scratch.password),
-                scratch.major(),
-            )
-            .await,
-        };
+        let dest = super::restore::Destination::in_scratch(&scratch, &scratch_db, &admin).await;
         self.run_restore(archive, &dest, &scratch_opts, selection, job).await?;
 
         let client = crate::connect::connect(&scratch_db, Some(&scratch.password)).await?;

@@ -79,6 +79,24 @@ pub(crate) struct Destination<'a> {
     pub session_options: Option<String>,
 }
 
+impl<'a> Destination<'a> {
+    /// `target`, a database just created in `scratch` (where `admin` is connected to postgres).
+    pub(crate) async fn in_scratch(
+        scratch: &'a crate::cluster::scratch::ScratchCluster,
+        target: &'a crate::profile::ProfileDraft,
+        admin: &tokio_postgres::Client,
+    ) -> Destination<'a> {
+        let (draft, password, major) = (scratch.draft("postgres"), Some(&scratch.password), scratch.major());
+        Destination {
+            draft: target,
+            password,
+            server_major: major,
+            fresh: true,
+            session_options: super::lock_waits::restore_session_options(admin, &draft, password, major).await,
+        }
+    }
+}
+
 const USER_OBJECTS_SQL: &str = "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
     WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'
       AND n.nspname NOT LIKE 'pg_temp%'";

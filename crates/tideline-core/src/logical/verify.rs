@@ -88,19 +88,7 @@ impl Engine {
             let target = scratch.draft("verify");
             let opts = super::restore::RestoreOptions { to_db: "verify".into(), no_owner: true, ..Default::default() };
             let password = &scratch.password;
-            let dest = super::restore::Destination {
-                draft: &target,
-                password: Some(password),
-                server_major: scratch.major(),
-                fresh: true,
-                session_options: super::lock_waits::restore_session_options(
-                    &admin,
-                    &scratch.draft("postgres"),
-                    Some(&scratch.password),
-                    scratch.major(),
-                )
-                .await,
-            };
+            let dest = super::restore::Destination::in_scratch(&scratch, &target, &admin).await;
             self.run_restore(archive, &dest, &opts, None, &crate::job::Job::silent()).await?;
             report.restore_tested = true;
             let expected = &archive.manifest.row_counts.tables;
