@@ -1,6 +1,7 @@
 //! Autovacuum yields to a restore within the restore's short lock wait (100 ms, not the
-//! server's 1 s), and only logins allowed to shorten it do: anyone else's restore runs with the
-//! server's setting rather than being refused the connection. Real servers of every major.
+//! server's 1 s), and only logins allowed to shorten it do: anyone else's restore — or one
+//! through a pooler that refuses startup options (a real PgBouncer) — runs with the server's
+//! setting rather than being refused the connection. Real servers of every major.
 
 mod support;
 
@@ -143,5 +144,71 @@ fn a_login_that_may_not_shorten_lock_waits_restores_with_the_servers_setting() {
         let again = home.cli(&["restore", &id, "--profile", "r", "--to-db", "mine2", "--no-owner"], None);
         assert_eq!(again.ok()["row_counts"][0]["rows"], 100000);
         assert!(last_log_line(&home, SESSIONS_LINE).contains("shortened=true"));
+    }
+}
+
+/// PgBouncer (session pooling) in front of `pg`, on a free port; stopped when dropped. Before
+/// 1.20 it refuses a client's startup `options` outright, as poolers may.
+struct Pooler {
+    child: std::process::Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Pooler {
+    fn start(pg: &TestCluster) -> Pooler {
+        let dir = tempfile::Builder::new().prefix("tideline-pooler-").tempdir().unwrap();
+        support::set_mode(dir.path(), 0o777);
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let pw = pg.password.as_deref().unwrap();
+        let ini = format!(
+            "[databases]\n* = host=127.0.0.1 port={} user=postgres password={pw}\n\n[pgbouncer]\n\
+             listen_addr = 127.0.0.1\nlisten_port = {port}\nunix_socket_dir =\nauth_type = trust\n\
+             auth_file = {dir}/users.txt\npool_mode = session\nlogfile = {dir}/pgbouncer.log\n",
+            pg.port(),
+            dir = dir.path().display()
+        );
+        std::fs::write(dir.path().join("pgbouncer.ini"), ini).unwrap();
+        std::fs::write(dir.path().join("users.txt"), "\"postgres\" \"\"\n").unwrap();
+        let program = ["/usr/sbin/pgbouncer", "/usr/bin/pgbouncer"]
+            .into_iter()
+            .find(|p| std::path::Path::new(p).exists())
+            .expect("pgbouncer (scripts/bootstrap.sh test installs it)");
+        let mut cmd = std::process::Command::new(program);
+        cmd.arg(dir.path().join("pgbouncer.ini"));
+        // It will not run as root: as the cluster's owner, like the server.
+        if let Some(owner) = pg.get().owner() {
+            use std::os::unix::process::CommandExt;
+            cmd.uid(owner.uid).gid(owner.gid);
+        }
+        let child = cmd.spawn().unwrap();
+        let waited = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(waited.elapsed() < Duration::from_secs(10), "pgbouncer did not listen on {port}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Pooler { child, port, _dir: dir }
+    }
+}
+
+impl Drop for Pooler {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn a_restore_through_a_pooler_that_refuses_startup_options_runs_with_the_servers_setting() {
+    for major in majors() {
+        let (pg, home, id) = setup(major);
+        let pooler = Pooler::start(&pg);
+        let url = format!("postgresql://postgres@127.0.0.1:{}/postgres?sslmode=disable", pooler.port);
+        home.cli(&["profile", "add", "pooled", "--url", &url, "--no-password"], None).ok();
+        // The login may set the parameter, but the pooler would refuse every connection asking.
+        let restored = home.cli(&["restore", &id, "--profile", "pooled", "--to-db", "through"], None);
+        assert_eq!(restored.ok()["row_counts"][0]["rows"], 100000);
+        let line = last_log_line(&home, SESSIONS_LINE);
+        assert!(line.contains("shortened=false") && line.contains("startup parameter"), "{line}");
     }
 }
