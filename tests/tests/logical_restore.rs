@@ -4,7 +4,7 @@
 mod support;
 
 use std::path::PathBuf;
-use support::{comparable_dump, load_awkward, load_sample, majors, password, psql, Home, TestCluster};
+use support::{comparable_dump, last_log_line, load_awkward, load_sample, majors, password, psql, Home, TestCluster};
 
 fn setup(major: u32) -> (TestCluster, Home) {
     setup_with(major, vec![])
@@ -69,20 +69,7 @@ fn rows_in(pg: &TestCluster, database: &str, tables: &serde_json::Value) -> serd
 /// (tables taken from the server's tally, tables counted) of the last restore's report, from
 /// its log line.
 fn last_row_count_sources(home: &Home) -> (usize, usize) {
-    let mut last = None;
-    let mut logs: Vec<PathBuf> = std::fs::read_dir(home.path().join("logs"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.is_file())
-        .collect();
-    logs.sort();
-    for log in logs {
-        let text = std::fs::read_to_string(&log).unwrap();
-        if let Some(line) = text.lines().rev().find(|l| l.contains("restored row counts")) {
-            last = Some(line.to_string());
-        }
-    }
-    let line = last.expect("a restore logs where its row counts came from");
+    let line = last_log_line(home, "restored row counts");
     let number = |key: &str| -> usize {
         let rest = &line[line.find(key).unwrap_or_else(|| panic!("{key} in {line}")) + key.len()..];
         rest.chars().take_while(char::is_ascii_digit).collect::<String>().parse().unwrap()

@@ -6,7 +6,7 @@
 mod support;
 
 use std::time::{Duration, Instant};
-use support::{majors, password, psql, Home, TestCluster};
+use support::{last_log_line, majors, password, psql, Home, TestCluster};
 
 /// A server logging lock waits, with autovacuum looking every second; a home with profile `p`
 /// (the superuser) and a backup of database `av` (one table `t`, 100000 rows).
@@ -23,21 +23,6 @@ fn setup(major: u32) -> (TestCluster, Home, String) {
         .unwrap()
         .to_string();
     (pg, home, id)
-}
-
-/// The last log line of `home` that contains `needle`.
-fn last_log_line(home: &Home, needle: &str) -> String {
-    let mut logs: Vec<_> = std::fs::read_dir(home.path().join("logs"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.is_file())
-        .collect();
-    logs.sort();
-    let lines: Vec<String> = logs
-        .iter()
-        .flat_map(|l| std::fs::read_to_string(l).unwrap().lines().map(str::to_string).collect::<Vec<_>>())
-        .collect();
-    lines.into_iter().rev().find(|l| l.contains(needle)).unwrap_or_else(|| panic!("no log line with {needle}"))
 }
 
 const SESSIONS_LINE: &str = "restore sessions: lock waits before autovacuum is cancelled";

@@ -579,3 +579,18 @@ impl ArchivingSource {
         segment
     }
 }
+
+/// The last line of `home`'s own logs (the CLI's, not the tools') that contains `needle`.
+pub fn last_log_line(home: &Home, needle: &str) -> String {
+    let mut logs: Vec<_> = std::fs::read_dir(home.path().join("logs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_file())
+        .collect();
+    logs.sort();
+    let lines: Vec<String> = logs
+        .iter()
+        .flat_map(|l| std::fs::read_to_string(l).unwrap().lines().map(str::to_string).collect::<Vec<_>>())
+        .collect();
+    lines.into_iter().rev().find(|l| l.contains(needle)).unwrap_or_else(|| panic!("no log line with {needle}"))
+}

@@ -44,37 +44,30 @@ pub(crate) async fn restore_session_options(
             return None;
         }
     };
-    if server_ms <= RESTORE_DEADLOCK_TIMEOUT_MS {
-        tracing::info!(server_ms, shortened = false, "restore sessions: lock waits before autovacuum is cancelled");
-        return None;
-    }
     let options = format!("-c deadlock_timeout={RESTORE_DEADLOCK_TIMEOUT_MS}ms");
     let may_set = if server_major >= 15 { MAY_SET_SQL_15 } else { MAY_SET_SQL_OLDER };
-    let granted = match admin.query_one(may_set, &[]).await.map(|row| row.get::<_, bool>(0)) {
-        Ok(true) => match crate::connect::connect_with_options(draft, password, &options).await {
-            Ok(trial) => match trial.query_one(SETTING_SQL, &[]).await {
-                Ok(row) if row.get::<_, i32>(0) == RESTORE_DEADLOCK_TIMEOUT_MS => Ok(()),
-                Ok(row) => Err(format!("the trial session got {} ms", row.get::<_, i32>(0))),
-                Err(e) => Err(e.to_string()),
+    let granted = if server_ms <= RESTORE_DEADLOCK_TIMEOUT_MS {
+        Err("the server's own is as short".to_string())
+    } else {
+        match admin.query_one(may_set, &[]).await.map(|row| row.get::<_, bool>(0)) {
+            Ok(true) => match crate::connect::connect_with_options(draft, password, &options).await {
+                Ok(trial) => match trial.query_one(SETTING_SQL, &[]).await {
+                    Ok(row) if row.get::<_, i32>(0) == RESTORE_DEADLOCK_TIMEOUT_MS => Ok(()),
+                    Ok(row) => Err(format!("the trial session got {} ms", row.get::<_, i32>(0))),
+                    Err(e) => Err(e.to_string()),
+                },
+                Err(e) => Err(e.message),
             },
-            Err(e) => Err(e.message),
-        },
-        Ok(false) => Err("the login may not set deadlock_timeout".to_string()),
-        Err(e) => Err(e.to_string()),
+            Ok(false) => Err("the login may not set deadlock_timeout".to_string()),
+            Err(e) => Err(e.to_string()),
+        }
     };
-    match granted {
-        Ok(()) => {
-            tracing::info!(server_ms, shortened = true, "restore sessions: lock waits before autovacuum is cancelled");
-            Some(options)
-        }
-        Err(refused) => {
-            tracing::info!(
-                server_ms,
-                shortened = false,
-                refused = %refused,
-                "restore sessions: lock waits before autovacuum is cancelled"
-            );
-            None
-        }
-    }
+    let refused = granted.as_ref().err().map(String::as_str).unwrap_or("");
+    tracing::info!(
+        server_ms,
+        shortened = granted.is_ok(),
+        refused,
+        "restore sessions: lock waits before autovacuum is cancelled"
+    );
+    granted.ok().map(|()| options)
 }
