@@ -24,10 +24,12 @@ step "clippy" cargo clippy --workspace --all-targets --quiet -- -D warnings
 step "build" cargo build --workspace --all-targets --quiet
 
 # One D-Bus session with an unlocked keyring and one virtual display serve every Rust test,
-# including the WebDriver tests of the real window (ignored by plain `cargo test`).
+# including the WebDriver tests of the real window (ignored by plain `cargo test`). One failing
+# test binary must not hide the others: --no-fail-fast, and the exit status is kept for the end.
+rust_status=0
 step "Rust tests (real PostgreSQL, real keychain, real window)" \
   xvfb-run -a -s "-screen 0 1280x800x24" dbus-run-session -- bash scripts/with-keyring.sh \
-  cargo test --workspace --all-targets -- --include-ignored 2>&1 | tee "$work/cargo.log"
+  cargo test --workspace --all-targets --no-fail-fast -- --include-ignored 2>&1 | tee "$work/cargo.log" || rust_status=$?
 
 step "IPC bindings are current" true
 if ! git diff --quiet -- ui/src/bindings || [ -n "$(git ls-files --others --exclude-standard ui/src/bindings)" ]; then
@@ -57,3 +59,4 @@ echo "Screenshots: $TIDELINE_SCREENSHOTS"
 echo "Took $(( $(date +%s) - started )) s"
 echo "$((rust_passed + ui_passed)) passed, $((rust_failed + ui_failed)) failed"
 rm -rf "$work"
+[ "$rust_status" = 0 ] || { echo "cargo test failed (exit $rust_status)" >&2; exit "$rust_status"; }

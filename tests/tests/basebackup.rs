@@ -176,3 +176,52 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+/// `verify` of a base backup reads it as a base backup: the repository's manifest against the
+/// catalog, every file's checksum, and pg_verifybackup; a flipped byte anywhere is named.
+#[test]
+fn verify_checks_a_base_backup_by_its_checksums_and_pg_verifybackup() {
+    for major in majors() {
+        let pw = password();
+        let pg = TestCluster::start(major, Some(&pw));
+        psql(&pg, "postgres", "CREATE TABLE t AS SELECT g AS id, md5(g::text) AS v FROM generate_series(1, 20000) g");
+        let home = Home::new();
+        add_profile(&home, &pg, &pw);
+        for format in ["plain", "tar"] {
+            let made = home.cli(&["basebackup", "p", "--format", format], None).ok().clone();
+            let id = made["id"].as_str().unwrap();
+            let report = home.cli(&["verify", id], None).ok().clone();
+            assert_eq!(report["status"], "passed", "PostgreSQL {major} {format}: {report}");
+            assert_eq!(report["readable"], true, "{report}");
+            assert!(report["files_checked"].as_u64().unwrap() > 0, "{report}");
+            assert_eq!(home.cli(&["backups", "show", id], None).ok()["verify_status"], "passed");
+
+            let dir = Path::new(made["path"].as_str().unwrap()).to_path_buf();
+            let shown = home.cli(&["backups", "show", id], None).ok().clone();
+            let biggest =
+                shown["files"].as_array().unwrap().iter().max_by_key(|f| f["size_bytes"].as_u64().unwrap()).unwrap()
+                    ["path"]
+                    .as_str()
+                    .unwrap()
+                    .to_string();
+            for damaged in [biggest.as_str(), "manifest.json"] {
+                let path = dir.join(damaged);
+                let original = std::fs::read(&path).unwrap();
+                let mut bytes = original.clone();
+                let at = if damaged == "manifest.json" {
+                    // A digit of a recorded size: still JSON, no longer the truth.
+                    original.windows(14).position(|w| w == b"\"size_bytes\": ").unwrap() + 14
+                } else {
+                    bytes.len() / 2
+                };
+                bytes[at] ^= 0x01;
+                std::fs::write(&path, &bytes).unwrap();
+                let err = home.cli(&["verify", id], None).err("verify_failed").clone();
+                let message = err["message"].as_str().unwrap();
+                assert!(message.contains(damaged), "PostgreSQL {major} {format}, {damaged}: {err}");
+                std::fs::write(&path, &original).unwrap();
+            }
+            assert_eq!(home.cli(&["verify", id], None).ok()["status"], "passed");
+        }
+    }
+}

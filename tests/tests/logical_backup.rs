@@ -233,6 +233,45 @@ fn ctrl_c_cancels_a_running_backup_and_keeps_nothing() {
     assert_eq!(home.cli(&["backups", "list"], None).ok()["backups"].as_array().unwrap().len(), 0);
 }
 
+/// A scheduled run and "Back up now" of the same database at once: the second is refused with
+/// its own code while the first keeps writing, and the first completes and verifies.
+#[test]
+fn a_second_backup_of_the_same_database_is_refused_and_the_first_completes() {
+    for major in majors() {
+        let pw = password();
+        let pg = TestCluster::start(major, Some(&pw));
+        load_sample(&pg, "shop");
+        let home = Home::new();
+        add_profile(&home, &pg, &pw);
+        let lock = TableLock::hold(&pg, &pw);
+        let first = std::process::Command::new(support::tideline_bin())
+            .env("TIDELINE_HOME", home.path())
+            .args(["backup", "p", "--database", "shop", "--no-row-counts", "--json"])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        wait_for_pg_dump(&first);
+        let second = home.cli(&["backup", "p", "--database", "shop", "--no-row-counts"], None);
+        let err = second.err("backup_in_progress").clone();
+        assert!(err["hint"].as_str().unwrap().contains("Wait"), "{err}");
+        // Another database of the same profile is its own series.
+        psql(&pg, "postgres", "CREATE DATABASE other");
+        home.cli(&["backup", "p", "--database", "other"], None).ok();
+        drop(lock);
+        let out = first.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+        let made: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(made["status"], "complete");
+        let id = made["id"].as_str().unwrap();
+        assert_eq!(home.cli(&["verify", id], None).ok()["status"], "passed", "PostgreSQL {major}");
+        let left: Vec<_> = support::backup_leftovers(&home, "p", "shop")
+            .into_iter()
+            .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with('.'))
+            .collect();
+        assert!(left.is_empty(), "{left:?}");
+    }
+}
+
 #[derive(Default)]
 struct Events(std::sync::Mutex<Vec<tideline_core::job::JobProgress>>);
 

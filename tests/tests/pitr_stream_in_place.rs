@@ -29,8 +29,11 @@ fn pitr_reaches_a_commit_that_only_the_partial_segment_holds() {
             .spawn()
             .unwrap();
         wait_for("the slot to be active", || {
-            psql(&pg, "postgres", "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'tideline_p' AND active")
-                == "1"
+            psql(
+                &pg,
+                "postgres",
+                "SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE 'tideline\\_p\\_%' AND active",
+            ) == "1"
         });
         psql(&pg, "postgres", "CREATE TABLE t (note text)");
         let full = psql(&pg, "postgres", "SELECT pg_walfile_name(pg_switch_wal())");

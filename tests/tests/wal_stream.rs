@@ -25,18 +25,28 @@ fn streamed_wal_keeps_the_newest_commit_in_the_partial_and_restores_it() {
             .spawn()
             .unwrap();
         wait_for("the slot to be active", || {
-            psql(&pg, "postgres", "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'tideline_p' AND active")
-                == "1"
+            psql(
+                &pg,
+                "postgres",
+                "SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE 'tideline\\_p\\_%' AND active",
+            ) == "1"
         });
         // pg_receivewal dies: the supervisor starts it again on the same slot.
-        let receiver = support::child_with_args(stream.id(), &["/pg_receivewal\0"]).expect("pg_receivewal runs");
+        let mut receiver = 0;
+        wait_for("pg_receivewal", || {
+            receiver = support::child_with_args(stream.id(), &["/pg_receivewal\0"]).unwrap_or(0);
+            receiver != 0
+        });
         unsafe { libc::kill(receiver as i32, libc::SIGKILL) };
         wait_for("pg_receivewal to be started again", || {
             support::child_with_args(stream.id(), &["/pg_receivewal\0"]).is_some_and(|pid| pid != receiver)
         });
         wait_for("the slot to be active again", || {
-            psql(&pg, "postgres", "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'tideline_p' AND active")
-                == "1"
+            psql(
+                &pg,
+                "postgres",
+                "SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE 'tideline\\_p\\_%' AND active",
+            ) == "1"
         });
         psql(&pg, "postgres", "CREATE TABLE t (note text); INSERT INTO t VALUES ('before the switch')");
         let full = psql(&pg, "postgres", "SELECT pg_walfile_name(pg_switch_wal())");
@@ -52,7 +62,8 @@ fn streamed_wal_keeps_the_newest_commit_in_the_partial_and_restores_it() {
                 .unwrap_or(false)
         });
         let retained = home.cli(&["wal", "status", "p"], None).ok().clone();
-        assert_eq!(retained["slots"][0]["name"], "tideline_p");
+        let slot = retained["slots"][0]["name"].as_str().unwrap().to_string();
+        assert!(slot.starts_with("tideline_p_") && slot.len() == "tideline_p_".len() + 8, "{slot}");
         assert_eq!(retained["slots"][0]["active"], true);
         // The receiver reports what it flushed (every few seconds): the streaming lag.
         wait_for("the streaming lag", || {
@@ -87,6 +98,167 @@ fn streamed_wal_keeps_the_newest_commit_in_the_partial_and_restores_it() {
         drop(copy);
         // Teardown drops the (now inactive) slot.
         let t = home.cli(&["wal", "teardown", "p"], None).ok().clone();
-        assert_eq!(t["dropped_slots"][0], "tideline_p");
+        assert_eq!(t["dropped_slots"][0], slot.as_str());
     }
+}
+
+/// pg_receivewal renames each `.partial` when its segment completes, at any moment: hundreds of
+/// switches with writes between them while the supervisor sweeps, and pg_receivewal killed
+/// half-way, must leave every segment in the repository, no gap, and the stream still running.
+#[test]
+fn streaming_survives_hundreds_of_segment_switches_and_a_killed_receiver() {
+    const SWITCHES: u32 = 200;
+    for major in majors() {
+        let pw = password();
+        let pg = TestCluster::start(major, Some(&pw));
+        let home = Home::new();
+        home.cli(&["profile", "add", "p", "--url", &pg.url("postgres"), "--password-stdin"], Some(&pw)).ok();
+        let sysid = psql(&pg, "postgres", "SELECT system_identifier FROM pg_control_system()");
+        let wal = home.path().join("repo/clusters").join(&sysid).join("wal");
+        let mut stream = std::process::Command::new(support::tideline_bin())
+            .env("TIDELINE_HOME", home.path())
+            .args(["wal", "stream", "p", "--json"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        wait_for("the slot to be active", || {
+            psql(
+                &pg,
+                "postgres",
+                "SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE 'tideline\\_p\\_%' AND active",
+            ) == "1"
+        });
+        let first = psql(&pg, "postgres", "SELECT pg_walfile_name(pg_current_wal_lsn())");
+        home.cli(&["basebackup", "p", "--format", "tar"], None).ok();
+        psql(&pg, "postgres", "CREATE TABLE t (n int, note text)");
+        let switches = |from: u32, to: u32| {
+            psql(
+                &pg,
+                "postgres",
+                &format!(
+                    "DO $$ BEGIN FOR i IN {from}..{to} LOOP
+                       INSERT INTO t SELECT i, repeat('x', 100) FROM generate_series(1, 50);
+                       COMMIT;
+                       PERFORM pg_switch_wal();
+                       PERFORM pg_sleep(0.02);
+                     END LOOP; END $$"
+                ),
+            )
+        };
+        switches(1, SWITCHES / 2);
+        let mut receiver = 0;
+        wait_for("pg_receivewal", || {
+            receiver = support::child_with_args(stream.id(), &["/pg_receivewal\0"]).unwrap_or(0);
+            receiver != 0
+        });
+        // Killed while it writes, or while it pads the next .partial with zeros.
+        unsafe { libc::kill(receiver as i32, libc::SIGKILL) };
+        switches(SWITCHES / 2 + 1, SWITCHES);
+        // A write first, so that the switch completes a segment (with nothing written since the
+        // loop's own switch it would not, and the current segment is not finished).
+        psql(&pg, "postgres", "INSERT INTO t VALUES (0, 'last')");
+        let last = psql(&pg, "postgres", "SELECT pg_walfile_name(pg_switch_wal())");
+
+        let segments = 16u64 << 20;
+        let number = |name: &str| tideline_core::wal::names::segment(name, segments).unwrap().number;
+        let wanted: Vec<u64> = (number(&first)..=number(&last)).collect();
+        let missing = || -> Vec<u64> {
+            let held: std::collections::HashSet<u64> = std::fs::read_dir(&wal)
+                .map(|d| d.flatten().filter_map(|e| e.file_name().to_str().map(str::to_string)).collect::<Vec<_>>())
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|n| n.strip_suffix(".zst"))
+                .filter(|n| n.len() == 24)
+                .map(number)
+                .collect();
+            wanted.iter().copied().filter(|n| !held.contains(n)).collect()
+        };
+        let receiver_log = || {
+            let log =
+                std::fs::read_to_string(wal.with_file_name("stream").join("pg_receivewal.log")).unwrap_or_default();
+            log.lines().rev().take(15).collect::<Vec<_>>().join("\n")
+        };
+        let start = std::time::Instant::now();
+        while !missing().is_empty() {
+            assert!(
+                stream.try_wait().unwrap().is_none(),
+                "PostgreSQL {major}: the stream ended; missing segments {:?}",
+                missing()
+            );
+            assert!(
+                start.elapsed().as_secs() < 180,
+                "PostgreSQL {major}: still missing {:?}; pg_receivewal's log, newest first:\n{}",
+                missing(),
+                receiver_log()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+        assert!(wanted.len() > SWITCHES as usize, "PostgreSQL {major}: {} segments", wanted.len());
+        assert!(stream.try_wait().unwrap().is_none(), "PostgreSQL {major}: the stream ended");
+
+        unsafe { libc::kill(stream.id() as i32, libc::SIGINT) };
+        let status = stream.wait().unwrap();
+        let mut out = String::new();
+        std::io::Read::read_to_string(stream.stdout.as_mut().unwrap(), &mut out).unwrap();
+        assert!(status.success(), "PostgreSQL {major}: {out}");
+        let summary: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+        // pg_receivewal may be refused once or twice while the server still sees the killed one.
+        assert!(summary["restarts"].as_u64().unwrap() >= 1, "{summary}");
+        // What the catalog's index makes of it: one window, no gap.
+        home.cli(&["wal", "index", "p"], None).ok();
+        let timeline = home.cli(&["timeline", "p"], None).ok().clone();
+        let window = &timeline["window"];
+        assert_eq!(window["gaps"].as_array().map(Vec::len), Some(0), "PostgreSQL {major}: {window}");
+        assert_eq!(window["timelines"].as_array().map(Vec::len), Some(1), "PostgreSQL {major}: {window}");
+        home.cli(&["wal", "teardown", "p"], None).ok();
+    }
+}
+
+/// Two profiles on one cluster, and a slot of another installation: teardown drops only the
+/// profile's own slot; `wal status` shows only it.
+#[test]
+fn teardown_drops_only_the_profiles_own_slot() {
+    let major = majors()[0];
+    let pw = password();
+    let pg = TestCluster::start(major, Some(&pw));
+    let home = Home::new();
+    for name in ["a", "A."] {
+        home.cli(&["profile", "add", name, "--url", &pg.url("postgres"), "--password-stdin"], Some(&pw)).ok();
+    }
+    // What another machine's Tideline would have made for a profile called "a".
+    psql(&pg, "postgres", "SELECT pg_create_physical_replication_slot('tideline_a', true)");
+    let mut slots = Vec::new();
+    for name in ["a", "A."] {
+        let before = psql(&pg, "postgres", "SELECT count(*) FROM pg_replication_slots");
+        let mut stream = std::process::Command::new(support::tideline_bin())
+            .env("TIDELINE_HOME", home.path())
+            .args(["wal", "stream", name, "--json"])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        wait_for("the slot to be active", || {
+            psql(&pg, "postgres", "SELECT count(*) FROM pg_replication_slots WHERE active").parse::<u32>().unwrap() >= 1
+        });
+        unsafe { libc::kill(stream.id() as i32, libc::SIGINT) };
+        assert!(stream.wait().unwrap().success());
+        assert_eq!(
+            psql(&pg, "postgres", "SELECT count(*) FROM pg_replication_slots").parse::<u32>().unwrap(),
+            before.parse::<u32>().unwrap() + 1,
+            "each profile has a slot of its own"
+        );
+        let status = home.cli(&["wal", "status", name], None).ok().clone();
+        let listed = status["slots"].as_array().unwrap();
+        assert_eq!(listed.len(), 1, "{status}");
+        slots.push(listed[0]["name"].as_str().unwrap().to_string());
+    }
+    assert_ne!(slots[0], slots[1]);
+    let t = home.cli(&["wal", "teardown", "a"], None).ok().clone();
+    assert_eq!(t["dropped_slots"], serde_json::json!([slots[0]]));
+    let left = psql(&pg, "postgres", "SELECT string_agg(slot_name, ',') FROM pg_replication_slots");
+    let mut left: Vec<&str> = left.split(',').collect();
+    left.sort();
+    let mut wanted = vec![slots[1].as_str(), "tideline_a"];
+    wanted.sort();
+    assert_eq!(left, wanted, "the other profile's and the other machine's stay");
 }

@@ -159,6 +159,9 @@ pub struct BasebackupArgs {
     /// PG 17+: only what changed since the newest plain base backup (needs --format plain).
     #[arg(long)]
     pub incremental: bool,
+    /// Transfer at most this many kB/s (or with k or M, e.g. 20M), to spare the server's disk.
+    #[arg(long, value_name = "RATE")]
+    pub max_rate: Option<String>,
 }
 
 #[derive(Args, Debug)]

@@ -34,7 +34,13 @@ pub async fn basebackup(engine: &Engine, a: BasebackupArgs, json: bool) -> Resul
         "spread" => CheckpointMode::Spread,
         other => return Err(Error::invalid_input(format!("unknown checkpoint '{other}'"), "Use fast or spread.")),
     };
-    let opts = BaseBackupOptions { format, compress: a.compress, checkpoint, incremental: a.incremental };
+    let opts = BaseBackupOptions {
+        format,
+        compress: a.compress,
+        checkpoint,
+        incremental: a.incremental,
+        max_rate: a.max_rate,
+    };
     let (job, bar) = crate::progress::job(json);
     let record = engine.basebackup(&a.profile, &opts, &job).await;
     bar.finish_and_clear();

@@ -1,5 +1,5 @@
 //! A job's progress as an indicatif bar on stderr (hidden when stderr is not a terminal), and
-//! Ctrl-C as the job's cancel.
+//! Ctrl-C, SIGTERM and SIGHUP as the job's cancel.
 
 use indicatif::{ProgressBar, ProgressStyle};
 use std::sync::Arc;
@@ -29,9 +29,20 @@ pub fn job(json: bool) -> (Job, ProgressBar) {
     let job = Job::new(uuid_like(), Arc::new(Bar(bar.clone())));
     let token = job.cancel_token();
     tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
+        // SIGTERM (a service stop, `kill`) and SIGHUP (a closed terminal) cancel like Ctrl-C:
+        // the children are stopped and nothing half-written stays.
+        use tokio::signal::unix::{signal, SignalKind};
+        let (Ok(mut term), Ok(mut hup)) = (signal(SignalKind::terminate()), signal(SignalKind::hangup())) else {
+            let _ = tokio::signal::ctrl_c().await;
             token.cancel();
+            return;
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+            _ = hup.recv() => {}
         }
+        token.cancel();
     });
     (job, bar)
 }

@@ -40,6 +40,7 @@ impl Engine {
 
     pub fn open(home: &Path, secrets: Arc<dyn SecretStore>, clock: Arc<dyn Clock>) -> Result<Self> {
         let catalog = Catalog::open(home)?;
+        crate::process::adopt_groups_in(home);
         Ok(Engine {
             home: home.to_path_buf(),
             catalog: Mutex::new(catalog),

@@ -36,6 +36,8 @@ pub enum ErrorCode {
     CompressionUnsupported,
     BackupMissing,
     BackupFailed,
+    /// Another backup of the same series (database, cluster dump or base backup) is running.
+    BackupInProgress,
     ManifestInvalid,
     ChecksumMismatch,
     TargetNotEmpty,

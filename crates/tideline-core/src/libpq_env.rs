@@ -1,18 +1,25 @@
 //! How a child process (pg_dump, psql, pg_basebackup, …) gets its connection: settings in
-//! libpq's environment variables, the password in a private passfile (0600 in a 0700 temp dir,
-//! removed when the command is dropped). Never on argv, where `ps` and /proc show it to everyone.
+//! libpq's environment variables, the password in a private passfile. Never on argv, where `ps`
+//! and /proc show it to everyone.
+//!
+//! The passfile is an anonymous memory file (memfd, 0600) that only the child inherits, named to
+//! libpq as `/dev/fd/N`: it has no name on any disk, so no kill of Tideline or of the child can
+//! leave the password behind. Each child also leads its own process group and gets SIGKILL
+//! when the Tideline thread that started it dies, so a cancel kills the tool with every process
+//! it forked (pg_basebackup's WAL streamer, pg_dump's workers) and nothing outlives Tideline.
 
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::profile::ProfileDraft;
 use crate::secret::Secret;
 use std::io::Write;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 pub struct PassFile {
-    // Dropping the TempDir removes the file and its directory.
-    _dir: tempfile::TempDir,
+    fd: OwnedFd,
     path: PathBuf,
 }
 
@@ -29,39 +36,49 @@ impl PassFile {
     }
 
     fn write(password: Option<&Secret>) -> Result<Self> {
-        let dir = tempfile::Builder::new()
-            .prefix("tideline-pass-")
-            .tempdir()
-            .map_err(|e| Error::io("creating a private directory for the passfile", e))?;
-        restrict(dir.path(), 0o700)?;
-        let path = dir.path().join("pgpass");
-        let mut opts = std::fs::OpenOptions::new();
-        opts.write(true).create_new(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-        let mut file = opts.open(&path).map_err(|e| Error::io("creating the passfile", e))?;
+        let name = c"tideline-pgpass";
+        // SAFETY: a valid NUL-terminated name; the fd returned is ours alone.
+        let raw = unsafe { libc::memfd_create(name.as_ptr(), libc::MFD_CLOEXEC) };
+        if raw < 0 {
+            return Err(Error::io("creating the in-memory passfile", std::io::Error::last_os_error()));
+        }
+        // SAFETY: `raw` is a freshly created descriptor nobody else owns.
+        let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+        // libpq ignores a passfile that group or others may read.
+        // SAFETY: a valid descriptor.
+        if unsafe { libc::fchmod(fd.as_raw_fd(), 0o600) } != 0 {
+            return Err(Error::io("restricting the passfile", std::io::Error::last_os_error()));
+        }
+        let mut file = std::fs::File::from(fd.try_clone().map_err(|e| Error::io("the passfile", e))?);
         if let Some(password) = password {
             let escaped = password.expose().replace('\\', "\\\\").replace(':', "\\:");
             let line = Secret::new(format!("*:*:*:*:{escaped}\n"));
             file.write_all(line.expose().as_bytes()).map_err(|e| Error::io("writing the passfile", e))?;
         }
-        Ok(PassFile { _dir: dir, path })
+        let path = PathBuf::from(format!("/dev/fd/{}", fd.as_raw_fd()));
+        Ok(PassFile { fd, path })
     }
 
+    /// `/dev/fd/N`: valid in this process and in the child the command starts.
     pub fn path(&self) -> &Path {
         &self.path
     }
-}
 
-fn restrict(path: &Path, mode: u32) -> Result<()> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
-            .map_err(|e| Error::io(format!("restricting {}", path.display()), e))?;
+    /// Makes `command` inherit the passfile (only that child: the descriptor stays close-on-exec
+    /// everywhere else), lead its own process group, and die with the thread that starts it.
+    fn hand_to(&self, command: &mut Command) {
+        let fd = self.fd.as_raw_fd();
+        // SAFETY: between fork and exec only async-signal-safe system calls run.
+        unsafe {
+            command.pre_exec(move || {
+                if libc::fcntl(fd, libc::F_SETFD, 0) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                crate::process::own_process_group();
+                Ok(())
+            });
+        }
     }
-    let _ = (path, mode);
-    Ok(())
 }
 
 /// A command for a PostgreSQL client tool, connected to `draft`. Keep it alive while the child
@@ -104,6 +121,7 @@ pub fn client_command(program: &Path, draft: &ProfileDraft, password: Option<&Se
         None => PassFile::empty()?,
     };
     command.env("PGPASSFILE", passfile.path());
+    passfile.hand_to(&mut command);
     Ok(ClientCommand { command, passfile })
 }
 
@@ -138,13 +156,25 @@ mod tests {
         let pw = Secret::new("a:b\\c");
         let cmd = client_command(Path::new("/bin/true"), &ProfileDraft::default(), Some(&pw)).unwrap();
         let path = cmd.passfile_path().to_path_buf();
+        assert!(path.starts_with("/dev/fd"), "{}", path.display());
         assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
-        assert_eq!(std::fs::metadata(path.parent().unwrap()).unwrap().permissions().mode() & 0o777, 0o700);
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "*:*:*:*:a\\:b\\\\c\n");
         let argv: Vec<_> = cmd.command.get_args().collect();
         assert!(argv.is_empty());
+        let target = std::fs::read_link(&path).unwrap();
+        assert!(target.to_string_lossy().starts_with("/memfd:tideline-pgpass"), "{}", target.display());
         drop(cmd);
-        assert!(!path.exists());
-        assert!(!path.parent().unwrap().exists());
+        assert!(std::fs::read_link(&path).map(|t| t != target).unwrap_or(true));
+    }
+
+    #[test]
+    fn the_child_reads_the_passfile_and_leads_its_own_group() {
+        let pw = Secret::new("s3cret");
+        let mut cmd = client_command(Path::new("/bin/sh"), &ProfileDraft::default(), Some(&pw)).unwrap();
+        let out = cmd.command.args(["-c", "cat \"$PGPASSFILE\"; echo; ps -o pgid= -p $$; echo $$"]).output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        let lines: Vec<&str> = text.lines().map(str::trim).collect();
+        assert_eq!(lines[0], "*:*:*:*:s3cret", "{text}");
+        assert_eq!(lines[2], lines[3], "the child leads its group: {text}");
     }
 }

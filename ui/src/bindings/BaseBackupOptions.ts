@@ -11,4 +11,9 @@ compress: string | null, checkpoint: CheckpointMode,
  * PG 17+: only what changed since the newest plain base backup of the cluster (its parent
  * in the manifest); `pg_combinebackup` rebuilds a full one from the chain.
  */
-incremental: boolean, };
+incremental: boolean, 
+/**
+ * pg_basebackup's `--max-rate` (kB/s, or with a `k` or `M` suffix): a gentle copy that
+ * leaves the server's disk to its users.
+ */
+max_rate?: string, };

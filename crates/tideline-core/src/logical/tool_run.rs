@@ -69,11 +69,15 @@ pub(crate) async fn run_watched(
     let log = std::fs::File::create(log_path).map_err(|e| Error::io(format!("creating {}", log_path.display()), e))?;
     let out = log.try_clone().map_err(|e| Error::io("log file", e))?;
     cc.command.stdout(out).stderr(log);
+    let program = std::path::PathBuf::from(cc.command.get_program());
     let mut child =
         tokio::process::Command::from(std::mem::replace(&mut cc.command, std::process::Command::new("true")))
             .kill_on_drop(true)
             .spawn()
             .map_err(|e| Error::io(format!("running {tool}"), e))?;
+    // The tool with everything it forks: killed together on cancel, on failure and when this
+    // future is dropped, so nothing keeps writing (or holding WAL senders) after the job.
+    let group = crate::process::ChildGroup::of(child.id(), &program);
     let total: u64 = sizes.values().sum();
     let (mut offset, mut seen) = (0u64, Vec::new());
     let cancel = job.cancel_token();
@@ -81,7 +85,7 @@ pub(crate) async fn run_watched(
         tokio::select! {
             status = child.wait() => break status.map_err(|e| Error::io(format!("waiting for {tool}"), e))?,
             _ = cancel.cancelled() => {
-                let _ = child.start_kill();
+                group.kill();
                 let _ = child.wait().await;
                 tracing::info!(tool, job = %job.id, "cancelled");
                 return Err(cancelled());
@@ -97,6 +101,7 @@ pub(crate) async fn run_watched(
             }
         }
     };
+    drop(group);
     drop(cc);
     started_tables(log_path, &mut offset, &mut seen, on_line);
     if !status.success() {

@@ -21,8 +21,14 @@ use std::time::Instant;
 /// Where pg_basebackup writes inside the backup directory.
 pub const DATA_DIR: &str = "data";
 
-/// pg_verifybackup reads tar backups from 18 on; plain ones always.
-fn verify_backup(inst: &crate::tools::Installation, dir: &Path, format: BaseFormat) -> Result<String> {
+/// pg_verifybackup reads tar backups from 18 on; plain ones always. Its WAL check runs
+/// pg_waldump of its own major, which reads only that major's WAL.
+pub(crate) fn verify_backup(
+    inst: &crate::tools::Installation,
+    dir: &Path,
+    format: BaseFormat,
+    server_major: u32,
+) -> Result<String> {
     if format == BaseFormat::Tar && inst.major < 18 {
         return Ok(format!("not run: pg_verifybackup {} reads plain backups only (tar from 18 on)", inst.major));
     }
@@ -30,8 +36,10 @@ fn verify_backup(inst: &crate::tools::Installation, dir: &Path, format: BaseForm
         return Ok(format!("not run: no pg_verifybackup in {}", inst.dir));
     }
     let mut cmd = std::process::Command::new(inst.path("pg_verifybackup"));
-    if format == BaseFormat::Tar {
-        // pg_waldump cannot read pg_wal.tar; the files are still checked against the manifest.
+    let parse_wal = format == BaseFormat::Plain && inst.major == server_major;
+    if !parse_wal {
+        // pg_waldump cannot read pg_wal.tar, nor another major's WAL; the files are still
+        // checked against the manifest.
         cmd.arg("--no-parse-wal");
     }
     let out = cmd.arg(dir).output().map_err(|e| Error::io("running pg_verifybackup", e))?;
@@ -42,8 +50,13 @@ fn verify_backup(inst: &crate::tools::Installation, dir: &Path, format: BaseForm
             "Nothing was kept. Run the base backup again; if it fails again, check the disk the repository is on.",
         ));
     }
-    Ok(if format == BaseFormat::Tar { "verified (files; pg_waldump cannot read the WAL in a tar)" } else { "verified" }
-        .into())
+    Ok(match (format, parse_wal) {
+        (_, true) => "verified".into(),
+        (BaseFormat::Tar, false) => "verified (files; pg_waldump cannot read the WAL in a tar)".into(),
+        (BaseFormat::Plain, false) => {
+            format!("verified (files; pg_waldump {} does not read PostgreSQL {server_major}'s WAL)", inst.major)
+        }
+    })
 }
 
 /// pg_basebackup's own words, made into a coded error where the cause is a known setting.
@@ -141,6 +154,9 @@ impl Engine {
                 format!("As a superuser: ALTER ROLE {} REPLICATION;", crate::logical::names::quote_ident(&draft.user)),
             ));
         }
+        if let Some(rate) = &opts.max_rate {
+            super::options::check_max_rate(rate)?;
+        }
         let inst = self.tools()?.client_for(major, "pg_basebackup")?.clone();
         let compress = compression::choose(&inst, opts.format, opts.compress.as_deref())?;
         let parent = if opts.incremental {
@@ -167,6 +183,9 @@ impl Engine {
         }
         if let Some((_, manifest)) = &parent {
             args.push(format!("--incremental={}", manifest.display()));
+        }
+        if let Some(rate) = &opts.max_rate {
+            args.push(format!("--max-rate={rate}"));
         }
         let log_path = staging.path().join("pg_basebackup.log");
         let mut cc = crate::libpq_env::client_command(&inst.path("pg_basebackup"), &draft, password.as_ref())?;
@@ -196,7 +215,7 @@ impl Engine {
             .map_err(|e| Error::io("reading the backup_manifest pg_basebackup wrote", e))?;
         let range = wal_range(&manifest_text)
             .ok_or_else(|| Error::internal("pg_basebackup's backup_manifest names no WAL range"))?;
-        let verified = verify_backup(&inst, &target, opts.format)?;
+        let verified = verify_backup(&inst, &target, opts.format, major)?;
         job.phase("checksumming");
         let files = checksum::inventory(staging.path(), &[crate::repo::MANIFEST])?;
         let command = staging.recorded_command("pg_basebackup", &args);

@@ -36,4 +36,25 @@ pub struct BaseBackupOptions {
     /// in the manifest); `pg_combinebackup` rebuilds a full one from the chain.
     #[serde(default)]
     pub incremental: bool,
+    /// pg_basebackup's `--max-rate` (kB/s, or with a `k` or `M` suffix): a gentle copy that
+    /// leaves the server's disk to its users.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub max_rate: Option<String>,
+}
+
+/// Checks a `--max-rate` as pg_basebackup reads it: a number of kB/s, or with `k` or `M`, between
+/// 32 kB/s and 1 GB/s.
+pub fn check_max_rate(rate: &str) -> crate::error::Result<()> {
+    let (digits, factor) = match rate.strip_suffix('M') {
+        Some(d) => (d, 1024),
+        None => (rate.strip_suffix('k').unwrap_or(rate), 1),
+    };
+    match digits.parse::<u64>() {
+        Ok(n) if (32..=1024 * 1024).contains(&(n * factor)) => Ok(()),
+        _ => Err(crate::error::Error::invalid_input(
+            format!("'{rate}' is not a transfer rate pg_basebackup takes"),
+            "Give kB/s as a number (e.g. 20000), or with k or M (e.g. 20M); from 32 kB/s to 1 GB/s.",
+        )),
+    }
 }

@@ -13,7 +13,7 @@ pub mod checksum;
 pub mod early_hash;
 pub mod manifest;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorCode, Result};
 use manifest::Manifest;
 use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
 use std::fs::File;
@@ -73,11 +73,14 @@ impl Repository {
         self.root.join("clusters").join(component(system_identifier)).join("base")
     }
 
-    /// Starts a backup: a fresh private temporary directory beside the final one. Leftovers of
-    /// killed runs for the same database are removed first.
+    /// Starts a backup: a fresh private temporary directory beside the final one. The series
+    /// (the parent directory) is locked while the backup is written, so leftovers of killed runs
+    /// can be removed without touching a run still writing: a second backup of the same series
+    /// is refused with `backup_in_progress` rather than sharing the directory.
     pub fn stage(&self, final_path: PathBuf) -> Result<Staging> {
         let parent = final_path.parent().ok_or_else(|| Error::internal("a backup path has no parent"))?.to_path_buf();
         crate::home::ensure_private_dir(&parent)?;
+        let lock = self.lock_series(&parent)?;
         for entry in
             std::fs::read_dir(&parent).map_err(|e| Error::io(format!("reading {}", parent.display()), e))?.flatten()
         {
@@ -93,7 +96,7 @@ impl Repository {
             .to_string();
         let tmp = parent.join(format!(".tmp-{name}"));
         crate::home::ensure_private_dir(&tmp)?;
-        Ok(Staging { tmp, final_path, committed: false })
+        Ok(Staging { tmp, final_path, committed: false, _lock: lock })
     }
 
     /// Every manifest under the repository (for `repo rescan`); unreadable ones are reported.
@@ -124,11 +127,42 @@ impl Repository {
     }
 }
 
+impl Repository {
+    /// Locks a series of backups (the directory its backups go into) for one writer. The lock
+    /// files live in `<repo>/.locks`, named by the series, never beside the backups; the lock
+    /// goes with the process, so a killed writer never keeps it.
+    fn lock_series(&self, series: &Path) -> Result<File> {
+        let locks = self.root.join(".locks");
+        crate::home::ensure_private_dir(&locks)?;
+        let relative = series.strip_prefix(&self.root).unwrap_or(series);
+        let key = blake3::hash(relative.to_string_lossy().as_bytes()).to_hex();
+        let path = locks.join(format!("{}.lock", &key[..32]));
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .read(true)
+            .write(true)
+            .open(&path)
+            .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
+        match file.try_lock() {
+            Ok(()) => Ok(file),
+            Err(std::fs::TryLockError::WouldBlock) => Err(Error::new(
+                ErrorCode::BackupInProgress,
+                format!("another backup into {} is being written", series.display()),
+                "Two backups of the same database (or of the same cluster) are not written at once. Wait for the running one to finish, then start this one again if you still need it.",
+            )),
+            Err(std::fs::TryLockError::Error(e)) => Err(Error::io(format!("locking {}", path.display()), e)),
+        }
+    }
+}
+
 /// A backup being written. Dropping it without `commit` removes the temporary directory.
 pub struct Staging {
     tmp: PathBuf,
     final_path: PathBuf,
     committed: bool,
+    // Held until the backup is committed or dropped (declared last: dropped after the cleanup).
+    _lock: File,
 }
 
 impl Staging {
@@ -233,5 +267,33 @@ mod tests {
         let tmp = stage.path().to_path_buf();
         drop(stage);
         assert!(!tmp.exists() && !target.exists());
+    }
+
+    #[test]
+    fn a_second_backup_of_a_series_is_refused_and_never_removes_the_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Repository::at(dir.path());
+        let series = repo.logical_dir("p", "d");
+        let first = repo.stage(series.join("b1")).unwrap();
+        std::fs::write(first.path().join("data"), b"being written").unwrap();
+        let e = repo.stage(series.join("b2")).err().expect("refused");
+        assert_eq!(e.code, ErrorCode::BackupInProgress);
+        assert_eq!(std::fs::read(first.path().join("data")).unwrap(), b"being written");
+        // Another series is free.
+        drop(repo.stage(repo.logical_dir("p", "other").join("b3")).unwrap());
+        // Once the first has ended, the next one runs.
+        drop(first);
+        drop(repo.stage(series.join("b4")).unwrap());
+    }
+
+    #[test]
+    fn leftovers_of_a_dead_writer_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Repository::at(dir.path());
+        let series = repo.logical_dir("p", "d");
+        std::fs::create_dir_all(series.join(".tmp-killed")).unwrap();
+        std::fs::write(series.join(".tmp-killed/data"), b"half").unwrap();
+        drop(repo.stage(series.join("b1")).unwrap());
+        assert!(!series.join(".tmp-killed").exists());
     }
 }

@@ -96,7 +96,9 @@ pub(crate) async fn archiver(client: &Client) -> Result<Archiver> {
     })
 }
 
-async fn slots(client: &Client) -> Result<Vec<SlotStatus>> {
+/// The profile's own slot (other profiles on the same cluster, and other installations, have
+/// theirs: see `stream::slot_name`).
+async fn slots(client: &Client, slot: &str) -> Result<Vec<SlotStatus>> {
     Ok(client
         .query(
             "SELECT s.slot_name::text, s.active,
@@ -108,8 +110,8 @@ async fn slots(client: &Client) -> Result<Vec<SlotStatus>> {
                     END,
                     extract(epoch FROM r.flush_lag)::float8
              FROM pg_replication_slots s LEFT JOIN pg_stat_replication r ON r.pid = s.active_pid
-             WHERE s.slot_name LIKE 'tideline\\_%' ORDER BY 1",
-            &[],
+             WHERE s.slot_name = $1 ORDER BY 1",
+            &[&slot],
         )
         .await
         .map_err(query_failed("reading replication slots"))?
@@ -167,7 +169,7 @@ impl Engine {
         let command: String = client.query_one("SHOW archive_command", &[]).await.map_err(query_failed("SHOW"))?.get(0);
         let to_tideline = command.contains(" wal-push ");
         let archiver = archiver(&client).await?;
-        let slots = slots(&client).await?;
+        let slots = slots(&client, &super::stream::slot_name(&profile)).await?;
         let warnings = warnings(&archiver, &slots, to_tideline, &mode);
         Ok(WalStatus {
             profile: profile.name,
@@ -234,7 +236,7 @@ impl Engine {
             }
         }
         let mut dropped = Vec::new();
-        for slot in slots(&client).await?.into_iter().filter(|s| !s.active) {
+        for slot in slots(&client, &super::stream::slot_name(&profile)).await?.into_iter().filter(|s| !s.active) {
             client
                 .execute("SELECT pg_drop_replication_slot($1)", &[&slot.name])
                 .await

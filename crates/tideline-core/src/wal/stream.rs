@@ -28,70 +28,155 @@ pub struct StreamSummary {
     pub restarts: u32,
 }
 
-/// Tideline's slot for a profile: `tideline_` and the profile name, as a slot name may be.
-pub fn slot_name(profile: &str) -> String {
+/// Tideline's slot for a profile: `tideline_`, the profile's name as a slot name may hold it, and
+/// a hash of the profile's id. The id is unique to this installation and survives a rename, so
+/// two profiles (or two machines) never share a slot, even with names that differ only in case
+/// or punctuation, and teardown can drop exactly this profile's slot.
+pub fn slot_name(profile: &crate::profile::Profile) -> String {
+    slot_name_for(&profile.id, &profile.name)
+}
+
+fn slot_name_for(id: &str, name: &str) -> String {
     let clean: String =
-        profile.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' }).collect();
+        name.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' }).collect();
+    let tag = blake3::hash(id.as_bytes()).to_hex();
     let mut name = format!("{}{clean}", super::status::SLOT_PREFIX);
-    name.truncate(63);
-    name
+    name.truncate(63 - 9);
+    format!("{name}_{}", &tag[..8])
+}
+
+/// What the supervisor keeps between sweeps: the partial last stored, and the failures already
+/// logged (a file that keeps failing is retried every sweep but logged once).
+#[derive(Default)]
+struct SweepState {
+    last_partial: Option<(String, u64)>,
+    logged: std::collections::HashSet<(String, String)>,
 }
 
 /// Moves what pg_receivewal finished from `dir` into the archive; stores the partial if it
-/// changed since `last_partial`. Returns the segments stored.
-fn sweep(
-    dir: &Path,
-    archive: &WalArchive,
-    sysid: u64,
-    last_partial: &mut Option<(String, u64)>,
-) -> Result<Vec<String>> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .map_err(|e| Error::io(format!("reading {}", dir.display()), e))?
-        .flatten()
-        .filter_map(|e| e.file_name().to_str().map(str::to_string))
-        .filter(|n| classify(n).is_ok())
-        .collect();
+/// changed. Returns the segments stored. pg_receivewal renames `.partial` files and creates new
+/// ones at any moment, so a file that vanished since the listing is skipped (its new name is
+/// taken next time), and a failure on one file is logged and retried next sweep: nothing here
+/// may end the stream.
+fn sweep(dir: &Path, archive: &WalArchive, sysid: u64, state: &mut SweepState) -> Vec<String> {
+    let mut names: Vec<String> = match std::fs::read_dir(dir) {
+        Ok(entries) => entries
+            .flatten()
+            .filter_map(|e| e.file_name().to_str().map(str::to_string))
+            .filter(|n| classify(n).is_ok())
+            .collect(),
+        Err(e) => {
+            state.log_once(dir.display().to_string(), &Error::io(format!("reading {}", dir.display()), e));
+            return vec![];
+        }
+    };
     names.sort();
     let mut stored = Vec::new();
     for name in names {
-        let path = dir.join(&name);
-        let kind = classify(&name)?;
-        let content = std::fs::read(&path).map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
-        if matches!(kind, WalFileKind::Segment | WalFileKind::Partial) {
-            let header = segment_header(&content)?;
-            if header.system_identifier != sysid {
-                return Err(Error::new(
-                    ErrorCode::WalForeignCluster,
-                    format!("{name} in {} belongs to cluster {}, not {sysid}", dir.display(), header.system_identifier),
-                    "The stream directory holds another cluster's WAL; move it aside.",
-                ));
-            }
-        }
-        match kind {
-            WalFileKind::Partial => {
-                let fingerprint = blake3::hash(&content);
-                let key = u64::from_le_bytes(fingerprint.as_bytes()[..8].try_into().expect("8 bytes"));
-                if last_partial.as_ref() != Some(&(name.clone(), key)) {
-                    archive.store_partial(&name, &content)?;
-                    *last_partial = Some((name, key));
-                }
-            }
-            _ => {
-                archive.push(&name, &content)?;
-                if kind == WalFileKind::Segment {
-                    archive.remove_partial(&name)?;
-                    let segment_bytes = content.len() as u64;
-                    if let Err(e) = archive.write_summary(&name, &content, segment_bytes, None) {
-                        // Stored all the same; `tideline wal index` summarises it later.
-                        tracing::warn!(segment = %name, error = %e.message, "segment not summarised");
-                    }
-                }
-                std::fs::remove_file(&path).map_err(|e| Error::io(format!("removing {}", path.display()), e))?;
-                stored.push(name);
-            }
+        match sweep_one(dir, &name, archive, sysid, &mut state.last_partial) {
+            Ok(Swept::Stored) => stored.push(name),
+            Ok(Swept::Kept | Swept::Vanished) => {}
+            Err(e) => state.log_once(name, &e),
         }
     }
-    Ok(stored)
+    stored
+}
+
+enum Swept {
+    /// A finished file, now in the archive and gone from the stream directory.
+    Stored,
+    /// The growing `.partial`, stored if it changed.
+    Kept,
+    /// Renamed or removed by pg_receivewal between the listing and the read.
+    Vanished,
+}
+
+fn sweep_one(
+    dir: &Path,
+    name: &str,
+    archive: &WalArchive,
+    sysid: u64,
+    last_partial: &mut Option<(String, u64)>,
+) -> Result<Swept> {
+    let path = dir.join(name);
+    let kind = classify(name)?;
+    let content = match std::fs::read(&path) {
+        Ok(content) => content,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Swept::Vanished),
+        Err(e) => return Err(Error::io(format!("reading {}", path.display()), e)),
+    };
+    if matches!(kind, WalFileKind::Segment | WalFileKind::Partial) {
+        let header = segment_header(&content)?;
+        if header.system_identifier != sysid {
+            return Err(Error::new(
+                ErrorCode::WalForeignCluster,
+                format!("{name} in {} belongs to cluster {}, not {sysid}", dir.display(), header.system_identifier),
+                "The stream directory holds another cluster's WAL; move it aside.",
+            ));
+        }
+    }
+    if kind == WalFileKind::Partial {
+        let fingerprint = blake3::hash(&content);
+        let key = u64::from_le_bytes(fingerprint.as_bytes()[..8].try_into().expect("8 bytes"));
+        if last_partial.as_ref() != Some(&(name.to_string(), key)) {
+            archive.store_partial(name, &content)?;
+            *last_partial = Some((name.to_string(), key));
+        }
+        return Ok(Swept::Kept);
+    }
+    archive.push(name, &content)?;
+    if kind == WalFileKind::Segment {
+        archive.remove_partial(name)?;
+        if let Err(e) = archive.write_summary(name, &content, content.len() as u64, None) {
+            // Stored all the same; `tideline wal index` summarises it later.
+            tracing::warn!(segment = %name, error = %e.message, "segment not summarised");
+        }
+    }
+    match std::fs::remove_file(&path) {
+        Ok(()) => Ok(Swept::Stored),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Swept::Stored),
+        Err(e) => Err(Error::io(format!("removing {}", path.display()), e)),
+    }
+}
+
+/// pg_receivewal fills a new `.partial` with zeros up to the segment size before it writes WAL
+/// into it. Killed during that, it leaves a shorter file that every later start refuses ("has
+/// 81920 bytes, should be 0 or 16777216"), so streaming would never resume. Such a file holds
+/// nothing but the zeros written so far: finish the padding it was doing.
+fn complete_padding(dir: &Path, segment_bytes: u64) {
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let name = entry.file_name().to_string_lossy().to_string();
+        if classify(&name).ok() != Some(WalFileKind::Partial) {
+            continue;
+        }
+        let len = entry.metadata().map(|m| m.len()).unwrap_or(0);
+        if len == 0 || len >= segment_bytes {
+            continue;
+        }
+        let only_zeros = std::fs::read(entry.path()).is_ok_and(|b| b.iter().all(|&x| x == 0));
+        if !only_zeros {
+            tracing::warn!(file = %name, len, "a short .partial holds WAL; left for pg_receivewal to report");
+            continue;
+        }
+        let padded = std::fs::OpenOptions::new()
+            .write(true)
+            .open(entry.path())
+            .and_then(|f| f.set_len(segment_bytes).and_then(|()| f.sync_all()));
+        match padded {
+            Ok(()) => {
+                tracing::warn!(file = %name, len, "finished the padding of a .partial a killed pg_receivewal left")
+            }
+            Err(e) => tracing::warn!(file = %name, error = %e, "could not pad a short .partial"),
+        }
+    }
+}
+
+impl SweepState {
+    fn log_once(&mut self, what: String, e: &Error) {
+        if self.logged.insert((what.clone(), e.message.clone())) {
+            tracing::warn!(file = %what, code = ?e.code, error = %e.message, "not stored yet; retrying on the next sweep");
+        }
+    }
 }
 
 impl Engine {
@@ -108,7 +193,7 @@ impl Engine {
             .await
             .map_err(query_failed("reading the cluster's identity"))?
             .get(0);
-        let slot = slot_name(&profile.name);
+        let slot = slot_name(&profile);
         client
             .execute(
                 "SELECT pg_create_physical_replication_slot($1, true)
@@ -125,17 +210,23 @@ impl Engine {
                 )
             })?;
         let inst = self.tools()?.client_for(major, "pg_receivewal")?.clone();
+        let segment_bytes: i64 = client
+            .query_one("SELECT pg_size_bytes(current_setting('wal_segment_size'))", &[])
+            .await
+            .map_err(query_failed("reading the WAL segment size"))?
+            .get(0);
         let repo = self.repository()?;
         let sysid_n: u64 = sysid.parse().unwrap_or(0);
         let archive = WalArchive::open(repo.root(), sysid_n);
         let dir = super::archive::cluster_dir(repo.root(), sysid_n).join("stream");
         crate::home::ensure_private_dir(&dir)?;
         let mut summary = StreamSummary { profile: profile.name.clone(), slot: slot.clone(), ..Default::default() };
-        let mut last_partial = None;
+        let mut state = SweepState::default();
         let cancel = job.cancel_token();
         let mut backoff = Duration::from_secs(1);
         tracing::info!(profile = %profile.name, slot = %slot, "streaming WAL");
         loop {
+            complete_padding(&dir, segment_bytes as u64);
             let log = std::fs::OpenOptions::new()
                 .create(true)
                 .append(true)
@@ -154,13 +245,14 @@ impl Engine {
                     .kill_on_drop(true)
                     .spawn()
                     .map_err(|e| Error::io("running pg_receivewal", e))?;
+            let group = crate::process::ChildGroup::of(child.id(), &inst.path("pg_receivewal"));
             job.phase("streaming");
             let exited = loop {
                 tokio::select! {
                     status = child.wait() => break Some(status),
                     _ = cancel.cancelled() => break None,
                     _ = tokio::time::sleep(Duration::from_millis(500)) => {
-                        for name in sweep(&dir, &archive, sysid_n, &mut last_partial)? {
+                        for name in sweep(&dir, &archive, sysid_n, &mut state) {
                             summary.segments_stored += 1;
                             job.progress("streaming", Some(name.clone()), summary.segments_stored, None);
                             summary.last_segment = Some(name);
@@ -175,15 +267,17 @@ impl Engine {
                     unsafe { libc::kill(pid as i32, libc::SIGINT) };
                 }
                 if tokio::time::timeout(Duration::from_secs(10), child.wait()).await.is_err() {
-                    let _ = child.start_kill();
+                    group.kill();
+                    let _ = child.wait().await;
                 }
             }
+            drop(group);
             drop(cc);
-            for name in sweep(&dir, &archive, sysid_n, &mut last_partial)? {
+            for name in sweep(&dir, &archive, sysid_n, &mut state) {
                 summary.segments_stored += 1;
                 summary.last_segment = Some(name);
             }
-            summary.partial = last_partial.as_ref().map(|(n, _)| n.clone());
+            summary.partial = state.last_partial.as_ref().map(|(n, _)| n.clone());
             if exited.is_none() {
                 tracing::info!(profile = %profile.name, stored = summary.segments_stored, "streaming stopped");
                 return Ok(summary);
@@ -202,8 +296,33 @@ impl Engine {
 #[cfg(test)]
 mod tests {
     #[test]
-    fn slot_names_are_valid_and_bounded() {
-        assert_eq!(super::slot_name("Prod EU-1"), "tideline_prod_eu_1");
-        assert_eq!(super::slot_name(&"x".repeat(100)).len(), 63);
+    fn a_partial_left_half_padded_is_padded_and_one_holding_wal_is_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let half = dir.path().join("00000001000000000000005D.partial");
+        std::fs::write(&half, vec![0u8; 81920]).unwrap();
+        let walled = dir.path().join("00000001000000000000005E.partial");
+        std::fs::write(&walled, [0u8, 7, 0]).unwrap();
+        let empty = dir.path().join("00000001000000000000005F.partial");
+        std::fs::write(&empty, b"").unwrap();
+        super::complete_padding(dir.path(), 1 << 24);
+        assert_eq!(std::fs::metadata(&half).unwrap().len(), 1 << 24);
+        assert!(std::fs::read(&half).unwrap().iter().all(|&b| b == 0));
+        assert_eq!(std::fs::read(&walled).unwrap(), [0u8, 7, 0]);
+        assert_eq!(std::fs::metadata(&empty).unwrap().len(), 0);
+    }
+
+    #[test]
+    fn slot_names_are_valid_bounded_and_never_shared() {
+        let profile = |id: &str, name: &str| (id.to_string(), name.to_string());
+        let slot = |(id, name): &(String, String)| super::slot_name_for(id, name);
+        let a = slot(&profile("id-1", "Prod EU-1"));
+        assert!(a.starts_with("tideline_prod_eu_1_") && a.len() == "tideline_prod_eu_1_".len() + 8, "{a}");
+        assert_eq!(slot(&profile("id-1", "Prod EU-1")), a);
+        // Names that differ in case or punctuation, or one name on two installations.
+        assert_ne!(slot(&profile("id-2", "prod eu 1")), a);
+        assert_ne!(slot(&profile("id-3", "Prod EU-1")), a);
+        let long = slot(&profile("id-1", &"x".repeat(100)));
+        assert_eq!(long.len(), 63);
+        assert!(long.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'));
     }
 }
