@@ -1,5 +1,6 @@
 //! A real PostgreSQL client child (psql) connects with the profile's password, and neither its
-//! argv nor its environment carries the password: it gets a private passfile that is gone after.
+//! argv nor its environment carries the password: it gets a private in-memory passfile that is
+//! gone after.
 
 mod support;
 
@@ -66,9 +67,11 @@ fn a_connecting_psql_child_never_has_the_password_on_argv() {
         assert!(contains(&environ, &format!("PGPASSFILE={}", passfile.display())));
         use std::os::unix::fs::PermissionsExt;
         assert_eq!(std::fs::metadata(&passfile).unwrap().permissions().mode() & 0o777, 0o600);
+        // In memory: no file system holds it, and it is gone once the command is.
+        let target = std::fs::read_link(&passfile).unwrap();
+        assert!(target.to_string_lossy().starts_with("/memfd:"), "{}", target.display());
         drop(cc);
-        assert!(!passfile.exists(), "the passfile is removed afterwards");
-        assert!(!passfile.parent().unwrap().exists());
+        assert!(std::fs::read_link(&passfile).map(|t| t != target).unwrap_or(true), "the passfile is gone afterwards");
 
         engine.remove_profile(&profile.name).unwrap();
     }

@@ -21,20 +21,7 @@ fn pitr_reaches_a_commit_that_only_the_partial_segment_holds() {
         home.cli(&["basebackup", "p"], None).ok();
         let sysid = psql(&pg, "postgres", "SELECT system_identifier FROM pg_control_system()");
         let wal = repo.join("clusters").join(&sysid).join("wal");
-        let mut stream = std::process::Command::new(support::tideline_bin())
-            .env("TIDELINE_HOME", home.path())
-            .args(["wal", "stream", "p", "--json"])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        wait_for("the slot to be active", || {
-            psql(
-                &pg,
-                "postgres",
-                "SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE 'tideline\\_p\\_%' AND active",
-            ) == "1"
-        });
+        let mut stream = support::start_stream(&home, &pg, "p");
         psql(&pg, "postgres", "CREATE TABLE t (note text)");
         let full = psql(&pg, "postgres", "SELECT pg_walfile_name(pg_switch_wal())");
         wait_for("the finished segment", || wal.join(format!("{full}.zst")).exists());

@@ -17,20 +17,7 @@ fn streamed_wal_keeps_the_newest_commit_in_the_partial_and_restores_it() {
         let sysid = psql(&pg, "postgres", "SELECT system_identifier FROM pg_control_system()");
         let wal = home.path().join("repo/clusters").join(&sysid).join("wal");
 
-        let mut stream = std::process::Command::new(support::tideline_bin())
-            .env("TIDELINE_HOME", home.path())
-            .args(["wal", "stream", "p", "--json"])
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        wait_for("the slot to be active", || {
-            psql(
-                &pg,
-                "postgres",
-                "SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE 'tideline\\_p\\_%' AND active",
-            ) == "1"
-        });
+        let mut stream = support::start_stream(&home, &pg, "p");
         // pg_receivewal dies: the supervisor starts it again on the same slot.
         let mut receiver = 0;
         wait_for("pg_receivewal", || {
@@ -115,20 +102,7 @@ fn streaming_survives_hundreds_of_segment_switches_and_a_killed_receiver() {
         home.cli(&["profile", "add", "p", "--url", &pg.url("postgres"), "--password-stdin"], Some(&pw)).ok();
         let sysid = psql(&pg, "postgres", "SELECT system_identifier FROM pg_control_system()");
         let wal = home.path().join("repo/clusters").join(&sysid).join("wal");
-        let mut stream = std::process::Command::new(support::tideline_bin())
-            .env("TIDELINE_HOME", home.path())
-            .args(["wal", "stream", "p", "--json"])
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        wait_for("the slot to be active", || {
-            psql(
-                &pg,
-                "postgres",
-                "SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE 'tideline\\_p\\_%' AND active",
-            ) == "1"
-        });
+        let mut stream = support::start_stream(&home, &pg, "p");
         let first = psql(&pg, "postgres", "SELECT pg_walfile_name(pg_current_wal_lsn())");
         home.cli(&["basebackup", "p", "--format", "tar"], None).ok();
         psql(&pg, "postgres", "CREATE TABLE t (n int, note text)");
@@ -231,15 +205,7 @@ fn teardown_drops_only_the_profiles_own_slot() {
     let mut slots = Vec::new();
     for name in ["a", "A."] {
         let before = psql(&pg, "postgres", "SELECT count(*) FROM pg_replication_slots");
-        let mut stream = std::process::Command::new(support::tideline_bin())
-            .env("TIDELINE_HOME", home.path())
-            .args(["wal", "stream", name, "--json"])
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        wait_for("the slot to be active", || {
-            psql(&pg, "postgres", "SELECT count(*) FROM pg_replication_slots WHERE active").parse::<u32>().unwrap() >= 1
-        });
+        let mut stream = support::start_stream(&home, &pg, name);
         unsafe { libc::kill(stream.id() as i32, libc::SIGINT) };
         assert!(stream.wait().unwrap().success());
         assert_eq!(

@@ -594,3 +594,27 @@ pub fn last_log_line(home: &Home, needle: &str) -> String {
         .collect();
     lines.into_iter().rev().find(|l| l.contains(needle)).unwrap_or_else(|| panic!("no log line with {needle}"))
 }
+
+/// `tideline wal stream PROFILE --json` in the background (stdout piped for its summary),
+/// returned once the profile's slot is active on `pg`.
+pub fn start_stream(home: &Home, pg: &TestCluster, profile: &str) -> std::process::Child {
+    let stream = Command::new(tideline_bin())
+        .env("TIDELINE_HOME", home.path())
+        .args(["wal", "stream", profile, "--json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // tideline_<name as a slot name holds it>_<8 hex digits>, as a LIKE pattern.
+    let clean: String =
+        profile.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' }).collect();
+    let pattern = format!("tideline_{clean}_").replace('_', "\\_") + "%";
+    wait_for("the stream's slot to be active", || {
+        psql(
+            pg,
+            "postgres",
+            &format!("SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE '{pattern}' AND active"),
+        ) == "1"
+    });
+    stream
+}
