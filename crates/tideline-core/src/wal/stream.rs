@@ -105,6 +105,9 @@ fn sweep_one(
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Swept::Vanished),
         Err(e) => return Err(Error::io(format!("reading {}", path.display()), e)),
     };
+    if kind == WalFileKind::Partial && content.iter().take(8).all(|&b| b == 0) {
+        return Ok(Swept::Kept); // padded, no WAL in it yet
+    }
     if matches!(kind, WalFileKind::Segment | WalFileKind::Partial) {
         let header = segment_header(&content)?;
         if header.system_identifier != sysid {
