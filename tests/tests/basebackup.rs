@@ -6,11 +6,7 @@ mod support;
 
 use std::path::Path;
 use std::time::{Duration, Instant};
-use support::{majors, password, psql, Home, TestCluster};
-
-fn add_profile(home: &Home, pg: &TestCluster, pw: &str) {
-    home.cli(&["profile", "add", "p", "--url", &pg.url("postgres"), "--password-stdin"], Some(pw)).ok();
-}
+use support::{add_profile, majors, password, psql, Home, TestCluster};
 
 fn manifest(path: &str) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(Path::new(path).join("manifest.json")).unwrap()).unwrap()

@@ -5,11 +5,7 @@
 mod support;
 
 use std::time::{Duration, Instant};
-use support::{load_sample, majors, password, psql, Home, TableLock, TestCluster};
-
-fn add_profile(home: &Home, pg: &TestCluster, pw: &str) {
-    home.cli(&["profile", "add", "p", "--url", &pg.url("postgres"), "--password-stdin"], Some(pw)).ok();
-}
+use support::{add_profile, load_sample, majors, password, psql, wait_child, Home, TableLock, TestCluster};
 
 fn alive(pid: u32) -> bool {
     // A zombie has exited: only its parent's wait is missing.
@@ -26,17 +22,6 @@ fn wait_gone(what: &str, pid: u32) {
     }
 }
 
-fn wait_child(parent: u32, parts: &[&str]) -> u32 {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Some(pid) = support::child_with_args(parent, parts) {
-            return pid;
-        }
-        assert!(Instant::now() < deadline, "no child {parts:?} of {parent}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 /// Passfile directories an older Tideline wrote to the temporary directory.
 fn passfile_dirs() -> Vec<std::path::PathBuf> {
     std::fs::read_dir(std::env::temp_dir())
@@ -47,16 +32,6 @@ fn passfile_dirs() -> Vec<std::path::PathBuf> {
                 .collect()
         })
         .unwrap_or_default()
-}
-
-fn tideline(home: &Home, args: &[&str]) -> std::process::Child {
-    std::process::Command::new(support::tideline_bin())
-        .env("TIDELINE_HOME", home.path())
-        .args(args)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap()
 }
 
 #[test]
@@ -72,7 +47,7 @@ fn a_killed_tideline_leaves_no_pg_dump_running_and_no_password_on_disk() {
             let listed = || home.cli(&["backups", "list"], None).ok()["backups"].as_array().unwrap().len();
             let complete = listed();
             let lock = TableLock::hold(&pg, &pw);
-            let backup = tideline(&home, &["backup", "p", "--database", "shop", "--no-row-counts", "--json"]);
+            let backup = home.spawn(&["backup", "p", "--database", "shop", "--no-row-counts"]);
             let dump = wait_child(backup.id(), &["/pg_dump\0", "--snapshot="]);
             let environ = std::fs::read(format!("/proc/{dump}/environ")).unwrap();
             let passfile = String::from_utf8_lossy(&environ)
@@ -117,7 +92,7 @@ fn a_killed_pg_basebackup_takes_its_wal_streamer_with_it() {
         add_profile(&home, &pg, &pw);
         let senders = || psql(&pg, "postgres", "SELECT count(*) FROM pg_stat_replication");
         for victim in ["pg_basebackup", "tideline"] {
-            let backup = tideline(&home, &["basebackup", "p", "--format", "plain", "--max-rate", "1M", "--json"]);
+            let backup = home.spawn(&["basebackup", "p", "--format", "plain", "--max-rate", "1M"]);
             let leader = wait_child(backup.id(), &["/pg_basebackup\0", "--wal-method=stream"]);
             let streamer = wait_child(leader, &["/pg_basebackup\0"]);
             assert_eq!(senders(), "2", "PostgreSQL {major}: the copy and the WAL stream");

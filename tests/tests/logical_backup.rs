@@ -4,11 +4,7 @@
 mod support;
 
 use std::path::PathBuf;
-use support::{load_sample, majors, password, psql, Home, TableLock, TestCluster};
-
-fn add_profile(home: &Home, pg: &TestCluster, pw: &str) {
-    home.cli(&["profile", "add", "p", "--url", &pg.url("postgres"), "--password-stdin"], Some(pw)).ok();
-}
+use support::{add_profile, load_sample, majors, password, psql, Home, TableLock, TestCluster};
 
 #[test]
 fn every_format_makes_a_complete_backup_with_checksums_and_counts() {
@@ -144,17 +140,10 @@ fn table_names_are_exact_and_partitions_come_along() {
     }
 }
 
-/// The pg_dump that `parent` (our tideline) started; other tests run pg_dumps at the same time.
+/// The pg_dump that `backup` (our tideline) started; other tests run pg_dumps at the same time.
 fn wait_for_pg_dump(backup: &std::process::Child) -> u32 {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    loop {
-        // --snapshot: the dump itself, not one of tool discovery's short capability probes.
-        if let Some(pid) = support::child_with_args(backup.id(), &["/pg_dump\0", "--snapshot="]) {
-            return pid;
-        }
-        assert!(std::time::Instant::now() < deadline, "pg_dump never started");
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    // --snapshot: the dump itself, not one of tool discovery's short capability probes.
+    support::wait_child(backup.id(), &["/pg_dump\0", "--snapshot="])
 }
 
 #[test]
@@ -168,13 +157,8 @@ fn a_killed_pg_dump_leaves_no_complete_backup_and_never_saw_the_password() {
 
         // Hold a lock pg_dump must wait for, so it is caught mid-run.
         let lock = TableLock::hold(&pg, &pw);
-        let backup = std::process::Command::new(support::tideline_bin())
-            .env("TIDELINE_HOME", home.path())
-            // Counting rows would wait on the lock before pg_dump starts; skip it here.
-            .args(["backup", "p", "--database", "shop", "--format", "custom", "--no-row-counts", "--json"])
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
+        // Counting rows would wait on the lock before pg_dump starts; skip it here.
+        let backup = home.spawn(&["backup", "p", "--database", "shop", "--format", "custom", "--no-row-counts"]);
         let pid = wait_for_pg_dump(&backup);
         std::thread::sleep(std::time::Duration::from_millis(300));
         let Ok(argv) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
@@ -215,12 +199,7 @@ fn ctrl_c_cancels_a_running_backup_and_keeps_nothing() {
     add_profile(&home, &pg, &pw);
     // pg_dump waits on this lock, so the backup is caught mid-run.
     let lock = TableLock::hold(&pg, &pw);
-    let backup = std::process::Command::new(support::tideline_bin())
-        .env("TIDELINE_HOME", home.path())
-        .args(["backup", "p", "--database", "shop", "--no-row-counts", "--json"])
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let backup = home.spawn(&["backup", "p", "--database", "shop", "--no-row-counts"]);
     let dump = wait_for_pg_dump(&backup);
     unsafe { libc::kill(backup.id() as i32, libc::SIGINT) };
     let out = backup.wait_with_output().unwrap();
@@ -244,12 +223,7 @@ fn a_second_backup_of_the_same_database_is_refused_and_the_first_completes() {
         let home = Home::new();
         add_profile(&home, &pg, &pw);
         let lock = TableLock::hold(&pg, &pw);
-        let first = std::process::Command::new(support::tideline_bin())
-            .env("TIDELINE_HOME", home.path())
-            .args(["backup", "p", "--database", "shop", "--no-row-counts", "--json"])
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
+        let first = home.spawn(&["backup", "p", "--database", "shop", "--no-row-counts"]);
         wait_for_pg_dump(&first);
         let second = home.cli(&["backup", "p", "--database", "shop", "--no-row-counts"], None);
         let err = second.err("backup_in_progress").clone();

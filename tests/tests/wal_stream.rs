@@ -19,11 +19,7 @@ fn streamed_wal_keeps_the_newest_commit_in_the_partial_and_restores_it() {
 
         let mut stream = support::start_stream(&home, &pg, "p");
         // pg_receivewal dies: the supervisor starts it again on the same slot.
-        let mut receiver = 0;
-        wait_for("pg_receivewal", || {
-            receiver = support::child_with_args(stream.id(), &["/pg_receivewal\0"]).unwrap_or(0);
-            receiver != 0
-        });
+        let receiver = support::wait_child(stream.id(), &["/pg_receivewal\0"]);
         unsafe { libc::kill(receiver as i32, libc::SIGKILL) };
         wait_for("pg_receivewal to be started again", || {
             support::child_with_args(stream.id(), &["/pg_receivewal\0"]).is_some_and(|pid| pid != receiver)
@@ -121,11 +117,7 @@ fn streaming_survives_hundreds_of_segment_switches_and_a_killed_receiver() {
             )
         };
         switches(1, SWITCHES / 2);
-        let mut receiver = 0;
-        wait_for("pg_receivewal", || {
-            receiver = support::child_with_args(stream.id(), &["/pg_receivewal\0"]).unwrap_or(0);
-            receiver != 0
-        });
+        let receiver = support::wait_child(stream.id(), &["/pg_receivewal\0"]);
         // Killed while it writes, or while it pads the next .partial with zeros.
         unsafe { libc::kill(receiver as i32, libc::SIGKILL) };
         switches(SWITCHES / 2 + 1, SWITCHES);

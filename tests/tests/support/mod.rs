@@ -170,6 +170,19 @@ impl Home {
         self.cli_env(args, stdin, &[])
     }
 
+    /// The real `tideline` binary with `--json`, left running: stdout piped (its one JSON
+    /// object), stderr dropped.
+    pub fn spawn(&self, args: &[&str]) -> std::process::Child {
+        Command::new(tideline_bin())
+            .env("TIDELINE_HOME", self.path())
+            .args(args)
+            .arg("--json")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    }
+
     /// Like `cli`, with extra environment variables.
     pub fn cli_env(&self, args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> CliResult {
         let mut cmd = Command::new(tideline_bin());
@@ -415,6 +428,23 @@ pub fn backup_leftovers(home: &Home, profile: &str, database: &str) -> Vec<PathB
     std::fs::read_dir(&dir).map(|d| d.flatten().map(|e| e.path()).collect()).unwrap_or_default()
 }
 
+/// Profile `p` for the server's database `postgres`, with the test's password.
+pub fn add_profile(home: &Home, pg: &TestCluster, pw: &str) {
+    home.cli(&["profile", "add", "p", "--url", &pg.url("postgres"), "--password-stdin"], Some(pw)).ok();
+}
+
+/// Waits (a minute at most) for a child of `parent` whose argv holds every one of `parts`.
+pub fn wait_child(parent: u32, parts: &[&str]) -> u32 {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        if let Some(pid) = child_with_args(parent, parts) {
+            return pid;
+        }
+        assert!(std::time::Instant::now() < deadline, "no child {parts:?} of {parent}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
 /// A child of `parent` whose argv holds every one of `parts` (NUL-separated as in /proc).
 pub fn child_with_args(parent: u32, parts: &[&str]) -> Option<u32> {
     std::fs::read_dir("/proc").ok()?.flatten().find_map(|e| {
@@ -598,13 +628,7 @@ pub fn last_log_line(home: &Home, needle: &str) -> String {
 /// `tideline wal stream PROFILE --json` in the background (stdout piped for its summary),
 /// returned once the profile's slot is active on `pg`.
 pub fn start_stream(home: &Home, pg: &TestCluster, profile: &str) -> std::process::Child {
-    let stream = Command::new(tideline_bin())
-        .env("TIDELINE_HOME", home.path())
-        .args(["wal", "stream", profile, "--json"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let stream = home.spawn(&["wal", "stream", profile]);
     // tideline_<name as a slot name holds it>_<8 hex digits>, as a LIKE pattern.
     let clean: String =
         profile.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' }).collect();
