@@ -8,7 +8,11 @@ export type Manifest = { format_version: number, id: string,
 /**
  * `logical` (pg_dump), `dumpall` (pg_dumpall), `base` (pg_basebackup).
  */
-kind: string, profile: string, database: string, server_version: string, server_major: number, 
+kind: string, profile: string, 
+/**
+ * The profile's id (it survives a rename); absent in manifests written before it was.
+ */
+profile_id?: string, database: string, server_version: string, server_major: number, 
 /**
  * The version of the tool that wrote it (pg_dump 17.10).
  */

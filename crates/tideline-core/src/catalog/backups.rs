@@ -29,8 +29,13 @@ pub struct BackupRecord {
     pub verify_detail: Option<String>,
 }
 
-const COLUMNS: &str = "id, kind, profile, database, path, status, started_at, finished_at, size_bytes, manifest,
-    verified_at, verify_status, verify_detail";
+fn columns() -> String {
+    format!(
+        "id, kind, {}, database, path, status, started_at, finished_at, size_bytes, manifest,
+         verified_at, verify_status, verify_detail",
+        super::owner_name("backups")
+    )
+}
 
 fn from_row(row: &Row<'_>) -> rusqlite::Result<BackupRecord> {
     let manifest: String = row.get(9)?;
@@ -74,17 +79,23 @@ impl Catalog {
     pub fn record_backup(&self, m: &Manifest, path: &Path) -> Result<BackupRecord> {
         let json = serde_json::to_string(m).map_err(|e| Error::internal(e.to_string()))?;
         self.conn.execute(
-            "INSERT INTO backups (id, kind, profile, database, path, status, started_at, finished_at, size_bytes, manifest)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
-             ON CONFLICT(id) DO UPDATE SET path = excluded.path, manifest = excluded.manifest, status = excluded.status",
-            params![m.id, m.kind, m.profile, m.database, path.display().to_string(), m.status, m.started_at, m.finished_at, m.size_bytes as i64, json],
+            &format!(
+                "INSERT INTO backups (id, kind, profile, database, path, status, started_at, finished_at, size_bytes, manifest, profile_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, COALESCE(?11, {}))
+                 ON CONFLICT(id) DO UPDATE SET path = excluded.path, manifest = excluded.manifest, status = excluded.status,
+                     profile_id = COALESCE(backups.profile_id, excluded.profile_id)",
+                super::profile_id_of(3)
+            ),
+            params![m.id, m.kind, m.profile, m.database, path.display().to_string(), m.status, m.started_at, m.finished_at, m.size_bytes as i64, json, m.profile_id],
         )?;
         self.backup(&m.id)
     }
 
     pub fn backups(&self, profile: Option<&str>) -> Result<Vec<BackupRecord>> {
         let mut stmt = self.conn.prepare(&format!(
-            "SELECT {COLUMNS} FROM backups WHERE ?1 IS NULL OR profile = ?1 ORDER BY started_at DESC, id DESC"
+            "SELECT {} FROM backups WHERE ?1 IS NULL OR {} ORDER BY started_at DESC, id DESC",
+            columns(),
+            super::owned_by("backups", 1)
         ))?;
         let rows = stmt.query_map([profile], from_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -92,7 +103,7 @@ impl Catalog {
 
     pub fn backup(&self, id: &str) -> Result<BackupRecord> {
         self.conn
-            .query_row(&format!("SELECT {COLUMNS} FROM backups WHERE id = ?1"), [id], from_row)
+            .query_row(&format!("SELECT {} FROM backups WHERE id = ?1", columns()), [id], from_row)
             .optional()?
             .ok_or_else(|| missing(id))
     }

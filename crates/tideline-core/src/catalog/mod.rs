@@ -184,7 +184,41 @@ const MIGRATIONS: &[&str] = &[
     DELETE FROM wal_commit_minutes;
     DELETE FROM wal_changes;
     DELETE FROM wal_transactions;",
+    // 11: what belongs to a profile is keyed by its id, which a rename keeps (the name columns
+    // stay as they were written: the name to show when the profile is gone)
+    "ALTER TABLE backups ADD COLUMN profile_id TEXT;
+    ALTER TABLE restore_points ADD COLUMN profile_id TEXT;
+    ALTER TABLE sandboxes ADD COLUMN profile_id TEXT;
+    ALTER TABLE recovery_measurements ADD COLUMN profile_id TEXT;
+    ALTER TABLE schedules ADD COLUMN profile_id TEXT;
+    UPDATE backups SET profile_id = (SELECT id FROM profiles WHERE profiles.name = backups.profile);
+    UPDATE restore_points SET profile_id = (SELECT id FROM profiles WHERE profiles.name = restore_points.profile);
+    UPDATE sandboxes SET profile_id = (SELECT id FROM profiles WHERE profiles.name = sandboxes.profile);
+    UPDATE recovery_measurements
+        SET profile_id = (SELECT id FROM profiles WHERE profiles.name = recovery_measurements.profile);
+    UPDATE schedules SET profile_id = (SELECT id FROM profiles WHERE profiles.name = schedules.profile);
+    CREATE INDEX backups_by_profile_id ON backups (profile_id, started_at);",
 ];
+
+/// SQL for the id of the profile named by parameter `?N` (NULL when there is none).
+pub(crate) fn profile_id_of(param: usize) -> String {
+    format!("(SELECT id FROM profiles WHERE name = ?{param})")
+}
+
+/// SQL for the profile a row of `table` belongs to, by its name now (a renamed profile's new
+/// name), or the name the row was written with when that profile is gone.
+pub(crate) fn owner_name(table: &str) -> String {
+    format!("COALESCE((SELECT name FROM profiles WHERE profiles.id = {table}.profile_id), {table}.profile)")
+}
+
+/// SQL that is true for rows of `table` belonging to the profile named by `?N`: by id, or by
+/// name for rows written before that profile existed.
+pub(crate) fn owned_by(table: &str, param: usize) -> String {
+    format!(
+        "({table}.profile_id = {id} OR ({table}.profile_id IS NULL AND {table}.profile = ?{param}))",
+        id = profile_id_of(param)
+    )
+}
 
 impl Catalog {
     pub fn open(home: &Path) -> Result<Self> {
@@ -225,6 +259,37 @@ impl Catalog {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A catalog of version 10 keyed its rows by profile name: the migration carries them to the
+    /// profile's id, so they follow a rename afterwards.
+    #[test]
+    fn rows_written_by_name_follow_a_renamed_profile() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = Connection::open(dir.path().join("catalog.sqlite3")).unwrap();
+        let tx = conn.transaction().unwrap();
+        for sql in &MIGRATIONS[..10] {
+            tx.execute_batch(sql).unwrap();
+        }
+        tx.pragma_update(None, "user_version", 10).unwrap();
+        tx.execute_batch(
+            "INSERT INTO profiles VALUES ('id-1', 'old', 'h', 5432, 'd', 'u', 'prefer', NULL, NULL, NULL, NULL, 10, 0, 't', 't');
+             INSERT INTO backups (id, kind, profile, database, path, status, started_at, finished_at, size_bytes, manifest)
+                 VALUES ('b1', 'logical', 'old', 'd', '/x', 'complete', 't1', 't2', 1, '{}'),
+                        ('b2', 'logical', 'gone', 'd', '/y', 'complete', 't1', 't2', 1, '{}');
+             INSERT INTO recovery_measurements VALUES ('old', 'sb-1', 'b1', 't', 1, 1, 1, 1);",
+        )
+        .unwrap();
+        tx.commit().unwrap();
+        drop(conn);
+        let c = Catalog::open(dir.path()).unwrap();
+        c.conn.execute("UPDATE profiles SET name = 'new' WHERE id = 'id-1'", []).unwrap();
+        let mine: Vec<_> = c.backups(Some("new")).unwrap().into_iter().map(|b| (b.id, b.profile)).collect();
+        assert_eq!(mine, [("b1".to_string(), "new".to_string())]);
+        assert!(c.backups(Some("old")).unwrap().is_empty());
+        // A profile that no longer exists keeps the name its rows were written with.
+        assert_eq!(c.backups(Some("gone")).unwrap()[0].profile, "gone");
+        assert_eq!(c.measurements("new").unwrap()[0].profile, "new");
+    }
 
     #[test]
     fn migrates_once_and_reopens() {

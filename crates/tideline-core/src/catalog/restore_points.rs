@@ -19,18 +19,22 @@ pub struct RestorePoint {
 impl Catalog {
     pub fn record_restore_point(&self, p: &RestorePoint) -> Result<()> {
         self.conn.execute(
-            "INSERT OR REPLACE INTO restore_points (system_identifier, name, profile, lsn, timeline, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            &format!(
+                "INSERT OR REPLACE INTO restore_points (system_identifier, name, profile, lsn, timeline, created_at, profile_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, {})",
+                super::profile_id_of(3)
+            ),
             rusqlite::params![p.system_identifier, p.name, p.profile, p.lsn, p.timeline, p.created_at],
         )?;
         Ok(())
     }
 
     pub fn restore_points(&self, system_identifier: &str) -> Result<Vec<RestorePoint>> {
-        let mut stmt = self.conn.prepare(
-            "SELECT system_identifier, name, profile, lsn, timeline, created_at FROM restore_points
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT system_identifier, name, {}, lsn, timeline, created_at FROM restore_points
              WHERE system_identifier = ?1 ORDER BY created_at",
-        )?;
+            super::owner_name("restore_points")
+        ))?;
         let rows = stmt.query_map([system_identifier], |r| {
             Ok(RestorePoint {
                 system_identifier: r.get(0)?,

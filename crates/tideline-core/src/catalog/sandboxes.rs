@@ -24,29 +24,46 @@ pub struct RecoveryMeasurement {
     pub replay_ms: u64,
 }
 
-fn decode(json: String) -> Result<SandboxRecord> {
-    serde_json::from_str(&json).map_err(|e| Error::internal(format!("a sandbox record in the catalog is damaged: {e}")))
+/// The record, and the name of the profile it belongs to now (a rename follows).
+fn owned_record(r: &rusqlite::Row) -> rusqlite::Result<(String, String)> {
+    Ok((r.get(0)?, r.get(1)?))
+}
+
+fn decode((json, owner): (String, String)) -> Result<SandboxRecord> {
+    let mut record: SandboxRecord = serde_json::from_str(&json)
+        .map_err(|e| Error::internal(format!("a sandbox record in the catalog is damaged: {e}")))?;
+    record.profile = owner;
+    Ok(record)
 }
 
 impl Catalog {
     pub fn save_sandbox(&self, s: &SandboxRecord) -> Result<()> {
         let json = serde_json::to_string(s).map_err(|e| Error::internal(e.to_string()))?;
         self.conn.execute(
-            "INSERT OR REPLACE INTO sandboxes (id, profile, root, created_at, record) VALUES (?1, ?2, ?3, ?4, ?5)",
+            &format!(
+                "INSERT OR REPLACE INTO sandboxes (id, profile, root, created_at, record, profile_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, {})",
+                super::profile_id_of(2)
+            ),
             rusqlite::params![s.id, s.profile, s.root, s.created_at, json],
         )?;
         Ok(())
     }
 
     pub fn sandboxes(&self) -> Result<Vec<SandboxRecord>> {
-        let mut stmt = self.conn.prepare("SELECT record FROM sandboxes ORDER BY created_at")?;
-        let rows = stmt.query_map([], |r| r.get::<_, String>(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT record, {} FROM sandboxes ORDER BY created_at",
+            super::owner_name("sandboxes")
+        ))?;
+        let rows = stmt.query_map([], owned_record)?.collect::<rusqlite::Result<Vec<_>>>()?;
         rows.into_iter().map(decode).collect()
     }
 
     pub fn sandbox(&self, id: &str) -> Result<Option<SandboxRecord>> {
-        let mut stmt = self.conn.prepare("SELECT record FROM sandboxes WHERE id = ?1")?;
-        let mut rows = stmt.query_map([id], |r| r.get::<_, String>(0))?;
+        let mut stmt = self
+            .conn
+            .prepare(&format!("SELECT record, {} FROM sandboxes WHERE id = ?1", super::owner_name("sandboxes")))?;
+        let mut rows = stmt.query_map([id], owned_record)?;
         rows.next().transpose()?.map(decode).transpose()
     }
 
@@ -57,8 +74,12 @@ impl Catalog {
 
     pub fn record_measurement(&self, m: &RecoveryMeasurement) -> Result<()> {
         self.conn.execute(
-            "INSERT INTO recovery_measurements (profile, sandbox_id, backup_id, measured_at, backup_bytes, laydown_ms, replayed_wal_bytes, replay_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            &format!(
+                "INSERT INTO recovery_measurements
+                    (profile, sandbox_id, backup_id, measured_at, backup_bytes, laydown_ms, replayed_wal_bytes, replay_ms, profile_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, {})",
+                super::profile_id_of(1)
+            ),
             rusqlite::params![
                 m.profile,
                 m.sandbox_id,
@@ -75,10 +96,12 @@ impl Catalog {
 
     /// The profile's measurements, newest first.
     pub fn measurements(&self, profile: &str) -> Result<Vec<RecoveryMeasurement>> {
-        let mut stmt = self.conn.prepare(
-            "SELECT profile, sandbox_id, backup_id, measured_at, backup_bytes, laydown_ms, replayed_wal_bytes, replay_ms
-             FROM recovery_measurements WHERE profile = ?1 ORDER BY measured_at DESC",
-        )?;
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {}, sandbox_id, backup_id, measured_at, backup_bytes, laydown_ms, replayed_wal_bytes, replay_ms
+             FROM recovery_measurements WHERE {} ORDER BY measured_at DESC",
+            super::owner_name("recovery_measurements"),
+            super::owned_by("recovery_measurements", 1)
+        ))?;
         let rows = stmt.query_map([profile], |r| {
             Ok(RecoveryMeasurement {
                 profile: r.get(0)?,

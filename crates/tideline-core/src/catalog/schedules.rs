@@ -50,23 +50,37 @@ impl Catalog {
     pub fn save_schedule(&self, s: &ScheduleRecord) -> Result<()> {
         let spec = serde_json::to_string(&s.spec).map_err(|e| Error::internal(e.to_string()))?;
         self.conn.execute(
-            "INSERT OR REPLACE INTO schedules (id, profile, spec, enabled, created_at, considered_until)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            &format!(
+                "INSERT OR REPLACE INTO schedules (id, profile, spec, enabled, created_at, considered_until, profile_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, {})",
+                super::profile_id_of(2)
+            ),
             rusqlite::params![s.id, s.spec.profile, spec, s.enabled, s.created_at, s.considered_until],
         )?;
         Ok(())
     }
 
     pub fn schedules(&self) -> Result<Vec<ScheduleRecord>> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT id, spec, enabled, created_at, considered_until FROM schedules ORDER BY created_at, id")?;
-        let rows = stmt
-            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?;
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT id, spec, enabled, created_at, considered_until, {} FROM schedules ORDER BY created_at, id",
+            super::owner_name("schedules")
+        ))?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get::<_, String>(5)?,
+            ))
+        })?;
         let mut out = Vec::new();
         for row in rows {
-            let (id, spec, enabled, created_at, considered_until) = row?;
-            out.push(ScheduleRecord { id, spec: spec_of(&spec)?, enabled, created_at, considered_until });
+            let (id, spec, enabled, created_at, considered_until, owner) = row?;
+            // The profile it belongs to now: a renamed profile's schedules follow it.
+            let spec = ScheduleSpec { profile: owner, ..spec_of(&spec)? };
+            out.push(ScheduleRecord { id, spec, enabled, created_at, considered_until });
         }
         Ok(out)
     }

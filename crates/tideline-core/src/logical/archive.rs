@@ -12,6 +12,9 @@ pub struct Archive {
     pub id: String,
     pub dir: PathBuf,
     pub manifest: Manifest,
+    /// The profile the backup belongs to, by its name now (the manifest keeps the name it was
+    /// made under; a renamed profile keeps its backups).
+    pub owner: String,
     /// Read once: a restore consults the TOC for its selection, owners and extensions.
     toc_cache: std::sync::OnceLock<Vec<TocEntry>>,
 }
@@ -71,7 +74,7 @@ impl Engine {
                 "Run `tideline repo rescan` to bring the catalog in line with the repository.",
             ));
         }
-        Ok(Archive { id: id.to_string(), dir, manifest, toc_cache: Default::default() })
+        Ok(Archive { id: id.to_string(), dir, manifest, owner: record.profile, toc_cache: Default::default() })
     }
 
     /// pg_restore able to read an archive written by pg_dump `tool_major` into a `server_major` server.

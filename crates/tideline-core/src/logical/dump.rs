@@ -248,6 +248,7 @@ impl Engine {
             id: id.clone(),
             kind: "logical".into(),
             profile: profile.name.clone(),
+            profile_id: Some(profile.id.clone()),
             database: draft.database.clone(),
             server_version: plan.server_version.clone(),
             server_major: plan.server_major,

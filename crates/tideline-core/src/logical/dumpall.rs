@@ -79,6 +79,7 @@ impl Engine {
             id: id.clone(),
             kind: mode.kind().into(),
             profile: profile.name.clone(),
+            profile_id: Some(profile.id.clone()),
             database: CLUSTER_DIR.into(),
             server_version,
             server_major,

@@ -124,7 +124,7 @@ impl Engine {
             ));
         }
         check_sections(&archive, opts)?;
-        let profile = self.profile(opts.profile.as_deref().unwrap_or(&archive.manifest.profile))?;
+        let profile = self.profile(opts.profile.as_deref().unwrap_or(&archive.owner))?;
         let password = self.password(&profile)?;
         // A sandbox has none of the source's roles: what is restored there is the profile
         // role's, without grants.
@@ -330,7 +330,7 @@ impl Engine {
                 "Leave out --to-db, --table, --schema and --clean for this backup.",
             ));
         }
-        let profile = self.profile(opts.profile.as_deref().unwrap_or(&archive.manifest.profile))?;
+        let profile = self.profile(opts.profile.as_deref().unwrap_or(&archive.owner))?;
         let password = self.password(&profile)?;
         let draft = profile.draft();
         let admin = crate::connect::connect(&draft, password.as_ref()).await?;

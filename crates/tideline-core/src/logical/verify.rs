@@ -62,7 +62,7 @@ impl Engine {
         if restore_test && archive.manifest.physical.is_some() {
             report.row_counts_note = Some(format!(
                 "a base backup is test-restored by recovering it into a sandbox: `tideline pitr {} --immediate --from-backup {id}`",
-                archive.manifest.profile
+                archive.owner
             ));
         } else if restore_test && report.problems.is_empty() {
             if let Err(e) = self.restore_test(&archive, &mut report).await {

@@ -224,6 +224,7 @@ impl Engine {
             id: id.clone(),
             kind: "base".into(),
             profile: profile.name.clone(),
+            profile_id: Some(profile.id.clone()),
             database: crate::logical::dumpall::CLUSTER_DIR.into(),
             server_version: version,
             server_major: major,

@@ -118,7 +118,8 @@ impl Engine {
             exclusive: false,
             timeline: None,
         });
-        let plan = self.plan_recovery(&manifest.profile, &target, Some(&req.backup_id)).await?;
+        let owner = self.backup_record(&req.backup_id)?.profile;
+        let plan = self.plan_recovery(&owner, &target, Some(&req.backup_id)).await?;
         let (uid, gid) = match std::fs::metadata(&dir) {
             Ok(m) => (m.uid(), m.gid()),
             Err(_) => std::fs::metadata(dir.parent().unwrap_or(Path::new("/")))

@@ -66,6 +66,10 @@ pub struct Manifest {
     /// `logical` (pg_dump), `dumpall` (pg_dumpall), `base` (pg_basebackup).
     pub kind: String,
     pub profile: String,
+    /// The profile's id (it survives a rename); absent in manifests written before it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub profile_id: Option<String>,
     pub database: String,
     pub server_version: String,
     pub server_major: u32,
