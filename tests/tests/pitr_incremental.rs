@@ -34,3 +34,53 @@ fn pitr_combines_the_incremental_chain() {
         home.cli(&["sandbox", "remove", &id], None).ok();
     }
 }
+
+/// Two profiles on one cluster: B's incremental backup takes A's base backup as its parent.
+/// Retention of A keeps that parent and the WAL B's backup needs, and B still recovers.
+#[test]
+fn retention_of_one_profile_keeps_what_anothers_incremental_needs() {
+    for major in support::majors().into_iter().filter(|m| *m >= 17) {
+        let pw = password();
+        let source = support::ArchivingSource::start(major, Some(&pw), vec![("summarize_wal".into(), "on".into())]);
+        let (pg, repo) = (&source.pg, &source.repo);
+        let home = Home::new();
+        for name in ["a", "b"] {
+            home.cli(&["profile", "add", name, "--url", &pg.url("postgres"), "--password-stdin"], Some(&pw)).ok();
+        }
+        home.cli(&["repo", "path", repo.to_str().unwrap()], None).ok();
+        source.switch_and_wait();
+        psql(pg, "postgres", "CREATE TABLE t AS SELECT g AS id FROM generate_series(1, 1000) g");
+        let parent = home.cli(&["basebackup", "a", "--format", "plain"], None).ok().clone();
+        psql(pg, "postgres", "INSERT INTO t SELECT generate_series(1001, 1500)");
+        let incr = home.cli(&["basebackup", "b", "--format", "plain", "--incremental"], None).ok().clone();
+        let chain = home.cli(&["backups", "show", incr["id"].as_str().unwrap()], None).ok().clone();
+        assert_eq!(chain["physical"]["incremental_of"], parent["id"], "B builds on A's backup");
+        let newer = home.cli(&["basebackup", "a", "--format", "plain"], None).ok().clone();
+        // Each base backup ends with a segment switch of its own: write, so there is one more.
+        psql(pg, "postgres", "INSERT INTO t VALUES (0)");
+        source.switch_and_wait();
+
+        let applied = home.cli(&["retention", "apply", "a", "--keep-last", "1", "--yes"], None).ok().clone();
+        let base = applied["series"].as_array().unwrap().iter().find(|s| s["series"] == "base").unwrap();
+        let verdict =
+            |id: &serde_json::Value| base["verdicts"].as_array().unwrap().iter().find(|v| v["id"] == *id).unwrap();
+        assert_eq!(verdict(&newer["id"])["keep"], true);
+        let kept = verdict(&parent["id"]);
+        assert_eq!(kept["keep"], true, "PostgreSQL {major}: {applied}");
+        assert!(kept["reasons"].to_string().contains(incr["id"].as_str().unwrap()), "{kept}");
+        // No WAL from A's first backup on was expired: B's backup replays from its own start.
+        let expired = applied["wal_segments"].as_array().unwrap();
+        let parent_manifest = home.cli(&["backups", "show", parent["id"].as_str().unwrap()], None).ok().clone();
+        let start = parent_manifest["physical"]["start_lsn"].as_str().unwrap().to_string();
+        let first_kept = psql(pg, "postgres", &format!("SELECT pg_walfile_name('{start}')"));
+        assert!(expired.iter().all(|s| s.as_str().unwrap() < first_kept.as_str()), "{expired:?} vs {first_kept}");
+
+        let s =
+            home.cli(&["pitr", "b", "--immediate", "--from-backup", incr["id"].as_str().unwrap()], None).ok().clone();
+        assert_eq!(s["backup_chain"], serde_json::json!([parent["id"], incr["id"]]), "{s}");
+        let id = s["id"].as_str().unwrap().to_string();
+        let cmp = home.cli(&["sandbox", "compare", &id], None).ok().clone();
+        assert_eq!(cmp["tables"][0]["sandbox_rows"], 1500, "PostgreSQL {major}: {cmp}");
+        home.cli(&["sandbox", "remove", &id], None).ok();
+    }
+}

@@ -64,8 +64,10 @@ pub fn lay_down_chain(engine: &Engine, chain: &[&Base], dest: &Path, major: u32)
 }
 
 impl Engine {
-    fn base_backups_of(&self, profile: &str, sysid: &str) -> Result<Vec<Base>> {
-        let records = self.catalog().backups(Some(profile))?;
+    /// The cluster's base backups, whichever profile made them: another profile's incremental
+    /// backup may build on this one's, and every one of them restores the same cluster.
+    fn base_backups_of(&self, sysid: &str) -> Result<Vec<Base>> {
+        let records = self.catalog().backups(None)?;
         let mut out = Vec::new();
         for b in records.into_iter().filter(|b| b.kind == "base" && b.status == "complete") {
             let manifest = self.catalog().backup_manifest(&b.id)?;
@@ -139,7 +141,7 @@ impl Engine {
         let forks = read_compressed(&wal.path_of(&format!("{timeline:08X}.history")))
             .map(|t| super::history::parse(&String::from_utf8_lossy(&t)))
             .unwrap_or_default();
-        let mut bases = self.base_backups_of(&profile.name, &sysid)?;
+        let mut bases = self.base_backups_of(&sysid)?;
         let candidates: Vec<Candidate> = bases.iter().map(|b| b.candidate.clone()).collect();
         let chosen = choose(&candidates, &bound, timeline, &forks, from_backup)?;
         let newest = chosen.last().expect("choose returns at least one");

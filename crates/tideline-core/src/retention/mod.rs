@@ -7,7 +7,7 @@ pub mod select;
 
 use crate::engine::Engine;
 use crate::error::Result;
-use select::{select, wal_needed_from, Candidate, RetentionPolicy, Verdict};
+use select::{keep_what_the_cluster_builds_on, select, wal_needed_from, Candidate, RetentionPolicy, Verdict};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
@@ -28,6 +28,14 @@ pub struct RetentionReport {
     pub series: Vec<SeriesVerdicts>,
     /// Archived WAL segments no kept base backup needs (deleted when applied).
     pub wal_segments: Vec<String>,
+}
+
+/// The base backups of a profile's clusters that other profiles made, and every parent link.
+#[derive(Default)]
+struct ClusterBases {
+    others: Vec<String>,
+    others_starts: Vec<(u32, u64)>,
+    parents: std::collections::HashMap<String, String>,
 }
 
 /// The series a backup belongs to: what retention counts it among.
@@ -64,6 +72,7 @@ impl Engine {
             series: vec![],
             wal_segments: vec![],
         };
+        let cluster = self.cluster_base_backups(&backups)?;
         let mut kept_bases = Vec::new();
         let mut sysid = None;
         for (series, members) in by_series {
@@ -84,7 +93,10 @@ impl Engine {
                     parent: manifest.physical.as_ref().and_then(|p| p.incremental_of.clone()),
                 });
             }
-            let verdicts = select(&candidates, policy, now);
+            let mut verdicts = select(&candidates, policy, now);
+            if series == "base" {
+                keep_what_the_cluster_builds_on(&mut verdicts, &cluster.others, &cluster.parents);
+            }
             for v in verdicts.iter().filter(|v| v.keep) {
                 if let Some(p) = self.catalog().backup_manifest(&v.id)?.physical {
                     kept_bases.push((p.timeline, crate::physical::progress::lsn(&p.start_lsn).unwrap_or(0)));
@@ -99,9 +111,44 @@ impl Engine {
             report.series.push(SeriesVerdicts { series, verdicts });
         }
         if let (Some(sysid), true) = (sysid, only_series.is_none_or(|s| s == "base")) {
+            // Other profiles' base backups of the cluster need their WAL as much as ours.
+            kept_bases.extend(cluster.others_starts.iter().copied());
             report.wal_segments = self.expire_wal(&sysid, &kept_bases, apply)?;
         }
         Ok(report)
+    }
+
+    /// The base backups of the clusters `mine` (a profile's backups) belong to, as retention of
+    /// that profile must see them: every parent link, and the other profiles' backups with
+    /// where their WAL starts.
+    fn cluster_base_backups(&self, mine: &[crate::catalog::backups::BackupRecord]) -> Result<ClusterBases> {
+        let manifest_of = |id: &str| self.catalog().backup_manifest(id);
+        let mut sysids = std::collections::HashSet::new();
+        for b in mine.iter().filter(|b| b.kind == "base") {
+            if let Some(p) = manifest_of(&b.id)?.physical {
+                sysids.insert(p.system_identifier);
+            }
+        }
+        let mut bases = ClusterBases::default();
+        if sysids.is_empty() {
+            return Ok(bases);
+        }
+        // Bound first: a guard in the loop's head would hold the catalog for the whole loop.
+        let all = self.catalog().backups(None)?;
+        for b in all.into_iter().filter(|b| b.kind == "base") {
+            let Some(p) = manifest_of(&b.id)?.physical else { continue };
+            if !sysids.contains(&p.system_identifier) {
+                continue;
+            }
+            if let Some(parent) = p.incremental_of {
+                bases.parents.insert(b.id.clone(), parent);
+            }
+            if !mine.iter().any(|m| m.id == b.id) {
+                bases.others_starts.push((p.timeline, crate::physical::progress::lsn(&p.start_lsn).unwrap_or(0)));
+                bases.others.push(b.id);
+            }
+        }
+        Ok(bases)
     }
 
     /// Removes a backup: out of the catalog first (so nothing offers it while it goes), then

@@ -124,6 +124,31 @@ pub fn select(candidates: &[Candidate], policy: &RetentionPolicy, now: DateTime<
 /// The first WAL segment number still needed: the start segment of the oldest kept base
 /// backup (`(timeline, start LSN)`); segments before it, on any timeline, serve no kept
 /// backup. None (keep everything) when no base backup is kept.
+/// Keeps every backup in `verdicts` that a staying backup of the same cluster builds on. Base
+/// backups belong to the cluster, not to one profile: another profile's incremental backup may
+/// take this profile's base backup as its parent (through any chain of profiles). `others` are
+/// the cluster's backups this run does not decide on, and `parents` maps child to parent over
+/// the whole cluster.
+pub fn keep_what_the_cluster_builds_on(verdicts: &mut [Verdict], others: &[String], parents: &HashMap<String, String>) {
+    let staying: Vec<String> =
+        others.iter().cloned().chain(verdicts.iter().filter(|v| v.keep).map(|v| v.id.clone())).collect();
+    for start in &staying {
+        let mut child = start.as_str();
+        while let Some(parent) = parents.get(child) {
+            if let Some(v) = verdicts.iter_mut().find(|v| &v.id == parent) {
+                let why = format!("the base of kept incremental {child}");
+                if !v.keep {
+                    *v = Verdict { id: v.id.clone(), keep: true, reasons: vec![] };
+                }
+                if !v.reasons.contains(&why) {
+                    v.reasons.push(why);
+                }
+            }
+            child = parent;
+        }
+    }
+}
+
 pub fn wal_needed_from(kept_bases: &[(u32, u64)], segment_bytes: u64) -> Option<u64> {
     kept_bases.iter().map(|&(_, start)| start / segment_bytes.max(1)).min()
 }
@@ -232,6 +257,47 @@ mod tests {
             }
             let failures: Vec<Candidate> = h.iter().cloned().map(|c| Candidate { complete: false, verified: false, ..c }).collect();
             prop_assert!(select(&failures, &p, t(0, 0)).iter().all(|x| x.keep));
+        }
+
+        /// Two profiles on one cluster, incremental backups on either's parents: after one
+        /// profile's retention, every backup left has its whole chain.
+        #[test]
+        fn retention_of_one_profile_never_breaks_anothers_chain(
+            rows in prop::collection::vec((any::<bool>(), 0i64..60, prop::option::of(0usize..40), any::<bool>()), 1..40),
+            p in policy(),
+        ) {
+            let ids: Vec<String> = (0..rows.len()).map(|i| format!("b{i:02}")).collect();
+            // Each backup's parent is an earlier one, of either profile.
+            let parents: HashMap<String, String> = rows
+                .iter()
+                .enumerate()
+                .filter_map(|(i, (_, _, parent, _))| parent.filter(|_| i > 0).map(|p| (ids[i].clone(), ids[p % i].clone())))
+                .collect();
+            let of_a: Vec<Candidate> = rows
+                .iter()
+                .enumerate()
+                .filter(|(_, (a, ..))| *a)
+                .map(|(i, (_, days, _, complete))| Candidate {
+                    id: ids[i].clone(),
+                    finished_at: t(*days, i as i64 % 24),
+                    complete: *complete,
+                    verified: false,
+                    parent: parents.get(&ids[i]).cloned(),
+                })
+                .collect();
+            let others: Vec<String> =
+                rows.iter().enumerate().filter(|(_, (a, ..))| !*a).map(|(i, _)| ids[i].clone()).collect();
+            let mut v = select(&of_a, &p, t(0, 0));
+            keep_what_the_cluster_builds_on(&mut v, &others, &parents);
+            let deleted: Vec<&str> = v.iter().filter(|v| !v.keep).map(|v| v.id.as_str()).collect();
+            let left: Vec<&String> = ids.iter().filter(|id| !deleted.contains(&id.as_str())).collect();
+            for id in &left {
+                let mut child = id.as_str();
+                while let Some(parent) = parents.get(child) {
+                    prop_assert!(!deleted.contains(&parent.as_str()), "{} builds on deleted {}", id, parent);
+                    child = parent;
+                }
+            }
         }
 
         #[test]
