@@ -174,3 +174,61 @@ fn lsn_of_end(name: &str) -> String {
     let lsn = number * (16 << 20) + 0x100;
     format!("{:X}/{:X}", lsn >> 32, lsn & 0xFFFF_FFFF)
 }
+
+/// `tideline pitr` killed while its sandbox's server replays: the sandbox is listed as
+/// unfinished (never a hidden server), and the next recovery stops and removes it.
+#[test]
+fn a_killed_pitr_leaves_a_listed_sandbox_that_the_next_one_removes() {
+    let major = majors()[0];
+    let pw = password();
+    let source = support::ArchivingSource::start(major, Some(&pw), vec![]);
+    let pg = &source.pg;
+    let home = Home::new();
+    let _cleanup = Sandboxes(&home);
+    home.cli(&["profile", "add", "p", "--url", &pg.url("postgres"), "--password-stdin"], Some(&pw)).ok();
+    home.cli(&["repo", "path", source.repo.to_str().unwrap()], None).ok();
+    source.switch_and_wait();
+    home.cli(&["basebackup", "p"], None).ok();
+    psql(pg, "postgres", "CREATE TABLE t AS SELECT generate_series(1, 100000) AS x");
+    source.switch_and_wait();
+
+    let mut pitr = home.spawn(&["pitr", "p", "--immediate"]);
+    // Listed as being made from the start; once its server runs, kill Tideline.
+    let started = std::time::Instant::now();
+    let pid_file = loop {
+        let listed = home.cli(&["sandbox", "list"], None).ok().clone();
+        let making = listed["sandboxes"].as_array().unwrap().first().cloned();
+        if let Some(s) = making {
+            assert_eq!(s["status"], "creating", "{s}");
+            let pid_file = Path::new(s["root"].as_str().unwrap()).join("data/postmaster.pid");
+            if pid_file.exists() {
+                break pid_file;
+            }
+        }
+        assert!(pitr.try_wait().unwrap().is_none(), "pitr ended before its server started");
+        assert!(started.elapsed().as_secs() < 60, "no sandbox server started");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    unsafe { libc::kill(pitr.id() as i32, libc::SIGKILL) };
+    pitr.wait().unwrap();
+
+    let listed = home.cli(&["sandbox", "list"], None).ok().clone();
+    let all = listed["sandboxes"].as_array().unwrap();
+    assert_eq!(all.len(), 1, "the cut-off sandbox is listed: {listed}");
+    assert_eq!(all[0]["status"], "unfinished", "{listed}");
+    let cut = all[0]["id"].as_str().unwrap().to_string();
+    home.cli(&["sandbox", "start", &cut], None).err("sandbox_failed");
+
+    let next = home.cli(&["pitr", "p", "--immediate"], None).ok().clone();
+    let listed = home.cli(&["sandbox", "list"], None).ok().clone();
+    let ids: Vec<&str> = listed["sandboxes"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, [next["id"].as_str().unwrap()], "{listed}");
+    assert!(!pid_file.parent().unwrap().parent().unwrap().exists(), "the cut-off sandbox's directory is gone");
+    // Its server is stopped: nothing runs on that data directory any more.
+    let data = pid_file.parent().unwrap().to_string_lossy().to_string();
+    let running = std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .any(|e| std::fs::read(e.path().join("cmdline")).is_ok_and(|c| String::from_utf8_lossy(&c).contains(&data)));
+    assert!(!running, "a server still runs on {data}");
+}

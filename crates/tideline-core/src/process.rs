@@ -139,6 +139,19 @@ fn start_time(pid: i32) -> Option<String> {
     stat_field(pid, 22)
 }
 
+/// This process as `pid:start-time`: a later process can tell whether it still runs (a pid
+/// taken again by another process has another start time).
+pub fn this_process() -> String {
+    let me = std::process::id() as i32;
+    format!("{me}:{}", start_time(me).unwrap_or_default())
+}
+
+/// Whether the process [`this_process`] described runs.
+pub fn process_alive(token: &str) -> bool {
+    let Some((pid, started)) = token.split_once(':') else { return false };
+    pid.parse::<i32>().ok().and_then(start_time).is_some_and(|s| s == started)
+}
+
 /// Passfile directories (`tideline-pass-*`) that Tideline before the in-memory passfile wrote
 /// and a kill left behind, with a password inside.
 fn remove_old_passfile_dirs() {
@@ -155,6 +168,14 @@ fn remove_old_passfile_dirs() {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn this_process_is_alive_and_a_made_up_one_is_not() {
+        assert!(process_alive(&this_process()));
+        let (pid, _) = this_process().split_once(':').map(|(p, s)| (p.to_string(), s.to_string())).unwrap();
+        assert!(!process_alive(&format!("{pid}:1")));
+        assert!(!process_alive("garbage"));
+    }
 
     #[test]
     fn stat_fields_are_read_past_the_command_name() {

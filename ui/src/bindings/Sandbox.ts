@@ -18,4 +18,10 @@ database: string, user: string,
  * The base backup recovered from, and its incremental chain (full backup first); for a
  * restore, the logical backup restored.
  */
-backup_id: string, backup_chain: Array<string>, target: RecoveryTarget, timeline: number, reached: Reached, created_at: string, laydown_ms: number, replay_ms: number, };
+backup_id: string, backup_chain: Array<string>, target: RecoveryTarget, timeline: number, reached: Reached, created_at: string, laydown_ms: number, replay_ms: number, 
+/**
+ * While it is being made: the Tideline process making it (`pid:start-time`). Recorded
+ * before its server starts, so a Tideline killed meanwhile leaves a sandbox that is listed
+ * (as `unfinished`) and removed, never a hidden server.
+ */
+creating?: string, };

@@ -32,7 +32,8 @@ pub struct PitrRequest {
     pub port: Option<u16>,
 }
 
-/// Deletes a failed attempt's directory (stopping its server first) unless disarmed.
+/// Deletes a failed attempt's directory (stopping its server first) unless disarmed; the caller
+/// forgets its catalog record ([`Engine::pitr`]).
 struct Attempt {
     root: PathBuf,
     cluster: Option<ManagedCluster>,
@@ -83,6 +84,23 @@ fn last_replayed_commit(
 
 impl Engine {
     pub async fn pitr(&self, profile_name: &str, request: &PitrRequest, job: &Job) -> Result<Sandbox> {
+        self.remove_unfinished_sandboxes();
+        let id = sandbox::new_id();
+        let made = self.recover_into_sandbox(&id, profile_name, request, job).await;
+        if made.is_err() {
+            // The attempt removed its directory and stopped its server.
+            let _ = self.catalog().delete_sandbox(&id);
+        }
+        made
+    }
+
+    async fn recover_into_sandbox(
+        &self,
+        id: &str,
+        profile_name: &str,
+        request: &PitrRequest,
+        job: &Job,
+    ) -> Result<Sandbox> {
         job.phase("checking the target");
         let plan = self.plan_recovery(profile_name, &request.target, request.from_backup.as_deref()).await?;
         let (profile, point, timeline, bound) = (&plan.profile, &plan.point, plan.timeline, &plan.bound);
@@ -92,7 +110,7 @@ impl Engine {
         let major = newest.manifest.server_major;
         let server = self.tools()?.server_for(major, "postgres")?.clone();
 
-        let id = sandbox::new_id();
+        let id = id.to_string();
         let root = sandbox::sandboxes_root(self.home()).join(&id);
         let mut attempt = Attempt { root: root.clone(), cluster: None, armed: true };
         std::fs::create_dir_all(&root).map_err(|e| Error::io(format!("creating {}", root.display()), e))?;
@@ -101,6 +119,31 @@ impl Engine {
             // Search only: the server's OS user must reach its own sandbox, nothing more.
             let _ = std::fs::set_permissions(parent, std::fs::Permissions::from_mode(0o711));
         }
+        let target =
+            RecoveryTarget { point: point.clone(), exclusive: plan.target.exclusive, timeline: Some(timeline) };
+        // In the catalog before anything is laid down or started: a Tideline killed from here on
+        // leaves a sandbox `sandbox list` shows as unfinished, never a hidden server.
+        let mut record = SandboxRecord {
+            id: id.clone(),
+            kind: sandbox::SandboxKind::Recovery,
+            profile: profile.name.clone(),
+            system_identifier: window.system_identifier.clone(),
+            root: root.to_string_lossy().into(),
+            major,
+            port: 0,
+            database: profile.database.clone(),
+            user: profile.user.clone(),
+            backup_id: newest.candidate.id.clone(),
+            backup_chain: chain.iter().map(|b| b.candidate.id.clone()).collect(),
+            target: target.clone(),
+            timeline,
+            reached: Reached::default(),
+            created_at: self.clock.now_rfc3339(),
+            laydown_ms: 0,
+            replay_ms: 0,
+            creating: Some(crate::process::this_process()),
+        };
+        self.catalog().save_sandbox(&record)?;
         // Logged: the point after which a refused target would be too late (tests read it).
         tracing::info!(sandbox = %id, backup = %newest.candidate.id, "sandbox lay-down starting");
         job.progress("laying down", Some(newest.candidate.id.clone()), 0, Some(newest.bytes));
@@ -115,8 +158,6 @@ impl Engine {
         access::grant_wal_read(repo.root(), wal.dir(), owner.as_ref())?;
         recovery::prepare(&data)?;
         let mut settings = recovery::sandbox_settings(&root);
-        let target =
-            RecoveryTarget { point: point.clone(), exclusive: plan.target.exclusive, timeline: Some(timeline) };
         settings.extend(recovery::recovery_settings(&cli, repo.root(), Some(&target), Some(timeline)));
         let mut cluster = ManagedCluster::adopt(&root, &server, &profile.user, &settings)?;
         job.phase("replaying WAL");
@@ -149,24 +190,14 @@ impl Engine {
                 reached.time.get_or_insert(c.time);
             }
         }
-        let record = SandboxRecord {
-            id: id.clone(),
-            kind: sandbox::SandboxKind::Recovery,
-            profile: profile.name.clone(),
-            system_identifier: window.system_identifier.clone(),
-            root: root.to_string_lossy().into(),
-            major,
+        record = SandboxRecord {
             port: cluster.port,
-            database: profile.database.clone(),
-            user: profile.user.clone(),
-            backup_id: newest.candidate.id.clone(),
-            backup_chain: chain.iter().map(|b| b.candidate.id.clone()).collect(),
-            target,
-            timeline,
             reached: reached.clone(),
             created_at: self.clock.now_rfc3339(),
             laydown_ms,
             replay_ms,
+            creating: None,
+            ..record
         };
         self.catalog().save_sandbox(&record)?;
         let replayed = reached.lsn.as_deref().and_then(lsn).unwrap_or(0).saturating_sub(newest.candidate.stop_lsn);

@@ -31,6 +31,13 @@ impl Engine {
     /// Starts a stopped sandbox, on its old port when that is still free.
     pub fn sandbox_start(&self, id: &str) -> Result<Sandbox> {
         let mut record = self.sandbox_record(id)?;
+        if record.creating.is_some() {
+            return Err(Error::new(
+                crate::error::ErrorCode::SandboxFailed,
+                format!("sandbox {id} was never finished"),
+                "Its making was cut off; remove it (`tideline sandbox remove ID`) and make it again.",
+            ));
+        }
         let mut cluster = record.cluster()?;
         if !cluster.is_running() {
             cluster.start_on(Some(record.port))?;
@@ -40,6 +47,20 @@ impl Engine {
             self.catalog().save_sandbox(&record)?;
         }
         Ok(record.into_view())
+    }
+
+    /// Removes the sandboxes whose making a killed Tideline cut off: their servers are stopped
+    /// and their directories deleted. Called before a new sandbox is made; never fails it.
+    pub(crate) fn remove_unfinished_sandboxes(&self) {
+        let Ok(records) = self.catalog().sandboxes() else { return };
+        for r in
+            records.into_iter().filter(|r| r.creating.as_deref().is_some_and(|m| !crate::process::process_alive(m)))
+        {
+            tracing::warn!(sandbox = %r.id, "removing a sandbox whose making was cut off");
+            if let Err(e) = self.sandbox_remove(&r.id) {
+                tracing::warn!(sandbox = %r.id, error = %e.message, "could not remove an unfinished sandbox");
+            }
+        }
     }
 
     /// Stops the server and deletes the sandbox's directory (its measurements stay).

@@ -72,6 +72,12 @@ pub struct SandboxRecord {
     pub laydown_ms: u64,
     #[ts(type = "number")]
     pub replay_ms: u64,
+    /// While it is being made: the Tideline process making it (`pid:start-time`). Recorded
+    /// before its server starts, so a Tideline killed meanwhile leaves a sandbox that is listed
+    /// (as `unfinished`) and removed, never a hidden server.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub creating: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -82,6 +88,11 @@ pub enum SandboxStatus {
     Stopped,
     /// Its directory is gone (removed by hand): only `remove` applies.
     Missing,
+    /// Being made by a Tideline that is running.
+    Creating,
+    /// Its making was cut off (Tideline killed): only `remove` applies, and the next sandbox
+    /// made removes it.
+    Unfinished,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, TS)]
@@ -102,10 +113,12 @@ impl SandboxRecord {
 
     pub fn into_view(self) -> Sandbox {
         let cluster = self.cluster().ok();
-        let status = match &cluster {
-            None => SandboxStatus::Missing,
-            Some(c) if c.is_running() => SandboxStatus::Running,
-            Some(_) => SandboxStatus::Stopped,
+        let status = match (&cluster, self.creating.as_deref()) {
+            (_, Some(maker)) if crate::process::process_alive(maker) => SandboxStatus::Creating,
+            (_, Some(_)) => SandboxStatus::Unfinished,
+            (None, None) => SandboxStatus::Missing,
+            (Some(c), None) if c.is_running() => SandboxStatus::Running,
+            (Some(_), None) => SandboxStatus::Stopped,
         };
         let port = cluster.as_ref().map(|c| c.port).unwrap_or(self.port);
         let url = format!("postgresql://{}@127.0.0.1:{port}/{}", urlencoding(&self.user), urlencoding(&self.database));

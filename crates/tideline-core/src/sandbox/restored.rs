@@ -11,10 +11,12 @@ use crate::pitr::target::{RecoveryTarget, TargetPoint};
 use crate::profile::{Profile, ProfileDraft};
 use crate::secret::Secret;
 
-/// A sandbox being restored into: removed when dropped unless kept.
+/// A sandbox being restored into: removed when dropped unless kept (its directory, and the
+/// record that listed it while it was being made, from the catalog in `home`).
 pub struct NewSandbox {
     pub record: SandboxRecord,
     cluster: Option<ManagedCluster>,
+    home: std::path::PathBuf,
     kept: bool,
 }
 
@@ -27,6 +29,9 @@ impl Drop for NewSandbox {
             if let Err(e) = c.remove() {
                 tracing::warn!(sandbox = %self.record.id, error = %e.message, "removing a failed restore's sandbox");
             }
+        }
+        if let Err(e) = crate::catalog::Catalog::open(&self.home).and_then(|c| c.delete_sandbox(&self.record.id)) {
+            tracing::warn!(sandbox = %self.record.id, error = %e.message, "forgetting a failed restore's sandbox");
         }
     }
 }
@@ -54,6 +59,7 @@ impl Engine {
         password: Option<&Secret>,
     ) -> Result<NewSandbox> {
         let server = self.tools()?.server_for(major, "postgres")?.clone();
+        self.remove_unfinished_sandboxes();
         let id = new_id();
         let root = sandboxes_root(self.home()).join(&id);
         if let Some(parent) = root.parent() {
@@ -63,7 +69,6 @@ impl Engine {
             let _ = std::fs::set_permissions(parent, std::fs::Permissions::from_mode(0o711));
         }
         let spec = ClusterSpec { superuser: profile.user.clone(), password: password.cloned(), settings: vec![] };
-        let mut cluster = ManagedCluster::create(&root, &server, &spec)?;
         let mut sandbox = NewSandbox {
             record: SandboxRecord {
                 id: id.clone(),
@@ -83,10 +88,16 @@ impl Engine {
                 created_at: self.clock.now_rfc3339(),
                 laydown_ms: 0,
                 replay_ms: 0,
+                creating: Some(crate::process::this_process()),
             },
             cluster: None,
+            home: self.home().to_path_buf(),
             kept: false,
         };
+        // Listed before its server starts: a Tideline killed meanwhile leaves it as unfinished.
+        self.catalog().save_sandbox(&sandbox.record)?;
+        let mut cluster = ManagedCluster::create(&root, &server, &spec)?;
+        sandbox.cluster = Some(cluster.clone());
         cluster.start()?;
         sandbox.record.port = cluster.port;
         sandbox.cluster = Some(cluster);
@@ -102,6 +113,7 @@ impl Engine {
     /// The restore into it succeeded: it stays, and is listed with the others.
     pub(crate) fn keep_sandbox(&self, mut sandbox: NewSandbox, restore_ms: u64) -> Result<super::Sandbox> {
         sandbox.record.laydown_ms = restore_ms;
+        sandbox.record.creating = None;
         self.catalog().save_sandbox(&sandbox.record)?;
         sandbox.kept = true;
         Ok(sandbox.record.clone().into_view())
