@@ -105,6 +105,18 @@ impl Engine {
     pub async fn restore(&self, backup_id: &str, opts: &RestoreOptions, job: &Job) -> Result<RestoreReport> {
         job.phase("preflight");
         let archive = self.archive(backup_id)?;
+        // pg_restore would read a damaged file without a word (a changed byte in an
+        // uncompressed dump restores as a changed row): every file is checked first.
+        job.phase("checking checksums");
+        let damaged = archive.damaged_files();
+        if !damaged.is_empty() {
+            return Err(Error::new(
+                ErrorCode::ChecksumMismatch,
+                format!("backup {backup_id} is damaged: {}", damaged.join("; ")),
+                "Nothing was restored. Restore an older backup (`tideline backups list`), and check the disk the repository is on.",
+            ));
+        }
+        job.phase("preflight");
         if archive.manifest.kind != "logical" {
             if opts.sandbox {
                 return Err(Error::invalid_input(
