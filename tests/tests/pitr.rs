@@ -232,3 +232,58 @@ fn a_killed_pitr_leaves_a_listed_sandbox_that_the_next_one_removes() {
         .any(|e| std::fs::read(e.path().join("cmdline")).is_ok_and(|c| String::from_utf8_lossy(&c).contains(&data)));
     assert!(!running, "a server still runs on {data}");
 }
+
+/// One flipped byte in a base backup (an uncompressed tar, where nothing else notices, and a
+/// plain copy) stops the lay-down with the file named, and no sandbox is left.
+#[test]
+fn pitr_refuses_a_base_backup_with_a_flipped_byte() {
+    for major in majors() {
+        let pw = password();
+        let source = support::ArchivingSource::start(major, Some(&pw), vec![]);
+        let pg = &source.pg;
+        let home = Home::new();
+        let _cleanup = Sandboxes(&home);
+        home.cli(&["profile", "add", "p", "--url", &pg.url("postgres"), "--password-stdin"], Some(&pw)).ok();
+        home.cli(&["repo", "path", source.repo.to_str().unwrap()], None).ok();
+        psql(
+            pg,
+            "postgres",
+            "CREATE TABLE t AS SELECT g AS id, repeat('x', 100) AS note FROM generate_series(1, 20000) g",
+        );
+        source.switch_and_wait();
+        for args in [["--format", "tar", "--compress", "none"], ["--format", "plain", "--compress", "none"]] {
+            let mut cmd = vec!["basebackup", "p"];
+            cmd.extend(args);
+            let made = home.cli(&cmd, None).ok().clone();
+            let id = made["id"].as_str().unwrap().to_string();
+            psql(pg, "postgres", "INSERT INTO t VALUES (0, 'after')");
+            source.switch_and_wait();
+            let shown = home.cli(&["backups", "show", &id], None).ok().clone();
+            let dir = Path::new(shown["path"].as_str().unwrap()).to_path_buf();
+            // The file that holds t's rows: the one with the longest run of 'x'.
+            let files: Vec<String> =
+                shown["files"].as_array().unwrap().iter().map(|f| f["path"].as_str().unwrap().to_string()).collect();
+            let run: Vec<u8> = vec![b'x'; 100];
+            let (file, at) = files
+                .iter()
+                .filter(|f| f.starts_with("data/"))
+                .find_map(|f| {
+                    let bytes = std::fs::read(dir.join(f)).ok()?;
+                    bytes.windows(100).position(|w| w == run.as_slice()).map(|at| (f.clone(), at))
+                })
+                .expect("a file with t's rows");
+            let path = dir.join(&file);
+            let original = std::fs::read(&path).unwrap();
+            let mut bytes = original.clone();
+            bytes[at + 50] = b'y';
+            std::fs::write(&path, &bytes).unwrap();
+            let err =
+                home.cli(&["pitr", "p", "--immediate", "--from-backup", &id], None).err("checksum_mismatch").clone();
+            assert!(err["message"].as_str().unwrap().contains(&file), "PostgreSQL {major} {args:?}: {err}");
+            assert!(home.cli(&["sandbox", "list"], None).ok()["sandboxes"].as_array().unwrap().is_empty());
+            std::fs::write(&path, &original).unwrap();
+            let s = home.cli(&["pitr", "p", "--immediate", "--from-backup", &id], None).ok().clone();
+            home.cli(&["sandbox", "remove", s["id"].as_str().unwrap()], None).ok();
+        }
+    }
+}

@@ -32,6 +32,28 @@ fn pitr_combines_the_incremental_chain() {
         assert_eq!(cmp["tables"][0]["sandbox_rows"], 1600, "PostgreSQL {major}: {cmp}");
         assert_eq!(cmp["tables"][0]["live_rows"], 0);
         home.cli(&["sandbox", "remove", &id], None).ok();
+
+        // pg_combinebackup reads the chain in place: a flipped byte in the full backup is
+        // refused before it runs, with the file named.
+        let shown = home.cli(&["backups", "show", full["id"].as_str().unwrap()], None).ok().clone();
+        let file = shown["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["path"].as_str().unwrap().starts_with("data/base/"))
+            .max_by_key(|f| f["size_bytes"].as_u64().unwrap())
+            .unwrap()["path"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let path = std::path::Path::new(shown["path"].as_str().unwrap()).join(&file);
+        let original = std::fs::read(&path).unwrap();
+        let mut bytes = original.clone();
+        bytes[original.len() / 2] ^= 0x01;
+        std::fs::write(&path, &bytes).unwrap();
+        let err = home.cli(&["pitr", "p", "--lsn", &lsn], None).err("checksum_mismatch").clone();
+        assert!(err["message"].as_str().unwrap().contains(&file), "PostgreSQL {major}: {err}");
+        std::fs::write(&path, &original).unwrap();
     }
 }
 

@@ -27,22 +27,7 @@ impl Archive {
     /// What differs from the manifest: each file missing, of another size, or whose checksum
     /// does not match, in words naming the file. Empty when the backup is whole.
     pub fn damaged_files(&self) -> Vec<String> {
-        let mut problems = Vec::new();
-        for f in &self.manifest.files {
-            let path = self.dir.join(&f.path);
-            match std::fs::metadata(&path) {
-                Err(_) => problems.push(format!("{} is missing", f.path)),
-                Ok(meta) if meta.len() != f.size_bytes => {
-                    problems.push(format!("{} is {} bytes, the manifest says {}", f.path, meta.len(), f.size_bytes))
-                }
-                Ok(_) => match f.matches(&path) {
-                    Ok(true) => {}
-                    Ok(false) => problems.push(format!("{} does not match its checksum", f.path)),
-                    Err(e) => problems.push(e.message),
-                },
-            }
-        }
-        problems
+        crate::repo::checksum::damaged(&self.dir, &self.manifest.files)
     }
 
     pub fn is_plain(&self) -> bool {

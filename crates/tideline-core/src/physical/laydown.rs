@@ -1,19 +1,74 @@
 //! Laying a base backup down as a data directory: a plain backup is copied, a tar backup is
 //! unpacked (base.tar with its compression, each tablespace's tar, and pg_wal.tar into
 //! pg_wal). What sandboxes and in-place restores start from; `dest` must not exist yet.
+//!
+//! Every file is checked against the manifest's checksum as it is read, not in a second pass:
+//! pg_basebackup's zstd frames carry no checksum, and one flipped byte in `base.tar.zst` gave a
+//! sandbox whose data was silently wrong.
 
 use super::basebackup::DATA_DIR;
 use super::options::BaseFormat;
 use crate::error::{Error, ErrorCode, Result};
+use crate::repo::checksum::FileEntry;
 use crate::repo::manifest::Manifest;
+use std::collections::HashMap;
 use std::fs::File;
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::Path;
 
-/// A reader of `path` that undoes the compression its name says.
-fn decompressed(path: &Path) -> Result<Box<dyn Read>> {
-    let file = File::open(path).map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
-    let name = path.to_string_lossy();
+/// A reader that hashes what passes through it.
+struct Hashing<R> {
+    inner: R,
+    hasher: blake3::Hasher,
+}
+
+impl<R: Read> Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
+impl<R: Read> Hashing<R> {
+    fn new(inner: R) -> Self {
+        Hashing { inner, hasher: blake3::Hasher::new() }
+    }
+
+    /// Reads what is left (a decompressor or tar may stop before the end) and gives the hash.
+    fn finish(mut self) -> std::io::Result<String> {
+        std::io::copy(&mut self, &mut std::io::sink())?;
+        Ok(self.hasher.finalize().to_hex().to_string())
+    }
+}
+
+/// The manifest's entries by their path in the backup directory.
+type Entries<'a> = HashMap<&'a str, &'a FileEntry>;
+
+/// A file that is not what the manifest says: the lay-down stops, naming it.
+fn damaged(file: &str, why: &str) -> Error {
+    Error::new(
+        ErrorCode::ChecksumMismatch,
+        format!("{file} in the base backup {why}; nothing was started from it"),
+        "The backup is damaged: choose another with --from-backup (`tideline backups list`), run `tideline verify ID`, and check the disk the repository is on.",
+    )
+}
+
+/// Checks the hash of `relative` (a path in the backup directory) against the manifest.
+fn check(entries: &Entries, relative: &str, blake3: &str) -> Result<()> {
+    match entries.get(relative) {
+        None => Err(damaged(relative, "is not in its manifest")),
+        Some(FileEntry { blake3: Some(want), .. }) if want != blake3 => {
+            Err(damaged(relative, "does not match its checksum"))
+        }
+        // Format 1 manifests carry SHA-256 only: `verify` checks those.
+        Some(_) => Ok(()),
+    }
+}
+
+/// A reader of `file` that undoes the compression `name` says.
+fn decompressed<'a>(file: impl Read + 'a, name: &str) -> Result<Box<dyn Read + 'a>> {
+    let path = Path::new(name);
     Ok(if name.ends_with(".zst") {
         Box::new(zstd::stream::Decoder::new(file).map_err(|e| Error::io(format!("reading {}", path.display()), e))?)
     } else if name.ends_with(".gz") {
@@ -26,22 +81,37 @@ fn decompressed(path: &Path) -> Result<Box<dyn Read>> {
     })
 }
 
-fn unpack(archive: &Path, into: &Path) -> Result<()> {
+/// Unpacks `archive` (`relative` in the backup directory) into `into`, hashing it as it is read.
+fn unpack(archive: &Path, relative: &str, into: &Path, entries: &Entries) -> Result<()> {
     std::fs::create_dir_all(into).map_err(|e| Error::io(format!("creating {}", into.display()), e))?;
-    let mut tar = tar::Archive::new(decompressed(archive)?);
-    tar.set_preserve_permissions(true);
-    tar.unpack(into).map_err(|e| {
-        Error::new(
-            ErrorCode::ChecksumMismatch,
-            format!("{} cannot be unpacked: {e}", archive.display()),
-            "The backup is damaged; `tideline backups show ID` names its files and their checksums.",
-        )
-    })
+    let io = |e| Error::io(format!("reading {}", archive.display()), e);
+    let mut hashing = Hashing::new(File::open(archive).map_err(io)?);
+    {
+        let mut tar = tar::Archive::new(decompressed(&mut hashing, relative)?);
+        tar.set_preserve_permissions(true);
+        tar.unpack(into).map_err(|e| damaged(relative, &format!("cannot be unpacked ({e})")))?;
+        // The rest of the stream (the tar's end blocks, the frame's end) is part of the file.
+        std::io::copy(&mut tar.into_inner(), &mut std::io::sink())
+            .map_err(|e| damaged(relative, &format!("cannot be read to its end ({e})")))?;
+    }
+    check(entries, relative, &hashing.finish().map_err(io)?)
+}
+
+/// Copies `src` to `dst` (a new file) and gives the hash of what was copied.
+fn copy_hashed(src: &Path, dst: &Path) -> std::io::Result<String> {
+    let mut from = Hashing::new(File::open(src)?);
+    let mut to = std::fs::OpenOptions::new().write(true).create_new(true).open(dst)?;
+    std::io::copy(&mut from, &mut to)?;
+    to.flush()?;
+    let mode = std::fs::metadata(src)?.permissions();
+    std::fs::set_permissions(dst, mode)?;
+    from.finish()
 }
 
 /// Copies a directory tree: directories and links first, then the files on every core
-/// (a data directory is thousands of files; one thread leaves the disk idle between them).
-fn copy_tree(from: &Path, to: &Path) -> Result<()> {
+/// (a data directory is thousands of files; one thread leaves the disk idle between them),
+/// each checked against the manifest (`relative_root` is `from` in the backup directory).
+fn copy_tree(from: &Path, to: &Path, relative_root: &str, entries: &Entries) -> Result<()> {
     use rayon::prelude::*;
     let mut files = Vec::new();
     let mut stack = vec![(from.to_path_buf(), to.to_path_buf())];
@@ -64,8 +134,22 @@ fn copy_tree(from: &Path, to: &Path) -> Result<()> {
         }
     }
     files.par_iter().try_for_each(|(src, dst)| {
-        std::fs::copy(src, dst).map(|_| ()).map_err(|e| Error::io(format!("copying {}", src.display()), e))
-    })
+        let hash = copy_hashed(src, dst).map_err(|e| Error::io(format!("copying {}", src.display()), e))?;
+        let inside = src.strip_prefix(from).unwrap_or(src).to_string_lossy();
+        check(entries, &format!("{relative_root}/{inside}"), &hash)
+    })?;
+    // What the manifest lists that the copy did not meet is missing (a tablespace's files,
+    // behind a link the copy keeps as a link, are not met).
+    let prefix = format!("{relative_root}/");
+    let copied: std::collections::HashSet<String> = files
+        .iter()
+        .map(|(src, _)| format!("{prefix}{}", src.strip_prefix(from).unwrap_or(src).to_string_lossy()))
+        .collect();
+    let expected = |p: &&&str| p.starts_with(&prefix) && !p.contains("/pg_tblspc/");
+    match entries.keys().filter(expected).find(|p| !copied.contains(**p)) {
+        Some(missing) => Err(damaged(missing, "is missing")),
+        None => Ok(()),
+    }
 }
 
 /// Where a laid-down data directory's tablespaces go: `<dest>.tablespaces/<oid>`.
@@ -87,8 +171,9 @@ pub fn lay_down(backup_dir: &Path, manifest: &Manifest, dest: &Path) -> Result<(
         ));
     }
     let src = backup_dir.join(DATA_DIR);
+    let entries: Entries = manifest.files.iter().map(|f| (f.path.as_str(), f)).collect();
     match physical.format {
-        BaseFormat::Plain => copy_tree(&src, dest)?,
+        BaseFormat::Plain => copy_tree(&src, dest, DATA_DIR, &entries)?,
         BaseFormat::Tar => {
             let mut tars: Vec<_> = std::fs::read_dir(&src)
                 .map_err(|e| Error::io(format!("reading {}", src.display()), e))?
@@ -112,11 +197,16 @@ pub fn lay_down(backup_dir: &Path, manifest: &Manifest, dest: &Path) -> Result<(
                     tablespaces.push(oid.clone());
                     tablespace_root(dest).join(oid)
                 };
-                jobs.push((tar, into));
+                jobs.push((tar, format!("{DATA_DIR}/{name}"), into));
+            }
+            let unpacked: Vec<&str> = jobs.iter().map(|(_, relative, _)| relative.as_str()).collect();
+            let tar_entry = |p: &&&str| p.starts_with(&format!("{DATA_DIR}/")) && p.contains(".tar");
+            if let Some(missing) = entries.keys().filter(tar_entry).find(|p| !unpacked.contains(p)) {
+                return Err(damaged(missing, "is missing"));
             }
             // Each archive (base, WAL, every tablespace) decompresses on its own core.
             use rayon::prelude::*;
-            jobs.par_iter().try_for_each(|(tar, into)| unpack(tar, into))?;
+            jobs.par_iter().try_for_each(|(tar, relative, into)| unpack(tar, relative, into, &entries))?;
             for oid in tablespaces {
                 let link = dest.join("pg_tblspc").join(&oid);
                 let _ = std::fs::remove_file(&link);

@@ -44,6 +44,18 @@ pub fn lay_down_chain(engine: &Engine, chain: &[&Base], dest: &Path, major: u32)
     if chain.len() == 1 {
         return crate::physical::laydown::lay_down(&chain[0].path, &chain[0].manifest, dest);
     }
+    // pg_combinebackup reads the backups where they are: each is checked against its
+    // manifest first (a plain lay-down checks as it copies).
+    for base in chain {
+        let damaged = crate::repo::checksum::damaged(&base.path, &base.manifest.files);
+        if !damaged.is_empty() {
+            return Err(Error::new(
+                ErrorCode::ChecksumMismatch,
+                format!("base backup {} is damaged: {}", base.candidate.id, damaged.join("; ")),
+                "Nothing was started from it. Choose another with --from-backup (`tideline backups list`), and check the disk the repository is on.",
+            ));
+        }
+    }
     let tools = engine.tools()?;
     let combine = tools.client_for(major, "pg_combinebackup")?;
     let mut cmd = std::process::Command::new(combine.path("pg_combinebackup"));

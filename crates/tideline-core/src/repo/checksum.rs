@@ -41,6 +41,27 @@ impl FileEntry {
     }
 }
 
+/// What in `dir` differs from `files` (a manifest's list): each file missing, of another size,
+/// or whose checksum does not match, in words naming the file. Empty when all is whole.
+pub fn damaged(dir: &Path, files: &[FileEntry]) -> Vec<String> {
+    let mut problems = Vec::new();
+    for f in files {
+        let path = dir.join(&f.path);
+        match std::fs::metadata(&path) {
+            Err(_) => problems.push(format!("{} is missing", f.path)),
+            Ok(meta) if meta.len() != f.size_bytes => {
+                problems.push(format!("{} is {} bytes, the manifest says {}", f.path, meta.len(), f.size_bytes))
+            }
+            Ok(_) => match f.matches(&path) {
+                Ok(true) => {}
+                Ok(false) => problems.push(format!("{} does not match its checksum", f.path)),
+                Err(e) => problems.push(e.message),
+            },
+        }
+    }
+    problems
+}
+
 /// Files larger than this are hashed on every core (a base backup's tar is one big file).
 const PARALLEL_HASH_BYTES: u64 = 64 << 20;
 
