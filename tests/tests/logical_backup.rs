@@ -286,3 +286,47 @@ async fn a_backup_reports_its_phases_and_sizes() {
     assert!(seen.iter().all(|e| e.job_id == "j"));
     engine.remove_profile("p").unwrap();
 }
+
+/// A damaged manifest.json: `repo rescan` used to drop the backup (unreadable) or take the
+/// damaged copy as the truth (then report the intact data as damaged). Now both stay listed,
+/// marked failed with the manifest named, and verify says the same.
+#[test]
+fn rescan_keeps_backups_with_a_damaged_manifest_listed_as_failed() {
+    let major = majors()[0];
+    let pw = password();
+    let pg = TestCluster::start(major, Some(&pw));
+    load_sample(&pg, "shop");
+    let home = Home::new();
+    add_profile(&home, &pg, &pw);
+    let made: Vec<serde_json::Value> = (0..3)
+        .map(|_| home.cli(&["backup", "p", "--database", "shop", "--format", "custom"], None).ok().clone())
+        .collect();
+    let manifest = |b: &serde_json::Value| PathBuf::from(b["path"].as_str().unwrap()).join("manifest.json");
+    // Not JSON any more; and still JSON, but a size changed.
+    std::fs::write(manifest(&made[0]), b"{ \"format_version\": 2, \"id\": ").unwrap();
+    let text = std::fs::read_to_string(manifest(&made[1])).unwrap();
+    let changed = text.replacen("\"size_bytes\": ", "\"size_bytes\": 1", 1);
+    assert_ne!(text, changed);
+    std::fs::write(manifest(&made[1]), changed).unwrap();
+
+    let rescan = home.cli(&["repo", "rescan"], None).ok().clone();
+    let mut damaged: Vec<&str> = rescan["damaged"].as_array().unwrap().iter().map(|d| d.as_str().unwrap()).collect();
+    damaged.sort();
+    let mut want = vec![made[0]["id"].as_str().unwrap(), made[1]["id"].as_str().unwrap()];
+    want.sort();
+    assert_eq!(damaged, want, "{rescan}");
+    assert_eq!(rescan["forgotten"], 0, "{rescan}");
+    let listed = home.cli(&["backups", "list", "p"], None).ok().clone();
+    assert_eq!(listed["backups"].as_array().unwrap().len(), 3, "nothing vanished: {listed}");
+    for b in &made[..2] {
+        let shown = home.cli(&["backups", "show", b["id"].as_str().unwrap()], None).ok().clone();
+        assert_eq!(shown["id"], b["id"]);
+        let record = listed["backups"].as_array().unwrap().iter().find(|r| r["id"] == b["id"]).unwrap();
+        assert_eq!(record["verify_status"], "failed", "{record}");
+        assert!(record["verify_detail"].as_str().unwrap().contains("manifest.json"), "{record}");
+        let err = home.cli(&["verify", b["id"].as_str().unwrap()], None).err("verify_failed").clone();
+        assert!(err["message"].as_str().unwrap().contains("manifest.json"), "{err}");
+    }
+    // The intact one is untouched.
+    assert_eq!(home.cli(&["verify", made[2]["id"].as_str().unwrap()], None).ok()["status"], "passed");
+}

@@ -4,4 +4,9 @@ export type RescanReport = { indexed: Array<string>, forgotten: number,
 /**
  * Directories whose manifest could not be read: (path, reason).
  */
-unreadable: Array<[string, string]>, };
+unreadable: Array<[string, string]>, 
+/**
+ * Backups the catalog knew whose manifest in the repository is unreadable or differs from
+ * the catalog's copy: still listed, recorded as failing verification, never dropped.
+ */
+damaged: Array<string>, };

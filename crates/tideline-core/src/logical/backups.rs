@@ -17,6 +17,10 @@ pub struct RescanReport {
     pub forgotten: u32,
     /// Directories whose manifest could not be read: (path, reason).
     pub unreadable: Vec<(String, String)>,
+    /// Backups the catalog knew whose manifest in the repository is unreadable or differs from
+    /// the catalog's copy: still listed, recorded as failing verification, never dropped.
+    #[serde(default)]
+    pub damaged: Vec<String>,
 }
 
 impl Engine {
@@ -74,18 +78,60 @@ impl Engine {
     /// Rebuilds the backup index from the manifests in the repository.
     pub fn rescan_repository(&self) -> Result<RescanReport> {
         let repo = self.repository()?;
-        let mut report = RescanReport { indexed: vec![], forgotten: 0, unreadable: vec![] };
+        let mut report = RescanReport { indexed: vec![], forgotten: 0, unreadable: vec![], damaged: vec![] };
+        let known = self.catalog().backups(None)?;
         for found in repo.manifests() {
             match found {
                 Ok((path, manifest)) => {
-                    self.catalog().record_backup(&manifest, &path)?;
-                    report.indexed.push(manifest.id);
+                    let id = manifest.id.clone();
+                    // Bound first: a guard in the match's head would hold the catalog throughout.
+                    let recorded = self.catalog().backup_manifest(&id);
+                    match recorded {
+                        // A manifest changed since the backup was made is damage, not news: the
+                        // catalog keeps the copy it recorded then.
+                        Ok(recorded)
+                            if serde_json::to_value(&recorded).ok() != serde_json::to_value(&manifest).ok() =>
+                        {
+                            self.record_damage(&id, "manifest.json in the repository differs from the catalog's copy")?;
+                            report.damaged.push(id.clone());
+                        }
+                        _ => {
+                            self.catalog().record_backup(&manifest, &path)?;
+                        }
+                    }
+                    report.indexed.push(id);
                 }
-                Err((path, e)) => report.unreadable.push((path.display().to_string(), e.message)),
+                Err((path, e)) => {
+                    let dir = path.display().to_string();
+                    if let Some(b) = known.iter().find(|b| b.path == dir) {
+                        self.record_damage(&b.id, &e.message)?;
+                        report.damaged.push(b.id.clone());
+                        report.indexed.push(b.id.clone());
+                    }
+                    report.unreadable.push((dir, e.message));
+                }
             }
         }
         report.forgotten = self.catalog().forget_backups_except(&report.indexed)? as u32;
         Ok(report)
+    }
+
+    /// Records a failed verification for damage found without one (`backups show` tells it).
+    fn record_damage(&self, id: &str, problem: &str) -> Result<()> {
+        let report = super::verify::VerifyReport {
+            id: id.to_string(),
+            status: "failed".into(),
+            files_checked: 0,
+            readable: false,
+            restore_tested: false,
+            tables_compared: 0,
+            row_counts_note: None,
+            problems: vec![problem.to_string()],
+            verified_at: self.clock.now_rfc3339(),
+        };
+        let detail = serde_json::to_string(&report).map_err(|e| Error::internal(e.to_string()))?;
+        tracing::warn!(backup = id, problem, "damaged backup found by rescan");
+        self.catalog().record_verification(id, &report.verified_at, "failed", &detail)
     }
 }
 
