@@ -194,12 +194,7 @@ fn verify_checks_a_base_backup_by_its_checksums_and_pg_verifybackup() {
 
             let dir = Path::new(made["path"].as_str().unwrap()).to_path_buf();
             let shown = home.cli(&["backups", "show", id], None).ok().clone();
-            let biggest =
-                shown["files"].as_array().unwrap().iter().max_by_key(|f| f["size_bytes"].as_u64().unwrap()).unwrap()
-                    ["path"]
-                    .as_str()
-                    .unwrap()
-                    .to_string();
+            let biggest = support::largest_file(&shown, "");
             for damaged in [biggest.as_str(), "manifest.json"] {
                 let path = dir.join(damaged);
                 let original = std::fs::read(&path).unwrap();

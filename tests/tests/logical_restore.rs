@@ -357,12 +357,7 @@ fn a_restore_refuses_a_backup_with_a_flipped_byte() {
             let id = made.ok()["id"].as_str().unwrap().to_string();
             let shown = home.cli(&["backups", "show", &id], None).ok().clone();
             let dir = PathBuf::from(shown["path"].as_str().unwrap());
-            let biggest =
-                shown["files"].as_array().unwrap().iter().max_by_key(|f| f["size_bytes"].as_u64().unwrap()).unwrap()
-                    ["path"]
-                    .as_str()
-                    .unwrap()
-                    .to_string();
+            let biggest = support::largest_file(&shown, "");
             let path = dir.join(&biggest);
             let mut bytes = std::fs::read(&path).unwrap();
             // Inside the rows: an 'x' becomes a 'y'.

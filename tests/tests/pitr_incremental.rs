@@ -36,16 +36,7 @@ fn pitr_combines_the_incremental_chain() {
         // pg_combinebackup reads the chain in place: a flipped byte in the full backup is
         // refused before it runs, with the file named.
         let shown = home.cli(&["backups", "show", full["id"].as_str().unwrap()], None).ok().clone();
-        let file = shown["files"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|f| f["path"].as_str().unwrap().starts_with("data/base/"))
-            .max_by_key(|f| f["size_bytes"].as_u64().unwrap())
-            .unwrap()["path"]
-            .as_str()
-            .unwrap()
-            .to_string();
+        let file = support::largest_file(&shown, "data/base/");
         let path = std::path::Path::new(shown["path"].as_str().unwrap()).join(&file);
         let original = std::fs::read(&path).unwrap();
         let mut bytes = original.clone();

@@ -642,3 +642,18 @@ pub fn start_stream(home: &Home, pg: &TestCluster, profile: &str) -> std::proces
     });
     stream
 }
+
+/// The largest file under `prefix` in a backup's manifest (`backups show` output): the one a
+/// flipped byte is most likely to be noticed in only by its checksum.
+pub fn largest_file(manifest: &serde_json::Value, prefix: &str) -> String {
+    manifest["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["path"].as_str().unwrap().starts_with(prefix))
+        .max_by_key(|f| f["size_bytes"].as_u64().unwrap())
+        .unwrap()["path"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
