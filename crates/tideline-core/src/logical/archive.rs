@@ -34,6 +34,18 @@ impl Archive {
         self.manifest.options.format == DumpFormat::Plain
     }
 
+    /// The schemas the manifest names: its counted tables' and the selection's (`--table s.t`,
+    /// `--schema s`). The TOC of a table selection has no SCHEMA entry to tell them apart by.
+    fn schemas_named_in_manifest(&self) -> Vec<String> {
+        let options = &self.manifest.options;
+        let counted = self.manifest.row_counts.tables.iter().map(|t| t.schema.clone());
+        let selected = options.tables.iter().filter_map(|t| super::names::parse_table(t).ok()?.schema);
+        let mut schemas: Vec<String> = counted.chain(selected).chain(options.schemas.iter().cloned()).collect();
+        schemas.sort();
+        schemas.dedup();
+        schemas
+    }
+
     /// `pg_restore -l -v`: the entries and their dependencies.
     pub fn toc(&self, pg_restore: &Installation) -> Result<Vec<TocEntry>> {
         if let Some(entries) = self.toc_cache.get() {
@@ -62,7 +74,7 @@ impl Archive {
                 "The archive is damaged or was written by a newer pg_dump; `tideline verify` checks it.",
             ));
         }
-        let entries = toc::parse(&String::from_utf8_lossy(&out.stdout));
+        let entries = toc::parse(&String::from_utf8_lossy(&out.stdout), &self.schemas_named_in_manifest());
         let _ = self.toc_cache.set(entries.clone());
         Ok(entries)
     }

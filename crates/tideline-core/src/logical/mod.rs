@@ -7,6 +7,7 @@ pub mod compression;
 pub mod dump;
 pub mod dump_args;
 pub mod dumpall;
+mod enclosing_schemas;
 pub mod globals;
 pub mod into_schema;
 pub(crate) mod lock_waits;

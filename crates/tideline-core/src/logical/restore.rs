@@ -290,7 +290,10 @@ impl Engine {
                     fresh: exists == 0,
                     session_options,
                 };
-                self.run_restore(&archive, &dest, opts, selection.as_ref(), job).await
+                match self.create_enclosing_schemas(&archive, selection.as_ref(), &dest, opts).await {
+                    Ok(()) => self.run_restore(&archive, &dest, opts, selection.as_ref(), job).await,
+                    Err(e) => Err(e),
+                }
             }
         };
         let log_path = match restored {
