@@ -95,5 +95,19 @@ fn retention_of_one_profile_keeps_what_anothers_incremental_needs() {
         let cmp = home.cli(&["sandbox", "compare", &id], None).ok().clone();
         assert_eq!(cmp["tables"][0]["sandbox_rows"], 1500, "PostgreSQL {major}: {cmp}");
         home.cli(&["sandbox", "remove", &id], None).ok();
+
+        // B's timeline draws from every base backup of the cluster, A's too...
+        let drawn_from = |profile: &str| -> Vec<serde_json::Value> {
+            let view = home.cli(&["timeline", profile], None).ok().clone();
+            view["window"]["base_backups"].as_array().unwrap().iter().map(|b| b["id"].clone()).collect()
+        };
+        let all = drawn_from("b");
+        assert!([&parent["id"], &incr["id"], &newer["id"]].iter().all(|id| all.contains(id)), "{all:?}");
+        // ...but never from an incremental whose parent is gone (removed behind Tideline's back).
+        std::fs::remove_dir_all(parent["path"].as_str().unwrap()).unwrap();
+        home.cli(&["repo", "rescan"], None).ok();
+        let left = drawn_from("b");
+        assert!(!left.contains(&incr["id"]) && !left.contains(&parent["id"]), "PostgreSQL {major}: {left:?}");
+        assert!(left.contains(&newer["id"]), "{left:?}");
     }
 }

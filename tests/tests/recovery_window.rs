@@ -76,3 +76,78 @@ fn the_window_runs_from_the_backup_to_the_last_segment_and_ends_at_a_gap() {
         assert_eq!(w["timelines"][0]["latest"]["lsn"], gaps[0]["start_lsn"], "{w}");
     }
 }
+
+fn flip_byte(path: &std::path::Path) {
+    let mut bytes = std::fs::read(path).unwrap();
+    let at = bytes.len() / 2;
+    bytes[at] ^= 0x5a;
+    std::fs::write(path, bytes).unwrap();
+}
+
+/// Item 10 of the integrity issue: a flipped byte in an archived segment ends the window
+/// before it (named, as at a gap), refuses a PITR past it before anything starts, fails
+/// `wal verify`; a good copy put back brings the window back; a damaged summary is rewritten;
+/// and damage that keeps the file's size and time (bit rot) is found by `wal verify`.
+#[test]
+fn a_damaged_segment_ends_the_window_and_is_named() {
+    for major in majors() {
+        let pw = password();
+        let src = support::ArchivingSource::start(major, Some(&pw), vec![]);
+        let home = Home::new();
+        home.cli(&["profile", "add", "p", "--url", &src.pg.url("postgres"), "--password-stdin"], Some(&pw)).ok();
+        home.cli(&["repo", "path", src.repo.to_str().unwrap()], None).ok();
+        // The server's user makes the cluster's directory first (root's would shut it out).
+        src.switch_and_wait();
+        home.cli(&["basebackup", "p"], None).ok();
+        psql(&src.pg, "postgres", "CREATE TABLE t (id int)");
+        let mut switched = Vec::new();
+        for i in 0..3 {
+            psql(&src.pg, "postgres", &format!("INSERT INTO t SELECT g FROM generate_series(1, {}) g", 1000 * (i + 1)));
+            switched.push(src.switch_and_wait());
+        }
+        let whole = home.cli(&["timeline", "p"], None).ok()["window"].clone();
+        let end = whole["timelines"][0]["latest"]["lsn"].clone();
+        assert_eq!(whole["damaged"].as_array().unwrap().len(), 0, "{whole}");
+        home.cli(&["wal", "verify", "p"], None).ok();
+
+        let middle = src.wal.join(format!("{}.zst", switched[1]));
+        let good = std::fs::read(&middle).unwrap();
+        flip_byte(&middle);
+        let w = home.cli(&["timeline", "p"], None).ok()["window"].clone();
+        assert_eq!(w["damaged"][0]["name"], switched[1].as_str(), "PostgreSQL {major}: {w}");
+        assert_eq!(w["gaps"][0]["first_missing"], switched[1].as_str(), "{w}");
+        assert_eq!(w["timelines"][0]["latest"]["lsn"], w["gaps"][0]["start_lsn"], "{w}");
+        let refused = home.cli(&["pitr", "p", "--lsn", end.as_str().unwrap()], None).err("checksum_mismatch").clone();
+        assert!(refused["message"].as_str().unwrap().contains(&switched[1]), "{refused}");
+        assert_eq!(home.cli(&["sandbox", "list"], None).ok()["sandboxes"].as_array().unwrap().len(), 0);
+        let verify = home.cli(&["wal", "verify", "p"], None).err("checksum_mismatch").clone();
+        assert!(verify["message"].as_str().unwrap().contains(&switched[1]), "{verify}");
+
+        // A good copy put back: whole again.
+        std::fs::write(&middle, &good).unwrap();
+        let w = home.cli(&["timeline", "p"], None).ok()["window"].clone();
+        assert_eq!(
+            (w["damaged"].as_array().unwrap().len(), w["timelines"][0]["latest"]["lsn"].clone()),
+            (0, end.clone())
+        );
+
+        // A damaged summary: rewritten by `wal verify`.
+        let summary = src.wal.join(format!("{}.json", switched[0]));
+        std::fs::write(&summary, &std::fs::read(&summary).unwrap()[..20]).unwrap();
+        let verified = home.cli(&["wal", "verify", "p"], None).ok().clone();
+        assert_eq!(verified["rewritten_summaries"][0], switched[0].as_str(), "{verified}");
+        assert!(serde_json::from_slice::<serde_json::Value>(&std::fs::read(&summary).unwrap()).is_ok());
+
+        // Bit rot keeps size and time: only reading finds it, and then the timeline knows.
+        let last = src.wal.join(format!("{}.zst", switched[2]));
+        let modified = std::fs::metadata(&last).unwrap().modified().unwrap();
+        flip_byte(&last);
+        std::fs::File::options().write(true).open(&last).unwrap().set_modified(modified).unwrap();
+        let unseen = home.cli(&["timeline", "p"], None).ok()["window"].clone();
+        assert_eq!(unseen["damaged"].as_array().unwrap().len(), 0, "{unseen}");
+        let verify = home.cli(&["wal", "verify", "p"], None).err("checksum_mismatch").clone();
+        assert!(verify["message"].as_str().unwrap().contains(&switched[2]), "{verify}");
+        let w = home.cli(&["timeline", "p"], None).ok()["window"].clone();
+        assert_eq!(w["damaged"][0]["name"], switched[2].as_str(), "PostgreSQL {major}: {w}");
+    }
+}

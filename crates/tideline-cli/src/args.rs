@@ -97,6 +97,8 @@ pub enum WalCommand {
     Stream { profile: String },
     /// Summarise archived segments that have no summary yet, and index every summary.
     Index { profile: String },
+    /// Read every archived WAL file back against its checksum; rewrite damaged summaries.
+    Verify { profile: String },
     /// Read WAL segment files (plain or .zst, in order) with the native reader: records,
     /// commits and aborts with their times, restore points.
     Inspect {

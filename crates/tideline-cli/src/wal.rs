@@ -73,6 +73,22 @@ pub async fn wal(engine: &Engine, cmd: WalCommand, json: bool) -> Result<Reply> 
             );
             Ok(Reply::of(&r, text))
         }
+        WalCommand::Verify { profile } => {
+            let r = engine.wal_verify(&profile).await?;
+            if !r.damaged.is_empty() {
+                let list: Vec<String> = r.damaged.iter().map(|d| d.detail.clone()).collect();
+                return Err(tideline_core::error::Error::new(
+                    tideline_core::error::ErrorCode::ChecksumMismatch,
+                    format!("{} of {} archived WAL files are damaged: {}", r.damaged.len(), r.files, list.join("; ")),
+                    "The recovery window now ends before the first damaged file (`tideline timeline PROFILE`). Take a new base backup so recovery starts after it, and check the disk the repository is on.",
+                ));
+            }
+            let mut text = format!("{} archived WAL files read back whole ({} bytes)", r.files, r.bytes_read);
+            if !r.rewritten_summaries.is_empty() {
+                text.push_str(&format!("; damaged summaries written again: {}", r.rewritten_summaries.join(", ")));
+            }
+            Ok(Reply::of(&r, text))
+        }
         // Answered in `main` before the engine opens (see `inspect`).
         WalCommand::Inspect { .. } => Err(Error::internal("wal inspect runs without the engine")),
         WalCommand::Status { profile } => {

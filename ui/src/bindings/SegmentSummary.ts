@@ -3,6 +3,7 @@ import type { CommitPoint } from "./CommitPoint";
 import type { EndedTransaction } from "./EndedTransaction";
 import type { OpenTransactions } from "./OpenTransactions";
 import type { RelationChange } from "./RelationChange";
+import type { StoredFile } from "./StoredFile";
 
 export type SegmentSummary = { format_version: number, segment: string, timeline: number, major: number, records: number, commits: number, aborts: number, first_commit: CommitPoint | null, last_commit: CommitPoint | null, 
 /**
@@ -22,4 +23,9 @@ end_of_wal: string | null,
 /**
  * The segment before was not in the archive, so a record begun there is not counted.
  */
-previous_missing: boolean, };
+previous_missing: boolean, 
+/**
+ * The archived `.zst` as it was when summarised: a file that still has this size and
+ * modification time need not be read again to know it is whole (check.rs).
+ */
+stored: StoredFile | null, };

@@ -253,6 +253,7 @@ export function timelineView(overrides: Partial<TimelineView> = {}): TimelineVie
         { id: 'b2', timeline: 1, start_lsn: '0/5000000', stop_lsn: '0/5000028', finished_at: '2025-03-02T10:00:00Z' },
         { id: 'b3', timeline: 2, start_lsn: '0/7000000', stop_lsn: '0/7000028', finished_at: '2025-03-04T10:00:00Z' },
       ],
+      damaged: [],
     },
     logical_dumps: [{ id: 'd1', database: 'app', finished_at: '2025-03-02T18:00:00Z' }],
     restore_points: [

@@ -31,6 +31,14 @@ describe('timeline lanes', () => {
     ]);
   });
 
+  it('names a damaged file where the window ends at it', () => {
+    const view = timelineView();
+    view.window.damaged = [{ name: '000000010000000000000009', detail: 'checksum mismatch' }];
+    const t1 = lanes(view)[5];
+    if (t1.kind !== 'wal') throw new Error('wal lane expected');
+    expect(t1.gaps[0].title).toMatch(/^Damaged WAL 000000010000000000000009 \(/);
+  });
+
   it('leaves out what has no readable time', () => {
     const view = timelineView({ logical_dumps: [{ id: 'd', database: 'app', finished_at: '' }] });
     view.window.timelines[1].latest = { lsn: '0/C000000', time: null };

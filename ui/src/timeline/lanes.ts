@@ -109,10 +109,15 @@ export function lanes(view: TimelineView): Lane[] {
           .filter((g) => g.timeline === t.timeline)
           .map((g) => {
             const before = earliestLsn !== null && (parseLsn(g.end_lsn) ?? Infinity) <= earliestLsn;
+            // A damaged file is left out of the window like a missing one; say which it is.
+            const damaged = (w.damaged ?? []).filter((d) => d.name >= g.first_missing && d.name <= g.last_missing);
+            const what = damaged.length > 0
+              ? `Damaged WAL ${damaged.map((d) => d.name).join(', ')}`
+              : `Missing WAL ${g.first_missing} to ${g.last_missing}`;
             return {
               time: before ? span.start : span.end,
               side: before ? 'start' : 'end',
-              title: `Missing WAL ${g.first_missing} to ${g.last_missing} (${g.start_lsn} – ${g.end_lsn})`,
+              title: `${what} (${g.start_lsn} – ${g.end_lsn})`,
             };
           })
       : [];

@@ -9,6 +9,7 @@ pub mod restore_points;
 pub mod sandboxes;
 pub mod schedules;
 mod settings;
+pub mod wal_checks;
 pub mod wal_summaries;
 
 use crate::error::{Error, ErrorCode, Result};
@@ -198,6 +199,16 @@ const MIGRATIONS: &[&str] = &[
         SET profile_id = (SELECT id FROM profiles WHERE profiles.name = recovery_measurements.profile);
     UPDATE schedules SET profile_id = (SELECT id FROM profiles WHERE profiles.name = schedules.profile);
     CREATE INDEX backups_by_profile_id ON backups (profile_id, started_at);",
+    // 12: what reading each archived WAL file found, and the size and time it had then
+    "CREATE TABLE wal_checks (
+        system_identifier TEXT NOT NULL,
+        name TEXT NOT NULL,
+        size_bytes INTEGER NOT NULL,
+        modified_ns INTEGER NOT NULL,
+        damage TEXT,
+        checked_at TEXT NOT NULL,
+        PRIMARY KEY (system_identifier, name)
+    );",
 ];
 
 /// SQL for the id of the profile named by parameter `?N` (NULL when there is none).

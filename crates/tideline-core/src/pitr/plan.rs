@@ -78,7 +78,9 @@ pub fn lay_down_chain(engine: &Engine, chain: &[&Base], dest: &Path, major: u32)
 impl Engine {
     /// The cluster's base backups, whichever profile made them: another profile's incremental
     /// backup may build on this one's, and every one of them restores the same cluster.
-    fn base_backups_of(&self, sysid: &str) -> Result<Vec<Base>> {
+    /// Only backups whose whole incremental chain is there: one whose parent is gone restores
+    /// nothing, and must not draw a window.
+    pub(crate) fn base_backups_of(&self, sysid: &str) -> Result<Vec<Base>> {
         let records = self.catalog().backups(None)?;
         let mut out = Vec::new();
         for b in records.into_iter().filter(|b| b.kind == "base" && b.status == "complete") {
@@ -102,7 +104,14 @@ impl Engine {
                 bytes: b.size_bytes,
             });
         }
-        Ok(out)
+        loop {
+            let before = out.len();
+            let ids: std::collections::HashSet<String> = out.iter().map(|b| b.candidate.id.clone()).collect();
+            out.retain(|b| b.candidate.incremental_of.as_ref().is_none_or(|p| ids.contains(p)));
+            if out.len() == before {
+                return Ok(out);
+            }
+        }
     }
 
     /// Everything checkable about a recovery, checked: refuses a target before consistency, in

@@ -42,38 +42,41 @@ pub struct TimelineView {
 }
 
 impl Engine {
+    /// The profile's cluster: named by its base backups, else asked of the server.
+    async fn cluster_identity(
+        &self,
+        profile: &crate::profile::Profile,
+        backups: &[crate::catalog::backups::BackupRecord],
+    ) -> Result<String> {
+        for b in backups.iter().filter(|b| b.kind == "base") {
+            if let Some(p) = self.catalog().backup_manifest(&b.id)?.physical {
+                return Ok(p.system_identifier);
+            }
+        }
+        let password = self.password(profile)?;
+        let client = crate::connect::connect(&profile.draft(), password.as_ref()).await?;
+        let row = client
+            .query_one("SELECT system_identifier::text FROM pg_control_system()", &[])
+            .await
+            .map_err(crate::logical::dump::query_failed("reading the cluster's identity"))?;
+        Ok(row.get(0))
+    }
+
     pub async fn timeline(&self, profile_name: &str) -> Result<TimelineView> {
         let profile = self.profile(profile_name)?;
         let backups = self.catalog().backups(Some(&profile.name))?;
-        let mut bases = Vec::new();
-        let mut sysid = None;
-        for b in backups.iter().filter(|b| b.kind == "base") {
-            let m = self.catalog().backup_manifest(&b.id)?;
-            if let Some(p) = m.physical {
-                sysid.get_or_insert(p.system_identifier.clone());
-                if sysid.as_deref() == Some(p.system_identifier.as_str()) {
-                    bases.push(BasePoint {
-                        id: b.id.clone(),
-                        timeline: p.timeline,
-                        start_lsn: p.start_lsn,
-                        stop_lsn: p.stop_lsn,
-                        finished_at: m.finished_at,
-                    });
-                }
-            }
-        }
-        let sysid = match sysid {
-            Some(s) => s,
-            None => {
-                let password = self.password(&profile)?;
-                let client = crate::connect::connect(&profile.draft(), password.as_ref()).await?;
-                client
-                    .query_one("SELECT system_identifier::text FROM pg_control_system()", &[])
-                    .await
-                    .map_err(crate::logical::dump::query_failed("reading the cluster's identity"))?
-                    .get(0)
-            }
-        };
+        let sysid = self.cluster_identity(&profile, &backups).await?;
+        // Every profile's base backups of this cluster recover it (an incremental may build on
+        // another profile's), and only those whose chain is whole.
+        let bases: Vec<BasePoint> = self
+            .base_backups_of(&sysid)?
+            .into_iter()
+            .filter_map(|b| {
+                let p = b.manifest.physical?;
+                let (id, finished_at) = (b.candidate.id, b.manifest.finished_at);
+                Some(BasePoint { id, timeline: p.timeline, start_lsn: p.start_lsn, stop_lsn: p.stop_lsn, finished_at })
+            })
+            .collect();
         let repo = self.repository()?;
         let wal = WalArchive::open(repo.root(), sysid.parse().unwrap_or(0));
         let archived = wal.names()?;
@@ -104,7 +107,13 @@ impl Engine {
                 super::commits::commits_in(&bytes).pop().map(|c| c.time)
             })
         };
-        let window = compute(&sysid, segment_bytes, &archived, &histories, bases, &last_commit);
+        // Damaged files are left out, so the window ends before them as at a gap.
+        let check =
+            self.check_wal_archive(&sysid, &wal, &archived, segment_bytes, crate::wal::check::Depth::Changed)?;
+        let whole: Vec<String> =
+            archived.iter().filter(|n| !check.damaged.iter().any(|d| &d.name == *n)).cloned().collect();
+        let mut window = compute(&sysid, segment_bytes, &whole, &histories, bases, &last_commit);
+        window.damaged = check.damaged;
         let logical_dumps = backups
             .iter()
             .filter(|b| b.kind == "logical" && b.status == "complete")

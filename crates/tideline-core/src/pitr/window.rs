@@ -82,6 +82,10 @@ pub struct RecoveryWindow {
     pub runs: Vec<WalRun>,
     pub gaps: Vec<Gap>,
     pub base_backups: Vec<BasePoint>,
+    /// Archived files that do not read back whole: left out of the runs, so a window ends
+    /// before one as at a gap.
+    #[serde(default)]
+    pub damaged: Vec<crate::wal::check::DamagedWal>,
 }
 
 /// How far a backup gets on its timeline: its consistency point, then every contiguous
@@ -228,6 +232,7 @@ pub fn compute(
             .collect(),
         gaps,
         base_backups,
+        damaged: vec![],
     }
 }
 
@@ -260,6 +265,7 @@ impl RecoveryWindow {
             ));
         }
         if target > latest {
+            self.refuse_past_damage(timeline, latest, &lsn_text(target))?;
             if let Some(g) = self.gaps.iter().find(|g| g.timeline == timeline && lsn(&g.start_lsn) == Some(latest)) {
                 return Err(Error::new(
                     ErrorCode::TargetInGap,
@@ -280,6 +286,22 @@ impl RecoveryWindow {
         Ok(())
     }
 
+    /// Refuses a target past `end` when a damaged file is what ends the window there.
+    fn refuse_past_damage(&self, timeline: u32, end: u64, target: &str) -> Result<()> {
+        let at_end = |d: &&crate::wal::check::DamagedWal| {
+            names::segment(&d.name, self.segment_bytes)
+                .is_some_and(|s| s.timeline == timeline && s.number * self.segment_bytes == end)
+        };
+        match self.damaged.iter().find(at_end) {
+            Some(d) => Err(Error::new(
+                ErrorCode::ChecksumMismatch,
+                format!("{target} lies after a damaged WAL file on timeline {timeline}: {}", d.detail),
+                "Recovery cannot replay past a damaged file. Choose a moment before it, or a base backup taken after it; `tideline wal verify PROFILE` checks the whole archive.",
+            )),
+            None => Ok(()),
+        }
+    }
+
     /// Accepts a time target on `timeline` against the window's known moments.
     pub fn check_time(&self, timeline: u32, target: &chrono::DateTime<chrono::FixedOffset>) -> Result<()> {
         let w = self.check_reachable(timeline)?;
@@ -298,6 +320,8 @@ impl RecoveryWindow {
         }
         if let Some(latest) = parse(&w.latest.as_ref().and_then(|l| l.time.clone())) {
             if *target > latest {
+                let end = w.latest.as_ref().and_then(|l| lsn(&l.lsn)).unwrap_or(0);
+                self.refuse_past_damage(timeline, end, &target.to_rfc3339())?;
                 return Err(Error::new(
                     ErrorCode::TargetBeyondWal,
                     format!(

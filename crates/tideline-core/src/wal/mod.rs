@@ -4,6 +4,7 @@
 //!   <repo>/clusters/<system_identifier>/wal/<name>.zst    one zstd frame, content checksum on
 
 pub mod archive;
+pub mod check;
 pub mod control;
 pub mod index;
 pub mod inspect;

@@ -107,6 +107,27 @@ pub struct SegmentSummary {
     pub end_of_wal: Option<String>,
     /// The segment before was not in the archive, so a record begun there is not counted.
     pub previous_missing: bool,
+    /// The archived `.zst` as it was when summarised: a file that still has this size and
+    /// modification time need not be read again to know it is whole (check.rs).
+    #[serde(default)]
+    pub stored: Option<StoredFile>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct StoredFile {
+    #[ts(type = "number")]
+    pub bytes: u64,
+    #[ts(type = "number")]
+    pub modified_ns: i64,
+}
+
+impl StoredFile {
+    pub fn of(path: &Path) -> Option<StoredFile> {
+        let meta = std::fs::metadata(path).ok()?;
+        let modified = meta.modified().ok()?.duration_since(std::time::UNIX_EPOCH).ok()?;
+        Some(StoredFile { bytes: meta.len(), modified_ns: modified.as_nanos() as i64 })
+    }
 }
 
 pub const KEPT_CHANGED_ROWS: u32 = 10;
@@ -258,6 +279,7 @@ pub fn summarize(
         open: OpenTransactions::default(),
         end_of_wal: None,
         previous_missing,
+        stored: None,
     };
     let mut s = empty(previous_missing);
     let mut tx = carried.map(Transactions::carry).unwrap_or_default();
@@ -354,18 +376,21 @@ impl WalArchive {
                 .or_else(|| read_compressed(&self.path_of(prev)).ok())
         });
         let carried = previous_name.as_deref().and_then(|p| self.read_summary(p)).map(|s| s.open);
-        let summary = summarize(segment, content, previous.as_deref(), carried.as_ref())?;
+        let mut summary = summarize(segment, content, previous.as_deref(), carried.as_ref())?;
+        summary.stored = StoredFile::of(&self.path_of(segment));
         let json = serde_json::to_vec(&summary).map_err(|e| Error::internal(e.to_string()))?;
         let target = self.summary_path(segment);
-        let tmp = self.dir().join(format!(".tmp-{segment}.json.{}", std::process::id()));
         let io = |e| Error::io(format!("writing {}", target.display()), e);
-        let mut opts = std::fs::OpenOptions::new();
-        opts.write(true).create(true).truncate(true);
-        std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o640);
-        let mut file = opts.open(&tmp).map_err(io)?;
-        std::io::Write::write_all(&mut file, &json).map_err(io)?;
-        file.sync_all().map_err(io)?;
-        std::fs::rename(&tmp, &target).map_err(io)?;
+        // A random name made with O_EXCL: nothing planted under a predictable name is followed,
+        // and a failed write (a full disk) removes it on drop instead of leaving an empty file.
+        let mut tmp = tempfile::Builder::new()
+            .prefix(&format!(".tmp-{segment}.json."))
+            .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o640))
+            .tempfile_in(self.dir())
+            .map_err(io)?;
+        std::io::Write::write_all(&mut tmp, &json).map_err(io)?;
+        tmp.as_file().sync_all().map_err(io)?;
+        tmp.persist(&target).map_err(|e| io(e.error))?;
         crate::repo::sync_dir(self.dir())?;
         Ok(summary)
     }
@@ -411,6 +436,7 @@ mod tests {
                 open: OpenTransactions::default(),
                 end_of_wal: None,
                 previous_missing: false,
+                stored: None,
             };
             std::fs::write(archive.summary_path(segment), serde_json::to_vec(&s).unwrap()).unwrap();
             assert_eq!(archive.read_summary(segment).is_some(), readable, "{segment} in format {format}");

@@ -1,0 +1,129 @@
+//! Checking the archived WAL. Every file is stored as zstd with a content checksum, so reading
+//! one back whole proves it is what was archived. The timeline reads only files whose size or
+//! modification time changed since they were last read (or summarised); `wal verify` reads
+//! every file and rewrites summaries that no longer parse. A damaged file counts as missing:
+//! the recovery window ends before it, as at a gap.
+
+use super::archive::{read_compressed, WalArchive};
+use super::names::{classify, WalFileKind};
+use super::summary::StoredFile;
+use crate::catalog::wal_checks::WalCheck;
+use crate::engine::Engine;
+use crate::error::Result;
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct DamagedWal {
+    pub name: String,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Depth {
+    /// Read files that changed since they were last read, or were never read.
+    Changed,
+    /// Read every file.
+    Every,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct WalCheckReport {
+    pub files: u32,
+    /// Files read back now (the others were unchanged since they were last read).
+    pub read: u32,
+    #[ts(type = "number")]
+    pub bytes_read: u64,
+    pub damaged: Vec<DamagedWal>,
+    /// Summaries that no longer parsed, written again from their (whole) segments.
+    pub rewritten_summaries: Vec<String>,
+}
+
+/// What is wrong with one archived file, read back whole; `None` when nothing is.
+fn damage_of(archive: &WalArchive, name: &str, segment_bytes: u64) -> (Option<String>, u64) {
+    match read_compressed(&archive.path_of(name)) {
+        Err(e) => (Some(e.message), 0),
+        Ok(bytes) => {
+            let whole_segment =
+                classify(name).ok() != Some(WalFileKind::Segment) || bytes.len() as u64 == segment_bytes;
+            let damage = (!whole_segment)
+                .then(|| format!("{name} holds {} bytes where a segment has {segment_bytes}", bytes.len()));
+            (damage, bytes.len() as u64)
+        }
+    }
+}
+
+impl Engine {
+    /// Checks `names` of the archive to `depth`, records what was found, and returns it.
+    pub(crate) fn check_wal_archive(
+        &self,
+        sysid: &str,
+        archive: &WalArchive,
+        names: &[String],
+        segment_bytes: u64,
+        depth: Depth,
+    ) -> Result<WalCheckReport> {
+        let known = self.catalog().wal_checks(sysid)?;
+        let mut report = WalCheckReport { files: names.len() as u32, ..Default::default() };
+        let mut fresh = Vec::new();
+        for name in names {
+            // A file that vanished since the listing (retention, a finished `.partial`) is no damage.
+            let Some(now) = StoredFile::of(&archive.path_of(name)) else { continue };
+            let unchanged = |bytes: u64, modified_ns: i64| now == StoredFile { bytes, modified_ns };
+            let recorded = known.get(name).filter(|c| unchanged(c.size_bytes, c.modified_ns));
+            let damage = match (depth, recorded) {
+                (Depth::Changed, Some(c)) => c.damage.clone(),
+                _ => {
+                    let summarised = archive.read_summary(name).and_then(|s| s.stored);
+                    if depth == Depth::Changed && recorded.is_none() && summarised == Some(now) {
+                        None
+                    } else {
+                        let (damage, bytes) = damage_of(archive, name, segment_bytes);
+                        report.read += 1;
+                        report.bytes_read += bytes;
+                        damage
+                    }
+                }
+            };
+            if recorded.is_none_or(|c| c.damage != damage) || depth == Depth::Every {
+                fresh.push(WalCheck {
+                    name: name.clone(),
+                    size_bytes: now.bytes,
+                    modified_ns: now.modified_ns,
+                    damage: damage.clone(),
+                });
+            }
+            if let Some(detail) = damage {
+                tracing::warn!(file = %name, %detail, "damaged WAL in the archive");
+                report.damaged.push(DamagedWal { name: name.clone(), detail });
+            }
+        }
+        let now = self.clock.now_rfc3339();
+        self.catalog().record_wal_checks(sysid, &fresh, &now)?;
+        Ok(report)
+    }
+
+    /// `tideline wal verify PROFILE`: every archived file of the profile's cluster read back,
+    /// and summaries that no longer parse written again.
+    pub async fn wal_verify(&self, profile_name: &str) -> Result<WalCheckReport> {
+        let sysid = self.timeline(profile_name).await?.window.system_identifier;
+        let archive = WalArchive::open(self.repository()?.root(), sysid.parse().unwrap_or(0));
+        let names = archive.names()?;
+        let segment_bytes = archive.segment_bytes(&names);
+        let mut report = self.check_wal_archive(&sysid, &archive, &names, segment_bytes, Depth::Every)?;
+        for name in names.iter().filter(|n| classify(n).ok() == Some(WalFileKind::Segment)) {
+            let path = archive.summary_path(name);
+            let parses = std::fs::read(&path).map(|b| serde_json::from_slice::<serde_json::Value>(&b).is_ok());
+            if parses.unwrap_or(true) || report.damaged.iter().any(|d| &d.name == name) {
+                continue;
+            }
+            let content = read_compressed(&archive.path_of(name))?;
+            archive.write_summary(name, &content, segment_bytes, None)?;
+            tracing::warn!(segment = %name, "a damaged WAL summary was written again");
+            report.rewritten_summaries.push(name.clone());
+        }
+        Ok(report)
+    }
+}
