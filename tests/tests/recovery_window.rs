@@ -145,6 +145,13 @@ fn a_damaged_segment_ends_the_window_and_is_named() {
         std::fs::File::options().write(true).open(&last).unwrap().set_modified(modified).unwrap();
         let unseen = home.cli(&["timeline", "p"], None).ok()["window"].clone();
         assert_eq!(unseen["damaged"].as_array().unwrap().len(), 0, "{unseen}");
+        // A PITR then finds it as it replays: the error names the file and keeps the log.
+        let failed = home.cli(&["pitr", "p", "--lsn", end.as_str().unwrap()], None).err("checksum_mismatch").clone();
+        let message = failed["message"].as_str().unwrap();
+        assert!(message.contains(&format!("{}.zst is damaged", switched[2])), "PostgreSQL {major}: {failed}");
+        let kept = message.split("server.log (").nth(1).and_then(|r| r.split(')').next()).unwrap();
+        assert!(std::fs::read_to_string(kept).unwrap().contains("is damaged"), "{kept}");
+        assert_eq!(home.cli(&["sandbox", "list"], None).ok()["sandboxes"].as_array().unwrap().len(), 0);
         let verify = home.cli(&["wal", "verify", "p"], None).err("checksum_mismatch").clone();
         assert!(verify["message"].as_str().unwrap().contains(&switched[2]), "{verify}");
         let w = home.cli(&["timeline", "p"], None).ok()["window"].clone();

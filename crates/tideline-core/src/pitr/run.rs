@@ -38,6 +38,8 @@ struct Attempt {
     root: PathBuf,
     cluster: Option<ManagedCluster>,
     armed: bool,
+    /// Where the server's log is kept when the attempt is removed: errors point there.
+    kept_log: PathBuf,
 }
 
 impl Drop for Attempt {
@@ -47,11 +49,21 @@ impl Drop for Attempt {
         }
         if let Some(c) = &self.cluster {
             let _ = c.stop();
+            if let Err(e) = keep_log(&c.log_path(), &self.kept_log) {
+                tracing::warn!(log = %self.kept_log.display(), error = %e, "keeping a failed sandbox's server log");
+            }
         }
         if let Err(e) = std::fs::remove_dir_all(&self.root) {
             tracing::warn!(root = %self.root.display(), error = %e, "removing a failed sandbox");
         }
     }
+}
+
+fn keep_log(from: &std::path::Path, to: &std::path::Path) -> std::io::Result<()> {
+    if let Some(dir) = to.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::copy(from, to).map(|_| ())
 }
 
 /// The last commit replayed: the newest commit at or before `at` (strictly before when the
@@ -112,7 +124,8 @@ impl Engine {
 
         let id = id.to_string();
         let root = sandbox::sandboxes_root(self.home()).join(&id);
-        let mut attempt = Attempt { root: root.clone(), cluster: None, armed: true };
+        let kept_log = self.home().join("logs").join("sandboxes").join(format!("{id}-server.log"));
+        let mut attempt = Attempt { root: root.clone(), cluster: None, armed: true, kept_log: kept_log.clone() };
         std::fs::create_dir_all(&root).map_err(|e| Error::io(format!("creating {}", root.display()), e))?;
         if let Some(parent) = root.parent() {
             use std::os::unix::fs::PermissionsExt;
@@ -177,7 +190,7 @@ impl Engine {
                 .map(|l| l.saturating_sub(1) / seg_bytes),
         };
         let total = last_segment.map(|l| l.saturating_sub(first_segment) + 1);
-        let facts = watch::until_promoted(&cluster, job, total, first_segment, seg_bytes).await?;
+        let facts = watch::until_promoted(&cluster, job, total, first_segment, seg_bytes, &kept_log).await?;
         let replay_ms = replay_started.elapsed().as_millis() as u64;
 
         let mut reached: Reached = watch::reached_from(&facts);

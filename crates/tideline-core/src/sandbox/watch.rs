@@ -19,6 +19,8 @@ pub struct LogFacts {
     pub redo_done_lsn: Option<String>,
     pub last_commit_time: Option<String>,
     pub new_timeline: Option<u32>,
+    /// What restore_command (wal-fetch) said of a damaged archived file.
+    pub damaged_wal: Option<String>,
 }
 
 fn after<'a>(line: &'a str, key: &str) -> Option<&'a str> {
@@ -45,6 +47,8 @@ pub fn read_log(text: &str) -> LogFacts {
             f.last_commit_time = log_time(rest);
         } else if let Some(rest) = after(line, "selected new timeline ID: ") {
             f.new_timeline = rest.split_whitespace().next().and_then(|v| v.parse().ok());
+        } else if let Some(rest) = after(line, "error: ").filter(|r| r.contains(" is damaged: ")) {
+            f.damaged_wal.get_or_insert_with(|| rest.trim().to_string());
         } else if line.contains("database system is ready to accept connections") {
             f.promoted = true;
         } else if let Some(rest) = after(line, "FATAL:  ").or_else(|| after(line, "PANIC:  ")) {
@@ -55,10 +59,17 @@ pub fn read_log(text: &str) -> LogFacts {
     f
 }
 
-/// A server FATAL during recovery, as a coded error.
-pub fn fatal_error(fatal: &str, log_tail: &str) -> Error {
-    let message = format!("recovery failed: {fatal}\nserver.log:\n{log_tail}");
-    if fatal.contains("recovery ended before configured recovery target was reached") {
+/// A server FATAL during recovery, as a coded error; `log` is where the server's log is kept.
+pub fn fatal_error(facts: &LogFacts, fatal: &str, log_tail: &str, log: &std::path::Path) -> Error {
+    let message = format!("recovery failed: {fatal}\nserver.log ({}):\n{log_tail}", log.display());
+    // The archive could not serve a file replay needed: that, not the target, is the cause.
+    if let Some(damaged) = &facts.damaged_wal {
+        Error::new(
+            ErrorCode::ChecksumMismatch,
+            format!("recovery stopped at a damaged WAL file: {damaged}\n{message}"),
+            "Replay cannot pass a damaged file. Choose a moment before it, or a base backup taken after it; `tideline wal verify PROFILE` checks the whole archive. The sandbox was removed.",
+        )
+    } else if fatal.contains("recovery ended before configured recovery target was reached") {
         Error::new(
             ErrorCode::TargetBeyondWal,
             message,
@@ -80,7 +91,7 @@ pub fn fatal_error(fatal: &str, log_tail: &str) -> Error {
         Error::new(
             ErrorCode::SandboxFailed,
             message,
-            "The sandbox's server.log has the details; the sandbox was removed.",
+            format!("The server's log (kept at {}) has the details; the sandbox was removed.", log.display()),
         )
     }
 }
@@ -92,6 +103,7 @@ pub async fn until_promoted(
     segments_total: Option<u64>,
     first_segment: u64,
     seg_bytes: u64,
+    kept_log: &std::path::Path,
 ) -> Result<LogFacts> {
     let started = Instant::now();
     let mut seen_running = false;
@@ -118,8 +130,8 @@ pub async fn until_promoted(
             // Read once more: the last lines may have landed as it exited.
             let text = std::fs::read_to_string(cluster.log_path()).unwrap_or_default();
             let facts = read_log(&text);
-            let fatal = facts.fatal.unwrap_or_else(|| "the server exited during recovery".into());
-            return Err(fatal_error(&fatal, &cluster.log_tail(15)));
+            let fatal = facts.fatal.clone().unwrap_or_else(|| "the server exited during recovery".into());
+            return Err(fatal_error(&facts, &fatal, &cluster.log_tail(15), kept_log));
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -165,13 +177,19 @@ mod tests {
 
     #[test]
     fn fatals_map_to_codes() {
+        let log = std::path::Path::new("/kept/server.log");
+        let code = |fatal: &str| fatal_error(&LogFacts::default(), fatal, "", log).code;
         let f = read_log("FATAL:  recovery ended before configured recovery target was reached\nLOG:  startup process (PID 9) exited with exit code 1\n");
-        assert_eq!(fatal_error(f.fatal.as_deref().unwrap(), "").code, ErrorCode::TargetBeyondWal);
-        assert_eq!(
-            fatal_error("requested recovery stop point is before consistent recovery point", "").code,
-            ErrorCode::TargetBeforeConsistency
-        );
-        assert_eq!(fatal_error("could not locate required checkpoint record", "").code, ErrorCode::SandboxFailed);
+        assert_eq!(code(f.fatal.as_deref().unwrap()), ErrorCode::TargetBeyondWal);
+        assert_eq!(code("requested recovery stop point is before consistent recovery point"), ErrorCode::TargetBeforeConsistency);
+        let failed = fatal_error(&LogFacts::default(), "could not locate required checkpoint record", "", log);
+        assert_eq!(failed.code, ErrorCode::SandboxFailed);
+        assert!(failed.hint.contains("/kept/server.log"), "{}", failed.hint);
+        // wal-fetch's words in the log name the damaged file: that is the cause, not the target.
+        let damaged = read_log("error: /r/wal/000000010000000000000005.zst is damaged: Data corruption detected\n  hint: …\nFATAL:  recovery ended before configured recovery target was reached\n");
+        let e = fatal_error(&damaged, damaged.fatal.as_deref().unwrap(), "", log);
+        assert_eq!(e.code, ErrorCode::ChecksumMismatch);
+        assert!(e.message.contains("000000010000000000000005.zst is damaged"), "{}", e.message);
         assert_eq!(log_time("2026-11-24 14:29:01+05:30").as_deref(), Some("2026-11-24T14:29:01+05:30"));
     }
 }
