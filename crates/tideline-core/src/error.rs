@@ -49,6 +49,8 @@ pub enum ErrorCode {
     TargetBeforeConsistency,
     TargetBeyondWal,
     TargetInGap,
+    /// A --xid or --name that no commit, abort or restore point in the WAL has.
+    TargetNotInWal,
     TargetTimelineUnreachable,
     WalConflict,
     WalForeignCluster,

@@ -160,4 +160,21 @@ impl Catalog {
         )?;
         Ok(n > 0)
     }
+
+    /// The summaries of segments named from `first` to `last` (names of one timeline sort by
+    /// number), oldest first; summaries that no longer parse are left out.
+    pub fn wal_summaries_between(
+        &self,
+        system_identifier: &str,
+        first: &str,
+        last: &str,
+    ) -> Result<Vec<SegmentSummary>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT summary FROM wal_summaries WHERE system_identifier = ?1 AND segment BETWEEN ?2 AND ?3
+             ORDER BY segment",
+        )?;
+        let rows = stmt.query_map(rusqlite::params![system_identifier, first, last], |r| r.get::<_, String>(0))?;
+        let texts: Vec<String> = rows.collect::<rusqlite::Result<_>>()?;
+        Ok(texts.iter().filter_map(|t| serde_json::from_str(t).ok()).collect())
+    }
 }

@@ -5,6 +5,7 @@ pub mod choose;
 pub mod commits;
 pub mod history;
 pub mod in_place;
+pub mod known_targets;
 pub mod plan;
 pub mod recovery;
 pub mod run;

@@ -175,6 +175,13 @@ impl Engine {
                 ));
             }
         }
+        let end = window.timelines.iter().find(|w| w.timeline == timeline).and_then(|w| w.latest.as_ref());
+        let mut timelines = vec![timeline];
+        timelines.extend(forks.iter().rev().map(|f| f.parent));
+        if let Some(end) = end.and_then(|l| lsn(&l.lsn)) {
+            let range = (newest.stop_lsn, end);
+            self.refuse_targets_not_in_wal(&point, &sysid, &timelines, range, window.segment_bytes)?;
+        }
         let mut chain = Vec::new();
         for c in &chosen {
             let i = bases.iter().position(|b| b.candidate.id == c.id).expect("chosen from these");

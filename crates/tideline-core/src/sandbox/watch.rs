@@ -181,7 +181,10 @@ mod tests {
         let code = |fatal: &str| fatal_error(&LogFacts::default(), fatal, "", log).code;
         let f = read_log("FATAL:  recovery ended before configured recovery target was reached\nLOG:  startup process (PID 9) exited with exit code 1\n");
         assert_eq!(code(f.fatal.as_deref().unwrap()), ErrorCode::TargetBeyondWal);
-        assert_eq!(code("requested recovery stop point is before consistent recovery point"), ErrorCode::TargetBeforeConsistency);
+        assert_eq!(
+            code("requested recovery stop point is before consistent recovery point"),
+            ErrorCode::TargetBeforeConsistency
+        );
         let failed = fatal_error(&LogFacts::default(), "could not locate required checkpoint record", "", log);
         assert_eq!(failed.code, ErrorCode::SandboxFailed);
         assert!(failed.hint.contains("/kept/server.log"), "{}", failed.hint);

@@ -111,6 +111,11 @@ pub struct SegmentSummary {
     /// modification time need not be read again to know it is whole (check.rs).
     #[serde(default)]
     pub stored: Option<StoredFile>,
+    /// The lowest and highest transaction id a commit or abort in the segment ended: a
+    /// recovery target xid outside every segment's range never ended in the WAL (plan.rs).
+    /// Absent from summaries written before it was kept.
+    #[serde(default)]
+    pub ended_xids: Option<[u32; 2]>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -280,6 +285,7 @@ pub fn summarize(
         end_of_wal: None,
         previous_missing,
         stored: None,
+        ended_xids: Some([u32::MAX, 0]),
     };
     let mut s = empty(previous_missing);
     let mut tx = carried.map(Transactions::carry).unwrap_or_default();
@@ -297,6 +303,11 @@ pub fn summarize(
             if let Some(c) = tideline_wal::heap::row_change(r) {
                 count_change(&mut tx.changes, &c);
             } else if let Some(x) = tideline_wal::xact::parse(r) {
+                if matches!(x.outcome, Outcome::Commit | Outcome::Abort) {
+                    if let Some([lo, hi]) = s.ended_xids.as_mut() {
+                        (*lo, *hi) = ((*lo).min(x.xid), (*hi).max(x.xid));
+                    }
+                }
                 let mut xids = vec![x.xid];
                 xids.extend(&x.subxacts);
                 match x.outcome {
@@ -437,6 +448,7 @@ mod tests {
                 end_of_wal: None,
                 previous_missing: false,
                 stored: None,
+                ended_xids: None,
             };
             std::fs::write(archive.summary_path(segment), serde_json::to_vec(&s).unwrap()).unwrap();
             assert_eq!(archive.read_summary(segment).is_some(), readable, "{segment} in format {format}");
