@@ -94,6 +94,95 @@ fn a_restore_that_cannot_fit_on_a_local_server_is_refused() {
     assert_eq!(psql(&target, "shop", "SELECT count(*) FROM filler"), "300000");
 }
 
+#[test]
+fn a_base_backup_that_cannot_fit_in_the_repository_is_refused() {
+    let major = majors()[0];
+    let pw = password();
+    let pg = TestCluster::start(major, Some(&pw));
+    load_sample(&pg, "shop");
+    let home = Home::new();
+    home.cli(&["profile", "add", "p", "--url", &pg.url("shop"), "--password-stdin"], Some(&pw)).ok();
+    let disk = SmallDisk::mount(4);
+    let repo = disk.path().join("repo");
+    home.cli(&["repo", "path", repo.to_str().unwrap()], None).ok();
+    let refused = home.cli(&["basebackup", "p", "--format", "plain"], None);
+    assert!(refused.err("insufficient_space")["message"].as_str().unwrap().contains("bytes free"));
+    let written: Vec<_> = walk(&repo);
+    assert!(written.is_empty(), "nothing was written: {written:?}");
+}
+
+#[test]
+fn a_disk_that_fills_during_pg_dumpall_says_so_and_keeps_earlier_backups() {
+    let major = majors()[0];
+    let pw = password();
+    let pg = TestCluster::start(major, Some(&pw));
+    load_sample(&pg, "shop");
+    grow(&pg);
+    let home = Home::new();
+    home.cli(&["profile", "add", "p", "--url", &pg.url("shop"), "--password-stdin"], Some(&pw)).ok();
+    let disk = SmallDisk::mount(12);
+    home.cli(&["repo", "path", disk.path().join("repo").to_str().unwrap()], None).ok();
+    let globals = home.cli(&["dumpall", "p", "--globals-only"], None).ok()["id"].as_str().unwrap().to_string();
+
+    let failed = home.cli(&["dumpall", "p"], None).err("insufficient_space").clone();
+    let message = failed["message"].as_str().unwrap();
+    assert!(message.contains("filled up") && message.contains("pg_dumpall"), "{failed}");
+    let listed = home.cli(&["backups", "list"], None).ok()["backups"].clone();
+    assert_eq!(listed.as_array().unwrap().len(), 1, "only the earlier backup is listed: {listed}");
+    home.cli(&["verify", &globals], None).ok();
+    let leftovers: Vec<_> =
+        walk(&disk.path().join("repo")).into_iter().filter(|p| p.to_string_lossy().contains(".tmp-")).collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+/// wal-push on a disk with room for the segment but not its summary: the segment is stored
+/// (PostgreSQL may recycle it), and no empty temporary summary is left behind.
+#[test]
+fn wal_push_on_a_full_disk_leaves_no_temporary_summary() {
+    let major = majors()[0];
+    let pg = TestCluster::start_with(major, None, vec![("wal_level".into(), "replica".into())]);
+    psql(&pg, "postgres", "CREATE TABLE t AS SELECT g, md5(g::text) FROM generate_series(1, 50000) g");
+    let segment = psql(&pg, "postgres", "SELECT pg_walfile_name(pg_current_wal_lsn())");
+    psql(&pg, "postgres", "SELECT pg_switch_wal()");
+    let data = pg.get().data_dir();
+    let source = data.join("pg_wal").join(&segment);
+    let push = |repo: &Path| {
+        Command::new(support::tideline_bin())
+            .args(["wal-push", "--repo"])
+            .arg(repo)
+            .arg("--pgdata")
+            .arg(&data)
+            .arg(&source)
+            .output()
+            .unwrap()
+    };
+    // The compressed segment's size, from a push to a roomy repository.
+    let roomy = tempfile::tempdir().unwrap();
+    assert!(push(roomy.path()).status.success());
+    let stored = walk(roomy.path()).into_iter().find(|p| p.extension().is_some_and(|e| e == "zst")).unwrap();
+    let zst_bytes = std::fs::metadata(&stored).unwrap().len();
+
+    let disk = SmallDisk::mount(64);
+    let repo = disk.path().join("repo");
+    // The directories first (as on a repository in use), then ballast up to the segment's size.
+    assert!(push(&repo).status.success());
+    for f in walk(&repo) {
+        std::fs::remove_file(f).unwrap();
+    }
+    let free = tideline_core::repo::free_bytes(disk.path()).unwrap();
+    let page = 4096;
+    let ballast = free - zst_bytes.div_ceil(page) * page;
+    std::fs::write(disk.path().join("ballast"), vec![0u8; ballast as usize]).unwrap();
+    let out = push(&repo);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let files = walk(&repo);
+    assert!(files.iter().any(|p| p.extension().is_some_and(|e| e == "zst")), "{files:?}");
+    // The disk had no room for the summary: that is the case under test.
+    assert!(!files.iter().any(|p| p.extension().is_some_and(|e| e == "json")), "{files:?}");
+    let temporary: Vec<_> = files.iter().filter(|p| p.to_string_lossy().contains(".tmp-")).collect();
+    assert!(temporary.is_empty(), "left behind: {temporary:?}");
+}
+
 fn walk(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {

@@ -35,6 +35,10 @@ fn globals_restore_before_the_databases_that_need_them() {
         assert_eq!(roles.ok()["kind"], "roles");
         let cluster = home.cli(&["dumpall", "src"], None);
         let cluster = cluster.ok().clone();
+        // Each pg_dumpall script verifies (it ends with pg_dumpall's marker, not pg_dump's).
+        for id in [&globals["id"], &cluster["id"]] {
+            home.cli(&["verify", id.as_str().unwrap()], None).ok();
+        }
         let db = home.cli(&["backup", "src", "--database", "shop", "--format", "custom"], None);
         let db_id = db.ok()["id"].as_str().unwrap().to_string();
 

@@ -42,6 +42,9 @@ fn started_tables(log_path: &Path, offset: &mut u64, seen: &mut Vec<String>, on_
 
 /// Runs `cc` with stdout and stderr in `log_path`, reporting progress as `phase` until it exits.
 /// A failure is `failure_code` with the tool's own last words; cancelling kills the child.
+/// Free space below which a failed tool is taken to have filled the disk.
+const NEARLY_FULL: u64 = 1 << 20;
+
 pub(crate) async fn run_logged(
     cc: ClientCommand,
     log_path: &Path,
@@ -105,6 +108,20 @@ pub(crate) async fn run_watched(
     drop(cc);
     started_tables(log_path, &mut offset, &mut seen, on_line);
     if !status.success() {
+        // A full disk is often why, and the tool's own words may be lost with it (its log is
+        // on that disk): the reason is said plainly.
+        let dir = log_path.parent().unwrap_or(log_path);
+        if let Some(free) = crate::repo::free_bytes(dir).filter(|free| *free < NEARLY_FULL) {
+            return Err(Error::new(
+                ErrorCode::InsufficientSpace,
+                format!(
+                    "{tool} failed ({status}): the disk holding {} filled up ({free} bytes free)\n{}",
+                    dir.display(),
+                    log_tail(log_path, 12)
+                ),
+                "Nothing was kept. Free some space, move the repository to a larger disk (`tideline repo path DIR`), or apply retention to old backups; then run it again.",
+            ));
+        }
         let hint = match failure_code {
             ErrorCode::BackupFailed => {
                 format!("Nothing was kept; the message above is {tool}'s own. Fix the cause and run the backup again.")

@@ -48,10 +48,15 @@ impl Engine {
             self.check_base_backup(&archive, physical, &mut report);
         } else if archive.is_plain() {
             let text = std::fs::read(archive.artifact()).unwrap_or_default();
-            report.readable = String::from_utf8_lossy(&text[text.len().saturating_sub(4096)..])
-                .contains("PostgreSQL database dump complete");
+            // pg_dumpall ends with its own marker; a cut-off cluster script may still hold a
+            // database's, so each kind is held to its own tool's.
+            let (marker, tool) = match archive.manifest.kind.as_str() {
+                "logical" => ("PostgreSQL database dump complete", "pg_dump"),
+                _ => ("PostgreSQL database cluster dump complete", "pg_dumpall"),
+            };
+            report.readable = String::from_utf8_lossy(&text[text.len().saturating_sub(4096)..]).contains(marker);
             if !report.readable {
-                report.problems.push("the plain dump does not end with pg_dump's completion marker".into());
+                report.problems.push(format!("the plain dump does not end with {tool}'s completion marker"));
             }
         } else {
             let pg_restore = self.pg_restore_for(archive.manifest.tool_major, archive.manifest.server_major)?;

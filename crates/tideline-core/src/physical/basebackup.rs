@@ -167,6 +167,8 @@ impl Engine {
 
         let id = new_backup_id(self);
         let repo = self.repository()?;
+        let compressed = opts.format == BaseFormat::Tar && compress.is_some();
+        super::space::check_space(&client, &repo.base_dir(&sysid), compressed, opts.incremental).await?;
         let staging = repo.stage(repo.base_dir(&sysid).join(&id))?;
         let target = staging.path().join(DATA_DIR);
         let mut args = vec![

@@ -5,3 +5,4 @@ pub mod compression;
 pub mod laydown;
 pub mod options;
 pub mod progress;
+mod space;
