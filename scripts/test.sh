@@ -13,6 +13,9 @@ chmod 755 "$work"
 export TIDELINE_TEST_REPORT="$work/majors"
 : > "$TIDELINE_TEST_REPORT"
 chmod 666 "$TIDELINE_TEST_REPORT"
+export TIDELINE_FAULT_REPORT="$work/faults"
+: > "$TIDELINE_FAULT_REPORT"
+chmod 666 "$TIDELINE_FAULT_REPORT"
 export TIDELINE_SCREENSHOTS="${TIDELINE_SCREENSHOTS:-$PWD/target/screenshots}"
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$1"; shift; "$@"; }
@@ -56,6 +59,9 @@ echo
 echo "Rust tests: $rust_passed passed; UI tests: $ui_passed passed"
 echo "PostgreSQL majors the server tests ran on: ${majors:-none}"
 echo "Screenshots: $TIDELINE_SCREENSHOTS"
+echo "Fault suite:"
+sort "$TIDELINE_FAULT_REPORT" | sed 's/^/  /'
+
 echo "Took $(( $(date +%s) - started )) s"
 echo "$((rust_passed + ui_passed)) passed, $((rust_failed + ui_failed)) failed"
 rm -rf "$work"

@@ -41,14 +41,19 @@ impl Engine {
     pub fn open(home: &Path, secrets: Arc<dyn SecretStore>, clock: Arc<dyn Clock>) -> Result<Self> {
         let catalog = Catalog::open(home)?;
         crate::process::adopt_groups_in(home);
-        Ok(Engine {
+        let engine = Engine {
             home: home.to_path_buf(),
             catalog: Mutex::new(catalog),
             secrets,
             clock,
             jobs: Default::default(),
             tools_cache: Mutex::new(None),
-        })
+        };
+        // A deletion a killed retention run began is finished before anything lists backups.
+        if let Err(e) = engine.finish_marked_deletions() {
+            tracing::warn!(error = %e.message, "finishing an interrupted deletion");
+        }
+        Ok(engine)
     }
 
     pub fn home(&self) -> &Path {

@@ -5,6 +5,7 @@
 
 #![allow(dead_code)]
 
+pub mod kill_points;
 pub mod webdriver;
 
 use std::path::{Path, PathBuf};

@@ -28,4 +28,10 @@ previous_missing: boolean,
  * The archived `.zst` as it was when summarised: a file that still has this size and
  * modification time need not be read again to know it is whole (check.rs).
  */
-stored: StoredFile | null, };
+stored: StoredFile | null, 
+/**
+ * The lowest and highest transaction id a commit or abort in the segment ended: a
+ * recovery target xid outside every segment's range never ended in the WAL (plan.rs).
+ * Absent from summaries written before it was kept.
+ */
+ended_xids: [number, number] | null, };

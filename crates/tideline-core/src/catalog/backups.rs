@@ -75,6 +75,19 @@ impl Catalog {
         Ok(())
     }
 
+    /// Marks a backup as being deleted: no longer offered, and finished by the next start if
+    /// the deletion is interrupted.
+    pub fn mark_backup_deleting(&self, id: &str) -> Result<()> {
+        self.conn.execute("UPDATE backups SET status = 'deleting' WHERE id = ?1", [id])?;
+        Ok(())
+    }
+
+    pub fn backups_being_deleted(&self) -> Result<Vec<BackupRecord>> {
+        let mut stmt = self.conn.prepare(&format!("SELECT {} FROM backups WHERE status = 'deleting'", columns()))?;
+        let rows = stmt.query_map([], from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     /// Records a backup whose directory is complete (renamed into place).
     pub fn record_backup(&self, m: &Manifest, path: &Path) -> Result<BackupRecord> {
         let json = serde_json::to_string(m).map_err(|e| Error::internal(e.to_string()))?;

@@ -77,6 +77,7 @@ impl Engine {
 
     /// Rebuilds the backup index from the manifests in the repository.
     pub fn rescan_repository(&self) -> Result<RescanReport> {
+        self.finish_deletions()?;
         let repo = self.repository()?;
         let mut report = RescanReport { indexed: vec![], forgotten: 0, unreadable: vec![], damaged: vec![] };
         let known = self.catalog().backups(None)?;

@@ -15,6 +15,7 @@ pub mod names;
 pub mod options;
 pub mod preflight;
 pub mod restore;
+mod restoring_database;
 pub mod role_map;
 pub(crate) mod row_counts;
 pub mod toc;

@@ -254,7 +254,13 @@ impl Engine {
         }
         let session_options =
             super::lock_waits::restore_session_options(&admin, &maintenance, password.as_ref(), server_major).await;
-        if exists == 0 {
+        // A new database is restored under a working name and named only once whole.
+        let working =
+            (exists == 0 && opts.into_schema.is_none()).then(|| super::restoring_database::working_name(&opts.to_db));
+        if let Some(working) = &working {
+            super::restoring_database::create(&admin, working, &opts.to_db).await?;
+            target.database = working.clone();
+        } else if exists == 0 {
             admin
                 .batch_execute(&format!(
                     "CREATE DATABASE {} TEMPLATE template0",
@@ -301,7 +307,7 @@ impl Engine {
             Err(e) => {
                 // A database created for this restore holds nothing of the user's: remove it.
                 if exists == 0 {
-                    let drop = format!("DROP DATABASE IF EXISTS {}", super::names::quote_ident(&opts.to_db));
+                    let drop = format!("DROP DATABASE IF EXISTS {}", super::names::quote_ident(&target.database));
                     if let Err(d) = admin.batch_execute(&drop).await {
                         tracing::warn!(error = %d, "could not drop the database created for a failed restore");
                     }
@@ -309,6 +315,10 @@ impl Engine {
                 return Err(e);
             }
         };
+        if let Some(working) = &working {
+            super::restoring_database::finish(&admin, working, &opts.to_db).await?;
+            target.database = opts.to_db.clone();
+        }
         report.log_path = Some(log_path.display().to_string());
         let mut expected = archive.manifest.row_counts.tables.clone();
         if let Some(new_schema) = &opts.into_schema {

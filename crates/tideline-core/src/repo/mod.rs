@@ -112,7 +112,8 @@ impl Repository {
             };
             for entry in entries.flatten() {
                 let path = entry.path();
-                if !path.is_dir() || entry.file_name().to_string_lossy().starts_with(".tmp-") {
+                // Dot-names are Tideline's own: staging (`.tmp-`), deletions (`.deleting-`), locks.
+                if !path.is_dir() || entry.file_name().to_string_lossy().starts_with('.') {
                     continue;
                 }
                 let manifest = path.join(MANIFEST);
@@ -128,6 +129,29 @@ impl Repository {
 }
 
 impl Repository {
+    /// Backup directories whose names start with `prefix`, in every series.
+    pub fn directories_named_with(&self, prefix: &str) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        let mut stack = vec![self.root.join("logical")];
+        if let Ok(clusters) = std::fs::read_dir(self.root.join("clusters")) {
+            stack.extend(clusters.flatten().map(|c| c.path().join("base")));
+        }
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+                let (path, name) = (entry.path(), entry.file_name().to_string_lossy().to_string());
+                if !path.is_dir() || path.is_symlink() {
+                    continue;
+                }
+                if name.starts_with(prefix) {
+                    out.push(path);
+                } else if !name.starts_with('.') && !path.join(MANIFEST).exists() {
+                    stack.push(path);
+                }
+            }
+        }
+        out
+    }
+
     /// Locks a series of backups (the directory its backups go into) for one writer. The lock
     /// files live in `<repo>/.locks`, named by the series, never beside the backups; the lock
     /// goes with the process, so a killed writer never keeps it.

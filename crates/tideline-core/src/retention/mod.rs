@@ -38,6 +38,9 @@ struct ClusterBases {
     parents: std::collections::HashMap<String, String>,
 }
 
+/// The name prefix of a backup directory being deleted.
+const DELETING: &str = ".deleting-";
+
 /// The series a backup belongs to: what retention counts it among.
 pub fn series_of(b: &crate::catalog::backups::BackupRecord) -> String {
     match b.kind.as_str() {
@@ -58,6 +61,9 @@ impl Engine {
         apply: bool,
     ) -> Result<RetentionReport> {
         self.profile(profile)?;
+        if apply {
+            self.finish_deletions()?;
+        }
         let now = self.clock.now().with_timezone(&chrono::Utc);
         let backups = self.catalog().backups(Some(profile))?;
         let mut by_series: std::collections::BTreeMap<String, Vec<&crate::catalog::backups::BackupRecord>> =
@@ -151,19 +157,62 @@ impl Engine {
         Ok(bases)
     }
 
-    /// Removes a backup: out of the catalog first (so nothing offers it while it goes), then
-    /// renamed aside and deleted.
+    /// Removes a backup: marked as being deleted in the catalog (nothing offers it any more),
+    /// renamed aside to a `.deleting-` directory nothing lists or rescans, forgotten, deleted.
+    /// A kill at any point leaves either the whole backup, listed, or a deletion the next start
+    /// ([`Engine::finish_marked_deletions`]) or rescan ([`Engine::finish_deletions`]) finishes —
+    /// never a half-deleted backup that looks whole.
     fn delete_backup_files(&self, id: &str) -> Result<()> {
         let record = self.catalog().backup(id)?;
-        self.catalog().delete_backup(id)?;
-        let path = std::path::PathBuf::from(&record.path);
-        let doomed = path.with_file_name(format!(".deleting-{id}"));
-        if std::fs::rename(&path, &doomed).is_ok() {
-            std::fs::remove_dir_all(&doomed)
-                .map_err(|e| crate::error::Error::io(format!("deleting {}", doomed.display()), e))?;
-        }
+        self.catalog().mark_backup_deleting(id)?;
+        self.finish_deleting(&record)?;
         tracing::info!(backup = %id, "deleted by retention");
         Ok(())
+    }
+
+    fn finish_deleting(&self, record: &crate::catalog::backups::BackupRecord) -> Result<()> {
+        let path = std::path::PathBuf::from(&record.path);
+        let doomed = path.with_file_name(format!("{DELETING}{}", record.id));
+        match std::fs::rename(&path, &doomed) {
+            Ok(()) => crate::repo::sync_dir(doomed.parent().unwrap_or(&doomed))?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(crate::error::Error::io(format!("moving {} aside", path.display()), e)),
+        }
+        self.catalog().delete_backup(&record.id)?;
+        std::fs::remove_dir_all(&doomed)
+            .or_else(|e| if e.kind() == std::io::ErrorKind::NotFound { Ok(()) } else { Err(e) })
+            .map_err(|e| crate::error::Error::io(format!("deleting {}", doomed.display()), e))
+    }
+
+    /// Finishes deletions a killed run began, from the catalog's marks: cheap, run at start.
+    pub(crate) fn finish_marked_deletions(&self) -> Result<u32> {
+        let marked = self.catalog().backups_being_deleted()?;
+        for record in &marked {
+            self.finish_deleting(record)?;
+            tracing::info!(backup = %record.id, "finished a deletion a stopped run began");
+        }
+        Ok(marked.len() as u32)
+    }
+
+    /// Finishes every deletion a killed run left: the marked ones, and each `.deleting-<id>`
+    /// directory (its id forgotten with it).
+    pub(crate) fn finish_deletions(&self) -> Result<u32> {
+        let mut finished = self.finish_marked_deletions()?;
+        let repo = self.repository()?;
+        for doomed in repo.directories_named_with(DELETING) {
+            let name = doomed.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+            let id = &name[DELETING.len()..];
+            // Bound first: the catalog's guard must not live across the next call.
+            let known = self.catalog().backup(id).is_ok();
+            if known {
+                self.catalog().delete_backup(id)?;
+            }
+            std::fs::remove_dir_all(&doomed)
+                .map_err(|e| crate::error::Error::io(format!("deleting {}", doomed.display()), e))?;
+            tracing::info!(backup = %id, "finished a deletion a stopped run left");
+            finished += 1;
+        }
+        Ok(finished)
     }
 
     /// Segments (and their summaries) before the oldest kept base backup's start; history

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 /// zstd level for WAL: 1 compresses a 16 MB segment at several hundred MB/s on one core, and
 /// archive_command must keep up with the server's WAL rate.
 const LEVEL: i32 = 1;
-const TEMP_PREFIX: &str = ".tmp-";
+const TEMP_PREFIX: &str = super::temp_files::PREFIX;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PushOutcome {
@@ -79,14 +79,11 @@ impl WalArchive {
             return Ok(outcome);
         }
         self.ensure_dir()?;
-        let tmp = self.dir.join(format!("{TEMP_PREFIX}{name}.{}", std::process::id()));
-        let written = write_compressed(&tmp, content);
-        if let Err(e) = written {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(e);
-        }
-        let linked = std::fs::hard_link(&tmp, &target);
-        let _ = std::fs::remove_file(&tmp);
+        super::temp_files::remove_abandoned(&self.dir);
+        // Removed when dropped: after the link, on a failed write, and on a cancel.
+        let tmp = write_compressed(&self.dir, name, content)?;
+        let linked = std::fs::hard_link(tmp.path(), &target);
+        drop(tmp);
         match linked {
             Ok(()) => {}
             // Another push of the same name won the race: it is the one to compare against.
@@ -129,14 +126,10 @@ impl WalArchive {
             return Err(Error::internal(format!("{name} is not a .partial segment")));
         }
         self.ensure_dir()?;
-        let tmp = self.dir.join(format!("{TEMP_PREFIX}{name}.{}", std::process::id()));
-        let _ = std::fs::remove_file(&tmp);
-        if let Err(e) = write_compressed(&tmp, content) {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(e);
-        }
+        super::temp_files::remove_abandoned(&self.dir);
+        let tmp = write_compressed(&self.dir, name, content)?;
         let target = self.path_of(name);
-        std::fs::rename(&tmp, &target).map_err(|e| Error::io(format!("storing {}", target.display()), e))?;
+        tmp.persist(&target).map_err(|e| Error::io(format!("storing {}", target.display()), e.error))?;
         sync_dir(&self.dir)
     }
 
@@ -194,19 +187,17 @@ impl WalArchive {
     }
 }
 
-fn write_compressed(path: &Path, content: &[u8]) -> Result<()> {
-    let io = |e| Error::io(format!("writing {}", path.display()), e);
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o640);
-    let file = opts.open(path).map_err(io)?;
-    let mut encoder = zstd::stream::Encoder::new(file, LEVEL).map_err(io)?;
+/// `content` compressed into a new temporary file in `dir`, fsynced.
+fn write_compressed(dir: &Path, name: &str, content: &[u8]) -> Result<tempfile::NamedTempFile> {
+    let tmp = super::temp_files::create(dir, name)?;
+    let io = |e| Error::io(format!("writing {}", tmp.path().display()), e);
+    let mut encoder = zstd::stream::Encoder::new(tmp.as_file(), LEVEL).map_err(io)?;
     encoder.include_checksum(true).map_err(io)?;
     encoder.set_pledged_src_size(Some(content.len() as u64)).map_err(io)?;
     encoder.write_all(content).map_err(io)?;
-    let file = encoder.finish().map_err(io)?;
-    file.sync_all().map_err(io)
+    encoder.finish().map_err(io)?;
+    tmp.as_file().sync_all().map_err(io)?;
+    Ok(tmp)
 }
 
 /// The content of an archived file; a damaged frame (zstd's content checksum) is an error.

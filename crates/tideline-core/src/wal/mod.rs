@@ -15,3 +15,4 @@ pub mod setup;
 pub mod status;
 pub mod stream;
 pub mod summary;
+mod temp_files;

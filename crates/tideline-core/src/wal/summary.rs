@@ -394,11 +394,7 @@ impl WalArchive {
         let io = |e| Error::io(format!("writing {}", target.display()), e);
         // A random name made with O_EXCL: nothing planted under a predictable name is followed,
         // and a failed write (a full disk) removes it on drop instead of leaving an empty file.
-        let mut tmp = tempfile::Builder::new()
-            .prefix(&format!(".tmp-{segment}.json."))
-            .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o640))
-            .tempfile_in(self.dir())
-            .map_err(io)?;
+        let mut tmp = super::temp_files::create(self.dir(), &format!("{segment}.json"))?;
         std::io::Write::write_all(&mut tmp, &json).map_err(io)?;
         tmp.as_file().sync_all().map_err(io)?;
         tmp.persist(&target).map_err(|e| io(e.error))?;

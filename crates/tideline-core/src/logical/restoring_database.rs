@@ -1,0 +1,77 @@
+//! A restore into a new database writes under a working name and takes the asked-for name only
+//! when it has succeeded: a Tideline killed mid-restore (SIGKILL, a crash, a power cut) left a
+//! half-filled database under the name the user asked for, which looked restored, and the next
+//! restore into that name was refused as "not empty". The working database carries its writer
+//! (a comment `tideline restore <pid:start>@<host>`), so the next restore into the same name on
+//! this machine drops one whose writer is gone.
+
+use super::dump::query_failed;
+use super::names::quote_ident;
+use crate::error::{Error, ErrorCode, Result};
+use tokio_postgres::Client;
+
+const MARK: &str = "tideline restore ";
+
+/// The working name for a restore into `database`: short (63 bytes is PostgreSQL's limit) and
+/// the same for the same target, so a leftover is found again.
+pub(crate) fn working_name(database: &str) -> String {
+    format!("tideline_restoring_{}", &blake3::hash(database.as_bytes()).to_hex()[..16])
+}
+
+fn host() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_string()).unwrap_or_default()
+}
+
+fn writer_mark() -> String {
+    format!("{MARK}{}@{}", crate::process::this_process(), host())
+}
+
+/// Creates the working database, after dropping one a stopped restore on this machine left.
+/// One being written by a live restore (or from another machine) is never touched.
+pub(crate) async fn create(admin: &Client, working: &str, final_name: &str) -> Result<()> {
+    let comment: Option<Option<String>> = admin
+        .query_opt("SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = $1", &[&working])
+        .await
+        .map_err(query_failed("looking for an earlier restore's database"))?
+        .map(|r| r.get(0));
+    if let Some(comment) = comment {
+        let writer = comment.as_deref().and_then(|c| c.strip_prefix(MARK)).and_then(|w| w.rsplit_once('@'));
+        let abandoned = writer.is_some_and(|(process, at)| at == host() && !crate::process::process_alive(process));
+        if !abandoned {
+            return Err(Error::new(
+                ErrorCode::BackupInProgress,
+                format!("another restore into '{final_name}' is running on this server (database {working})"),
+                "Wait for it to finish, or restore under another name (--to-db).",
+            ));
+        }
+        tracing::info!(database = %working, "dropping what a stopped restore left");
+        admin
+            .batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", quote_ident(working)))
+            .await
+            .map_err(query_failed("dropping what a stopped restore left"))?;
+    }
+    let db = quote_ident(working);
+    admin
+        .batch_execute(&format!("CREATE DATABASE {db} TEMPLATE template0"))
+        .await
+        .map_err(query_failed("creating the target database"))?;
+    let mark = writer_mark().replace('\'', "''");
+    admin
+        .batch_execute(&format!("COMMENT ON DATABASE {db} IS '{mark}'"))
+        .await
+        .map_err(query_failed("marking the database being restored"))
+}
+
+/// Gives the restored database its name (and drops the working mark).
+pub(crate) async fn finish(admin: &Client, working: &str, final_name: &str) -> Result<()> {
+    let (from, to) = (quote_ident(working), quote_ident(final_name));
+    admin.batch_execute(&format!("COMMENT ON DATABASE {from} IS NULL")).await.map_err(query_failed("unmarking"))?;
+    admin.batch_execute(&format!("ALTER DATABASE {from} RENAME TO {to}")).await.map_err(|e| {
+        let e = query_failed("naming the restored database")(e);
+        Error::new(
+            ErrorCode::TargetNotEmpty,
+            format!("{}; the restored copy stays as '{working}'", e.message),
+            "A database of that name appeared during the restore. Rename or drop one of them (ALTER DATABASE … RENAME TO …).",
+        )
+    })
+}
