@@ -34,4 +34,10 @@ stored: StoredFile | null,
  * recovery target xid outside every segment's range never ended in the WAL (plan.rs).
  * Absent from summaries written before it was kept.
  */
-ended_xids: [number, number] | null, };
+ended_xids: [number, number] | null, 
+/**
+ * BLAKE3 of the summary as written without this field: a changed byte is found on reading
+ * (a flipped letter inside a string would otherwise still parse). Last, so the rest
+ * serialises the same without it.
+ */
+digest: string | null, };

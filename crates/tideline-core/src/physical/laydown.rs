@@ -207,6 +207,21 @@ pub fn lay_down(backup_dir: &Path, manifest: &Manifest, dest: &Path) -> Result<(
             // Each archive (base, WAL, every tablespace) decompresses on its own core.
             use rayon::prelude::*;
             jobs.par_iter().try_for_each(|(tar, relative, into)| unpack(tar, relative, into, &entries))?;
+            // What is not unpacked (pg's own backup_manifest) is checked too: damage anywhere
+            // in a backup means its disk is failing, and the backup is not used as if whole.
+            let rest: Vec<_> = manifest
+                .files
+                .iter()
+                .filter(|f| f.path.starts_with(&format!("{DATA_DIR}/")) && !unpacked.contains(&f.path.as_str()))
+                .cloned()
+                .collect();
+            if let Some(problem) = crate::repo::checksum::damaged(backup_dir, &rest).first() {
+                return Err(Error::new(
+                    ErrorCode::ChecksumMismatch,
+                    format!("{problem} in the base backup; nothing was started from it"),
+                    "The backup is damaged: choose another with --from-backup (`tideline backups list`), run `tideline verify ID`, and check the disk the repository is on.",
+                ));
+            }
             for oid in tablespaces {
                 let link = dest.join("pg_tblspc").join(&oid);
                 let _ = std::fs::remove_file(&link);

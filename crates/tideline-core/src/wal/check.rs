@@ -1,7 +1,7 @@
 //! Checking the archived WAL. Every file is stored as zstd with a content checksum, so reading
 //! one back whole proves it is what was archived. The timeline reads only files whose size or
 //! modification time changed since they were last read (or summarised); `wal verify` reads
-//! every file and rewrites summaries that no longer parse. A damaged file counts as missing:
+//! every file and rewrites damaged summaries. A damaged file counts as missing:
 //! the recovery window ends before it, as at a gap.
 
 use super::archive::{read_compressed, WalArchive};
@@ -37,7 +37,8 @@ pub struct WalCheckReport {
     #[ts(type = "number")]
     pub bytes_read: u64,
     pub damaged: Vec<DamagedWal>,
-    /// Summaries that no longer parsed, written again from their (whole) segments.
+    /// Summaries that were damaged (unparsable, or not what was written), written again from
+    /// their (whole) segments.
     pub rewritten_summaries: Vec<String>,
 }
 
@@ -114,9 +115,7 @@ impl Engine {
         let segment_bytes = archive.segment_bytes(&names);
         let mut report = self.check_wal_archive(&sysid, &archive, &names, segment_bytes, Depth::Every)?;
         for name in names.iter().filter(|n| classify(n).ok() == Some(WalFileKind::Segment)) {
-            let path = archive.summary_path(name);
-            let parses = std::fs::read(&path).map(|b| serde_json::from_slice::<serde_json::Value>(&b).is_ok());
-            if parses.unwrap_or(true) || report.damaged.iter().any(|d| &d.name == name) {
+            if archive.summary_state(name).is_ok() || report.damaged.iter().any(|d| &d.name == name) {
                 continue;
             }
             let content = read_compressed(&archive.path_of(name))?;

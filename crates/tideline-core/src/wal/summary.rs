@@ -116,6 +116,23 @@ pub struct SegmentSummary {
     /// Absent from summaries written before it was kept.
     #[serde(default)]
     pub ended_xids: Option<[u32; 2]>,
+    /// BLAKE3 of the summary as written without this field: a changed byte is found on reading
+    /// (a flipped letter inside a string would otherwise still parse). Last, so the rest
+    /// serialises the same without it.
+    #[serde(default)]
+    pub digest: Option<String>,
+}
+
+impl SegmentSummary {
+    fn digest_of(&self) -> String {
+        let body = SegmentSummary { digest: None, ..self.clone() };
+        blake3::hash(&serde_json::to_vec(&body).unwrap_or_default()).to_hex().to_string()
+    }
+
+    /// Whether the summary is as written (summaries from before digests are taken as they are).
+    pub fn intact(&self) -> bool {
+        self.digest.as_ref().is_none_or(|d| *d == self.digest_of())
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -286,6 +303,7 @@ pub fn summarize(
         previous_missing,
         stored: None,
         ended_xids: Some([u32::MAX, 0]),
+        digest: None,
     };
     let mut s = empty(previous_missing);
     let mut tx = carried.map(Transactions::carry).unwrap_or_default();
@@ -389,6 +407,7 @@ impl WalArchive {
         let carried = previous_name.as_deref().and_then(|p| self.read_summary(p)).map(|s| s.open);
         let mut summary = summarize(segment, content, previous.as_deref(), carried.as_ref())?;
         summary.stored = StoredFile::of(&self.path_of(segment));
+        summary.digest = Some(summary.digest_of());
         let json = serde_json::to_vec(&summary).map_err(|e| Error::internal(e.to_string()))?;
         let target = self.summary_path(segment);
         let io = |e| Error::io(format!("writing {}", target.display()), e);
@@ -402,11 +421,24 @@ impl WalArchive {
         Ok(summary)
     }
 
+    /// The segment's summary when it is there, intact and of a format still read.
     pub fn read_summary(&self, segment: &str) -> Option<SegmentSummary> {
-        let bytes = std::fs::read(self.summary_path(segment)).ok()?;
-        serde_json::from_slice(&bytes).ok().filter(|s: &SegmentSummary| {
+        self.summary_state(segment).ok().flatten().filter(|s: &SegmentSummary| {
             s.format_version == SUMMARY_FORMAT || (s.format_version == 2 && s.timeline == 1)
         })
+    }
+
+    /// `Ok(None)` without a summary, `Err` with why one is damaged (unparsable, or not what
+    /// was written).
+    pub fn summary_state(&self, segment: &str) -> std::result::Result<Option<SegmentSummary>, String> {
+        let path = self.summary_path(segment);
+        let Ok(bytes) = std::fs::read(&path) else { return Ok(None) };
+        let summary: SegmentSummary =
+            serde_json::from_slice(&bytes).map_err(|e| format!("{} does not parse: {e}", path.display()))?;
+        if !summary.intact() {
+            return Err(format!("{} is not what was written (its digest differs)", path.display()));
+        }
+        Ok(Some(summary))
     }
 }
 
@@ -445,9 +477,22 @@ mod tests {
                 previous_missing: false,
                 stored: None,
                 ended_xids: None,
+                digest: None,
             };
             std::fs::write(archive.summary_path(segment), serde_json::to_vec(&s).unwrap()).unwrap();
             assert_eq!(archive.read_summary(segment).is_some(), readable, "{segment} in format {format}");
         }
+        // With a digest, a changed letter that still parses is found.
+        let segment = "000000010000000000000006";
+        let mut s = archive.read_summary("000000010000000000000003").unwrap();
+        s.segment = segment.into();
+        s.end_of_wal = Some("0/6000000".into());
+        s.digest = Some(s.digest_of());
+        let json = serde_json::to_string(&s).unwrap();
+        std::fs::write(archive.summary_path(segment), &json).unwrap();
+        assert!(archive.read_summary(segment).is_some());
+        std::fs::write(archive.summary_path(segment), json.replace("0/6000000", "0/7000000")).unwrap();
+        assert!(archive.read_summary(segment).is_none());
+        assert!(archive.summary_state(segment).unwrap_err().contains("digest differs"));
     }
 }
