@@ -6,7 +6,7 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use super::Home;
@@ -50,7 +50,17 @@ impl Driver {
             }
         };
         cmd.envs(env.iter().copied());
-        cmd.env("TIDELINE_HOME", home.path()).stdout(Stdio::null()).stderr(Stdio::null()).process_group(0);
+        // tauri-driver's, WebKit's and the app's own words, kept past the test: a crashed or
+        // hung web page says why only there.
+        let logs = std::env::var_os("TIDELINE_WINDOW_LOGS")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| std::env::temp_dir().join("tideline-window-logs"));
+        std::fs::create_dir_all(&logs).unwrap();
+        let log = std::fs::File::create(logs.join(format!("driver-{port}.log"))).unwrap();
+        cmd.env("TIDELINE_HOME", home.path())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .process_group(0);
         let child = cmd.spawn().expect("tauri-driver (installed by the bootstrap)");
         let deadline = Instant::now() + Duration::from_secs(30);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
