@@ -24,6 +24,7 @@ const COMMANDS: &[&str] = &[
     "wal_setup",
     "wal_status",
     "wal_teardown",
+    "wal_verify",
     "basebackup_run",
     "mark_create",
     "timeline_show",

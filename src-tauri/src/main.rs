@@ -53,6 +53,7 @@ fn main() {
             commands::wal::wal_setup,
             commands::wal::wal_status,
             commands::wal::wal_teardown,
+            commands::wal::wal_verify,
             commands::wal::basebackup_run,
             commands::wal::mark_create,
             commands::wal::timeline_show,

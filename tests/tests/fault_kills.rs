@@ -44,8 +44,10 @@ fn run_trials(home: &Home, repo: &std::path::Path, op: Operation, major: u32) {
     let (mut tally, mut verified) = (Tally::default(), BTreeSet::new());
     for i in 0..kp::trials() {
         (op.prepare)();
-        let victim = op.victims[rng.usize(..op.victims.len())];
-        let signal = if rng.bool() { libc::SIGKILL } else { libc::SIGTERM };
+        // Every victim with both signals in turn; the moment is the random part.
+        let n = op.victims.len();
+        let victim = op.victims[i as usize % n];
+        let signal = if (i as usize / n).is_multiple_of(2) { libc::SIGKILL } else { libc::SIGTERM };
         let delay = Duration::from_millis(rng.u64(0..=duration.as_millis() as u64));
         let trial = format!("{} #{i} on {major}: {} to {victim:?} after {delay:?}", op.name, kp::signal_name(signal));
         let (landed, killed) = kp::kill_run(home, &args, victim, signal, delay);
@@ -245,7 +247,7 @@ fn kill_points_of_wal_push() {
         let mut tally = Tally::default();
         for i in 0..kp::trials() {
             let _ = std::fs::remove_dir_all(&archived);
-            let signal = if rng.bool() { libc::SIGKILL } else { libc::SIGTERM };
+            let signal = if i.is_multiple_of(2) { libc::SIGKILL } else { libc::SIGTERM };
             let delay = Duration::from_micros(rng.u64(0..=duration.as_micros() as u64));
             let trial = format!("wal-push #{i} on {major}: {} after {delay:?}", kp::signal_name(signal));
             let mut child = push().spawn().unwrap();
@@ -288,8 +290,8 @@ fn kill_points_of_the_wal_stream() {
         let mut tally = Tally::default();
         let mut verified = BTreeSet::new();
         for i in 0..kp::trials() {
-            let victim = [Victim::Tideline, PG_RECEIVEWAL][rng.usize(..2)];
-            let signal = if rng.bool() { libc::SIGKILL } else { libc::SIGTERM };
+            let victim = [Victim::Tideline, PG_RECEIVEWAL][i as usize % 2];
+            let signal = if (i / 2).is_multiple_of(2) { libc::SIGKILL } else { libc::SIGTERM };
             let delay = Duration::from_millis(rng.u64(0..=2000));
             let trial =
                 format!("wal stream #{i} on {major}: {} to {victim:?} after {delay:?}", kp::signal_name(signal));
@@ -356,4 +358,36 @@ fn an_interrupted_deletion_is_finished_by_the_next_start() {
         assert_eq!(listed(), 0, "{step}");
         assert!(!path.exists() && !doomed.exists(), "{step}: {}", path.display());
     }
+}
+
+/// The window of a commit, made exactly: recorded as committing, then killed before or after
+/// the rename. The next start completes the one in place and forgets the other.
+#[test]
+fn an_interrupted_commit_is_settled_by_the_next_start() {
+    let major = majors()[0];
+    let pw = password();
+    let pg = TestCluster::start(major, Some(&pw));
+    let home = Home::new();
+    add_profile(&home, &pg, &pw);
+    let made =
+        |home: &Home| home.cli(&["backup", "p", "--format", "custom"], None).ok()["id"].as_str().unwrap().to_string();
+    let (renamed, not_renamed) = (made(&home), made(&home));
+    let gone =
+        std::path::PathBuf::from(home.cli(&["backups", "show", &not_renamed], None).ok()["path"].as_str().unwrap());
+    {
+        let catalog = tideline_core::catalog::Catalog::open(home.path()).unwrap();
+        catalog.set_backup_status(&renamed, "committing").unwrap();
+        catalog.set_backup_status(&not_renamed, "committing").unwrap();
+    }
+    // Not renamed into place: what a kill before the rename leaves is its staging directory.
+    std::fs::rename(&gone, gone.with_file_name(format!(".tmp-{not_renamed}"))).unwrap();
+    let listed = home.cli(&["backups", "list"], None).ok()["backups"].clone();
+    let statuses: Vec<(String, String)> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| (b["id"].as_str().unwrap().to_string(), b["status"].as_str().unwrap().to_string()))
+        .collect();
+    assert_eq!(statuses, vec![(renamed.clone(), "complete".to_string())]);
+    home.cli(&["verify", &renamed], None).ok();
 }

@@ -42,6 +42,7 @@ import type { WalMethod } from './bindings/WalMethod';
 import type { WalSetupReport } from './bindings/WalSetupReport';
 import type { WalStatus } from './bindings/WalStatus';
 import type { StreamSummary } from './bindings/StreamSummary';
+import type { WalCheckReport } from './bindings/WalCheckReport';
 import type { WalTeardown } from './bindings/WalTeardown';
 
 export function isErrorPayload(value: unknown): value is ErrorPayload {
@@ -161,6 +162,9 @@ export const walSetup = (profile: string, method: WalMethod | null, apply: boole
 export const walStatus = (profile: string): Promise<WalStatus> => call('wal_status', { profile });
 
 export const walTeardown = (profile: string): Promise<WalTeardown> => call('wal_teardown', { profile });
+
+/** Every archived WAL file read back against its checksum; damaged summaries written again. */
+export const walVerify = (profile: string): Promise<WalCheckReport> => call('wal_verify', { profile });
 
 export const basebackupRun = (
   profile: string,

@@ -49,9 +49,13 @@ impl Engine {
             jobs: Default::default(),
             tools_cache: Mutex::new(None),
         };
-        // A deletion a killed retention run began is finished before anything lists backups.
+        // What a killed run began is settled before anything lists backups: a deletion is
+        // finished, a commit completed or forgotten.
         if let Err(e) = engine.finish_marked_deletions() {
             tracing::warn!(error = %e.message, "finishing an interrupted deletion");
+        }
+        if let Err(e) = engine.settle_commits() {
+            tracing::warn!(error = %e.message, "settling an interrupted commit");
         }
         Ok(engine)
     }

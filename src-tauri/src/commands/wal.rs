@@ -10,6 +10,7 @@ use tideline_core::catalog::restore_points::RestorePoint;
 use tideline_core::job::{Job, JobProgress};
 use tideline_core::physical::options::BaseBackupOptions;
 use tideline_core::pitr::timeline::TimelineView;
+use tideline_core::wal::check::WalCheckReport;
 use tideline_core::wal::setup::{WalMethod, WalSetupOptions, WalSetupReport};
 use tideline_core::wal::status::{WalStatus, WalTeardown};
 use tideline_core::wal::stream::StreamSummary;
@@ -34,6 +35,13 @@ pub async fn wal_status(engine: State<'_, Engine>, profile: String) -> Result<Wa
 #[tauri::command]
 pub async fn wal_teardown(engine: State<'_, Engine>, profile: String) -> Result<WalTeardown, Error> {
     engine.wal_teardown(&profile).await
+}
+
+/// Every archived WAL file read back against its checksum (`tideline wal verify`): damage is
+/// in the report, for the screen to list.
+#[tauri::command]
+pub async fn wal_verify(engine: State<'_, Engine>, profile: String) -> Result<WalCheckReport, Error> {
+    engine.wal_verify(&profile).await
 }
 
 #[tauri::command]

@@ -57,10 +57,7 @@ impl Driver {
             .unwrap_or_else(|| std::env::temp_dir().join("tideline-window-logs"));
         std::fs::create_dir_all(&logs).unwrap();
         let log = std::fs::File::create(logs.join(format!("driver-{port}.log"))).unwrap();
-        cmd.env("TIDELINE_HOME", home.path())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .process_group(0);
+        cmd.env("TIDELINE_HOME", home.path()).stdout(log.try_clone().unwrap()).stderr(log).process_group(0);
         let child = cmd.spawn().expect("tauri-driver (installed by the bootstrap)");
         let deadline = Instant::now() + Duration::from_secs(30);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {

@@ -7,6 +7,7 @@ export type WalCheckReport = { files: number,
  */
 read: number, bytes_read: number, damaged: Array<DamagedWal>, 
 /**
- * Summaries that no longer parsed, written again from their (whole) segments.
+ * Summaries that were damaged (unparsable, or not what was written), written again from
+ * their (whole) segments.
  */
 rewritten_summaries: Array<string>, };

@@ -83,9 +83,29 @@ impl Catalog {
     }
 
     pub fn backups_being_deleted(&self) -> Result<Vec<BackupRecord>> {
-        let mut stmt = self.conn.prepare(&format!("SELECT {} FROM backups WHERE status = 'deleting'", columns()))?;
-        let rows = stmt.query_map([], from_row)?;
+        self.backups_with_status("deleting")
+    }
+
+    pub fn backups_with_status(&self, status: &str) -> Result<Vec<BackupRecord>> {
+        let mut stmt = self.conn.prepare(&format!("SELECT {} FROM backups WHERE status = ?1", columns()))?;
+        let rows = stmt.query_map([status], from_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Records a backup about to be renamed into place as `committing` (never listed as
+    /// complete); [`Catalog::set_backup_status`] completes it once it is there.
+    pub fn record_committing(&self, m: &Manifest, final_path: &Path) -> Result<()> {
+        let committing = Manifest { status: "committing".into(), ..m.clone() };
+        self.record_backup(&committing, final_path)?;
+        // The stored manifest is the one written to the repository.
+        let json = serde_json::to_string(m).map_err(|e| Error::internal(e.to_string()))?;
+        self.conn.execute("UPDATE backups SET manifest = ?2 WHERE id = ?1", params![m.id, json])?;
+        Ok(())
+    }
+
+    pub fn set_backup_status(&self, id: &str, status: &str) -> Result<()> {
+        self.conn.execute("UPDATE backups SET status = ?2 WHERE id = ?1", params![id, status])?;
+        Ok(())
     }
 
     /// Records a backup whose directory is complete (renamed into place).

@@ -75,6 +75,44 @@ impl Engine {
         std::fs::read_to_string(&wanted).map_err(|e| Error::io(format!("reading {path}"), e))
     }
 
+    /// Commits a staged backup with the catalog in step: recorded as `committing`, renamed
+    /// into place, then given its manifest's status. A kill in between leaves a `committing` row
+    /// the next start settles ([`Engine::settle_commits`]), so the catalog never misses a
+    /// backup the repository holds, nor lists one it does not.
+    pub(crate) fn commit_backup(&self, staging: crate::repo::Staging, manifest: &Manifest) -> Result<BackupRecord> {
+        self.catalog().record_committing(manifest, staging.final_path())?;
+        if let Err(e) = staging.commit(manifest) {
+            let _ = self.catalog().delete_backup(&manifest.id);
+            return Err(e);
+        }
+        self.catalog().set_backup_status(&manifest.id, &manifest.status)?;
+        self.catalog().backup(&manifest.id)
+    }
+
+    /// Settles commits a killed run left: complete when the backup is in place, forgotten when
+    /// not. One whose series a running backup holds is left to it.
+    pub(crate) fn settle_commits(&self) -> Result<()> {
+        let committing = self.catalog().backups_with_status("committing")?;
+        if committing.is_empty() {
+            return Ok(());
+        }
+        let repo = self.repository()?;
+        for record in committing {
+            let path = std::path::Path::new(&record.path);
+            if path.parent().is_some_and(|series| repo.series_busy(series)) {
+                continue;
+            }
+            if path.join(crate::repo::MANIFEST).exists() {
+                let status = self.catalog().backup_manifest(&record.id)?.status;
+                self.catalog().set_backup_status(&record.id, &status)?;
+            } else {
+                self.catalog().delete_backup(&record.id)?;
+            }
+            tracing::info!(backup = %record.id, "settled a commit a stopped run left");
+        }
+        Ok(())
+    }
+
     /// Rebuilds the backup index from the manifests in the repository.
     pub fn rescan_repository(&self) -> Result<RescanReport> {
         self.finish_deletions()?;

@@ -267,8 +267,7 @@ impl Engine {
             physical: None,
             status: "complete".into(),
         };
-        let path = staging.commit(&manifest)?;
-        let record = self.catalog().record_backup(&manifest, &path)?;
+        let record = self.commit_backup(staging, &manifest)?;
         tracing::info!(id = %id, bytes = size_bytes, ms = manifest.duration_ms, "backup complete");
         Ok(record)
     }

@@ -102,8 +102,7 @@ impl Engine {
             physical: None,
             status: "complete".into(),
         };
-        let path = staging.commit(&manifest)?;
-        let record = self.catalog().record_backup(&manifest, &path)?;
+        let record = self.commit_backup(staging, &manifest)?;
         tracing::info!(id = %id, kind = mode.kind(), "pg_dumpall complete");
         Ok(record)
     }

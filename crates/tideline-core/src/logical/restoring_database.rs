@@ -62,16 +62,36 @@ pub(crate) async fn create(admin: &Client, working: &str, final_name: &str) -> R
         .map_err(query_failed("marking the database being restored"))
 }
 
-/// Gives the restored database its name (and drops the working mark).
+/// Gives the restored database its name (and drops the working mark). A rename needs the
+/// database to have no sessions: a connection pooler keeps the restore's server connections
+/// open, and a parallel restore's last ones may still be closing. The database is this
+/// restore's own, so its other sessions are ended, and the rename tried again.
 pub(crate) async fn finish(admin: &Client, working: &str, final_name: &str) -> Result<()> {
     let (from, to) = (quote_ident(working), quote_ident(final_name));
     admin.batch_execute(&format!("COMMENT ON DATABASE {from} IS NULL")).await.map_err(query_failed("unmarking"))?;
-    admin.batch_execute(&format!("ALTER DATABASE {from} RENAME TO {to}")).await.map_err(|e| {
-        let e = query_failed("naming the restored database")(e);
-        Error::new(
-            ErrorCode::TargetNotEmpty,
-            format!("{}; the restored copy stays as '{working}'", e.message),
-            "A database of that name appeared during the restore. Rename or drop one of them (ALTER DATABASE … RENAME TO …).",
-        )
-    })
+    let rename = format!("ALTER DATABASE {from} RENAME TO {to}");
+    let mut attempts = 0;
+    loop {
+        let e = match admin.batch_execute(&rename).await {
+            Ok(()) => return Ok(()),
+            Err(e) => e,
+        };
+        let in_use = e.code() == Some(&tokio_postgres::error::SqlState::OBJECT_IN_USE);
+        attempts += 1;
+        if !in_use || attempts >= 25 {
+            let e = query_failed("naming the restored database")(e);
+            return Err(Error::new(
+                ErrorCode::TargetNotEmpty,
+                format!("{}; the restored copy stays as '{working}'", e.message),
+                "Rename it yourself once nothing uses it (ALTER DATABASE … RENAME TO …), or drop whichever of the two you do not need.",
+            ));
+        }
+        let _ = admin
+            .execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+                &[&working],
+            )
+            .await;
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
 }

@@ -258,8 +258,7 @@ impl Engine {
             }),
             status: "complete".into(),
         };
-        let path = staging.commit(&manifest)?;
-        let record = self.catalog().record_backup(&manifest, &path)?;
+        let record = self.commit_backup(staging, &manifest)?;
         tracing::info!(id = %id, bytes = manifest.size_bytes, ms = manifest.duration_ms, "base backup complete");
         // Names for the WAL's relation files as they were at this backup (events read them).
         self.try_snapshot_relation_names(&profile.name).await;

@@ -152,6 +152,11 @@ impl Repository {
         out
     }
 
+    /// Whether a writer holds the series `series` (a backup into it is running).
+    pub fn series_busy(&self, series: &Path) -> bool {
+        matches!(self.lock_series(series), Err(e) if e.code == ErrorCode::BackupInProgress)
+    }
+
     /// Locks a series of backups (the directory its backups go into) for one writer. The lock
     /// files live in `<repo>/.locks`, named by the series, never beside the backups; the lock
     /// goes with the process, so a killed writer never keeps it.

@@ -74,12 +74,13 @@ impl WalArchive {
     /// Stores `content` as `name`: see the module comment for the ordering.
     pub fn push(&self, name: &str, content: &[u8]) -> Result<PushOutcome> {
         classify(name)?;
+        // First, so a push that finds its segment archived still clears what a killed one left.
+        super::temp_files::remove_abandoned(&self.dir);
         let target = self.path_of(name);
         if let Some(outcome) = self.compare_existing(name, &target, content)? {
             return Ok(outcome);
         }
         self.ensure_dir()?;
-        super::temp_files::remove_abandoned(&self.dir);
         // Removed when dropped: after the link, on a failed write, and on a cancel.
         let tmp = write_compressed(&self.dir, name, content)?;
         let linked = std::fs::hard_link(tmp.path(), &target);

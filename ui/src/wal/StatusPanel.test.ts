@@ -1,0 +1,42 @@
+import { fireEvent, render, screen } from '@testing-library/svelte';
+import { describe, expect, it } from 'vitest';
+import type { WalCheckReport } from '../bindings/WalCheckReport';
+import type { WalStatus } from '../bindings/WalStatus';
+import { fakeBackend } from '../testing/backend';
+import StatusPanel from './StatusPanel.svelte';
+
+const status: WalStatus = {
+  profile: 'local',
+  archive_mode: 'on',
+  archive_command: 'tideline wal-push',
+  archiving_to_tideline: true,
+  archiver: {
+    archived_count: 3,
+    last_archived_wal: null,
+    last_archived_time: null,
+    failed_count: 0,
+    last_failed_wal: null,
+    last_failed_time: null,
+  },
+  slots: [],
+  warnings: [],
+};
+
+describe('verifying the archived WAL in the app', () => {
+  it('lists each damaged file, the twin of `tideline wal verify`', async () => {
+    const report: WalCheckReport = {
+      files: 4,
+      read: 4,
+      bytes_read: 1024,
+      damaged: [{ name: '000000010000000000000005', detail: '/r/000000010000000000000005.zst is damaged: checksum' }],
+      rewritten_summaries: [],
+    };
+    const backend = fakeBackend({ wal_status: () => status, wal_verify: () => report });
+    render(StatusPanel, { profile: 'local', refresh: 0 });
+    await fireEvent.click(await screen.findByTestId('wal-verify'));
+    const result = await screen.findByTestId('wal-verify-result');
+    expect(result.dataset.damaged).toBe('1');
+    expect(result.textContent).toContain('000000010000000000000005');
+    expect(backend.callsTo('wal_verify')).toEqual([{ profile: 'local' }]);
+  });
+});
