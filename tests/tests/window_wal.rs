@@ -87,6 +87,14 @@ async fn set_up_archiving_back_up_and_mark_from_the_window() {
         let timeline = home.cli(&["timeline", name], None).ok().clone();
         assert_eq!(timeline["restore_points"][0]["name"], "before-the-change");
         assert_eq!(timeline["window"]["base_backups"][0]["id"], id.as_str());
+        // `tideline wal verify`'s twin: every archived file read back, none damaged.
+        click(&c, "[data-testid=wal-verify]").await;
+        let verified = el(&c, "[data-testid=wal-verify-result]").await;
+        assert_eq!(verified.attr("data-damaged").await.unwrap().as_deref(), Some("0"), "PostgreSQL {major}");
+        text_when(&c, "[data-testid=wal-verify-result]", |t| t.contains("read back whole")).await;
+        if *major == clusters[0].0 {
+            screenshot(&c, "wal-verify").await;
+        }
     }
     c.close().await.unwrap();
 }
