@@ -138,14 +138,8 @@ async fn check_space(client: &Client, dir: &std::path::Path, compressed: bool) -
         .map_err(query_failed("reading the database size"))?
         .get(0);
     let needed = if compressed { size as u64 / 3 } else { size as u64 };
-    match crate::repo::free_bytes(dir) {
-        Some(free) if free < needed => Err(Error::new(
-            ErrorCode::InsufficientSpace,
-            format!("the repository at {} has {free} bytes free; this backup needs about {needed}", dir.display()),
-            "Free some space, move the repository to a larger disk, or apply retention to old backups.",
-        )),
-        _ => Ok(size as u64),
-    }
+    crate::repo::check_room(dir, needed, "this backup")?;
+    Ok(size as u64)
 }
 
 /// The data file a parallel pg_dump has just closed, from its verbose line

@@ -119,7 +119,7 @@ pub(crate) async fn run_watched(
                     dir.display(),
                     log_tail(log_path, 12)
                 ),
-                "Nothing was kept. Free some space, move the repository to a larger disk (`tideline repo path DIR`), or apply retention to old backups; then run it again.",
+                format!("Nothing was kept. {}", crate::repo::ROOM_HINT),
             ));
         }
         let hint = match failure_code {

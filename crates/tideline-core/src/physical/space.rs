@@ -4,7 +4,7 @@
 //! archives need about a third (realistic rows compress better); an incremental backup only
 //! holds changed blocks and is not estimated.
 
-use crate::error::{Error, ErrorCode, Result};
+use crate::error::Result;
 use crate::logical::dump::query_failed;
 use std::path::Path;
 use tokio_postgres::Client;
@@ -23,12 +23,5 @@ pub(crate) async fn check_space(client: &Client, dir: &Path, compressed: bool, i
         }
     };
     let needed = if compressed { size as u64 / 3 } else { size as u64 };
-    match crate::repo::free_bytes(dir) {
-        Some(free) if free < needed => Err(Error::new(
-            ErrorCode::InsufficientSpace,
-            format!("the repository at {} has {free} bytes free; this base backup needs about {needed}", dir.display()),
-            "Free some space, move the repository to a larger disk (`tideline repo path DIR`), or apply retention to old backups.",
-        )),
-        _ => Ok(()),
-    }
+    crate::repo::check_room(dir, needed, "this base backup")
 }

@@ -233,6 +233,21 @@ impl Drop for Staging {
     }
 }
 
+/// What a full repository disk tells: free space, a larger disk, retention.
+pub const ROOM_HINT: &str = "Free some space, move the repository to a larger disk, or apply retention to old backups.";
+
+/// Refuses `what` (e.g. "this backup") when `dir`'s file system has less than `needed` bytes free.
+pub fn check_room(dir: &Path, needed: u64, what: &str) -> Result<()> {
+    match free_bytes(dir) {
+        Some(free) if free < needed => Err(Error::new(
+            ErrorCode::InsufficientSpace,
+            format!("the repository at {} has {free} bytes free; {what} needs about {needed}", dir.display()),
+            ROOM_HINT,
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// Free bytes for an unprivileged writer on the file system holding `dir` (or its nearest
 /// existing ancestor).
 pub fn free_bytes(dir: &Path) -> Option<u64> {
