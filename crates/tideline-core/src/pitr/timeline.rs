@@ -62,6 +62,13 @@ impl Engine {
         Ok(row.get(0))
     }
 
+    /// The system identifier of `profile_name`'s cluster, without drawing its timeline.
+    pub(crate) async fn cluster_of(&self, profile_name: &str) -> Result<String> {
+        let profile = self.profile(profile_name)?;
+        let backups = self.catalog().backups(Some(&profile.name))?;
+        self.cluster_identity(&profile, &backups).await
+    }
+
     pub async fn timeline(&self, profile_name: &str) -> Result<TimelineView> {
         let profile = self.profile(profile_name)?;
         let backups = self.catalog().backups(Some(&profile.name))?;

@@ -109,7 +109,7 @@ impl Engine {
     /// `tideline wal verify PROFILE`: every archived file of the profile's cluster read back,
     /// and summaries that no longer parse written again.
     pub async fn wal_verify(&self, profile_name: &str) -> Result<WalCheckReport> {
-        let sysid = self.timeline(profile_name).await?.window.system_identifier;
+        let sysid = self.cluster_of(profile_name).await?;
         let archive = WalArchive::open(self.repository()?.root(), sysid.parse().unwrap_or(0));
         let names = archive.names()?;
         let segment_bytes = archive.segment_bytes(&names);

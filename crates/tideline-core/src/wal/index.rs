@@ -45,7 +45,7 @@ impl Engine {
 
     pub async fn wal_index(&self, profile_name: &str) -> Result<IndexReport> {
         self.try_snapshot_relation_names(profile_name).await;
-        let sysid = self.timeline(profile_name).await?.window.system_identifier;
+        let sysid = self.cluster_of(profile_name).await?;
         let archive = WalArchive::open(self.repository()?.root(), sysid.parse().unwrap_or(0));
         let names = archive.names()?;
         let mut report = IndexReport { system_identifier: sysid.clone(), summarised: 0, ingested: 0, segments: 0 };
