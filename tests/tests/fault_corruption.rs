@@ -176,12 +176,6 @@ fn report(major: u32, c: &Counts) {
         c.refused,
         c.problems.len()
     );
-    eprintln!("{line}");
-    if let Ok(path) = std::env::var("TIDELINE_FAULT_REPORT") {
-        use std::io::Write;
-        if let Ok(mut f) = std::fs::OpenOptions::new().append(true).create(true).open(path) {
-            let _ = f.write_all(format!("{line}\n").as_bytes());
-        }
-    }
+    support::kill_points::report(&line);
     assert!(c.problems.is_empty(), "{line}\n{}", c.problems.join("\n"));
 }

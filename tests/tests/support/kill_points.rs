@@ -42,8 +42,7 @@ impl Tally {
         self.problems.push(what);
     }
 
-    /// Prints the counts, appends them to `TIDELINE_FAULT_REPORT` (npm test shows them at
-    /// the end), and fails the test if anything was found.
+    /// Reports the counts ([`report`]) and fails the test if anything was found.
     pub fn finish(self, operation: &str, major: u32) {
         let line = format!(
             "kill points, {operation} on PostgreSQL {major} (seed {}): {} trials, {} landed mid-run; \
@@ -60,14 +59,20 @@ impl Tally {
             self.next_failed,
             self.leftovers
         );
-        eprintln!("{line}");
-        if let Ok(path) = std::env::var("TIDELINE_FAULT_REPORT") {
-            use std::io::Write;
-            if let Ok(mut f) = std::fs::OpenOptions::new().append(true).create(true).open(path) {
-                let _ = f.write_all(format!("{line}\n").as_bytes());
-            }
-        }
+        report(&line);
         assert!(self.problems.is_empty(), "{line}\n{}", self.problems.join("\n"));
+    }
+}
+
+/// Prints one line of counts and appends it to `TIDELINE_FAULT_REPORT` (npm test shows them
+/// at the end; tests in parallel append whole lines).
+pub fn report(line: &str) {
+    eprintln!("{line}");
+    if let Ok(path) = std::env::var("TIDELINE_FAULT_REPORT") {
+        use std::io::Write;
+        if let Ok(mut f) = std::fs::OpenOptions::new().append(true).create(true).open(path) {
+            let _ = f.write_all(format!("{line}\n").as_bytes());
+        }
     }
 }
 
