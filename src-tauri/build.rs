@@ -32,6 +32,7 @@ const COMMANDS: &[&str] = &[
     "pitr_run",
     "sandboxes_list",
     "sandbox_stop",
+    "sandbox_password",
     "sandbox_start",
     "sandbox_remove",
     "sandbox_compare",

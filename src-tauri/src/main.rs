@@ -61,6 +61,7 @@ fn main() {
             commands::sandbox::pitr_run,
             commands::sandbox::sandboxes_list,
             commands::sandbox::sandbox_stop,
+            commands::sandbox::sandbox_password,
             commands::sandbox::sandbox_start,
             commands::sandbox::sandbox_remove,
             commands::sandbox::sandbox_compare,

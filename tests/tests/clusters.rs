@@ -17,6 +17,7 @@ fn lifecycle_on_every_major() {
             superuser: "postgres".into(),
             password: None,
             settings: vec![("fsync".into(), "off".into())],
+            sandbox_rules: false,
         };
         let mut c = ManagedCluster::create(&root, server(major), &spec).unwrap();
         let meta = std::fs::metadata(c.data_dir()).unwrap();

@@ -1,6 +1,6 @@
 //! `tideline restore ID --sandbox` on every major: a logical backup lands in a new
-//! Tideline-managed server (the database keeps its name; the profile's role and password log
-//! in; the source's owners and grants, which the new server lacks, are left out), listed among
+//! Tideline-managed server (the database keeps its name; the profile's role logs in with a
+//! password Tideline chose and keeps in the keychain; the source's owners and grants, which the new server lacks, are left out), listed among
 //! the sandboxes, compared against the live database and removed like any other. A dry run
 //! makes no sandbox; a pg_dumpall script is refused.
 
@@ -36,7 +36,10 @@ fn a_backup_restores_into_a_new_sandbox() {
         assert_eq!(s["backup_id"], id.as_str());
         let sid = s["id"].as_str().unwrap().to_string();
         let port = s["port"].as_u64().unwrap() as u16;
-        let count = support::query_at_db(major, port, &pw, "shop", "SELECT count(*) FROM actor");
+        // Its superuser password is Tideline's own choice, from the keychain, not the profile's.
+        let sandbox_pw = home.cli(&["sandbox", "password", &sid], None).ok()["password"].as_str().unwrap().to_string();
+        assert_ne!(sandbox_pw, pw);
+        let count = support::query_at_db(major, port, &sandbox_pw, "shop", "SELECT count(*) FROM actor");
         assert_eq!(count, actors, "PostgreSQL {major}: {report}");
         let counted = report["row_counts"].as_array().unwrap().iter().find(|t| t["table"] == "actor").cloned();
         assert_eq!(counted.map(|t| t["rows"].to_string()), Some(actors.clone()));

@@ -196,6 +196,7 @@ export const pitrRun = (
 export const sandboxesList = (): Promise<Sandbox[]> => call('sandboxes_list');
 
 export const sandboxStop = (id: string): Promise<Sandbox> => call('sandbox_stop', { id });
+export const sandboxPassword = (id: string): Promise<string> => call('sandbox_password', { id });
 
 export const sandboxStart = (id: string): Promise<Sandbox> => call('sandbox_start', { id });
 

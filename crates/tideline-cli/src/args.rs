@@ -679,6 +679,10 @@ pub enum SandboxCommand {
     Remove {
         id: String,
     },
+    /// Print the superuser password Tideline chose for a restore sandbox (kept in the keychain).
+    Password {
+        id: String,
+    },
     /// Row counts per table: the sandbox beside the live database.
     Compare {
         id: String,

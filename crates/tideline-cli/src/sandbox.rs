@@ -6,7 +6,7 @@ use tideline_core::pitr::in_place::InPlaceRequest;
 use tideline_core::pitr::run::PitrRequest;
 use tideline_core::pitr::target::{RecoveryTarget, TargetPoint};
 use tideline_core::sandbox::copy_back::CopyBackRequest;
-use tideline_core::sandbox::Sandbox;
+use tideline_core::sandbox::{Sandbox, SandboxKind};
 use tideline_core::{Engine, Error, Result};
 
 /// The target the flags name, or None when none was given.
@@ -37,8 +37,15 @@ fn target(a: &TargetArgs) -> Result<Option<RecoveryTarget>> {
 
 fn describe(s: &Sandbox) -> String {
     let r = &s.record.reached;
+    let login = match s.record.kind {
+        SandboxKind::Recovery => format!("log in as {} with that role's password on the source", s.record.user),
+        SandboxKind::Restore => format!(
+            "log in as {} with the password `tideline sandbox password {}` prints",
+            s.record.user, s.record.id
+        ),
+    };
     format!(
-        "{} ({:?}) {} — PostgreSQL {} on port {}\n  from {} of {}, target {}\n  reached {} · LSN {} · xid {}{}",
+        "{} ({:?}) {} — PostgreSQL {} on port {}\n  {login}\n  from {} of {}, target {}\n  reached {} · LSN {} · xid {}{}",
         s.record.id,
         s.status,
         s.url,
@@ -97,6 +104,11 @@ pub async fn sandbox(engine: &Engine, cmd: SandboxCommand) -> Result<Reply> {
         SandboxCommand::Remove { id } => {
             engine.sandbox_remove(&id)?;
             Ok(Reply::new(serde_json::json!({ "id": id, "removed": true }), format!("removed {id}")))
+        }
+        SandboxCommand::Password { id } => {
+            let password = engine.sandbox_password(&id)?;
+            let text = password.expose().to_string();
+            Ok(Reply::new(serde_json::json!({ "id": id, "password": password.expose() }), text))
         }
         SandboxCommand::Compare { id } => {
             let c = engine.sandbox_compare(&id).await?;

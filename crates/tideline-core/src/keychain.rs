@@ -21,6 +21,11 @@ pub fn profile_account(profile_id: &str) -> String {
     format!("profile/{profile_id}")
 }
 
+/// Keychain account for the superuser password of a sandbox Tideline initialised itself.
+pub fn sandbox_account(sandbox_id: &str) -> String {
+    format!("sandbox/{sandbox_id}")
+}
+
 pub struct OsKeychain;
 
 fn locked(detail: impl std::fmt::Display) -> Error {

@@ -44,6 +44,12 @@ pub fn sandbox_remove(engine: State<'_, Engine>, id: String) -> Result<(), Error
     engine.sandbox_remove(&id)
 }
 
+/// The password of a restore sandbox, for the owner to copy (it leaves the engine only here).
+#[tauri::command]
+pub fn sandbox_password(engine: State<'_, Engine>, id: String) -> Result<String, Error> {
+    engine.sandbox_password(&id).map(|p| p.expose().to_string())
+}
+
 #[tauri::command]
 pub async fn sandbox_compare(engine: State<'_, Engine>, id: String) -> Result<SandboxComparison, Error> {
     engine.sandbox_compare(&id).await

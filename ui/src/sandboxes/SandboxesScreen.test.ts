@@ -46,6 +46,26 @@ describe('Sandboxes screen', () => {
     expect(backend.callsTo('sandbox_remove')).toEqual([{ id: 'sb2' }]);
   });
 
+  it("copies a restore sandbox's password from the keychain; a recovered one names the source's", async () => {
+    let copied = '';
+    Object.defineProperty(navigator, 'clipboard', {
+      value: { writeText: async (text: string) => void (copied = text) },
+      configurable: true,
+    });
+    const backend = fakeBackend({
+      sandboxes_list: () => [sandbox({ id: 'sb1' }), sandbox({ id: 'sb2', kind: 'restore' })],
+      sandbox_password: () => 'random-secret',
+    });
+    render(SandboxesScreen);
+    expect((await screen.findByTestId('sandbox-login-sb1')).textContent).toContain('had on the source');
+    expect(screen.queryByTestId('sandbox-copy-password-sb1')).toBeNull();
+    expect(screen.getByTestId('sandbox-login-sb2').textContent).not.toContain('random-secret');
+    await fireEvent.click(button('sandbox-copy-password-sb2'));
+    await waitFor(() => expect(copied).toBe('random-secret'));
+    expect(backend.callsTo('sandbox_password')).toEqual([{ id: 'sb2' }]);
+    await waitFor(() => expect(screen.getByTestId('sandbox-login-sb2').textContent).toContain('Copied.'));
+  });
+
   it('compares with live and copies back with replace only once confirmed', async () => {
     const backend = fakeBackend({
       sandboxes_list: () => [sandbox({ id: 'sb1' })],

@@ -5,8 +5,15 @@
 //! Layout under the cluster's root:
 //!   cluster.json   what this is (major, binaries, port, owner) so it can be reopened
 //!   data/          PGDATA, 0700
-//!   socket/        unix_socket_directories
+//!   socket/        unix_socket_directories, 0700
 //!   server.log     the server's log
+//!
+//! As root, the server runs as another OS user, who is given `data/`, `socket/` and
+//! `server.log` and nothing else: the root directory and `cluster.json` stay root's, so the
+//! binaries and port root acts on are never read from a file that user can write.
+
+pub mod access_rules;
+pub mod no_follow;
 
 pub mod os_user;
 pub mod scratch;
@@ -28,6 +35,9 @@ pub struct ClusterSpec {
     pub password: Option<Secret>,
     /// Extra postgresql.conf settings, written as given (values quoted by the caller).
     pub settings: Vec<(String, String)>,
+    /// A sandbox's access rules instead of initdb's: the OS user Tideline runs as gets in over
+    /// the private socket, everyone else needs the password (see [`access_rules`]).
+    pub sandbox_rules: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -98,13 +108,13 @@ impl ManagedCluster {
             std::fs::create_dir_all(&dir).map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
             set_mode(&dir, 0o700)?;
         }
-        if let Some(owner) = &cluster.owner {
-            os_user::check_reachable(&cluster.root, owner)?;
-        }
-        cluster.chown_tree()?;
+        cluster.save()?;
+        cluster.hand_over()?;
         cluster.initdb(spec)?;
         cluster.write_conf(spec)?;
-        cluster.save()?;
+        if spec.sandbox_rules {
+            access_rules::write(&cluster.data_dir(), &spec.superuser, cluster.owner_ids())?;
+        }
         Ok(cluster)
     }
 
@@ -125,11 +135,11 @@ impl ManagedCluster {
         for dir in [cluster.root.clone(), cluster.data_dir(), cluster.socket_dir()] {
             set_mode(&dir, 0o700)?;
         }
-        if let Some(owner) = &cluster.owner {
-            os_user::check_reachable(&cluster.root, owner)?;
-        }
-        let auto = cluster.data_dir().join("postgresql.auto.conf");
-        let mut text = std::fs::read_to_string(&auto).unwrap_or_default();
+        // Tideline's own rules, never the source's (a copied `trust` line would open
+        // production data to every local user).
+        access_rules::write(&cluster.data_dir(), superuser, None)?;
+        let auto = "postgresql.auto.conf";
+        let mut text = cluster.read_data_file(auto).unwrap_or_default();
         if !text.is_empty() && !text.ends_with('\n') {
             text.push('\n');
         }
@@ -141,9 +151,9 @@ impl ManagedCluster {
         for (k, v) in settings {
             text.push_str(&format!("{k} = {v}\n"));
         }
-        std::fs::write(&auto, text).map_err(|e| Error::io("writing postgresql.auto.conf", e))?;
-        cluster.chown_tree()?;
+        cluster.write_data_file(auto, &text)?;
         cluster.save()?;
+        cluster.hand_over()?;
         Ok(cluster)
     }
 
@@ -155,19 +165,18 @@ impl ManagedCluster {
         &self.bin_dir
     }
 
-    /// Gives `path` (inside the cluster's root) to the cluster's owner.
-    pub fn give_to_owner(&self, path: &Path) -> Result<()> {
-        if let Some(owner) = &self.owner {
-            std::os::unix::fs::chown(path, Some(owner.uid), Some(owner.gid))
-                .map_err(|e| Error::io(format!("giving {} to {}", path.display(), owner.name), e))?;
-        }
-        Ok(())
+    fn owner_ids(&self) -> Option<(u32, u32)> {
+        self.owner.as_ref().map(|o| (o.uid, o.gid))
     }
 
-    /// Reopens a cluster created earlier (it may be running or not).
+    /// Reopens a cluster created earlier (it may be running or not). As root, only a
+    /// `cluster.json` root owns (in a directory root owns) is believed: it names the binaries
+    /// root runs and the port it sends passwords to.
     pub fn open(root: &Path) -> Result<Self> {
         let path = root.join("cluster.json");
-        let text = std::fs::read_to_string(&path).map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+        trusted_by_us(root, &path)?;
+        let text = no_follow::read_file(root, "cluster.json")
+            .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
         serde_json::from_str(&text).map_err(|e| {
             failed(format!("{} is damaged: {e}", path.display()), "Remove the directory and create the cluster again.")
         })
@@ -175,17 +184,36 @@ impl ManagedCluster {
 
     fn save(&self) -> Result<()> {
         let json = serde_json::to_string_pretty(self).map_err(|e| Error::internal(e.to_string()))?;
-        let tmp = self.root.join("cluster.json.tmp");
-        std::fs::write(&tmp, json).map_err(|e| Error::io("writing cluster.json", e))?;
-        std::fs::rename(&tmp, self.root.join("cluster.json")).map_err(|e| Error::io("renaming cluster.json", e))
+        no_follow::write_file(&self.root, "cluster.json", json.as_bytes(), 0o644, None)
+            .map_err(|e| Error::io("writing cluster.json", e))
     }
 
-    fn chown_tree(&self) -> Result<()> {
+    /// Gives the server's OS user what the server writes (data, socket, log) and lets it
+    /// traverse the root — after every write of ours into those trees is done.
+    fn hand_over(&self) -> Result<()> {
         let Some(owner) = &self.owner else {
             return Ok(());
         };
-        os_user::give_tree(&self.root, owner.uid, owner.gid)
-            .map_err(|e| Error::io(format!("giving {} to {}", self.root.display(), owner.name), e))
+        os_user::check_reachable(&self.root, owner)?;
+        let giving = |e| Error::io(format!("giving {} to {}", self.root.display(), owner.name), e);
+        for dir in [self.data_dir(), self.socket_dir()] {
+            no_follow::give_tree(&dir, owner.uid, owner.gid).map_err(giving)?;
+        }
+        if !self.log_path().exists() {
+            no_follow::write_file(&self.root, "server.log", b"", 0o600, Some((owner.uid, owner.gid))).map_err(giving)?;
+        }
+        set_mode(&self.root, 0o711)
+    }
+
+    /// A file of the data directory, read without following a link the server's user planted.
+    fn read_data_file(&self, name: &str) -> Result<String> {
+        no_follow::read_file(&self.data_dir(), name).map_err(|e| Error::io(format!("reading {name}"), e))
+    }
+
+    /// Replaces a file of the data directory (owned by the server's user), link-safe.
+    fn write_data_file(&self, name: &str, text: &str) -> Result<()> {
+        no_follow::write_file(&self.data_dir(), name, text.as_bytes(), 0o600, self.owner_ids())
+            .map_err(|e| Error::io(format!("writing {name}"), e))
     }
 
     /// A command for one of this cluster's server binaries, run as the cluster's owner.
@@ -234,7 +262,7 @@ impl ManagedCluster {
             std::io::Write::write_all(&mut f, pw.expose().as_bytes())
                 .map_err(|e| Error::io("writing the initdb password file", e))?;
             if let Some(owner) = &self.owner {
-                std::os::unix::fs::chown(&pwfile, Some(owner.uid), Some(owner.gid))
+                std::os::unix::fs::fchown(&f, Some(owner.uid), Some(owner.gid))
                     .map_err(|e| Error::io("chown pwfile", e))?;
             }
             cmd.arg("--auth=scram-sha-256").arg(format!("--pwfile={}", pwfile.display()));
@@ -247,10 +275,9 @@ impl ManagedCluster {
     }
 
     fn write_conf(&self, spec: &ClusterSpec) -> Result<()> {
-        let conf = self.data_dir().join("postgresql.conf");
-        let mut text = std::fs::read_to_string(&conf).map_err(|e| Error::io("reading postgresql.conf", e))?;
+        let mut text = self.read_data_file("postgresql.conf")?;
         text.push_str("\n# Tideline-managed settings\ninclude = 'tideline.conf'\n");
-        std::fs::write(&conf, text).map_err(|e| Error::io("writing postgresql.conf", e))?;
+        self.write_data_file("postgresql.conf", &text)?;
         let mut ours = format!(
             "listen_addresses = '127.0.0.1'\nunix_socket_directories = '{}'\nport = {}\n",
             self.socket_dir().display(),
@@ -259,18 +286,11 @@ impl ManagedCluster {
         for (k, v) in &spec.settings {
             ours.push_str(&format!("{k} = {v}\n"));
         }
-        let path = self.data_dir().join("tideline.conf");
-        std::fs::write(&path, ours).map_err(|e| Error::io("writing tideline.conf", e))?;
-        if let Some(owner) = &self.owner {
-            std::os::unix::fs::chown(&path, Some(owner.uid), Some(owner.gid))
-                .map_err(|e| Error::io("chown tideline.conf", e))?;
-        }
-        Ok(())
+        self.write_data_file("tideline.conf", &ours)
     }
 
     fn set_port(&mut self, port: u16) -> Result<()> {
-        let path = self.data_dir().join(&self.conf_file);
-        let text = std::fs::read_to_string(&path).map_err(|e| Error::io(format!("reading {}", self.conf_file), e))?;
+        let text = self.read_data_file(&self.conf_file)?;
         let mut text: String = text
             .lines()
             .map(|l| if l.starts_with("port = ") { format!("port = {port}\n") } else { format!("{l}\n") })
@@ -278,7 +298,7 @@ impl ManagedCluster {
         if !text.lines().any(|l| l.starts_with("port = ")) {
             text.push_str(&format!("port = {port}\n"));
         }
-        std::fs::write(&path, text).map_err(|e| Error::io(format!("writing {}", self.conf_file), e))?;
+        self.write_data_file(&self.conf_file, &text)?;
         self.port = port;
         self.save()
     }
@@ -364,6 +384,26 @@ impl ManagedCluster {
         all[all.len().saturating_sub(lines)..].join("\n")
     }
 
+    /// Connection settings over the private socket directory: how Tideline itself reaches a
+    /// sandbox (peer-mapped, so no password is needed or sent).
+    pub fn socket_draft(&self, name: &str, user: &str, database: &str) -> ProfileDraft {
+        ProfileDraft { host: self.socket_dir().to_string_lossy().into(), ..self.tcp_draft(name, user, database) }
+    }
+
+    /// A cluster whose `cluster.json` is not trusted (made by an older version, or changed by
+    /// another user), described from what Tideline knows itself — only to stop and remove it.
+    pub fn for_removal(root: &Path, install: &Installation) -> Result<Self> {
+        Ok(ManagedCluster {
+            root: root.to_path_buf(),
+            major: install.major,
+            bin_dir: PathBuf::from(&install.dir),
+            port: 0,
+            superuser: String::new(),
+            owner: cluster_owner()?,
+            conf_file: default_conf_file(),
+        })
+    }
+
     /// Connection settings for this cluster over TCP on 127.0.0.1.
     pub fn tcp_draft(&self, name: &str, user: &str, database: &str) -> ProfileDraft {
         ProfileDraft {
@@ -376,6 +416,30 @@ impl ManagedCluster {
             ..ProfileDraft::default()
         }
     }
+}
+
+/// As root, `dir` and `file` must be root's and writable by no one else.
+fn trusted_by_us(dir: &Path, file: &Path) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    if !running_as_root() {
+        return Ok(());
+    }
+    for path in [dir, file] {
+        let meta = std::fs::symlink_metadata(path).map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+        if meta.uid() != 0 || meta.mode() & 0o022 != 0 || meta.file_type().is_symlink() {
+            return Err(Error::new(
+                ErrorCode::ClusterFailed,
+                format!(
+                    "{} can be changed by another user (owner uid {}, mode {:o}); Tideline running as root does not trust it",
+                    path.display(),
+                    meta.uid(),
+                    meta.mode() & 0o7777
+                ),
+                "Remove this sandbox and make it again: clusters made by this version keep their settings where only root can write.",
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn set_mode(path: &Path, mode: u32) -> Result<()> {

@@ -93,14 +93,3 @@ pub fn check_reachable(dir: &Path, owner: &OsUser) -> Result<()> {
     }
     Ok(())
 }
-
-/// Gives `root` and everything under it (links themselves, not their targets) to uid:gid.
-pub fn give_tree(root: &Path, uid: u32, gid: u32) -> std::io::Result<()> {
-    std::os::unix::fs::lchown(root, Some(uid), Some(gid))?;
-    if root.is_dir() && !root.is_symlink() {
-        for entry in std::fs::read_dir(root)? {
-            give_tree(&entry?.path(), uid, gid)?;
-        }
-    }
-    Ok(())
-}

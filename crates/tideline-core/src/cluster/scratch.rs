@@ -31,6 +31,7 @@ impl ScratchCluster {
             superuser: "tideline".into(),
             password: Some(password.clone()),
             settings: vec![("fsync".into(), "off".into()), ("full_page_writes".into(), "off".into())],
+            sandbox_rules: true,
         };
         let mut cluster = ManagedCluster::create(&parent.path().join("cluster"), server, &spec)?;
         let started = cluster.start();

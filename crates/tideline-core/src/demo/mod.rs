@@ -198,6 +198,7 @@ impl Engine {
                 // A quiet demo still shows up on the timeline within a minute.
                 ("archive_timeout".into(), "60".into()),
             ],
+            sandbox_rules: false,
         };
         let mut cluster = ManagedCluster::create(&root.join("cluster"), &install, &spec)?;
         let sysid = crate::wal::control::data_dir_system_identifier(&cluster.data_dir())?;

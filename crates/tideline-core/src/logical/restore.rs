@@ -150,7 +150,6 @@ impl Engine {
                     archive.manifest.server_major,
                     &opts.to_db,
                     &profile,
-                    password.as_ref(),
                 )
                 .await?,
             ),

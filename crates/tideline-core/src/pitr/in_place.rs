@@ -56,7 +56,7 @@ pub fn server_running(data_dir: &Path) -> bool {
 }
 
 fn give_tree(root: &Path, uid: u32, gid: u32) -> Result<()> {
-    crate::cluster::os_user::give_tree(root, uid, gid)
+    crate::cluster::no_follow::give_tree(root, uid, gid)
         .map_err(|e| Error::io(format!("giving {} to its owner", root.display()), e))
 }
 

@@ -83,34 +83,25 @@ pub fn grant_wal_read(repo: &Path, wal_dir: &Path, user: Option<&OsUser>) -> Res
             "Put the repository where that user can traverse (e.g. /var/lib/tideline/repo: `tideline repo path DIR`), or run Tideline as a normal user.",
         )
     })?;
-    let chmod = |p: &Path, add: u32| -> Result<()> {
-        let mode = std::fs::metadata(p).map_err(|e| Error::io(format!("reading {}", p.display()), e))?.mode();
-        if mode & add != add {
-            std::fs::set_permissions(p, std::fs::Permissions::from_mode((mode & 0o7777) | add))
-                .map_err(|e| Error::io(format!("opening {} to '{}'", p.display(), user.name), e))?;
-        }
-        Ok(())
+    // The server's user writes into the WAL directory (archive_command): every change here is
+    // made on the opened file, so a link it planted is refused, never followed.
+    let open_up = |p: &Path, add: u32, gid: Option<u32>| -> Result<()> {
+        crate::cluster::no_follow::open_up(p, add, gid)
+            .map(|_| ())
+            .map_err(|e| Error::io(format!("opening {} to '{}'", p.display(), user.name), e))
     };
     for dir in wal_dir.ancestors().skip(1).take_while(|d| d.starts_with(repo)) {
-        chmod(dir, 0o011)?;
+        open_up(dir, 0o011, None)?;
     }
-    let readable = |meta: &std::fs::Metadata| meta.uid() == user.uid || meta.gid() == user.gid;
-    let meta = std::fs::metadata(wal_dir).map_err(|e| Error::io(format!("reading {}", wal_dir.display()), e))?;
-    if !readable(&meta) {
-        std::os::unix::fs::chown(wal_dir, None, Some(user.gid))
-            .map_err(|e| Error::io(format!("giving {} to group {}", wal_dir.display(), user.name), e))?;
-    }
+    let group = |meta: &std::fs::Metadata| (meta.uid() != user.uid && meta.gid() != user.gid).then_some(user.gid);
+    let meta = std::fs::symlink_metadata(wal_dir).map_err(|e| Error::io(format!("reading {}", wal_dir.display()), e))?;
     // setgid: files stored later (by a root-run stream) take the directory's group.
-    chmod(wal_dir, 0o2050)?;
+    open_up(wal_dir, 0o2050, group(&meta))?;
     for entry in std::fs::read_dir(wal_dir).map_err(|e| Error::io(format!("reading {}", wal_dir.display()), e))? {
         let path = entry.map_err(|e| Error::io(format!("reading {}", wal_dir.display()), e))?.path();
         let Ok(meta) = std::fs::symlink_metadata(&path) else { continue };
-        if meta.is_file() && !readable(&meta) {
-            std::os::unix::fs::chown(&path, None, Some(user.gid))
-                .map_err(|e| Error::io(format!("giving {} to group {}", path.display(), user.name), e))?;
-        }
         if meta.is_file() {
-            chmod(&path, 0o040)?;
+            open_up(&path, 0o040, group(&meta))?;
         }
     }
     Ok(())

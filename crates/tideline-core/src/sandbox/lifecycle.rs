@@ -67,15 +67,44 @@ impl Engine {
     pub fn sandbox_remove(&self, id: &str) -> Result<()> {
         let record = self.sandbox_record(id)?;
         let root = std::path::PathBuf::from(&record.root);
-        if let Ok(cluster) = record.cluster() {
-            cluster.stop()?;
+        match record.cluster() {
+            Ok(cluster) => cluster.stop()?,
+            // Stopped with the installed binaries of its major, never ones an untrusted file names.
+            Err(_) if root.join("data").exists() => {
+                let server = self.tools()?.server_for(record.major, "pg_ctl")?.clone();
+                crate::cluster::ManagedCluster::for_removal(&root, &server)?.stop()?
+            }
+            Err(_) => {}
         }
         if root.exists() {
             std::fs::remove_dir_all(&root).map_err(|e| Error::io(format!("removing {}", root.display()), e))?;
         }
+        if record.kind == super::SandboxKind::Restore {
+            self.secrets.delete(&crate::keychain::sandbox_account(id))?;
+        }
         self.catalog().delete_sandbox(id)?;
         tracing::info!(sandbox = %id, "sandbox removed");
         Ok(())
+    }
+
+    /// The superuser password of a sandbox Tideline initialised (a restore sandbox), for its
+    /// owner to connect with. A recovery sandbox has the source's roles and their passwords.
+    pub fn sandbox_password(&self, id: &str) -> Result<Secret> {
+        let record = self.sandbox_record(id)?;
+        if record.kind != super::SandboxKind::Restore {
+            return Err(Error::new(
+                crate::error::ErrorCode::InvalidInput,
+                format!("sandbox {id} is a recovered copy: its roles and passwords are the source's"),
+                format!("Connect as {} with the password that role had on the source at the recovery target.", record.user),
+            ));
+        }
+        self.secrets.get(&crate::keychain::sandbox_account(id))?.ok_or_else(|| {
+            Error::new(
+                crate::error::ErrorCode::PasswordMissing,
+                format!("the keychain has no password for sandbox {id}"),
+                "Remove the sandbox and restore into a new one; Tideline still reaches it over its private socket.",
+            )
+        })
     }
 
     /// How to connect to a running sandbox as its profile's role (same roles, same passwords).
@@ -90,9 +119,11 @@ impl Engine {
         }
         let profile = self.profile(&sandbox.record.profile)?;
         let password = self.password(&profile)?;
+        // The private socket, where the OS user Tideline runs as is let in as the profile's
+        // role (peer): it works whether or not the source's role has a password.
         let draft = ProfileDraft {
             name: id.into(),
-            host: "127.0.0.1".into(),
+            host: std::path::Path::new(&sandbox.record.root).join("socket").to_string_lossy().into(),
             port: sandbox.record.port,
             database: sandbox.record.database.clone(),
             user: sandbox.record.user.clone(),

@@ -1,7 +1,8 @@
 //! Sandboxes a logical backup is restored into (`tideline restore ID --sandbox`): a new
 //! Tideline-managed cluster of the backup's major (or the nearest newer one), whose superuser is
-//! the profile's role with the profile's password, so `sandbox compare` and `copy-back` log in
-//! there as they do on the live server. A failed restore removes it.
+//! the profile's role. Tideline reaches it over its private socket; anyone else needs the
+//! random superuser password Tideline chose and keeps in the keychain (`sandbox password ID`).
+//! A failed restore removes it.
 
 use super::{new_id, sandboxes_root, Reached, SandboxKind, SandboxRecord};
 use crate::cluster::{ClusterSpec, ManagedCluster};
@@ -16,6 +17,8 @@ use crate::secret::Secret;
 pub struct NewSandbox {
     pub record: SandboxRecord,
     cluster: Option<ManagedCluster>,
+    /// Stored in the keychain only once the sandbox is kept.
+    password: Secret,
     home: std::path::PathBuf,
     kept: bool,
 }
@@ -37,10 +40,10 @@ impl Drop for NewSandbox {
 }
 
 impl NewSandbox {
-    /// How the restore connects: as the profile's role, to `database`.
+    /// How the restore connects: as the profile's role, to `database`, over the socket.
     pub fn draft(&self, database: &str) -> ProfileDraft {
         let c = self.cluster.as_ref().expect("a started sandbox");
-        c.tcp_draft(&self.record.id, &self.record.user, database)
+        c.socket_draft(&self.record.id, &self.record.user, database)
     }
 
     pub fn major(&self) -> u32 {
@@ -56,7 +59,6 @@ impl Engine {
         major: u32,
         database: &str,
         profile: &Profile,
-        password: Option<&Secret>,
     ) -> Result<NewSandbox> {
         let server = self.tools()?.server_for(major, "postgres")?.clone();
         self.remove_unfinished_sandboxes();
@@ -68,7 +70,13 @@ impl Engine {
             // Search only: the server's OS user must reach its own sandbox, nothing more.
             let _ = std::fs::set_permissions(parent, std::fs::Permissions::from_mode(0o711));
         }
-        let spec = ClusterSpec { superuser: profile.user.clone(), password: password.cloned(), settings: vec![] };
+        let password = Secret::new(format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple()));
+        let spec = ClusterSpec {
+            superuser: profile.user.clone(),
+            password: Some(password.clone()),
+            settings: vec![],
+            sandbox_rules: true,
+        };
         let mut sandbox = NewSandbox {
             record: SandboxRecord {
                 id: id.clone(),
@@ -91,6 +99,7 @@ impl Engine {
                 creating: Some(crate::process::this_process()),
             },
             cluster: None,
+            password,
             home: self.home().to_path_buf(),
             kept: false,
         };
@@ -101,7 +110,7 @@ impl Engine {
         cluster.start()?;
         sandbox.record.port = cluster.port;
         sandbox.cluster = Some(cluster);
-        let client = crate::connect::connect(&sandbox.draft("postgres"), password).await?;
+        let client = crate::connect::connect(&sandbox.draft("postgres"), None).await?;
         sandbox.record.system_identifier = client
             .query_one("SELECT system_identifier::text FROM pg_control_system()", &[])
             .await
@@ -114,6 +123,7 @@ impl Engine {
     pub(crate) fn keep_sandbox(&self, mut sandbox: NewSandbox, restore_ms: u64) -> Result<super::Sandbox> {
         sandbox.record.laydown_ms = restore_ms;
         sandbox.record.creating = None;
+        self.secrets.set(&crate::keychain::sandbox_account(&sandbox.record.id), &sandbox.password)?;
         self.catalog().save_sandbox(&sandbox.record)?;
         sandbox.kept = true;
         Ok(sandbox.record.clone().into_view())
