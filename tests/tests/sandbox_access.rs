@@ -71,6 +71,12 @@ fn another_os_user_gets_into_no_sandbox_of_a_source_that_trusts_loopback() {
 
         // A sandbox Tideline initialises for a profile with no password: a random one.
         let id = home.cli(&["backup", "p", "--database", "postgres"], None).ok()["id"].as_str().unwrap().to_string();
+        // Never `nobody`, which every privilege-dropping daemon shares, nor a user that is not there.
+        for user in ["nobody", "no-such-user-here"] {
+            let env = [("TIDELINE_CLUSTER_USER", user)];
+            let e = home.cli_env(&["restore", &id, "--sandbox", "--to-db", "copy"], None, &env).err("cluster_failed").clone();
+            assert!(e["hint"].as_str().unwrap().contains("useradd"), "{e}");
+        }
         let restored = home.cli(&["restore", &id, "--sandbox", "--to-db", "copy"], None).ok().clone();
         let sid = restored["sandbox"]["id"].as_str().unwrap().to_string();
         let sport = restored["sandbox"]["port"].as_u64().unwrap() as u16;

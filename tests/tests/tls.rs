@@ -199,6 +199,24 @@ fn sslmodes_and_certificates_on_every_major() {
         add("req", "127.0.0.1", &["--sslmode", "require"], Some(&pw));
         assert_eq!(home.cli(&["profile", "test", "req"], None).ok()["tls"], true);
 
+        // libpq's ~/.postgresql/root.crt turns require into verify-ca.
+        let user_home = tempfile::tempdir().unwrap();
+        std::fs::create_dir(user_home.path().join(".postgresql")).unwrap();
+        let root_crt = user_home.path().join(".postgresql/root.crt");
+        let home_env = [("HOME", user_home.path().to_str().unwrap())];
+        std::fs::copy(&other, &root_crt).unwrap();
+        home.cli_env(&["profile", "test", "req"], None, &home_env).err("tls_invalid_cert");
+        std::fs::copy(&ca, &root_crt).unwrap();
+        assert_eq!(home.cli_env(&["profile", "test", "req"], None, &home_env).ok()["tls"], true);
+
+        // The public roots vouch for any host: sslrootcert=system only with verify-full.
+        for mode in ["require", "verify-ca"] {
+            let name = format!("system-{mode}");
+            add(&name, "localhost", &["--sslmode", mode, "--sslrootcert", "system"], Some(&pw));
+            let e = home.cli(&["profile", "test", &name], None).err("tls_config").clone();
+            assert!(e["message"].as_str().unwrap().contains("sslrootcert=system"), "{e}");
+        }
+
         add("full", "localhost", &["--sslmode", "verify-full", "--sslrootcert", &ca], Some(&pw));
         assert_eq!(home.cli(&["profile", "test", "full"], None).ok()["tls"], true);
 

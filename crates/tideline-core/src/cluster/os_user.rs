@@ -1,5 +1,5 @@
 //! `postgres` refuses to run as root. When Tideline runs as root, the clusters it manages are
-//! owned and run by an unprivileged OS user: `TIDELINE_CLUSTER_USER`, else `postgres`, else `nobody`.
+//! owned and run by an unprivileged OS user: `TIDELINE_CLUSTER_USER`, else `postgres`.
 
 use crate::error::{Error, ErrorCode, Result};
 use std::ffi::CString;
@@ -49,21 +49,27 @@ pub fn running_as_root() -> bool {
     unsafe { libc::geteuid() == 0 }
 }
 
-/// The user that owns and runs managed clusters, or None to run them as ourselves.
+/// The user that owns and runs managed clusters, or None to run them as ourselves. Never
+/// `nobody`: that account is shared by every daemon that drops privileges, and whatever it owns
+/// (a sandbox's data, its password file) is theirs too.
 pub fn cluster_owner() -> Result<Option<OsUser>> {
     if !running_as_root() {
         return Ok(None);
     }
     let wanted = std::env::var("TIDELINE_CLUSTER_USER").ok().filter(|s| !s.is_empty());
-    let names: Vec<String> = match &wanted {
-        Some(n) => vec![n.clone()],
-        None => vec!["postgres".into(), "nobody".into()],
-    };
-    names.iter().find_map(|n| OsUser::lookup(n)).map(Some).ok_or_else(|| {
+    let name = wanted.clone().unwrap_or_else(|| "postgres".into());
+    if name == "nobody" || name == "root" {
+        return Err(Error::new(
+            ErrorCode::ClusterFailed,
+            format!("TIDELINE_CLUSTER_USER names '{name}', which must not own PostgreSQL data"),
+            "Give PostgreSQL a user of its own: `useradd --system --home-dir /var/lib/tideline tideline-pg`, then set TIDELINE_CLUSTER_USER=tideline-pg.",
+        ));
+    }
+    OsUser::lookup(&name).map(Some).ok_or_else(|| {
         Error::new(
             ErrorCode::ClusterFailed,
-            format!("PostgreSQL cannot run as root, and no OS user named {} exists to run it", names.join(" or ")),
-            "Create an unprivileged user (e.g. `useradd --system postgres`) or set TIDELINE_CLUSTER_USER.",
+            format!("PostgreSQL cannot run as root, and no OS user named '{name}' exists to run it"),
+            "Install PostgreSQL's packages (they create the postgres user), or create one: `useradd --system --home-dir /var/lib/tideline tideline-pg`, then set TIDELINE_CLUSTER_USER=tideline-pg.",
         )
     })
 }

@@ -1,6 +1,7 @@
 //! rustls configured the way libpq reads sslmode:
-//! - prefer / require: encrypt, verify nothing (unless require has a root cert, which libpq
-//!   then treats as verify-ca);
+//! - prefer / require: encrypt, verify nothing (unless require has a root cert — sslrootcert,
+//!   or ~/.postgresql/root.crt when it exists — which libpq then treats as verify-ca);
+//! - sslrootcert=system: only with verify-full;
 //! - verify-ca: the chain must lead to the root certificate; the host name is not checked;
 //! - verify-full: chain and host name.
 //!
@@ -25,8 +26,17 @@ fn tls_config_error(message: String, hint: &str) -> ConnectFailure {
 pub(super) fn connector(draft: &ProfileDraft) -> Result<MakeRustlsConnect, ConnectFailure> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let root_path = root_cert_path(draft);
+    // The public web roots vouch for anyone's certificate: only the host name check makes them
+    // mean "this server". libpq refuses the combination too.
+    if root_path.as_deref() == Some("system") && draft.sslmode != SslMode::VerifyFull {
+        return Err(tls_config_error(
+            format!("sslrootcert=system with sslmode={} would accept any publicly trusted certificate as the server's", draft.sslmode.as_str()),
+            "Use sslmode=verify-full with sslrootcert=system, or give sslrootcert the CA file that signed the server's certificate.",
+        ));
+    }
+    // require with a root certificate (given, or libpq's ~/.postgresql/root.crt) is verify-ca.
     let verify_chain = matches!(draft.sslmode, SslMode::VerifyCa | SslMode::VerifyFull)
-        || (draft.sslmode == SslMode::Require && draft.sslrootcert.is_some());
+        || (draft.sslmode == SslMode::Require && root_path.is_some());
     let verifier: Arc<dyn ServerCertVerifier> = if verify_chain {
         let roots = load_roots(root_path)?;
         let webpki =
