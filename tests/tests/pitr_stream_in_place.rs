@@ -75,6 +75,13 @@ fn restore_in_place_moves_the_old_directory_aside_and_recovers_to_the_target() {
         source.pg.get().stop().unwrap();
         home.cli(&["restore-in-place", &id, "--data-dir", data_s, "--lsn", &lsn_before], None)
             .err("confirmation_required");
+        // The cluster's user plants a link named like an unarchived segment, at a root-only
+        // secret: root must not copy it into the new pg_wal, which that user reads.
+        let secret_dir = tempfile::tempdir().unwrap();
+        let secret = secret_dir.path().join("shadow");
+        std::fs::write(&secret, "root-only secret").unwrap();
+        let planted = "0000000100000000000000FE";
+        std::os::unix::fs::symlink(&secret, data.join("pg_wal").join(planted)).unwrap();
         let r = home
             .cli(&["restore-in-place", &id, "--data-dir", data_s, "--lsn", &lsn_before, "--yes"], None)
             .ok()
@@ -82,6 +89,15 @@ fn restore_in_place_moves_the_old_directory_aside_and_recovers_to_the_target() {
         let old = r["old_data_dir"].as_str().unwrap().to_string();
         assert!(Path::new(&old).join("PG_VERSION").exists(), "the old directory is kept: {r}");
         assert!(data.join("recovery.signal").exists());
+        assert!(!data.join("pg_wal").join(planted).exists(), "a planted link was carried over: {r}");
+        assert!(support::files_containing(&data, "root-only secret").is_empty());
+        let parent = data.parent().unwrap();
+        let staging: Vec<_> = std::fs::read_dir(parent)
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().contains("tideline-restoring"))
+            .collect();
+        assert!(staging.is_empty(), "the staging directory is gone");
 
         source.pg.restart();
         wait_for("the restored cluster to promote", || {

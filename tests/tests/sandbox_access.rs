@@ -74,7 +74,10 @@ fn another_os_user_gets_into_no_sandbox_of_a_source_that_trusts_loopback() {
         // Never `nobody`, which every privilege-dropping daemon shares, nor a user that is not there.
         for user in ["nobody", "no-such-user-here"] {
             let env = [("TIDELINE_CLUSTER_USER", user)];
-            let e = home.cli_env(&["restore", &id, "--sandbox", "--to-db", "copy"], None, &env).err("cluster_failed").clone();
+            let e = home
+                .cli_env(&["restore", &id, "--sandbox", "--to-db", "copy"], None, &env)
+                .err("cluster_failed")
+                .clone();
             assert!(e["hint"].as_str().unwrap().contains("useradd"), "{e}");
         }
         let restored = home.cli(&["restore", &id, "--sandbox", "--to-db", "copy"], None).ok().clone();

@@ -39,10 +39,9 @@ fn describe(s: &Sandbox) -> String {
     let r = &s.record.reached;
     let login = match s.record.kind {
         SandboxKind::Recovery => format!("log in as {} with that role's password on the source", s.record.user),
-        SandboxKind::Restore => format!(
-            "log in as {} with the password `tideline sandbox password {}` prints",
-            s.record.user, s.record.id
-        ),
+        SandboxKind::Restore => {
+            format!("log in as {} with the password `tideline sandbox password {}` prints", s.record.user, s.record.id)
+        }
     };
     format!(
         "{} ({:?}) {} — PostgreSQL {} on port {}\n  {login}\n  from {} of {}, target {}\n  reached {} · LSN {} · xid {}{}",

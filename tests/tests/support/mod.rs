@@ -93,7 +93,12 @@ impl TestCluster {
         // The cluster's owner (an unprivileged user when we are root) must traverse the parent.
         let parent = tempfile::Builder::new().prefix("tideline-test-").tempdir_in(dir).expect("tempdir");
         set_mode(parent.path(), 0o755);
-        let spec = ClusterSpec { superuser: "postgres".into(), password: password.map(Secret::new), settings, sandbox_rules: false };
+        let spec = ClusterSpec {
+            superuser: "postgres".into(),
+            password: password.map(Secret::new),
+            settings,
+            sandbox_rules: false,
+        };
         let mut cluster = ManagedCluster::create(&parent.path().join("cluster"), server(major), &spec)
             .unwrap_or_else(|e| panic!("creating a PostgreSQL {major} cluster: {} ({})", e.message, e.hint));
         let mut guard = TestCluster { cluster: None, password: password.map(str::to_string), _parent: parent };
@@ -486,7 +491,12 @@ impl CopyCluster {
     ) -> Self {
         let parent = tempfile::Builder::new().prefix("tideline-copy-").tempdir_in(test_tmp()).expect("tempdir");
         set_mode(parent.path(), 0o755);
-        let spec = ClusterSpec { superuser: "postgres".into(), password: password.map(Secret::new), settings, sandbox_rules: false };
+        let spec = ClusterSpec {
+            superuser: "postgres".into(),
+            password: password.map(Secret::new),
+            settings,
+            sandbox_rules: false,
+        };
         let mut cluster = ManagedCluster::create(&parent.path().join("c"), server(major), &spec).unwrap();
         let data = cluster.data_dir();
         let ours = std::fs::read_to_string(data.join("tideline.conf")).unwrap();

@@ -33,7 +33,8 @@ pub fn token(value: &str) -> Option<String> {
 /// The pg_ident.conf lines mapping the OS user Tideline runs as to `role`; empty (nobody gets
 /// in by peer) when either name cannot be written as a token.
 pub fn ident_map(os_user: &str, role: &str) -> String {
-    let mut text = String::from("# Written by Tideline: the OS user Tideline runs as may connect as the sandbox's role.\n");
+    let mut text =
+        String::from("# Written by Tideline: the OS user Tideline runs as may connect as the sandbox's role.\n");
     if let (Some(os), Some(role)) = (token(os_user), token(role)) {
         text.push_str(&format!("tideline {os} {role}\n"));
     }

@@ -200,7 +200,8 @@ impl ManagedCluster {
             no_follow::give_tree(&dir, owner.uid, owner.gid).map_err(giving)?;
         }
         if !self.log_path().exists() {
-            no_follow::write_file(&self.root, "server.log", b"", 0o600, Some((owner.uid, owner.gid))).map_err(giving)?;
+            no_follow::write_file(&self.root, "server.log", b"", 0o600, Some((owner.uid, owner.gid)))
+                .map_err(giving)?;
         }
         set_mode(&self.root, 0o711)
     }

@@ -144,15 +144,9 @@ impl Engine {
         let opts = if opts.sandbox { &sandboxed } else { opts };
         // A dry run checks against a sandbox too (a new, empty server), then removes it.
         let sandbox = match opts.sandbox {
-            true => Some(
-                self.new_restore_sandbox(
-                    &archive.id,
-                    archive.manifest.server_major,
-                    &opts.to_db,
-                    &profile,
-                )
-                .await?,
-            ),
+            true => {
+                Some(self.new_restore_sandbox(&archive.id, archive.manifest.server_major, &opts.to_db, &profile).await?)
+            }
             false => None,
         };
         let server_name = sandbox.as_ref().map(|s| s.record.id.clone()).unwrap_or_else(|| profile.name.clone());

@@ -61,7 +61,10 @@ fn give_tree(root: &Path, uid: u32, gid: u32) -> Result<()> {
 }
 
 /// Segments in the old pg_wal that the archive lacks (the newest WAL, not archived yet).
+/// Regular files only, opened without following links: a link named like a segment (to
+/// `/etc/shadow`, say) must not have root copy its target where the cluster's user reads it.
 fn carry_wal(old: &Path, new: &Path, archived: &[String]) -> Result<Vec<String>> {
+    use std::os::unix::fs::OpenOptionsExt;
     let mut carried = Vec::new();
     let Ok(entries) = std::fs::read_dir(old.join("pg_wal")) else {
         return Ok(carried);
@@ -70,9 +73,26 @@ fn carry_wal(old: &Path, new: &Path, archived: &[String]) -> Result<Vec<String>>
         let name = entry.file_name().to_string_lossy().to_string();
         let is_segment = name.len() == 24 && name.chars().all(|c| c.is_ascii_hexdigit());
         if is_segment && !archived.iter().any(|a| a == &name) {
-            std::fs::copy(entry.path(), new.join("pg_wal").join(&name))
-                .map_err(|e| Error::io(format!("carrying {name} over"), e))?;
-            carried.push(name);
+            let carry = || -> std::io::Result<bool> {
+                let mut from = std::fs::OpenOptions::new()
+                    .read(true)
+                    .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+                    .open(entry.path())?;
+                if !from.metadata()?.is_file() {
+                    return Ok(false);
+                }
+                let mut to = std::fs::File::create_new(new.join("pg_wal").join(&name))?;
+                std::io::copy(&mut from, &mut to)?;
+                Ok(true)
+            };
+            match carry() {
+                Ok(true) => carried.push(name),
+                Ok(false) => tracing::warn!(file = %name, "not carried over: not a regular file"),
+                Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+                    tracing::warn!(file = %name, "not carried over: a symbolic link")
+                }
+                Err(e) => return Err(Error::io(format!("carrying {name} over"), e)),
+            }
         }
     }
     carried.sort();
@@ -133,9 +153,9 @@ impl Engine {
 
         let stamp = self.clock.now().format("%Y%m%d-%H%M%S");
         let name = dir.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_else(|| "data".into());
-        let building = dir.with_file_name(format!(".{name}.tideline-restoring"));
         let old = dir.with_file_name(format!("{name}.before-restore-{stamp}"));
-        let _ = std::fs::remove_dir_all(&building);
+        let staging = super::staging::Staging::create(dir.parent().unwrap_or(Path::new("/")))?;
+        let building = staging.path("data");
         let chain: Vec<&super::plan::Base> = plan.chain.iter().collect();
         super::plan::lay_down_chain(self, &chain, &building, plan.chain[0].manifest.server_major)?;
         let had_old = dir.exists();
@@ -152,30 +172,33 @@ impl Engine {
             text.push_str(&format!("{k} = {v}\n"));
         }
         std::fs::write(&auto, text).map_err(|e| Error::io("writing postgresql.auto.conf", e))?;
-        give_tree(&building, uid, gid)?;
         let tablespaces = crate::physical::laydown::tablespace_root(&building);
+        let final_ts = crate::physical::laydown::tablespace_root(&dir);
         if tablespaces.exists() {
-            give_tree(&tablespaces, uid, gid)?;
-        }
-        if had_old {
-            std::fs::rename(&dir, &old).map_err(|e| Error::io(format!("moving {} aside", dir.display()), e))?;
-        }
-        std::fs::rename(&building, &dir)
-            .map_err(|e| Error::io(format!("putting the backup at {}", dir.display()), e))?;
-        if tablespaces.exists() {
-            // The links inside point at `<building>.tablespaces`: move that along with the directory.
-            let final_ts = crate::physical::laydown::tablespace_root(&dir);
-            if final_ts.exists() {
-                let _ = std::fs::rename(&final_ts, crate::physical::laydown::tablespace_root(&old));
-            }
-            std::fs::rename(&tablespaces, &final_ts).map_err(|e| Error::io("moving tablespaces", e))?;
-            for entry in std::fs::read_dir(dir.join("pg_tblspc")).into_iter().flatten().flatten() {
+            // The links point into the staging directory: aim them at where the tablespaces
+            // will be, while the tree is still root's alone.
+            for entry in std::fs::read_dir(building.join("pg_tblspc")).into_iter().flatten().flatten() {
                 let link = entry.path();
                 let _ = std::fs::remove_file(&link);
                 std::os::unix::fs::symlink(final_ts.join(entry.file_name()), &link)
                     .map_err(|e| Error::io(format!("linking {}", link.display()), e))?;
             }
+            give_tree(&tablespaces, uid, gid)?;
         }
+        give_tree(&building, uid, gid)?;
+        crate::repo::sync_tree(&building)?;
+        if had_old {
+            std::fs::rename(&dir, &old).map_err(|e| Error::io(format!("moving {} aside", dir.display()), e))?;
+        }
+        staging.put("data", &name)?;
+        if tablespaces.exists() {
+            if final_ts.exists() {
+                let _ = std::fs::rename(&final_ts, crate::physical::laydown::tablespace_root(&old));
+            }
+            let ts_name = final_ts.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+            staging.put("data.tablespaces", &ts_name)?;
+        }
+        drop(staging);
         crate::repo::sync_dir(dir.parent().unwrap_or(Path::new("/")))?;
         tracing::info!(data_dir = %dir.display(), old = %old.display(), backup = %req.backup_id, "restored in place");
         Ok(InPlaceReport {

@@ -9,6 +9,7 @@ pub mod known_targets;
 pub mod plan;
 pub mod recovery;
 pub mod run;
+pub mod staging;
 pub mod target;
 pub mod timeline;
 pub mod window;

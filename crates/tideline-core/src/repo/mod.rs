@@ -274,11 +274,15 @@ pub fn sync_dir(dir: &Path) -> Result<()> {
     File::open(dir).and_then(|f| f.sync_all()).map_err(|e| Error::io(format!("fsync {}", dir.display()), e))
 }
 
-/// fsync every file and directory below `root`.
+/// fsync every file and directory below `root` (links are not followed: a data directory's
+/// tablespace links may point where nothing is yet).
 pub fn sync_tree(root: &Path) -> Result<()> {
     for entry in std::fs::read_dir(root).map_err(|e| Error::io(format!("reading {}", root.display()), e))?.flatten() {
         let path = entry.path();
-        if path.is_dir() {
+        let Ok(kind) = entry.file_type() else { continue };
+        if kind.is_symlink() {
+            continue;
+        } else if kind.is_dir() {
             sync_tree(&path)?;
         } else {
             File::open(&path)

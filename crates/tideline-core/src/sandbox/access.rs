@@ -94,7 +94,8 @@ pub fn grant_wal_read(repo: &Path, wal_dir: &Path, user: Option<&OsUser>) -> Res
         open_up(dir, 0o011, None)?;
     }
     let group = |meta: &std::fs::Metadata| (meta.uid() != user.uid && meta.gid() != user.gid).then_some(user.gid);
-    let meta = std::fs::symlink_metadata(wal_dir).map_err(|e| Error::io(format!("reading {}", wal_dir.display()), e))?;
+    let meta =
+        std::fs::symlink_metadata(wal_dir).map_err(|e| Error::io(format!("reading {}", wal_dir.display()), e))?;
     // setgid: files stored later (by a root-run stream) take the directory's group.
     open_up(wal_dir, 0o2050, group(&meta))?;
     for entry in std::fs::read_dir(wal_dir).map_err(|e| Error::io(format!("reading {}", wal_dir.display()), e))? {

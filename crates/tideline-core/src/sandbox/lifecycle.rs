@@ -95,7 +95,10 @@ impl Engine {
             return Err(Error::new(
                 crate::error::ErrorCode::InvalidInput,
                 format!("sandbox {id} is a recovered copy: its roles and passwords are the source's"),
-                format!("Connect as {} with the password that role had on the source at the recovery target.", record.user),
+                format!(
+                    "Connect as {} with the password that role had on the source at the recovery target.",
+                    record.user
+                ),
             ));
         }
         self.secrets.get(&crate::keychain::sandbox_account(id))?.ok_or_else(|| {
