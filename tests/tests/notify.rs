@@ -33,6 +33,7 @@ fn webhooks_keep_their_url_secret_and_hear_about_failed_backups() {
         .clone();
     let id = hook["id"].as_str().unwrap().to_string();
     assert_eq!(hook["host"], format!("http://127.0.0.1"), "{hook}");
+    assert!(hook["warning"].as_str().unwrap().contains("unencrypted"), "an http:// hook is warned: {hook}");
     let generic = format!("{base}/generic/{token}");
     home.cli(&["notify", "add", "--url-stdin", "--profile", "p"], Some(&generic)).ok();
     let listed = home.cli(&["notify", "list"], None).ok().clone();

@@ -134,6 +134,11 @@ fn server_has_openssl(major: u32) -> bool {
 }
 
 fn tls_cluster(major: u32, pw: &str, certs: &Path) -> TestCluster {
+    tls_cluster_with(major, pw, certs, "")
+}
+
+/// [`tls_cluster`] with `first_rules` ahead of its pg_hba.conf rules.
+fn tls_cluster_with(major: u32, pw: &str, certs: &Path, first_rules: &str) -> TestCluster {
     let settings = vec![
         ("ssl".to_string(), "on".to_string()),
         ("ssl_cert_file".to_string(), "'server.crt'".to_string()),
@@ -155,8 +160,8 @@ fn tls_cluster(major: u32, pw: &str, certs: &Path) -> TestCluster {
             .map(|l| if l.starts_with("host ") { l.replacen("host ", "hostssl ", 1) } else { l.to_string() })
             .collect::<Vec<_>>()
             .join("\n");
-        std::fs::write(data.join("pg_hba.conf"), format!("hostssl template1 postgres 127.0.0.1/32 cert\n{hba}\n"))
-            .unwrap();
+        let rules = format!("{first_rules}hostssl template1 postgres 127.0.0.1/32 cert\n{hba}\n");
+        std::fs::write(data.join("pg_hba.conf"), rules).unwrap();
     })
 }
 
@@ -257,5 +262,67 @@ fn sslmodes_and_certificates_on_every_major() {
             None,
         );
         home.cli(&["profile", "test", "nocert"], None).err("auth_failed");
+    }
+}
+
+/// A server (or someone posing as it) that asks for the password in cleartext or as md5, over
+/// a connection whose certificate nobody verified, gets nothing: `insecure_auth`, from Tideline
+/// and from the libpq tools it runs. SCRAM, and any method behind verify-full, still work.
+#[test]
+fn a_password_goes_in_cleartext_or_md5_only_to_a_verified_server() {
+    let certs = tempfile::tempdir().unwrap();
+    make_certs(certs.path());
+    let ca = certs.path().join("ca.crt").display().to_string();
+    for major in majors() {
+        let pw = password();
+        let rules = "host all clear 127.0.0.1/32 password\nhost all legacy 127.0.0.1/32 md5\n";
+        let pg = TestCluster::start_prepared(major, Some(&pw), vec![], |c| {
+            let hba = std::fs::read_to_string(c.data_dir().join("pg_hba.conf")).unwrap();
+            std::fs::write(c.data_dir().join("pg_hba.conf"), format!("{rules}{hba}")).unwrap();
+        });
+        let roles = format!(
+            "CREATE ROLE clear LOGIN PASSWORD '{pw}'; SET password_encryption = 'md5'; CREATE ROLE legacy LOGIN PASSWORD '{pw}'"
+        );
+        support::psql(&pg, "postgres", &roles);
+        let home = Home::new();
+        let port = pg.port().to_string();
+        for user in ["clear", "legacy", "postgres"] {
+            let args = ["profile", "add", user, "--host", "127.0.0.1", "--port", &port, "--user", user];
+            let mut args = args.to_vec();
+            args.extend_from_slice(&["--database", "postgres", "--sslmode", "prefer", "--password-stdin"]);
+            home.cli(&args, Some(&pw)).ok();
+        }
+        for user in ["clear", "legacy"] {
+            let e = home.cli(&["profile", "test", user], None).err("insecure_auth").clone();
+            let form = if user == "clear" { "in cleartext" } else { "as an md5 hash" };
+            assert!(e["message"].as_str().unwrap().contains(form), "PostgreSQL {major}: {e}");
+        }
+        home.cli(&["profile", "test", "postgres"], None).ok();
+        // The tools Tideline runs refuse too (libpq's require_auth, from 16 on).
+        let psql = support::client(major.max(17), "psql").path("psql");
+        let draft = pg.get().tcp_draft("clear", "clear", "postgres");
+        let draft = tideline_core::profile::ProfileDraft { sslmode: tideline_core::profile::SslMode::Prefer, ..draft };
+        let secret = tideline_core::secret::Secret::new(pw.clone());
+        let mut cc = tideline_core::libpq_env::client_command(&psql, &draft, Some(&secret)).unwrap();
+        let out = cc.command.args(["-X", "-At", "-c", "SELECT 1"]).output().unwrap();
+        assert!(!out.status.success(), "PostgreSQL {major}: psql sent a cleartext password");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("cleartext"), "{}", String::from_utf8_lossy(&out.stderr));
+
+        // Over TLS: unverified, refused; verified (verify-full), the server may ask as it likes.
+        if !server_has_openssl(major) {
+            continue;
+        }
+        let tls = tls_cluster_with(major, &pw, certs.path(), "hostssl all postgres 127.0.0.1/32 password\n");
+        let port = tls.port().to_string();
+        let base = ["--port", &port, "--user", "postgres", "--database", "postgres", "--password-stdin"];
+        let mut args = vec!["profile", "add", "tls-require", "--host", "127.0.0.1", "--sslmode", "require"];
+        args.extend_from_slice(&base);
+        home.cli(&args, Some(&pw)).ok();
+        let mut args =
+            vec!["profile", "add", "tls-full", "--host", "localhost", "--sslmode", "verify-full", "--sslrootcert", &ca];
+        args.extend_from_slice(&base);
+        home.cli(&args, Some(&pw)).ok();
+        home.cli(&["profile", "test", "tls-require"], None).err("insecure_auth");
+        assert_eq!(home.cli(&["profile", "test", "tls-full"], None).ok()["tls"], true, "PostgreSQL {major}");
     }
 }

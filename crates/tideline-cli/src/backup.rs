@@ -169,8 +169,10 @@ pub fn repo(engine: &Engine, cmd: RepoCommand) -> Result<Reply> {
             if let Some(dir) = &dir {
                 engine.set_repository(dir)?;
             }
-            let root = engine.repository()?.root().display().to_string();
-            Ok(Reply::new(json!({ "path": root }), root))
+            let repo = engine.repository()?;
+            let access = tideline_core::sandbox::access::repository_access(repo.root());
+            let text = access.summary.clone();
+            Ok(Reply::of(&access, text))
         }
     }
 }

@@ -153,7 +153,11 @@ pub async fn notify(engine: &Engine, cmd: NotifyCommand) -> Result<Reply> {
                 None
             };
             let h = engine.hook_add(profile.as_deref(), format, events, url.as_ref())?;
-            Ok(Reply::of(&h, format!("webhook {} ({:?}, {}) for {:?}", h.id, h.format, h.host, h.events)))
+            let mut text = format!("webhook {} ({:?}, {}) for {:?}", h.id, h.format, h.host, h.events);
+            if let Some(w) = &h.warning {
+                text.push_str(&format!("\nwarning: {w}"));
+            }
+            Ok(Reply::of(&h, text))
         }
         NotifyCommand::List => {
             let all = engine.hooks()?;

@@ -20,24 +20,37 @@ pub struct Engine {
 
 impl Engine {
     /// The engine on the one data directory, with the OS keychain and the system clock.
-    /// The engine for this user. `TIDELINE_NOW` (RFC 3339) stops the clock there, so
-    /// schedule runners can be tested at any hour.
     pub fn open_default() -> Result<Self> {
-        let clock: Arc<dyn Clock> = match std::env::var("TIDELINE_NOW") {
-            Ok(t) if !t.is_empty() => {
-                let at = chrono::DateTime::parse_from_rfc3339(&t).map_err(|e| {
-                    crate::error::Error::invalid_input(
-                        format!("TIDELINE_NOW '{t}' is not an RFC 3339 time: {e}"),
-                        "Unset it, or write e.g. 2026-03-01T01:02:00Z.",
-                    )
-                })?;
-                Arc::new(crate::clock::ManualClock::at(at))
-            }
-            _ => Arc::new(SystemClock),
-        };
-        Self::open(&crate::home::data_dir()?, Arc::new(OsKeychain), clock)
+        Self::open(&crate::home::data_dir()?, Arc::new(OsKeychain), clock_from_env()?)
     }
+}
 
+/// The system clock. In builds for the test suite (feature `frozen-clock`), `TIDELINE_NOW`
+/// (RFC 3339) stops it there, so schedule runners can be tested at any hour; a shipped build
+/// ignores it — whoever sets a variable must not make retention think backups are old.
+#[cfg(not(feature = "frozen-clock"))]
+fn clock_from_env() -> Result<Arc<dyn Clock>> {
+    Ok(Arc::new(SystemClock))
+}
+
+#[cfg(feature = "frozen-clock")]
+fn clock_from_env() -> Result<Arc<dyn Clock>> {
+    let clock: Arc<dyn Clock> = match std::env::var("TIDELINE_NOW") {
+        Ok(t) if !t.is_empty() => {
+            let at = chrono::DateTime::parse_from_rfc3339(&t).map_err(|e| {
+                crate::error::Error::invalid_input(
+                    format!("TIDELINE_NOW '{t}' is not an RFC 3339 time: {e}"),
+                    "Unset it, or write e.g. 2026-03-01T01:02:00Z.",
+                )
+            })?;
+            Arc::new(crate::clock::ManualClock::at(at))
+        }
+        _ => Arc::new(SystemClock),
+    };
+    Ok(clock)
+}
+
+impl Engine {
     pub fn open(home: &Path, secrets: Arc<dyn SecretStore>, clock: Arc<dyn Clock>) -> Result<Self> {
         let catalog = Catalog::open(home)?;
         crate::process::adopt_groups_in(home);

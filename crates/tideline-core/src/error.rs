@@ -21,6 +21,9 @@ pub enum ErrorCode {
     TlsUnsupported,
     TlsInvalidCert,
     TlsConfig,
+    /// The server asked for a cleartext or md5 password over a connection whose server is not
+    /// verified; the password was not sent.
+    InsecureAuth,
     DatabaseMissing,
     AccessDenied,
     Timeout,

@@ -17,9 +17,14 @@ pub fn data_dir() -> Result<PathBuf> {
     })
 }
 
-/// Creates `dir` (and parents) private to this user: it will hold the catalog and logs.
+/// Creates `dir` (and parents) private to this user: it will hold the catalog and logs. The
+/// parents it creates are 0700 too: their names (profiles, databases) are nobody else's business.
 pub fn ensure_private_dir(dir: &Path) -> Result<()> {
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir).map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;

@@ -120,6 +120,13 @@ pub fn client_command(program: &Path, draft: &ProfileDraft, password: Option<&Se
         Some(pw) => PassFile::create(pw)?,
         None => PassFile::empty()?,
     };
+    // As Tideline's own connections: no cleartext or md5 password to a server nobody verified
+    // (libpq 16 and later read this).
+    if password.is_some() && !draft.is_unix_socket() && !crate::connect::verifies_server(draft) {
+        command.env("PGREQUIREAUTH", "!password,!md5");
+    } else {
+        command.env_remove("PGREQUIREAUTH");
+    }
     command.env("PGPASSFILE", passfile.path());
     passfile.hand_to(&mut command);
     Ok(ClientCommand { command, passfile })
@@ -163,8 +170,12 @@ mod tests {
         assert!(argv.is_empty());
         let target = std::fs::read_link(&path).unwrap();
         assert!(target.to_string_lossy().starts_with("/memfd:tideline-pgpass"), "{}", target.display());
+        // By inode: every passfile has the same name, and a test running beside this one may
+        // get the same descriptor number for its own.
+        use std::os::unix::fs::MetadataExt;
+        let inode = std::fs::metadata(&path).unwrap().ino();
         drop(cmd);
-        assert!(std::fs::read_link(&path).map(|t| t != target).unwrap_or(true));
+        assert!(std::fs::metadata(&path).map(|m| m.ino() != inode).unwrap_or(true));
     }
 
     #[test]

@@ -9,7 +9,7 @@ use crate::reader::RECORD_HEADER_SIZE;
 
 /// Whether a record's stored CRC matches, one record at a time.
 pub fn record_ok(record: &[u8]) -> bool {
-    header_ok(crc32c::crc32c(&record[RECORD_HEADER_SIZE..]), record)
+    record.len() >= RECORD_HEADER_SIZE && header_ok(crc32c::crc32c(&record[RECORD_HEADER_SIZE..]), record)
 }
 
 /// Whether the CRC of a record's body (however it was gathered) and of its header up to the
@@ -22,9 +22,15 @@ fn stored(record: &[u8]) -> u32 {
     u32::from_le_bytes(record[20..24].try_into().expect("a record has a header"))
 }
 
-/// The index of the first record whose CRC does not match, if any. Every record is at least
-/// `RECORD_HEADER_SIZE` bytes.
+/// The index of the first record whose CRC does not match, if any. A record shorter than its
+/// header is bad (and never reaches the unchecked reads below, which rely on the header).
 pub fn first_bad(records: &[&[u8]]) -> Option<usize> {
+    let whole = records.iter().position(|r| r.len() < RECORD_HEADER_SIZE).unwrap_or(records.len());
+    first_bad_of_whole(&records[..whole]).or((whole < records.len()).then_some(whole))
+}
+
+/// [`first_bad`] for records that are each at least `RECORD_HEADER_SIZE` bytes.
+fn first_bad_of_whole(records: &[&[u8]]) -> Option<usize> {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("sse4.2") {
         // Eight at a time, as two fours of alternate records: a bulk load alternates heap
@@ -204,6 +210,17 @@ unsafe fn crc4_any(records: [&[u8]; 4]) -> [u32; 4] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_record_shorter_than_its_header_is_bad_not_read_past() {
+        let good = records(9, 7);
+        let mut all: Vec<&[u8]> = good.iter().map(|r| r.as_slice()).collect();
+        assert_eq!(first_bad(&all), None);
+        all.insert(5, &[0u8; 3]);
+        assert_eq!(first_bad(&all), Some(5));
+        assert_eq!(first_bad(&[&[][..]]), Some(0));
+        assert!(!record_ok(&[1, 2, 3]));
+    }
 
     /// Records of varied lengths with valid CRCs (a small xorshift: no test dependency).
     fn records(n: usize, seed: u64) -> Vec<Vec<u8>> {

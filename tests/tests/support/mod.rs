@@ -615,8 +615,19 @@ impl ArchivingSource {
 
     /// Switches to a new segment and waits until the one switched from is archived.
     pub fn switch_and_wait(&self) -> String {
-        let segment = psql(&self.pg, "postgres", "SELECT pg_walfile_name(pg_switch_wal())");
-        wait_for("the segment to be archived", || self.wal.join(format!("{segment}.zst")).exists());
+        // Something is written first: with nothing since the last switch, pg_switch_wal() does
+        // nothing and names a segment that is never completed.
+        let sql = "SELECT pg_walfile_name(pg_switch_wal()) FROM (SELECT pg_logical_emit_message(false, 'tideline-test', 'switch')) m";
+        let segment = psql(&self.pg, "postgres", sql);
+        let archived = || self.wal.join(format!("{segment}.zst")).exists();
+        let start = std::time::Instant::now();
+        while !archived() {
+            if start.elapsed() > std::time::Duration::from_secs(60) {
+                // The server's log says why archive_command failed.
+                panic!("timed out waiting for {segment} to be archived; server.log:\n{}", self.pg.get().log_tail(30));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
         segment
     }
 }

@@ -10,4 +10,8 @@ profile: string | null, format: HookFormat, events: Array<NotifyEvent>,
 /**
  * Where it points, without path or query (the secret part): `https://hooks.slack.com`.
  */
-host: string, };
+host: string, 
+/**
+ * What the user should know about it (an `http://` hook sends its messages unencrypted).
+ */
+warning?: string, };

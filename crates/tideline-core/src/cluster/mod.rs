@@ -145,8 +145,8 @@ impl ManagedCluster {
         }
         text.push_str("# Tideline sandbox settings (after the source's, so they win)\n");
         text.push_str(&format!(
-            "listen_addresses = '127.0.0.1'\nunix_socket_directories = '{}'\nport = 0\n",
-            cluster.socket_dir().display()
+            "listen_addresses = '127.0.0.1'\nunix_socket_directories = {}\nport = 0\n",
+            crate::pitr::target::conf_quote(&cluster.socket_dir().to_string_lossy())
         ));
         for (k, v) in settings {
             text.push_str(&format!("{k} = {v}\n"));
@@ -280,8 +280,8 @@ impl ManagedCluster {
         text.push_str("\n# Tideline-managed settings\ninclude = 'tideline.conf'\n");
         self.write_data_file("postgresql.conf", &text)?;
         let mut ours = format!(
-            "listen_addresses = '127.0.0.1'\nunix_socket_directories = '{}'\nport = {}\n",
-            self.socket_dir().display(),
+            "listen_addresses = '127.0.0.1'\nunix_socket_directories = {}\nport = {}\n",
+            crate::pitr::target::conf_quote(&self.socket_dir().to_string_lossy()),
             self.port
         );
         for (k, v) in &spec.settings {

@@ -7,8 +7,29 @@ use std::error::Error as _;
 
 pub(crate) enum ConnectFailure {
     Pg(tokio_postgres::Error),
+    /// Reaching the server over a socket of our own failed.
+    Io(std::io::Error),
     Engine(Error),
     TimedOut,
+}
+
+/// The server asked for the password in a form a machine in the middle could use, over a
+/// connection whose server was not verified; nothing was sent.
+pub(crate) fn insecure_auth(method: super::auth_guard::Refused, draft: &ProfileDraft) -> Error {
+    let form = match method {
+        super::auth_guard::Refused::Cleartext => "in cleartext",
+        super::auth_guard::Refused::Md5 => "as an md5 hash",
+    };
+    Error::new(
+        ErrorCode::InsecureAuth,
+        format!(
+            "{}:{} asked for the password {form}, and its certificate is not verified (sslmode {}); the password was not sent",
+            draft.host,
+            draft.port,
+            draft.sslmode.as_str()
+        ),
+        "Someone in the middle could be asking. Verify the server (sslmode verify-full with sslrootcert), or have it use SCRAM: password_encryption = 'scram-sha-256', set the role's password again, and scram-sha-256 in pg_hba.conf.",
+    )
 }
 
 impl From<tokio_postgres::Error> for ConnectFailure {
@@ -63,6 +84,7 @@ pub(crate) fn classify(failure: ConnectFailure, draft: &ProfileDraft, had_passwo
     let e = match failure {
         ConnectFailure::Engine(e) => return e,
         ConnectFailure::TimedOut => return timeout(draft),
+        ConnectFailure::Io(e) => return unreached(draft, Some(e.kind()), &e.to_string()),
         ConnectFailure::Pg(e) => e,
     };
     if let Some(db) = e.as_db_error() {
@@ -127,6 +149,11 @@ pub(crate) fn classify(failure: ConnectFailure, draft: &ProfileDraft, had_passwo
             "Store the password: `tideline profile edit NAME --password-stdin`, or the password field of the profile form.",
         );
     }
+    unreached(draft, io_kind(&e), &text)
+}
+
+/// A server that could not be reached: by name, by address, or in time.
+fn unreached(draft: &ProfileDraft, kind: Option<std::io::ErrorKind>, text: &str) -> Error {
     if text.contains("failed to lookup address")
         || text.contains("Name or service not known")
         || text.contains("No such host")
@@ -137,7 +164,7 @@ pub(crate) fn classify(failure: ConnectFailure, draft: &ProfileDraft, had_passwo
             "Check the host name for typos, or use an IP address.",
         );
     }
-    match io_kind(&e) {
+    match kind {
         Some(std::io::ErrorKind::TimedOut) => timeout(draft),
         Some(_) | None if text.contains("timed out") => timeout(draft),
         Some(kind) => Error::new(
@@ -151,7 +178,7 @@ pub(crate) fn classify(failure: ConnectFailure, draft: &ProfileDraft, had_passwo
         ),
         None => Error::new(
             ErrorCode::ServerError,
-            format!("the connection to {target} failed: {text}"),
+            format!("the connection to {} failed: {text}", draft.target()),
             "The log file has the details.",
         ),
     }

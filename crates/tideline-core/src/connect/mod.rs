@@ -1,9 +1,12 @@
 //! Connecting to a profile's server with tokio-postgres: every query Tideline itself runs goes
 //! through here. TLS follows libpq's sslmode semantics (see `tls.rs`).
 
+mod auth_guard;
 mod errors;
 mod facts;
 mod tls;
+
+pub(crate) use tls::verifies_server;
 
 pub use facts::{DatabaseSize, ServerFacts};
 
@@ -51,8 +54,13 @@ pub async fn connect_with_options(draft: &ProfileDraft, password: Option<&Secret
 async fn open(cfg: tokio_postgres::Config, draft: &ProfileDraft, password: Option<&Secret>) -> Result<Client> {
     // The overall deadline also covers a server that accepts TCP but never answers.
     let deadline = Duration::from_secs(u64::from(draft.connect_timeout_secs.max(1)));
+    let refusals = auth_guard::Refusals::default();
+    // A password goes only to a verified server, or by SCRAM (which never reveals it).
+    let guarded = password.is_some() && !draft.is_unix_socket() && !tls::verifies_server(draft);
     let attempt = async {
-        if draft.sslmode == SslMode::Disable || draft.is_unix_socket() {
+        if guarded {
+            open_guarded(&cfg, draft, refusals.clone()).await
+        } else if draft.sslmode == SslMode::Disable || draft.is_unix_socket() {
             let (client, conn) = cfg.connect(tokio_postgres::NoTls).await?;
             tokio::spawn(async move {
                 let _ = conn.await;
@@ -72,5 +80,41 @@ async fn open(cfg: tokio_postgres::Config, draft: &ProfileDraft, password: Optio
             Ok(r) => r,
             Err(_) => Err(errors::ConnectFailure::TimedOut),
         };
-    result.map_err(|f| errors::classify(f, draft, password.is_some()))
+    let refused = *refusals.lock().expect("refusals");
+    result.map_err(|f| match refused {
+        Some(method) => errors::insecure_auth(method, draft),
+        None => errors::classify(f, draft, password.is_some()),
+    })
+}
+
+/// Connects over a TCP stream of our own, watched by [`auth_guard`] (and its TLS stream too).
+async fn open_guarded(
+    cfg: &tokio_postgres::Config,
+    draft: &ProfileDraft,
+    refusals: auth_guard::Refusals,
+) -> std::result::Result<Client, errors::ConnectFailure> {
+    use tokio_postgres::tls::MakeTlsConnect;
+    let tcp =
+        tokio::net::TcpStream::connect((draft.host.as_str(), draft.port)).await.map_err(errors::ConnectFailure::Io)?;
+    let _ = tcp.set_nodelay(true);
+    let ssl = draft.sslmode != SslMode::Disable;
+    let stream = auth_guard::AuthGuard::new(tcp, ssl, refusals.clone());
+    let client = if ssl {
+        let mut make = tls::connector(draft)?;
+        let connect =
+            MakeTlsConnect::<auth_guard::AuthGuard<tokio::net::TcpStream>>::make_tls_connect(&mut make, &draft.host)
+                .map_err(|e| errors::ConnectFailure::Io(std::io::Error::other(e)))?;
+        let (client, conn) = cfg.connect_raw(stream, auth_guard::GuardedTls::new(connect, refusals)).await?;
+        tokio::spawn(async move {
+            let _ = conn.await;
+        });
+        client
+    } else {
+        let (client, conn) = cfg.connect_raw(stream, tokio_postgres::NoTls).await?;
+        tokio::spawn(async move {
+            let _ = conn.await;
+        });
+        client
+    };
+    Ok(client)
 }

@@ -34,9 +34,7 @@ pub(super) fn connector(draft: &ProfileDraft) -> Result<MakeRustlsConnect, Conne
             "Use sslmode=verify-full with sslrootcert=system, or give sslrootcert the CA file that signed the server's certificate.",
         ));
     }
-    // require with a root certificate (given, or libpq's ~/.postgresql/root.crt) is verify-ca.
-    let verify_chain = matches!(draft.sslmode, SslMode::VerifyCa | SslMode::VerifyFull)
-        || (draft.sslmode == SslMode::Require && root_path.is_some());
+    let verify_chain = verifies_server(draft);
     let verifier: Arc<dyn ServerCertVerifier> = if verify_chain {
         let roots = load_roots(root_path)?;
         let webpki =
@@ -70,6 +68,14 @@ pub(super) fn connector(draft: &ProfileDraft) -> Result<MakeRustlsConnect, Conne
         _ => builder.with_no_client_auth(),
     };
     Ok(MakeRustlsConnect::new(config))
+}
+
+/// Whether the server's certificate is checked, so that nobody in the middle can pose as it:
+/// verify-ca, verify-full, and require with a root certificate (given, or libpq's
+/// ~/.postgresql/root.crt), which libpq treats as verify-ca.
+pub(crate) fn verifies_server(draft: &ProfileDraft) -> bool {
+    matches!(draft.sslmode, SslMode::VerifyCa | SslMode::VerifyFull)
+        || (draft.sslmode == SslMode::Require && root_cert_path(draft).is_some())
 }
 
 /// libpq's default root certificate file is ~/.postgresql/root.crt.

@@ -184,8 +184,8 @@ impl Engine {
             access::runnable_cli(&access::cli_binary()?, owner.as_ref(), &crate::sandbox::sandboxes_root(self.home()))?;
         let push = format!(
             "{} wal-push --repo {} %p",
-            crate::logical::dump_args::shell_quote(&cli.to_string_lossy()),
-            crate::logical::dump_args::shell_quote(&repo.to_string_lossy())
+            crate::pitr::target::command_path(&cli),
+            crate::pitr::target::command_path(&repo)
         );
         let password = Secret::new(uuid::Uuid::new_v4().simple().to_string());
         let spec = ClusterSpec {

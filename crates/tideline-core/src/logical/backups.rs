@@ -23,12 +23,29 @@ pub struct RescanReport {
     pub damaged: Vec<String>,
 }
 
+/// `<home>/repo`; but root's own home (no TIDELINE_HOME) is closed to the OS user its servers
+/// run as, which must reach the WAL archive (archive_command, a sandbox's restore_command): as
+/// root the default is `/var/lib/tideline/repo`, unless the old default already holds backups.
+pub fn default_repository(home: &std::path::Path) -> std::path::PathBuf {
+    let old = home.join("repo");
+    let chosen_home = std::env::var_os("TIDELINE_HOME").is_some_and(|h| !h.is_empty());
+    let old_in_use = std::fs::read_dir(&old).is_ok_and(|mut d| d.next().is_some());
+    if crate::cluster::running_as_root() && !chosen_home && !old_in_use {
+        return std::path::PathBuf::from(ROOT_REPOSITORY);
+    }
+    old
+}
+
+/// Root's default repository: beside the sandboxes, where the cluster's OS user can traverse.
+pub const ROOT_REPOSITORY: &str = "/var/lib/tideline/repo";
+
 impl Engine {
-    /// The repository: a directory set with `set_repository`, else `<home>/repo`.
+    /// The repository: a directory set with `set_repository`, else [`default_repository`].
     pub fn repository(&self) -> Result<Repository> {
-        Ok(match self.catalog().setting(REPO_SETTING)? {
+        let setting = self.catalog().setting(REPO_SETTING)?;
+        Ok(match setting {
             Some(dir) => Repository::at(dir),
-            None => Repository::at(self.home().join("repo")),
+            None => Repository::at(default_repository(self.home())),
         })
     }
 

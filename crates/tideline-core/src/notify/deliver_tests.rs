@@ -54,6 +54,15 @@ async fn a_silent_server_times_out_and_a_404_is_not_retried() {
 }
 
 #[tokio::test]
+async fn a_redirect_is_not_followed() {
+    let (url, seen) = server(vec![302, 200]);
+    let (ok, attempts, status, error) = deliver(&url, HookFormat::Slack, &note(NotifyEvent::Failure), FAST).await;
+    assert_eq!((ok, attempts, status), (false, 1, Some(302)));
+    assert!(error.unwrap().contains("redirects are not followed"));
+    assert_eq!(seen.lock().unwrap().len(), 1, "nothing was sent where the redirect pointed");
+}
+
+#[tokio::test]
 async fn a_ping_calls_the_url_or_its_fail_endpoint() {
     let (url, seen) = server(vec![200, 200]);
     deliver(&url, HookFormat::Ping, &note(NotifyEvent::Success), FAST).await;

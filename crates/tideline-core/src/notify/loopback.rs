@@ -33,7 +33,9 @@ pub fn server(statuses: Vec<u16>) -> (String, Requests) {
                 });
                 continue;
             }
-            let _ = write!(stream, "HTTP/1.1 {status} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+            // A redirect points elsewhere on this server (a client that follows it asks again).
+            let location = if (300..400).contains(&status) { "location: /moved\r\n" } else { "" };
+            let _ = write!(stream, "HTTP/1.1 {status} X\r\n{location}content-length: 0\r\nconnection: close\r\n\r\n");
         }
     });
     (base, seen)

@@ -28,6 +28,19 @@ pub struct Hook {
     pub events: Vec<NotifyEvent>,
     /// Where it points, without path or query (the secret part): `https://hooks.slack.com`.
     pub host: String,
+    /// What the user should know about it (an `http://` hook sends its messages unencrypted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub warning: Option<String>,
+}
+
+impl Hook {
+    fn with_warning(mut self) -> Hook {
+        self.warning = self.host.starts_with("http://").then(|| {
+            "this hook is http://: its messages (and the hook's secret URL) cross the network unencrypted".to_string()
+        });
+        self
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, TS)]
@@ -77,7 +90,10 @@ pub async fn deliver(
     retry: Retry,
 ) -> (bool, u32, Option<u16>, Option<String>) {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let client = match reqwest::Client::builder().timeout(retry.timeout).build() {
+    // No redirects: one could send the payload (failures, names) somewhere the user never chose,
+    // or from https down to http.
+    let client = reqwest::Client::builder().timeout(retry.timeout).redirect(reqwest::redirect::Policy::none()).build();
+    let client = match client {
         Ok(c) => c,
         Err(e) => return (false, 0, None, Some(format!("no HTTP client: {}", e.without_url()))),
     };
@@ -94,8 +110,11 @@ pub async fn deliver(
             Ok(r) => {
                 let status = r.status();
                 last = (Some(status.as_u16()), Some(format!("answered {status}")));
-                // A 4xx will not change on retry (a revoked hook, a bad payload).
-                if status.is_client_error() {
+                if status.is_redirection() {
+                    last.1 = Some(format!("answered {status}: redirects are not followed; give the hook's final URL"));
+                }
+                // A 4xx (or a redirect) will not change on retry (a revoked hook, a bad payload).
+                if status.is_client_error() || status.is_redirection() {
                     return (false, attempt, last.0, last.1);
                 }
             }
@@ -148,7 +167,9 @@ impl Engine {
             format,
             events,
             host,
-        };
+            warning: None,
+        }
+        .with_warning();
         if let (Some(url), false) = (url, format == HookFormat::Desktop) {
             self.secrets.set(&hook_account(&hook.id), url)?;
         }
@@ -160,7 +181,7 @@ impl Engine {
     }
 
     pub fn hooks(&self) -> Result<Vec<Hook>> {
-        self.catalog().hooks()
+        Ok(self.catalog().hooks()?.into_iter().map(Hook::with_warning).collect())
     }
 
     pub fn hook_remove(&self, id: &str) -> Result<()> {

@@ -48,7 +48,21 @@ pub struct Notification {
     pub at: String,
 }
 
+/// The most of a message that leaves the machine: a failure's message may end in a server's
+/// log (paths, settings, names), which belongs in Tideline's own log, not in a chat channel.
+const SENT_CHARS: usize = 300;
+
 impl Notification {
+    /// This notification as sent: the message's first line, at most [`SENT_CHARS`] characters.
+    pub fn trimmed(&self) -> Notification {
+        let first = self.message.lines().next().unwrap_or_default();
+        let mut message: String = first.chars().take(SENT_CHARS).collect();
+        if message.len() < self.message.trim_end().len() {
+            message.push_str(" …");
+        }
+        Notification { message, ..self.clone() }
+    }
+
     /// One line for chat: what happened to which profile.
     pub fn line(&self) -> String {
         let mark = if self.event.is_bad() { "⚠" } else { "✓" };
@@ -58,6 +72,7 @@ impl Notification {
 
 /// The URL to call and the JSON body (None: an empty POST).
 pub fn request(format: HookFormat, url: &str, n: &Notification) -> (String, Option<serde_json::Value>) {
+    let n = &n.trimmed();
     match format {
         HookFormat::Generic => (url.to_string(), Some(serde_json::to_value(n).unwrap_or_default())),
         HookFormat::Slack => (url.to_string(), Some(serde_json::json!({ "text": n.line() }))),
@@ -83,6 +98,18 @@ mod tests {
             schedule_id: Some("sch-1".into()),
             at: "2026-03-01T01:00:05Z".into(),
         }
+    }
+
+    #[test]
+    fn what_is_sent_stops_before_a_server_log() {
+        let mut note = n(NotifyEvent::Failure);
+        note.message = "sandbox failed: pg_ctl start failed\nserver.log:\nFATAL: could not open /srv/secret/x".into();
+        let (_, body) = request(HookFormat::Generic, "https://hooks.test/x", &note);
+        let sent = body.unwrap()["message"].as_str().unwrap().to_string();
+        assert_eq!(sent, "sandbox failed: pg_ctl start failed …");
+        note.message = "x".repeat(1000);
+        let (_, body) = request(HookFormat::Slack, "https://hooks.test/x", &note);
+        assert!(body.unwrap()["text"].as_str().unwrap().chars().count() < 350);
     }
 
     #[test]

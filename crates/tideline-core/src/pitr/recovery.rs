@@ -2,14 +2,13 @@
 //! restore_command (`tideline wal-fetch`, so it reads `.zst` and `.partial` and checks the
 //! cluster), the target, and files a running source left behind that must not come along.
 
-use super::target::{conf_quote, RecoveryTarget};
+use super::target::{command_path, conf_quote, RecoveryTarget};
 use crate::error::{Error, Result};
-use crate::logical::dump_args::shell_quote;
 use std::path::Path;
 
 /// `restore_command` for a server that recovers from `repo` with the CLI at `cli`.
 pub fn restore_command(cli: &Path, repo: &Path) -> String {
-    format!("{} wal-fetch --repo {} %f %p", shell_quote(&cli.to_string_lossy()), shell_quote(&repo.to_string_lossy()))
+    format!("{} wal-fetch --repo {} %f %p", command_path(cli), command_path(repo))
 }
 
 /// The settings a recovery needs, as postgresql.conf lines. Without a target, all the WAL

@@ -125,9 +125,17 @@ impl TargetPoint {
     }
 }
 
-/// A value for postgresql.conf: single-quoted, quotes doubled.
+/// A postgresql.conf string value. The file's parser reads backslash escapes inside quotes, so
+/// backslashes are doubled and line breaks written as `\n` (a raw one would end the line).
 pub fn conf_quote(v: &str) -> String {
-    format!("'{}'", v.replace('\'', "''"))
+    let escaped = v.replace('\\', "\\\\").replace('\'', "''").replace('\n', "\\n").replace('\r', "\\r");
+    format!("'{escaped}'")
+}
+
+/// A path inside archive_command / restore_command: shell-quoted, and `%` doubled (the server
+/// replaces `%p`, `%f`, `%r` and reads `%%` as one `%`).
+pub fn command_path(path: &std::path::Path) -> String {
+    crate::logical::dump_args::shell_quote(&path.to_string_lossy()).replace('%', "%%")
 }
 
 impl RecoveryTarget {
@@ -157,6 +165,15 @@ impl RecoveryTarget {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn conf_values_and_command_paths_keep_quotes_backslashes_newlines_and_percents() {
+        assert_eq!(conf_quote(r"it's C:\x"), r"'it''s C:\\x'");
+        assert_eq!(conf_quote("two\nlines"), r"'two\nlines'");
+        assert!(!conf_quote("a\r\nb").contains(['\n', '\r']));
+        assert_eq!(command_path(std::path::Path::new("/srv/100%/repo")), "/srv/100%%/repo");
+        assert_eq!(command_path(std::path::Path::new("/srv/a b's")), r"'/srv/a b'\''s'");
+    }
 
     #[test]
     fn local_times_get_an_explicit_offset_and_rfc3339_keeps_its_own() {

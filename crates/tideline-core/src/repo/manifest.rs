@@ -100,6 +100,19 @@ pub struct Manifest {
     pub status: String,
 }
 
+/// One path component, no more: `..`, `.`, separators and NUL are not.
+fn plain_name(s: &str) -> bool {
+    !s.is_empty() && s != "." && s != ".." && !s.contains(['/', '\\', '\0'])
+}
+
+/// A relative path of plain components (`.` allowed), none of them `..`.
+fn inside_backup(p: &str) -> bool {
+    use std::path::Component;
+    !p.is_empty()
+        && !p.contains('\0')
+        && Path::new(p).components().all(|c| matches!(c, Component::Normal(_) | Component::CurDir))
+}
+
 impl Manifest {
     pub fn read(dir: &Path) -> Result<Manifest> {
         let path = dir.join(super::MANIFEST);
@@ -122,7 +135,28 @@ impl Manifest {
                 "Upgrade Tideline to read this repository.",
             ));
         }
+        manifest.check_names().map_err(|what| {
+            Error::new(
+                ErrorCode::ManifestInvalid,
+                format!("{} names {what}", path.display()),
+                "A manifest only names files inside its own backup; this one was not written by Tideline. Nothing was read through it.",
+            )
+        })?;
         Ok(manifest)
+    }
+
+    /// Ids and file names read from a repository become paths: each id a single plain name,
+    /// each file a relative path that stays inside the backup (no `..`, nothing absolute).
+    fn check_names(&self) -> std::result::Result<(), String> {
+        let mut ids = vec![self.id.as_str()];
+        ids.extend(self.physical.as_ref().and_then(|p| p.incremental_of.as_deref()));
+        if let Some(bad) = ids.into_iter().find(|id| !plain_name(id)) {
+            return Err(format!("an id that is not a plain name ({bad:?})"));
+        }
+        match self.files.iter().find(|f| !inside_backup(&f.path)) {
+            Some(f) => Err(format!("a file outside the backup ({:?})", f.path)),
+            None => Ok(()),
+        }
     }
 
     /// Written and fsynced; the caller renames the directory afterwards.
@@ -132,5 +166,26 @@ impl Manifest {
         let mut file = std::fs::File::create(&path).map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
         std::io::Write::write_all(&mut file, &json).map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
         file.sync_all().map_err(|e| Error::io(format!("fsync {}", path.display()), e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_plain_ids_and_paths_inside_the_backup_pass() {
+        for id in ["20260301T010000Z-abc", "sb-1234"] {
+            assert!(plain_name(id), "{id}");
+        }
+        for id in ["", ".", "..", "../etc", "a/b", "a\\b"] {
+            assert!(!plain_name(id), "{id:?}");
+        }
+        for p in ["data/toc.dat", "dump.custom", "data/base.tar.zst"] {
+            assert!(inside_backup(p), "{p}");
+        }
+        for p in ["", "../../etc/shadow", "/etc/shadow", "data/../../x", "./x/../../y"] {
+            assert!(!inside_backup(p), "{p:?}");
+        }
     }
 }

@@ -107,3 +107,62 @@ pub fn grant_wal_read(repo: &Path, wal_dir: &Path, user: Option<&OsUser>) -> Res
     }
     Ok(())
 }
+
+/// Who may do what in the repository (`tideline repo path`).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct RepositoryAccess {
+    pub path: String,
+    pub exists: bool,
+    pub owner: Option<String>,
+    /// Permission bits, octal (e.g. `711`).
+    pub mode: Option<String>,
+    /// As root: the OS user the servers run as (archive_command, a sandbox's restore_command).
+    pub cluster_user: Option<String>,
+    /// Whether that user can reach the repository (every directory above it searchable).
+    pub cluster_user_reaches: Option<bool>,
+    /// The above, as a sentence.
+    pub summary: String,
+}
+
+/// What `repo` allows: its owner and mode, and whether the servers' OS user gets in.
+pub fn repository_access(repo: &Path) -> RepositoryAccess {
+    let meta = std::fs::metadata(repo).ok();
+    let owner = meta.as_ref().map(|m| OsUser::by_uid(m.uid()).map(|u| u.name).unwrap_or_else(|| m.uid().to_string()));
+    let mode = meta.as_ref().map(|m| m.mode() & 0o7777);
+    let cluster_user = crate::cluster::cluster_owner().ok().flatten();
+    let reaches = cluster_user.as_ref().map(|u| check_reachable(&repo.join("x"), u).is_ok());
+    let others = match mode {
+        None => "it does not exist yet (it is made with the first backup)".to_string(),
+        Some(m) if m & 0o004 != 0 => "every local user can list it".to_string(),
+        Some(m) if m & 0o001 != 0 => "other users may pass through it but not list it".to_string(),
+        Some(_) => "no other user can enter it".to_string(),
+    };
+    let mut summary = format!(
+        "{}: owned by {}, mode {}; {others}.",
+        repo.display(),
+        owner.as_deref().unwrap_or("-"),
+        mode.map(|m| format!("{m:o}")).unwrap_or_else(|| "-".into())
+    );
+    if let (Some(user), Some(ok)) = (&cluster_user, reaches) {
+        summary.push_str(&if ok {
+            format!(
+                " The servers' OS user '{}' can reach it, and is given read access to the WAL archive only.",
+                user.name
+            )
+        } else {
+            format!(
+                " The servers' OS user '{}' cannot reach it: archiving and recovery need a directory it can traverse.",
+                user.name
+            )
+        });
+    }
+    RepositoryAccess {
+        path: repo.display().to_string(),
+        exists: meta.is_some(),
+        owner,
+        mode: mode.map(|m| format!("{m:o}")),
+        cluster_user: cluster_user.map(|u| u.name),
+        cluster_user_reaches: reaches,
+        summary,
+    }
+}

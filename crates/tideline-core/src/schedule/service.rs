@@ -21,12 +21,11 @@ fn env_lines(env: &[(String, String)], line: impl Fn(&str, &str) -> String) -> S
 /// `tideline-schedule.service` (one run-due) and `tideline-schedule.timer` (each minute,
 /// catching up after sleep: `Persistent=true`).
 pub fn systemd(cli: &Path, env: &[(String, String)]) -> Vec<ServiceFile> {
-    let quoted = |v: &str| format!("\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\""));
     let service = format!(
         "[Unit]\nDescription=Tideline: start the PostgreSQL backups that are due\n\n\
          [Service]\nType=oneshot\n{}ExecStart={} schedule run-due\n",
-        env_lines(env, |k, v| format!("Environment={}\n", quoted(&format!("{k}={v}")))),
-        quoted(&cli.display().to_string()),
+        env_lines(env, |k, v| format!("Environment={}\n", unit_quoted(&format!("{k}={v}"), false))),
+        unit_quoted(&cli.display().to_string(), true),
     );
     let timer = "[Unit]\nDescription=Tideline: look for due backups every minute\n\n\
          [Timer]\nOnCalendar=*-*-* *:*:00\nAccuracySec=15s\nPersistent=true\nUnit=tideline-schedule.service\n\n\
@@ -36,6 +35,18 @@ pub fn systemd(cli: &Path, env: &[(String, String)]) -> Vec<ServiceFile> {
         ServiceFile { name: "tideline-schedule.service".into(), content: service },
         ServiceFile { name: "tideline-schedule.timer".into(), content: timer },
     ]
+}
+
+/// A systemd unit value in double quotes: backslash, quote and line breaks C-escaped (a raw
+/// line break would start a directive of its own), `%` doubled (specifiers), and in a command
+/// line `$` doubled (variable expansion).
+fn unit_quoted(v: &str, command: bool) -> String {
+    let mut out = v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n").replace('\r', "\\r");
+    out = out.replace('%', "%%");
+    if command {
+        out = out.replace('$', "$$");
+    }
+    format!("\"{out}\"")
 }
 
 fn xml_escape(s: &str) -> String {
@@ -90,6 +101,16 @@ mod tests {
         assert!(units[0].content.contains("ExecStart=\"/opt/tideline/bin/tideline\" schedule run-due\n"));
         assert!(units[0].content.contains("Environment=\"TIDELINE_HOME=/srv/backups & more\"\n"));
         assert!(units[1].content.contains("OnCalendar=*-*-* *:*:00\n") && units[1].content.contains("Persistent=true"));
+        // Specifiers, variables and line breaks in a path stay part of it.
+        let odd =
+            systemd(Path::new("/opt/100%/$HOME/x"), &[("TIDELINE_HOME".into(), "/a%h\nExecStartPre=/bin/evil".into())]);
+        assert!(odd[0].content.contains("ExecStart=\"/opt/100%%/$$HOME/x\" schedule run-due\n"), "{}", odd[0].content);
+        assert!(
+            odd[0].content.contains("Environment=\"TIDELINE_HOME=/a%%h\\nExecStartPre=/bin/evil\"\n"),
+            "{}",
+            odd[0].content
+        );
+        assert!(!odd[0].content.lines().any(|l| l.starts_with("ExecStartPre")));
         let plist = launchd(cli, &env).content;
         assert!(plist.contains(
             "<string>/opt/tideline/bin/tideline</string>\n    <string>schedule</string>\n    <string>run-due</string>"

@@ -201,11 +201,25 @@ fn write_compressed(dir: &Path, name: &str, content: &[u8]) -> Result<tempfile::
     Ok(tmp)
 }
 
-/// The content of an archived file; a damaged frame (zstd's content checksum) is an error.
+/// The most an archived file may hold: the largest WAL segment PostgreSQL allows (1 GiB).
+/// A file that decompresses to more is not ours (a zstd bomb would fill memory).
+const MAX_CONTENT: u64 = 1 << 30;
+
+/// The content of an archived file; a damaged frame (zstd's content checksum), or content
+/// larger than any WAL segment, is an error.
 pub fn read_compressed(path: &Path) -> Result<Vec<u8>> {
+    read_bounded(path, MAX_CONTENT)
+}
+
+fn read_bounded(path: &Path, max: u64) -> Result<Vec<u8>> {
     let file = File::open(path).map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
     let mut out = Vec::new();
-    zstd::stream::Decoder::new(file).and_then(|mut d| d.read_to_end(&mut out)).map_err(|e| {
+    let read = zstd::stream::Decoder::new(file).and_then(|d| d.take(max + 1).read_to_end(&mut out));
+    let read = read.and_then(|n| match n as u64 > max {
+        true => Err(std::io::Error::other("it holds more than any WAL file can")),
+        false => Ok(n),
+    });
+    read.map_err(|e| {
         Error::new(
             ErrorCode::ChecksumMismatch,
             format!("{} is damaged: {e}", path.display()),
@@ -220,6 +234,17 @@ mod tests {
     use super::*;
 
     const SEG: &str = "000000010000000000000003";
+
+    #[test]
+    fn a_file_that_decompresses_past_the_bound_is_refused_not_read_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let bomb = dir.path().join("bomb.zst");
+        std::fs::write(&bomb, zstd::encode_all(&vec![0u8; 4096][..], 19).unwrap()).unwrap();
+        assert_eq!(read_bounded(&bomb, 4096).unwrap().len(), 4096);
+        let e = read_bounded(&bomb, 1000).unwrap_err();
+        assert_eq!(e.code, ErrorCode::ChecksumMismatch, "{}", e.message);
+        assert!(e.message.contains("more than any WAL file"), "{}", e.message);
+    }
 
     #[test]
     fn the_same_file_twice_is_fine_and_a_different_one_is_refused() {

@@ -139,14 +139,20 @@ fn check(name: &str, current: &str, wanted: &str, ok: bool, restart: bool, why: 
     SettingCheck { name: name.into(), current: current.into(), wanted: wanted.into(), ok, restart, why: why.into() }
 }
 
+/// An SQL string literal that means the same whatever standard_conforming_strings says: an
+/// escape string (E'…') when there is a backslash, read the same way by every server.
 fn quote_literal(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
+    if s.contains('\\') {
+        format!("E'{}'", s.replace('\\', "\\\\").replace('\'', "''"))
+    } else {
+        format!("'{}'", s.replace('\'', "''"))
+    }
 }
 
 /// archive_command for this binary and repository. Paths are single-quoted for the shell.
 pub fn archive_command(binary: &Path, repo: &Path) -> String {
-    let sh = |p: &Path| format!("'{}'", p.display().to_string().replace('\'', r"'\''"));
-    format!("{} wal-push --repo {} %p", sh(binary), sh(repo))
+    use crate::pitr::target::command_path;
+    format!("{} wal-push --repo {} %p", command_path(binary), command_path(repo))
 }
 
 fn checks(facts: &ServerFacts, method: WalMethod, command: &str) -> Vec<SettingCheck> {
@@ -372,4 +378,19 @@ pub(crate) fn prepare_wal_dir(wal_dir: &Path, user: Option<&OsUser>) -> Result<(
             .map_err(|e| Error::io(format!("giving {} to {}", wal_dir.display(), user.name), e))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn literals_mean_the_same_whatever_standard_conforming_strings_says() {
+        assert_eq!(quote_literal("it's"), "'it''s'");
+        assert_eq!(quote_literal(r"C:\wal"), r"E'C:\\wal'");
+        assert_eq!(
+            archive_command(Path::new("/opt/tide line/tideline"), Path::new("/srv/100%")),
+            "'/opt/tide line/tideline' wal-push --repo /srv/100%% %p"
+        );
+    }
 }
