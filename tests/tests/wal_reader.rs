@@ -300,3 +300,30 @@ fn row_changes_are_counted_per_relation_file_and_drops_named_at_commit() {
         assert_eq!(dropped_by, Some(drop_xid), "PostgreSQL {major}: the DROP's commit names the file");
     }
 }
+
+/// Files that are not whole segments — empty, random bytes, one page of a real one — are a
+/// coded error or a short read, never a panic (in `wal inspect`, and so in `wal index`).
+#[test]
+fn empty_random_and_truncated_segments_are_refused_or_read_short() {
+    let major = majors()[0];
+    let pg = TestCluster::start(major, None);
+    psql(&pg, "postgres", "CREATE TABLE t AS SELECT 1 AS x");
+    let segment = psql(&pg, "postgres", "SELECT pg_walfile_name(pg_current_wal_lsn())");
+    let real = std::fs::read(pg.get().data_dir().join("pg_wal").join(&segment)).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let home = support::Home::new();
+    let noise: Vec<u8> = (0..100u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
+    for (bytes, whole) in
+        [(Vec::new(), false), (noise, false), (real[..8192].to_vec(), true), (real[..100].to_vec(), true)]
+    {
+        let path = dir.path().join(&segment);
+        std::fs::write(&path, &bytes).unwrap();
+        let r = home.cli(&["wal", "inspect", path.to_str().unwrap()], None);
+        if !whole {
+            r.err("wal_invalid");
+        } else if !r.output.status.success() {
+            // A first page cut short may be refused too, but only with its code.
+            r.err("wal_invalid");
+        }
+    }
+}

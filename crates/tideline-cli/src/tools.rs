@@ -25,6 +25,9 @@ pub fn run(engine: &Engine, args: ToolsArgs) -> Result<Reply> {
             if c.basebackup_compression.is_empty() { "-".into() } else { c.basebackup_compression.join(",") },
             if c.incremental_backup { "yes" } else { "no" },
         ));
+        for a in &i.advisories {
+            text.push_str(&format!("  warning: {a}\n"));
+        }
     }
     Ok(Reply::of(&inventory, text.trim_end().to_string()))
 }

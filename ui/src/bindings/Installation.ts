@@ -5,4 +5,8 @@ export type Installation = { major: number, version: string, dir: string,
 /**
  * Where it was found: configured, path, debian, pgdg, homebrew, postgres-app, windows.
  */
-source: string, tools: Array<string>, capabilities: Capabilities, };
+source: string, tools: Array<string>, capabilities: Capabilities, 
+/**
+ * Known problems of this version that affect what Tideline runs it for.
+ */
+advisories: Array<string>, };

@@ -14,6 +14,7 @@ describe('tools screen', () => {
             dir: '/usr/lib/postgresql/17/bin',
             source: 'debian',
             tools: ['pg_dump', 'pg_restore', 'pg_basebackup', 'pg_combinebackup'],
+            advisories: [],
             capabilities: {
               dump_compression: ['gzip', 'lz4', 'zstd'],
               basebackup_compression: ['gzip', 'zstd'],
@@ -27,6 +28,7 @@ describe('tools screen', () => {
             dir: '/usr/lib/postgresql/15/bin',
             source: 'pgdg',
             tools: ['pg_dump'],
+            advisories: ["PostgreSQL 15.8's pg_dump, pg_dumpall and psql lack the fix for CVE-2025-8714"],
             capabilities: { dump_compression: ['gzip'], basebackup_compression: [], incremental_backup: false, table_and_children: false },
           },
         ],
@@ -41,6 +43,10 @@ describe('tools screen', () => {
     expect(rows[1].textContent).toContain('15.8');
     expect(rows[1].textContent).toContain('pgdg');
     expect(rows[1].textContent).toMatch(/incremental backup\s*no/);
+    // A version with a known problem for what Tideline runs it for says so.
+    expect(screen.getAllByTestId('tools-advisory').map((a) => a.textContent)).toEqual([
+      "PostgreSQL 15.8's pg_dump, pg_dumpall and psql lack the fix for CVE-2025-8714",
+    ]);
   });
 
   it('explains when nothing is installed', async () => {

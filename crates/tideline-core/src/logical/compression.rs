@@ -68,6 +68,7 @@ mod tests {
 
     fn inst(major: u32, methods: &[&str]) -> Installation {
         Installation {
+            advisories: vec![],
             major,
             version: format!("{major}.0"),
             dir: "/x".into(),

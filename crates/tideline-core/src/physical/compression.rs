@@ -74,6 +74,7 @@ mod tests {
 
     fn inst(methods: &[&str]) -> Installation {
         Installation {
+            advisories: vec![],
             major: 17,
             version: "17.10".into(),
             dir: "/pg/17/bin".into(),

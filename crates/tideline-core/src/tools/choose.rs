@@ -99,8 +99,12 @@ impl Engine {
         let print = fingerprint(&dirs);
         let stored: Option<(String, ToolInventory)> =
             self.catalog().setting(INVENTORY_SETTING)?.and_then(|json| serde_json::from_str(&json).ok());
-        if let Some((p, inventory)) = stored {
+        if let Some((p, mut inventory)) = stored {
             if p == print {
+                // Known problems are ours to know, not the binaries': read afresh each time.
+                for i in &mut inventory.installations {
+                    i.advisories = super::advisories_for(i.major, &i.version, &i.tools);
+                }
                 *self.tools_cache.lock().unwrap_or_else(|p| p.into_inner()) = Some(inventory.clone());
                 return Ok(inventory);
             }
@@ -125,6 +129,7 @@ mod tests {
 
     fn inst(major: u32, tools: &[&str]) -> Installation {
         Installation {
+            advisories: vec![],
             major,
             version: format!("{major}.1"),
             dir: format!("/pg/{major}"),

@@ -111,11 +111,13 @@ pub fn discover(configured: &[PathBuf], runner: &dyn Runner) -> ToolInventory {
             tracing::warn!(dir = %real.display(), "PostgreSQL binaries found but none reported a version");
             continue;
         };
+        let advisories = super::advisories_for(major, &version, &tools);
         let mut inst = Installation {
             major,
             version,
             dir: real.display().to_string(),
             source: candidate.source.to_string(),
+            advisories,
             tools,
             capabilities: Default::default(),
         };

@@ -34,6 +34,27 @@ pub struct Installation {
     pub source: String,
     pub tools: Vec<String>,
     pub capabilities: Capabilities,
+    /// Known problems of this version that affect what Tideline runs it for.
+    #[serde(default)]
+    pub advisories: Vec<String>,
+}
+
+/// The first minor of each major with the fix for CVE-2025-8714: a superuser of the server a
+/// plain dump came from could make psql run shell commands when the script is restored.
+const PLAIN_SCRIPT_FIX: [(u32, u32); 5] = [(13, 22), (14, 19), (15, 14), (16, 10), (17, 6)];
+
+/// What is known to be wrong with `version` (e.g. `17.5`) for the tools Tideline runs.
+pub fn advisories_for(major: u32, version: &str, tools: &[String]) -> Vec<String> {
+    let minor = version.split(['.', ' ', '-']).nth(1).and_then(|m| m.parse::<u32>().ok()).unwrap_or(0);
+    let unfixed = major < 13 || PLAIN_SCRIPT_FIX.iter().any(|(m, fixed)| *m == major && minor < *fixed);
+    let scripts = tools.iter().any(|t| t == "psql" || t == "pg_dumpall" || t == "pg_dump");
+    if unfixed && scripts {
+        vec![format!(
+            "PostgreSQL {version}'s pg_dump, pg_dumpall and psql lack the fix for CVE-2025-8714: restoring a plain script (pg_dumpall, --format plain) from a server whose superuser you do not trust can run commands on this machine. Upgrade to the newest {major}.x."
+        )]
+    } else {
+        Vec::new()
+    }
 }
 
 impl Installation {
@@ -51,4 +72,22 @@ impl Installation {
 #[ts(export)]
 pub struct ToolInventory {
     pub installations: Vec<Installation>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tools_without_the_plain_script_fix_are_flagged() {
+        let tools = vec!["psql".to_string(), "pg_dumpall".to_string()];
+        assert_eq!(advisories_for(17, "17.5", &tools).len(), 1);
+        assert!(advisories_for(17, "17.6", &tools).is_empty());
+        assert_eq!(advisories_for(16, "16.9", &tools).len(), 1);
+        assert!(advisories_for(16, "16.10", &tools).is_empty());
+        assert!(advisories_for(15, "15.14", &tools).is_empty());
+        assert!(advisories_for(18, "18.0", &tools).is_empty());
+        assert!(advisories_for(15, "15.3", &["postgres".to_string()]).is_empty(), "a server alone runs no scripts");
+        assert!(advisories_for(15, "15.3 (Debian 15.3-0+deb12u1)", &tools)[0].contains("CVE-2025-8714"));
+    }
 }

@@ -94,6 +94,7 @@ mod tests {
     #[test]
     fn a_build_without_zstd_is_reported_without_it() {
         let inst = Installation {
+            advisories: vec![],
             major: 18,
             version: "18.6".into(),
             dir: "/x".into(),

@@ -229,7 +229,13 @@ impl Engine {
         let wal_dir = cluster_dir(repo.root(), facts.sysid.parse().unwrap_or(0)).join("wal");
         let binary = match &opts.tideline_path {
             Some(p) => p.clone(),
-            None => std::env::current_exe().map_err(|e| Error::io("finding the tideline binary", e))?,
+            // As root, this binary may sit where the server's user cannot reach (under /root):
+            // a copy it can run, beside the sandboxes, as recovery uses.
+            None => {
+                let cli = crate::sandbox::access::cli_binary()?;
+                let shared = crate::sandbox::sandboxes_root(self.home());
+                crate::sandbox::access::runnable_cli(&cli, facts.os_user.as_ref(), &shared)?
+            }
         };
         let binary = binary.canonicalize().unwrap_or(binary);
         let blocker = match &facts.os_user {
@@ -367,7 +373,10 @@ impl Engine {
 /// search permission (not listing) on the repository's directories above it.
 pub(crate) fn prepare_wal_dir(wal_dir: &Path, user: Option<&OsUser>) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
-    std::fs::create_dir_all(wal_dir).map_err(|e| Error::io(format!("creating {}", wal_dir.display()), e))?;
+    // Every directory made here the server's user must pass through, and nobody need list.
+    let mut builder = std::fs::DirBuilder::new();
+    std::os::unix::fs::DirBuilderExt::mode(builder.recursive(true), 0o711);
+    builder.create(wal_dir).map_err(|e| Error::io(format!("creating {}", wal_dir.display()), e))?;
     for dir in wal_dir.ancestors().skip(1).take(3) {
         let mode = std::fs::metadata(dir).map_err(|e| Error::io(format!("reading {}", dir.display()), e))?.mode();
         std::fs::set_permissions(dir, std::fs::Permissions::from_mode((mode & 0o7777) | 0o011))
