@@ -50,3 +50,23 @@ fn an_empty_password_on_stdin_is_refused() {
     home.cli(&["profile", "add", "empty", "--url", URL, "--password-stdin"], Some("")).err("invalid_input");
     assert_eq!(home.cli(&["profile", "list"], None).ok()["profiles"].as_array().unwrap().len(), 0);
 }
+
+/// A restore sandbox's password goes to the keychain: with none, nothing is made at all (no
+/// server, no directory, no listing), rather than a sandbox nobody can log in to over TCP.
+#[test]
+fn without_a_keychain_no_restore_sandbox_is_made() {
+    let major = support::majors()[0];
+    let pg = support::TestCluster::start(major, None);
+    let home = Home::new();
+    home.cli(&["profile", "add", "p", "--url", &pg.url("postgres"), "--no-password"], None).ok();
+    let id = home.cli(&["backup", "p"], None).ok()["id"].as_str().unwrap().to_string();
+    let sandboxes = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(tideline_bin());
+    cmd.args(["restore", &id, "--sandbox", "--to-db", "copy", "--json"])
+        .env("TIDELINE_HOME", home.path())
+        .env("TIDELINE_SANDBOX_ROOT", sandboxes.path())
+        .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent-bus");
+    run_cli(cmd, None).err("keychain_unavailable");
+    assert_eq!(home.cli(&["sandbox", "list"], None).ok()["sandboxes"].as_array().unwrap().len(), 0);
+    assert_eq!(std::fs::read_dir(sandboxes.path()).unwrap().count(), 0, "no sandbox directory was made");
+}

@@ -17,8 +17,9 @@ use crate::secret::Secret;
 pub struct NewSandbox {
     pub record: SandboxRecord,
     cluster: Option<ManagedCluster>,
-    /// Stored in the keychain only once the sandbox is kept.
-    password: Secret,
+    /// The keychain holding its password (stored before anything is made, so a machine
+    /// without a keychain is told at once), forgotten again unless the sandbox is kept.
+    secrets: std::sync::Arc<dyn crate::keychain::SecretStore>,
     home: std::path::PathBuf,
     kept: bool,
 }
@@ -35,6 +36,9 @@ impl Drop for NewSandbox {
         }
         if let Err(e) = crate::catalog::Catalog::open(&self.home).and_then(|c| c.delete_sandbox(&self.record.id)) {
             tracing::warn!(sandbox = %self.record.id, error = %e.message, "forgetting a failed restore's sandbox");
+        }
+        if let Err(e) = self.secrets.delete(&crate::keychain::sandbox_account(&self.record.id)) {
+            tracing::warn!(sandbox = %self.record.id, error = %e.message, "forgetting a failed restore's password");
         }
     }
 }
@@ -99,10 +103,11 @@ impl Engine {
                 creating: Some(crate::process::this_process()),
             },
             cluster: None,
-            password,
+            secrets: self.secrets.clone(),
             home: self.home().to_path_buf(),
             kept: false,
         };
+        self.secrets.set(&crate::keychain::sandbox_account(&id), &password)?;
         // Listed before its server starts: a Tideline killed meanwhile leaves it as unfinished.
         self.catalog().save_sandbox(&sandbox.record)?;
         let mut cluster = ManagedCluster::create(&root, &server, &spec)?;
@@ -123,7 +128,6 @@ impl Engine {
     pub(crate) fn keep_sandbox(&self, mut sandbox: NewSandbox, restore_ms: u64) -> Result<super::Sandbox> {
         sandbox.record.laydown_ms = restore_ms;
         sandbox.record.creating = None;
-        self.secrets.set(&crate::keychain::sandbox_account(&sandbox.record.id), &sandbox.password)?;
         self.catalog().save_sandbox(&sandbox.record)?;
         sandbox.kept = true;
         Ok(sandbox.record.clone().into_view())
