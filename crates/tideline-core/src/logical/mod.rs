@@ -12,6 +12,7 @@ pub mod globals;
 pub mod into_schema;
 pub(crate) mod lock_waits;
 pub mod names;
+pub mod older_servers;
 pub mod options;
 pub mod preflight;
 pub mod restore;

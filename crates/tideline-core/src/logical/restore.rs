@@ -411,6 +411,10 @@ impl Engine {
         if opts.no_owner || opts.owner.is_some() {
             shared.push("--no-owner".to_string());
         }
+        // pg_restore sends SET ROLE itself, and writes it into a script it makes.
+        if let Some(owner) = &opts.owner {
+            shared.push(format!("--role={owner}"));
+        }
         if opts.sandbox {
             shared.push("--no-privileges".to_string());
         }
@@ -426,7 +430,10 @@ impl Engine {
             cc.command.args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "--single-transaction", "-f"]).arg(file);
             Ok(cc)
         };
-        let mut cc = if (opts.clean || !map.is_empty()) && !archive.is_plain() {
+        // Tools newer than the server write settings it lacks: run their script without them.
+        let older_server = super::older_servers::needs_filter(server_major)
+            && self.pg_restore_for(archive.manifest.tool_major, server_major)?.major > server_major;
+        let mut cc = if (opts.clean || !map.is_empty() || older_server) && !archive.is_plain() {
             // pg_restore --clean cannot drop a partition's inherited constraints and indexes,
             // and with --single-transaction that aborts the whole restore; pg_restore cannot
             // map roles at all. So: let pg_restore write the script, let those drops pass over
@@ -454,7 +461,15 @@ impl Engine {
             if !map.is_empty() {
                 text = super::role_map::apply(&text, &map);
             }
+            if older_server {
+                text = super::older_servers::without_newer_settings(&text, server_major);
+            }
             std::fs::write(&script, text).map_err(|e| Error::io("writing the restore script", e))?;
+            psql_script(&script)?
+        } else if archive.is_plain() && super::older_servers::needs_filter(server_major) {
+            // A plain script from pg_dump 17 or later may set what this server lacks.
+            let script = scratch.path().join("restore.sql");
+            super::older_servers::copy_without_newer_settings(&archive.artifact(), &script, server_major)?;
             psql_script(&script)?
         } else if archive.is_plain() {
             psql_script(&archive.artifact())?
@@ -482,16 +497,14 @@ impl Engine {
                 // All or nothing where pg_restore allows it (not with --jobs).
                 cc.command.arg("--single-transaction");
             }
-            if let Some(owner) = &opts.owner {
-                cc.command.arg(format!("--role={owner}"));
-            }
             cc.command.args(&shared).arg(archive.artifact());
             cc
         };
         if let Some(options) = &dest.session_options {
             cc.command.env("PGOPTIONS", options);
         }
-        let tool = if archive.is_plain() || opts.clean { "psql" } else { "pg_restore" };
+        let tool =
+            if archive.is_plain() || opts.clean || !map.is_empty() || older_server { "psql" } else { "pg_restore" };
         match run_logged(cc, &log_path, tool, job, "restoring", &TableSizes::new(), ErrorCode::RestoreFailed).await {
             Err(e) if e.code == ErrorCode::RestoreFailed => {
                 let text = std::fs::read_to_string(&log_path).unwrap_or_default();
