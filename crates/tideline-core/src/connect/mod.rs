@@ -62,17 +62,11 @@ async fn open(cfg: tokio_postgres::Config, draft: &ProfileDraft, password: Optio
             open_guarded(&cfg, draft, refusals.clone()).await
         } else if draft.sslmode == SslMode::Disable || draft.is_unix_socket() {
             let (client, conn) = cfg.connect(tokio_postgres::NoTls).await?;
-            tokio::spawn(async move {
-                let _ = conn.await;
-            });
-            Ok(client)
+            Ok(running(client, conn))
         } else {
             let tls = tls::connector(draft)?;
             let (client, conn) = cfg.connect(tls).await?;
-            tokio::spawn(async move {
-                let _ = conn.await;
-            });
-            Ok(client)
+            Ok(running(client, conn))
         }
     };
     let result: std::result::Result<Client, errors::ConnectFailure> =
@@ -99,22 +93,26 @@ async fn open_guarded(
     let _ = tcp.set_nodelay(true);
     let ssl = draft.sslmode != SslMode::Disable;
     let stream = auth_guard::AuthGuard::new(tcp, ssl, refusals.clone());
-    let client = if ssl {
+    Ok(if ssl {
         let mut make = tls::connector(draft)?;
         let connect =
             MakeTlsConnect::<auth_guard::AuthGuard<tokio::net::TcpStream>>::make_tls_connect(&mut make, &draft.host)
                 .map_err(|e| errors::ConnectFailure::Io(std::io::Error::other(e)))?;
         let (client, conn) = cfg.connect_raw(stream, auth_guard::GuardedTls::new(connect, refusals)).await?;
-        tokio::spawn(async move {
-            let _ = conn.await;
-        });
-        client
+        running(client, conn)
     } else {
         let (client, conn) = cfg.connect_raw(stream, tokio_postgres::NoTls).await?;
-        tokio::spawn(async move {
-            let _ = conn.await;
-        });
-        client
-    };
-    Ok(client)
+        running(client, conn)
+    })
+}
+
+/// The client, with its connection driven on the current runtime until the client drops.
+fn running<C>(client: Client, conn: C) -> Client
+where
+    C: std::future::Future + Send + 'static,
+{
+    tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    client
 }

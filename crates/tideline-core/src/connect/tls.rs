@@ -34,7 +34,7 @@ pub(super) fn connector(draft: &ProfileDraft) -> Result<MakeRustlsConnect, Conne
             "Use sslmode=verify-full with sslrootcert=system, or give sslrootcert the CA file that signed the server's certificate.",
         ));
     }
-    let verify_chain = verifies_server(draft);
+    let verify_chain = verifies_with(draft, root_path.is_some());
     let verifier: Arc<dyn ServerCertVerifier> = if verify_chain {
         let roots = load_roots(root_path)?;
         let webpki =
@@ -74,8 +74,11 @@ pub(super) fn connector(draft: &ProfileDraft) -> Result<MakeRustlsConnect, Conne
 /// verify-ca, verify-full, and require with a root certificate (given, or libpq's
 /// ~/.postgresql/root.crt), which libpq treats as verify-ca.
 pub(crate) fn verifies_server(draft: &ProfileDraft) -> bool {
-    matches!(draft.sslmode, SslMode::VerifyCa | SslMode::VerifyFull)
-        || (draft.sslmode == SslMode::Require && root_cert_path(draft).is_some())
+    verifies_with(draft, root_cert_path(draft).is_some())
+}
+
+fn verifies_with(draft: &ProfileDraft, has_root: bool) -> bool {
+    matches!(draft.sslmode, SslMode::VerifyCa | SslMode::VerifyFull) || (draft.sslmode == SslMode::Require && has_root)
 }
 
 /// libpq's default root certificate file is ~/.postgresql/root.crt.

@@ -29,8 +29,11 @@ pub struct RescanReport {
 pub fn default_repository(home: &std::path::Path) -> std::path::PathBuf {
     let old = home.join("repo");
     let chosen_home = std::env::var_os("TIDELINE_HOME").is_some_and(|h| !h.is_empty());
-    let old_in_use = std::fs::read_dir(&old).is_ok_and(|mut d| d.next().is_some());
-    if crate::cluster::running_as_root() && !chosen_home && !old_in_use {
+    // Only root's default home is looked into (a directory read on each call).
+    let root_default = crate::cluster::running_as_root()
+        && !chosen_home
+        && !std::fs::read_dir(&old).is_ok_and(|mut d| d.next().is_some());
+    if root_default {
         return std::path::PathBuf::from(ROOT_REPOSITORY);
     }
     old

@@ -430,10 +430,13 @@ impl Engine {
             cc.command.args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "--single-transaction", "-f"]).arg(file);
             Ok(cc)
         };
-        // Tools newer than the server write settings it lacks: run their script without them.
-        let older_server = super::older_servers::needs_filter(server_major)
+        // A pg_restore newer than the server writes settings it lacks: run its script without them.
+        let older_server = !archive.is_plain()
+            && super::older_servers::needs_filter(server_major)
             && self.pg_restore_for(archive.manifest.tool_major, server_major)?.major > server_major;
-        let mut cc = if (opts.clean || !map.is_empty() || older_server) && !archive.is_plain() {
+        // pg_restore writes a script that psql runs (rather than restoring itself).
+        let via_script = !archive.is_plain() && (opts.clean || !map.is_empty() || older_server);
+        let mut cc = if via_script {
             // pg_restore --clean cannot drop a partition's inherited constraints and indexes,
             // and with --single-transaction that aborts the whole restore; pg_restore cannot
             // map roles at all. So: let pg_restore write the script, let those drops pass over
@@ -503,8 +506,7 @@ impl Engine {
         if let Some(options) = &dest.session_options {
             cc.command.env("PGOPTIONS", options);
         }
-        let tool =
-            if archive.is_plain() || opts.clean || !map.is_empty() || older_server { "psql" } else { "pg_restore" };
+        let tool = if archive.is_plain() || via_script { "psql" } else { "pg_restore" };
         match run_logged(cc, &log_path, tool, job, "restoring", &TableSizes::new(), ErrorCode::RestoreFailed).await {
             Err(e) if e.code == ErrorCode::RestoreFailed => {
                 let text = std::fs::read_to_string(&log_path).unwrap_or_default();
