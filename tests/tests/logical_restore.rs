@@ -106,8 +106,14 @@ fn a_table_whose_tally_is_not_the_manifests_count_is_counted() {
         assert_eq!(actor["rows"], 2000, "{reported}");
         assert_eq!(reported, rows_in(&pg, "copy", &reported));
         let (tallied, counted) = last_row_count_sources(&home);
-        assert_eq!(counted, 1, "actor alone is counted ({tallied} tallied)");
-        assert_eq!(tallied, 71);
+        if major >= 15 {
+            assert_eq!(counted, 1, "actor alone is counted ({tallied} tallied)");
+            assert_eq!(tallied, 71);
+        } else {
+            // Before 15 a session's tally reaches the statistics collector some time after it
+            // ends: nothing is taken from it, every table is counted.
+            assert_eq!((tallied, counted), (0, 72), "PostgreSQL {major}");
+        }
     }
 }
 

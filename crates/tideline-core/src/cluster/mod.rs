@@ -246,14 +246,11 @@ impl ManagedCluster {
 
     fn initdb(&self, spec: &ClusterSpec) -> Result<()> {
         let mut cmd = self.command("initdb");
-        cmd.arg("-D").arg(self.data_dir()).args([
-            "-U",
-            &spec.superuser,
-            "-E",
-            "UTF8",
-            "--locale=C",
-            "--no-instructions",
-        ]);
+        cmd.arg("-D").arg(self.data_dir()).args(["-U", &spec.superuser, "-E", "UTF8", "--locale=C"]);
+        // initdb before 14 has no --no-instructions (its "start the server with" text is harmless).
+        if self.major >= 14 {
+            cmd.arg("--no-instructions");
+        }
         // The password reaches initdb in a file only the owner can read, removed right after.
         let pwfile = self.root.join(".pwfile");
         if let Some(pw) = &spec.password {

@@ -95,7 +95,8 @@ pub(crate) fn classify(failure: ConnectFailure, draft: &ProfileDraft, had_passwo
                 format!("password authentication failed for {target}: {msg}"),
                 "Check the user name and password; update the password with `tideline profile edit NAME --password-stdin` or in the profile form.",
             ),
-            "28000" if msg.contains("no pg_hba.conf entry") && msg.contains("no encryption") => Error::new(
+            // 17 and later say "no encryption"; 13 to 16 say "SSL off".
+            "28000" if msg.contains("no pg_hba.conf entry") && (msg.contains("no encryption") || msg.ends_with("SSL off")) => Error::new(
                 ErrorCode::TlsRequired,
                 format!("the server requires an encrypted connection: {msg}"),
                 "Set sslmode to require (or verify-full) for this profile.",

@@ -75,7 +75,10 @@ impl Engine {
             .await
             .map_err(super::dump::query_failed("reading the current user"))?
             .get(0);
-        let (script, kept) = without_role(&script, &me);
+        let (mut script, kept) = without_role(&script, &me);
+        if super::older_servers::needs_filter(server_major) {
+            script = super::older_servers::without_newer_settings(&script, server_major);
+        }
         let scratch = tempfile::Builder::new()
             .prefix("tideline-globals-")
             .tempdir()

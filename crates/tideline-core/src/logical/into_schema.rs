@@ -131,10 +131,15 @@ impl Engine {
         )
         .await?;
 
-        let pg_restore = self.tools()?.client_for(scratch.major(), "pg_restore")?.clone();
-        let mut cc = crate::libpq_env::client_command(&pg_restore.path("pg_restore"), target, password)?;
-        cc.command.args(["--verbose", "--exit-on-error", "--single-transaction", "--no-owner"]);
-        cc.command.arg(crate::libpq_env::dbname_arg(&target.database)).arg(&dump);
+        let cc = super::older_servers::restore_in_one_transaction(
+            &self.tools()?,
+            scratch.major(),
+            &dump,
+            &["--verbose", "--no-owner"],
+            target,
+            password,
+            scratch_dir.path(),
+        )?;
         let log = self.home().join("logs").join("restores").join(format!(
             "{}-into-{}.log",
             archive.id,

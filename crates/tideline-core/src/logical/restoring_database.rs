@@ -36,7 +36,15 @@ pub(crate) async fn create(admin: &Client, working: &str, final_name: &str) -> R
         .map(|r| r.get(0));
     if let Some(comment) = comment {
         let writer = comment.as_deref().and_then(|c| c.strip_prefix(MARK)).and_then(|w| w.rsplit_once('@'));
-        let abandoned = writer.is_some_and(|(process, at)| at == host() && !crate::process::process_alive(process));
+        let abandoned = match (&comment, writer) {
+            (_, Some((process, at))) => at == host() && !crate::process::process_alive(process),
+            // Unmarked: its writer died between CREATE DATABASE and the mark — likely before
+            // 15, whose CREATE DATABASE waits for a checkpoint and finishes on the server after
+            // the client is gone. A live writer marks it within milliseconds of its creation and
+            // nobody else connects to it before then.
+            (None, None) => sessions_in(admin, working).await? == 0,
+            (Some(_), None) => false,
+        };
         if !abandoned {
             return Err(Error::new(
                 ErrorCode::BackupInProgress,
@@ -60,6 +68,14 @@ pub(crate) async fn create(admin: &Client, working: &str, final_name: &str) -> R
         .batch_execute(&format!("COMMENT ON DATABASE {db} IS '{mark}'"))
         .await
         .map_err(query_failed("marking the database being restored"))
+}
+
+async fn sessions_in(admin: &Client, database: &str) -> Result<i64> {
+    Ok(admin
+        .query_one("SELECT count(*) FROM pg_stat_activity WHERE datname = $1", &[&database])
+        .await
+        .map_err(query_failed("looking for sessions in an earlier restore's database"))?
+        .get(0))
 }
 
 /// Gives the restored database its name (and drops the working mark). A rename needs the

@@ -146,7 +146,7 @@ impl Engine {
             }
         };
         let data = archive.dir.join(&archive.manifest.artifact);
-        match crate::physical::basebackup::verify_backup(&inst, &data, physical.format, major) {
+        match crate::physical::basebackup::verify_backup(&inst, &data, physical.format, major, &physical.stop_lsn) {
             Ok(outcome) if outcome.starts_with("verified") => report.readable = true,
             // Not run (a tar before 18): the checksums above are the check.
             Ok(_) => report.readable = report.problems.is_empty(),

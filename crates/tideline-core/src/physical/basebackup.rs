@@ -22,12 +22,15 @@ use std::time::Instant;
 pub const DATA_DIR: &str = "data";
 
 /// pg_verifybackup reads tar backups from 18 on; plain ones always. Its WAL check runs
-/// pg_waldump of its own major, which reads only that major's WAL.
+/// pg_waldump of its own major, which reads only that major's WAL: for another major's plain
+/// backup (a 16 server has no pg_verifybackup 16 where only 17's client tools are installed),
+/// Tideline's own reader checks the WAL instead.
 pub(crate) fn verify_backup(
     inst: &crate::tools::Installation,
     dir: &Path,
     format: BaseFormat,
     server_major: u32,
+    stop_lsn: &str,
 ) -> Result<String> {
     if format == BaseFormat::Tar && inst.major < 18 {
         return Ok(format!("not run: pg_verifybackup {} reads plain backups only (tar from 18 on)", inst.major));
@@ -54,9 +57,49 @@ pub(crate) fn verify_backup(
         (_, true) => "verified".into(),
         (BaseFormat::Tar, false) => "verified (files; pg_waldump cannot read the WAL in a tar)".into(),
         (BaseFormat::Plain, false) => {
-            format!("verified (files; pg_waldump {} does not read PostgreSQL {server_major}'s WAL)", inst.major)
+            let records = read_wal_to(&dir.join("pg_wal"), stop_lsn)?;
+            format!(
+                "verified (files by pg_verifybackup {}; WAL by Tideline's reader, {records} records to {stop_lsn})",
+                inst.major
+            )
         }
     })
+}
+
+/// Reads the backup's WAL with Tideline's reader, CRCs checked: every record up to `stop_lsn`
+/// (where the backup becomes consistent) must be there. Returns how many records were read.
+fn read_wal_to(pg_wal: &Path, stop_lsn: &str) -> Result<u64> {
+    let broken = |what: String| {
+        Error::new(
+            ErrorCode::VerifyFailed,
+            format!("the base backup's WAL is damaged: {what}"),
+            "Nothing was kept. Run the base backup again; if it fails again, check the disk the repository is on.",
+        )
+    };
+    let stop = super::progress::lsn(stop_lsn).ok_or_else(|| Error::internal(format!("stop LSN {stop_lsn}")))?;
+    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(pg_wal)
+        .map_err(|e| Error::io(format!("reading {}", pg_wal.display()), e))?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name().is_some_and(|n| n.len() == 24 && n.to_string_lossy().chars().all(|c| c.is_ascii_hexdigit()))
+        })
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        return Err(broken("pg_wal holds no segment".into()));
+    }
+    let report = crate::wal::inspect::inspect(&files, true, crate::wal::inspect::Detail::Transactions)
+        .map_err(|e| broken(e.message))?;
+    if let Some(end) = report.end_of_wal.as_deref().and_then(super::progress::lsn) {
+        if end < stop {
+            return Err(broken(format!(
+                "valid WAL ends at {} before the backup's end {stop_lsn}",
+                report.end_of_wal.unwrap_or_default()
+            )));
+        }
+    }
+    Ok(report.records)
 }
 
 /// pg_basebackup's own words, made into a coded error where the cause is a known setting.
@@ -217,7 +260,7 @@ impl Engine {
             .map_err(|e| Error::io("reading the backup_manifest pg_basebackup wrote", e))?;
         let range = wal_range(&manifest_text)
             .ok_or_else(|| Error::internal("pg_basebackup's backup_manifest names no WAL range"))?;
-        let verified = verify_backup(&inst, &target, opts.format, major)?;
+        let verified = verify_backup(&inst, &target, opts.format, major, &range.end_lsn)?;
         job.phase("checksumming");
         let files = checksum::inventory(staging.path(), &[crate::repo::MANIFEST])?;
         let command = staging.recorded_command("pg_basebackup", &args);

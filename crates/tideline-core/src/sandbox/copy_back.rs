@@ -141,13 +141,15 @@ impl Engine {
                 "The sandbox's server.log may say more.",
             ));
         }
-        let mut restore =
-            client_command(&tools.client_for(major, "pg_restore")?.path("pg_restore"), live, live_password)?;
-        restore
-            .command
-            .args(["--single-transaction", "--exit-on-error", "--no-owner"])
-            .arg(dbname_arg(&live.database))
-            .arg(&file);
+        let mut restore = crate::logical::older_servers::restore_in_one_transaction(
+            &tools,
+            major,
+            &file,
+            &["--no-owner"],
+            live,
+            live_password,
+            dir.path(),
+        )?;
         let out = restore.command.output().map_err(|e| Error::io("running pg_restore", e))?;
         if !out.status.success() {
             return Err(Error::new(
