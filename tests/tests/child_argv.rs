@@ -2,6 +2,7 @@
 //! argv nor its environment carries the password: it gets a private in-memory passfile that is
 //! gone after.
 
+#[macro_use]
 mod support;
 
 use std::path::Path;
@@ -36,46 +37,43 @@ fn watch(child: &mut std::process::Child) -> (Vec<u8>, Vec<u8>) {
     (argv, environ)
 }
 
-#[test]
-fn a_connecting_psql_child_never_has_the_password_on_argv() {
-    for major in majors() {
-        let pw = password();
-        let pg = TestCluster::start(major, Some(&pw));
-        let home = tempfile::tempdir().unwrap();
-        let engine = Engine::open(home.path(), Arc::new(OsKeychain), Arc::new(SystemClock)).unwrap();
-        let profile = engine
-            .add_profile(&pg.get().tcp_draft("argv", "postgres", "postgres"), Some(&tideline_core::Secret::new(&pw)))
-            .unwrap();
+each_major!(fn a_connecting_psql_child_never_has_the_password_on_argv(major) {
+    let pw = password();
+    let pg = TestCluster::start(major, Some(&pw));
+    let home = tempfile::tempdir().unwrap();
+    let engine = Engine::open(home.path(), Arc::new(OsKeychain), Arc::new(SystemClock)).unwrap();
+    let profile = engine
+        .add_profile(&pg.get().tcp_draft("argv", "postgres", "postgres"), Some(&tideline_core::Secret::new(&pw)))
+        .unwrap();
 
-        let psql = client(major, "psql").path("psql");
-        let mut cc = engine.client_command(&profile.name, &psql).unwrap();
-        let passfile = cc.passfile_path().to_path_buf();
-        cc.command.args(["-X", "-At", "-c", "select 'connected as ' || current_user, pg_sleep(1.5)"]);
-        cc.command.stdout(std::process::Stdio::piped());
-        let mut child = cc.command.spawn().unwrap();
-        let (argv, environ) = watch(&mut child);
-        let out = child.wait_with_output().unwrap();
+    let psql = client(major, "psql").path("psql");
+    let mut cc = engine.client_command(&profile.name, &psql).unwrap();
+    let passfile = cc.passfile_path().to_path_buf();
+    cc.command.args(["-X", "-At", "-c", "select 'connected as ' || current_user, pg_sleep(1.5)"]);
+    cc.command.stdout(std::process::Stdio::piped());
+    let mut child = cc.command.spawn().unwrap();
+    let (argv, environ) = watch(&mut child);
+    let out = child.wait_with_output().unwrap();
 
-        assert!(out.status.success(), "psql failed on PostgreSQL {major}");
-        assert!(
-            String::from_utf8_lossy(&out.stdout).contains("connected as postgres"),
-            "the child really connected with the password"
-        );
-        assert!(contains(&argv, "pg_sleep"), "we read the real child's argv: {}", String::from_utf8_lossy(&argv));
-        assert!(!contains(&argv, &pw), "password on argv");
-        assert!(!contains(&environ, &pw), "password in the environment");
-        assert!(contains(&environ, &format!("PGPASSFILE={}", passfile.display())));
-        use std::os::unix::fs::PermissionsExt;
-        assert_eq!(std::fs::metadata(&passfile).unwrap().permissions().mode() & 0o777, 0o600);
-        // In memory: no file system holds it, and it is gone once the command is.
-        let target = std::fs::read_link(&passfile).unwrap();
-        assert!(target.to_string_lossy().starts_with("/memfd:"), "{}", target.display());
-        drop(cc);
-        assert!(std::fs::read_link(&passfile).map(|t| t != target).unwrap_or(true), "the passfile is gone afterwards");
+    assert!(out.status.success(), "psql failed on PostgreSQL {major}");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("connected as postgres"),
+        "the child really connected with the password"
+    );
+    assert!(contains(&argv, "pg_sleep"), "we read the real child's argv: {}", String::from_utf8_lossy(&argv));
+    assert!(!contains(&argv, &pw), "password on argv");
+    assert!(!contains(&environ, &pw), "password in the environment");
+    assert!(contains(&environ, &format!("PGPASSFILE={}", passfile.display())));
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(&passfile).unwrap().permissions().mode() & 0o777, 0o600);
+    // In memory: no file system holds it, and it is gone once the command is.
+    let target = std::fs::read_link(&passfile).unwrap();
+    assert!(target.to_string_lossy().starts_with("/memfd:"), "{}", target.display());
+    drop(cc);
+    assert!(std::fs::read_link(&passfile).map(|t| t != target).unwrap_or(true), "the passfile is gone afterwards");
 
-        engine.remove_profile(&profile.name).unwrap();
-    }
-}
+    engine.remove_profile(&profile.name).unwrap();
+});
 
 #[test]
 fn the_argv_check_catches_a_password_that_is_on_argv() {

@@ -1,113 +1,108 @@
 //! PITR from an incremental base backup (PostgreSQL 17+): the chain is combined with
 //! pg_combinebackup into the sandbox, then WAL replays to the target.
 
+#[macro_use]
 mod support;
 
 use support::{password, psql, Home};
 
-#[test]
-fn pitr_combines_the_incremental_chain() {
-    for major in support::majors().into_iter().filter(|m| *m >= 17) {
-        let pw = password();
-        let source = support::ArchivingSource::start(major, Some(&pw), vec![("summarize_wal".into(), "on".into())]);
-        let (pg, repo) = (&source.pg, &source.repo);
-        let home = Home::new();
-        home.cli(&["profile", "add", "p", "--url", &pg.url("postgres"), "--password-stdin"], Some(&pw)).ok();
-        home.cli(&["repo", "path", repo.to_str().unwrap()], None).ok();
-        source.switch_and_wait();
-        psql(pg, "postgres", "CREATE TABLE t AS SELECT g AS id FROM generate_series(1, 1000) g");
-        let full = home.cli(&["basebackup", "p", "--format", "plain"], None).ok().clone();
-        psql(pg, "postgres", "INSERT INTO t SELECT generate_series(1001, 1500)");
-        let incr = home.cli(&["basebackup", "p", "--format", "plain", "--incremental"], None).ok().clone();
-        psql(pg, "postgres", "INSERT INTO t SELECT generate_series(1501, 1600)");
-        let lsn = psql(pg, "postgres", "SELECT pg_current_wal_lsn()");
-        psql(pg, "postgres", "DELETE FROM t");
-        source.switch_and_wait();
+each_major!([17, 18] fn pitr_combines_the_incremental_chain(major) {
+    let pw = password();
+    let source = support::ArchivingSource::start(major, Some(&pw), vec![("summarize_wal".into(), "on".into())]);
+    let (pg, repo) = (&source.pg, &source.repo);
+    let home = Home::new();
+    home.cli(&["profile", "add", "p", "--url", &pg.url("postgres"), "--password-stdin"], Some(&pw)).ok();
+    home.cli(&["repo", "path", repo.to_str().unwrap()], None).ok();
+    source.switch_and_wait();
+    psql(pg, "postgres", "CREATE TABLE t AS SELECT g AS id FROM generate_series(1, 1000) g");
+    let full = home.cli(&["basebackup", "p", "--format", "plain"], None).ok().clone();
+    psql(pg, "postgres", "INSERT INTO t SELECT generate_series(1001, 1500)");
+    let incr = home.cli(&["basebackup", "p", "--format", "plain", "--incremental"], None).ok().clone();
+    psql(pg, "postgres", "INSERT INTO t SELECT generate_series(1501, 1600)");
+    let lsn = psql(pg, "postgres", "SELECT pg_current_wal_lsn()");
+    psql(pg, "postgres", "DELETE FROM t");
+    source.switch_and_wait();
 
-        let s = home.cli(&["pitr", "p", "--lsn", &lsn], None).ok().clone();
-        assert_eq!(s["backup_id"], incr["id"], "{s}");
-        assert_eq!(s["backup_chain"], serde_json::json!([full["id"], incr["id"]]), "{s}");
-        let id = s["id"].as_str().unwrap().to_string();
-        let cmp = home.cli(&["sandbox", "compare", &id], None).ok().clone();
-        assert_eq!(cmp["tables"][0]["sandbox_rows"], 1600, "PostgreSQL {major}: {cmp}");
-        assert_eq!(cmp["tables"][0]["live_rows"], 0);
-        home.cli(&["sandbox", "remove", &id], None).ok();
+    let s = home.cli(&["pitr", "p", "--lsn", &lsn], None).ok().clone();
+    assert_eq!(s["backup_id"], incr["id"], "{s}");
+    assert_eq!(s["backup_chain"], serde_json::json!([full["id"], incr["id"]]), "{s}");
+    let id = s["id"].as_str().unwrap().to_string();
+    let cmp = home.cli(&["sandbox", "compare", &id], None).ok().clone();
+    assert_eq!(cmp["tables"][0]["sandbox_rows"], 1600, "PostgreSQL {major}: {cmp}");
+    assert_eq!(cmp["tables"][0]["live_rows"], 0);
+    home.cli(&["sandbox", "remove", &id], None).ok();
 
-        // pg_combinebackup reads the chain in place: a flipped byte in the full backup is
-        // refused before it runs, with the file named.
-        let shown = home.cli(&["backups", "show", full["id"].as_str().unwrap()], None).ok().clone();
-        let file = support::largest_file(&shown, "data/base/");
-        let path = std::path::Path::new(shown["path"].as_str().unwrap()).join(&file);
-        let original = std::fs::read(&path).unwrap();
-        let mut bytes = original.clone();
-        bytes[original.len() / 2] ^= 0x01;
-        std::fs::write(&path, &bytes).unwrap();
-        let err = home.cli(&["pitr", "p", "--lsn", &lsn], None).err("checksum_mismatch").clone();
-        assert!(err["message"].as_str().unwrap().contains(&file), "PostgreSQL {major}: {err}");
-        std::fs::write(&path, &original).unwrap();
+    // pg_combinebackup reads the chain in place: a flipped byte in the full backup is
+    // refused before it runs, with the file named.
+    let shown = home.cli(&["backups", "show", full["id"].as_str().unwrap()], None).ok().clone();
+    let file = support::largest_file(&shown, "data/base/");
+    let path = std::path::Path::new(shown["path"].as_str().unwrap()).join(&file);
+    let original = std::fs::read(&path).unwrap();
+    let mut bytes = original.clone();
+    bytes[original.len() / 2] ^= 0x01;
+    std::fs::write(&path, &bytes).unwrap();
+    let err = home.cli(&["pitr", "p", "--lsn", &lsn], None).err("checksum_mismatch").clone();
+    assert!(err["message"].as_str().unwrap().contains(&file), "PostgreSQL {major}: {err}");
+    std::fs::write(&path, &original).unwrap();
+});
+
+// Two profiles on one cluster: B's incremental backup takes A's base backup as its parent.
+// Retention of A keeps that parent and the WAL B's backup needs, and B still recovers.
+each_major!([17, 18] fn retention_of_one_profile_keeps_what_anothers_incremental_needs(major) {
+    let pw = password();
+    let source = support::ArchivingSource::start(major, Some(&pw), vec![("summarize_wal".into(), "on".into())]);
+    let (pg, repo) = (&source.pg, &source.repo);
+    let home = Home::new();
+    for name in ["a", "b"] {
+        home.cli(&["profile", "add", name, "--url", &pg.url("postgres"), "--password-stdin"], Some(&pw)).ok();
     }
-}
+    home.cli(&["repo", "path", repo.to_str().unwrap()], None).ok();
+    source.switch_and_wait();
+    psql(pg, "postgres", "CREATE TABLE t AS SELECT g AS id FROM generate_series(1, 1000) g");
+    let parent = home.cli(&["basebackup", "a", "--format", "plain"], None).ok().clone();
+    psql(pg, "postgres", "INSERT INTO t SELECT generate_series(1001, 1500)");
+    let incr = home.cli(&["basebackup", "b", "--format", "plain", "--incremental"], None).ok().clone();
+    let chain = home.cli(&["backups", "show", incr["id"].as_str().unwrap()], None).ok().clone();
+    assert_eq!(chain["physical"]["incremental_of"], parent["id"], "B builds on A's backup");
+    let newer = home.cli(&["basebackup", "a", "--format", "plain"], None).ok().clone();
+    // Each base backup ends with a segment switch of its own: write, so there is one more.
+    psql(pg, "postgres", "INSERT INTO t VALUES (0)");
+    source.switch_and_wait();
 
-/// Two profiles on one cluster: B's incremental backup takes A's base backup as its parent.
-/// Retention of A keeps that parent and the WAL B's backup needs, and B still recovers.
-#[test]
-fn retention_of_one_profile_keeps_what_anothers_incremental_needs() {
-    for major in support::majors().into_iter().filter(|m| *m >= 17) {
-        let pw = password();
-        let source = support::ArchivingSource::start(major, Some(&pw), vec![("summarize_wal".into(), "on".into())]);
-        let (pg, repo) = (&source.pg, &source.repo);
-        let home = Home::new();
-        for name in ["a", "b"] {
-            home.cli(&["profile", "add", name, "--url", &pg.url("postgres"), "--password-stdin"], Some(&pw)).ok();
-        }
-        home.cli(&["repo", "path", repo.to_str().unwrap()], None).ok();
-        source.switch_and_wait();
-        psql(pg, "postgres", "CREATE TABLE t AS SELECT g AS id FROM generate_series(1, 1000) g");
-        let parent = home.cli(&["basebackup", "a", "--format", "plain"], None).ok().clone();
-        psql(pg, "postgres", "INSERT INTO t SELECT generate_series(1001, 1500)");
-        let incr = home.cli(&["basebackup", "b", "--format", "plain", "--incremental"], None).ok().clone();
-        let chain = home.cli(&["backups", "show", incr["id"].as_str().unwrap()], None).ok().clone();
-        assert_eq!(chain["physical"]["incremental_of"], parent["id"], "B builds on A's backup");
-        let newer = home.cli(&["basebackup", "a", "--format", "plain"], None).ok().clone();
-        // Each base backup ends with a segment switch of its own: write, so there is one more.
-        psql(pg, "postgres", "INSERT INTO t VALUES (0)");
-        source.switch_and_wait();
+    let applied = home.cli(&["retention", "apply", "a", "--keep-last", "1", "--yes"], None).ok().clone();
+    let base = applied["series"].as_array().unwrap().iter().find(|s| s["series"] == "base").unwrap();
+    let verdict =
+        |id: &serde_json::Value| base["verdicts"].as_array().unwrap().iter().find(|v| v["id"] == *id).unwrap();
+    assert_eq!(verdict(&newer["id"])["keep"], true);
+    let kept = verdict(&parent["id"]);
+    assert_eq!(kept["keep"], true, "PostgreSQL {major}: {applied}");
+    assert!(kept["reasons"].to_string().contains(incr["id"].as_str().unwrap()), "{kept}");
+    // No WAL from A's first backup on was expired: B's backup replays from its own start.
+    let expired = applied["wal_segments"].as_array().unwrap();
+    let parent_manifest = home.cli(&["backups", "show", parent["id"].as_str().unwrap()], None).ok().clone();
+    let start = parent_manifest["physical"]["start_lsn"].as_str().unwrap().to_string();
+    let first_kept = psql(pg, "postgres", &format!("SELECT pg_walfile_name('{start}')"));
+    assert!(expired.iter().all(|s| s.as_str().unwrap() < first_kept.as_str()), "{expired:?} vs {first_kept}");
 
-        let applied = home.cli(&["retention", "apply", "a", "--keep-last", "1", "--yes"], None).ok().clone();
-        let base = applied["series"].as_array().unwrap().iter().find(|s| s["series"] == "base").unwrap();
-        let verdict =
-            |id: &serde_json::Value| base["verdicts"].as_array().unwrap().iter().find(|v| v["id"] == *id).unwrap();
-        assert_eq!(verdict(&newer["id"])["keep"], true);
-        let kept = verdict(&parent["id"]);
-        assert_eq!(kept["keep"], true, "PostgreSQL {major}: {applied}");
-        assert!(kept["reasons"].to_string().contains(incr["id"].as_str().unwrap()), "{kept}");
-        // No WAL from A's first backup on was expired: B's backup replays from its own start.
-        let expired = applied["wal_segments"].as_array().unwrap();
-        let parent_manifest = home.cli(&["backups", "show", parent["id"].as_str().unwrap()], None).ok().clone();
-        let start = parent_manifest["physical"]["start_lsn"].as_str().unwrap().to_string();
-        let first_kept = psql(pg, "postgres", &format!("SELECT pg_walfile_name('{start}')"));
-        assert!(expired.iter().all(|s| s.as_str().unwrap() < first_kept.as_str()), "{expired:?} vs {first_kept}");
+    let s =
+        home.cli(&["pitr", "b", "--immediate", "--from-backup", incr["id"].as_str().unwrap()], None).ok().clone();
+    assert_eq!(s["backup_chain"], serde_json::json!([parent["id"], incr["id"]]), "{s}");
+    let id = s["id"].as_str().unwrap().to_string();
+    let cmp = home.cli(&["sandbox", "compare", &id], None).ok().clone();
+    assert_eq!(cmp["tables"][0]["sandbox_rows"], 1500, "PostgreSQL {major}: {cmp}");
+    home.cli(&["sandbox", "remove", &id], None).ok();
 
-        let s =
-            home.cli(&["pitr", "b", "--immediate", "--from-backup", incr["id"].as_str().unwrap()], None).ok().clone();
-        assert_eq!(s["backup_chain"], serde_json::json!([parent["id"], incr["id"]]), "{s}");
-        let id = s["id"].as_str().unwrap().to_string();
-        let cmp = home.cli(&["sandbox", "compare", &id], None).ok().clone();
-        assert_eq!(cmp["tables"][0]["sandbox_rows"], 1500, "PostgreSQL {major}: {cmp}");
-        home.cli(&["sandbox", "remove", &id], None).ok();
-
-        // B's timeline draws from every base backup of the cluster, A's too...
-        let drawn_from = |profile: &str| -> Vec<serde_json::Value> {
-            let view = home.cli(&["timeline", profile], None).ok().clone();
-            view["window"]["base_backups"].as_array().unwrap().iter().map(|b| b["id"].clone()).collect()
-        };
-        let all = drawn_from("b");
-        assert!([&parent["id"], &incr["id"], &newer["id"]].iter().all(|id| all.contains(id)), "{all:?}");
-        // ...but never from an incremental whose parent is gone (removed behind Tideline's back).
-        std::fs::remove_dir_all(parent["path"].as_str().unwrap()).unwrap();
-        home.cli(&["repo", "rescan"], None).ok();
-        let left = drawn_from("b");
-        assert!(!left.contains(&incr["id"]) && !left.contains(&parent["id"]), "PostgreSQL {major}: {left:?}");
-        assert!(left.contains(&newer["id"]), "{left:?}");
-    }
-}
+    // B's timeline draws from every base backup of the cluster, A's too...
+    let drawn_from = |profile: &str| -> Vec<serde_json::Value> {
+        let view = home.cli(&["timeline", profile], None).ok().clone();
+        view["window"]["base_backups"].as_array().unwrap().iter().map(|b| b["id"].clone()).collect()
+    };
+    let all = drawn_from("b");
+    assert!([&parent["id"], &incr["id"], &newer["id"]].iter().all(|id| all.contains(id)), "{all:?}");
+    // ...but never from an incremental whose parent is gone (removed behind Tideline's back).
+    std::fs::remove_dir_all(parent["path"].as_str().unwrap()).unwrap();
+    home.cli(&["repo", "rescan"], None).ok();
+    let left = drawn_from("b");
+    assert!(!left.contains(&incr["id"]) && !left.contains(&parent["id"]), "PostgreSQL {major}: {left:?}");
+    assert!(left.contains(&newer["id"]), "{left:?}");
+});

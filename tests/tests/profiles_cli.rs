@@ -1,96 +1,91 @@
 //! `tideline profile add|test|remove` against real password-protected clusters of every major,
 //! with the password in the real keychain and nowhere else.
 
+#[macro_use]
 mod support;
 
 use support::{keychain_get, majors, password, Home, TestCluster};
 
-#[test]
-fn add_with_password_stdin_then_test_reports_the_server_on_every_major() {
-    for major in majors() {
-        let pw = password();
-        let pg = TestCluster::start(major, Some(&pw));
-        let home = Home::new();
-        let name = format!("pg{major}");
+each_major!(fn add_with_password_stdin_then_test_reports_the_server_on_every_major(major) {
+    let pw = password();
+    let pg = TestCluster::start(major, Some(&pw));
+    let home = Home::new();
+    let name = format!("pg{major}");
 
-        let added = home.cli(
-            &["profile", "add", &name, "--url", &pg.url("postgres"), "--password-stdin"],
-            Some(&format!("{pw}\n")),
-        );
-        let profile = added.ok();
-        let id = profile["id"].as_str().expect("created objects carry an id").to_string();
-        assert_eq!(profile["has_password"], true);
-        assert_eq!(keychain_get(&id).as_deref(), Some(pw.as_str()), "the password is in the OS keychain");
+    let added = home.cli(
+        &["profile", "add", &name, "--url", &pg.url("postgres"), "--password-stdin"],
+        Some(&format!("{pw}\n")),
+    );
+    let profile = added.ok();
+    let id = profile["id"].as_str().expect("created objects carry an id").to_string();
+    assert_eq!(profile["has_password"], true);
+    assert_eq!(keychain_get(&id).as_deref(), Some(pw.as_str()), "the password is in the OS keychain");
 
-        let tested = home.cli(&["profile", "test", &name], None);
-        let facts = tested.ok();
-        assert_eq!(facts["major"], major, "{facts}");
-        assert!(facts["server_version"].as_str().unwrap().starts_with(&format!("{major}.")), "{facts}");
-        assert_eq!(facts["current_user"], "postgres");
-        assert_eq!(facts["is_superuser"], true);
-        assert_eq!(facts["can_replicate"], true);
-        assert_eq!(facts["wal_level"], "replica");
-        assert!(facts["databases"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|d| d["name"] == "postgres" && d["size_bytes"].as_i64().unwrap() > 0));
-        assert!(facts["round_trip_ms"].as_f64().unwrap() >= 0.0);
+    let tested = home.cli(&["profile", "test", &name], None);
+    let facts = tested.ok();
+    assert_eq!(facts["major"], major, "{facts}");
+    assert!(facts["server_version"].as_str().unwrap().starts_with(&format!("{major}.")), "{facts}");
+    assert_eq!(facts["current_user"], "postgres");
+    assert_eq!(facts["is_superuser"], true);
+    assert_eq!(facts["can_replicate"], true);
+    assert_eq!(facts["wal_level"], "replica");
+    assert!(facts["databases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|d| d["name"] == "postgres" && d["size_bytes"].as_i64().unwrap() > 0));
+    assert!(facts["round_trip_ms"].as_f64().unwrap() >= 0.0);
 
-        let shown = home.cli(&["profile", "show", &name], None);
-        assert_eq!(shown.ok()["port"], pg.port());
-        let listed = home.cli(&["profile", "list"], None);
-        assert_eq!(listed.ok()["profiles"].as_array().unwrap().len(), 1);
+    let shown = home.cli(&["profile", "show", &name], None);
+    assert_eq!(shown.ok()["port"], pg.port());
+    let listed = home.cli(&["profile", "list"], None);
+    assert_eq!(listed.ok()["profiles"].as_array().unwrap().len(), 1);
 
-        assert_eq!(home.files_containing(&pw), Vec::<std::path::PathBuf>::new(), "password found under TIDELINE_HOME");
-        for out in [&added, &tested, &shown, &listed] {
-            assert!(!String::from_utf8_lossy(&out.output.stdout).contains(&pw));
-            assert!(!String::from_utf8_lossy(&out.output.stderr).contains(&pw));
-        }
-
-        // The rotating log file records what happened, and never the password.
-        let logs: Vec<_> = std::fs::read_dir(home.path().join("logs")).unwrap().flatten().map(|e| e.path()).collect();
-        let log_text: String = logs.iter().map(|p| std::fs::read_to_string(p).unwrap()).collect();
-        assert!(logs.iter().any(|p| p.file_name().unwrap().to_string_lossy().starts_with("cli")), "{logs:?}");
-        assert!(log_text.contains("profile added") && log_text.contains("connection tested"), "{log_text}");
-        assert!(!log_text.contains(&pw));
-
-        home.cli(&["profile", "remove", &name], None).ok();
-        assert_eq!(keychain_get(&id), None, "removing a profile removes its keychain entry");
-        home.cli(&["profile", "show", &name], None).err("profile_missing");
+    assert_eq!(home.files_containing(&pw), Vec::<std::path::PathBuf>::new(), "password found under TIDELINE_HOME");
+    for out in [&added, &tested, &shown, &listed] {
+        assert!(!String::from_utf8_lossy(&out.output.stdout).contains(&pw));
+        assert!(!String::from_utf8_lossy(&out.output.stderr).contains(&pw));
     }
-}
 
-#[test]
-fn each_failure_has_its_own_code_and_hint() {
-    for major in majors() {
-        let pw = password();
-        let pg = TestCluster::start(major, Some(&pw));
-        let home = Home::new();
-        let url = pg.url("postgres");
+    // The rotating log file records what happened, and never the password.
+    let logs: Vec<_> = std::fs::read_dir(home.path().join("logs")).unwrap().flatten().map(|e| e.path()).collect();
+    let log_text: String = logs.iter().map(|p| std::fs::read_to_string(p).unwrap()).collect();
+    assert!(logs.iter().any(|p| p.file_name().unwrap().to_string_lossy().starts_with("cli")), "{logs:?}");
+    assert!(log_text.contains("profile added") && log_text.contains("connection tested"), "{log_text}");
+    assert!(!log_text.contains(&pw));
 
-        home.cli(&["profile", "add", "wrong", "--url", &url, "--password-stdin"], Some("not-the-password")).ok();
-        home.cli(&["profile", "test", "wrong"], None).err("auth_failed");
+    home.cli(&["profile", "remove", &name], None).ok();
+    assert_eq!(keychain_get(&id), None, "removing a profile removes its keychain entry");
+    home.cli(&["profile", "show", &name], None).err("profile_missing");
+});
 
-        home.cli(&["profile", "add", "nopw", "--url", &url, "--no-password"], None).ok();
-        home.cli(&["profile", "test", "nopw"], None).err("password_missing");
+each_major!(fn each_failure_has_its_own_code_and_hint(major) {
+    let pw = password();
+    let pg = TestCluster::start(major, Some(&pw));
+    let home = Home::new();
+    let url = pg.url("postgres");
 
-        home.cli(&["profile", "add", "nodb", "--url", &pg.url("no_such_db"), "--password-stdin"], Some(&pw)).ok();
-        home.cli(&["profile", "test", "nodb"], None).err("database_missing");
+    home.cli(&["profile", "add", "wrong", "--url", &url, "--password-stdin"], Some("not-the-password")).ok();
+    home.cli(&["profile", "test", "wrong"], None).err("auth_failed");
 
-        let closed = tideline_core::cluster::free_port().unwrap();
-        let unreachable = format!("postgresql://postgres@127.0.0.1:{closed}/postgres");
-        home.cli(&["profile", "add", "down", "--url", &unreachable, "--no-password"], None).ok();
-        home.cli(&["profile", "test", "down"], None).err("host_unreachable");
+    home.cli(&["profile", "add", "nopw", "--url", &url, "--no-password"], None).ok();
+    home.cli(&["profile", "test", "nopw"], None).err("password_missing");
 
-        // A server that requires TLS from a client that will not use it.
-        let plain = format!("postgresql://postgres@127.0.0.1:{}/postgres?sslmode=require", pg.port());
-        home.cli(&["profile", "add", "tls", "--url", &plain, "--password-stdin"], Some(&pw)).ok();
-        home.cli(&["profile", "test", "tls"], None).err("tls_unsupported");
+    home.cli(&["profile", "add", "nodb", "--url", &pg.url("no_such_db"), "--password-stdin"], Some(&pw)).ok();
+    home.cli(&["profile", "test", "nodb"], None).err("database_missing");
 
-        assert!(home.files_containing(&pw).is_empty());
-    }
-}
+    let closed = tideline_core::cluster::free_port().unwrap();
+    let unreachable = format!("postgresql://postgres@127.0.0.1:{closed}/postgres");
+    home.cli(&["profile", "add", "down", "--url", &unreachable, "--no-password"], None).ok();
+    home.cli(&["profile", "test", "down"], None).err("host_unreachable");
+
+    // A server that requires TLS from a client that will not use it.
+    let plain = format!("postgresql://postgres@127.0.0.1:{}/postgres?sslmode=require", pg.port());
+    home.cli(&["profile", "add", "tls", "--url", &plain, "--password-stdin"], Some(&pw)).ok();
+    home.cli(&["profile", "test", "tls"], None).err("tls_unsupported");
+
+    assert!(home.files_containing(&pw).is_empty());
+});
 
 #[test]
 fn malformed_input_is_refused_before_anything_is_saved() {

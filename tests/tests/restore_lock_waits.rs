@@ -3,10 +3,11 @@
 //! through a pooler that refuses startup options (a real PgBouncer) — runs with the server's
 //! setting rather than being refused the connection. Real servers of every major.
 
+#[macro_use]
 mod support;
 
 use std::time::{Duration, Instant};
-use support::{last_log_line, majors, password, psql, Home, TestCluster};
+use support::{last_log_line, password, psql, Home, TestCluster};
 
 /// A server logging lock waits, with autovacuum looking every second; a home with profile `p`
 /// (the superuser) and a backup of database `av` (one table `t`, 100000 rows).
@@ -65,72 +66,66 @@ fn log_len(pg: &TestCluster) -> usize {
     std::fs::metadata(pg.get().log_path()).unwrap().len() as usize
 }
 
-#[test]
-fn autovacuum_working_on_a_table_yields_to_the_restore_within_100_ms() {
-    for major in majors() {
-        let (pg, home, id) = setup(major);
-        home.cli(&["restore", &id, "--to-db", "copy"], None).ok();
-        assert!(last_log_line(&home, SESSIONS_LINE).contains("shortened=true"));
-        // Autovacuum crawls over t in copy (100000 dead rows, throttled to a page at a time).
-        psql(
-            &pg,
-            "copy",
-            "ALTER TABLE t SET (autovacuum_vacuum_cost_delay = 100, autovacuum_vacuum_cost_limit = 1);
-             UPDATE t SET v = v || '.'",
-        );
-        // A session with the server's deadlock_timeout waits a second for it.
-        autovacuum_on_t(&pg, major);
-        let from = log_len(&pg);
-        psql(&pg, "copy", "BEGIN; LOCK TABLE t IN ACCESS EXCLUSIVE MODE; COMMIT");
-        let (waits, cancelled) = lock_waits_since(&pg, from);
-        assert!(cancelled && waits.len() == 1 && waits[0] >= 1000.0, "{major}: the server's wait: {waits:?} ms");
+each_major!(fn autovacuum_working_on_a_table_yields_to_the_restore_within_100_ms(major) {
+    let (pg, home, id) = setup(major);
+    home.cli(&["restore", &id, "--to-db", "copy"], None).ok();
+    assert!(last_log_line(&home, SESSIONS_LINE).contains("shortened=true"));
+    // Autovacuum crawls over t in copy (100000 dead rows, throttled to a page at a time).
+    psql(
+        &pg,
+        "copy",
+        "ALTER TABLE t SET (autovacuum_vacuum_cost_delay = 100, autovacuum_vacuum_cost_limit = 1);
+         UPDATE t SET v = v || '.'",
+    );
+    // A session with the server's deadlock_timeout waits a second for it.
+    autovacuum_on_t(&pg, major);
+    let from = log_len(&pg);
+    psql(&pg, "copy", "BEGIN; LOCK TABLE t IN ACCESS EXCLUSIVE MODE; COMMIT");
+    let (waits, cancelled) = lock_waits_since(&pg, from);
+    assert!(cancelled && waits.len() == 1 && waits[0] >= 1000.0, "{major}: the server's wait: {waits:?} ms");
 
-        // The restore dropping t under --clean waits only its own deadlock_timeout.
-        autovacuum_on_t(&pg, major);
-        let from = log_len(&pg);
-        let cleaned = home.cli(&["restore", &id, "--to-db", "copy", "--clean"], None);
-        assert_eq!(cleaned.ok()["row_counts"][0]["rows"], 100000);
-        let (waits, cancelled) = lock_waits_since(&pg, from);
-        assert!(cancelled, "{major}: autovacuum was not cancelled");
-        assert!(!waits.is_empty(), "{major}: the restore never waited for autovacuum");
-        assert!(waits.iter().all(|&ms| (100.0..1000.0).contains(&ms)), "{major}: waits of {waits:?} ms");
-        assert_eq!(psql(&pg, "copy", "SELECT count(*) FROM t WHERE v LIKE '%.'"), "0", "the backup's rows");
-    }
-}
+    // The restore dropping t under --clean waits only its own deadlock_timeout.
+    autovacuum_on_t(&pg, major);
+    let from = log_len(&pg);
+    let cleaned = home.cli(&["restore", &id, "--to-db", "copy", "--clean"], None);
+    assert_eq!(cleaned.ok()["row_counts"][0]["rows"], 100000);
+    let (waits, cancelled) = lock_waits_since(&pg, from);
+    assert!(cancelled, "{major}: autovacuum was not cancelled");
+    assert!(!waits.is_empty(), "{major}: the restore never waited for autovacuum");
+    assert!(waits.iter().all(|&ms| (100.0..1000.0).contains(&ms)), "{major}: waits of {waits:?} ms");
+    assert_eq!(psql(&pg, "copy", "SELECT count(*) FROM t WHERE v LIKE '%.'"), "0", "the backup's rows");
+});
 
-#[test]
-fn a_login_that_may_not_shorten_lock_waits_restores_with_the_servers_setting() {
-    for major in majors() {
-        let (pg, home, id) = setup(major);
-        let pw = password();
-        psql(&pg, "postgres", &format!("CREATE ROLE restorer LOGIN CREATEDB PASSWORD '{pw}'"));
-        let url = format!("postgresql://restorer@127.0.0.1:{}/postgres?sslmode=disable", pg.port());
-        home.cli(&["profile", "add", "r", "--url", &url, "--password-stdin"], Some(&pw)).ok();
-        // Asking for the setting anyway would have the connection refused, and the restore with
-        // it; so it is not asked for, not even on trial (each refusal is a FATAL in the log).
-        let from = log_len(&pg);
-        let restored = home.cli(&["restore", &id, "--profile", "r", "--to-db", "mine", "--no-owner"], None);
-        assert_eq!(restored.ok()["row_counts"][0]["rows"], 100000);
-        let line = last_log_line(&home, SESSIONS_LINE);
-        assert!(line.contains("shortened=false") && line.contains("may not set"), "{line}");
-        let log = std::fs::read_to_string(pg.get().log_path()).unwrap();
-        assert!(!log[from..].contains("permission denied to set parameter"), "{}", &log[from..]);
-        // A server whose own setting is as short keeps it.
-        set_deadlock_timeout(&pg, "= '50ms'", "50ms");
-        home.cli(&["restore", &id, "--to-db", "short"], None).ok();
-        let line = last_log_line(&home, SESSIONS_LINE);
-        assert!(line.contains("server_ms=50") && line.contains("shortened=false"), "{line}");
-        set_deadlock_timeout(&pg, "TO DEFAULT", "1s");
-        // Granted the setting (PostgreSQL 15 on), the same login's restores shorten it.
-        if major < 15 {
-            continue;
-        }
-        psql(&pg, "postgres", "GRANT SET ON PARAMETER deadlock_timeout TO restorer");
-        let again = home.cli(&["restore", &id, "--profile", "r", "--to-db", "mine2", "--no-owner"], None);
-        assert_eq!(again.ok()["row_counts"][0]["rows"], 100000);
-        assert!(last_log_line(&home, SESSIONS_LINE).contains("shortened=true"));
+each_major!(fn a_login_that_may_not_shorten_lock_waits_restores_with_the_servers_setting(major) {
+    let (pg, home, id) = setup(major);
+    let pw = password();
+    psql(&pg, "postgres", &format!("CREATE ROLE restorer LOGIN CREATEDB PASSWORD '{pw}'"));
+    let url = format!("postgresql://restorer@127.0.0.1:{}/postgres?sslmode=disable", pg.port());
+    home.cli(&["profile", "add", "r", "--url", &url, "--password-stdin"], Some(&pw)).ok();
+    // Asking for the setting anyway would have the connection refused, and the restore with
+    // it; so it is not asked for, not even on trial (each refusal is a FATAL in the log).
+    let from = log_len(&pg);
+    let restored = home.cli(&["restore", &id, "--profile", "r", "--to-db", "mine", "--no-owner"], None);
+    assert_eq!(restored.ok()["row_counts"][0]["rows"], 100000);
+    let line = last_log_line(&home, SESSIONS_LINE);
+    assert!(line.contains("shortened=false") && line.contains("may not set"), "{line}");
+    let log = std::fs::read_to_string(pg.get().log_path()).unwrap();
+    assert!(!log[from..].contains("permission denied to set parameter"), "{}", &log[from..]);
+    // A server whose own setting is as short keeps it.
+    set_deadlock_timeout(&pg, "= '50ms'", "50ms");
+    home.cli(&["restore", &id, "--to-db", "short"], None).ok();
+    let line = last_log_line(&home, SESSIONS_LINE);
+    assert!(line.contains("server_ms=50") && line.contains("shortened=false"), "{line}");
+    set_deadlock_timeout(&pg, "TO DEFAULT", "1s");
+    // Granted the setting (PostgreSQL 15 on), the same login's restores shorten it.
+    if major < 15 {
+        return;
     }
-}
+    psql(&pg, "postgres", "GRANT SET ON PARAMETER deadlock_timeout TO restorer");
+    let again = home.cli(&["restore", &id, "--profile", "r", "--to-db", "mine2", "--no-owner"], None);
+    assert_eq!(again.ok()["row_counts"][0]["rows"], 100000);
+    assert!(last_log_line(&home, SESSIONS_LINE).contains("shortened=true"));
+});
 
 /// PgBouncer (session pooling) in front of `pg`, on a free port; stopped when dropped. Before
 /// 1.20 it refuses a client's startup `options` outright, as poolers may.
@@ -183,17 +178,14 @@ impl Drop for Pooler {
     }
 }
 
-#[test]
-fn a_restore_through_a_pooler_that_refuses_startup_options_runs_with_the_servers_setting() {
-    for major in majors() {
-        let (pg, home, id) = setup(major);
-        let pooler = Pooler::start(&pg);
-        let url = format!("postgresql://postgres@127.0.0.1:{}/postgres?sslmode=disable", pooler.port);
-        home.cli(&["profile", "add", "pooled", "--url", &url, "--no-password"], None).ok();
-        // The login may set the parameter, but the pooler would refuse every connection asking.
-        let restored = home.cli(&["restore", &id, "--profile", "pooled", "--to-db", "through"], None);
-        assert_eq!(restored.ok()["row_counts"][0]["rows"], 100000);
-        let line = last_log_line(&home, SESSIONS_LINE);
-        assert!(line.contains("shortened=false") && line.contains("startup parameter"), "{line}");
-    }
-}
+each_major!(fn a_restore_through_a_pooler_that_refuses_startup_options_runs_with_the_servers_setting(major) {
+    let (pg, home, id) = setup(major);
+    let pooler = Pooler::start(&pg);
+    let url = format!("postgresql://postgres@127.0.0.1:{}/postgres?sslmode=disable", pooler.port);
+    home.cli(&["profile", "add", "pooled", "--url", &url, "--no-password"], None).ok();
+    // The login may set the parameter, but the pooler would refuse every connection asking.
+    let restored = home.cli(&["restore", &id, "--profile", "pooled", "--to-db", "through"], None);
+    assert_eq!(restored.ok()["row_counts"][0]["rows"], 100000);
+    let line = last_log_line(&home, SESSIONS_LINE);
+    assert!(line.contains("shortened=false") && line.contains("startup parameter"), "{line}");
+});

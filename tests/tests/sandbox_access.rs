@@ -4,6 +4,7 @@
 //! socket), and the password Tideline chose for a restore sandbox lets its owner in. As root, a
 //! `cluster.json` another user could change is not believed: the binaries it names never run.
 
+#[macro_use]
 mod support;
 
 use std::path::Path;
@@ -31,74 +32,71 @@ fn sandbox_ids(home: &Home) -> Vec<String> {
     list["sandboxes"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap().to_string()).collect()
 }
 
-#[test]
-fn another_os_user_gets_into_no_sandbox_of_a_source_that_trusts_loopback() {
+each_major!(fn another_os_user_gets_into_no_sandbox_of_a_source_that_trusts_loopback(major) {
     if !tideline_core::cluster::running_as_root() {
         eprintln!("skipped: needs root to act as another OS user");
         return;
     }
-    for major in majors() {
-        // The source trusts every local connection (initdb's --auth=trust), as many dev servers do.
-        let source = support::ArchivingSource::start(major, None, vec![]);
-        let pg = &source.pg;
-        let hba = std::fs::read_to_string(pg.get().data_dir().join("pg_hba.conf")).unwrap();
-        assert!(hba.lines().any(|l| l.starts_with("host") && l.ends_with("trust")), "the source trusts: {hba}");
-        let home = Home::new();
-        home.cli(&["profile", "add", "p", "--url", &pg.url("postgres")], None).ok();
-        home.cli(&["repo", "path", source.repo.to_str().unwrap()], None).ok();
-        source.switch_and_wait();
-        psql(pg, "postgres", "CREATE TABLE secrets AS SELECT g AS id FROM generate_series(1, 10) g");
-        home.cli(&["basebackup", "p"], None).ok();
-        psql(pg, "postgres", "INSERT INTO secrets VALUES (11)");
-        source.switch_and_wait();
+    // The source trusts every local connection (initdb's --auth=trust), as many dev servers do.
+    let source = support::ArchivingSource::start(major, None, vec![]);
+    let pg = &source.pg;
+    let hba = std::fs::read_to_string(pg.get().data_dir().join("pg_hba.conf")).unwrap();
+    assert!(hba.lines().any(|l| l.starts_with("host") && l.ends_with("trust")), "the source trusts: {hba}");
+    let home = Home::new();
+    home.cli(&["profile", "add", "p", "--url", &pg.url("postgres")], None).ok();
+    home.cli(&["repo", "path", source.repo.to_str().unwrap()], None).ok();
+    source.switch_and_wait();
+    psql(pg, "postgres", "CREATE TABLE secrets AS SELECT g AS id FROM generate_series(1, 10) g");
+    home.cli(&["basebackup", "p"], None).ok();
+    psql(pg, "postgres", "INSERT INTO secrets VALUES (11)");
+    source.switch_and_wait();
 
-        // A recovered copy: the source's roles, Tideline's access rules.
-        let recovered = home.cli(&["pitr", "p", "--immediate"], None).ok().clone();
-        let (rid, port) = (recovered["id"].as_str().unwrap().to_string(), recovered["port"].as_u64().unwrap() as u16);
-        let root = Path::new(recovered["root"].as_str().unwrap()).to_path_buf();
-        let (got_in, said) = as_nobody(major, "127.0.0.1", port, None);
-        assert!(!got_in, "PostgreSQL {major}: nobody got into the recovered sandbox: {said}");
-        assert!(said.contains("password"), "PostgreSQL {major}: {said}");
-        let (got_in, said) = as_nobody(major, root.join("socket").to_str().unwrap(), port, None);
-        assert!(!got_in && said.contains("ermission denied"), "PostgreSQL {major}: the socket is private: {said}");
-        let rules = std::fs::read_to_string(root.join("data/pg_hba.conf")).unwrap();
-        assert!(!rules.contains("trust"), "PostgreSQL {major}: the source's rules came along: {rules}");
-        // Tideline itself still gets in (its private socket), without any password.
-        let cmp = home.cli(&["sandbox", "compare", &rid], None).ok().clone();
-        let secrets = cmp["tables"].as_array().unwrap().iter().find(|t| t["table"] == "secrets").cloned().unwrap();
-        assert_eq!(secrets["sandbox_rows"], 10, "recovered to the end of the base backup: {cmp}");
-        home.cli(&["sandbox", "password", &rid], None).err("invalid_input");
+    // A recovered copy: the source's roles, Tideline's access rules.
+    let recovered = home.cli(&["pitr", "p", "--immediate"], None).ok().clone();
+    let (rid, port) = (recovered["id"].as_str().unwrap().to_string(), recovered["port"].as_u64().unwrap() as u16);
+    let root = Path::new(recovered["root"].as_str().unwrap()).to_path_buf();
+    let (got_in, said) = as_nobody(major, "127.0.0.1", port, None);
+    assert!(!got_in, "PostgreSQL {major}: nobody got into the recovered sandbox: {said}");
+    assert!(said.contains("password"), "PostgreSQL {major}: {said}");
+    let (got_in, said) = as_nobody(major, root.join("socket").to_str().unwrap(), port, None);
+    assert!(!got_in && said.contains("ermission denied"), "PostgreSQL {major}: the socket is private: {said}");
+    let rules = std::fs::read_to_string(root.join("data/pg_hba.conf")).unwrap();
+    assert!(!rules.contains("trust"), "PostgreSQL {major}: the source's rules came along: {rules}");
+    // Tideline itself still gets in (its private socket), without any password.
+    let cmp = home.cli(&["sandbox", "compare", &rid], None).ok().clone();
+    let secrets = cmp["tables"].as_array().unwrap().iter().find(|t| t["table"] == "secrets").cloned().unwrap();
+    assert_eq!(secrets["sandbox_rows"], 10, "recovered to the end of the base backup: {cmp}");
+    home.cli(&["sandbox", "password", &rid], None).err("invalid_input");
 
-        // A sandbox Tideline initialises for a profile with no password: a random one.
-        let id = home.cli(&["backup", "p", "--database", "postgres"], None).ok()["id"].as_str().unwrap().to_string();
-        // Never `nobody`, which every privilege-dropping daemon shares, nor a user that is not there.
-        for user in ["nobody", "no-such-user-here"] {
-            let env = [("TIDELINE_CLUSTER_USER", user)];
-            let e = home
-                .cli_env(&["restore", &id, "--sandbox", "--to-db", "copy"], None, &env)
-                .err("cluster_failed")
-                .clone();
-            assert!(e["hint"].as_str().unwrap().contains("useradd"), "{e}");
-        }
-        let restored = home.cli(&["restore", &id, "--sandbox", "--to-db", "copy"], None).ok().clone();
-        let sid = restored["sandbox"]["id"].as_str().unwrap().to_string();
-        let sport = restored["sandbox"]["port"].as_u64().unwrap() as u16;
-        let (got_in, said) = as_nobody(major, "127.0.0.1", sport, None);
-        assert!(!got_in, "PostgreSQL {major}: nobody got into the restore sandbox: {said}");
-        let chosen = home.cli(&["sandbox", "password", &sid], None).ok()["password"].as_str().unwrap().to_string();
-        assert!(chosen.len() >= 32, "a long random password");
-        let (got_in, said) = as_nobody(major, "127.0.0.1", sport, Some(&chosen));
-        assert!(got_in, "PostgreSQL {major}: the chosen password lets its owner in: {said}");
-        let shown = home.cli(&["sandbox", "show", &sid], None).ok().to_string();
-        assert!(!shown.contains(&chosen), "show never prints the password");
-
-        for sandbox in sandbox_ids(&home) {
-            home.cli(&["sandbox", "remove", &sandbox], None).ok();
-        }
-        let entry = keyring::Entry::new("tideline", &format!("sandbox/{sid}")).unwrap();
-        assert!(matches!(entry.get_password(), Err(keyring::Error::NoEntry)), "removing forgets its password");
+    // A sandbox Tideline initialises for a profile with no password: a random one.
+    let id = home.cli(&["backup", "p", "--database", "postgres"], None).ok()["id"].as_str().unwrap().to_string();
+    // Never `nobody`, which every privilege-dropping daemon shares, nor a user that is not there.
+    for user in ["nobody", "no-such-user-here"] {
+        let env = [("TIDELINE_CLUSTER_USER", user)];
+        let e = home
+            .cli_env(&["restore", &id, "--sandbox", "--to-db", "copy"], None, &env)
+            .err("cluster_failed")
+            .clone();
+        assert!(e["hint"].as_str().unwrap().contains("useradd"), "{e}");
     }
-}
+    let restored = home.cli(&["restore", &id, "--sandbox", "--to-db", "copy"], None).ok().clone();
+    let sid = restored["sandbox"]["id"].as_str().unwrap().to_string();
+    let sport = restored["sandbox"]["port"].as_u64().unwrap() as u16;
+    let (got_in, said) = as_nobody(major, "127.0.0.1", sport, None);
+    assert!(!got_in, "PostgreSQL {major}: nobody got into the restore sandbox: {said}");
+    let chosen = home.cli(&["sandbox", "password", &sid], None).ok()["password"].as_str().unwrap().to_string();
+    assert!(chosen.len() >= 32, "a long random password");
+    let (got_in, said) = as_nobody(major, "127.0.0.1", sport, Some(&chosen));
+    assert!(got_in, "PostgreSQL {major}: the chosen password lets its owner in: {said}");
+    let shown = home.cli(&["sandbox", "show", &sid], None).ok().to_string();
+    assert!(!shown.contains(&chosen), "show never prints the password");
+
+    for sandbox in sandbox_ids(&home) {
+        home.cli(&["sandbox", "remove", &sandbox], None).ok();
+    }
+    let entry = keyring::Entry::new("tideline", &format!("sandbox/{sid}")).unwrap();
+    assert!(matches!(entry.get_password(), Err(keyring::Error::NoEntry)), "removing forgets its password");
+});
 
 #[test]
 fn as_root_a_cluster_json_another_user_could_change_runs_nothing() {

@@ -3,6 +3,7 @@
 //! are recorded and one catch-up backup runs; a disabled schedule does not run; next
 //! occurrences keep local time across a DST change; bad input is refused with its code.
 
+#[macro_use]
 mod support;
 
 use support::{majors, password, psql, Home, TestCluster};
@@ -338,46 +339,43 @@ fn every_database_verify_run_now_and_edit() {
     assert_eq!(missing.json["code"], "schedule_missing", "{}", missing.json);
 }
 
-/// A renamed profile keeps its history: backups, schedules (which go on running), health,
-/// restores of its old backups, and a rescan of the repository.
-#[test]
-fn a_renamed_profile_keeps_its_backups_schedules_and_health() {
-    for major in majors() {
-        let pw = password();
-        let pg = TestCluster::start(major, Some(&pw));
-        psql(&pg, "postgres", "CREATE TABLE t AS SELECT g FROM generate_series(1, 10) g");
-        let home = Home::new();
-        home.cli(&["profile", "add", "p", "--url", &pg.url("postgres"), "--password-stdin"], Some(&pw)).ok();
-        let s =
-            at(&home, "2026-03-01T00:30:00Z", &["schedule", "add", "p", "--hourly", "0", "--tz", "UTC"]).ok().clone();
-        let id = s["id"].as_str().unwrap().to_string();
-        let r = at(&home, "2026-03-01T01:02:00Z", &["schedule", "run-due"]).ok().clone();
-        assert_eq!(r["ran"][0]["status"], "succeeded", "{r}");
-        let old = r["ran"][0]["backup_ids"][0].as_str().unwrap().to_string();
+// A renamed profile keeps its history: backups, schedules (which go on running), health,
+// restores of its old backups, and a rescan of the repository.
+each_major!(fn a_renamed_profile_keeps_its_backups_schedules_and_health(major) {
+    let pw = password();
+    let pg = TestCluster::start(major, Some(&pw));
+    psql(&pg, "postgres", "CREATE TABLE t AS SELECT g FROM generate_series(1, 10) g");
+    let home = Home::new();
+    home.cli(&["profile", "add", "p", "--url", &pg.url("postgres"), "--password-stdin"], Some(&pw)).ok();
+    let s =
+        at(&home, "2026-03-01T00:30:00Z", &["schedule", "add", "p", "--hourly", "0", "--tz", "UTC"]).ok().clone();
+    let id = s["id"].as_str().unwrap().to_string();
+    let r = at(&home, "2026-03-01T01:02:00Z", &["schedule", "run-due"]).ok().clone();
+    assert_eq!(r["ran"][0]["status"], "succeeded", "{r}");
+    let old = r["ran"][0]["backup_ids"][0].as_str().unwrap().to_string();
 
-        let renamed = "Prod \"Q\". ü";
-        home.cli(&["profile", "edit", "p", "--rename", renamed], None).ok();
-        let listed = home.cli(&["backups", "list", renamed], None).ok().clone();
-        let ids: Vec<&str> = listed["backups"].as_array().unwrap().iter().map(|b| b["id"].as_str().unwrap()).collect();
-        assert_eq!(ids, [old.as_str()], "PostgreSQL {major}: {listed}");
-        assert_eq!(listed["backups"][0]["profile"], renamed);
-        home.cli(&["backups", "list", "p"], None).err("profile_missing");
+    let renamed = "Prod \"Q\". ü";
+    home.cli(&["profile", "edit", "p", "--rename", renamed], None).ok();
+    let listed = home.cli(&["backups", "list", renamed], None).ok().clone();
+    let ids: Vec<&str> = listed["backups"].as_array().unwrap().iter().map(|b| b["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, [old.as_str()], "PostgreSQL {major}: {listed}");
+    assert_eq!(listed["backups"][0]["profile"], renamed);
+    home.cli(&["backups", "list", "p"], None).err("profile_missing");
 
-        // The schedule follows the profile and keeps running.
-        let shown = at(&home, "2026-03-01T01:10:00Z", &["schedule", "show", &id]).ok().clone();
-        assert_eq!(shown["spec"]["profile"], renamed, "{shown}");
-        let r = at(&home, "2026-03-01T02:02:00Z", &["schedule", "run-due"]).ok().clone();
-        assert_eq!(r["ran"][0]["status"], "succeeded", "PostgreSQL {major}: {r}");
-        let listed = home.cli(&["backups", "list", renamed], None).ok().clone();
-        assert_eq!(listed["backups"].as_array().unwrap().len(), 2, "{listed}");
+    // The schedule follows the profile and keeps running.
+    let shown = at(&home, "2026-03-01T01:10:00Z", &["schedule", "show", &id]).ok().clone();
+    assert_eq!(shown["spec"]["profile"], renamed, "{shown}");
+    let r = at(&home, "2026-03-01T02:02:00Z", &["schedule", "run-due"]).ok().clone();
+    assert_eq!(r["ran"][0]["status"], "succeeded", "PostgreSQL {major}: {r}");
+    let listed = home.cli(&["backups", "list", renamed], None).ok().clone();
+    assert_eq!(listed["backups"].as_array().unwrap().len(), 2, "{listed}");
 
-        let h = at(&home, "2026-03-01T02:05:00Z", &["health", renamed]).ok().clone();
-        assert!(h["profiles"][0]["newest_backup"].is_object(), "PostgreSQL {major}: {h}");
-        let restored = home.cli(&["restore", &old, "--to-db", "copy"], None).ok().clone();
-        assert_eq!(psql(&pg, "copy", "SELECT count(*) FROM t"), "10", "{restored}");
+    let h = at(&home, "2026-03-01T02:05:00Z", &["health", renamed]).ok().clone();
+    assert!(h["profiles"][0]["newest_backup"].is_object(), "PostgreSQL {major}: {h}");
+    let restored = home.cli(&["restore", &old, "--to-db", "copy"], None).ok().clone();
+    assert_eq!(psql(&pg, "copy", "SELECT count(*) FROM t"), "10", "{restored}");
 
-        home.cli(&["repo", "rescan"], None).ok();
-        let listed = home.cli(&["backups", "list", renamed], None).ok().clone();
-        assert_eq!(listed["backups"].as_array().unwrap().len(), 2, "after a rescan: {listed}");
-    }
-}
+    home.cli(&["repo", "rescan"], None).ok();
+    let listed = home.cli(&["backups", "list", renamed], None).ok().clone();
+    assert_eq!(listed["backups"].as_array().unwrap().len(), 2, "after a rescan: {listed}");
+});

@@ -1,38 +1,36 @@
 //! `tideline tools --json` finds the binaries the bootstrap installed and probes each build.
 
+#[macro_use]
 mod support;
 
 use support::{majors, Home};
 
-#[test]
-fn lists_every_required_major_with_capabilities() {
+each_major!(fn lists_every_required_major_with_capabilities(major) {
     let home = Home::new();
     let inv = home.cli(&["tools"], None);
     let installations = inv.ok()["installations"].as_array().unwrap().clone();
-    for major in majors() {
-        // Every major's server binaries; client tools of its own major only where this machine
-        // has them (the 13, 14 and 16 builds are servers only: 15, 17 and 18 serve them).
-        let server = installations
-            .iter()
-            .find(|i| i["major"] == major && i["tools"].as_array().unwrap().iter().any(|t| t == "postgres"));
-        assert!(server.is_some(), "PostgreSQL {major}'s server not listed: {installations:?}");
-        let Some(inst) = installations
-            .iter()
-            .find(|i| i["major"] == major && i["tools"].as_array().unwrap().iter().any(|t| t == "pg_dump"))
-        else {
-            assert!([13, 14, 16].contains(&major), "PostgreSQL {major} with pg_dump not listed: {installations:?}");
-            continue;
-        };
-        // Every tool Tideline uses; pg_combinebackup exists from 17 on.
-        let expected = tideline_core::tools::TOOL_NAMES.iter().filter(|t| major >= 17 || **t != "pg_combinebackup");
-        for tool in expected {
-            assert!(inst["tools"].as_array().unwrap().iter().any(|t| t == tool), "{major} lacks {tool}");
-        }
-        let caps = &inst["capabilities"];
-        assert!(caps["dump_compression"].as_array().unwrap().iter().any(|m| m == "gzip"), "{major}: {caps}");
-        assert_eq!(caps["incremental_backup"], major >= 17);
-        assert_eq!(caps["table_and_children"], major >= 16);
+    // Every major's server binaries; client tools of its own major only where this machine
+    // has them (the 13, 14 and 16 builds are servers only: 15, 17 and 18 serve them).
+    let server = installations
+        .iter()
+        .find(|i| i["major"] == major && i["tools"].as_array().unwrap().iter().any(|t| t == "postgres"));
+    assert!(server.is_some(), "PostgreSQL {major}'s server not listed: {installations:?}");
+    let Some(inst) = installations
+        .iter()
+        .find(|i| i["major"] == major && i["tools"].as_array().unwrap().iter().any(|t| t == "pg_dump"))
+    else {
+        assert!([13, 14, 16].contains(&major), "PostgreSQL {major} with pg_dump not listed: {installations:?}");
+        return;
+    };
+    // Every tool Tideline uses; pg_combinebackup exists from 17 on.
+    let expected = tideline_core::tools::TOOL_NAMES.iter().filter(|t| major >= 17 || **t != "pg_combinebackup");
+    for tool in expected {
+        assert!(inst["tools"].as_array().unwrap().iter().any(|t| t == tool), "{major} lacks {tool}");
     }
+    let caps = &inst["capabilities"];
+    assert!(caps["dump_compression"].as_array().unwrap().iter().any(|m| m == "gzip"), "{major}: {caps}");
+    assert_eq!(caps["incremental_backup"], major >= 17);
+    assert_eq!(caps["table_and_children"], major >= 16);
     // Measured facts about these builds: the PyPI 17 build has zstd, the PyPI 18 build does not.
     let by_major = |m: u32| {
         installations
@@ -46,7 +44,7 @@ fn lists_every_required_major_with_capabilities() {
     if let Some(c18) = by_major(18) {
         assert!(!c18.as_array().unwrap().iter().any(|m| m == "zstd"), "{c18}");
     }
-}
+});
 
 #[test]
 fn added_directories_are_remembered() {

@@ -3,6 +3,7 @@
 //! a base backup restores with the brief's plain `zstd -dc` restore_command (PostgreSQL alone)
 //! and with `tideline wal-fetch`.
 
+#[macro_use]
 mod support;
 
 use std::path::{Path, PathBuf};
@@ -30,86 +31,83 @@ fn archived(repo: &Path, sysid: &str) -> Vec<String> {
     names
 }
 
-#[test]
-fn archive_command_files_land_and_restore_with_postgres_alone_and_with_wal_fetch() {
-    for major in majors() {
-        let work = tempfile::Builder::new().prefix("tideline-wal-").tempdir().unwrap();
-        set_mode(work.path(), 0o755);
-        let (_bin_dir, bin) = support::installed_tideline("tideline-bin-");
-        let (repo, repo2) = (work.path().join("repo"), work.path().join("repo2"));
-        for dir in [&repo, &repo2] {
-            std::fs::create_dir(dir).unwrap();
-            give_to_cluster_owner(dir);
-        }
-        let push = |repo: &Path| format!("'{} wal-push --repo {} %p'", bin.display(), repo.display());
-        let source = TestCluster::start_with(
-            major,
-            None,
-            vec![
-                ("wal_level".into(), "replica".into()),
-                ("archive_mode".into(), "on".into()),
-                ("archive_command".into(), push(&repo)),
-            ],
-        );
-        let sysid = psql(&source, "postgres", "SELECT system_identifier FROM pg_control_system()");
-        psql(&source, "postgres", "CREATE TABLE t (id int); INSERT INTO t SELECT generate_series(1, 100)");
-
-        // A base backup that takes its WAL from the archive (-X none), as archive mode means.
-        let base = work.path().join("base");
-        let out = Command::new(client(major, "pg_basebackup").path("pg_basebackup"))
-            .args(["-h", "127.0.0.1", "-U", "postgres", "-X", "none", "-c", "fast", "-p"])
-            .arg(source.port().to_string())
-            .arg("-D")
-            .arg(&base)
-            .env("PGPASSFILE", "/nonexistent")
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "pg_basebackup: {}", String::from_utf8_lossy(&out.stderr));
-        psql(&source, "postgres", "INSERT INTO t SELECT generate_series(101, 150)");
-        let last = psql(&source, "postgres", "SELECT pg_walfile_name(pg_switch_wal())");
-        wait_for("the last segment to be archived", || archived(&repo, &sysid).contains(&format!("{last}.zst")));
-        let names = archived(&repo, &sysid);
-        assert!(names.iter().any(|n| n.ends_with(".backup.zst")), "no .backup file in {names:?}");
-        assert!(names.iter().all(|n| !n.starts_with(".tmp-")), "{names:?}");
-        let stats = psql(&source, "postgres", "SELECT archived_count > 0, failed_count FROM pg_stat_archiver");
-        assert_eq!(stats, "t|0", "PostgreSQL {major}: pg_stat_archiver");
-
-        // PostgreSQL alone: the brief's restore_command, no Tideline involved.
-        let plain = format!("'zstd -dc {}/%f.zst > %p'", wal_dir(&repo, &sysid).display());
-        let r1 = CopyCluster::start(
-            major,
-            None,
-            &base,
-            vec![("restore_command".into(), plain), ("archive_mode".into(), "off".into())],
-            true,
-        );
-        r1.wait_promoted();
-        assert_eq!(r1.query("SELECT count(*) FROM t"), "150", "PostgreSQL {major}: zstd -dc restore");
-        drop(r1);
-
-        // wal-fetch as restore_command; the promoted copy archives into its own repository,
-        // never the source's, and its timeline history file lands there.
-        let fetch = format!("'{} wal-fetch --repo {} %f %p'", bin.display(), repo.display());
-        let r2 = CopyCluster::start(
-            major,
-            None,
-            &base,
-            vec![
-                ("restore_command".into(), fetch),
-                ("archive_mode".into(), "on".into()),
-                ("archive_command".into(), push(&repo2)),
-            ],
-            true,
-        );
-        r2.wait_promoted();
-        assert_eq!(r2.query("SELECT count(*) FROM t"), "150", "PostgreSQL {major}: wal-fetch restore");
-        wait_for("the new timeline's history file", || {
-            archived(&repo2, &sysid).contains(&"00000002.history.zst".to_string())
-        });
-        assert!(!archived(&repo, &sysid).iter().any(|n| n.contains(".history")), "the source's archive forked");
-        drop(r2);
+each_major!(fn archive_command_files_land_and_restore_with_postgres_alone_and_with_wal_fetch(major) {
+    let work = tempfile::Builder::new().prefix("tideline-wal-").tempdir().unwrap();
+    set_mode(work.path(), 0o755);
+    let (_bin_dir, bin) = support::installed_tideline("tideline-bin-");
+    let (repo, repo2) = (work.path().join("repo"), work.path().join("repo2"));
+    for dir in [&repo, &repo2] {
+        std::fs::create_dir(dir).unwrap();
+        give_to_cluster_owner(dir);
     }
-}
+    let push = |repo: &Path| format!("'{} wal-push --repo {} %p'", bin.display(), repo.display());
+    let source = TestCluster::start_with(
+        major,
+        None,
+        vec![
+            ("wal_level".into(), "replica".into()),
+            ("archive_mode".into(), "on".into()),
+            ("archive_command".into(), push(&repo)),
+        ],
+    );
+    let sysid = psql(&source, "postgres", "SELECT system_identifier FROM pg_control_system()");
+    psql(&source, "postgres", "CREATE TABLE t (id int); INSERT INTO t SELECT generate_series(1, 100)");
+
+    // A base backup that takes its WAL from the archive (-X none), as archive mode means.
+    let base = work.path().join("base");
+    let out = Command::new(client(major, "pg_basebackup").path("pg_basebackup"))
+        .args(["-h", "127.0.0.1", "-U", "postgres", "-X", "none", "-c", "fast", "-p"])
+        .arg(source.port().to_string())
+        .arg("-D")
+        .arg(&base)
+        .env("PGPASSFILE", "/nonexistent")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "pg_basebackup: {}", String::from_utf8_lossy(&out.stderr));
+    psql(&source, "postgres", "INSERT INTO t SELECT generate_series(101, 150)");
+    let last = psql(&source, "postgres", "SELECT pg_walfile_name(pg_switch_wal())");
+    wait_for("the last segment to be archived", || archived(&repo, &sysid).contains(&format!("{last}.zst")));
+    let names = archived(&repo, &sysid);
+    assert!(names.iter().any(|n| n.ends_with(".backup.zst")), "no .backup file in {names:?}");
+    assert!(names.iter().all(|n| !n.starts_with(".tmp-")), "{names:?}");
+    let stats = psql(&source, "postgres", "SELECT archived_count > 0, failed_count FROM pg_stat_archiver");
+    assert_eq!(stats, "t|0", "PostgreSQL {major}: pg_stat_archiver");
+
+    // PostgreSQL alone: the brief's restore_command, no Tideline involved.
+    let plain = format!("'zstd -dc {}/%f.zst > %p'", wal_dir(&repo, &sysid).display());
+    let r1 = CopyCluster::start(
+        major,
+        None,
+        &base,
+        vec![("restore_command".into(), plain), ("archive_mode".into(), "off".into())],
+        true,
+    );
+    r1.wait_promoted();
+    assert_eq!(r1.query("SELECT count(*) FROM t"), "150", "PostgreSQL {major}: zstd -dc restore");
+    drop(r1);
+
+    // wal-fetch as restore_command; the promoted copy archives into its own repository,
+    // never the source's, and its timeline history file lands there.
+    let fetch = format!("'{} wal-fetch --repo {} %f %p'", bin.display(), repo.display());
+    let r2 = CopyCluster::start(
+        major,
+        None,
+        &base,
+        vec![
+            ("restore_command".into(), fetch),
+            ("archive_mode".into(), "on".into()),
+            ("archive_command".into(), push(&repo2)),
+        ],
+        true,
+    );
+    r2.wait_promoted();
+    assert_eq!(r2.query("SELECT count(*) FROM t"), "150", "PostgreSQL {major}: wal-fetch restore");
+    wait_for("the new timeline's history file", || {
+        archived(&repo2, &sysid).contains(&"00000002.history.zst".to_string())
+    });
+    assert!(!archived(&repo, &sysid).iter().any(|n| n.contains(".history")), "the source's archive forked");
+    drop(r2);
+});
 
 #[test]
 fn wal_push_refuses_another_clusters_segment_and_wal_fetch_speaks_in_exit_codes() {

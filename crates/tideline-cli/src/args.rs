@@ -293,6 +293,12 @@ pub struct BackupArgs {
     pub no_owner: bool,
     #[arg(long)]
     pub no_privileges: bool,
+    /// Dump the planner statistics too (pg_dump 18 or newer).
+    #[arg(long, conflicts_with = "no_statistics")]
+    pub statistics: bool,
+    /// Leave the planner statistics out (pg_dump 18 or newer).
+    #[arg(long)]
+    pub no_statistics: bool,
     /// METHOD[:LEVEL]: gzip, lz4, zstd or none (default: the fastest this pg_dump supports).
     #[arg(long)]
     pub compress: Option<String>,

@@ -46,11 +46,12 @@ pub async fn basebackup(engine: &Engine, a: BasebackupArgs, json: bool) -> Resul
     bar.finish_and_clear();
     let record = record?;
     let text = format!(
-        "base backup {} of {} complete: {} in {}",
+        "base backup {} of {} complete: {} in {}{}",
         record.id,
         record.profile,
         human_bytes(record.size_bytes),
-        record.path
+        record.path,
+        tool_line(&record.path)
     );
     Ok(Reply::of(&record, text))
 }
@@ -74,19 +75,25 @@ pub async fn backup(engine: &Engine, a: BackupArgs, json: bool) -> Result<Reply>
         no_privileges: a.no_privileges,
         compress: a.compress,
         no_row_counts: a.no_row_counts,
+        statistics: match (a.statistics, a.no_statistics) {
+            (true, _) => Some(true),
+            (_, true) => Some(false),
+            _ => None,
+        },
     };
     let (job, bar) = crate::progress::job(json);
     let record = engine.backup(&a.profile, &opts, &job).await;
     bar.finish_and_clear();
     let record = record?;
     let text = format!(
-        "backup {} of {}/{} complete: {} {} in {}",
+        "backup {} of {}/{} complete: {} {} in {}{}",
         record.id,
         record.profile,
         record.database,
         human_bytes(record.size_bytes),
         record.format,
-        record.path
+        record.path,
+        tool_line(&record.path)
     );
     Ok(Reply::of(&record, text))
 }
@@ -104,14 +111,24 @@ pub async fn dumpall(engine: &Engine, a: DumpallArgs, json: bool) -> Result<Repl
     bar.finish_and_clear();
     let record = record?;
     let text = format!(
-        "{} backup {} of {} complete: {} in {}",
+        "{} backup {} of {} complete: {} in {}{}",
         record.kind,
         record.id,
         record.profile,
         human_bytes(record.size_bytes),
-        record.path
+        record.path,
+        tool_line(&record.path)
     );
     Ok(Reply::of(&record, text))
+}
+
+/// Which binary wrote the backup and why, as its manifest records it.
+fn tool_line(backup_dir: &str) -> String {
+    tideline_core::repo::manifest::Manifest::read(std::path::Path::new(backup_dir))
+        .ok()
+        .and_then(|m| m.tool_choice)
+        .map(|t| format!("\n  {t}"))
+        .unwrap_or_default()
 }
 
 pub fn backups(engine: &Engine, cmd: BackupsCommand) -> Result<Reply> {

@@ -40,6 +40,9 @@ pub async fn restore(engine: &Engine, a: RestoreArgs, json: bool) -> Result<Repl
             report.duration_ms
         )
     };
+    if let Some(tool) = &report.tool_choice {
+        text.push_str(&format!("\n  {tool}"));
+    }
     for line in &report.list {
         text.push_str(&format!("\n  {line}"));
     }
@@ -81,7 +84,7 @@ pub async fn verify(engine: &Engine, a: VerifyArgs) -> Result<Reply> {
 
 pub fn toc(engine: &Engine, a: TocArgs) -> Result<Reply> {
     let archive = engine.archive(&a.id)?;
-    let pg_restore = engine.pg_restore_for(archive.manifest.tool_major, archive.manifest.tool_major)?;
+    let pg_restore = engine.pg_restore_for(&archive.manifest, archive.manifest.tool_major)?;
     let entries = archive.toc(&pg_restore)?;
     if a.tables.is_empty() {
         let text = entries

@@ -11,13 +11,13 @@ use tideline_core::{Engine, Error};
 #[tauri::command]
 pub async fn toc_list(engine: State<'_, Engine>, id: String) -> Result<Vec<TocEntry>, Error> {
     let archive = engine.archive(&id)?;
-    archive.toc(&engine.pg_restore_for(archive.manifest.tool_major, archive.manifest.tool_major)?)
+    archive.toc(&engine.pg_restore_for(&archive.manifest, archive.manifest.tool_major)?)
 }
 
 #[tauri::command]
 pub async fn toc_select(engine: State<'_, Engine>, id: String, tables: Vec<String>) -> Result<Selection, Error> {
     let archive = engine.archive(&id)?;
-    let entries = archive.toc(&engine.pg_restore_for(archive.manifest.tool_major, archive.manifest.tool_major)?)?;
+    let entries = archive.toc(&engine.pg_restore_for(&archive.manifest, archive.manifest.tool_major)?)?;
     toc::select(&entries, &tables, &[])
 }
 

@@ -312,7 +312,13 @@ describe('backup details', () => {
     const backend = fakeBackend({
       profiles_list: () => [profile()],
       backups_list: () => [newer, older],
-      backup_show: () => manifest({ id: 'b-new' }),
+      backup_show: () =>
+        manifest({
+          id: 'b-new',
+          server_version: '16.14',
+          server_major: 16,
+          tool_choice: 'pg_dump 17.10 from /opt/pg17/bin: no pg_dump 16 here, so the closest newer major (newer clients read older servers)',
+        }),
       backup_log: () => 'pg_dump: reading schemas\npg_dump: dumping contents of table "public.orders"',
     });
     render(BackupsScreen);
@@ -320,9 +326,11 @@ describe('backup details', () => {
 
     const details = await screen.findByTestId('backup-details');
     expect(details.dataset.id).toBe('b-new');
-    await waitFor(() => expect(el('manifest-server').textContent).toBe('PostgreSQL 17.2'));
+    await waitFor(() => expect(el('manifest-server').textContent).toBe('PostgreSQL 16.14'));
     expect(backend.callsTo('backup_show')).toEqual([{ id: 'b-new' }]);
-    expect(el('manifest-tool').textContent).toBe('pg_dump (PostgreSQL) 17.10');
+    // Which pg_dump ran, and why a newer one than the server.
+    expect(el('manifest-tool').textContent).toContain('pg_dump (PostgreSQL) 17.10');
+    expect(el('manifest-tool-choice').textContent).toContain('no pg_dump 16 here, so the closest newer major');
     expect(el('manifest-files').textContent).toBe('2');
     expect(el('manifest-size').textContent).toBe('50.0 MiB');
     expect(el('manifest-duration').textContent).toBe('1 min 05 s');

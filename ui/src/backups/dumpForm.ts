@@ -85,5 +85,7 @@ export function describeOptions(o: DumpOptions): string[] {
   if (o.no_owner) out.push('no owner');
   if (o.no_privileges) out.push('no privileges');
   if (o.no_row_counts) out.push('no row counts');
+  if (o.statistics === true) out.push('planner statistics');
+  if (o.statistics === false) out.push('no planner statistics');
   return out;
 }

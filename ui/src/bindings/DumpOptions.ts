@@ -21,4 +21,9 @@ large_objects: boolean, no_owner: boolean, no_privileges: boolean,
 /**
  * `METHOD[:LEVEL]` (gzip, lz4, zstd, none); the best the chosen pg_dump supports when absent.
  */
-compress: string | null, no_row_counts: boolean, };
+compress: string | null, no_row_counts: boolean, 
+/**
+ * pg_dump 18's planner statistics: `--statistics` (true) or `--no-statistics` (false);
+ * the pg_dump's own default when absent. Refused with an older pg_dump.
+ */
+statistics?: boolean, };

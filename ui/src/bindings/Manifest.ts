@@ -16,7 +16,12 @@ profile_id?: string, database: string, server_version: string, server_major: num
 /**
  * The version of the tool that wrote it (pg_dump 17.10).
  */
-tool_version: string, tool_major: number, options: DumpOptions, 
+tool_version: string, tool_major: number, 
+/**
+ * Which binary ran and why: the server's own major, or the closest newer where this
+ * machine has none. Absent in manifests written before it was recorded.
+ */
+tool_choice?: string, options: DumpOptions, 
 /**
  * The dump itself, relative to the backup directory (a file, or a directory for -Fd).
  */

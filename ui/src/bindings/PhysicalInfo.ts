@@ -24,4 +24,10 @@ pg_verifybackup: string,
 /**
  * The base backup this incremental one builds on (its chain ends at a full backup).
  */
-incremental_of?: string, };
+incremental_of?: string, 
+/**
+ * Whether the cluster has data page checksums (initdb's default from 18): pg_basebackup
+ * then checked every page it copied, and a backup with a failure is not kept. Absent in
+ * manifests written before it was recorded.
+ */
+data_checksums?: boolean, };

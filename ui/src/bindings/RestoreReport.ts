@@ -14,4 +14,8 @@ row_counts: Array<TableCount>, duration_ms: number, log_path: string | null,
 /**
  * The sandbox restored into (`--sandbox`).
  */
-sandbox: Sandbox | null, };
+sandbox: Sandbox | null, 
+/**
+ * Which binary wrote into the server (pg_restore, or psql for a script) and why.
+ */
+tool_choice: string | null, };

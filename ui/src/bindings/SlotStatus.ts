@@ -6,4 +6,8 @@ export type SlotStatus = { name: string, active: boolean, retained_bytes: number
  * bytes behind the server's current WAL, and PostgreSQL's own flush lag. Null when nothing
  * streams, or when the role may not see pg_stat_replication's positions.
  */
-lag_bytes: number | null, lag_seconds: number | null, };
+lag_bytes: number | null, lag_seconds: number | null, 
+/**
+ * Why the server invalidated the slot, if it did (see [`invalidation`]).
+ */
+invalidated: string | null, };

@@ -4,4 +4,10 @@ export type StreamSummary = { profile: string, slot: string, segments_stored: nu
 /**
  * How many times pg_receivewal had to be started again after failing.
  */
-restarts: number, };
+restarts: number, 
+/**
+ * Why the profile's slot was made anew: the server had invalidated it (`idle_timeout`:
+ * idle_replication_slot_timeout, from 18; `wal_removed`: max_slot_wal_keep_size). WAL the
+ * server removed meanwhile is a gap in the repository, which the recovery window shows.
+ */
+slot_recreated: string | null, };

@@ -175,6 +175,7 @@ export function restoreReport(overrides: Partial<RestoreReport> = {}): RestoreRe
     duration_ms: 4200,
     log_path: null,
     sandbox: null,
+    tool_choice: 'pg_restore 17.10 from /usr/lib/postgresql/17/bin: the server\'s own major',
     ...overrides,
   };
 }

@@ -95,13 +95,27 @@ impl Engine {
         Ok(Archive { id: id.to_string(), dir, manifest, owner: record.profile, toc_cache: Default::default() })
     }
 
-    /// pg_restore able to read an archive written by pg_dump `tool_major` into a `server_major` server.
-    pub fn pg_restore_for(&self, tool_major: u32, server_major: u32) -> Result<Installation> {
-        self.client_tool_for(tool_major, server_major, "pg_restore")
+    /// pg_restore able to read the backup `manifest` describes, for a `server_major` server.
+    pub fn pg_restore_for(&self, manifest: &Manifest, server_major: u32) -> Result<Installation> {
+        self.client_tool_for(manifest, server_major, "pg_restore")
     }
 
-    /// A client tool new enough for both the archive's pg_dump and the target server.
-    pub fn client_tool_for(&self, tool_major: u32, server_major: u32, tool: &str) -> Result<Installation> {
-        Ok(self.tools()?.client_for(tool_major.max(server_major), tool)?.clone())
+    /// pg_restore or psql for a backup: see [`crate::tools::ToolInventory::restorer_for`].
+    pub fn client_tool_for(&self, manifest: &Manifest, server_major: u32, tool: &str) -> Result<Installation> {
+        // psql runs scripts, which no build decompresses.
+        let method = if tool == "pg_restore" { compression_method(manifest) } else { None };
+        Ok(self.tools()?.restorer_for(manifest.tool_major, server_major, tool, method.as_deref())?.clone())
+    }
+}
+
+/// The compression a pg_restore must be built with to read the backup: `zstd:1` → zstd; pg_dump
+/// before 16 wrote a bare level (gzip, 0 for none). None when nothing is compressed.
+pub fn compression_method(manifest: &Manifest) -> Option<String> {
+    let spec = manifest.options.compress.as_deref()?;
+    let method = spec.split(':').next().unwrap_or(spec);
+    match method {
+        "none" | "0" | "" => None,
+        m if m.bytes().all(|b| b.is_ascii_digit()) => Some("gzip".into()),
+        m => Some(m.to_string()),
     }
 }

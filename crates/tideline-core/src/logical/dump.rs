@@ -248,6 +248,7 @@ impl Engine {
             server_major: plan.server_major,
             tool_version: plan.inst.version.clone(),
             tool_major: plan.inst.major,
+            tool_choice: Some(crate::tools::choice_reason("pg_dump", &plan.inst, plan.server_major)),
             options: resolved,
             artifact: artifact.into(),
             command,

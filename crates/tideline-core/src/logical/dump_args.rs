@@ -6,7 +6,7 @@ use super::compression;
 use super::names::{self, Relation};
 use super::options::{DumpFormat, DumpOptions};
 use crate::engine::Engine;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::profile::{Profile, ProfileDraft};
 use crate::secret::Secret;
 use crate::tools::Installation;
@@ -64,6 +64,13 @@ impl Engine {
     ) -> Result<DumpPlan> {
         let inst = self.tools()?.client_for(server_major, "pg_dump")?.clone();
         let compress = compression::choose(&inst, opts.format, opts.compress.as_deref())?;
+        if let (Some(wanted), true) = (opts.statistics, inst.major < 18) {
+            let flag = if wanted { "--statistics" } else { "--no-statistics" };
+            return Err(Error::invalid_input(
+                format!("{flag} needs pg_dump 18 or newer; the pg_dump for this server is {}", inst.version),
+                "Install PostgreSQL 18's client tools (they dump older servers too), or leave the option out.",
+            ));
+        }
         let mut selected = Vec::new();
         for spec in &opts.tables {
             selected.extend(names::resolve(client, spec).await?);
@@ -143,6 +150,11 @@ pub(crate) fn dump_args(plan: &DumpPlan, opts: &DumpOptions, file: &Path, snapsh
     }
     if opts.no_privileges {
         args.push("--no-privileges".into());
+    }
+    match opts.statistics {
+        Some(true) => args.push("--statistics".into()),
+        Some(false) => args.push("--no-statistics".into()),
+        None => {}
     }
     args
 }

@@ -85,6 +85,7 @@ impl Engine {
             server_major,
             tool_version: inst.version.clone(),
             tool_major: inst.major,
+            tool_choice: Some(crate::tools::choice_reason("pg_dumpall", &inst, server_major)),
             options: DumpOptions { format: DumpFormat::Plain, ..Default::default() },
             artifact: artifact.into(),
             command,

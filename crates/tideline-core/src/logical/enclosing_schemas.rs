@@ -62,7 +62,7 @@ impl crate::engine::Engine {
             (Some(sel), _) => Some(sel.entries.as_slice()),
             (None, true) => None,
             (None, false) => {
-                whole = archive.toc(&self.pg_restore_for(archive.manifest.tool_major, dest.server_major)?)?;
+                whole = archive.toc(&self.pg_restore_for(&archive.manifest, dest.server_major)?)?;
                 Some(whole.as_slice())
             }
         };

@@ -85,7 +85,7 @@ impl Engine {
             .map_err(|e| Error::io("creating a temporary directory", e))?;
         let path = scratch.path().join("cluster.sql");
         std::fs::write(&path, script).map_err(|e| Error::io("writing the restore script", e))?;
-        let psql = self.client_tool_for(archive.manifest.tool_major, server_major, "psql")?;
+        let psql = self.client_tool_for(&archive.manifest, server_major, "psql")?;
         let mut cc = crate::libpq_env::client_command(&psql.path("psql"), draft, password)?;
         cc.command.args(["-X", "-q", "-f"]).arg(&path);
         // Each database's indexes and constraints follow its rows, as in pg_restore (lock_waits.rs).

@@ -131,8 +131,14 @@ impl Engine {
         )
         .await?;
 
+        let tools = self.tools()?;
+        report.tool_choice = Some(crate::tools::choice_reason(
+            "pg_restore",
+            tools.client_for(scratch.major(), "pg_restore")?,
+            scratch.major(),
+        ));
         let cc = super::older_servers::restore_in_one_transaction(
-            &self.tools()?,
+            &tools,
             scratch.major(),
             &dump,
             &["--verbose", "--no-owner"],

@@ -68,4 +68,9 @@ pub struct DumpOptions {
     /// `METHOD[:LEVEL]` (gzip, lz4, zstd, none); the best the chosen pg_dump supports when absent.
     pub compress: Option<String>,
     pub no_row_counts: bool,
+    /// pg_dump 18's planner statistics: `--statistics` (true) or `--no-statistics` (false);
+    /// the pg_dump's own default when absent. Refused with an older pg_dump.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub statistics: Option<bool>,
 }

@@ -90,7 +90,7 @@ impl Engine {
                     .collect()
             }
             None => {
-                let pg_restore = self.pg_restore_for(archive.manifest.tool_major, server_major)?;
+                let pg_restore = self.pg_restore_for(&archive.manifest, server_major)?;
                 archive.toc(&pg_restore)?.into_iter().filter(|e| e.kind == "EXTENSION").map(|e| e.name).collect()
             }
         };
@@ -138,7 +138,7 @@ impl Engine {
                     .collect()
             }
             None => {
-                let pg_restore = self.pg_restore_for(archive.manifest.tool_major, server_major)?;
+                let pg_restore = self.pg_restore_for(&archive.manifest, server_major)?;
                 archive.toc(&pg_restore)?.into_iter().map(|e| e.owner).collect()
             }
         };

@@ -66,6 +66,15 @@ pub struct RestoreReport {
     pub log_path: Option<String>,
     /// The sandbox restored into (`--sandbox`).
     pub sandbox: Option<crate::sandbox::Sandbox>,
+    /// Which binary wrote into the server (pg_restore, or psql for a script) and why.
+    #[serde(default)]
+    pub tool_choice: Option<String>,
+}
+
+/// What ran a restore: its log, and which binary wrote into the server and why.
+pub(crate) struct Restored {
+    pub log_path: std::path::PathBuf,
+    pub tool_choice: String,
 }
 
 /// Where a restore writes: a database on a server of a known major, and how to log in.
@@ -240,6 +249,7 @@ impl Engine {
             duration_ms: 0,
             log_path: None,
             sandbox: None,
+            tool_choice: None,
         };
         if opts.dry_run {
             report.created_database = false;
@@ -279,7 +289,10 @@ impl Engine {
                     &mut report,
                 )
                 .await
-                .map(|_| std::path::PathBuf::from(report.log_path.clone().unwrap_or_default()))
+                .map(|_| Restored {
+                    log_path: std::path::PathBuf::from(report.log_path.clone().unwrap_or_default()),
+                    tool_choice: report.tool_choice.clone().unwrap_or_default(),
+                })
             }
             None => {
                 let dest = Destination {
@@ -296,7 +309,10 @@ impl Engine {
             }
         };
         let log_path = match restored {
-            Ok(path) => path,
+            Ok(restored) => {
+                report.tool_choice = Some(restored.tool_choice);
+                restored.log_path
+            }
             Err(e) => {
                 // A database created for this restore holds nothing of the user's: remove it.
                 if exists == 0 {
@@ -366,6 +382,7 @@ impl Engine {
             duration_ms: 0,
             log_path: None,
             sandbox: None,
+            tool_choice: None,
         };
         if !opts.dry_run {
             report.warnings = self.restore_script(archive, server_major, &admin, &draft, password.as_ref()).await?;
@@ -384,7 +401,7 @@ impl Engine {
                 "Back up in the directory or custom format to restore single tables or schemas.",
             ));
         }
-        let pg_restore = self.pg_restore_for(archive.manifest.tool_major, server_major)?;
+        let pg_restore = self.pg_restore_for(&archive.manifest, server_major)?;
         let entries = archive.toc(&pg_restore)?;
         toc::select(&entries, &opts.tables, &opts.schemas).map(Some)
     }
@@ -396,7 +413,7 @@ impl Engine {
         opts: &RestoreOptions,
         selection: Option<&Selection>,
         job: &Job,
-    ) -> Result<std::path::PathBuf> {
+    ) -> Result<Restored> {
         let (target, password, server_major) = (dest.draft, dest.password, dest.server_major);
         let logs = self.home().join("logs").join("restores");
         crate::home::ensure_private_dir(&logs)?;
@@ -425,7 +442,7 @@ impl Engine {
             shared.push(format!("--use-list={}", list.display()));
         }
         let psql_script = |file: &std::path::Path| -> Result<crate::libpq_env::ClientCommand> {
-            let psql = self.client_tool_for(archive.manifest.tool_major, server_major, "psql")?;
+            let psql = self.client_tool_for(&archive.manifest, server_major, "psql")?;
             let mut cc = crate::libpq_env::client_command(&psql.path("psql"), target, password)?;
             cc.command.args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "--single-transaction", "-f"]).arg(file);
             Ok(cc)
@@ -433,7 +450,7 @@ impl Engine {
         // A pg_restore newer than the server writes settings it lacks: run its script without them.
         let older_server = !archive.is_plain()
             && super::older_servers::needs_filter(server_major)
-            && self.pg_restore_for(archive.manifest.tool_major, server_major)?.major > server_major;
+            && self.pg_restore_for(&archive.manifest, server_major)?.major > server_major;
         // pg_restore writes a script that psql runs (rather than restoring itself).
         let via_script = !archive.is_plain() && (opts.clean || !map.is_empty() || older_server);
         let mut cc = if via_script {
@@ -442,7 +459,7 @@ impl Engine {
             // map roles at all. So: let pg_restore write the script, let those drops pass over
             // exactly that refusal (clean.rs), map the roles (role_map.rs), and run it with psql
             // in one transaction.
-            let pg_restore = self.pg_restore_for(archive.manifest.tool_major, server_major)?;
+            let pg_restore = self.pg_restore_for(&archive.manifest, server_major)?;
             let script = scratch.path().join("restore.sql");
             let mut gen = std::process::Command::new(pg_restore.path("pg_restore"));
             if opts.clean {
@@ -477,7 +494,7 @@ impl Engine {
         } else if archive.is_plain() {
             psql_script(&archive.artifact())?
         } else {
-            let pg_restore = self.pg_restore_for(archive.manifest.tool_major, server_major)?;
+            let pg_restore = self.pg_restore_for(&archive.manifest, server_major)?;
             let mut cc = crate::libpq_env::client_command(&pg_restore.path("pg_restore"), target, password)?;
             // A conninfo with only dbname (quoted, so a name with '=' stays a name); the rest of
             // the connection comes from the environment.
@@ -507,6 +524,9 @@ impl Engine {
             cc.command.env("PGOPTIONS", options);
         }
         let tool = if archive.is_plain() || via_script { "psql" } else { "pg_restore" };
+        let ran = self.client_tool_for(&archive.manifest, server_major, tool)?;
+        let tool_choice =
+            crate::tools::choice_reason_for_archive(tool, &ran, server_major, archive.manifest.tool_major);
         match run_logged(cc, &log_path, tool, job, "restoring", &TableSizes::new(), ErrorCode::RestoreFailed).await {
             Err(e) if e.code == ErrorCode::RestoreFailed => {
                 let text = std::fs::read_to_string(&log_path).unwrap_or_default();
@@ -531,6 +551,6 @@ impl Engine {
             }
             other => other?,
         }
-        Ok(log_path)
+        Ok(Restored { log_path, tool_choice })
     }
 }

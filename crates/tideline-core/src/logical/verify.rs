@@ -59,7 +59,7 @@ impl Engine {
                 report.problems.push(format!("the plain dump does not end with {tool}'s completion marker"));
             }
         } else {
-            let pg_restore = self.pg_restore_for(archive.manifest.tool_major, archive.manifest.server_major)?;
+            let pg_restore = self.pg_restore_for(&archive.manifest, archive.manifest.server_major)?;
             match archive.toc(&pg_restore) {
                 Ok(entries) => report.readable = !entries.is_empty(),
                 Err(e) => report.problems.push(e.message),

@@ -184,12 +184,14 @@ impl Engine {
         let row = client
             .query_one(
                 "SELECT (SELECT system_identifier::text FROM pg_control_system()),
-                        (SELECT rolsuper OR rolreplication FROM pg_roles WHERE rolname = current_user)",
+                        (SELECT rolsuper OR rolreplication FROM pg_roles WHERE rolname = current_user),
+                        current_setting('data_checksums') = 'on'",
                 &[],
             )
             .await
             .map_err(query_failed("reading the cluster's identity"))?;
         let sysid: String = row.get(0);
+        let data_checksums: bool = row.get(2);
         if !row.get::<_, Option<bool>>(1).unwrap_or(false) {
             return Err(Error::new(
                 ErrorCode::AccessDenied,
@@ -275,6 +277,7 @@ impl Engine {
             server_major: major,
             tool_version: inst.version.clone(),
             tool_major: inst.major,
+            tool_choice: Some(crate::tools::choice_reason("pg_basebackup", &inst, major)),
             options: DumpOptions::default(),
             artifact: DATA_DIR.into(),
             command,
@@ -298,6 +301,7 @@ impl Engine {
                 compression: compress,
                 pg_verifybackup: verified,
                 incremental_of: parent.map(|(id, _)| id),
+                data_checksums: Some(data_checksums),
             }),
             status: "complete".into(),
         };

@@ -56,6 +56,12 @@ pub struct PhysicalInfo {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
     pub incremental_of: Option<String>,
+    /// Whether the cluster has data page checksums (initdb's default from 18): pg_basebackup
+    /// then checked every page it copied, and a backup with a failure is not kept. Absent in
+    /// manifests written before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub data_checksums: Option<bool>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, TS)]
@@ -76,6 +82,11 @@ pub struct Manifest {
     /// The version of the tool that wrote it (pg_dump 17.10).
     pub tool_version: String,
     pub tool_major: u32,
+    /// Which binary ran and why: the server's own major, or the closest newer where this
+    /// machine has none. Absent in manifests written before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub tool_choice: Option<String>,
     pub options: DumpOptions,
     /// The dump itself, relative to the backup directory (a file, or a directory for -Fd).
     pub artifact: String,

@@ -12,8 +12,47 @@ const INVENTORY_SETTING: &str = "tool_inventory";
 
 fn install_hint(major: u32) -> String {
     format!(
-        "Install PostgreSQL {major}: on Debian/Ubuntu `apt install postgresql-client-{major}` (client tools) or `postgresql-{major}` (server) from apt.postgresql.org; on macOS `brew install postgresql@{major}`; on Windows the EDB installer. If it is installed somewhere unusual, run `tideline tools --add-dir /path/to/bin`."
+        "Install PostgreSQL {major}'s client tools (or newer): on Debian/Ubuntu `apt install postgresql-client-{major}` (from the PGDG repository, apt.postgresql.org, where the release lacks it); on Fedora/RHEL `dnf install postgresql{major}` from PGDG; on macOS `brew install libpq` or Postgres.app; on Windows the EDB installer. If it is installed somewhere unusual, run `tideline tools --add-dir /path/to/bin`."
     )
+}
+
+/// A sandbox or test restore runs the server of exactly the backup's major.
+fn server_install_hint(major: u32) -> String {
+    format!(
+        "Sandboxes run the source's own major, so PostgreSQL {major}'s server is needed: on Debian/Ubuntu `apt install postgresql-{major}` (from the PGDG repository, apt.postgresql.org, where the release lacks it); on Fedora/RHEL `dnf install postgresql{major}-server` from PGDG; on macOS `brew install postgresql@{major}` or Postgres.app (which carries several majors); on Windows the EDB installer. If it is installed somewhere unusual, run `tideline tools --add-dir /path/to/bin`."
+    )
+}
+
+/// Why `chosen` runs against a server of `server_major`, in words the manifest, the CLI and
+/// the app show: the server's own major where there is one, else the closest newer (a client
+/// reads older servers; an older client cannot read a newer server).
+pub fn choice_reason(tool: &str, chosen: &Installation, server_major: u32) -> String {
+    if chosen.major == server_major {
+        format!("{tool} {} from {}: the server's own major", chosen.version, chosen.dir)
+    } else {
+        format!(
+            "{tool} {} from {}: no {tool} {server_major} here, so the closest newer major (newer clients read older servers)",
+            chosen.version, chosen.dir
+        )
+    }
+}
+
+/// [`choice_reason`] for a restore, whose tool must also read what pg_dump `archive_major` wrote
+/// (see [`ToolInventory::restorer_for`]).
+pub fn choice_reason_for_archive(tool: &str, chosen: &Installation, server_major: u32, archive_major: u32) -> String {
+    if archive_major > server_major && chosen.major >= archive_major {
+        format!(
+            "{tool} {} from {}: the backup was written by pg_dump {archive_major}, which only its own major or newer reads",
+            chosen.version, chosen.dir
+        )
+    } else if chosen.major < server_major {
+        format!(
+            "{tool} {} from {}: the newest here that reads this backup (a newer server runs what it sends)",
+            chosen.version, chosen.dir
+        )
+    } else {
+        choice_reason(tool, chosen, server_major)
+    }
 }
 
 impl ToolInventory {
@@ -34,12 +73,46 @@ impl ToolInventory {
             })
     }
 
+    /// pg_restore (or psql) for a backup pg_dump `archive_major` wrote, compressed with
+    /// `compression`: at least that major (an older one cannot read the archive), built with that
+    /// compression (a build without zstd cannot read a zstd archive). Of those, the server's own
+    /// major or the closest newer; else the newest older one — pg_restore only sends the
+    /// archive's SQL, which a newer server runs.
+    pub fn restorer_for(
+        &self,
+        archive_major: u32,
+        server_major: u32,
+        tool: &str,
+        compression: Option<&str>,
+    ) -> Result<&Installation> {
+        let readers: Vec<&Installation> =
+            self.installations.iter().filter(|i| i.has(tool) && i.major >= archive_major).collect();
+        let able = readers
+            .iter()
+            .copied()
+            .filter(|i| compression.is_none_or(|m| i.capabilities.dump_compression.iter().any(|c| c == m)));
+        if let Some(best) = able.min_by_key(|i| (i.major < server_major, i.major.abs_diff(server_major))) {
+            return Ok(best);
+        }
+        match (compression, readers.is_empty()) {
+            (Some(method), false) => Err(Error::new(
+                ErrorCode::ToolMissing,
+                format!(
+                    "this backup is compressed with {method}, and no {tool} of PostgreSQL {archive_major} or newer here is built with it (found {})",
+                    readers.iter().map(|i| format!("{} in {}", i.version, i.dir)).collect::<Vec<_>>().join(", ")
+                ),
+                format!("Install a PostgreSQL {archive_major} or newer build with {method} support (the PGDG and Homebrew packages have it). {}", install_hint(archive_major)),
+            )),
+            _ => self.client_for(archive_major, tool),
+        }
+    }
+
     pub fn server_for(&self, major: u32, tool: &str) -> Result<&Installation> {
         self.installations.iter().find(|i| i.has(tool) && i.major == major).ok_or_else(|| {
             Error::new(
                 ErrorCode::ToolMissing,
                 format!("{tool} of PostgreSQL {major} exactly is needed; found {}", self.majors_with(tool)),
-                install_hint(major),
+                server_install_hint(major),
             )
         })
     }
@@ -137,6 +210,29 @@ mod tests {
             tools: tools.iter().map(|t| t.to_string()).collect(),
             capabilities: Default::default(),
         }
+    }
+
+    #[test]
+    fn a_restore_takes_a_build_that_reads_the_archive_even_older_than_the_server() {
+        let mut zstd17 = inst(17, &["pg_restore"]);
+        zstd17.capabilities.dump_compression = vec!["gzip".into(), "zstd".into()];
+        let mut gzip18 = inst(18, &["pg_restore"]);
+        gzip18.capabilities.dump_compression = vec!["gzip".into()];
+        let mut gzip15 = inst(15, &["pg_restore"]);
+        gzip15.capabilities.dump_compression = vec!["gzip".into()];
+        let inv = ToolInventory { installations: vec![gzip18, zstd17, gzip15] };
+        // A zstd archive of pg_dump 17 into an 18 server: only 17 reads it.
+        assert_eq!(inv.restorer_for(17, 18, "pg_restore", Some("zstd")).unwrap().major, 17);
+        // gzip: 18 is the server's own major.
+        assert_eq!(inv.restorer_for(17, 18, "pg_restore", Some("gzip")).unwrap().major, 18);
+        // Into a 16 server: the closest newer that reads it.
+        assert_eq!(inv.restorer_for(15, 16, "pg_restore", None).unwrap().major, 17);
+        assert_eq!(inv.restorer_for(15, 13, "pg_restore", None).unwrap().major, 15);
+        // lz4 nowhere: a coded error saying so.
+        let e = inv.restorer_for(17, 18, "pg_restore", Some("lz4")).unwrap_err();
+        assert_eq!(e.code, ErrorCode::ToolMissing);
+        assert!(e.message.contains("compressed with lz4"), "{}", e.message);
+        assert_eq!(inv.restorer_for(19, 18, "pg_restore", None).unwrap_err().code, ErrorCode::ToolMissing);
     }
 
     #[test]

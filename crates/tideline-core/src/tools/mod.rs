@@ -3,6 +3,7 @@
 //! exactly its major).
 
 mod choose;
+pub use choose::{choice_reason, choice_reason_for_archive};
 mod discover;
 mod probe;
 

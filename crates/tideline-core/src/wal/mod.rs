@@ -11,6 +11,7 @@ pub mod inspect;
 pub mod mark;
 pub mod names;
 pub mod push;
+mod resume;
 pub mod setup;
 pub mod status;
 pub mod stream;

@@ -53,6 +53,9 @@ pub struct SlotStatus {
     #[ts(type = "number | null")]
     pub lag_bytes: Option<i64>,
     pub lag_seconds: Option<f64>,
+    /// Why the server invalidated the slot, if it did (see [`invalidation`]).
+    #[serde(default)]
+    pub invalidated: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, TS)]
@@ -96,9 +99,22 @@ pub(crate) async fn archiver(client: &Client) -> Result<Archiver> {
     })
 }
 
+/// Why the server invalidated `slot`, or None while it is usable (or absent). From 17 the
+/// server says why (`idle_timeout` is 18's idle_replication_slot_timeout, which can fire while
+/// Tideline is closed); before, a slot whose WAL max_slot_wal_keep_size let go is `lost`.
+pub(crate) async fn invalidation(client: &Client, slot: &str, major: u32) -> Result<Option<String>> {
+    let sql = if major >= 17 {
+        "SELECT invalidation_reason::text FROM pg_replication_slots WHERE slot_name = $1 AND invalidation_reason IS NOT NULL"
+    } else {
+        "SELECT 'wal_removed'::text FROM pg_replication_slots WHERE slot_name = $1 AND wal_status = 'lost'"
+    };
+    Ok(client.query_opt(sql, &[&slot]).await.map_err(query_failed("reading replication slots"))?.map(|r| r.get(0)))
+}
+
 /// The profile's own slot (other profiles on the same cluster, and other installations, have
 /// theirs: see `stream::slot_name`).
-async fn slots(client: &Client, slot: &str) -> Result<Vec<SlotStatus>> {
+async fn slots(client: &Client, slot: &str, major: u32) -> Result<Vec<SlotStatus>> {
+    let invalidated = invalidation(client, slot, major).await?;
     Ok(client
         .query(
             "SELECT s.slot_name::text, s.active,
@@ -122,6 +138,7 @@ async fn slots(client: &Client, slot: &str) -> Result<Vec<SlotStatus>> {
             retained_bytes: r.get(2),
             lag_bytes: r.get(3),
             lag_seconds: r.get(4),
+            invalidated: invalidated.clone(),
         })
         .collect())
 }
@@ -144,6 +161,17 @@ fn warnings(archiver: &Archiver, slots: &[SlotStatus], to_tideline: bool, mode: 
         out.push("archive_mode is on but archive_command is not tideline wal-push".into());
     }
     for s in slots {
+        if let Some(reason) = &s.invalidated {
+            let why = match reason.as_str() {
+                "idle_timeout" => "it was idle longer than idle_replication_slot_timeout".to_string(),
+                "wal_removed" => "the server removed WAL it held (max_slot_wal_keep_size)".to_string(),
+                other => other.to_string(),
+            };
+            out.push(format!(
+                "the server invalidated slot {}: {why}; WAL written since it stopped may be missing from the repository. Start streaming again (`tideline wal stream`, or Start in the app) to make the slot anew, and check the recovery window for a gap",
+                s.name
+            ));
+        }
         if let Some(bytes) = s.retained_bytes.filter(|b| *b > RETAINED_WARN_BYTES) {
             out.push(format!(
                 "slot {} holds {} MB of WAL on the server{}",
@@ -169,7 +197,8 @@ impl Engine {
         let command: String = client.query_one("SHOW archive_command", &[]).await.map_err(query_failed("SHOW"))?.get(0);
         let to_tideline = command.contains(" wal-push ");
         let archiver = archiver(&client).await?;
-        let slots = slots(&client, &super::stream::slot_name(&profile)).await?;
+        let (_, major) = crate::logical::dump::server_version(&client).await?;
+        let slots = slots(&client, &super::stream::slot_name(&profile), major).await?;
         let warnings = warnings(&archiver, &slots, to_tideline, &mode);
         Ok(WalStatus {
             profile: profile.name,
@@ -236,7 +265,9 @@ impl Engine {
             }
         }
         let mut dropped = Vec::new();
-        for slot in slots(&client, &super::stream::slot_name(&profile)).await?.into_iter().filter(|s| !s.active) {
+        let (_, major) = crate::logical::dump::server_version(&client).await?;
+        for slot in slots(&client, &super::stream::slot_name(&profile), major).await?.into_iter().filter(|s| !s.active)
+        {
             client
                 .execute("SELECT pg_drop_replication_slot($1)", &[&slot.name])
                 .await

@@ -26,6 +26,11 @@ pub struct StreamSummary {
     pub partial: Option<String>,
     /// How many times pg_receivewal had to be started again after failing.
     pub restarts: u32,
+    /// Why the profile's slot was made anew: the server had invalidated it (`idle_timeout`:
+    /// idle_replication_slot_timeout, from 18; `wal_removed`: max_slot_wal_keep_size). WAL the
+    /// server removed meanwhile is a gap in the repository, which the recovery window shows.
+    #[serde(default)]
+    pub slot_recreated: Option<String>,
 }
 
 /// Tideline's slot for a profile: `tideline_`, the profile's name as a slot name may hold it, and
@@ -174,6 +179,25 @@ fn complete_padding(dir: &Path, segment_bytes: u64) {
     }
 }
 
+/// After the slot was made anew: the `.partial` the old one left ends where that slot stopped,
+/// and the server no longer has the rest of its segment, so pg_receivewal could never resume it
+/// (it would fail on every start). Its WAL is stored in the repository first (the sweep), then
+/// it leaves the stream directory, and pg_receivewal begins where the new slot stands.
+fn set_aside_stale_partials(dir: &Path, archive: &WalArchive, sysid: u64, state: &mut SweepState) {
+    sweep(dir, archive, sysid, state);
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let name = entry.file_name().to_string_lossy().to_string();
+        if classify(&name).ok() == Some(WalFileKind::Partial) {
+            match std::fs::remove_file(entry.path()) {
+                Ok(()) => {
+                    tracing::warn!(file = %name, "the old slot's .partial is in the repository; streaming begins anew")
+                }
+                Err(e) => tracing::warn!(file = %name, error = %e, "could not set aside the old slot's .partial"),
+            }
+        }
+    }
+}
+
 impl SweepState {
     fn log_once(&mut self, what: String, e: &Error) {
         if self.logged.insert((what.clone(), e.message.clone())) {
@@ -183,6 +207,38 @@ impl SweepState {
 }
 
 impl Engine {
+    /// Before 15, where pg_receivewal would begin without one (see resume.rs), an empty
+    /// `.partial` after the newest stored segment. A failure here leaves pg_receivewal to choose.
+    async fn point_the_restart(
+        &self,
+        client: &tokio_postgres::Client,
+        slot: &str,
+        major: u32,
+        dir: &Path,
+        archive: &WalArchive,
+        segment_bytes: u64,
+    ) {
+        if major >= 15 {
+            return;
+        }
+        let restart_lsn = match client
+            .query_opt("SELECT restart_lsn::text FROM pg_replication_slots WHERE slot_name = $1", &[&slot])
+            .await
+        {
+            Ok(row) => row.and_then(|r| r.get::<_, Option<String>>(0)).and_then(|l| crate::physical::progress::lsn(&l)),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read the slot's position; pg_receivewal chooses where to begin");
+                return;
+            }
+        };
+        if let Some(name) = super::resume::resume_partial(dir, archive, major, restart_lsn, segment_bytes) {
+            match super::resume::place_partial(dir, &name, segment_bytes) {
+                Ok(()) => tracing::info!(file = %name, "pg_receivewal resumes after the newest stored segment"),
+                Err(e) => tracing::warn!(file = %name, error = %e, "could not place the resume point"),
+            }
+        }
+    }
+
     /// Streams until the job is cancelled (Ctrl-C in the CLI, stop in the app).
     pub async fn wal_stream(&self, profile_name: &str, job: &Job) -> Result<StreamSummary> {
         job.phase("connecting");
@@ -197,6 +253,15 @@ impl Engine {
             .map_err(query_failed("reading the cluster's identity"))?
             .get(0);
         let slot = slot_name(&profile);
+        // An invalidated slot keeps its name but can stream nothing: drop it and make a new one.
+        let slot_recreated = super::status::invalidation(&client, &slot, major).await?;
+        if let Some(reason) = &slot_recreated {
+            tracing::warn!(slot = %slot, reason = %reason, "the server invalidated the slot; making it anew");
+            client
+                .execute("SELECT pg_drop_replication_slot($1)", &[&slot])
+                .await
+                .map_err(query_failed("dropping the invalidated replication slot"))?;
+        }
         client
             .execute(
                 "SELECT pg_create_physical_replication_slot($1, true)
@@ -223,13 +288,18 @@ impl Engine {
         let archive = WalArchive::open(repo.root(), sysid_n);
         let dir = super::archive::cluster_dir(repo.root(), sysid_n).join("stream");
         crate::home::ensure_private_dir(&dir)?;
-        let mut summary = StreamSummary { profile: profile.name.clone(), slot: slot.clone(), ..Default::default() };
+        let mut summary =
+            StreamSummary { profile: profile.name.clone(), slot: slot.clone(), slot_recreated, ..Default::default() };
         let mut state = SweepState::default();
+        if summary.slot_recreated.is_some() {
+            set_aside_stale_partials(&dir, &archive, sysid_n, &mut state);
+        }
         let cancel = job.cancel_token();
         let mut backoff = Duration::from_secs(1);
         tracing::info!(profile = %profile.name, slot = %slot, "streaming WAL");
         loop {
             complete_padding(&dir, segment_bytes as u64);
+            self.point_the_restart(&client, &slot, major, &dir, &archive, segment_bytes as u64).await;
             let log = std::fs::OpenOptions::new()
                 .create(true)
                 .append(true)
