@@ -19,6 +19,7 @@ pub mod restore;
 mod restoring_database;
 pub mod role_map;
 pub(crate) mod row_counts;
+mod statistics;
 pub mod toc;
 pub mod tool_run;
 pub mod verify;

@@ -451,6 +451,8 @@ impl Engine {
         let older_server = !archive.is_plain()
             && super::older_servers::needs_filter(server_major)
             && self.pg_restore_for(&archive.manifest, server_major)?.major > server_major;
+        // A parallel restore's planner statistics, restored once the rows are in (statistics.rs).
+        let mut statistics_after = None;
         // pg_restore writes a script that psql runs (rather than restoring itself).
         let via_script = !archive.is_plain() && (opts.clean || !map.is_empty() || older_server);
         let mut cc = if via_script {
@@ -513,6 +515,10 @@ impl Engine {
             }
             if jobs > 1 {
                 cc.command.arg(format!("--jobs={jobs}"));
+                if super::statistics::after_data(archive, &pg_restore, &opts.sections)? {
+                    cc.command.arg("--no-statistics");
+                    statistics_after = Some(pg_restore.clone());
+                }
             } else {
                 // All or nothing where pg_restore allows it (not with --jobs).
                 cc.command.arg("--single-transaction");
@@ -550,6 +556,12 @@ impl Engine {
                 ));
             }
             other => other?,
+        }
+        if let Some(pg_restore) = statistics_after {
+            let stats_log = log_path.with_extension("statistics.log");
+            let options = dest.session_options.as_deref();
+            super::statistics::restore(archive, &pg_restore, &shared, target, password, options, &stats_log, job)
+                .await?;
         }
         Ok(Restored { log_path, tool_choice })
     }

@@ -249,5 +249,21 @@ mod tests {
         assert!(e.hint.contains("postgresql-client-19"), "{}", e.hint);
         let e = inv.server_for(17, "postgres").unwrap_err();
         assert!(e.message.contains("found PostgreSQL 15"), "{}", e.message);
+        // A sandbox needs the server itself: the hint names it for each platform.
+        for needle in [
+            "apt install postgresql-17",
+            "apt.postgresql.org",
+            "postgresql17-server",
+            "brew install postgresql@17",
+            "Postgres.app",
+            "EDB",
+        ] {
+            assert!(e.hint.contains(needle), "{needle} in {}", e.hint);
+        }
+        // Which tool ran, and why.
+        let own = inv.client_for(15, "pg_dump").unwrap();
+        assert_eq!(choice_reason("pg_dump", own, 15), "pg_dump 15.1 from /pg/15: the server's own major");
+        let newer = inv.client_for(16, "pg_dump").unwrap();
+        assert!(choice_reason("pg_dump", newer, 16).contains("no pg_dump 16 here, so the closest newer major"));
     }
 }

@@ -10,6 +10,7 @@ use std::collections::BTreeSet;
 // The longest matching kind wins ("TABLE DATA" over "TABLE").
 const KINDS: &[&str] = &[
     "TABLE DATA",
+    "STATISTICS DATA",
     "BLOB METADATA",
     "LARGE OBJECTS",
     "MATERIALIZED VIEW DATA",
@@ -272,6 +273,15 @@ mod tests {
         // No dependents: the owner is known from elsewhere.
         assert_eq!(get(&e, 8), t("-", "empty one", "my user"));
         assert_eq!(get(&e, 2575), t("-", "ENCODING", ""));
+    }
+
+    #[test]
+    fn pg_dump_18s_statistics_belong_to_their_table() {
+        // As `pg_restore -l -v` 18 lists a dump made with --statistics (no owner).
+        let listing = ";\n219; 1259 16389 TABLE public t postgres\n2564; 0 16389 TABLE DATA public t postgres\n2571; 0 0 STATISTICS DATA public t \n";
+        let e = parse(listing, &["public".to_string()]);
+        assert_eq!(e[2].kind, "STATISTICS DATA");
+        assert_eq!((e[2].schema.as_str(), e[2].name.as_str()), ("public", "t"));
     }
 
     #[test]

@@ -33,6 +33,7 @@ pub use listing::parse;
 /// Kinds that belong to the table they depend on: selected with it.
 const BELONGS_TO_TABLE: &[&str] = &[
     "TABLE DATA",
+    "STATISTICS DATA",
     "INDEX",
     "CONSTRAINT",
     "CHECK CONSTRAINT",
