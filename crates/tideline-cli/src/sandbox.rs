@@ -57,7 +57,17 @@ fn describe(s: &Sandbox) -> String {
         r.lsn.as_deref().unwrap_or("-"),
         r.xid.as_deref().unwrap_or("-"),
         r.stop.as_deref().map(|s| format!("\n  {s}")).unwrap_or_default()
-    )
+    ) + &page_checks(s)
+}
+
+fn page_checks(s: &Sandbox) -> String {
+    match &s.record.page_checksums {
+        Some(c) => format!(
+            "\n  data page checksums: {} pages verified, {} left to replay or never written",
+            c.pages_verified, c.pages_skipped
+        ),
+        None => String::new(),
+    }
 }
 
 pub async fn pitr(engine: &Engine, args: PitrArgs, json: bool) -> Result<Reply> {

@@ -16,7 +16,10 @@ function button(testid: string): HTMLButtonElement {
 describe('Sandboxes screen', () => {
   it('lists sandboxes with their state, and stops and removes them', async () => {
     const backend = fakeBackend({
-      sandboxes_list: () => [sandbox({ id: 'sb1' }), sandbox({ id: 'sb2', status: 'stopped', port: 54322 })],
+      sandboxes_list: () => [
+        sandbox({ id: 'sb1', page_checksums: { pages_verified: 12345, pages_skipped: 3 } }),
+        sandbox({ id: 'sb2', status: 'stopped', port: 54322 }),
+      ],
       sandbox_stop: (args) => sandbox({ id: args.id as string, status: 'stopped' }),
       sandbox_remove: () => null,
     });
@@ -27,6 +30,9 @@ describe('Sandboxes screen', () => {
     expect(row.textContent).toContain('0/5123456');
     expect(row.textContent).toContain('transaction 1234');
     expect(row.textContent).toContain('4.2 s to lay down, 1.8 s to replay');
+    expect(within(row).getByTestId('page-checksums').textContent).toBe('12,345 pages verified before the start');
+    // A cluster without data checksums says nothing about them.
+    expect(within(screen.getByTestId('sandbox-row-sb2')).queryByTestId('page-checksums')).toBeNull();
     expect(screen.getByTestId('sandbox-url-sb1').textContent).toBe('postgresql://alice@localhost:54321/app');
     expect(button('sandbox-start-sb1').disabled).toBe(true);
     expect(button('sandbox-stop-sb2').disabled).toBe(true);

@@ -4,5 +4,6 @@ pub mod basebackup;
 pub mod compression;
 pub mod laydown;
 pub mod options;
+pub mod page_checksums;
 pub mod progress;
 mod space;

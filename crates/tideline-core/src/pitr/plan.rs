@@ -7,6 +7,7 @@ use super::target::{RecoveryTarget, TargetPoint};
 use super::timeline::TimelineView;
 use crate::engine::Engine;
 use crate::error::{Error, ErrorCode, Result};
+use crate::physical::page_checksums::{self, PageCheck};
 use crate::physical::progress::lsn;
 use crate::profile::Profile;
 use crate::repo::manifest::Manifest;
@@ -38,12 +39,27 @@ pub struct Plan {
     pub chain: Vec<Base>,
 }
 
-/// Lays the chain down at `dest`: one backup directly; an incremental chain combined by
-/// pg_combinebackup (full backup first), as PostgreSQL 17 requires.
-pub fn lay_down_chain(engine: &Engine, chain: &[&Base], dest: &Path, major: u32) -> Result<()> {
+/// Lays the chain down at `dest` and, where the cluster has data checksums, reads every page
+/// back before anything starts on it (see [`page_checksums`]).
+pub fn lay_down_chain(engine: &Engine, chain: &[&Base], dest: &Path, major: u32) -> Result<Option<PageCheck>> {
+    let newest = chain.last().expect("a chain has a backup");
     if chain.len() == 1 {
-        return crate::physical::laydown::lay_down(&chain[0].path, &chain[0].manifest, dest);
+        crate::physical::laydown::lay_down(&newest.path, &newest.manifest, dest)?;
+    } else {
+        combine(engine, chain, dest, major)?;
     }
+    let Some(physical) = newest.manifest.physical.as_ref().filter(|p| p.data_checksums == Some(true)) else {
+        return Ok(None);
+    };
+    let replay_from = crate::physical::progress::lsn(&physical.start_lsn).unwrap_or(0);
+    let check = page_checksums::verify_data_dir(dest, replay_from)?;
+    tracing::info!(verified = check.pages_verified, skipped = check.pages_skipped, "data page checksums read");
+    Ok(Some(check))
+}
+
+/// An incremental chain combined by pg_combinebackup (full backup first), as PostgreSQL 17
+/// requires.
+fn combine(engine: &Engine, chain: &[&Base], dest: &Path, major: u32) -> Result<()> {
     // pg_combinebackup reads the backups where they are: each is checked against its
     // manifest first (a plain lay-down checks as it copies).
     for base in chain {
@@ -60,6 +76,17 @@ pub fn lay_down_chain(engine: &Engine, chain: &[&Base], dest: &Path, major: u32)
     let combine = tools.client_for(major, "pg_combinebackup")?;
     let mut cmd = std::process::Command::new(combine.path("pg_combinebackup"));
     cmd.arg("-o").arg(dest);
+    // No fsync and no manifest: a base backup's pg_control says the cluster was running, so
+    // PostgreSQL syncs the whole data directory itself before it replays (StartupXLOG), and
+    // nothing reads a sandbox's backup_manifest. Where both sides share a filesystem, the
+    // kernel copies (copy_file_range). Measured on a 1 GB pgbench chain (ext4, median of 3):
+    // 1.14 s as pg_combinebackup does by default, 0.63 s this way, 0.42 s with --link. Never
+    // --link: the sandbox's server writes into the files it starts on, and hard links would
+    // make them the repository's own backup files.
+    cmd.args(["--no-sync", "--no-manifest"]);
+    if same_filesystem(&chain[0].path, dest.parent().unwrap_or(dest)) && cfg!(target_os = "linux") {
+        cmd.arg("--copy-file-range");
+    }
     for b in chain {
         cmd.arg(b.path.join(crate::physical::basebackup::DATA_DIR));
     }
@@ -73,6 +100,14 @@ pub fn lay_down_chain(engine: &Engine, chain: &[&Base], dest: &Path, major: u32)
     }
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(dest, std::fs::Permissions::from_mode(0o700)).map_err(|e| Error::io("chmod data", e))
+}
+
+fn same_filesystem(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev(),
+        _ => false,
+    }
 }
 
 impl Engine {

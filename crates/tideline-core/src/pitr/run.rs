@@ -154,6 +154,7 @@ impl Engine {
             created_at: self.clock.now_rfc3339(),
             laydown_ms: 0,
             replay_ms: 0,
+            page_checksums: None,
             creating: Some(crate::process::this_process()),
         };
         self.catalog().save_sandbox(&record)?;
@@ -162,7 +163,7 @@ impl Engine {
         job.progress("laying down", Some(newest.candidate.id.clone()), 0, Some(newest.bytes));
         let laydown_started = Instant::now();
         let data = root.join("data");
-        lay_down_chain(self, &chain, &data, major)?;
+        let page_checksums = lay_down_chain(self, &chain, &data, major)?;
         let laydown_ms = laydown_started.elapsed().as_millis() as u64;
         job.check_cancelled()?;
 
@@ -209,6 +210,7 @@ impl Engine {
             created_at: self.clock.now_rfc3339(),
             laydown_ms,
             replay_ms,
+            page_checksums,
             creating: None,
             ..record
         };

@@ -72,6 +72,10 @@ pub struct SandboxRecord {
     pub laydown_ms: u64,
     #[ts(type = "number")]
     pub replay_ms: u64,
+    /// Data page checksums read after the lay-down; absent where the cluster has none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub page_checksums: Option<crate::physical::page_checksums::PageCheck>,
     /// While it is being made: the Tideline process making it (`pid:start-time`). Recorded
     /// before its server starts, so a Tideline killed meanwhile leaves a sandbox that is listed
     /// (as `unfinished`) and removed, never a hidden server.

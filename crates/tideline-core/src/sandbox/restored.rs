@@ -100,6 +100,7 @@ impl Engine {
                 created_at: self.clock.now_rfc3339(),
                 laydown_ms: 0,
                 replay_ms: 0,
+                page_checksums: None,
                 creating: Some(crate::process::this_process()),
             },
             cluster: None,
