@@ -20,10 +20,10 @@ const BLOCKS_PER_SEGMENT: u64 = 131_072;
 const N_SUMS: usize = 32;
 const FNV_PRIME: u32 = 16_777_619;
 const BASE_OFFSETS: [u32; N_SUMS] = [
-    0x5B1F36E9, 0xB8525960, 0x02AB50AA, 0x1DE66D2A, 0x79FF467A, 0x9BB9F8A3, 0x217E7CD2, 0x83E13D2C,
-    0xF8D4474F, 0xE39EB970, 0x42C6AE16, 0x993216FA, 0x7B093B5D, 0x98DAFF3C, 0xF718902A, 0x0B1C9CDB,
-    0xE58F764B, 0x187636BC, 0x5D7B3BB1, 0xE73DE7DE, 0x92BEC979, 0xCCA6C0B2, 0x304A0979, 0x85AA43D4,
-    0x783125BB, 0x6CA8EAA2, 0xE407EAC6, 0x4B5CFC3E, 0x9FBF8C76, 0x15CA20BE, 0xF2CA9FD3, 0x959BD756,
+    0x5B1F36E9, 0xB8525960, 0x02AB50AA, 0x1DE66D2A, 0x79FF467A, 0x9BB9F8A3, 0x217E7CD2, 0x83E13D2C, 0xF8D4474F,
+    0xE39EB970, 0x42C6AE16, 0x993216FA, 0x7B093B5D, 0x98DAFF3C, 0xF718902A, 0x0B1C9CDB, 0xE58F764B, 0x187636BC,
+    0x5D7B3BB1, 0xE73DE7DE, 0x92BEC979, 0xCCA6C0B2, 0x304A0979, 0x85AA43D4, 0x783125BB, 0x6CA8EAA2, 0xE407EAC6,
+    0x4B5CFC3E, 0x9FBF8C76, 0x15CA20BE, 0xF2CA9FD3, 0x959BD756,
 ];
 
 /// What a check of a laid-down data directory found (it stops at the first failure).
@@ -71,8 +71,10 @@ pub fn page_checksum(page: &[u8], block_number: u32) -> u16 {
 pub fn verify_data_dir(data: &Path, replay_from: u64) -> Result<PageCheck> {
     use rayon::prelude::*;
     let files = relation_files(data)?;
-    let checks: Vec<PageCheck> =
-        files.par_iter().map(|(file, segment)| verify_file(data, file, *segment, replay_from)).collect::<Result<_>>()?;
+    let checks: Vec<PageCheck> = files
+        .par_iter()
+        .map(|(file, segment)| verify_file(data, file, *segment, replay_from))
+        .collect::<Result<_>>()?;
     Ok(checks.iter().fold(PageCheck::default(), |acc, c| PageCheck {
         pages_verified: acc.pages_verified + c.pages_verified,
         pages_skipped: acc.pages_skipped + c.pages_skipped,
