@@ -5,7 +5,7 @@
 mod support;
 
 use support::{set_mode, wait_for, Home};
-use tideline_core::physical::progress::lsn;
+use tideline_core::pg::lsn::lsn;
 
 #[test]
 fn the_demo_is_created_once_has_an_accident_and_pitr_undoes_it() {

@@ -265,7 +265,7 @@ async fn a_backup_reports_its_phases_and_sizes() {
     engine.add_profile(&draft, Some(&tideline_core::Secret::new(&pw))).unwrap();
     let events = std::sync::Arc::new(Events::default());
     let job = tideline_core::job::Job::new("j", events.clone());
-    let opts = tideline_core::logical::options::DumpOptions::default();
+    let opts = tideline_core::repo::options::DumpOptions::default();
     let record = engine.backup("p", &opts, &job).await.unwrap();
     assert_eq!(record.status, "complete");
     let seen = events.0.lock().unwrap().clone();

@@ -43,7 +43,7 @@ fn waldump(major: u32, dir: &Path, start: &str, end: &str) -> Vec<Event> {
         let (Some(xid), Some(lsn), Some(desc)) = (field("tx:"), field("lsn:"), line.split("desc: ").nth(1)) else {
             continue;
         };
-        let lsn = lsn_text(tideline_core::physical::progress::lsn(&lsn).unwrap());
+        let lsn = lsn_text(tideline_core::pg::lsn::lsn(&lsn).unwrap());
         let (kind, rest) = desc.split_once(' ').unwrap_or((desc, ""));
         let event = match kind {
             "COMMIT" | "ABORT" => Event { lsn, kind: kind.into(), xid, detail: stamp(rest) },
@@ -205,10 +205,10 @@ each_major!(fn the_native_reader_agrees_with_pg_waldump_on_every_major(major) {
         std::fs::copy(wal.join(n), copy.path().join(n)).unwrap();
     }
     let files: Vec<PathBuf> = names.iter().map(|n| copy.path().join(n)).collect();
-    let end_lsn = tideline_core::physical::progress::lsn(&end).unwrap();
-    let start_lsn = tideline_core::physical::progress::lsn(&start).unwrap();
+    let end_lsn = tideline_core::pg::lsn::lsn(&end).unwrap();
+    let start_lsn = tideline_core::pg::lsn::lsn(&start).unwrap();
     let (mut got, records) = native(&files, end_lsn);
-    got.retain(|e| tideline_core::physical::progress::lsn(&e.lsn).unwrap() >= start_lsn);
+    got.retain(|e| tideline_core::pg::lsn::lsn(&e.lsn).unwrap() >= start_lsn);
     let expected = if support::inventory().server_for(major, "pg_waldump").is_ok() {
         waldump(major, copy.path(), &start, &end)
     } else {
@@ -237,9 +237,9 @@ each_major!(fn the_native_reader_agrees_with_pg_waldump_on_every_major(major) {
         .iter()
         .filter(|t| {
             t["outcome"] != "prepare"
-                && tideline_core::physical::progress::lsn(t["lsn"].as_str().unwrap()) < Some(end_lsn)
+                && tideline_core::pg::lsn::lsn(t["lsn"].as_str().unwrap()) < Some(end_lsn)
         })
-        .filter(|t| tideline_core::physical::progress::lsn(t["lsn"].as_str().unwrap()) >= Some(start_lsn))
+        .filter(|t| tideline_core::pg::lsn::lsn(t["lsn"].as_str().unwrap()) >= Some(start_lsn))
         .map(|t| t["xid"].as_str().unwrap())
         .collect();
     let expected_xids: Vec<&str> =
@@ -272,7 +272,7 @@ each_major!(fn the_native_reader_agrees_with_pg_waldump_on_every_major(major) {
         })
         .collect();
     let (mut again, _) = native(&zipped, end_lsn);
-    again.retain(|e| tideline_core::physical::progress::lsn(&e.lsn).unwrap() >= start_lsn);
+    again.retain(|e| tideline_core::pg::lsn::lsn(&e.lsn).unwrap() >= start_lsn);
     assert_eq!(again, expected, "PostgreSQL {major}: through zstd");
 });
 
@@ -309,8 +309,8 @@ each_major!(fn row_changes_are_counted_per_relation_file_and_drops_named_at_comm
         .collect();
     files.sort();
     let (start_lsn, end_lsn) = (
-        tideline_core::physical::progress::lsn(&start).unwrap(),
-        tideline_core::physical::progress::lsn(&end).unwrap(),
+        tideline_core::pg::lsn::lsn(&start).unwrap(),
+        tideline_core::pg::lsn::lsn(&end).unwrap(),
     );
     let mut counts = std::collections::HashMap::new();
     let mut dropped_by = None;

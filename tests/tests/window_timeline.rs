@@ -7,7 +7,7 @@ mod support;
 
 use support::webdriver::{click, el, screenshot, text_when, Driver};
 use support::{set_mode, wait_for, Home};
-use tideline_core::physical::progress::lsn;
+use tideline_core::pg::lsn::lsn;
 
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs Xvfb, tauri-driver and WebKitWebDriver: `npm test` runs it"]

@@ -5,8 +5,8 @@ use tauri::State;
 use tideline_core::catalog::backups::BackupRecord;
 use tideline_core::job::{Job, JobProgress};
 use tideline_core::logical::dumpall::DumpallMode;
-use tideline_core::logical::options::DumpOptions;
 use tideline_core::repo::manifest::Manifest;
+use tideline_core::repo::options::DumpOptions;
 use tideline_core::{Engine, Error};
 
 #[tauri::command]

@@ -23,7 +23,8 @@ pub async fn wal_setup(
     method: Option<WalMethod>,
     apply: bool,
 ) -> Result<WalSetupReport, Error> {
-    let opts = WalSetupOptions { method, apply, tideline_path: tideline_core::sandbox::access::cli_binary().ok() };
+    let opts =
+        WalSetupOptions { method, apply, tideline_path: tideline_core::cluster::runnable_cli::cli_binary().ok() };
     engine.wal_setup(&profile, &opts).await
 }
 

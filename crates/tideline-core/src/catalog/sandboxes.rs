@@ -1,11 +1,105 @@
 //! Sandboxes (as JSON records: their shape grows with features, their index does not) and the
 //! recovery durations each one measured, kept after the sandbox is removed for RTO estimates.
+//! The records are defined here, with the index that keeps them, as backups' are.
 
 use super::Catalog;
 use crate::error::{Error, Result};
-use crate::sandbox::SandboxRecord;
+use crate::pg::recovery_target::RecoveryTarget;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
+
+/// The point a recovery actually stopped at, as the server and the WAL report it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct Reached {
+    /// The commit time of the last transaction replayed (RFC 3339).
+    pub time: Option<String>,
+    /// Where replay stopped (`redo done at`).
+    pub lsn: Option<String>,
+    /// The last transaction replayed.
+    pub xid: Option<String>,
+    /// The server's own words on why it stopped (`recovery stopping before commit of …`).
+    pub stop: Option<String>,
+    /// The new timeline the sandbox promoted onto.
+    pub timeline: Option<u32>,
+}
+
+/// How a sandbox came to be.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum SandboxKind {
+    /// Point-in-time recovery from a base backup and WAL.
+    #[default]
+    Recovery,
+    /// A new cluster a logical backup was restored into (`restore --sandbox`).
+    Restore,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct SandboxRecord {
+    pub id: String,
+    #[serde(default)]
+    pub kind: SandboxKind,
+    pub profile: String,
+    pub system_identifier: String,
+    pub root: String,
+    pub major: u32,
+    pub port: u16,
+    /// The database the profile names, and the role it connects as: the sandbox has the
+    /// source's roles and passwords as of the target.
+    pub database: String,
+    pub user: String,
+    /// The base backup recovered from, and its incremental chain (full backup first); for a
+    /// restore, the logical backup restored.
+    pub backup_id: String,
+    pub backup_chain: Vec<String>,
+    pub target: RecoveryTarget,
+    pub timeline: u32,
+    pub reached: Reached,
+    pub created_at: String,
+    #[ts(type = "number")]
+    pub laydown_ms: u64,
+    #[ts(type = "number")]
+    pub replay_ms: u64,
+    /// Data page checksums read after the lay-down; absent where the cluster has none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub page_checksums: Option<crate::physical::page_checksums::PageCheck>,
+    /// While it is being made: the Tideline process making it (`pid:start-time`). Recorded
+    /// before its server starts, so a Tideline killed meanwhile leaves a sandbox that is listed
+    /// (as `unfinished`) and removed, never a hidden server.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub creating: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum SandboxStatus {
+    Running,
+    Stopped,
+    /// Its directory is gone (removed by hand): only `remove` applies.
+    Missing,
+    /// Being made by a Tideline that is running.
+    Creating,
+    /// Its making was cut off (Tideline killed): only `remove` applies, and the next sandbox
+    /// made removes it.
+    Unfinished,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct Sandbox {
+    #[serde(flatten)]
+    pub record: SandboxRecord,
+    pub status: SandboxStatus,
+    pub host: String,
+    /// A libpq URL without the password (the profile's password works: same roles).
+    pub url: String,
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[ts(export)]

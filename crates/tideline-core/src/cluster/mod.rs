@@ -16,6 +16,7 @@ pub mod access_rules;
 pub mod no_follow;
 
 pub mod os_user;
+pub mod runnable_cli;
 pub mod scratch;
 
 pub use os_user::{cluster_owner, running_as_root, OsUser};
@@ -146,7 +147,7 @@ impl ManagedCluster {
         text.push_str("# Tideline sandbox settings (after the source's, so they win)\n");
         text.push_str(&format!(
             "listen_addresses = '127.0.0.1'\nunix_socket_directories = {}\nport = 0\n",
-            crate::pitr::target::conf_quote(&cluster.socket_dir().to_string_lossy())
+            crate::pg::recovery_target::conf_quote(&cluster.socket_dir().to_string_lossy())
         ));
         for (k, v) in settings {
             text.push_str(&format!("{k} = {v}\n"));
@@ -278,7 +279,7 @@ impl ManagedCluster {
         self.write_data_file("postgresql.conf", &text)?;
         let mut ours = format!(
             "listen_addresses = '127.0.0.1'\nunix_socket_directories = {}\nport = {}\n",
-            crate::pitr::target::conf_quote(&self.socket_dir().to_string_lossy()),
+            crate::pg::recovery_target::conf_quote(&self.socket_dir().to_string_lossy()),
             self.port
         );
         for (k, v) in &spec.settings {

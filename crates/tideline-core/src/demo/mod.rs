@@ -10,7 +10,6 @@ use crate::error::{Error, ErrorCode, Result};
 use crate::job::Job;
 use crate::physical::options::BaseBackupOptions;
 use crate::profile::ProfileDraft;
-use crate::sandbox::access;
 use crate::secret::Secret;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -180,12 +179,15 @@ impl Engine {
                 let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o711));
             }
         }
-        let cli =
-            access::runnable_cli(&access::cli_binary()?, owner.as_ref(), &crate::sandbox::sandboxes_root(self.home()))?;
+        let cli = crate::cluster::runnable_cli::runnable_cli(
+            &crate::cluster::runnable_cli::cli_binary()?,
+            owner.as_ref(),
+            &crate::sandbox::sandboxes_root(self.home()),
+        )?;
         let push = format!(
             "{} wal-push --repo {} %p",
-            crate::pitr::target::command_path(&cli),
-            crate::pitr::target::command_path(&repo)
+            crate::pg::recovery_target::command_path(&cli),
+            crate::pg::recovery_target::command_path(&repo)
         );
         let password = Secret::new(uuid::Uuid::new_v4().simple().to_string());
         let spec = ClusterSpec {
@@ -194,7 +196,7 @@ impl Engine {
             settings: vec![
                 ("wal_level".into(), "replica".into()),
                 ("archive_mode".into(), "on".into()),
-                ("archive_command".into(), crate::pitr::target::conf_quote(&push)),
+                ("archive_command".into(), crate::pg::recovery_target::conf_quote(&push)),
                 // A quiet demo still shows up on the timeline within a minute.
                 ("archive_timeout".into(), "60".into()),
             ],
@@ -207,7 +209,7 @@ impl Engine {
         cluster.start()?;
         let draft = ProfileDraft { database: "postgres".into(), ..cluster.tcp_draft(PROFILE, SUPERUSER, "postgres") };
         let client = crate::connect::connect(&draft, Some(&password)).await?;
-        let fail = |what: &'static str| crate::logical::dump::query_failed(what);
+        let fail = |what: &'static str| crate::pg::server::query_failed(what);
         client
             .batch_execute(&format!("CREATE DATABASE {DATABASE}"))
             .await
@@ -244,11 +246,11 @@ impl Engine {
         let deleted = client
             .execute("DELETE FROM film_actor", &[])
             .await
-            .map_err(crate::logical::dump::query_failed("the accident"))?;
+            .map_err(crate::pg::server::query_failed("the accident"))?;
         client
             .batch_execute("SELECT pg_switch_wal()")
             .await
-            .map_err(crate::logical::dump::query_failed("switching WAL"))?;
+            .map_err(crate::pg::server::query_failed("switching WAL"))?;
         let what = format!("DELETE FROM film_actor removed {deleted} rows after restore point '{ACCIDENT_MARK}'");
         self.demo_report(&cluster, false, Some(what))
     }

@@ -46,7 +46,7 @@ impl Engine {
         let utc = |t: &Option<String>| -> Result<Option<String>> {
             t.as_deref()
                 .map(|t| {
-                    crate::pitr::target::parse_user_time(t)
+                    crate::pg::recovery_target::parse_user_time(t)
                         .map(|t| t.with_timezone(&chrono::Utc).to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
                 })
                 .transpose()

@@ -5,7 +5,7 @@
 use crate::catalog::relation_files::RelationFile;
 use crate::engine::Engine;
 use crate::error::Result;
-use crate::logical::dump::query_failed;
+use crate::pg::server::query_failed;
 
 /// Every relation with storage outside the system schemas, with its table.
 const RELATION_FILES: &str = "

@@ -180,7 +180,7 @@ impl Engine {
         );
         let names = archive.names()?;
         let segment_bytes = archive.segment_bytes(&names);
-        let start = crate::physical::progress::lsn(&physical.start_lsn).unwrap_or(0) / segment_bytes;
+        let start = crate::pg::lsn::lsn(&physical.start_lsn).unwrap_or(0) / segment_bytes;
         let mut newest: Option<DateTime<Utc>> = None;
         let mut after = 0u64;
         for name in names {

@@ -1,10 +1,10 @@
 //! Reading a stored backup: where its dump is, and its table of contents.
 
-use super::options::DumpFormat;
 use super::toc::{self, TocEntry};
 use crate::engine::Engine;
 use crate::error::{Error, ErrorCode, Result};
 use crate::repo::manifest::Manifest;
+use crate::repo::options::DumpFormat;
 use crate::tools::Installation;
 use std::path::PathBuf;
 
@@ -39,7 +39,7 @@ impl Archive {
     fn schemas_named_in_manifest(&self) -> Vec<String> {
         let options = &self.manifest.options;
         let counted = self.manifest.row_counts.tables.iter().map(|t| t.schema.clone());
-        let selected = options.tables.iter().filter_map(|t| super::names::parse_table(t).ok()?.schema);
+        let selected = options.tables.iter().filter_map(|t| crate::pg::names::parse_table(t).ok()?.schema);
         let mut schemas: Vec<String> = counted.chain(selected).chain(options.schemas.iter().cloned()).collect();
         schemas.sort();
         schemas.dedup();

@@ -5,8 +5,8 @@
 //! objects go with their partition's `DROP TABLE` later in the script); a partition's own
 //! constraints (its foreign keys) are still dropped, and every other error still stops the run.
 
-use super::names::quote_ident;
 use super::toc::TocEntry;
+use crate::pg::names::quote_ident;
 
 /// The spellings pg_dump may use for `schema.name` (each part quoted or not).
 fn spellings(schema: &str, name: &str) -> Vec<String> {

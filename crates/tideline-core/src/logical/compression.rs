@@ -3,8 +3,8 @@
 //! 3.4 s / 260 MB, lz4 4.2 s / 465 MB, gzip default 19.1 s / 283 MB), so zstd:1, then lz4,
 //! then gzip:1. Builds differ (the PyPI PG 18 build has neither zstd nor lz4): probed, not assumed.
 
-use super::options::DumpFormat;
 use crate::error::{Error, ErrorCode, Result};
+use crate::repo::options::DumpFormat;
 use crate::tools::Installation;
 
 /// The value for `--compress`, or None to leave pg_dump's own default (no compression).

@@ -3,16 +3,18 @@
 //! with --snapshot, and kept open until pg_dump has finished).
 
 use super::dump_args::{dump_args, DumpSource};
-use super::names::{self, Relation};
-use super::options::{DumpFormat, DumpOptions};
-use super::tool_run::{run_watched, TableSizes};
 use crate::catalog::backups::BackupRecord;
 use crate::engine::Engine;
 use crate::error::{Error, ErrorCode, Result};
 use crate::job::Job;
+use crate::pg::names::{self, Relation};
+use crate::pg::server::query_failed;
+use crate::pg::tool_run::{run_watched, TableSizes};
 use crate::repo::checksum;
 use crate::repo::early_hash::EarlyHashes;
+use crate::repo::ids::new_backup_id;
 use crate::repo::manifest::{Manifest, RowCountStatus, RowCounts, TableCount, FORMAT_VERSION};
+use crate::repo::options::{DumpFormat, DumpOptions};
 use std::time::Instant;
 use tokio_postgres::Client;
 
@@ -27,28 +29,6 @@ const LEAF_TABLES_SQL: &str = "SELECT n.nspname::text, c.relname::text
       AND NOT EXISTS (SELECT 1 FROM pg_depend d
                       WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
     ORDER BY 1, 2";
-
-pub(crate) fn query_failed(what: &str) -> impl Fn(tokio_postgres::Error) -> Error + '_ {
-    move |e| {
-        // tokio-postgres displays a server error as just "db error"; the server's words are inside.
-        let detail = e.as_db_error().map(|d| d.message().to_string()).unwrap_or_else(|| e.to_string());
-        Error::new(ErrorCode::ServerError, format!("{what} failed: {detail}"), "The log file has details.")
-    }
-}
-
-pub(crate) fn new_backup_id(engine: &Engine) -> String {
-    let stamp = engine.clock.now().with_timezone(&chrono::Utc).format("%Y%m%dT%H%M%SZ");
-    format!("{stamp}-{}", &uuid::Uuid::new_v4().simple().to_string()[..6])
-}
-
-pub(crate) async fn server_version(client: &Client) -> Result<(String, u32)> {
-    let row = client
-        .query_one("SELECT current_setting('server_version'), current_setting('server_version_num')::int", &[])
-        .await
-        .map_err(query_failed("reading the server version"))?;
-    let num: i32 = row.get(1);
-    Ok((row.get(0), (num / 10000) as u32))
-}
 
 /// The tables whose rows pg_dump will write, as exact (schema, table) pairs.
 async fn tables_with_data(
@@ -154,12 +134,6 @@ fn finished_data_file(dir: &std::path::Path, line: &str) -> Option<std::path::Pa
     ["", ".gz", ".lz4", ".zst"].iter().map(|ext| dir.join(format!("{id}.dat{ext}"))).find(|p| p.is_file())
 }
 
-pub(crate) fn log_tail(path: &std::path::Path, lines: usize) -> String {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    let all: Vec<&str> = text.lines().filter(|l| !l.contains(": reading ") && !l.contains(": dumping ")).collect();
-    all[all.len().saturating_sub(lines)..].join("\n")
-}
-
 impl Engine {
     pub async fn backup(&self, profile_name: &str, opts: &DumpOptions, job: &Job) -> Result<BackupRecord> {
         job.phase("connecting");
@@ -188,7 +162,7 @@ impl Engine {
             .get(0);
         let data_tables = tables_with_data(&client, opts, &plan.selected, &plan.excluded).await?;
 
-        let id = new_backup_id(self);
+        let id = new_backup_id(&self.clock.now());
         let repo = self.repository()?;
         let database_size =
             check_space(&client, &repo.logical_dir(&profile.name, &draft.database), plan.compress.is_some()).await?;

@@ -3,11 +3,11 @@
 //! shows before a run.
 
 use super::compression;
-use super::names::{self, Relation};
-use super::options::{DumpFormat, DumpOptions};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
+use crate::pg::names::{self, Relation};
 use crate::profile::{Profile, ProfileDraft};
+use crate::repo::options::{DumpFormat, DumpOptions};
 use crate::secret::Secret;
 use crate::tools::Installation;
 use std::path::Path;
@@ -50,7 +50,7 @@ impl Engine {
             draft.database = db.clone();
         }
         let client = crate::connect::connect(&draft, password.as_ref()).await?;
-        let (version, major) = super::dump::server_version(&client).await?;
+        let (version, major) = crate::pg::server::server_version(&client).await?;
         let plan = self.plan_dump(&client, version, major, opts).await?;
         Ok((DumpSource { profile, password, draft, client }, plan))
     }
@@ -95,14 +95,14 @@ impl Engine {
         let (DumpSource { profile, draft, .. }, plan) = self.open_dump_source(profile_name, opts).await?;
         let file = self.repository()?.logical_dir(&profile.name, &draft.database).join(opts.format.artifact());
         let mut words = vec![
-            format!("PGHOST={}", shell_quote(&draft.host)),
+            format!("PGHOST={}", crate::pg::names::shell_quote(&draft.host)),
             format!("PGPORT={}", draft.port),
-            format!("PGUSER={}", shell_quote(&draft.user)),
-            format!("PGDATABASE={}", shell_quote(&draft.database)),
+            format!("PGUSER={}", crate::pg::names::shell_quote(&draft.user)),
+            format!("PGDATABASE={}", crate::pg::names::shell_quote(&draft.database)),
             format!("PGSSLMODE={}", draft.sslmode.as_str()),
-            shell_quote(&plan.inst.path("pg_dump").display().to_string()),
+            crate::pg::names::shell_quote(&plan.inst.path("pg_dump").display().to_string()),
         ];
-        words.extend(dump_args(&plan, opts, &file, None).iter().map(|a| shell_quote(a)));
+        words.extend(dump_args(&plan, opts, &file, None).iter().map(|a| crate::pg::names::shell_quote(a)));
         Ok(words.join(" "))
     }
 }
@@ -157,23 +157,4 @@ pub(crate) fn dump_args(plan: &DumpPlan, opts: &DumpOptions, file: &Path, snapsh
         None => {}
     }
     args
-}
-
-/// POSIX shell quoting: bare when safe, else single quotes with `'\''` for quotes.
-pub fn shell_quote(s: &str) -> String {
-    if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:@%+,".contains(c)) {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', "'\\''"))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn quotes_for_the_shell() {
-        assert_eq!(super::shell_quote("--format=d"), "--format=d");
-        assert_eq!(super::shell_quote("--table=\"a.b\".\"x*y?\""), "'--table=\"a.b\".\"x*y?\"'");
-        assert_eq!(super::shell_quote("it's"), "'it'\\''s'");
-    }
 }

@@ -1,23 +1,20 @@
 //! `tideline dumpall`: pg_dumpall of the whole cluster, its globals (roles, tablespaces), or
 //! its roles only, as a plain SQL script in the repository.
 
-use super::dump::{new_backup_id, server_version};
-use super::options::{DumpFormat, DumpOptions};
-use super::tool_run::{run_logged, TableSizes};
 use crate::catalog::backups::BackupRecord;
 use crate::engine::Engine;
 use crate::error::ErrorCode;
 use crate::error::Result;
 use crate::job::Job;
+use crate::pg::server::server_version;
+use crate::pg::tool_run::{run_logged, TableSizes};
 use crate::repo::checksum;
+use crate::repo::ids::new_backup_id;
 use crate::repo::manifest::{Manifest, RowCountStatus, RowCounts, FORMAT_VERSION};
+use crate::repo::options::{DumpFormat, DumpOptions};
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
 use ts_rs::TS;
-
-/// Where cluster-wide backups of a profile live, beside its databases' directories. Database
-/// names are path-encoded ('@' included), so no database can take this name.
-pub const CLUSTER_DIR: &str = "@cluster";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
@@ -50,7 +47,7 @@ impl Engine {
         let (server_version, server_major) = server_version(&client).await?;
         let inst = self.tools()?.client_for(server_major, "pg_dumpall")?.clone();
 
-        let id = new_backup_id(self);
+        let id = new_backup_id(&self.clock.now());
         let repo = self.repository()?;
         let staging = repo.stage(repo.cluster_dir(&profile.name).join(&id))?;
         let artifact = "cluster.sql";
@@ -80,7 +77,7 @@ impl Engine {
             kind: mode.kind().into(),
             profile: profile.name.clone(),
             profile_id: Some(profile.id.clone()),
-            database: CLUSTER_DIR.into(),
+            database: crate::repo::CLUSTER_DIR.into(),
             server_version,
             server_major,
             tool_version: inst.version.clone(),

@@ -3,10 +3,10 @@
 //! database failed with `schema "sales" does not exist`. Such schemas are created first.
 
 use super::archive::Archive;
-use super::dump::query_failed;
-use super::names::{parse_table, quote_ident};
 use super::toc::TocEntry;
 use crate::error::Result;
+use crate::pg::names::{parse_table, quote_ident};
+use crate::pg::server::query_failed;
 use std::collections::BTreeSet;
 
 /// Schemas present from initdb on: never created.

@@ -56,7 +56,7 @@ impl Engine {
                 let n: i64 = admin
                     .query_one("SELECT count(*) FROM pg_database WHERE datname = $1", &[&db])
                     .await
-                    .map_err(super::dump::query_failed("looking for databases"))?
+                    .map_err(crate::pg::server::query_failed("looking for databases"))?
                     .get(0);
                 if n > 0 && db != "postgres" && db != "template1" {
                     return Err(Error::new(
@@ -73,7 +73,7 @@ impl Engine {
         let me: String = admin
             .query_one("SELECT current_user::text", &[])
             .await
-            .map_err(super::dump::query_failed("reading the current user"))?
+            .map_err(crate::pg::server::query_failed("reading the current user"))?
             .get(0);
         let (mut script, kept) = without_role(&script, &me);
         if super::older_servers::needs_filter(server_major) {
@@ -121,7 +121,7 @@ impl Engine {
 
 /// The script without `CREATE ROLE me;` / `ALTER ROLE me WITH …;`, and whether any was there.
 fn without_role(script: &str, role: &str) -> (String, bool) {
-    let names = [role.to_string(), super::names::quote_ident(role)];
+    let names = [role.to_string(), crate::pg::names::quote_ident(role)];
     let is_mine = |l: &str| {
         names.iter().any(|n| l == format!("CREATE ROLE {n};") || l.starts_with(&format!("ALTER ROLE {n} WITH ")))
     };

@@ -5,15 +5,15 @@
 //! the target. Function bodies are text: those that name the old schema are listed, not rewritten.
 
 use super::archive::Archive;
-use super::dump::query_failed;
-use super::names::{display, quote_ident};
 use super::restore::{RestoreOptions, RestoreReport};
 use super::toc::Selection;
-use super::tool_run::{run_logged, TableSizes};
 use crate::cluster::scratch::ScratchCluster;
 use crate::engine::Engine;
 use crate::error::{Error, ErrorCode, Result};
 use crate::job::Job;
+use crate::pg::names::{display, quote_ident};
+use crate::pg::server::query_failed;
+use crate::pg::tool_run::{run_logged, TableSizes};
 use crate::profile::ProfileDraft;
 use crate::secret::Secret;
 use tokio_postgres::Client;

@@ -3,11 +3,11 @@
 //! server's disk. Each failure is a coded error with a hint.
 
 use super::archive::Archive;
-use super::dump::query_failed;
 use super::restore::RestoreOptions;
 use super::toc::Selection;
 use crate::engine::Engine;
 use crate::error::{Error, ErrorCode, Result};
+use crate::pg::server::query_failed;
 use tokio_postgres::Client;
 
 /// On a server on this machine whose data directory we can see, the restored database must fit

@@ -4,16 +4,16 @@
 
 use super::archive::Archive;
 use super::clean;
-use super::dump::{query_failed, server_version};
-use super::options::DumpFormat;
 use super::preflight::{check_sections, check_target_space, role_map};
 use super::row_counts::Counting;
 use super::toc::{self, Selection};
-use super::tool_run::{run_logged, TableSizes};
 use crate::engine::Engine;
 use crate::error::{Error, ErrorCode, Result};
 use crate::job::Job;
+use crate::pg::server::{query_failed, server_version};
+use crate::pg::tool_run::{run_logged, TableSizes};
 use crate::repo::manifest::TableCount;
+use crate::repo::options::DumpFormat;
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
 use ts_rs::TS;
@@ -65,7 +65,7 @@ pub struct RestoreReport {
     pub duration_ms: u64,
     pub log_path: Option<String>,
     /// The sandbox restored into (`--sandbox`).
-    pub sandbox: Option<crate::sandbox::Sandbox>,
+    pub sandbox: Option<crate::catalog::sandboxes::Sandbox>,
     /// Which binary wrote into the server (pg_restore, or psql for a script) and why.
     #[serde(default)]
     pub tool_choice: Option<String>,
@@ -267,7 +267,7 @@ impl Engine {
             admin
                 .batch_execute(&format!(
                     "CREATE DATABASE {} TEMPLATE template0",
-                    super::names::quote_ident(&opts.to_db)
+                    crate::pg::names::quote_ident(&opts.to_db)
                 ))
                 .await
                 .map_err(query_failed("creating the target database"))?;
@@ -316,7 +316,7 @@ impl Engine {
             Err(e) => {
                 // A database created for this restore holds nothing of the user's: remove it.
                 if exists == 0 {
-                    let drop = format!("DROP DATABASE IF EXISTS {}", super::names::quote_ident(&target.database));
+                    let drop = format!("DROP DATABASE IF EXISTS {}", crate::pg::names::quote_ident(&target.database));
                     if let Err(d) = admin.batch_execute(&drop).await {
                         tracing::warn!(error = %d, "could not drop the database created for a failed restore");
                     }

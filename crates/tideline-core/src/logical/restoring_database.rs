@@ -5,9 +5,9 @@
 //! (a comment `tideline restore <pid:start>@<host>`), so the next restore into the same name on
 //! this machine drops one whose writer is gone.
 
-use super::dump::query_failed;
-use super::names::quote_ident;
 use crate::error::{Error, ErrorCode, Result};
+use crate::pg::names::quote_ident;
+use crate::pg::server::query_failed;
 use tokio_postgres::Client;
 
 const MARK: &str = "tideline restore ";

@@ -5,8 +5,8 @@
 //! `GRANT … TO old[ WITH GRANT OPTION];`, `REVOKE … FROM old;`, `ALTER DEFAULT PRIVILEGES FOR
 //! ROLE old …` — never names inside definitions or data.
 
-use super::names::quote_ident;
 use crate::error::{Error, Result};
+use crate::pg::names::quote_ident;
 
 pub fn parse(spec: &str) -> Result<(String, String)> {
     match spec.split_once('=') {

@@ -10,8 +10,8 @@
 //! is counted with `count(*)`, so a figure that differs from the manifest is always a count.
 //! Scanning 1.2 GB back cost 0.16 s of a 7 s restore.
 
-use super::names::exact_pattern;
 use crate::error::Result;
+use crate::pg::names::exact_pattern;
 use crate::profile::ProfileDraft;
 use crate::repo::manifest::TableCount;
 use crate::secret::Secret;

@@ -5,9 +5,9 @@
 //! (`--no-statistics`) and restores them in one transaction once every row is in.
 
 use super::archive::Archive;
-use super::tool_run::{run_logged, TableSizes};
 use crate::error::{ErrorCode, Result};
 use crate::job::Job;
+use crate::pg::tool_run::{run_logged, TableSizes};
 use crate::profile::ProfileDraft;
 use crate::secret::Secret;
 use crate::tools::Installation;

@@ -98,7 +98,7 @@ impl Engine {
             admin
                 .batch_execute("CREATE DATABASE verify TEMPLATE template0")
                 .await
-                .map_err(super::dump::query_failed("creating the scratch database"))?;
+                .map_err(crate::pg::server::query_failed("creating the scratch database"))?;
             let target = scratch.draft("verify");
             let opts = super::restore::RestoreOptions { to_db: "verify".into(), no_owner: true, ..Default::default() };
             let password = &scratch.password;
@@ -115,13 +115,13 @@ impl Engine {
                     Some(got) if got.rows == want.rows => report.tables_compared += 1,
                     Some(got) => report.problems.push(format!(
                         "{}: {} rows restored, {} in the manifest",
-                        super::names::display(&want.schema, &want.table),
+                        crate::pg::names::display(&want.schema, &want.table),
                         got.rows,
                         want.rows
                     )),
                     None => report.problems.push(format!(
                         "{} is missing after the restore",
-                        super::names::display(&want.schema, &want.table)
+                        crate::pg::names::display(&want.schema, &want.table)
                     )),
                 }
             }

@@ -4,17 +4,19 @@
 //! timeline that make it a starting point for point-in-time recovery.
 
 use super::compression;
-use super::options::{BaseBackupOptions, BaseFormat, CheckpointMode};
+use super::options::{BaseBackupOptions, CheckpointMode};
 use super::progress::{parse_progress, wal_range};
 use crate::catalog::backups::BackupRecord;
 use crate::engine::Engine;
 use crate::error::{Error, ErrorCode, Result};
 use crate::job::Job;
-use crate::logical::dump::{new_backup_id, query_failed, server_version};
-use crate::logical::options::DumpOptions;
-use crate::logical::tool_run::{run_watched, TableSizes};
+use crate::pg::server::{query_failed, server_version};
+use crate::pg::tool_run::{run_watched, TableSizes};
 use crate::repo::checksum;
+use crate::repo::ids::new_backup_id;
 use crate::repo::manifest::{Manifest, PhysicalInfo, RowCountStatus, RowCounts, FORMAT_VERSION};
+use crate::repo::options::BaseFormat;
+use crate::repo::options::DumpOptions;
 use std::path::Path;
 use std::time::Instant;
 
@@ -76,7 +78,7 @@ fn read_wal_to(pg_wal: &Path, stop_lsn: &str) -> Result<u64> {
             "Nothing was kept. Run the base backup again; if it fails again, check the disk the repository is on.",
         )
     };
-    let stop = super::progress::lsn(stop_lsn).ok_or_else(|| Error::internal(format!("stop LSN {stop_lsn}")))?;
+    let stop = crate::pg::lsn::lsn(stop_lsn).ok_or_else(|| Error::internal(format!("stop LSN {stop_lsn}")))?;
     let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(pg_wal)
         .map_err(|e| Error::io(format!("reading {}", pg_wal.display()), e))?
         .flatten()
@@ -91,7 +93,7 @@ fn read_wal_to(pg_wal: &Path, stop_lsn: &str) -> Result<u64> {
     }
     let report = crate::wal::inspect::inspect(&files, true, crate::wal::inspect::Detail::Transactions)
         .map_err(|e| broken(e.message))?;
-    if let Some(end) = report.end_of_wal.as_deref().and_then(super::progress::lsn) {
+    if let Some(end) = report.end_of_wal.as_deref().and_then(crate::pg::lsn::lsn) {
         if end < stop {
             return Err(broken(format!(
                 "valid WAL ends at {} before the backup's end {stop_lsn}",
@@ -196,7 +198,7 @@ impl Engine {
             return Err(Error::new(
                 ErrorCode::AccessDenied,
                 format!("{} may not take base backups: the role has neither REPLICATION nor SUPERUSER", draft.user),
-                format!("As a superuser: ALTER ROLE {} REPLICATION;", crate::logical::names::quote_ident(&draft.user)),
+                format!("As a superuser: ALTER ROLE {} REPLICATION;", crate::pg::names::quote_ident(&draft.user)),
             ));
         }
         if let Some(rate) = &opts.max_rate {
@@ -210,7 +212,7 @@ impl Engine {
             None
         };
 
-        let id = new_backup_id(self);
+        let id = new_backup_id(&self.clock.now());
         let repo = self.repository()?;
         let compressed = opts.format == BaseFormat::Tar && compress.is_some();
         super::space::check_space(&client, &repo.base_dir(&sysid), compressed, opts.incremental).await?;
@@ -272,7 +274,7 @@ impl Engine {
             kind: "base".into(),
             profile: profile.name.clone(),
             profile_id: Some(profile.id.clone()),
-            database: crate::logical::dumpall::CLUSTER_DIR.into(),
+            database: crate::repo::CLUSTER_DIR.into(),
             server_version: version,
             server_major: major,
             tool_version: inst.version.clone(),

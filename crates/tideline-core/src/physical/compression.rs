@@ -3,8 +3,8 @@
 //! measured on a 2.6 GB PG 15 cluster: `-Ft -z` (gzip) 50.2 s / 818 MB, client-zstd:1
 //! 5.0 s / 841 MB, uncompressed 3.9 s / 2.7 GB. Client-side, so the server's CPU is spared.
 
-use super::options::BaseFormat;
 use crate::error::{Error, ErrorCode, Result};
+use crate::repo::options::BaseFormat;
 use crate::tools::Installation;
 
 pub fn choose(inst: &Installation, format: BaseFormat, requested: Option<&str>) -> Result<Option<String>> {

@@ -7,10 +7,10 @@
 //! sandbox whose data was silently wrong.
 
 use super::basebackup::DATA_DIR;
-use super::options::BaseFormat;
 use crate::error::{Error, ErrorCode, Result};
 use crate::repo::checksum::FileEntry;
 use crate::repo::manifest::Manifest;
+use crate::repo::options::BaseFormat;
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{Read, Write};

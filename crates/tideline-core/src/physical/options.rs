@@ -3,16 +3,7 @@
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
-#[serde(rename_all = "snake_case")]
-#[ts(export)]
-pub enum BaseFormat {
-    /// A copy of the data directory, file by file (what a restore lays down fastest).
-    Plain,
-    /// One tar per tablespace, compressible (the default: smallest, and one file to move).
-    #[default]
-    Tar,
-}
+use crate::repo::options::BaseFormat;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]

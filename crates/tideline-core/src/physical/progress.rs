@@ -44,12 +44,6 @@ pub fn wal_range(backup_manifest: &str) -> Option<WalRange> {
     Some(WalRange { timeline: last.timeline, start_lsn: first.start_lsn.clone(), end_lsn: last.end_lsn.clone() })
 }
 
-/// An LSN written `X/Y` as a number.
-pub fn lsn(text: &str) -> Option<u64> {
-    let (hi, lo) = text.split_once('/')?;
-    Some((u64::from_str_radix(hi, 16).ok()? << 32) | u64::from_str_radix(lo, 16).ok()?)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -73,7 +67,6 @@ mod tests {
             wal_range(text),
             Some(WalRange { timeline: 1, start_lsn: "0/2000028".into(), end_lsn: "0/2000100".into() })
         );
-        assert_eq!(lsn("1/2000100"), Some(0x1_0200_0100));
         assert_eq!(wal_range("{}"), None);
     }
 }

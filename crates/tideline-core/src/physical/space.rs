@@ -5,7 +5,7 @@
 //! holds changed blocks and is not estimated.
 
 use crate::error::Result;
-use crate::logical::dump::query_failed;
+use crate::pg::server::query_failed;
 use std::path::Path;
 use tokio_postgres::Client;
 

@@ -3,8 +3,8 @@
 //! with the incremental backups it builds on, oldest (the full one) first.
 
 use super::history::Fork;
-use super::target::TargetPoint;
 use crate::error::{Error, ErrorCode, Result};
+use crate::pg::recovery_target::TargetPoint;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Candidate {
@@ -34,7 +34,7 @@ pub enum Bound {
 
 pub fn bound_of(point: &TargetPoint, named_lsn: Option<u64>) -> Bound {
     match point {
-        TargetPoint::Lsn(l) => crate::physical::progress::lsn(l).map(Bound::Lsn).unwrap_or(Bound::None),
+        TargetPoint::Lsn(l) => crate::pg::lsn::lsn(l).map(Bound::Lsn).unwrap_or(Bound::None),
         TargetPoint::Time(t) => chrono::DateTime::parse_from_rfc3339(t).map(Bound::Time).unwrap_or(Bound::None),
         TargetPoint::Name(_) => named_lsn.map(Bound::Lsn).unwrap_or(Bound::None),
         // Events are LSNs by the time a plan bounds them.

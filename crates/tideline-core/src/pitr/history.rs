@@ -1,7 +1,7 @@
 //! Timeline history files (`00000002.history`): each line names a parent timeline and the LSN
 //! where this timeline forked from it.
 
-use crate::physical::progress::lsn;
+use crate::pg::lsn::lsn;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fork {

@@ -8,10 +8,10 @@
 //! lay the backup down into a temporary sibling and rename it to DIR only when complete.
 
 use super::recovery;
-use super::target::RecoveryTarget;
 use crate::cluster::OsUser;
 use crate::engine::Engine;
 use crate::error::{Error, ErrorCode, Result};
+use crate::pg::recovery_target::RecoveryTarget;
 use crate::sandbox::access;
 use serde::{Deserialize, Serialize};
 use std::os::unix::fs::MetadataExt;
@@ -134,7 +134,7 @@ impl Engine {
             ));
         }
         let target = req.target.clone().unwrap_or(RecoveryTarget {
-            point: super::target::TargetPoint::Immediate,
+            point: crate::pg::recovery_target::TargetPoint::Immediate,
             exclusive: false,
             timeline: None,
         });
@@ -147,8 +147,11 @@ impl Engine {
                 .map_err(|e| Error::io(format!("reading {}", dir.display()), e))?,
         };
         let owner = OsUser::by_uid(uid);
-        let cli =
-            access::runnable_cli(&access::cli_binary()?, owner.as_ref(), &crate::sandbox::sandboxes_root(self.home()))?;
+        let cli = crate::cluster::runnable_cli::runnable_cli(
+            &crate::cluster::runnable_cli::cli_binary()?,
+            owner.as_ref(),
+            &crate::sandbox::sandboxes_root(self.home()),
+        )?;
         access::grant_wal_read(plan.repo.root(), plan.wal.dir(), owner.as_ref())?;
 
         let stamp = self.clock.now().format("%Y%m%d-%H%M%S");

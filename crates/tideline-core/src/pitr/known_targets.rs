@@ -4,9 +4,9 @@
 //! restore point and the range of transaction ids each segment ended; when a segment between
 //! the backup and the end of the window has no summary, nothing is known and nothing refused.
 
-use super::target::TargetPoint;
 use crate::engine::Engine;
 use crate::error::{Error, ErrorCode, Result};
+use crate::pg::recovery_target::TargetPoint;
 use crate::wal::names::SegmentName;
 use crate::wal::summary::SegmentSummary;
 

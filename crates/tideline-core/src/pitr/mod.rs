@@ -10,6 +10,5 @@ pub mod plan;
 pub mod recovery;
 pub mod run;
 pub mod staging;
-pub mod target;
 pub mod timeline;
 pub mod window;

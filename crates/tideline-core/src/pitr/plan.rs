@@ -3,12 +3,12 @@
 
 use super::choose::{bound_of, choose, Bound, Candidate};
 use super::history::Fork;
-use super::target::{RecoveryTarget, TargetPoint};
 use super::timeline::TimelineView;
 use crate::engine::Engine;
 use crate::error::{Error, ErrorCode, Result};
+use crate::pg::lsn::lsn;
+use crate::pg::recovery_target::{RecoveryTarget, TargetPoint};
 use crate::physical::page_checksums::{self, PageCheck};
-use crate::physical::progress::lsn;
 use crate::profile::Profile;
 use crate::repo::manifest::Manifest;
 use crate::repo::Repository;
@@ -51,7 +51,7 @@ pub fn lay_down_chain(engine: &Engine, chain: &[&Base], dest: &Path, major: u32)
     let Some(physical) = newest.manifest.physical.as_ref().filter(|p| p.data_checksums == Some(true)) else {
         return Ok(None);
     };
-    let replay_from = crate::physical::progress::lsn(&physical.start_lsn).unwrap_or(0);
+    let replay_from = crate::pg::lsn::lsn(&physical.start_lsn).unwrap_or(0);
     let check = page_checksums::verify_data_dir(dest, replay_from)?;
     tracing::info!(verified = check.pages_verified, skipped = check.pages_skipped, "data page checksums read");
     Ok(Some(check))

@@ -2,8 +2,8 @@
 //! restore_command (`tideline wal-fetch`, so it reads `.zst` and `.partial` and checks the
 //! cluster), the target, and files a running source left behind that must not come along.
 
-use super::target::{command_path, conf_quote, RecoveryTarget};
 use crate::error::{Error, Result};
+use crate::pg::recovery_target::{command_path, conf_quote, RecoveryTarget};
 use std::path::Path;
 
 /// `restore_command` for a server that recovers from `repo` with the CLI at `cli`.

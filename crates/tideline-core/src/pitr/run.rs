@@ -8,13 +8,13 @@
 use super::choose::Bound;
 use super::plan::{lay_down_chain, Base};
 use super::recovery;
-use super::target::RecoveryTarget;
 use crate::catalog::sandboxes::RecoveryMeasurement;
 use crate::cluster::ManagedCluster;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::job::Job;
-use crate::physical::progress::lsn;
+use crate::pg::lsn::lsn;
+use crate::pg::recovery_target::RecoveryTarget;
 use crate::sandbox::{self, access, watch, Reached, Sandbox, SandboxRecord};
 use crate::wal::archive::{read_compressed, WalArchive};
 use serde::{Deserialize, Serialize};
@@ -168,7 +168,11 @@ impl Engine {
         job.check_cancelled()?;
 
         let owner = crate::cluster::cluster_owner()?;
-        let cli = access::runnable_cli(&access::cli_binary()?, owner.as_ref(), &sandbox::sandboxes_root(self.home()))?;
+        let cli = crate::cluster::runnable_cli::runnable_cli(
+            &crate::cluster::runnable_cli::cli_binary()?,
+            owner.as_ref(),
+            &sandbox::sandboxes_root(self.home()),
+        )?;
         access::grant_wal_read(repo.root(), wal.dir(), owner.as_ref())?;
         recovery::prepare(&data)?;
         let mut settings = recovery::sandbox_settings(&root);

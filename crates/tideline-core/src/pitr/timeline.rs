@@ -58,7 +58,7 @@ impl Engine {
         let row = client
             .query_one("SELECT system_identifier::text FROM pg_control_system()", &[])
             .await
-            .map_err(crate::logical::dump::query_failed("reading the cluster's identity"))?;
+            .map_err(crate::pg::server::query_failed("reading the cluster's identity"))?;
         Ok(row.get(0))
     }
 

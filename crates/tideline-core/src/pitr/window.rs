@@ -6,15 +6,11 @@
 
 use super::history;
 use crate::error::{Error, ErrorCode, Result};
-use crate::physical::progress::lsn;
+use crate::pg::lsn::{lsn, lsn_text};
 use crate::wal::names::{self, WalFileKind};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use ts_rs::TS;
-
-pub fn lsn_text(v: u64) -> String {
-    format!("{:X}/{:X}", v >> 32, v & 0xFFFF_FFFF)
-}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[ts(export)]

@@ -2,7 +2,7 @@
 
 use super::checksum::FileEntry;
 use crate::error::{Error, ErrorCode, Result};
-use crate::logical::options::DumpOptions;
+use crate::repo::options::DumpOptions;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 use ts_rs::TS;
@@ -48,7 +48,7 @@ pub struct PhysicalInfo {
     pub start_lsn: String,
     /// The consistency point: the earliest moment this backup can be recovered to.
     pub stop_lsn: String,
-    pub format: crate::physical::options::BaseFormat,
+    pub format: crate::repo::options::BaseFormat,
     pub compression: Option<String>,
     /// `verified` (pg_verifybackup passed), or why it was not run.
     pub pg_verifybackup: String,

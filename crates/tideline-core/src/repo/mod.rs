@@ -11,7 +11,9 @@
 
 pub mod checksum;
 pub mod early_hash;
+pub mod ids;
 pub mod manifest;
+pub mod options;
 
 use crate::error::{Error, ErrorCode, Result};
 use manifest::Manifest;
@@ -50,6 +52,10 @@ fn component(name: &str) -> String {
     }
 }
 
+/// Where cluster-wide backups of a profile live, beside its databases' directories. Database
+/// names are path-encoded ('@' included), so no database can take this name.
+pub const CLUSTER_DIR: &str = "@cluster";
+
 impl Repository {
     pub fn at(root: impl Into<PathBuf>) -> Self {
         Repository { root: root.into() }
@@ -65,7 +71,7 @@ impl Repository {
 
     /// pg_dumpall backups of a profile's whole cluster.
     pub fn cluster_dir(&self, profile: &str) -> PathBuf {
-        self.root.join("logical").join(component(profile)).join(crate::logical::dumpall::CLUSTER_DIR)
+        self.root.join("logical").join(component(profile)).join(CLUSTER_DIR)
     }
 
     /// Base backups of the cluster with this system identifier.

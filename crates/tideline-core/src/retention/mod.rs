@@ -105,7 +105,7 @@ impl Engine {
             }
             for v in verdicts.iter().filter(|v| v.keep) {
                 if let Some(p) = self.catalog().backup_manifest(&v.id)?.physical {
-                    kept_bases.push((p.timeline, crate::physical::progress::lsn(&p.start_lsn).unwrap_or(0)));
+                    kept_bases.push((p.timeline, crate::pg::lsn::lsn(&p.start_lsn).unwrap_or(0)));
                     sysid.get_or_insert(p.system_identifier);
                 }
             }
@@ -150,7 +150,7 @@ impl Engine {
                 bases.parents.insert(b.id.clone(), parent);
             }
             if !mine.iter().any(|m| m.id == b.id) {
-                bases.others_starts.push((p.timeline, crate::physical::progress::lsn(&p.start_lsn).unwrap_or(0)));
+                bases.others_starts.push((p.timeline, crate::pg::lsn::lsn(&p.start_lsn).unwrap_or(0)));
                 bases.others.push(b.id);
             }
         }

@@ -39,7 +39,7 @@ const USER_TABLES: &str = "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_n
 
 async fn counts(draft: &ProfileDraft, password: Option<&Secret>) -> Result<Vec<TableCount>> {
     let client = crate::connect::connect(draft, password).await?;
-    let rows = client.query(USER_TABLES, &[]).await.map_err(crate::logical::dump::query_failed("listing tables"))?;
+    let rows = client.query(USER_TABLES, &[]).await.map_err(crate::pg::server::query_failed("listing tables"))?;
     let tables: Vec<TableCount> =
         rows.iter().map(|r| TableCount { schema: r.get(0), table: r.get(1), rows: 0 }).collect();
     restored_rows(draft, password, &tables, 4, Counting::Scan).await

@@ -12,7 +12,7 @@
 use crate::engine::Engine;
 use crate::error::{Error, ErrorCode, Result};
 use crate::libpq_env::{client_command, dbname_arg};
-use crate::logical::names::{display, exact_pattern, quote_ident, resolve, Relation};
+use crate::pg::names::{display, exact_pattern, quote_ident, resolve, Relation};
 use crate::profile::ProfileDraft;
 use crate::secret::Secret;
 use serde::{Deserialize, Serialize};
@@ -52,7 +52,7 @@ pub struct CopyBackReport {
 }
 
 fn failed(context: &str) -> impl Fn(tokio_postgres::Error) -> Error + '_ {
-    crate::logical::dump::query_failed(context)
+    crate::pg::server::query_failed(context)
 }
 
 /// Names to give the table's indexes and owned sequences when the table is called `new`.

@@ -8,7 +8,7 @@ use super::{new_id, sandboxes_root, Reached, SandboxKind, SandboxRecord};
 use crate::cluster::{ClusterSpec, ManagedCluster};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::pitr::target::{RecoveryTarget, TargetPoint};
+use crate::pg::recovery_target::{RecoveryTarget, TargetPoint};
 use crate::profile::{Profile, ProfileDraft};
 use crate::secret::Secret;
 
@@ -120,7 +120,7 @@ impl Engine {
         sandbox.record.system_identifier = client
             .query_one("SELECT system_identifier::text FROM pg_control_system()", &[])
             .await
-            .map_err(crate::logical::dump::query_failed("reading the sandbox's identity"))?
+            .map_err(crate::pg::server::query_failed("reading the sandbox's identity"))?
             .get(0);
         Ok(sandbox)
     }

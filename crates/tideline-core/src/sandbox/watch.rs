@@ -141,7 +141,7 @@ pub async fn until_promoted(
 pub fn reached_from(facts: &LogFacts) -> Reached {
     Reached {
         time: facts.last_commit_time.clone(),
-        lsn: facts.redo_done_lsn.as_deref().and_then(crate::physical::progress::lsn).map(crate::pitr::window::lsn_text),
+        lsn: facts.redo_done_lsn.as_deref().and_then(crate::pg::lsn::lsn).map(crate::pg::lsn::lsn_text),
         xid: None,
         stop: facts.stop.clone(),
         timeline: facts.new_timeline,

@@ -42,8 +42,7 @@ impl ScheduledWork for Backups {
         Box::pin(async move {
             let job = Job::silent();
             let profile = spec.profile.as_str();
-            let dump =
-                |database: Option<String>| crate::logical::options::DumpOptions { database, ..Default::default() };
+            let dump = |database: Option<String>| crate::repo::options::DumpOptions { database, ..Default::default() };
             let made = match &spec.what {
                 ScheduleWhat::Database { database } => {
                     vec![engine.backup(profile, &dump(database.clone()), &job).await?]

@@ -4,7 +4,7 @@
 use crate::catalog::restore_points::RestorePoint;
 use crate::engine::Engine;
 use crate::error::{Error, ErrorCode, Result};
-use crate::logical::dump::query_failed;
+use crate::pg::server::query_failed;
 
 impl Engine {
     pub async fn mark(&self, profile_name: &str, name: &str) -> Result<RestorePoint> {

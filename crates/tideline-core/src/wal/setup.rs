@@ -8,7 +8,7 @@ use super::archive::cluster_dir;
 use crate::cluster::os_user::{check_reachable, running_as_root, OsUser};
 use crate::engine::Engine;
 use crate::error::{Error, ErrorCode, Result};
-use crate::logical::dump::query_failed;
+use crate::pg::server::query_failed;
 use serde::{Deserialize, Serialize};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -151,7 +151,7 @@ fn quote_literal(s: &str) -> String {
 
 /// archive_command for this binary and repository. Paths are single-quoted for the shell.
 pub fn archive_command(binary: &Path, repo: &Path) -> String {
-    use crate::pitr::target::command_path;
+    use crate::pg::recovery_target::command_path;
     format!("{} wal-push --repo {} %p", command_path(binary), command_path(repo))
 }
 
@@ -232,9 +232,9 @@ impl Engine {
             // As root, this binary may sit where the server's user cannot reach (under /root):
             // a copy it can run, beside the sandboxes, as recovery uses.
             None => {
-                let cli = crate::sandbox::access::cli_binary()?;
-                let shared = crate::sandbox::sandboxes_root(self.home());
-                crate::sandbox::access::runnable_cli(&cli, facts.os_user.as_ref(), &shared)?
+                let cli = crate::cluster::runnable_cli::cli_binary()?;
+                let shared = crate::cluster::runnable_cli::sandboxes_root(self.home());
+                crate::cluster::runnable_cli::runnable_cli(&cli, facts.os_user.as_ref(), &shared)?
             }
         };
         let binary = binary.canonicalize().unwrap_or(binary);

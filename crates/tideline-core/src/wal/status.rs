@@ -4,7 +4,7 @@
 
 use crate::engine::Engine;
 use crate::error::Result;
-use crate::logical::dump::query_failed;
+use crate::pg::server::query_failed;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 use std::time::Duration;
@@ -197,7 +197,7 @@ impl Engine {
         let command: String = client.query_one("SHOW archive_command", &[]).await.map_err(query_failed("SHOW"))?.get(0);
         let to_tideline = command.contains(" wal-push ");
         let archiver = archiver(&client).await?;
-        let (_, major) = crate::logical::dump::server_version(&client).await?;
+        let (_, major) = crate::pg::server::server_version(&client).await?;
         let slots = slots(&client, &super::stream::slot_name(&profile), major).await?;
         let warnings = warnings(&archiver, &slots, to_tideline, &mode);
         Ok(WalStatus {
@@ -265,7 +265,7 @@ impl Engine {
             }
         }
         let mut dropped = Vec::new();
-        let (_, major) = crate::logical::dump::server_version(&client).await?;
+        let (_, major) = crate::pg::server::server_version(&client).await?;
         for slot in slots(&client, &super::stream::slot_name(&profile), major).await?.into_iter().filter(|s| !s.active)
         {
             client

@@ -9,7 +9,7 @@ use super::names::{classify, WalFileKind};
 use crate::engine::Engine;
 use crate::error::{Error, ErrorCode, Result};
 use crate::job::Job;
-use crate::logical::dump::query_failed;
+use crate::pg::server::query_failed;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 use std::time::Duration;
@@ -225,7 +225,7 @@ impl Engine {
             .query_opt("SELECT restart_lsn::text FROM pg_replication_slots WHERE slot_name = $1", &[&slot])
             .await
         {
-            Ok(row) => row.and_then(|r| r.get::<_, Option<String>>(0)).and_then(|l| crate::physical::progress::lsn(&l)),
+            Ok(row) => row.and_then(|r| r.get::<_, Option<String>>(0)).and_then(|l| crate::pg::lsn::lsn(&l)),
             Err(e) => {
                 tracing::warn!(error = %e, "could not read the slot's position; pg_receivewal chooses where to begin");
                 return;
@@ -246,7 +246,7 @@ impl Engine {
         let password = self.password(&profile)?;
         let draft = profile.draft();
         let client = crate::connect::connect(&draft, password.as_ref()).await?;
-        let (_, major) = crate::logical::dump::server_version(&client).await?;
+        let (_, major) = crate::pg::server::server_version(&client).await?;
         let sysid: String = client
             .query_one("SELECT system_identifier::text FROM pg_control_system()", &[])
             .await

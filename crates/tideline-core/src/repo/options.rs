@@ -1,4 +1,4 @@
-//! What a logical backup was asked to do, as the CLI and the app give it and the manifest keeps it.
+//! What a backup was asked to do, as the CLI and the app give it and the manifest keeps it.
 
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
@@ -73,4 +73,15 @@ pub struct DumpOptions {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
     pub statistics: Option<bool>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum BaseFormat {
+    /// A copy of the data directory, file by file (what a restore lays down fastest).
+    Plain,
+    /// One tar per tablespace, compressible (the default: smallest, and one file to move).
+    #[default]
+    Tar,
 }

@@ -3,7 +3,7 @@
 //! consistent"; inclusive or not; on which timeline.
 
 use crate::error::{Error, ErrorCode, Result};
-use crate::physical::progress::lsn;
+use crate::pg::lsn::lsn;
 use chrono::{DateTime, FixedOffset, Local, NaiveDateTime, TimeZone};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
@@ -86,7 +86,7 @@ impl TargetPoint {
                 let v = lsn(l.trim()).ok_or_else(|| {
                     invalid(format!("'{l}' is not an LSN"), "Write an LSN as two hexadecimal numbers, e.g. 0/3000148.")
                 })?;
-                TargetPoint::Lsn(crate::pitr::window::lsn_text(v))
+                TargetPoint::Lsn(crate::pg::lsn::lsn_text(v))
             }
             TargetPoint::Name(n) => {
                 if n.is_empty() || n.len() > 63 {
@@ -135,7 +135,7 @@ pub fn conf_quote(v: &str) -> String {
 /// A path inside archive_command / restore_command: shell-quoted, and `%` doubled (the server
 /// replaces `%p`, `%f`, `%r` and reads `%%` as one `%`).
 pub fn command_path(path: &std::path::Path) -> String {
-    crate::logical::dump_args::shell_quote(&path.to_string_lossy()).replace('%', "%%")
+    super::names::shell_quote(&path.to_string_lossy()).replace('%', "%%")
 }
 
 impl RecoveryTarget {

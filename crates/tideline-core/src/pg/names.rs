@@ -170,6 +170,15 @@ pub async fn check_schema(client: &Client, schema: &str) -> Result<()> {
     Ok(())
 }
 
+/// POSIX shell quoting: bare when safe, else single quotes with `'\''` for quotes.
+pub fn shell_quote(s: &str) -> String {
+    if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:@%+,".contains(c)) {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -197,5 +206,12 @@ mod tests {
         assert_eq!(exact_pattern("a.b", "x*y?"), "\"a.b\".\"x*y?\"");
         assert_eq!(exact_pattern("s", "q\"t"), "\"s\".\"q\"\"t\"");
         assert_eq!(display("a.b", "Order Items"), "\"a.b\".Order Items");
+    }
+
+    #[test]
+    fn quotes_for_the_shell() {
+        assert_eq!(super::shell_quote("--format=d"), "--format=d");
+        assert_eq!(super::shell_quote("--table=\"a.b\".\"x*y?\""), "'--table=\"a.b\".\"x*y?\"'");
+        assert_eq!(super::shell_quote("it's"), "'it'\\''s'");
     }
 }

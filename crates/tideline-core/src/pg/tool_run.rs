@@ -1,7 +1,6 @@
 //! Running pg_dump / pg_dumpall / pg_restore as a job: output kept in a log file, progress read
 //! from the tool's verbose log while it runs, cancellation that kills the child.
 
-use super::dump::log_tail;
 use crate::error::{Error, ErrorCode, Result};
 use crate::job::{cancelled, Job};
 use crate::libpq_env::ClientCommand;
@@ -132,4 +131,10 @@ pub(crate) async fn run_watched(
     }
     job.progress(phase, None, total, (total > 0).then_some(total));
     Ok(())
+}
+
+pub fn log_tail(path: &std::path::Path, lines: usize) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let all: Vec<&str> = text.lines().filter(|l| !l.contains(": reading ") && !l.contains(": dumping ")).collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
 }
