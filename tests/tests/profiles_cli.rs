@@ -100,6 +100,35 @@ fn malformed_input_is_refused_before_anything_is_saved() {
     assert_eq!(usage.json["code"], "invalid_input");
 }
 
+// A value a flag does not take is refused while the arguments are read, before a profile is
+// even looked up, with every value it does take.
+#[test]
+fn flag_values_are_refused_by_the_parser_with_the_possible_values() {
+    let home = Home::new();
+    let cases: [(&[&str], &str); 6] = [
+        (&["backup", "nobody", "--format", "bogus"], "custom, directory, plain, tar"),
+        (&["basebackup", "nobody", "--format", "bogus"], "tar, plain"),
+        (&["basebackup", "nobody", "--checkpoint", "bogus"], "fast, spread"),
+        (
+            &["schedule", "add", "nobody", "--what", "bogus", "--daily", "03:00"],
+            "database, every, globals, cluster, base, verify",
+        ),
+        (&["notify", "add", "--format", "bogus"], "generic, slack, discord, ping, desktop"),
+        (&["wal", "setup", "nobody", "--method", "bogus"], "archive, stream"),
+    ];
+    for (args, values) in cases {
+        let out = home.cli(args, None);
+        let err = out.err("invalid_input");
+        let message = err["message"].as_str().unwrap();
+        assert!(
+            message.contains("'bogus'") && message.contains(&format!("[possible values: {values}]")),
+            "{args:?}: {message}"
+        );
+    }
+    // pg_dump's own letters still work: the profile, not the format, is what is missing.
+    home.cli(&["backup", "nobody", "--format", "d"], None).err("profile_missing");
+}
+
 #[test]
 fn a_server_that_never_answers_is_a_timeout() {
     // Accepts TCP and then says nothing, like a firewall that drops the startup packet.

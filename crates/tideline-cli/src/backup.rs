@@ -4,8 +4,8 @@ use crate::args::{BackupArgs, BackupsCommand, BasebackupArgs, DumpallArgs, RepoC
 use crate::output::Reply;
 use serde_json::json;
 use tideline_core::logical::dumpall::DumpallMode;
-use tideline_core::logical::options::{DumpFormat, DumpOptions};
-use tideline_core::physical::options::{BaseBackupOptions, BaseFormat, CheckpointMode};
+use tideline_core::physical::options::BaseBackupOptions;
+use tideline_core::repo::options::DumpOptions;
 use tideline_core::{Engine, Error, Result};
 
 fn human_bytes(n: u64) -> String {
@@ -24,20 +24,10 @@ fn human_bytes(n: u64) -> String {
 }
 
 pub async fn basebackup(engine: &Engine, a: BasebackupArgs, json: bool) -> Result<Reply> {
-    let format = match a.format.as_str() {
-        "tar" | "t" => BaseFormat::Tar,
-        "plain" | "p" => BaseFormat::Plain,
-        other => return Err(Error::invalid_input(format!("unknown format '{other}'"), "Use tar or plain.")),
-    };
-    let checkpoint = match a.checkpoint.as_str() {
-        "fast" => CheckpointMode::Fast,
-        "spread" => CheckpointMode::Spread,
-        other => return Err(Error::invalid_input(format!("unknown checkpoint '{other}'"), "Use fast or spread.")),
-    };
     let opts = BaseBackupOptions {
-        format,
+        format: a.format.into(),
         compress: a.compress,
-        checkpoint,
+        checkpoint: a.checkpoint.into(),
         incremental: a.incremental,
         max_rate: a.max_rate,
     };
@@ -57,12 +47,9 @@ pub async fn basebackup(engine: &Engine, a: BasebackupArgs, json: bool) -> Resul
 }
 
 pub async fn backup(engine: &Engine, a: BackupArgs, json: bool) -> Result<Reply> {
-    let format = DumpFormat::parse(&a.format).ok_or_else(|| {
-        Error::invalid_input(format!("unknown format '{}'", a.format), "Use custom, directory, plain or tar.")
-    })?;
     let opts = DumpOptions {
         database: a.database,
-        format,
+        format: a.format.into(),
         jobs: a.jobs,
         schema_only: a.schema_only,
         data_only: a.data_only,

@@ -9,6 +9,7 @@ mod restore;
 mod sandbox;
 mod schedule;
 mod tools;
+mod values;
 mod wal;
 
 use args::{Cli, Command, WalCommand};

@@ -2,9 +2,9 @@
 
 use crate::args::{DemoArgs, PitrArgs, RestoreInPlaceArgs, SandboxCommand, TargetArgs};
 use crate::output::Reply;
+use tideline_core::pg::recovery_target::{RecoveryTarget, TargetPoint};
 use tideline_core::pitr::in_place::InPlaceRequest;
 use tideline_core::pitr::run::PitrRequest;
-use tideline_core::pitr::target::{RecoveryTarget, TargetPoint};
 use tideline_core::sandbox::copy_back::CopyBackRequest;
 use tideline_core::sandbox::{Sandbox, SandboxKind};
 use tideline_core::{Engine, Error, Result};

@@ -4,7 +4,7 @@ use crate::args::{NotifyCommand, RetentionCommand, ScheduleAddArgs, ScheduleComm
 use crate::output::Reply;
 use tideline_core::schedule::run::Backups;
 use tideline_core::schedule::when::When;
-use tideline_core::schedule::{Schedule, ScheduleSpec, ScheduleWhat};
+use tideline_core::schedule::{Schedule, ScheduleSpec};
 use tideline_core::{Engine, Error, Result};
 
 /// `DAY@HH:MM`.
@@ -33,20 +33,7 @@ fn spec(a: ScheduleAddArgs) -> Result<ScheduleSpec> {
             .map_err(|_| Error::invalid_input(format!("'{day}' is not a day of the month"), "Give 1 to 28."))?;
         When::Monthly { day, at }
     };
-    let what = match a.what.as_str() {
-        "database" => ScheduleWhat::Database { database: a.database },
-        "globals" => ScheduleWhat::Globals,
-        "cluster" => ScheduleWhat::Cluster,
-        "every" => ScheduleWhat::EveryDatabase,
-        "base" => ScheduleWhat::BaseBackup,
-        "verify" => ScheduleWhat::Verify,
-        other => {
-            return Err(Error::invalid_input(
-                format!("'{other}' is not something to schedule"),
-                "Give --what database, every, globals, cluster, base or verify.",
-            ))
-        }
-    };
+    let what = a.what.with_database(a.database);
     let time_zone = a.tz.or_else(|| iana_time_zone::get_timezone().ok()).unwrap_or_else(|| "UTC".into());
     Ok(ScheduleSpec {
         profile: a.profile,
@@ -113,37 +100,10 @@ pub async fn health(engine: &Engine, profile: Option<String>, threshold_hours: f
 }
 
 pub async fn notify(engine: &Engine, cmd: NotifyCommand) -> Result<Reply> {
-    use tideline_core::notify::payload::{HookFormat, Notification, NotifyEvent};
+    use tideline_core::notify::payload::{Notification, NotifyEvent};
     match cmd {
         NotifyCommand::Add { format, profile, on, url_stdin } => {
-            let format = match format.as_str() {
-                "generic" => HookFormat::Generic,
-                "slack" => HookFormat::Slack,
-                "discord" => HookFormat::Discord,
-                "ping" => HookFormat::Ping,
-                "desktop" => HookFormat::Desktop,
-                other => {
-                    return Err(Error::invalid_input(
-                        format!("'{other}' is not a webhook format"),
-                        "Give generic, slack, discord, ping or desktop.",
-                    ))
-                }
-            };
-            let mut events = Vec::new();
-            for e in on {
-                events.push(match e.trim() {
-                    "failure" => NotifyEvent::Failure,
-                    "success" => NotifyEvent::Success,
-                    "stale" => NotifyEvent::Stale,
-                    "archiver" => NotifyEvent::Archiver,
-                    other => {
-                        return Err(Error::invalid_input(
-                            format!("'{other}' is not an event"),
-                            "Give failure, success, stale or archiver.",
-                        ))
-                    }
-                });
-            }
+            let events: Vec<NotifyEvent> = on.into_iter().map(Into::into).collect();
             let url = if url_stdin {
                 let mut url = String::new();
                 std::io::Read::read_to_string(&mut std::io::stdin(), &mut url)
@@ -152,7 +112,7 @@ pub async fn notify(engine: &Engine, cmd: NotifyCommand) -> Result<Reply> {
             } else {
                 None
             };
-            let h = engine.hook_add(profile.as_deref(), format, events, url.as_ref())?;
+            let h = engine.hook_add(profile.as_deref(), format.into(), events, url.as_ref())?;
             let mut text = format!("webhook {} ({:?}, {}) for {:?}", h.id, h.format, h.host, h.events);
             if let Some(w) = &h.warning {
                 text.push_str(&format!("\nwarning: {w}"));

@@ -134,13 +134,7 @@ pub async fn wal(engine: &Engine, cmd: WalCommand, json: bool) -> Result<Reply> 
 }
 
 async fn setup(engine: &Engine, a: WalSetupArgs) -> Result<Reply> {
-    let method = match a.method.as_deref() {
-        None => None,
-        Some("archive") => Some(WalMethod::Archive),
-        Some("stream") => Some(WalMethod::Stream),
-        Some(other) => return Err(Error::invalid_input(format!("unknown method '{other}'"), "Use archive or stream.")),
-    };
-    let opts = WalSetupOptions { method, apply: a.apply, tideline_path: a.tideline_path };
+    let opts = WalSetupOptions { method: a.method.map(Into::into), apply: a.apply, tideline_path: a.tideline_path };
     let r = engine.wal_setup(&a.profile, &opts).await?;
     let name = if r.method == WalMethod::Archive { "archive" } else { "stream" };
     let mut text = format!("method: {name} — {}\n", r.method_reason);
