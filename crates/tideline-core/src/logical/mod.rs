@@ -14,6 +14,7 @@ pub(crate) mod lock_waits;
 pub mod older_servers;
 pub mod preflight;
 pub mod restore;
+mod restore_plan;
 mod restoring_database;
 pub mod role_map;
 pub(crate) mod row_counts;

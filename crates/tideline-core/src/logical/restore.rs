@@ -4,7 +4,8 @@
 
 use super::archive::Archive;
 use super::clean;
-use super::preflight::{check_sections, check_target_space, role_map};
+use super::preflight::{check_sections, role_map};
+use super::restore_plan::{RestorePlan, RestoreServer};
 use super::row_counts::Counting;
 use super::toc::{self, Selection};
 use crate::engine::Engine;
@@ -106,11 +107,9 @@ impl<'a> Destination<'a> {
     }
 }
 
-const USER_OBJECTS_SQL: &str = "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-    WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'
-      AND n.nspname NOT LIKE 'pg_temp%'";
-
 impl Engine {
+    /// Checks the backup, plans against the server (nothing written until every check has
+    /// passed), then restores and reads the rows back.
     pub async fn restore(&self, backup_id: &str, opts: &RestoreOptions, job: &Job) -> Result<RestoreReport> {
         job.phase("preflight");
         let archive = self.archive(backup_id)?;
@@ -135,22 +134,10 @@ impl Engine {
             }
             return self.restore_cluster_script(&archive, opts).await;
         }
-        // In a sandbox the database keeps its name unless told otherwise.
-        let named = RestoreOptions { to_db: archive.manifest.database.clone(), ..opts.clone() };
-        let opts = if opts.sandbox && opts.to_db.trim().is_empty() { &named } else { opts };
-        if opts.to_db.trim().is_empty() {
-            return Err(Error::invalid_input(
-                "no target database was named",
-                "Give --to-db NAME (a new database is created for you).",
-            ));
-        }
+        let opts = &options_for(&archive, opts)?;
         check_sections(&archive, opts)?;
         let profile = self.profile(opts.profile.as_deref().unwrap_or(&archive.owner))?;
         let password = self.password(&profile)?;
-        // A sandbox has none of the source's roles: what is restored there is the profile
-        // role's, without grants.
-        let sandboxed = RestoreOptions { no_owner: true, ..opts.clone() };
-        let opts = if opts.sandbox { &sandboxed } else { opts };
         // A dry run checks against a sandbox too (a new, empty server), then removes it.
         let sandbox = match opts.sandbox {
             true => {
@@ -158,112 +145,51 @@ impl Engine {
             }
             false => None,
         };
-        let server_name = sandbox.as_ref().map(|s| s.record.id.clone()).unwrap_or_else(|| profile.name.clone());
-        let base_draft = sandbox.as_ref().map(|s| s.draft("postgres")).unwrap_or_else(|| profile.draft());
-        let mut maintenance = base_draft.clone();
-        if maintenance.database == opts.to_db {
-            maintenance.database = "postgres".into();
-        }
-        let admin = crate::connect::connect(&maintenance, password.as_ref()).await?;
-        let (_, server_major) = server_version(&admin).await?;
-        let started = Instant::now();
-
-        // Preflight: nothing is written until every check has passed.
-        let selection = self.plan_selection(&archive, server_major, opts)?;
-        if opts.into_schema.is_some() {
-            if selection.is_none() {
-                return Err(Error::invalid_input(
-                    "--into-schema needs the tables (--table) or the schema (--schema) to move",
-                    "Pick what to restore under the new schema name.",
-                ));
-            }
-            super::into_schema::source_schema(selection.as_ref(), opts)?;
-        }
-        let exists: i64 = admin
-            .query_one("SELECT count(*) FROM pg_database WHERE datname = $1", &[&opts.to_db])
-            .await
-            .map_err(query_failed("looking for the target database"))?
-            .get(0);
-        let mut target = base_draft.clone();
-        target.database = opts.to_db.clone();
-        if exists > 0 {
-            let client = crate::connect::connect(&target, password.as_ref()).await?;
-            let objects: i64 =
-                client.query_one(USER_OBJECTS_SQL, &[]).await.map_err(query_failed("inspecting the target"))?.get(0);
-            // A new schema overwrites nothing; its own existence is checked before it is written.
-            // Data or post-data alone go into the definitions an earlier step restored.
-            let defines = opts.sections.is_empty() || opts.sections.iter().any(|x| x == "pre-data");
-            if objects > 0 && !opts.clean && opts.into_schema.is_none() && defines {
-                return Err(Error::new(
-                    ErrorCode::TargetNotEmpty,
-                    format!("database '{}' on {} already holds {objects} relations; nothing was restored", opts.to_db, server_name),
-                    "Restore into a new database (--to-db NEW_NAME), or give --clean to drop and recreate the archive's objects there.",
-                ));
-            }
-        }
-        let missing_roles = if let Some(owner) = &opts.owner {
-            let n: i64 = admin
-                .query_one("SELECT count(*) FROM pg_roles WHERE rolname = $1", &[owner])
-                .await
-                .map_err(query_failed("reading roles"))?
-                .get(0);
-            if n == 0 {
-                vec![owner.clone()]
-            } else {
-                vec![]
-            }
-        } else if opts.no_owner || opts.into_schema.is_some() {
-            vec![]
-        } else {
-            self.missing_owners(&admin, &archive, server_major, &selection, &role_map(opts)?).await?
+        let server = match &sandbox {
+            Some(s) => RestoreServer { name: s.record.id.clone(), draft: s.draft("postgres"), password },
+            None => RestoreServer { name: profile.name.clone(), draft: profile.draft(), password },
         };
-        if !missing_roles.is_empty() {
-            return Err(Error::new(
-                ErrorCode::RolesMissing,
-                format!("objects in the backup are owned by roles this server lacks: {}", missing_roles.join(", ")),
-                "Create the roles first (restore the globals with `tideline dumpall --globals-only`), or restore with --no-owner so the objects belong to the restoring user.",
-            ));
-        }
-        let mut preflight_warnings = Vec::new();
-        if archive.manifest.server_major > server_major {
-            preflight_warnings.push(format!(
-                "the backup comes from PostgreSQL {} and the target runs {server_major}: syntax newer than {server_major} may fail",
-                archive.manifest.server_major
-            ));
-        }
-        self.check_extensions(&admin, &archive, server_major, &selection).await?;
-        check_target_space(&admin, &maintenance, &archive).await?;
-        let list: Vec<String> =
-            selection.as_ref().map(|s| s.entries.iter().map(|e| e.line.clone()).collect()).unwrap_or_default();
-        let mut warnings = selection.as_ref().map(|s| s.warnings.clone()).unwrap_or_default();
-        warnings.extend(preflight_warnings);
-        let mut report = RestoreReport {
-            backup_id: archive.id.clone(),
-            profile: profile.name.clone(),
-            database: opts.to_db.clone(),
-            created_database: exists == 0,
-            dry_run: opts.dry_run,
-            list,
-            warnings,
-            row_counts: vec![],
-            duration_ms: 0,
-            log_path: None,
-            sandbox: None,
-            tool_choice: None,
-        };
+        let plan = self.plan_restore(&archive, opts, &profile.name, server).await?;
         if opts.dry_run {
-            report.created_database = false;
-            return Ok(report);
+            return Ok(plan.report);
         }
+        let mut report = self.execute_restore(&archive, opts, plan, job).await?;
+        if let Some(s) = sandbox {
+            report.sandbox = Some(self.keep_sandbox(s, report.duration_ms)?);
+        }
+        tracing::info!(backup = %archive.id, database = %opts.to_db, ms = report.duration_ms, "restore complete");
+        Ok(report)
+    }
+
+    /// Creates the database (under a working name when new), restores, names it, and counts
+    /// the rows; a database created here is dropped again when the restore fails.
+    async fn execute_restore(
+        &self,
+        archive: &Archive,
+        opts: &RestoreOptions,
+        plan: RestorePlan,
+        job: &Job,
+    ) -> Result<RestoreReport> {
+        let RestorePlan {
+            admin,
+            maintenance,
+            mut target,
+            password,
+            server_major,
+            selection,
+            exists,
+            mut report,
+            started,
+        } = plan;
         let session_options =
             super::lock_waits::restore_session_options(&admin, &maintenance, password.as_ref(), server_major).await;
         // A new database is restored under a working name and named only once whole.
         let working =
-            (exists == 0 && opts.into_schema.is_none()).then(|| super::restoring_database::working_name(&opts.to_db));
+            (!exists && opts.into_schema.is_none()).then(|| super::restoring_database::working_name(&opts.to_db));
         if let Some(working) = &working {
             super::restoring_database::create(&admin, working, &opts.to_db).await?;
             target.database = working.clone();
-        } else if exists == 0 {
+        } else if !exists {
             admin
                 .batch_execute(&format!(
                     "CREATE DATABASE {} TEMPLATE template0",
@@ -275,10 +201,9 @@ impl Engine {
         let restored = match &opts.into_schema {
             Some(new_schema) => {
                 let client = crate::connect::connect(&target, password.as_ref()).await?;
-                let sel = selection.as_ref();
                 self.restore_into_schema(
-                    &archive,
-                    sel,
+                    archive,
+                    selection.as_ref(),
                     opts,
                     new_schema,
                     &client,
@@ -299,23 +224,20 @@ impl Engine {
                     draft: &target,
                     password: password.as_ref(),
                     server_major,
-                    fresh: exists == 0,
+                    fresh: !exists,
                     session_options,
                 };
-                match self.create_enclosing_schemas(&archive, selection.as_ref(), &dest, opts).await {
-                    Ok(()) => self.run_restore(&archive, &dest, opts, selection.as_ref(), job).await,
+                match self.create_enclosing_schemas(archive, selection.as_ref(), &dest, opts).await {
+                    Ok(()) => self.run_restore(archive, &dest, opts, selection.as_ref(), job).await,
                     Err(e) => Err(e),
                 }
             }
         };
-        let log_path = match restored {
-            Ok(restored) => {
-                report.tool_choice = Some(restored.tool_choice);
-                restored.log_path
-            }
+        let restored = match restored {
+            Ok(restored) => restored,
             Err(e) => {
                 // A database created for this restore holds nothing of the user's: remove it.
-                if exists == 0 {
+                if !exists {
                     let drop = format!("DROP DATABASE IF EXISTS {}", crate::pg::names::quote_ident(&target.database));
                     if let Err(d) = admin.batch_execute(&drop).await {
                         tracing::warn!(error = %d, "could not drop the database created for a failed restore");
@@ -324,33 +246,46 @@ impl Engine {
                 return Err(e);
             }
         };
+        report.tool_choice = Some(restored.tool_choice);
+        report.log_path = Some(restored.log_path.display().to_string());
         if let Some(working) = &working {
             super::restoring_database::finish(&admin, working, &opts.to_db).await?;
             target.database = opts.to_db.clone();
         }
-        report.log_path = Some(log_path.display().to_string());
+        report.row_counts = self
+            .count_restored_rows(archive, opts, selection.as_ref(), &target, password.as_ref(), exists, server_major)
+            .await?;
+        report.duration_ms = started.elapsed().as_millis() as u64;
+        Ok(report)
+    }
+
+    /// Rows per restored table, read back and compared with what the backup counted.
+    #[allow(clippy::too_many_arguments)]
+    async fn count_restored_rows(
+        &self,
+        archive: &Archive,
+        opts: &RestoreOptions,
+        selection: Option<&Selection>,
+        target: &crate::profile::ProfileDraft,
+        password: Option<&crate::Secret>,
+        existed: bool,
+        server_major: u32,
+    ) -> Result<Vec<TableCount>> {
         let mut expected = archive.manifest.row_counts.tables.clone();
         if let Some(new_schema) = &opts.into_schema {
-            let old = super::into_schema::source_schema(selection.as_ref(), opts)?;
+            let old = super::into_schema::source_schema(selection, opts)?;
             expected.retain(|t| t.schema == old);
             expected.iter_mut().for_each(|t| t.schema = new_schema.clone());
         }
         let connections = opts.jobs.unwrap_or_else(super::dump_args::default_jobs) as usize;
         // A database created for this restore holds only what the restore wrote, so the
         // server's tally of inserted rows is exact there (sessions hand it over on ending from 15).
-        let counting = if exists == 0 && opts.into_schema.is_none() && server_major >= 15 {
+        let counting = if !existed && opts.into_schema.is_none() && server_major >= 15 {
             Counting::TallyFirst
         } else {
             Counting::Scan
         };
-        report.row_counts =
-            super::row_counts::restored_rows(&target, password.as_ref(), &expected, connections, counting).await?;
-        report.duration_ms = started.elapsed().as_millis() as u64;
-        if let Some(s) = sandbox {
-            report.sandbox = Some(self.keep_sandbox(s, report.duration_ms)?);
-        }
-        tracing::info!(backup = %archive.id, database = %opts.to_db, ms = report.duration_ms, "restore complete");
-        Ok(report)
+        super::row_counts::restored_rows(target, password, &expected, connections, counting).await
     }
 
     /// pg_dumpall backups: globals into the server, or a whole cluster into an empty one.
@@ -391,7 +326,12 @@ impl Engine {
         Ok(report)
     }
 
-    fn plan_selection(&self, archive: &Archive, server_major: u32, opts: &RestoreOptions) -> Result<Option<Selection>> {
+    pub(crate) fn plan_selection(
+        &self,
+        archive: &Archive,
+        server_major: u32,
+        opts: &RestoreOptions,
+    ) -> Result<Option<Selection>> {
         if opts.tables.is_empty() && opts.schemas.is_empty() {
             return Ok(None);
         }
@@ -565,4 +505,23 @@ impl Engine {
         }
         Ok(Restored { log_path, tool_choice })
     }
+}
+
+/// A sandbox keeps the database's name unless told otherwise, and has none of the source's
+/// roles: what is restored there is the profile role's, without grants.
+fn options_for(archive: &Archive, opts: &RestoreOptions) -> Result<RestoreOptions> {
+    let mut opts = opts.clone();
+    if opts.sandbox {
+        if opts.to_db.trim().is_empty() {
+            opts.to_db = archive.manifest.database.clone();
+        }
+        opts.no_owner = true;
+    }
+    if opts.to_db.trim().is_empty() {
+        return Err(Error::invalid_input(
+            "no target database was named",
+            "Give --to-db NAME (a new database is created for you).",
+        ));
+    }
+    Ok(opts)
 }
