@@ -1,1 +1,2 @@
-//! Shared test harness lives in tests/harness (see the test files).
+//! The end-to-end tests are one binary, `tests/tests.rs`, with a module per file and the
+//! shared harness in `tests/support/`; this library is empty.

@@ -2,12 +2,9 @@
 //! with their WAL range and timeline, checked by pg_verifybackup where it can read them, a
 //! plain one that starts as a server; and a killed pg_basebackup that leaves nothing complete.
 
-#[macro_use]
-mod support;
-
+use crate::support::{add_profile, password, psql, Home, TestCluster};
 use std::path::Path;
 use std::time::{Duration, Instant};
-use support::{add_profile, password, psql, Home, TestCluster};
 
 fn manifest(path: &str) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(Path::new(path).join("manifest.json")).unwrap()).unwrap()
@@ -65,7 +62,7 @@ each_major!(fn tar_and_plain_base_backups_are_recorded_verified_and_start(major)
     // pg_verifybackup reads the WAL with pg_waldump of its own major; where this major has
     // none (the server-only 13, 14 and 16 builds), Tideline's reader checks it.
     let verified = m["physical"]["pg_verifybackup"].as_str().unwrap();
-    if support::inventory().server_for(major, "pg_waldump").is_ok() {
+    if crate::support::inventory().server_for(major, "pg_waldump").is_ok() {
         assert_eq!(verified, "verified", "PostgreSQL {major}");
     } else {
         assert!(verified.starts_with("verified (files by pg_verifybackup "), "PostgreSQL {major}: {verified}");
@@ -82,7 +79,7 @@ each_major!(fn tar_and_plain_base_backups_are_recorded_verified_and_start(major)
 
 /// Starts a copy of the data directory `src` as a new cluster and counts the rows of `t`.
 fn rows_in_copy(major: u32, pw: &str, src: &Path) -> i64 {
-    let copy = support::CopyCluster::start(major, Some(pw), src, vec![], false);
+    let copy = crate::support::CopyCluster::start(major, Some(pw), src, vec![], false);
     copy.query("SELECT count(*) FROM t").parse().unwrap()
 }
 
@@ -110,7 +107,7 @@ each_major!(fn incremental_backups_chain_to_their_parent_and_combine_into_a_clus
 
     let out = tempfile::tempdir().unwrap();
     let combined = out.path().join("combined");
-    let tool = support::client(major, "pg_combinebackup").path("pg_combinebackup");
+    let tool = crate::support::client(major, "pg_combinebackup").path("pg_combinebackup");
     let run = std::process::Command::new(tool)
         .arg(Path::new(full["path"].as_str().unwrap()).join("data"))
         .arg(Path::new(incr["path"].as_str().unwrap()).join("data"))
@@ -133,7 +130,7 @@ each_major!(fn a_killed_pg_basebackup_leaves_no_complete_backup(major) {
     psql(&pg, "postgres", "CREATE TABLE t AS SELECT g AS id, md5(g::text) AS v FROM generate_series(1, 200000) g");
     let home = Home::new();
     add_profile(&home, &pg, &pw);
-    let backup = std::process::Command::new(support::tideline_bin())
+    let backup = std::process::Command::new(crate::support::tideline_bin())
         .env("TIDELINE_HOME", home.path())
         .args(["basebackup", "p", "--checkpoint", "spread", "--json"])
         .stdout(std::process::Stdio::piped())
@@ -142,7 +139,7 @@ each_major!(fn a_killed_pg_basebackup_leaves_no_complete_backup(major) {
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);
     let pid = loop {
-        if let Some(pid) = support::child_with_args(backup.id(), &["/pg_basebackup\0", "--wal-method=stream"]) {
+        if let Some(pid) = crate::support::child_with_args(backup.id(), &["/pg_basebackup\0", "--wal-method=stream"]) {
             break pid;
         }
         assert!(Instant::now() < deadline, "pg_basebackup never started");
@@ -195,7 +192,7 @@ each_major!(fn verify_checks_a_base_backup_by_its_checksums_and_pg_verifybackup(
 
         let dir = Path::new(made["path"].as_str().unwrap()).to_path_buf();
         let shown = home.cli(&["backups", "show", id], None).ok().clone();
-        let biggest = support::largest_file(&shown, "");
+        let biggest = crate::support::largest_file(&shown, "");
         for damaged in [biggest.as_str(), "manifest.json"] {
             let path = dir.join(damaged);
             let original = std::fs::read(&path).unwrap();

@@ -2,13 +2,10 @@
 //! argv nor its environment carries the password: it gets a private in-memory passfile that is
 //! gone after.
 
-#[macro_use]
-mod support;
-
+use crate::support::{client, majors, password, TestCluster};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use support::{client, majors, password, TestCluster};
 use tideline_core::clock::SystemClock;
 use tideline_core::keychain::OsKeychain;
 use tideline_core::Engine;

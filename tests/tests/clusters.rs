@@ -1,16 +1,13 @@
 //! Managed clusters: create, start on a free port, stop, restart, reopen, remove — per major,
 //! owned by an unprivileged user when the tests run as root.
 
-#[macro_use]
-mod support;
-
+use crate::support::server;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
-use support::server;
 use tideline_core::cluster::{running_as_root, ClusterSpec, ManagedCluster};
 
 each_major!(fn lifecycle_on_every_major(major) {
     let parent = tempfile::tempdir().unwrap();
-    support::set_mode(parent.path(), 0o755);
+    crate::support::set_mode(parent.path(), 0o755);
     let root = parent.path().join("c");
     let spec = ClusterSpec {
         superuser: "postgres".into(),

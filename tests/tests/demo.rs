@@ -2,9 +2,7 @@
 //! repository, a base backup and a `demo` profile; the scripted accident; and PITR to the
 //! restore point before it bringing the rows back in a sandbox.
 
-mod support;
-
-use support::{set_mode, wait_for, Home};
+use crate::support::{set_mode, wait_for, Home};
 use tideline_core::pg::lsn::lsn;
 
 #[test]

@@ -2,11 +2,9 @@
 //! repository's free space for a backup, a local server's data directory for a restore.
 //! Small file systems are tmpfs mounts (the tests run as root, as the brief's machines do).
 
-mod support;
-
+use crate::support::{load_sample, majors, password, psql, Home, TestCluster};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use support::{load_sample, majors, password, psql, Home, TestCluster};
 
 /// A tmpfs of `mb` MiB, unmounted on drop.
 struct SmallDisk(PathBuf);
@@ -147,7 +145,7 @@ fn wal_push_on_a_full_disk_leaves_no_temporary_summary() {
     let data = pg.get().data_dir();
     let source = data.join("pg_wal").join(&segment);
     let push = |repo: &Path| {
-        Command::new(support::tideline_bin())
+        Command::new(crate::support::tideline_bin())
             .args(["wal-push", "--repo"])
             .arg(repo)
             .arg("--pgdata")

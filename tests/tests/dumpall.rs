@@ -1,10 +1,7 @@
 //! pg_dumpall backups (cluster, globals, roles) and restoring them: roles first, then the
 //! databases that need them; a whole cluster only into a server that lacks its databases.
 
-#[macro_use]
-mod support;
-
-use support::{password, psql, Home, TestCluster};
+use crate::support::{password, psql, Home, TestCluster};
 
 fn add(home: &Home, name: &str, pg: &TestCluster) {
     let pw = pg.password.clone().unwrap();

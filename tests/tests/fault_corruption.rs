@@ -4,12 +4,9 @@
 //! `verify` (or `wal verify`), and refused by what would read it (restore, PITR, the timeline),
 //! with the file named. The original is put back after each trial. Counts are printed.
 
-#[macro_use]
-mod support;
-
+use crate::support::kill_points::{seed, trials};
+use crate::support::{add_profile, psql, Home};
 use std::path::{Path, PathBuf};
-use support::kill_points::{seed, trials};
-use support::{add_profile, psql, Home};
 
 #[derive(Default)]
 struct Counts {
@@ -35,7 +32,7 @@ fn names(json: &serde_json::Value, file: &str) -> bool {
 
 impl Counts {
     /// Records whether `result` is a failure naming `file`; `refusal` counts it as a refusal.
-    fn expect(&mut self, trial: &str, what: &str, result: &support::CliResult, file: &str, refusal: bool) {
+    fn expect(&mut self, trial: &str, what: &str, result: &crate::support::CliResult, file: &str, refusal: bool) {
         if !result.output.status.success() && names(&result.json, file) {
             if refusal {
                 self.refused += 1;
@@ -160,9 +157,9 @@ each_major!(fn a_flipped_byte_in_any_artefact_is_found_and_refused(major) {
     assert_eq!(home.cli(&["sandbox", "list"], None).ok()["sandboxes"].as_array().unwrap().len(), 0);
 });
 
-fn password_and_source(major: u32) -> (support::ArchivingSource, String) {
-    let pw = support::password();
-    (support::ArchivingSource::start(major, Some(&pw), vec![]), pw)
+fn password_and_source(major: u32) -> (crate::support::ArchivingSource, String) {
+    let pw = crate::support::password();
+    (crate::support::ArchivingSource::start(major, Some(&pw), vec![]), pw)
 }
 
 fn report(major: u32, c: &Counts) {
@@ -174,6 +171,6 @@ fn report(major: u32, c: &Counts) {
         c.refused,
         c.problems.len()
     );
-    support::kill_points::report(&line);
+    crate::support::kill_points::report(&line);
     assert!(c.problems.is_empty(), "{line}\n{}", c.problems.join("\n"));
 }

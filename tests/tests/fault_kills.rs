@@ -1,15 +1,12 @@
 //! The fault suite's kill points, on every major: backup, base backup, restore, PITR, retention,
 //! wal-push and the WAL stream, each killed (Tideline or its tool, SIGKILL or SIGTERM) at seeded
 //! random moments within its measured duration; after each, the checks of
-//! `support::kill_points`. The counts are printed, and npm test shows them at the end.
+//! `crate::support::kill_points`. The counts are printed, and npm test shows them at the end.
 
-#[macro_use]
-mod support;
-
+use crate::support::kill_points::{self as kp, Tally, Victim};
+use crate::support::{add_profile, load_sample, majors, password, psql, Home, TestCluster};
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
-use support::kill_points::{self as kp, Tally, Victim};
-use support::{add_profile, load_sample, majors, password, psql, Home, TestCluster};
 
 const PG_DUMP: Victim = Victim::Tool(&["/pg_dump\0"]);
 const PG_BASEBACKUP: Victim = Victim::Tool(&["/pg_basebackup\0", "--wal-method=stream"]);
@@ -65,7 +62,7 @@ fn run_trials(home: &Home, repo: &std::path::Path, op: Operation, major: u32) {
     tally.finish(op.name, major);
 }
 
-fn ok(result: support::CliResult) -> Result<(), String> {
+fn ok(result: crate::support::CliResult) -> Result<(), String> {
     if result.output.status.success() {
         Ok(())
     } else {
@@ -173,7 +170,7 @@ each_major!(fn kill_points_of_retention(major) {
 
 each_major!(fn kill_points_of_pitr(major) {
     let pw = password();
-    let source = support::ArchivingSource::start(major, Some(&pw), vec![]);
+    let source = crate::support::ArchivingSource::start(major, Some(&pw), vec![]);
     let home = Home::new();
     add_profile(&home, &source.pg, &pw);
     home.cli(&["repo", "path", source.repo.to_str().unwrap()], None).ok();
@@ -215,7 +212,7 @@ each_major!(fn kill_points_of_wal_push(major) {
     let work = tempfile::tempdir().unwrap();
     let (repo, source) = (work.path().join("repo"), data.join("pg_wal").join(&segment));
     let push = || {
-        let mut cmd = std::process::Command::new(support::tideline_bin());
+        let mut cmd = std::process::Command::new(crate::support::tideline_bin());
         cmd.args(["wal-push", "--repo"]).arg(&repo).arg("--pgdata").arg(&data).arg(&source);
         cmd.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
         cmd
@@ -276,10 +273,10 @@ each_major!(fn kill_points_of_the_wal_stream(major) {
         let delay = Duration::from_millis(rng.u64(0..=2000));
         let trial =
             format!("wal stream #{i} on {major}: {} to {victim:?} after {delay:?}", kp::signal_name(signal));
-        let mut stream = support::start_stream(&home, &pg, "p");
+        let mut stream = crate::support::start_stream(&home, &pg, "p");
         psql(&pg, "postgres", "SELECT pg_switch_wal()");
         std::thread::sleep(delay);
-        let receiver = support::child_with_args(stream.id(), &["/pg_receivewal\0"]);
+        let receiver = crate::support::child_with_args(stream.id(), &["/pg_receivewal\0"]);
         let pid = match victim {
             Victim::Tideline => Some(stream.id()),
             Victim::Tool(_) => receiver,
@@ -291,14 +288,14 @@ each_major!(fn kill_points_of_the_wal_stream(major) {
         }
         if let (Victim::Tool(_), Some(old)) = (victim, receiver) {
             // The supervisor starts it again; then the stream is stopped as a user would.
-            support::wait_for("pg_receivewal to be started again", || {
-                support::child_with_args(stream.id(), &["/pg_receivewal\0"]).is_some_and(|p| p != old)
+            crate::support::wait_for("pg_receivewal to be started again", || {
+                crate::support::child_with_args(stream.id(), &["/pg_receivewal\0"]).is_some_and(|p| p != old)
             });
             unsafe { libc::kill(stream.id() as i32, libc::SIGTERM) };
         }
         let _ = stream.wait();
         kp::check_after(&home, &repo, &mut tally, &trial, &mut verified, &BTreeSet::new());
-        let mut next = support::start_stream(&home, &pg, "p");
+        let mut next = crate::support::start_stream(&home, &pg, "p");
         unsafe { libc::kill(next.id() as i32, libc::SIGTERM) };
         if !next.wait().unwrap().success() {
             tally.next_failed += 1;

@@ -3,18 +3,15 @@
 //! ends with a coded error and a hint, nothing new is listed, nothing of the run is left, and
 //! once the server is back the next run is green.
 
-#[macro_use]
-mod support;
-
-use support::kill_points::leftovers;
-use support::{add_profile, load_sample, password, psql, wait_child, Home, TableLock, TestCluster};
+use crate::support::kill_points::leftovers;
+use crate::support::{add_profile, load_sample, password, psql, wait_child, Home, TableLock, TestCluster};
 
 /// SIGQUIT to the postmaster: PostgreSQL's immediate shutdown.
 fn stop_immediately(pg: &TestCluster) {
     let pid_file = std::fs::read_to_string(pg.get().data_dir().join("postmaster.pid")).unwrap();
     let pid: i32 = pid_file.lines().next().unwrap().trim().parse().unwrap();
     unsafe { libc::kill(pid, libc::SIGQUIT) };
-    support::wait_for("the server to stop", || unsafe { libc::kill(pid, 0) } != 0);
+    crate::support::wait_for("the server to stop", || unsafe { libc::kill(pid, 0) } != 0);
 }
 
 fn listed(home: &Home) -> usize {

@@ -2,11 +2,8 @@
 //! leave no tool running (by process group), no password on disk, nothing listed as complete,
 //! and a next run that succeeds.
 
-#[macro_use]
-mod support;
-
+use crate::support::{add_profile, load_sample, password, psql, wait_child, Home, TableLock, TestCluster};
 use std::time::{Duration, Instant};
-use support::{add_profile, load_sample, password, psql, wait_child, Home, TableLock, TestCluster};
 
 fn alive(pid: u32) -> bool {
     // A zombie has exited: only its parent's wait is missing.
@@ -68,7 +65,7 @@ each_major!(fn a_killed_tideline_leaves_no_pg_dump_running_and_no_password_on_di
         assert_eq!(listed(), complete, "nothing new is listed");
         let next = home.cli(&["backup", "p", "--database", "shop"], None).ok().clone();
         assert_eq!(next["status"], "complete", "PostgreSQL {major}");
-        let left: Vec<_> = support::backup_leftovers(&home, "p", "shop")
+        let left: Vec<_> = crate::support::backup_leftovers(&home, "p", "shop")
             .into_iter()
             .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with('.'))
             .collect();
@@ -107,7 +104,7 @@ each_major!(fn a_killed_pg_basebackup_takes_its_wal_streamer_with_it(major) {
             home.cli(&["backups", "list"], None).ok();
         }
         wait_gone(&format!("PostgreSQL {major}, {victim} killed: pg_basebackup's WAL streamer"), streamer);
-        support::wait_for("the WAL senders to be free", || senders() == "0");
+        crate::support::wait_for("the WAL senders to be free", || senders() == "0");
         assert_eq!(home.cli(&["backups", "list"], None).ok()["backups"].as_array().unwrap().len(), 0);
     }
     assert_eq!(home.cli(&["basebackup", "p"], None).ok()["status"], "complete", "PostgreSQL {major}");

@@ -1,10 +1,7 @@
 //! Passwordless local auth (peer over a Unix socket), and importing profiles from ~/.pgpass,
 //! pg_service.conf and local discovery — against real clusters of every major.
 
-#[macro_use]
-mod support;
-
-use support::{keychain_get, password, Home, TestCluster};
+use crate::support::{keychain_get, password, Home, TestCluster};
 
 fn os_user_name() -> String {
     // SAFETY: getpwuid returns static storage or null; copied out at once.

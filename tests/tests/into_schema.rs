@@ -2,10 +2,7 @@
 //! table's own sequence and the defaults using it, indexes and views land in the new schema;
 //! the original schema is untouched; function bodies are listed, not rewritten.
 
-#[macro_use]
-mod support;
-
-use support::{load_sample, password, psql, Home, TestCluster};
+use crate::support::{load_sample, password, psql, Home, TestCluster};
 
 each_major!(fn tables_and_schemas_restore_under_a_new_schema_name(major) {
     let pw = password();
@@ -25,7 +22,7 @@ each_major!(fn tables_and_schemas_restore_under_a_new_schema_name(major) {
     home.cli(&["profile", "add", "p", "--url", &pg.url("shop"), "--password-stdin"], Some(&pw)).ok();
     let id = home.cli(&["backup", "p", "--format", "custom"], None).ok()["id"].as_str().unwrap().to_string();
     let seq_before = psql(&pg, "shop", "SELECT last_value FROM public.actor_actor_id_seq");
-    let before = support::comparable_dump(&pg, "shop");
+    let before = crate::support::comparable_dump(&pg, "shop");
 
     // One table, into the live database, beside the original.
     let moved = home.cli(
@@ -76,7 +73,7 @@ each_major!(fn tables_and_schemas_restore_under_a_new_schema_name(major) {
 
     // The original schemas are as they were (the new schemas aside).
     psql(&pg, "shop", "DROP SCHEMA archive_actor CASCADE; DROP SCHEMA sales_copy CASCADE");
-    assert!(support::comparable_dump(&pg, "shop") == before, "the original schema is untouched");
+    assert!(crate::support::comparable_dump(&pg, "shop") == before, "the original schema is untouched");
 
     home.cli(&["restore", &id, "--to-db", "shop", "--schema", "sales", "--into-schema", "public"], None)
         .err("target_not_empty");

@@ -1,10 +1,8 @@
 //! A locked or absent keychain is a coded error with a hint, and nothing is saved: there is no
 //! fallback to a file.
 
-mod support;
-
+use crate::support::{run_cli, tideline_bin, Home};
 use std::process::Command;
-use support::{run_cli, tideline_bin, Home};
 
 const URL: &str = "postgresql://u@127.0.0.1:5/d";
 
@@ -55,8 +53,8 @@ fn an_empty_password_on_stdin_is_refused() {
 /// server, no directory, no listing), rather than a sandbox nobody can log in to over TCP.
 #[test]
 fn without_a_keychain_no_restore_sandbox_is_made() {
-    let major = support::majors()[0];
-    let pg = support::TestCluster::start(major, None);
+    let major = crate::support::majors()[0];
+    let pg = crate::support::TestCluster::start(major, None);
     let home = Home::new();
     home.cli(&["profile", "add", "p", "--url", &pg.url("postgres"), "--no-password"], None).ok();
     let id = home.cli(&["backup", "p"], None).ok()["id"].as_str().unwrap().to_string();

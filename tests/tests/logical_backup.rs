@@ -1,11 +1,8 @@
 //! `tideline backup` against real servers of every major: every format, manifests with
 //! checksums and exact row counts, exact table names, and a killed pg_dump.
 
-#[macro_use]
-mod support;
-
+use crate::support::{add_profile, load_sample, majors, password, psql, Home, TableLock, TestCluster};
 use std::path::PathBuf;
-use support::{add_profile, load_sample, majors, password, psql, Home, TableLock, TestCluster};
 
 each_major!(fn every_format_makes_a_complete_backup_with_checksums_and_counts(major) {
     let pw = password();
@@ -141,7 +138,7 @@ each_major!(fn table_names_are_exact_and_partitions_come_along(major) {
 /// The pg_dump that `backup` (our tideline) started; other tests run pg_dumps at the same time.
 fn wait_for_pg_dump(backup: &std::process::Child) -> u32 {
     // --snapshot: the dump itself, not one of tool discovery's short capability probes.
-    support::wait_child(backup.id(), &["/pg_dump\0", "--snapshot="])
+    crate::support::wait_child(backup.id(), &["/pg_dump\0", "--snapshot="])
 }
 
 each_major!(fn a_killed_pg_dump_leaves_no_complete_backup_and_never_saw_the_password(major) {
@@ -173,7 +170,7 @@ each_major!(fn a_killed_pg_dump_leaves_no_complete_backup_and_never_saw_the_pass
     let err: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(err["code"], "backup_failed", "{err}");
 
-    let leftovers = support::backup_leftovers(&home, "p", "shop");
+    let leftovers = crate::support::backup_leftovers(&home, "p", "shop");
     assert!(leftovers.is_empty(), "nothing may remain: {leftovers:?}");
     assert_eq!(home.cli(&["backups", "list"], None).ok()["backups"].as_array().unwrap().len(), 0);
 
@@ -202,7 +199,7 @@ fn ctrl_c_cancels_a_running_backup_and_keeps_nothing() {
     let err: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(err["code"], "cancelled", "{err}");
     assert!(!std::path::Path::new(&format!("/proc/{dump}")).exists(), "the pg_dump child was killed");
-    let left = support::backup_leftovers(&home, "p", "shop");
+    let left = crate::support::backup_leftovers(&home, "p", "shop");
     assert!(left.is_empty(), "nothing may remain: {left:?}");
     assert_eq!(home.cli(&["backups", "list"], None).ok()["backups"].as_array().unwrap().len(), 0);
 }
@@ -231,7 +228,7 @@ each_major!(fn a_second_backup_of_the_same_database_is_refused_and_the_first_com
     assert_eq!(made["status"], "complete");
     let id = made["id"].as_str().unwrap();
     assert_eq!(home.cli(&["verify", id], None).ok()["status"], "passed", "PostgreSQL {major}");
-    let left: Vec<_> = support::backup_leftovers(&home, "p", "shop")
+    let left: Vec<_> = crate::support::backup_leftovers(&home, "p", "shop")
         .into_iter()
         .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with('.'))
         .collect();
@@ -335,7 +332,7 @@ each_major!(fn planner_statistics_follow_the_choice_where_pg_dump_has_them(major
     let plain = |flag: &str| {
         home.cli(&["backup", "p", "--database", "stats", "--format", "plain", flag], None)
     };
-    if support::client(major, "pg_dump").major < 18 {
+    if crate::support::client(major, "pg_dump").major < 18 {
         let e = plain("--statistics").err("invalid_input").clone();
         assert!(e["message"].as_str().unwrap().contains("needs pg_dump 18"), "{e}");
         return;

@@ -1,11 +1,10 @@
 //! Restores and verification against real servers of every major: fidelity in every format,
 //! selective restores through a -L list, refusal to overwrite, and verify catching a flipped byte.
 
-#[macro_use]
-mod support;
-
+use crate::support::{
+    comparable_dump, last_log_line, load_awkward, load_sample, majors, password, psql, Home, TestCluster,
+};
 use std::path::PathBuf;
-use support::{comparable_dump, last_log_line, load_awkward, load_sample, majors, password, psql, Home, TestCluster};
 
 fn setup(major: u32) -> (TestCluster, Home) {
     setup_with(major, vec![])
@@ -338,7 +337,7 @@ each_major!(fn a_restore_refuses_a_backup_with_a_flipped_byte(major) {
         let id = made.ok()["id"].as_str().unwrap().to_string();
         let shown = home.cli(&["backups", "show", &id], None).ok().clone();
         let dir = PathBuf::from(shown["path"].as_str().unwrap());
-        let biggest = support::largest_file(&shown, "");
+        let biggest = crate::support::largest_file(&shown, "");
         let path = dir.join(&biggest);
         let mut bytes = std::fs::read(&path).unwrap();
         // Inside the rows: an 'x' becomes a 'y'.

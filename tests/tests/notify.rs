@@ -3,11 +3,9 @@
 //! backup posts a failure to the hooks that want one, and an undeliverable hook is a coded
 //! error after its retries.
 
-mod support;
-
+use crate::support::Home;
 use std::io::{BufRead, BufReader};
 use std::sync::{Arc, Mutex};
-use support::Home;
 use tideline_core::notify::loopback::Requests;
 
 /// Answers every request with `status`; records (request line, body).
@@ -110,7 +108,7 @@ fn a_desktop_notification_goes_out_on_the_session_bus() {
         }
     });
     // It says hello (its own NameAcquired) once it listens.
-    support::wait_for("dbus-monitor to listen", || !heard.lock().unwrap().is_empty());
+    crate::support::wait_for("dbus-monitor to listen", || !heard.lock().unwrap().is_empty());
 
     // Shown if a notification daemon runs; either way the call is on the bus.
     let id = hook["id"].as_str().unwrap();
@@ -118,7 +116,7 @@ fn a_desktop_notification_goes_out_on_the_session_bus() {
     if !sent.output.status.success() {
         sent.err("notify_failed");
     }
-    support::wait_for("the Notify call", || heard.lock().unwrap().contains("member=Notify"));
+    crate::support::wait_for("the Notify call", || heard.lock().unwrap().contains("member=Notify"));
     let _ = monitor.kill();
     let _ = monitor.wait();
     let heard = heard.lock().unwrap().clone();

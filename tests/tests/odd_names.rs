@@ -3,10 +3,7 @@
 //! `restore --table/--schema`, `toc` and copy-back. And a table-selection backup of a
 //! non-public schema restored into a new database: the schema comes with its tables.
 
-#[macro_use]
-mod support;
-
-use support::{password, psql, Home, TestCluster};
+use crate::support::{password, psql, Home, TestCluster};
 
 const DB: &str = "odd db.ü";
 const SCHEMA: &str = "Sch \"ema";

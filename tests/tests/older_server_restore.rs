@@ -4,10 +4,7 @@
 //! DATABASE, which 13 and 14 cannot parse — Tideline's restores stop at the first error. Up: the
 //! path users take to a new major (13 → 18). Row counts are compared table by table.
 
-#[macro_use]
-mod support;
-
-use support::{load_sample, password, psql, Home, TestCluster};
+use crate::support::{load_sample, password, psql, Home, TestCluster};
 
 fn add(home: &Home, name: &str, pg: &TestCluster) {
     let pw = pg.password.clone().unwrap();
@@ -40,7 +37,7 @@ fn manifest(home: &Home, id: &str) -> serde_json::Value {
 // The newest server's dump, in every format, into each older major; and its pg_dumpall
 // script (roles and a database) into an empty server of that major.
 each_major!([13, 14, 15, 16] fn a_newer_servers_backups_restore_into_an_older_server(major) {
-    let newest = *support::ALL_MAJORS.last().unwrap();
+    let newest = *crate::support::ALL_MAJORS.last().unwrap();
     let (src, dst) = (TestCluster::start(newest, Some(&password())), TestCluster::start(major, Some(&password())));
     let home = Home::new();
     add(&home, "src", &src);

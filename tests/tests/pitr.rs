@@ -4,11 +4,8 @@
 //! back under a new name and (confirmed) in place, stops, starts and goes away. Targets that
 //! cannot be reached are refused with their own code before any server starts.
 
-#[macro_use]
-mod support;
-
+use crate::support::{majors, password, psql, Home};
 use std::path::Path;
-use support::{majors, password, psql, Home};
 
 /// Removes every sandbox of a home when the test ends, passing or not.
 struct Sandboxes<'a>(&'a Home);
@@ -32,7 +29,7 @@ fn archived(wal: &Path) -> Vec<String> {
 
 each_major!(fn the_guides_disaster_is_undone_in_sandboxes_by_time_name_xid_and_lsn(major) {
     let pw = password();
-    let source = support::ArchivingSource::start(major, Some(&pw), vec![]);
+    let source = crate::support::ArchivingSource::start(major, Some(&pw), vec![]);
     let (pg, repo, wal, work) = (&source.pg, &source.repo, &source.wal, &source.work);
     let home = Home::new();
     let _cleanup = Sandboxes(&home);
@@ -69,11 +66,11 @@ each_major!(fn the_guides_disaster_is_undone_in_sandboxes_by_time_name_xid_and_l
         assert_eq!(s["host"], "127.0.0.1");
         assert_eq!(s["status"], "running");
         assert_eq!(
-            support::query_at(major, port, &pw, "SELECT count(*) FROM orders"),
+            crate::support::query_at(major, port, &pw, "SELECT count(*) FROM orders"),
             "1500",
             "PostgreSQL {major}: PITR {target:?} brings the rows back"
         );
-        assert_eq!(support::query_at(major, port, &pw, "SELECT pg_is_in_recovery()"), "f");
+        assert_eq!(crate::support::query_at(major, port, &pw, "SELECT pg_is_in_recovery()"), "f");
         assert!(s["reached"]["lsn"].as_str().is_some(), "{s}");
         assert!(s["reached"]["time"].as_str().is_some(), "{s}");
         assert!(s["reached"]["xid"].as_str().is_some(), "{s}");
@@ -117,7 +114,7 @@ each_major!(fn the_guides_disaster_is_undone_in_sandboxes_by_time_name_xid_and_l
     let started = home.cli(&["sandbox", "start", id], None).ok().clone();
     assert_eq!(started["status"], "running");
     let port = started["port"].as_u64().unwrap() as u16;
-    assert_eq!(support::query_at(major, port, &pw, "SELECT count(*) FROM orders"), "1500");
+    assert_eq!(crate::support::query_at(major, port, &pw, "SELECT count(*) FROM orders"), "1500");
     let root = started["root"].as_str().unwrap().to_string();
     home.cli(&["sandbox", "remove", id], None).ok();
     assert!(!Path::new(&root).exists());
@@ -189,7 +186,7 @@ fn lsn_of_end(name: &str) -> String {
 fn a_killed_pitr_leaves_a_listed_sandbox_that_the_next_one_removes() {
     let major = majors()[0];
     let pw = password();
-    let source = support::ArchivingSource::start(major, Some(&pw), vec![]);
+    let source = crate::support::ArchivingSource::start(major, Some(&pw), vec![]);
     let pg = &source.pg;
     let home = Home::new();
     let _cleanup = Sandboxes(&home);
@@ -245,7 +242,7 @@ fn a_killed_pitr_leaves_a_listed_sandbox_that_the_next_one_removes() {
 // plain copy) stops the lay-down with the file named, and no sandbox is left.
 each_major!(fn pitr_refuses_a_base_backup_with_a_flipped_byte(major) {
     let pw = password();
-    let source = support::ArchivingSource::start(major, Some(&pw), vec![]);
+    let source = crate::support::ArchivingSource::start(major, Some(&pw), vec![]);
     let pg = &source.pg;
     let home = Home::new();
     let _cleanup = Sandboxes(&home);

@@ -1,16 +1,13 @@
 //! PITR from an incremental base backup (PostgreSQL 17+): the chain is combined with
 //! pg_combinebackup into the sandbox, then WAL replays to the target.
 
-#[macro_use]
-mod support;
-
-use support::{password, psql, Home};
+use crate::support::{password, psql, Home};
 use tideline_core::error::ErrorCode;
 use tideline_core::physical::page_checksums::verify_data_dir;
 
 each_major!([17, 18] fn pitr_combines_the_incremental_chain(major) {
     let pw = password();
-    let source = support::ArchivingSource::start(major, Some(&pw), vec![("summarize_wal".into(), "on".into())]);
+    let source = crate::support::ArchivingSource::start(major, Some(&pw), vec![("summarize_wal".into(), "on".into())]);
     let (pg, repo) = (&source.pg, &source.repo);
     let home = Home::new();
     home.cli(&["profile", "add", "p", "--url", &pg.url("postgres"), "--password-stdin"], Some(&pw)).ok();
@@ -43,7 +40,7 @@ each_major!([17, 18] fn pitr_combines_the_incremental_chain(major) {
     // pg_combinebackup reads the chain in place: a flipped byte in the full backup is
     // refused before it runs, with the file named.
     let shown = home.cli(&["backups", "show", full["id"].as_str().unwrap()], None).ok().clone();
-    let file = support::largest_file(&shown, "data/base/");
+    let file = crate::support::largest_file(&shown, "data/base/");
     let path = std::path::Path::new(shown["path"].as_str().unwrap()).join(&file);
     let original = std::fs::read(&path).unwrap();
     let mut bytes = original.clone();
@@ -58,7 +55,7 @@ each_major!([17, 18] fn pitr_combines_the_incremental_chain(major) {
 // flipped byte fails with the file and block named, and a page newer than where replay
 // starts is left to replay.
 each_major!([18] fn data_page_checksums_match_the_servers(major) {
-    let pg = support::TestCluster::start(major, None);
+    let pg = crate::support::TestCluster::start(major, None);
     psql(&pg, "postgres", "CREATE TABLE t AS SELECT g AS id, md5(g::text) AS v FROM generate_series(1, 5000) g");
     let file = psql(&pg, "postgres", "SELECT pg_relation_filepath('t')");
     psql(&pg, "postgres", "CHECKPOINT");
@@ -86,7 +83,7 @@ each_major!([18] fn data_page_checksums_match_the_servers(major) {
 // Retention of A keeps that parent and the WAL B's backup needs, and B still recovers.
 each_major!([17, 18] fn retention_of_one_profile_keeps_what_anothers_incremental_needs(major) {
     let pw = password();
-    let source = support::ArchivingSource::start(major, Some(&pw), vec![("summarize_wal".into(), "on".into())]);
+    let source = crate::support::ArchivingSource::start(major, Some(&pw), vec![("summarize_wal".into(), "on".into())]);
     let (pg, repo) = (&source.pg, &source.repo);
     let home = Home::new();
     for name in ["a", "b"] {

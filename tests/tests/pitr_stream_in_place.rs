@@ -1,11 +1,8 @@
 //! PITR to a commit that only the streamed `.partial` holds, and restore-in-place of a stopped
 //! cluster's own data directory (refused while it runs or unconfirmed; the old directory kept).
 
-#[macro_use]
-mod support;
-
+use crate::support::{password, psql, set_mode, wait_for, Home, TestCluster};
 use std::path::Path;
-use support::{password, psql, set_mode, wait_for, Home, TestCluster};
 
 each_major!(fn pitr_reaches_a_commit_that_only_the_partial_segment_holds(major) {
     let pw = password();
@@ -20,11 +17,11 @@ each_major!(fn pitr_reaches_a_commit_that_only_the_partial_segment_holds(major) 
     home.cli(&["basebackup", "p"], None).ok();
     let sysid = psql(&pg, "postgres", "SELECT system_identifier FROM pg_control_system()");
     let wal = repo.join("clusters").join(&sysid).join("wal");
-    let mut stream = support::start_stream(&home, &pg, "p");
+    let mut stream = crate::support::start_stream(&home, &pg, "p");
     psql(&pg, "postgres", "CREATE TABLE t (note text)");
     let full = psql(&pg, "postgres", "SELECT pg_walfile_name(pg_switch_wal())");
     wait_for("the finished segment", || wal.join(format!("{full}.zst")).exists());
-    let marker = format!("only-in-partial-{}", support::uuid_like());
+    let marker = format!("only-in-partial-{}", crate::support::uuid_like());
     let xid =
         psql(&pg, "postgres", &format!("BEGIN; INSERT INTO t VALUES ('{marker}'); SELECT txid_current(); COMMIT;"));
     let current = psql(&pg, "postgres", "SELECT pg_walfile_name(pg_current_wal_lsn())");
@@ -41,7 +38,7 @@ each_major!(fn pitr_reaches_a_commit_that_only_the_partial_segment_holds(major) 
     let s = home.cli(&["pitr", "p", "--xid", &xid], None).ok().clone();
     let port = s["port"].as_u64().unwrap() as u16;
     assert_eq!(
-        support::query_at(major, port, &pw, &format!("SELECT count(*) FROM t WHERE note = '{marker}'")),
+        crate::support::query_at(major, port, &pw, &format!("SELECT count(*) FROM t WHERE note = '{marker}'")),
         "1",
         "PostgreSQL {major}: the partial's commit is in the sandbox"
     );
@@ -51,7 +48,7 @@ each_major!(fn pitr_reaches_a_commit_that_only_the_partial_segment_holds(major) 
 
 each_major!(fn restore_in_place_moves_the_old_directory_aside_and_recovers_to_the_target(major) {
     let pw = password();
-    let mut source = support::ArchivingSource::start(major, Some(&pw), vec![]);
+    let mut source = crate::support::ArchivingSource::start(major, Some(&pw), vec![]);
     let home = Home::new();
     home.cli(&["profile", "add", "p", "--url", &source.pg.url("postgres"), "--password-stdin"], Some(&pw)).ok();
     home.cli(&["repo", "path", source.repo.to_str().unwrap()], None).ok();
@@ -86,7 +83,7 @@ each_major!(fn restore_in_place_moves_the_old_directory_aside_and_recovers_to_th
     assert!(Path::new(&old).join("PG_VERSION").exists(), "the old directory is kept: {r}");
     assert!(data.join("recovery.signal").exists());
     assert!(!data.join("pg_wal").join(planted).exists(), "a planted link was carried over: {r}");
-    assert!(support::files_containing(&data, "root-only secret").is_empty());
+    assert!(crate::support::files_containing(&data, "root-only secret").is_empty());
     let parent = data.parent().unwrap();
     let staging: Vec<_> = std::fs::read_dir(parent)
         .unwrap()

@@ -1,10 +1,7 @@
 //! `tideline profile add|test|remove` against real password-protected clusters of every major,
 //! with the password in the real keychain and nowhere else.
 
-#[macro_use]
-mod support;
-
-use support::{keychain_get, majors, password, Home, TestCluster};
+use crate::support::{keychain_get, majors, password, Home, TestCluster};
 
 each_major!(fn add_with_password_stdin_then_test_reports_the_server_on_every_major(major) {
     let pw = password();
@@ -173,8 +170,11 @@ fn without_a_flag_the_password_is_asked_for_on_the_terminal() {
     let pg = TestCluster::start(major, Some(&pw));
     let home = Home::new();
     // `script` gives the CLI a real terminal; the prompt reads the password from it.
-    let cmd_line =
-        format!("'{}' profile add prompted --url '{}' --json", support::tideline_bin().display(), pg.url("postgres"));
+    let cmd_line = format!(
+        "'{}' profile add prompted --url '{}' --json",
+        crate::support::tideline_bin().display(),
+        pg.url("postgres")
+    );
     let mut child = std::process::Command::new("script")
         .args(["-q", "-e", "-c", &cmd_line, "/dev/null"])
         .env("TIDELINE_HOME", home.path())
@@ -216,7 +216,7 @@ fn a_reader_that_goes_away_ends_the_command_quietly() {
     // `tideline profile list | head -0`: stdout is a pipe whose reader has gone.
     let home = Home::new();
     for json in [true, false] {
-        let mut cmd = std::process::Command::new(support::tideline_bin());
+        let mut cmd = std::process::Command::new(crate::support::tideline_bin());
         cmd.env("TIDELINE_HOME", home.path()).args(["profile", "list"]);
         if json {
             cmd.arg("--json");

@@ -3,10 +3,7 @@
 //! with its last commit's time (read by pg_waldump) — and a deleted segment in the middle that
 //! shows as a gap where the window ends.
 
-#[macro_use]
-mod support;
-
-use support::{password, psql, wait_for, Home, TestCluster};
+use crate::support::{password, psql, wait_for, Home, TestCluster};
 
 fn lsn(v: &serde_json::Value) -> u64 {
     let (hi, lo) = v.as_str().unwrap().split_once('/').unwrap();
@@ -18,7 +15,7 @@ each_major!(fn the_window_runs_from_the_backup_to_the_last_segment_and_ends_at_a
     let pg = TestCluster::start_with(major, Some(&pw), vec![("archive_mode".into(), "on".into())]);
     let home = Home::new();
     home.cli(&["profile", "add", "p", "--url", &pg.url("postgres"), "--password-stdin"], Some(&pw)).ok();
-    let (work, bin) = support::installed_tideline("tideline-window-");
+    let (work, bin) = crate::support::installed_tideline("tideline-window-");
     let repo = work.path().join("repo");
     home.cli(&["repo", "path", repo.to_str().unwrap()], None).ok();
     let setup =
@@ -88,7 +85,7 @@ fn flip_byte(path: &std::path::Path) {
 // and damage that keeps the file's size and time (bit rot) is found by `wal verify`.
 each_major!(fn a_damaged_segment_ends_the_window_and_is_named(major) {
     let pw = password();
-    let src = support::ArchivingSource::start(major, Some(&pw), vec![]);
+    let src = crate::support::ArchivingSource::start(major, Some(&pw), vec![]);
     let home = Home::new();
     home.cli(&["profile", "add", "p", "--url", &src.pg.url("postgres"), "--password-stdin"], Some(&pw)).ok();
     home.cli(&["repo", "path", src.repo.to_str().unwrap()], None).ok();

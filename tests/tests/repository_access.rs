@@ -3,10 +3,8 @@
 //! and recovery work the first time; `repo path` says who can read what; and the directories a
 //! backup creates (named after profiles and databases) are listable by nobody else.
 
-mod support;
-
+use crate::support::{majors, password, Home, TestCluster};
 use std::os::unix::fs::PermissionsExt;
-use support::{majors, password, Home, TestCluster};
 
 #[test]
 fn as_root_the_default_repository_is_one_the_servers_user_can_reach() {
@@ -16,9 +14,9 @@ fn as_root_the_default_repository_is_one_the_servers_user_can_reach() {
     }
     // Root's first run: no TIDELINE_HOME, a data directory of its own.
     let data = tempfile::tempdir().unwrap();
-    let mut cmd = std::process::Command::new(support::tideline_bin());
+    let mut cmd = std::process::Command::new(crate::support::tideline_bin());
     cmd.env_remove("TIDELINE_HOME").env("XDG_DATA_HOME", data.path()).args(["repo", "path", "--json"]);
-    let r = support::run_cli(cmd, None).ok().clone();
+    let r = crate::support::run_cli(cmd, None).ok().clone();
     assert_eq!(r["path"], tideline_core::logical::backups::ROOT_REPOSITORY, "{r}");
     assert!(r["summary"].as_str().unwrap().contains(tideline_core::logical::backups::ROOT_REPOSITORY), "{r}");
 
@@ -36,7 +34,7 @@ fn the_directories_a_backup_makes_are_listable_by_nobody_else() {
     let pw = password();
     let pg = TestCluster::start(major, Some(&pw));
     let home = Home::new();
-    support::add_profile(&home, &pg, &pw);
+    crate::support::add_profile(&home, &pg, &pw);
     home.cli(&["backup", "p", "--database", "postgres"], None).ok();
     let repo = home.path().join("repo");
     let mut stack = vec![repo.clone()];
@@ -72,13 +70,13 @@ fn as_root_a_first_run_archives_and_recovers_without_moving_the_repository() {
     let mut pg = TestCluster::start(major, Some(&pw));
     let data = tempfile::tempdir().unwrap();
     let cli = |args: &[&str], stdin: Option<&str>| {
-        let mut cmd = std::process::Command::new(support::tideline_bin());
+        let mut cmd = std::process::Command::new(crate::support::tideline_bin());
         cmd.env_remove("TIDELINE_HOME").env("XDG_DATA_HOME", data.path()).args(args).arg("--json");
-        support::run_cli(cmd, stdin)
+        crate::support::run_cli(cmd, stdin)
     };
-    let name = format!("first-run-{}", &support::uuid_like()[..8]);
+    let name = format!("first-run-{}", &crate::support::uuid_like()[..8]);
     cli(&["profile", "add", &name, "--url", &pg.url("postgres"), "--password-stdin"], Some(&pw)).ok();
-    let sysid = support::psql(&pg, "postgres", "SELECT system_identifier FROM pg_control_system()");
+    let sysid = crate::support::psql(&pg, "postgres", "SELECT system_identifier FROM pg_control_system()");
     let repo = std::path::PathBuf::from(tideline_core::logical::backups::ROOT_REPOSITORY);
     let _cleanup = SharedRepoCleanup(repo.join("clusters").join(&sysid));
 
@@ -89,16 +87,16 @@ fn as_root_a_first_run_archives_and_recovers_without_moving_the_repository() {
     let r = cli(&["wal", "setup", &name, "--apply"], None).ok().clone();
     assert_eq!(r["test"]["arrived"], true, "archiving reached the default repository: {r}");
 
-    support::psql(&pg, "postgres", "CREATE TABLE orders AS SELECT g AS id FROM generate_series(1, 300) g");
+    crate::support::psql(&pg, "postgres", "CREATE TABLE orders AS SELECT g AS id FROM generate_series(1, 300) g");
     cli(&["basebackup", &name], None).ok();
     cli(&["mark", &name, "before"], None).ok();
-    support::psql(&pg, "postgres", "DELETE FROM orders");
-    let segment = support::psql(&pg, "postgres", "SELECT pg_walfile_name(pg_switch_wal())");
+    crate::support::psql(&pg, "postgres", "DELETE FROM orders");
+    let segment = crate::support::psql(&pg, "postgres", "SELECT pg_walfile_name(pg_switch_wal())");
     let wal = repo.join("clusters").join(&sysid).join("wal");
-    support::wait_for("the segment to be archived", || wal.join(format!("{segment}.zst")).exists());
+    crate::support::wait_for("the segment to be archived", || wal.join(format!("{segment}.zst")).exists());
     let s = cli(&["pitr", &name, "--name", "before"], None).ok().clone();
     let port = s["port"].as_u64().unwrap() as u16;
-    assert_eq!(support::query_at(major, port, &pw, "SELECT count(*) FROM orders"), "300", "{s}");
+    assert_eq!(crate::support::query_at(major, port, &pw, "SELECT count(*) FROM orders"), "300", "{s}");
     cli(&["sandbox", "remove", s["id"].as_str().unwrap()], None).ok();
     cli(&["wal", "teardown", &name], None).ok();
 }

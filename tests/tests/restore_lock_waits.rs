@@ -3,11 +3,8 @@
 //! through a pooler that refuses startup options (a real PgBouncer) — runs with the server's
 //! setting rather than being refused the connection. Real servers of every major.
 
-#[macro_use]
-mod support;
-
+use crate::support::{last_log_line, password, psql, Home, TestCluster};
 use std::time::{Duration, Instant};
-use support::{last_log_line, password, psql, Home, TestCluster};
 
 /// A server logging lock waits, with autovacuum looking every second; a home with profile `p`
 /// (the superuser) and a backup of database `av` (one table `t`, 100000 rows).
@@ -138,7 +135,7 @@ struct Pooler {
 impl Pooler {
     fn start(pg: &TestCluster) -> Pooler {
         let dir = tempfile::Builder::new().prefix("tideline-pooler-").tempdir().unwrap();
-        support::set_mode(dir.path(), 0o777);
+        crate::support::set_mode(dir.path(), 0o777);
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let pw = pg.password.as_deref().unwrap();
         let ini = format!(

@@ -4,10 +4,7 @@
 //! the sandboxes, compared against the live database and removed like any other. A dry run
 //! makes no sandbox; a pg_dumpall script is refused.
 
-#[macro_use]
-mod support;
-
-use support::{load_sample, password, psql, Home, TestCluster};
+use crate::support::{load_sample, password, psql, Home, TestCluster};
 
 each_major!(fn a_backup_restores_into_a_new_sandbox(major) {
     let pw = password();
@@ -38,7 +35,7 @@ each_major!(fn a_backup_restores_into_a_new_sandbox(major) {
     // Its superuser password is Tideline's own choice, from the keychain, not the profile's.
     let sandbox_pw = home.cli(&["sandbox", "password", &sid], None).ok()["password"].as_str().unwrap().to_string();
     assert_ne!(sandbox_pw, pw);
-    let count = support::query_at_db(major, port, &sandbox_pw, "shop", "SELECT count(*) FROM actor");
+    let count = crate::support::query_at_db(major, port, &sandbox_pw, "shop", "SELECT count(*) FROM actor");
     assert_eq!(count, actors, "PostgreSQL {major}: {report}");
     let counted = report["row_counts"].as_array().unwrap().iter().find(|t| t["table"] == "actor").cloned();
     assert_eq!(counted.map(|t| t["rows"].to_string()), Some(actors.clone()));

@@ -4,17 +4,14 @@
 //! socket), and the password Tideline chose for a restore sandbox lets its owner in. As root, a
 //! `cluster.json` another user could change is not believed: the binaries it names never run.
 
-#[macro_use]
-mod support;
-
+use crate::support::{majors, psql, Home};
 use std::path::Path;
 use std::process::Command;
-use support::{majors, psql, Home};
 
 /// psql run as OS user `nobody` against `host` (an address or a socket directory), with
 /// `password` in the environment when given. Returns whether it got in, and what it said.
 fn as_nobody(major: u32, host: &str, port: u16, password: Option<&str>) -> (bool, String) {
-    let psql = support::client(major, "psql").path("psql");
+    let psql = crate::support::client(major, "psql").path("psql");
     let mut cmd = Command::new("runuser");
     cmd.args(["-u", "nobody", "--"]).arg(psql).args(["-X", "-At", "-h", host, "-p", &port.to_string()]);
     cmd.args(["-U", "postgres", "-d", "postgres", "-c", "SELECT 'in'", "-w"]);
@@ -38,7 +35,7 @@ each_major!(fn another_os_user_gets_into_no_sandbox_of_a_source_that_trusts_loop
         return;
     }
     // The source trusts every local connection (initdb's --auth=trust), as many dev servers do.
-    let source = support::ArchivingSource::start(major, None, vec![]);
+    let source = crate::support::ArchivingSource::start(major, None, vec![]);
     let pg = &source.pg;
     let hba = std::fs::read_to_string(pg.get().data_dir().join("pg_hba.conf")).unwrap();
     assert!(hba.lines().any(|l| l.starts_with("host") && l.ends_with("trust")), "the source trusts: {hba}");
@@ -105,8 +102,8 @@ fn as_root_a_cluster_json_another_user_could_change_runs_nothing() {
         return;
     }
     let major = majors()[0];
-    let pw = support::password();
-    let source = support::ArchivingSource::start(major, Some(&pw), vec![]);
+    let pw = crate::support::password();
+    let source = crate::support::ArchivingSource::start(major, Some(&pw), vec![]);
     let home = Home::new();
     home.cli(&["profile", "add", "p", "--url", &source.pg.url("postgres"), "--password-stdin"], Some(&pw)).ok();
     home.cli(&["repo", "path", source.repo.to_str().unwrap()], None).ok();
@@ -127,7 +124,7 @@ fn as_root_a_cluster_json_another_user_could_change_runs_nothing() {
     let script = format!("#!/bin/sh\ntouch {}\n", mark.display());
     for tool in ["pg_ctl", "postgres", "pg_controldata"] {
         std::fs::write(evil.path().join(tool), &script).unwrap();
-        support::set_mode(&evil.path().join(tool), 0o755);
+        crate::support::set_mode(&evil.path().join(tool), 0o755);
     }
     let text = std::fs::read_to_string(root.join("cluster.json")).unwrap();
     let mut json: serde_json::Value = serde_json::from_str(&text).unwrap();

@@ -3,12 +3,9 @@
 //! are recorded and one catch-up backup runs; a disabled schedule does not run; next
 //! occurrences keep local time across a DST change; bad input is refused with its code.
 
-#[macro_use]
-mod support;
+use crate::support::{majors, password, psql, Home, TestCluster};
 
-use support::{majors, password, psql, Home, TestCluster};
-
-fn at(home: &Home, now: &str, args: &[&str]) -> support::CliResult {
+fn at(home: &Home, now: &str, args: &[&str]) -> crate::support::CliResult {
     home.cli_env(args, None, &[("TIDELINE_NOW", now)])
 }
 
@@ -122,7 +119,7 @@ fn times_keep_local_time_across_dst_and_bad_input_is_refused() {
 fn retention_previews_applies_after_scheduled_runs_and_expires_unneeded_wal() {
     let major = majors()[0];
     let pw = password();
-    let source = support::ArchivingSource::start(major, Some(&pw), vec![]);
+    let source = crate::support::ArchivingSource::start(major, Some(&pw), vec![]);
     let pg = &source.pg;
     let home = Home::new();
     home.cli(&["profile", "add", "p", "--url", &pg.url("postgres"), "--password-stdin"], Some(&pw)).ok();
@@ -234,7 +231,7 @@ fn the_runner_installs_as_a_systemd_user_timer_and_prints_for_other_platforms() 
 fn health_turns_failing_when_the_newest_backup_is_too_old_or_the_archiver_fails() {
     let major = majors()[0];
     let pw = password();
-    let source = support::ArchivingSource::start(major, Some(&pw), vec![]);
+    let source = crate::support::ArchivingSource::start(major, Some(&pw), vec![]);
     let pg = &source.pg;
     let home = Home::new();
     home.cli(&["profile", "add", "p", "--url", &pg.url("postgres"), "--password-stdin"], Some(&pw)).ok();
@@ -268,7 +265,7 @@ fn health_turns_failing_when_the_newest_backup_is_too_old_or_the_archiver_fails(
     psql(pg, "postgres", "SELECT pg_reload_conf()");
     psql(pg, "postgres", "CREATE TABLE u AS SELECT 1 AS x");
     psql(pg, "postgres", "SELECT pg_switch_wal()");
-    support::wait_for("a failed archive attempt", || {
+    crate::support::wait_for("a failed archive attempt", || {
         psql(pg, "postgres", "SELECT failed_count FROM pg_stat_archiver").parse::<i64>().unwrap() > 0
     });
     let h = home.cli(&["health", "p"], None).ok().clone();

@@ -1,13 +1,10 @@
 //! sslmode as libpq means it, against real servers with real certificates: TLS required by the
 //! server, verify-ca / verify-full against a CA, host name checks, and client certificates.
 
-#[macro_use]
-mod support;
-
+use crate::support::{password, Home, TestCluster};
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::process::Command;
-use support::{password, Home, TestCluster};
 
 fn openssl(dir: &Path, args: &[&str]) {
     let out = Command::new("openssl").current_dir(dir).args(args).output().expect("openssl");
@@ -131,7 +128,7 @@ fn make_certs(dir: &Path) {
 /// Whether the server binary links OpenSSL (the server-only builds of 13, 14 and 16 have no
 /// pg_config to ask): its dynamic section names libssl.
 fn server_has_openssl(major: u32) -> bool {
-    let postgres = Path::new(&support::server(major).dir).join("postgres");
+    let postgres = Path::new(&crate::support::server(major).dir).join("postgres");
     let bytes = std::fs::read(&postgres).expect("reading postgres");
     bytes.windows(9).any(|w| w == b"libssl.so")
 }
@@ -154,7 +151,7 @@ fn tls_cluster_with(major: u32, pw: &str, certs: &Path, first_rules: &str) -> Te
         for f in ["server.crt", "server.key", "ca.crt"] {
             std::fs::copy(certs.join(f), data.join(f)).unwrap();
             std::os::unix::fs::chown(data.join(f), Some(owner.uid()), Some(owner.gid())).unwrap();
-            support::set_mode(&data.join(f), 0o600);
+            crate::support::set_mode(&data.join(f), 0o600);
         }
         // TCP needs TLS; template1 takes a client certificate instead of a password.
         let hba = std::fs::read_to_string(data.join("pg_hba.conf")).unwrap();
@@ -281,7 +278,7 @@ each_major!(fn a_password_goes_in_cleartext_or_md5_only_to_a_verified_server(maj
     let roles = format!(
         "CREATE ROLE clear LOGIN PASSWORD '{pw}'; SET password_encryption = 'md5'; CREATE ROLE legacy LOGIN PASSWORD '{pw}'"
     );
-    support::psql(&pg, "postgres", &roles);
+    crate::support::psql(&pg, "postgres", &roles);
     let home = Home::new();
     let port = pg.port().to_string();
     for user in ["clear", "legacy", "postgres"] {
@@ -297,7 +294,7 @@ each_major!(fn a_password_goes_in_cleartext_or_md5_only_to_a_verified_server(maj
     }
     home.cli(&["profile", "test", "postgres"], None).ok();
     // The tools Tideline runs refuse too (libpq's require_auth, from 16 on).
-    let psql = support::client(major.max(17), "psql").path("psql");
+    let psql = crate::support::client(major.max(17), "psql").path("psql");
     let draft = pg.get().tcp_draft("clear", "clear", "postgres");
     let draft = tideline_core::profile::ProfileDraft { sslmode: tideline_core::profile::SslMode::Prefer, ..draft };
     let secret = tideline_core::secret::Secret::new(pw.clone());

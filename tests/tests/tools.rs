@@ -1,9 +1,6 @@
 //! `tideline tools --json` finds the binaries the bootstrap installed and probes each build.
 
-#[macro_use]
-mod support;
-
-use support::{majors, Home};
+use crate::support::{majors, Home};
 
 each_major!(fn lists_every_required_major_with_capabilities(major) {
     let home = Home::new();
@@ -49,15 +46,15 @@ each_major!(fn lists_every_required_major_with_capabilities(major) {
 #[test]
 fn added_directories_are_remembered() {
     let home = Home::new();
-    let dir = support::server(majors()[0]).dir.clone();
-    let out = std::process::Command::new(support::tideline_bin())
+    let dir = crate::support::server(majors()[0]).dir.clone();
+    let out = std::process::Command::new(crate::support::tideline_bin())
         .env("TIDELINE_HOME", home.path())
         .env_remove("TIDELINE_PG_PATHS")
         .args(["tools", "--add-dir", &dir, "--json"])
         .output()
         .unwrap();
     assert!(out.status.success());
-    let again = std::process::Command::new(support::tideline_bin())
+    let again = std::process::Command::new(crate::support::tideline_bin())
         .env("TIDELINE_HOME", home.path())
         .env_remove("TIDELINE_PG_PATHS")
         .args(["tools", "--json"])
@@ -72,14 +69,14 @@ fn added_directories_are_remembered() {
 #[test]
 fn a_missing_major_names_the_version_and_how_to_install_it() {
     // Choosing among the binaries really found on this machine.
-    let e = support::inventory().client_for(99, "pg_dump").unwrap_err();
+    let e = crate::support::inventory().client_for(99, "pg_dump").unwrap_err();
     assert_eq!(e.code, tideline_core::ErrorCode::ToolMissing);
     assert!(e.message.contains("PostgreSQL 99"), "{}", e.message);
     assert!(e.hint.contains("postgresql-client-99"), "{}", e.hint);
-    let e = support::inventory().server_for(12, "postgres").unwrap_err();
+    let e = crate::support::inventory().server_for(12, "postgres").unwrap_err();
     assert!(e.message.contains("PostgreSQL 12"), "{}", e.message);
     assert!(e.hint.contains("postgresql-12"), "{}", e.hint);
     // A 16 server gets the closest newer client tools; a 15 server its own.
-    assert_eq!(support::inventory().client_for(16, "pg_dump").unwrap().major, 17);
-    assert_eq!(support::inventory().client_for(15, "pg_dump").unwrap().major, 15);
+    assert_eq!(crate::support::inventory().client_for(16, "pg_dump").unwrap().major, 17);
+    assert_eq!(crate::support::inventory().client_for(15, "pg_dump").unwrap().major, 15);
 }

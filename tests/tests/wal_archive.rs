@@ -3,13 +3,10 @@
 //! a base backup restores with the brief's plain `zstd -dc` restore_command (PostgreSQL alone)
 //! and with `tideline wal-fetch`.
 
-#[macro_use]
-mod support;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use support::{client, majors, psql, set_mode, wait_for, CopyCluster, TestCluster};
+use crate::support::{client, majors, psql, set_mode, wait_for, CopyCluster, TestCluster};
 use tideline_core::cluster::cluster_owner;
 
 fn give_to_cluster_owner(path: &Path) {
@@ -34,7 +31,7 @@ fn archived(repo: &Path, sysid: &str) -> Vec<String> {
 each_major!(fn archive_command_files_land_and_restore_with_postgres_alone_and_with_wal_fetch(major) {
     let work = tempfile::Builder::new().prefix("tideline-wal-").tempdir().unwrap();
     set_mode(work.path(), 0o755);
-    let (_bin_dir, bin) = support::installed_tideline("tideline-bin-");
+    let (_bin_dir, bin) = crate::support::installed_tideline("tideline-bin-");
     let (repo, repo2) = (work.path().join("repo"), work.path().join("repo2"));
     for dir in [&repo, &repo2] {
         std::fs::create_dir(dir).unwrap();
@@ -117,7 +114,7 @@ fn wal_push_refuses_another_clusters_segment_and_wal_fetch_speaks_in_exit_codes(
     let segment = psql(&source, "postgres", "SELECT pg_walfile_name(pg_current_wal_lsn())");
     let work = tempfile::tempdir().unwrap();
     let repo = work.path().join("repo");
-    let bin = support::tideline_bin();
+    let bin = crate::support::tideline_bin();
     let run = |args: &[&str]| {
         let out =
             Command::new(&bin).args(args).env_remove("HOME").env("TIDELINE_HOME", "/nonexistent").output().unwrap();

@@ -5,10 +5,7 @@
 //! FULL, a work table made and dropped in one transaction, and a small DELETE are no events
 //! (the last one is, below a lowered threshold).
 
-#[macro_use]
-mod support;
-
-use support::{password, psql, Home};
+use crate::support::{password, psql, Home};
 
 struct Sandboxes<'a>(&'a Home);
 
@@ -28,7 +25,7 @@ fn find<'a>(events: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
 
 each_major!(fn deletes_truncates_and_drops_are_found_named_and_undone(major) {
     let pw = password();
-    let source = support::ArchivingSource::start(major, Some(&pw), vec![]);
+    let source = crate::support::ArchivingSource::start(major, Some(&pw), vec![]);
     let pg = &source.pg;
     let home = Home::new();
     let _cleanup = Sandboxes(&home);
@@ -155,7 +152,7 @@ each_major!(fn deletes_truncates_and_drops_are_found_named_and_undone(major) {
         let id = format!("{tli}:{id}");
         let s = home.cli(&["pitr", "p", "--before-event", &id], None).ok().clone();
         let port = s["port"].as_u64().unwrap() as u16;
-        assert_eq!(support::query_at(major, port, &pw, check), expect, "PostgreSQL {major}: before {id}: {s}");
+        assert_eq!(crate::support::query_at(major, port, &pw, check), expect, "PostgreSQL {major}: before {id}: {s}");
         assert_eq!(s["target"]["point"]["kind"], "lsn", "{s}");
         // The sandbox's own WAL begins timeline 2, and says so.
         let pg_wal = std::path::Path::new(s["root"].as_str().unwrap()).join("data/pg_wal");

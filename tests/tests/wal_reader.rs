@@ -4,11 +4,8 @@
 //! segment switches. Also read through zstd, as the repository stores segments. Where no
 //! pg_waldump of the major exists (13, 14 and 16 here), the server's own records are the oracle.
 
-#[macro_use]
-mod support;
-
+use crate::support::{client, majors, psql, TestCluster};
 use std::path::{Path, PathBuf};
-use support::{client, majors, psql, TestCluster};
 use tideline_wal::{lsn_text, Reader, SegmentEnd};
 
 #[derive(Debug, PartialEq, Eq, PartialOrd, Ord, Clone)]
@@ -209,7 +206,7 @@ each_major!(fn the_native_reader_agrees_with_pg_waldump_on_every_major(major) {
     let start_lsn = tideline_core::pg::lsn::lsn(&start).unwrap();
     let (mut got, records) = native(&files, end_lsn);
     got.retain(|e| tideline_core::pg::lsn::lsn(&e.lsn).unwrap() >= start_lsn);
-    let expected = if support::inventory().server_for(major, "pg_waldump").is_ok() {
+    let expected = if crate::support::inventory().server_for(major, "pg_waldump").is_ok() {
         waldump(major, copy.path(), &start, &end)
     } else {
         the_servers_view(&pg, &got)
@@ -226,7 +223,7 @@ each_major!(fn the_native_reader_agrees_with_pg_waldump_on_every_major(major) {
     assert!(records[0] > 1000 && records[1] > 100 && records[2] >= 1, "PostgreSQL {major}: {records:?}");
 
     // The CLI reads the same files to the same transactions.
-    let home = support::Home::new();
+    let home = crate::support::Home::new();
     let mut args = vec!["wal".to_string(), "inspect".into()];
     args.extend(files.iter().map(|f| f.to_string_lossy().to_string()));
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -356,7 +353,7 @@ fn empty_random_and_truncated_segments_are_refused_or_read_short() {
     let segment = psql(&pg, "postgres", "SELECT pg_walfile_name(pg_current_wal_lsn())");
     let real = std::fs::read(pg.get().data_dir().join("pg_wal").join(&segment)).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let home = support::Home::new();
+    let home = crate::support::Home::new();
     let noise: Vec<u8> = (0..100u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
     for (bytes, whole) in
         [(Vec::new(), false), (noise, false), (real[..8192].to_vec(), true), (real[..100].to_vec(), true)]

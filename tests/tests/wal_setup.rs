@@ -2,18 +2,15 @@
 //! the method chosen for where the repository is, ALTER SYSTEM with a restart reported, an
 //! end-to-end archiving test, a failing archive_command warned about, and teardown.
 
-#[macro_use]
-mod support;
-
+use crate::support::{password, psql, Home, TestCluster};
 use std::process::Command;
 use std::time::{Duration, Instant};
-use support::{password, psql, Home, TestCluster};
 use tideline_core::cluster::cluster_owner;
 
 /// pg_ctl restart on the same port, as the cluster's owner.
 fn restart(pg: &TestCluster) {
     let c = pg.get();
-    let pg_ctl = support::server(c.major).path("pg_ctl");
+    let pg_ctl = crate::support::server(c.major).path("pg_ctl");
     let mut cmd = match cluster_owner().unwrap() {
         Some(owner) => {
             let mut cmd = Command::new("runuser");
@@ -41,7 +38,7 @@ each_major!(fn setup_chooses_applies_tests_archiving_and_tears_down(major) {
     let pg = TestCluster::start(major, Some(&pw));
     let home = Home::new();
     home.cli(&["profile", "add", "p", "--url", &pg.url("postgres"), "--password-stdin"], Some(&pw)).ok();
-    let (work, bin) = support::installed_tideline("tideline-setup-");
+    let (work, bin) = crate::support::installed_tideline("tideline-setup-");
     let bin_s = bin.to_str().unwrap();
 
     // The repository in a private home: the server's OS user cannot write it, so stream.

@@ -2,10 +2,7 @@
 //! dies), finished segments in the repository, and a commit made after the last full segment
 //! kept in the `.partial` — and used at restore: a base backup recovered with wal-fetch has it.
 
-#[macro_use]
-mod support;
-
-use support::{majors, password, psql, wait_for, CopyCluster, Home, TestCluster};
+use crate::support::{majors, password, psql, wait_for, CopyCluster, Home, TestCluster};
 
 each_major!(fn streamed_wal_keeps_the_newest_commit_in_the_partial_and_restores_it(major) {
     let pw = password();
@@ -16,12 +13,12 @@ each_major!(fn streamed_wal_keeps_the_newest_commit_in_the_partial_and_restores_
     let sysid = psql(&pg, "postgres", "SELECT system_identifier FROM pg_control_system()");
     let wal = home.path().join("repo/clusters").join(&sysid).join("wal");
 
-    let mut stream = support::start_stream(&home, &pg, "p");
+    let mut stream = crate::support::start_stream(&home, &pg, "p");
     // pg_receivewal dies: the supervisor starts it again on the same slot.
-    let receiver = support::wait_child(stream.id(), &["/pg_receivewal\0"]);
+    let receiver = crate::support::wait_child(stream.id(), &["/pg_receivewal\0"]);
     unsafe { libc::kill(receiver as i32, libc::SIGKILL) };
     wait_for("pg_receivewal to be started again", || {
-        support::child_with_args(stream.id(), &["/pg_receivewal\0"]).is_some_and(|pid| pid != receiver)
+        crate::support::child_with_args(stream.id(), &["/pg_receivewal\0"]).is_some_and(|pid| pid != receiver)
     });
     wait_for("the slot to be active again", || {
         psql(
@@ -34,7 +31,7 @@ each_major!(fn streamed_wal_keeps_the_newest_commit_in_the_partial_and_restores_
     let full = psql(&pg, "postgres", "SELECT pg_walfile_name(pg_switch_wal())");
     wait_for("the finished segment", || wal.join(format!("{full}.zst")).exists());
     // After the last full segment: only the .partial holds it.
-    let marker = format!("streamed-{}", support::uuid_like());
+    let marker = format!("streamed-{}", crate::support::uuid_like());
     psql(&pg, "postgres", &format!("INSERT INTO t VALUES ('{marker}')"));
     let current = psql(&pg, "postgres", "SELECT pg_walfile_name(pg_current_wal_lsn())");
     let partial = wal.join(format!("{current}.partial.zst"));
@@ -64,8 +61,8 @@ each_major!(fn streamed_wal_keeps_the_newest_commit_in_the_partial_and_restores_
 
     // Restore the base backup with wal-fetch: the partial's commit comes back. wal-fetch
     // runs as the server's OS user: give it the binary and read access to the repository.
-    let (_bin_dir, bin) = support::installed_tideline("tideline-bin-");
-    support::set_mode(home.path(), 0o755);
+    let (_bin_dir, bin) = crate::support::installed_tideline("tideline-bin-");
+    crate::support::set_mode(home.path(), 0o755);
     assert!(std::process::Command::new("chmod")
         .args(["-R", "o+rX"])
         .arg(home.path().join("repo"))
@@ -94,7 +91,7 @@ each_major!(fn streaming_survives_hundreds_of_segment_switches_and_a_killed_rece
     home.cli(&["profile", "add", "p", "--url", &pg.url("postgres"), "--password-stdin"], Some(&pw)).ok();
     let sysid = psql(&pg, "postgres", "SELECT system_identifier FROM pg_control_system()");
     let wal = home.path().join("repo/clusters").join(&sysid).join("wal");
-    let mut stream = support::start_stream(&home, &pg, "p");
+    let mut stream = crate::support::start_stream(&home, &pg, "p");
     let first = psql(&pg, "postgres", "SELECT pg_walfile_name(pg_current_wal_lsn())");
     home.cli(&["basebackup", "p", "--format", "tar"], None).ok();
     psql(&pg, "postgres", "CREATE TABLE t (n int, note text)");
@@ -113,7 +110,7 @@ each_major!(fn streaming_survives_hundreds_of_segment_switches_and_a_killed_rece
         )
     };
     switches(1, SWITCHES / 2);
-    let receiver = support::wait_child(stream.id(), &["/pg_receivewal\0"]);
+    let receiver = crate::support::wait_child(stream.id(), &["/pg_receivewal\0"]);
     // Killed while it writes, or while it pads the next .partial with zeros.
     unsafe { libc::kill(receiver as i32, libc::SIGKILL) };
     switches(SWITCHES / 2 + 1, SWITCHES);
@@ -192,7 +189,7 @@ fn teardown_drops_only_the_profiles_own_slot() {
     let mut slots = Vec::new();
     for name in ["a", "A."] {
         let before = psql(&pg, "postgres", "SELECT count(*) FROM pg_replication_slots");
-        let mut stream = support::start_stream(&home, &pg, name);
+        let mut stream = crate::support::start_stream(&home, &pg, name);
         unsafe { libc::kill(stream.id() as i32, libc::SIGINT) };
         assert!(stream.wait().unwrap().success());
         assert_eq!(
@@ -229,7 +226,7 @@ each_major!(fn an_invalidated_slot_is_reported_and_made_anew(major) {
     let pg = TestCluster::start_with(major, Some(&pw), vec![setting]);
     let home = Home::new();
     home.cli(&["profile", "add", "p", "--url", &pg.url("postgres"), "--password-stdin"], Some(&pw)).ok();
-    let mut stream = support::start_stream(&home, &pg, "p");
+    let mut stream = crate::support::start_stream(&home, &pg, "p");
     unsafe { libc::kill(stream.id() as i32, libc::SIGINT) };
     assert!(stream.wait().unwrap().success());
 
@@ -247,7 +244,7 @@ each_major!(fn an_invalidated_slot_is_reported_and_made_anew(major) {
     let warnings = status["warnings"].to_string();
     assert!(warnings.contains("invalidated slot") && warnings.contains("may be missing"), "PostgreSQL {major}: {status}");
 
-    let mut stream = support::start_stream(&home, &pg, "p");
+    let mut stream = crate::support::start_stream(&home, &pg, "p");
     unsafe { libc::kill(stream.id() as i32, libc::SIGINT) };
     let status = stream.wait().unwrap();
     let mut out = String::new();
@@ -292,7 +289,7 @@ each_major!(fn a_restart_on_an_empty_stream_directory_leaves_no_gap(major) {
         assert!(stream.wait().unwrap().success());
     };
 
-    let stream = support::start_stream(&home, &pg, "p");
+    let stream = crate::support::start_stream(&home, &pg, "p");
     let first = number(&psql(&pg, "postgres", "SELECT pg_walfile_name(pg_current_wal_lsn())"));
     let mut last = 0;
     for _ in 0..3 {
@@ -310,7 +307,7 @@ each_major!(fn a_restart_on_an_empty_stream_directory_leaves_no_gap(major) {
     for _ in 0..3 {
         switch();
     }
-    let stream = support::start_stream(&home, &pg, "p");
+    let stream = crate::support::start_stream(&home, &pg, "p");
     last = number(&switch());
     wait_for("the segments written while stopped", || stored().last() >= Some(&last));
     stop(stream);

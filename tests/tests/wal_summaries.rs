@@ -3,18 +3,15 @@
 //! rows, the DROP's files and restore points; `wal index` rebuilds a missing summary; the
 //! timeline's latest moment comes from the indexed summaries.
 
-#[macro_use]
-mod support;
-
+use crate::support::{psql, wait_for, Home};
 use std::path::Path;
-use support::{psql, wait_for, Home};
 
 fn summary(wal: &Path, segment: &str) -> serde_json::Value {
     serde_json::from_slice(&std::fs::read(wal.join(format!("{segment}.json"))).unwrap()).unwrap()
 }
 
 each_major!(fn segments_are_summarised_as_they_land_and_indexed(major) {
-    let source = support::ArchivingSource::start(major, None, vec![]);
+    let source = crate::support::ArchivingSource::start(major, None, vec![]);
     let (pg, repo, wal) = (&source.pg, &source.repo, &source.wal);
     psql(
         pg,

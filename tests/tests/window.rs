@@ -3,12 +3,10 @@
 //! see the server version, check the keychain and the data directory, and see each failure's
 //! code and hint on screen. Run by `npm test` (it needs a display and the drivers).
 
-mod support;
-
+use crate::support::webdriver::{click, css, el, error_shown, gone, screenshot, text_when, type_into, Driver};
+use crate::support::{keychain_get, majors, password, Home, TestCluster};
 use fantoccini::Client;
 use std::time::{Duration, Instant};
-use support::webdriver::{click, css, el, error_shown, gone, screenshot, text_when, type_into, Driver};
-use support::{keychain_get, majors, password, Home, TestCluster};
 
 async fn add_profile(c: &Client, name: &str, uri: &str, pw: Option<&str>) {
     click(c, "[data-testid=profiles-add]").await;

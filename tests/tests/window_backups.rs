@@ -2,11 +2,9 @@
 //! back up now (with the command preview), verify with a test restore, and restore one table
 //! into a new database through the wizard; a non-empty target is refused on screen.
 
-mod support;
-
+use crate::support::webdriver::{click, el, error_shown, screenshot, text_when, type_into, Driver};
+use crate::support::{load_sample, majors, password, psql, Home, TestCluster};
 use std::time::Duration;
-use support::webdriver::{click, el, error_shown, screenshot, text_when, type_into, Driver};
-use support::{load_sample, majors, password, psql, Home, TestCluster};
 
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs Xvfb, tauri-driver and WebKitWebDriver: `npm test` runs it"]
@@ -26,7 +24,7 @@ async fn back_up_verify_and_restore_from_the_window() {
     click(&c, "[data-testid=nav-backups]").await;
 
     for (major, name, pg) in &clusters {
-        support::webdriver::select_when_listed(&c, "[data-testid=backups-profile]", name).await;
+        crate::support::webdriver::select_when_listed(&c, "[data-testid=backups-profile]", name).await;
         click(&c, "[data-testid=backup-now]").await;
         el(&c, "[data-testid=bk-format]").await.select_by_value("custom").await.unwrap();
         let command = text_when(&c, "[data-testid=bk-command]", |t| t.contains("pg_dump")).await;
@@ -86,11 +84,11 @@ async fn cancel_in_the_window_stops_the_backup_and_keeps_nothing() {
     load_sample(&pg, "shop");
     home.cli(&["profile", "add", "p", "--url", &pg.url("shop"), "--password-stdin"], Some(&pw)).ok();
     // Another session holds a lock the backup must wait for: it is caught mid-run.
-    let lock = support::TableLock::hold(&pg, &pw);
+    let lock = crate::support::TableLock::hold(&pg, &pw);
     let driver = Driver::start(&home, None);
     let c = driver.open_app().await;
     click(&c, "[data-testid=nav-backups]").await;
-    support::webdriver::select_when_listed(&c, "[data-testid=backups-profile]", "p").await;
+    crate::support::webdriver::select_when_listed(&c, "[data-testid=backups-profile]", "p").await;
     click(&c, "[data-testid=backup-now]").await;
     click(&c, "[data-testid=bk-start]").await;
     text_when(&c, "[data-testid=bk-progress]", |t| t.contains("counting rows") || t.contains("dumping")).await;
@@ -101,6 +99,6 @@ async fn cancel_in_the_window_stops_the_backup_and_keeps_nothing() {
     c.close().await.unwrap();
     drop(driver);
     assert_eq!(home.cli(&["backups", "list"], None).ok()["backups"].as_array().unwrap().len(), 0);
-    let left = support::backup_leftovers(&home, "p", "shop");
+    let left = crate::support::backup_leftovers(&home, "p", "shop");
     assert!(left.is_empty(), "nothing may remain: {left:?}");
 }

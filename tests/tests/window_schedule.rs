@@ -4,16 +4,14 @@
 //! own runner starting what is due when it opens (on time, or missed with one catch-up); the
 //! dashboard green after a backup and red once the app's clock is past the threshold.
 
-mod support;
-
+use crate::support::webdriver::{click, el, screenshot, text_when, Driver};
+use crate::support::{majors, password, Home, TestCluster};
 use chrono::{Datelike, Duration, Local};
-use support::webdriver::{click, el, screenshot, text_when, Driver};
-use support::{majors, password, Home, TestCluster};
 
 /// Calendar entries with these attributes (the view's current range only).
 async fn entries(c: &fantoccini::Client, date: &str, kind: &str) -> usize {
     let sel = format!("[data-testid=calendar-entry][data-date='{date}'][data-kind='{kind}']");
-    c.find_all(support::webdriver::css(&sel)).await.unwrap().len()
+    c.find_all(crate::support::webdriver::css(&sel)).await.unwrap().len()
 }
 
 /// Waits for an entry on `date`, moving the view on once if the date is past its end.
@@ -157,7 +155,7 @@ async fn the_dashboard_turns_red_when_the_newest_backup_is_stale() {
     text_when(&c, "[data-testid=health-summary]", |t| t.contains("1 of 1 need attention")).await;
     screenshot(&c, "dashboard-stale").await;
     // A higher threshold on screen makes it healthy again.
-    support::webdriver::type_into(&c, "[data-testid=health-threshold]", "48").await;
+    crate::support::webdriver::type_into(&c, "[data-testid=health-threshold]", "48").await;
     click(&c, "[data-testid=health-refresh]").await;
     text_when(&c, "[data-testid=health-newest]", |t| t.contains("threshold 48")).await;
     let card = el(&c, "[data-testid=health-card][data-profile=app]").await;

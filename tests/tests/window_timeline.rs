@@ -3,10 +3,8 @@
 //! timeline, and on the Sandboxes screen compares, copies the table back and removes the sandbox;
 //! then finds the accident's DELETE among the timeline's events and restores to just before it.
 
-mod support;
-
-use support::webdriver::{click, el, screenshot, text_when, Driver};
-use support::{set_mode, wait_for, Home};
+use crate::support::webdriver::{click, el, screenshot, text_when, Driver};
+use crate::support::{set_mode, wait_for, Home};
 use tideline_core::pg::lsn::lsn;
 
 #[tokio::test(flavor = "multi_thread")]
@@ -30,7 +28,7 @@ async fn from_the_demo_offer_to_a_table_copied_back() {
     for _ in 0..60 {
         click(&c, "[data-testid=timeline-reload]").await;
         tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-        if c.find(support::webdriver::css("[data-testid=wal-bar]")).await.is_ok() {
+        if c.find(crate::support::webdriver::css("[data-testid=wal-bar]")).await.is_ok() {
             covered = true;
             break;
         }
@@ -79,7 +77,7 @@ async fn from_the_demo_offer_to_a_table_copied_back() {
 
     click(&c, &format!("[data-testid=sandbox-remove-{id}]")).await;
     click(&c, &format!("[data-testid=sandbox-remove-confirm-{id}]")).await;
-    support::webdriver::gone(&c, &format!("[data-testid=sandbox-row-{id}]")).await;
+    crate::support::webdriver::gone(&c, &format!("[data-testid=sandbox-row-{id}]")).await;
 
     // The bad moment, found in the WAL: the DELETE is the timeline's event, named after its
     // table; picked on its marker, the cursor offers to restore to just before it.

@@ -2,11 +2,9 @@
 //! (StatusNotifierItem with a com.canonical.dbusmenu menu): its status line tells the profiles'
 //! health, "Back up now" runs every enabled schedule, and "Quit" ends the app.
 
-mod support;
-
+use crate::support::webdriver::Driver;
+use crate::support::{majors, password, Home, TestCluster};
 use std::process::Command;
-use support::webdriver::Driver;
-use support::{majors, password, Home, TestCluster};
 
 const ITEM: &str = "/org/ayatana/NotificationItem/tray_icon_tray_app_tideline";
 

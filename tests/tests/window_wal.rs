@@ -2,10 +2,8 @@
 //! assistant checks, applies and tests archiving end to end; a base backup runs with progress;
 //! a restore point is marked; status shows archiving to Tideline.
 
-mod support;
-
-use support::webdriver::{click, el, screenshot, text_when, type_into, Driver};
-use support::{majors, password, Home, TestCluster};
+use crate::support::webdriver::{click, el, screenshot, text_when, type_into, Driver};
+use crate::support::{majors, password, Home, TestCluster};
 
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs Xvfb, tauri-driver and WebKitWebDriver: `npm test` runs it"]
@@ -13,7 +11,7 @@ async fn set_up_archiving_back_up_and_mark_from_the_window() {
     let home = Home::new();
     // The CLI the server runs in archive_command, where its OS user can run it, and a
     // repository it can reach.
-    let (work, cli) = support::installed_tideline("tideline-wal-ui-");
+    let (work, cli) = crate::support::installed_tideline("tideline-wal-ui-");
     home.cli(&["repo", "path", work.path().join("repo").to_str().unwrap()], None).ok();
     let mut clusters = Vec::new();
     for major in majors() {
@@ -29,7 +27,7 @@ async fn set_up_archiving_back_up_and_mark_from_the_window() {
     click(&c, "[data-testid=nav-wal]").await;
 
     for (major, name, _pg) in &clusters {
-        support::webdriver::select_when_listed(&c, "[data-testid=wal-profile]", name).await;
+        crate::support::webdriver::select_when_listed(&c, "[data-testid=wal-profile]", name).await;
         click(&c, "[data-testid=wal-check]").await;
         let method = el(&c, "[data-testid=wal-method]").await;
         assert_eq!(method.attr("data-method").await.unwrap().as_deref(), Some("archive"), "PostgreSQL {major}");
@@ -76,10 +74,10 @@ async fn set_up_archiving_back_up_and_mark_from_the_window() {
         }
         // The Backups screen lists it beside dumps, with its WAL range and no logical actions.
         click(&c, "[data-testid=nav-backups]").await;
-        support::webdriver::select_when_listed(&c, "[data-testid=backups-profile]", name).await;
+        crate::support::webdriver::select_when_listed(&c, "[data-testid=backups-profile]", name).await;
         click(&c, &format!("[data-testid=backup-row][data-id='{id}'] button")).await;
         text_when(&c, "[data-testid=manifest-wal]", |t| t.contains("consistent at")).await;
-        assert!(c.find_all(support::webdriver::css("[data-testid=backup-restore]")).await.unwrap().is_empty());
+        assert!(c.find_all(crate::support::webdriver::css("[data-testid=backup-restore]")).await.unwrap().is_empty());
         if *major == clusters[0].0 {
             screenshot(&c, "base-backup-details").await;
         }

@@ -1,0 +1,74 @@
+//! WAL sources: a cluster archiving into a repository, and a running `tideline wal stream`.
+
+use super::*;
+
+/// A cluster archiving with `tideline wal-push` (a copy its OS user can run) into a repository
+/// in a world-traversable work directory, as `wal setup` would leave it.
+pub struct ArchivingSource {
+    pub pg: TestCluster,
+    pub repo: PathBuf,
+    pub sysid: String,
+    /// `<repo>/clusters/<sysid>/wal`.
+    pub wal: PathBuf,
+    pub work: tempfile::TempDir,
+    _bin_dir: tempfile::TempDir,
+}
+
+impl ArchivingSource {
+    pub fn start(major: u32, password: Option<&str>, extra: Vec<(String, String)>) -> ArchivingSource {
+        let work = tempfile::Builder::new().prefix("tideline-archiving-").tempdir().unwrap();
+        set_mode(work.path(), 0o755);
+        let (bin_dir, bin) = installed_tideline("tideline-bin-");
+        let repo = work.path().join("repo");
+        std::fs::create_dir(&repo).unwrap();
+        if let Some(owner) = tideline_core::cluster::cluster_owner().unwrap() {
+            std::os::unix::fs::chown(&repo, Some(owner.uid), Some(owner.gid)).unwrap();
+        }
+        let mut settings = vec![
+            ("wal_level".to_string(), "replica".to_string()),
+            ("archive_mode".into(), "on".into()),
+            ("archive_command".into(), format!("'{} wal-push --repo {} %p'", bin.display(), repo.display())),
+        ];
+        settings.extend(extra);
+        let pg = TestCluster::start_with(major, password, settings);
+        let sysid = psql(&pg, "postgres", "SELECT system_identifier FROM pg_control_system()");
+        let wal = repo.join("clusters").join(&sysid).join("wal");
+        ArchivingSource { pg, repo, sysid, wal, work, _bin_dir: bin_dir }
+    }
+
+    /// Switches to a new segment and waits until the one switched from is archived.
+    pub fn switch_and_wait(&self) -> String {
+        // Something is written first: with nothing since the last switch, pg_switch_wal() does
+        // nothing and names a segment that is never completed.
+        let sql = "SELECT pg_walfile_name(pg_switch_wal()) FROM (SELECT pg_logical_emit_message(false, 'tideline-test', 'switch')) m";
+        let segment = psql(&self.pg, "postgres", sql);
+        let archived = || self.wal.join(format!("{segment}.zst")).exists();
+        let start = std::time::Instant::now();
+        while !archived() {
+            if start.elapsed() > std::time::Duration::from_secs(60) {
+                // The server's log says why archive_command failed.
+                panic!("timed out waiting for {segment} to be archived; server.log:\n{}", self.pg.get().log_tail(30));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        segment
+    }
+}
+
+/// `tideline wal stream PROFILE --json` in the background (stdout piped for its summary),
+/// returned once the profile's slot is active on `pg`.
+pub fn start_stream(home: &Home, pg: &TestCluster, profile: &str) -> std::process::Child {
+    let stream = home.spawn(&["wal", "stream", profile]);
+    // tideline_<name as a slot name holds it>_<8 hex digits>, as a LIKE pattern.
+    let clean: String =
+        profile.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' }).collect();
+    let pattern = format!("tideline_{clean}_").replace('_', "\\_") + "%";
+    wait_for("the stream's slot to be active", || {
+        psql(
+            pg,
+            "postgres",
+            &format!("SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE '{pattern}' AND active"),
+        ) == "1"
+    });
+    stream
+}
