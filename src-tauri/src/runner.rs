@@ -75,7 +75,7 @@ pub fn back_up_now(app: AppHandle, tray: TrayStatus) {
         let (mut ok, mut failed) = (0, 0);
         for s in &schedules {
             match engine.schedule_run_now(&s.record.id, &name(), &Backups).await {
-                Ok(run) if run.status == "succeeded" => ok += 1,
+                Ok(run) if run.status == tideline_core::schedule::RunStatus::Succeeded => ok += 1,
                 Ok(_) => failed += 1,
                 Err(e) => {
                     tracing::warn!(schedule = %s.record.id, error = %e.message, "back up now");

@@ -353,8 +353,8 @@ fn an_interrupted_commit_is_settled_by_the_next_start() {
         std::path::PathBuf::from(home.cli(&["backups", "show", &not_renamed], None).ok()["path"].as_str().unwrap());
     {
         let catalog = tideline_core::catalog::Catalog::open(home.path()).unwrap();
-        catalog.set_backup_status(&renamed, "committing").unwrap();
-        catalog.set_backup_status(&not_renamed, "committing").unwrap();
+        catalog.set_backup_status(&renamed, tideline_core::repo::manifest::BackupStatus::Committing).unwrap();
+        catalog.set_backup_status(&not_renamed, tideline_core::repo::manifest::BackupStatus::Committing).unwrap();
     }
     // Not renamed into place: what a kill before the rename leaves is its staging directory.
     std::fs::rename(&gone, gone.with_file_name(format!(".tmp-{not_renamed}"))).unwrap();

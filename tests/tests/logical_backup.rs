@@ -264,7 +264,7 @@ async fn a_backup_reports_its_phases_and_sizes() {
     let job = tideline_core::job::Job::new("j", events.clone());
     let opts = tideline_core::repo::options::DumpOptions::default();
     let record = engine.backup("p", &opts, &job).await.unwrap();
-    assert_eq!(record.status, "complete");
+    assert_eq!(record.status, tideline_core::repo::manifest::BackupStatus::Complete);
     let seen = events.0.lock().unwrap().clone();
     let phases: Vec<&str> = seen.iter().map(|e| e.phase.as_str()).collect();
     for phase in ["connecting", "dumping", "checksumming"] {

@@ -2,12 +2,19 @@
 
 mod args;
 mod backup;
+mod demo;
+mod events;
+mod health;
+mod notify;
 mod output;
+mod pitr;
 mod profile;
 mod progress;
 mod restore;
+mod retention;
 mod sandbox;
 mod schedule;
+mod timeline;
 mod tools;
 mod values;
 mod wal;
@@ -84,16 +91,16 @@ fn run(cli: Cli) -> Result<output::Reply, Error> {
             Command::Basebackup(args) => backup::basebackup(&engine, args, json).await,
             Command::Wal(cmd) => wal::wal(&engine, cmd, json).await,
             Command::Mark(args) => wal::mark(&engine, args).await,
-            Command::Events(args) => wal::events(&engine, args).await,
+            Command::Events(args) => events::events(&engine, args).await,
             Command::Schedule(cmd) => schedule::run(&engine, cmd).await,
-            Command::Retention(cmd) => schedule::retention(&engine, cmd),
-            Command::Notify(cmd) => schedule::notify(&engine, cmd).await,
-            Command::Health { profile, threshold_hours } => schedule::health(&engine, profile, threshold_hours).await,
-            Command::Timeline(args) => wal::timeline(&engine, args).await,
-            Command::Demo(args) => sandbox::demo(&engine, args, json).await,
-            Command::Pitr(args) => sandbox::pitr(&engine, *args, json).await,
+            Command::Retention(cmd) => retention::retention(&engine, cmd),
+            Command::Notify(cmd) => notify::notify(&engine, cmd).await,
+            Command::Health { profile, threshold_hours } => health::health(&engine, profile, threshold_hours).await,
+            Command::Timeline(args) => timeline::timeline(&engine, args).await,
+            Command::Demo(args) => demo::demo(&engine, args, json).await,
+            Command::Pitr(args) => pitr::pitr(&engine, *args, json).await,
             Command::Sandbox(cmd) => sandbox::sandbox(&engine, cmd).await,
-            Command::RestoreInPlace(args) => sandbox::restore_in_place(&engine, *args).await,
+            Command::RestoreInPlace(args) => pitr::restore_in_place(&engine, *args).await,
             Command::WalPush(_) | Command::WalFetch(_) => unreachable!("handled before the engine opens"),
         }
     })

@@ -1,6 +1,6 @@
 //! `tideline schedule …`: schedules and the one-shot runner.
 
-use crate::args::{NotifyCommand, RetentionCommand, ScheduleAddArgs, ScheduleCommand};
+use crate::args::{ScheduleAddArgs, ScheduleCommand};
 use crate::output::Reply;
 use tideline_core::schedule::run::Backups;
 use tideline_core::schedule::when::When;
@@ -61,151 +61,6 @@ fn describe(s: &Schedule) -> String {
         text.push_str(&format!("\n  next {n}"));
     }
     text
-}
-
-pub async fn health(engine: &Engine, profile: Option<String>, threshold_hours: f64) -> Result<Reply> {
-    let all = engine.health(profile.as_deref(), threshold_hours).await?;
-    let mut text = String::new();
-    for h in &all {
-        text.push_str(&format!("{} {:?}\n", h.profile, h.state));
-        match &h.newest_backup {
-            Some(b) => {
-                text.push_str(&format!("  newest good backup {} ({}), {:.1} h old\n", b.id, b.kind, b.age_hours))
-            }
-            None => text.push_str("  no complete backup\n"),
-        }
-        if let Some(a) = &h.archiver {
-            text.push_str(&format!(
-                "  archiver: {} archived (last {}), {} failed\n",
-                a.archived_count,
-                a.last_archived_time.as_deref().unwrap_or("never"),
-                a.failed_count
-            ));
-        }
-        let secs = |e: &tideline_core::health::estimate::Estimate| {
-            e.seconds.map(|s| format!("{s:.0} s")).unwrap_or("—".into())
-        };
-        text.push_str(&format!(
-            "  RPO {} = {}\n  RTO {} = {}\n",
-            secs(&h.rpo),
-            h.rpo.formula,
-            secs(&h.rto),
-            h.rto.formula
-        ));
-        for p in &h.problems {
-            text.push_str(&format!("  ! {p}\n"));
-        }
-    }
-    Ok(Reply::new(serde_json::json!({ "profiles": all }), text.trim_end().to_string()))
-}
-
-pub async fn notify(engine: &Engine, cmd: NotifyCommand) -> Result<Reply> {
-    use tideline_core::notify::payload::{Notification, NotifyEvent};
-    match cmd {
-        NotifyCommand::Add { format, profile, on, url_stdin } => {
-            let events: Vec<NotifyEvent> = on.into_iter().map(Into::into).collect();
-            let url = if url_stdin {
-                let mut url = String::new();
-                std::io::Read::read_to_string(&mut std::io::stdin(), &mut url)
-                    .map_err(|e| Error::io("reading the URL from stdin", e))?;
-                Some(tideline_core::Secret::new(url.trim().to_string()))
-            } else {
-                None
-            };
-            let h = engine.hook_add(profile.as_deref(), format.into(), events, url.as_ref())?;
-            let mut text = format!("webhook {} ({:?}, {}) for {:?}", h.id, h.format, h.host, h.events);
-            if let Some(w) = &h.warning {
-                text.push_str(&format!("\nwarning: {w}"));
-            }
-            Ok(Reply::of(&h, text))
-        }
-        NotifyCommand::List => {
-            let all = engine.hooks()?;
-            let text = if all.is_empty() {
-                "no webhooks".to_string()
-            } else {
-                all.iter()
-                    .map(|h| {
-                        format!(
-                            "{} {:?} {} on {:?}{}",
-                            h.id,
-                            h.format,
-                            h.host,
-                            h.events,
-                            h.profile.as_deref().map(|p| format!(" (profile {p})")).unwrap_or_default()
-                        )
-                    })
-                    .collect::<Vec<_>>()
-                    .join("\n")
-            };
-            Ok(Reply::new(serde_json::json!({ "hooks": all }), text))
-        }
-        NotifyCommand::Remove { id } => {
-            engine.hook_remove(&id)?;
-            Ok(Reply::new(serde_json::json!({ "removed": id }), format!("removed webhook {id}")))
-        }
-        NotifyCommand::Test { id } => {
-            let h = engine.hook(&id)?;
-            let n = Notification {
-                event: NotifyEvent::Success,
-                profile: h.profile.clone().unwrap_or_else(|| "tideline".into()),
-                message: "a test notification".into(),
-                backup_id: None,
-                schedule_id: None,
-                at: chrono::Utc::now().to_rfc3339(),
-            };
-            let d = engine.deliver_to(&h, &n, tideline_core::notify::Retry::default()).await;
-            if !d.delivered {
-                return Err(Error::new(
-                    tideline_core::ErrorCode::NotifyFailed,
-                    format!("webhook {id} was not delivered after {} attempts: {}", d.attempts, d.error.clone().unwrap_or_default()),
-                    "Check the URL with the service (set it again with notify remove + add); its host is in `notify list`.",
-                ));
-            }
-            Ok(Reply::of(&d, format!("delivered to {} ({} attempt(s))", h.host, d.attempts)))
-        }
-    }
-}
-
-pub fn retention(engine: &Engine, cmd: RetentionCommand) -> Result<Reply> {
-    let (profile, policy, series, apply) = match cmd {
-        RetentionCommand::Preview { profile, policy, series } => (profile, policy, series, false),
-        RetentionCommand::Apply { profile, policy, series, yes } => {
-            if !yes {
-                return Err(Error::new(
-                    tideline_core::ErrorCode::ConfirmationRequired,
-                    "deleting backups needs confirmation".to_string(),
-                    "Look at `tideline retention preview` first, then add --yes.",
-                ));
-            }
-            (profile, policy, series, true)
-        }
-    };
-    let r = engine.retention(&profile, &policy.policy(), series.as_deref(), apply)?;
-    let mut text = String::new();
-    for s in &r.series {
-        text.push_str(&format!("{}:\n", s.series));
-        for v in &s.verdicts {
-            let verb = if v.keep {
-                "keep"
-            } else if apply {
-                "deleted"
-            } else {
-                "would delete"
-            };
-            text.push_str(&format!("  {verb} {} — {}\n", v.id, v.reasons.join("; ")));
-        }
-    }
-    if !r.wal_segments.is_empty() {
-        let verb = if apply { "expired" } else { "would expire" };
-        text.push_str(&format!(
-            "{verb} {} WAL segments before the oldest kept base backup ({} … {})",
-            r.wal_segments.len(),
-            r.wal_segments[0],
-            r.wal_segments[r.wal_segments.len() - 1]
-        ));
-    }
-    Ok(Reply::of(&r, text.trim_end().to_string()))
 }
 
 pub async fn run(engine: &Engine, cmd: ScheduleCommand) -> Result<Reply> {
@@ -290,7 +145,7 @@ pub async fn run(engine: &Engine, cmd: ScheduleCommand) -> Result<Reply> {
             for d in view.days.iter().filter(|d| !d.entries.is_empty()) {
                 text.push_str(&format!("{}\n", d.date));
                 for e in &d.entries {
-                    let status = e.status.as_deref().map(|s| format!(" {s}")).unwrap_or_default();
+                    let status = e.status.map(|s| format!(" {s}")).unwrap_or_default();
                     text.push_str(&format!("  {} {} {} {}{status}\n", &e.time[11..16], e.kind, e.profile, e.what));
                 }
             }

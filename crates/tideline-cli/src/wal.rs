@@ -1,10 +1,9 @@
 //! `wal-push` and `wal-fetch`: run by PostgreSQL as archive_command / restore_command, as the
 //! server's OS user. They open no catalog, keychain, log file or HOME, and speak in exit codes.
 
-use crate::args::{EventsArgs, MarkArgs, TimelineArgs, WalCommand, WalFetchArgs, WalPushArgs, WalSetupArgs};
+use crate::args::{MarkArgs, WalCommand, WalFetchArgs, WalPushArgs, WalSetupArgs};
 use crate::output::{line, print_error, Reply};
 use std::path::PathBuf;
-use tideline_core::events::rank::EventFilter;
 use tideline_core::wal::archive::{FetchOutcome, PushOutcome};
 use tideline_core::wal::push::{fetch_exit_code, wal_fetch, wal_push};
 use tideline_core::wal::setup::{WalMethod, WalSetupOptions};
@@ -166,83 +165,6 @@ pub async fn mark(engine: &Engine, a: MarkArgs) -> Result<Reply> {
     let p = engine.mark(&a.profile, &a.name).await?;
     let text = format!("restore point '{}' at {} on timeline {}", p.name, p.lsn, p.timeline);
     Ok(Reply::of(&p, text))
-}
-
-pub async fn timeline(engine: &Engine, a: TimelineArgs) -> Result<Reply> {
-    let bound = |t: &Option<String>| -> Result<Option<chrono::DateTime<chrono::FixedOffset>>> {
-        t.as_deref()
-            .map(|t| {
-                chrono::DateTime::parse_from_rfc3339(t).map_err(|e| {
-                    Error::invalid_input(
-                        format!("'{t}' is not an RFC 3339 time: {e}"),
-                        "Write e.g. 2026-11-24T14:30:00+01:00.",
-                    )
-                })
-            })
-            .transpose()
-    };
-    let (from, to) = (bound(&a.from)?, bound(&a.to)?);
-    let within = |t: &str| {
-        let Ok(t) = chrono::DateTime::parse_from_rfc3339(t) else { return true };
-        from.is_none_or(|f| t >= f) && to.is_none_or(|e| t <= e)
-    };
-    let mut v = engine.timeline(&a.profile).await?;
-    v.window.base_backups.retain(|b| within(&b.finished_at));
-    v.logical_dumps.retain(|d| within(&d.finished_at));
-    v.restore_points.retain(|p| within(&p.created_at));
-    let mut text = format!("cluster {}\n", v.window.system_identifier);
-    for t in &v.window.timelines {
-        let at = |r: &Option<tideline_core::pitr::window::Reach>| match r {
-            Some(r) => format!("{} ({})", r.lsn, r.time.as_deref().unwrap_or("time unknown")),
-            None => "-".into(),
-        };
-        text.push_str(&format!(
-            "timeline {}{}: {} → {}{}\n",
-            t.timeline,
-            t.parent.map(|p| format!(" (from {p} at {})", t.switch_lsn.as_deref().unwrap_or("?"))).unwrap_or_default(),
-            at(&t.earliest),
-            at(&t.latest),
-            t.from_backup.as_deref().map(|b| format!(" from backup {b}")).unwrap_or_default()
-        ));
-    }
-    for g in &v.window.gaps {
-        text.push_str(&format!("gap on timeline {}: {} to {} missing\n", g.timeline, g.first_missing, g.last_missing));
-    }
-    for b in &v.window.base_backups {
-        text.push_str(&format!("base backup {} consistent at {} ({})\n", b.id, b.stop_lsn, b.finished_at));
-    }
-    for d in &v.logical_dumps {
-        text.push_str(&format!("dump {} of {} at {}\n", d.id, d.database, d.finished_at));
-    }
-    for p in &v.restore_points {
-        text.push_str(&format!("restore point '{}' at {} ({})\n", p.name, p.lsn, p.created_at));
-    }
-    v.events.retain(|e| within(&e.time));
-    for e in &v.events {
-        text.push_str(&format!("event {} at {} ({}): {}\n", e.id, e.lsn, e.time, e.description));
-    }
-    Ok(Reply::of(&v, text.trim_end().to_string()))
-}
-
-/// `tideline events PROFILE`: most destructive first, one per line with its id.
-pub async fn events(engine: &Engine, a: EventsArgs) -> Result<Reply> {
-    let filter = EventFilter { from: a.from, to: a.to, min_rows: a.min_rows, min_share: a.min_percent / 100.0 };
-    let report = engine.events(&a.profile, &filter).await?;
-    let mut text = String::new();
-    for e in &report.events {
-        text.push_str(&format!("#{} {} {} (xid {}, LSN {}): {}\n", e.rank, e.id, e.time, e.xid, e.lsn, e.description));
-    }
-    if report.events.is_empty() {
-        text.push_str("no destructive events in the WAL index\n");
-    }
-    match &report.names_as_of {
-        Some(t) => text.push_str(&format!(
-            "names as of {t}; restore to just before one: tideline pitr {} --before-event ID",
-            report.profile
-        )),
-        None => text.push_str("no relation names yet (the server did not answer): events name relation files"),
-    }
-    Ok(Reply::of(&report, text))
 }
 
 /// `wal inspect`: files only. It needs no catalog, log or async runtime, so `main` runs it

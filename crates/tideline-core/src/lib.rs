@@ -1,5 +1,28 @@
 //! Tideline's engine: everything the app and the CLI can do, with no GUI dependency.
 
+/// `name()`, `from_name()` and Display for an enum kept by name in the catalog and manifests
+/// (its serde names are the same).
+#[macro_export]
+macro_rules! named_enum {
+    ($t:ty { $($v:ident => $n:literal),* $(,)? }) => {
+        impl $t {
+            pub fn name(self) -> &'static str {
+                match self { $(Self::$v => $n),* }
+            }
+
+            pub fn from_name(name: &str) -> Option<Self> {
+                match name { $($n => Some(Self::$v),)* _ => None }
+            }
+        }
+
+        impl std::fmt::Display for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.name())
+            }
+        }
+    };
+}
+
 pub mod catalog;
 pub mod clock;
 pub mod cluster;

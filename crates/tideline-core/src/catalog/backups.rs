@@ -3,7 +3,7 @@
 
 use super::Catalog;
 use crate::error::{Error, ErrorCode, Result};
-use crate::repo::manifest::Manifest;
+use crate::repo::manifest::{BackupKind, BackupStatus, Manifest};
 use rusqlite::{params, OptionalExtension, Row};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -13,11 +13,11 @@ use ts_rs::TS;
 #[ts(export)]
 pub struct BackupRecord {
     pub id: String,
-    pub kind: String,
+    pub kind: BackupKind,
     pub profile: String,
     pub database: String,
     pub path: String,
-    pub status: String,
+    pub status: BackupStatus,
     pub started_at: String,
     pub finished_at: String,
     #[ts(type = "number")]
@@ -46,11 +46,11 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<BackupRecord> {
         .unwrap_or_default();
     Ok(BackupRecord {
         id: row.get(0)?,
-        kind: row.get(1)?,
+        kind: super::named_column(row, 1, BackupKind::from_name)?,
         profile: row.get(2)?,
         database: row.get(3)?,
         path: row.get(4)?,
-        status: row.get(5)?,
+        status: super::named_column(row, 5, BackupStatus::from_name)?,
         started_at: row.get(6)?,
         finished_at: row.get(7)?,
         size_bytes: row.get::<_, i64>(8)? as u64,
@@ -78,24 +78,25 @@ impl Catalog {
     /// Marks a backup as being deleted: no longer offered, and finished by the next start if
     /// the deletion is interrupted.
     pub fn mark_backup_deleting(&self, id: &str) -> Result<()> {
-        self.conn.execute("UPDATE backups SET status = 'deleting' WHERE id = ?1", [id])?;
+        self.conn
+            .execute("UPDATE backups SET status = ?2 WHERE id = ?1", params![id, BackupStatus::Deleting.name()])?;
         Ok(())
     }
 
     pub fn backups_being_deleted(&self) -> Result<Vec<BackupRecord>> {
-        self.backups_with_status("deleting")
+        self.backups_with_status(BackupStatus::Deleting)
     }
 
-    pub fn backups_with_status(&self, status: &str) -> Result<Vec<BackupRecord>> {
+    pub fn backups_with_status(&self, status: BackupStatus) -> Result<Vec<BackupRecord>> {
         let mut stmt = self.conn.prepare(&format!("SELECT {} FROM backups WHERE status = ?1", columns()))?;
-        let rows = stmt.query_map([status], from_row)?;
+        let rows = stmt.query_map([status.name()], from_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     /// Records a backup about to be renamed into place as `committing` (never listed as
     /// complete); [`Catalog::set_backup_status`] completes it once it is there.
     pub fn record_committing(&self, m: &Manifest, final_path: &Path) -> Result<()> {
-        let committing = Manifest { status: "committing".into(), ..m.clone() };
+        let committing = Manifest { status: BackupStatus::Committing, ..m.clone() };
         self.record_backup(&committing, final_path)?;
         // The stored manifest is the one written to the repository.
         let json = serde_json::to_string(m).map_err(|e| Error::internal(e.to_string()))?;
@@ -103,8 +104,8 @@ impl Catalog {
         Ok(())
     }
 
-    pub fn set_backup_status(&self, id: &str, status: &str) -> Result<()> {
-        self.conn.execute("UPDATE backups SET status = ?2 WHERE id = ?1", params![id, status])?;
+    pub fn set_backup_status(&self, id: &str, status: BackupStatus) -> Result<()> {
+        self.conn.execute("UPDATE backups SET status = ?2 WHERE id = ?1", params![id, status.name()])?;
         Ok(())
     }
 
@@ -119,7 +120,7 @@ impl Catalog {
                      profile_id = COALESCE(backups.profile_id, excluded.profile_id)",
                 super::profile_id_of(3)
             ),
-            params![m.id, m.kind, m.profile, m.database, path.display().to_string(), m.status, m.started_at, m.finished_at, m.size_bytes as i64, json, m.profile_id],
+            params![m.id, m.kind.name(), m.profile, m.database, path.display().to_string(), m.status.name(), m.started_at, m.finished_at, m.size_bytes as i64, json, m.profile_id],
         )?;
         self.backup(&m.id)
     }

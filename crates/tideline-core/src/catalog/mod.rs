@@ -267,6 +267,22 @@ impl Catalog {
     }
 }
 
+/// A column holding one of an enum's names; another value is a damaged catalog.
+pub(crate) fn named_column<T>(
+    row: &rusqlite::Row<'_>,
+    column: usize,
+    from_name: fn(&str) -> Option<T>,
+) -> rusqlite::Result<T> {
+    let text: String = row.get(column)?;
+    from_name(&text).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(
+            column,
+            rusqlite::types::Type::Text,
+            format!("unknown value '{text}'").into(),
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

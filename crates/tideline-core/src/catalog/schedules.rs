@@ -17,7 +17,7 @@ fn run_of(r: &rusqlite::Row) -> rusqlite::Result<ScheduleRun> {
         schedule_id: r.get(1)?,
         occurrence: r.get(2)?,
         kind: RunKind::from_name(&r.get::<_, String>(3)?),
-        status: r.get(4)?,
+        status: super::named_column(r, 4, crate::schedule::RunStatus::from_name)?,
         runner: r.get(5)?,
         pid: r.get(6)?,
         started_at: r.get(7)?,
@@ -196,7 +196,7 @@ impl Catalog {
     pub fn finish_schedule_run(
         &self,
         run_id: i64,
-        status: &str,
+        status: crate::schedule::RunStatus,
         now: &str,
         backup_ids: &[String],
         error: Option<&str>,
@@ -204,7 +204,7 @@ impl Catalog {
         let backup_id = (!backup_ids.is_empty()).then(|| backup_ids.join(","));
         self.conn.execute(
             "UPDATE schedule_runs SET status = ?2, finished_at = ?3, backup_id = ?4, error = ?5 WHERE id = ?1",
-            rusqlite::params![run_id, status, now, backup_id, error],
+            rusqlite::params![run_id, status.name(), now, backup_id, error],
         )?;
         Ok(())
     }

@@ -103,7 +103,12 @@ impl Engine {
     }
 
     fn demo_report(&self, cluster: &ManagedCluster, created: bool, accident: Option<String>) -> Result<DemoReport> {
-        let base = self.backups(Some(PROFILE))?.into_iter().rev().find(|b| b.kind == "base").map(|b| b.id);
+        let base = self
+            .backups(Some(PROFILE))?
+            .into_iter()
+            .rev()
+            .find(|b| b.kind == crate::repo::manifest::BackupKind::Base)
+            .map(|b| b.id);
         Ok(DemoReport {
             profile: PROFILE.into(),
             database: DATABASE.into(),

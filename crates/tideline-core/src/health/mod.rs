@@ -29,7 +29,7 @@ pub enum HealthState {
 #[ts(export)]
 pub struct NewestBackup {
     pub id: String,
-    pub kind: String,
+    pub kind: crate::repo::manifest::BackupKind,
     pub finished_at: String,
     pub age_hours: f64,
 }
@@ -84,12 +84,13 @@ impl Engine {
     async fn profile_health(&self, name: &str, threshold_hours: f64) -> Result<ProfileHealth> {
         let now = self.clock.now().with_timezone(&Utc);
         let backups = self.catalog().backups(Some(name))?;
-        let good: Vec<_> = backups.iter().filter(|b| b.status == "complete").collect();
+        let good: Vec<_> =
+            backups.iter().filter(|b| b.status == crate::repo::manifest::BackupStatus::Complete).collect();
         let newest = good.iter().filter_map(|b| parse(&b.finished_at).map(|t| (t, *b))).max_by_key(|(t, _)| *t);
         let mut problems: Vec<(HealthState, String)> = Vec::new();
         let newest_backup = newest.map(|(t, b)| NewestBackup {
             id: b.id.clone(),
-            kind: b.kind.clone(),
+            kind: b.kind,
             finished_at: b.finished_at.clone(),
             age_hours: (now - t).num_seconds() as f64 / 3600.0,
         });
@@ -168,7 +169,10 @@ impl Engine {
     ) -> Result<(Option<DateTime<Utc>>, u64, Option<u64>)> {
         let base = backups
             .iter()
-            .filter(|b| b.kind == "base" && b.status == "complete")
+            .filter(|b| {
+                b.kind == crate::repo::manifest::BackupKind::Base
+                    && b.status == crate::repo::manifest::BackupStatus::Complete
+            })
             .max_by(|a, b| a.finished_at.cmp(&b.finished_at));
         let Some(base) = base else { return Ok((None, 0, None)) };
         let Some(physical) = self.catalog().backup_manifest(&base.id)?.physical else {

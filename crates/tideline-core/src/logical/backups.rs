@@ -75,7 +75,8 @@ impl Engine {
     /// The tool's own verbose output, kept with the backup.
     pub fn backup_log(&self, id: &str) -> Result<String> {
         let record = self.backup_record(id)?;
-        let log = if record.kind == "base" { "pg_basebackup.log" } else { "pg_dump.log" };
+        let log =
+            if record.kind == crate::repo::manifest::BackupKind::Base { "pg_basebackup.log" } else { "pg_dump.log" };
         let path = std::path::Path::new(&record.path).join(log);
         std::fs::read_to_string(&path).map_err(|e| Error::io(format!("reading {}", path.display()), e))
     }
@@ -105,14 +106,14 @@ impl Engine {
             let _ = self.catalog().delete_backup(&manifest.id);
             return Err(e);
         }
-        self.catalog().set_backup_status(&manifest.id, &manifest.status)?;
+        self.catalog().set_backup_status(&manifest.id, manifest.status)?;
         self.catalog().backup(&manifest.id)
     }
 
     /// Settles commits a killed run left: complete when the backup is in place, forgotten when
     /// not. One whose series a running backup holds is left to it.
     pub(crate) fn settle_commits(&self) -> Result<()> {
-        let committing = self.catalog().backups_with_status("committing")?;
+        let committing = self.catalog().backups_with_status(crate::repo::manifest::BackupStatus::Committing)?;
         if committing.is_empty() {
             return Ok(());
         }
@@ -124,7 +125,7 @@ impl Engine {
             }
             if path.join(crate::repo::MANIFEST).exists() {
                 let status = self.catalog().backup_manifest(&record.id)?.status;
-                self.catalog().set_backup_status(&record.id, &status)?;
+                self.catalog().set_backup_status(&record.id, status)?;
             } else {
                 self.catalog().delete_backup(&record.id)?;
             }

@@ -214,7 +214,7 @@ impl Engine {
         let manifest = Manifest {
             format_version: FORMAT_VERSION,
             id: id.clone(),
-            kind: "logical".into(),
+            kind: crate::repo::manifest::BackupKind::Logical,
             profile: profile.name.clone(),
             profile_id: Some(profile.id.clone()),
             database: draft.database.clone(),
@@ -234,7 +234,7 @@ impl Engine {
             row_counts,
             database_size_bytes: Some(database_size),
             physical: None,
-            status: "complete".into(),
+            status: crate::repo::manifest::BackupStatus::Complete,
         };
         let record = self.commit_backup(staging, &manifest)?;
         tracing::info!(id = %id, bytes = size_bytes, ms = manifest.duration_ms, "backup complete");

@@ -28,11 +28,11 @@ pub enum DumpallMode {
 }
 
 impl DumpallMode {
-    pub fn kind(self) -> &'static str {
+    pub fn kind(self) -> crate::repo::manifest::BackupKind {
         match self {
-            DumpallMode::Cluster => "dumpall",
-            DumpallMode::Globals => "globals",
-            DumpallMode::Roles => "roles",
+            DumpallMode::Cluster => crate::repo::manifest::BackupKind::Dumpall,
+            DumpallMode::Globals => crate::repo::manifest::BackupKind::Globals,
+            DumpallMode::Roles => crate::repo::manifest::BackupKind::Roles,
         }
     }
 }
@@ -74,7 +74,7 @@ impl Engine {
         let manifest = Manifest {
             format_version: FORMAT_VERSION,
             id: id.clone(),
-            kind: mode.kind().into(),
+            kind: mode.kind(),
             profile: profile.name.clone(),
             profile_id: Some(profile.id.clone()),
             database: crate::repo::CLUSTER_DIR.into(),
@@ -98,10 +98,10 @@ impl Engine {
             },
             database_size_bytes: None,
             physical: None,
-            status: "complete".into(),
+            status: crate::repo::manifest::BackupStatus::Complete,
         };
         let record = self.commit_backup(staging, &manifest)?;
-        tracing::info!(id = %id, kind = mode.kind(), "pg_dumpall complete");
+        tracing::info!(id = %id, kind = %mode.kind(), "pg_dumpall complete");
         Ok(record)
     }
 }

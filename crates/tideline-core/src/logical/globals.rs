@@ -51,7 +51,7 @@ impl Engine {
     ) -> Result<Vec<String>> {
         let script =
             std::fs::read_to_string(archive.artifact()).map_err(|e| Error::io("reading the pg_dumpall script", e))?;
-        if archive.manifest.kind == "dumpall" {
+        if archive.manifest.kind == crate::repo::manifest::BackupKind::Dumpall {
             for db in created_databases(&script) {
                 let n: i64 = admin
                     .query_one("SELECT count(*) FROM pg_database WHERE datname = $1", &[&db])

@@ -125,7 +125,7 @@ impl Engine {
             ));
         }
         job.phase("preflight");
-        if archive.manifest.kind != "logical" {
+        if archive.manifest.kind != crate::repo::manifest::BackupKind::Logical {
             if opts.sandbox {
                 return Err(Error::invalid_input(
                     format!("backup {} is a pg_dumpall script; --sandbox restores one database's backup", archive.id),

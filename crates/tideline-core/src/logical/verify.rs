@@ -50,8 +50,8 @@ impl Engine {
             let text = std::fs::read(archive.artifact()).unwrap_or_default();
             // pg_dumpall ends with its own marker; a cut-off cluster script may still hold a
             // database's, so each kind is held to its own tool's.
-            let (marker, tool) = match archive.manifest.kind.as_str() {
-                "logical" => ("PostgreSQL database dump complete", "pg_dump"),
+            let (marker, tool) = match archive.manifest.kind {
+                crate::repo::manifest::BackupKind::Logical => ("PostgreSQL database dump complete", "pg_dump"),
                 _ => ("PostgreSQL database cluster dump complete", "pg_dumpall"),
             };
             report.readable = String::from_utf8_lossy(&text[text.len().saturating_sub(4096)..]).contains(marker);

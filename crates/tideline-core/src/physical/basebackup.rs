@@ -159,7 +159,10 @@ impl Engine {
         }
         // Bound first: the catalog's lock must not be held across the loop, which takes it again.
         let backups = self.catalog().backups(None)?;
-        for b in backups.into_iter().filter(|b| b.kind == "base" && b.status == "complete") {
+        for b in backups.into_iter().filter(|b| {
+            b.kind == crate::repo::manifest::BackupKind::Base
+                && b.status == crate::repo::manifest::BackupStatus::Complete
+        }) {
             let m = self.catalog().backup_manifest(&b.id)?;
             let Some(p) = m.physical else { continue };
             if p.system_identifier == sysid && p.format == BaseFormat::Plain {
@@ -271,7 +274,7 @@ impl Engine {
         let manifest = Manifest {
             format_version: FORMAT_VERSION,
             id: id.clone(),
-            kind: "base".into(),
+            kind: crate::repo::manifest::BackupKind::Base,
             profile: profile.name.clone(),
             profile_id: Some(profile.id.clone()),
             database: crate::repo::CLUSTER_DIR.into(),
@@ -305,7 +308,7 @@ impl Engine {
                 incremental_of: parent.map(|(id, _)| id),
                 data_checksums: Some(data_checksums),
             }),
-            status: "complete".into(),
+            status: crate::repo::manifest::BackupStatus::Complete,
         };
         let record = self.commit_backup(staging, &manifest)?;
         tracing::info!(id = %id, bytes = manifest.size_bytes, ms = manifest.duration_ms, "base backup complete");

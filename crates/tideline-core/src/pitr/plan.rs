@@ -118,7 +118,10 @@ impl Engine {
     pub(crate) fn base_backups_of(&self, sysid: &str) -> Result<Vec<Base>> {
         let records = self.catalog().backups(None)?;
         let mut out = Vec::new();
-        for b in records.into_iter().filter(|b| b.kind == "base" && b.status == "complete") {
+        for b in records.into_iter().filter(|b| {
+            b.kind == crate::repo::manifest::BackupKind::Base
+                && b.status == crate::repo::manifest::BackupStatus::Complete
+        }) {
             let manifest = self.catalog().backup_manifest(&b.id)?;
             let Some(p) = manifest.physical.clone() else { continue };
             if p.system_identifier != sysid {

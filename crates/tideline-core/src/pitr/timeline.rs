@@ -48,7 +48,7 @@ impl Engine {
         profile: &crate::profile::Profile,
         backups: &[crate::catalog::backups::BackupRecord],
     ) -> Result<String> {
-        for b in backups.iter().filter(|b| b.kind == "base") {
+        for b in backups.iter().filter(|b| b.kind == crate::repo::manifest::BackupKind::Base) {
             if let Some(p) = self.catalog().backup_manifest(&b.id)?.physical {
                 return Ok(p.system_identifier);
             }
@@ -123,7 +123,10 @@ impl Engine {
         window.damaged = check.damaged;
         let logical_dumps = backups
             .iter()
-            .filter(|b| b.kind == "logical" && b.status == "complete")
+            .filter(|b| {
+                b.kind == crate::repo::manifest::BackupKind::Logical
+                    && b.status == crate::repo::manifest::BackupStatus::Complete
+            })
             .map(|b| DumpPoint { id: b.id.clone(), database: b.database.clone(), finished_at: b.finished_at.clone() })
             .collect();
         let restore_points = self.catalog().restore_points(&sysid)?;

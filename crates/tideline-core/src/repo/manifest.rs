@@ -64,13 +64,43 @@ pub struct PhysicalInfo {
     pub data_checksums: Option<bool>,
 }
 
+/// What a backup is, as manifests and the catalog name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum BackupKind {
+    /// pg_dump of one database.
+    Logical,
+    /// pg_dumpall of a whole cluster.
+    Dumpall,
+    /// pg_dumpall --globals-only: roles and tablespaces.
+    Globals,
+    /// pg_dumpall --roles-only.
+    Roles,
+    /// pg_basebackup of a cluster.
+    Base,
+}
+
+/// Where a backup is in its life. Only `complete` ones restore; a `committing` one is being
+/// renamed into place (or was, when a run was killed), a `deleting` one is on its way out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum BackupStatus {
+    Complete,
+    Committing,
+    Deleting,
+}
+
+crate::named_enum!(BackupKind { Logical => "logical", Dumpall => "dumpall", Globals => "globals", Roles => "roles", Base => "base" });
+crate::named_enum!(BackupStatus { Complete => "complete", Committing => "committing", Deleting => "deleting" });
+
 #[derive(Debug, Clone, Serialize, Deserialize, TS)]
 #[ts(export)]
 pub struct Manifest {
     pub format_version: u32,
     pub id: String,
-    /// `logical` (pg_dump), `dumpall` (pg_dumpall), `base` (pg_basebackup).
-    pub kind: String,
+    pub kind: BackupKind,
     pub profile: String,
     /// The profile's id (it survives a rename); absent in manifests written before it was.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -108,7 +138,7 @@ pub struct Manifest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
     pub physical: Option<PhysicalInfo>,
-    pub status: String,
+    pub status: BackupStatus,
 }
 
 /// One path component, no more: `..`, `.`, separators and NUL are not.

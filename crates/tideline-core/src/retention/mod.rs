@@ -43,9 +43,9 @@ const DELETING: &str = ".deleting-";
 
 /// The series a backup belongs to: what retention counts it among.
 pub fn series_of(b: &crate::catalog::backups::BackupRecord) -> String {
-    match b.kind.as_str() {
-        "base" => "base".to_string(),
-        "logical" => format!("logical:{}", b.database),
+    match b.kind {
+        crate::repo::manifest::BackupKind::Base => "base".to_string(),
+        crate::repo::manifest::BackupKind::Logical => format!("logical:{}", b.database),
         other => format!("{other}:{}", b.format),
     }
 }
@@ -94,7 +94,7 @@ impl Engine {
                 candidates.push(Candidate {
                     id: b.id.clone(),
                     finished_at,
-                    complete: b.status == "complete",
+                    complete: b.status == crate::repo::manifest::BackupStatus::Complete,
                     verified: b.verify_status.as_deref() == Some("passed"),
                     parent: manifest.physical.as_ref().and_then(|p| p.incremental_of.clone()),
                 });
@@ -130,7 +130,7 @@ impl Engine {
     fn cluster_base_backups(&self, mine: &[crate::catalog::backups::BackupRecord]) -> Result<ClusterBases> {
         let manifest_of = |id: &str| self.catalog().backup_manifest(id);
         let mut sysids = std::collections::HashSet::new();
-        for b in mine.iter().filter(|b| b.kind == "base") {
+        for b in mine.iter().filter(|b| b.kind == crate::repo::manifest::BackupKind::Base) {
             if let Some(p) = manifest_of(&b.id)?.physical {
                 sysids.insert(p.system_identifier);
             }
@@ -141,7 +141,7 @@ impl Engine {
         }
         // Bound first: a guard in the loop's head would hold the catalog for the whole loop.
         let all = self.catalog().backups(None)?;
-        for b in all.into_iter().filter(|b| b.kind == "base") {
+        for b in all.into_iter().filter(|b| b.kind == crate::repo::manifest::BackupKind::Base) {
             let Some(p) = manifest_of(&b.id)?.physical else { continue };
             if !sysids.contains(&p.system_identifier) {
                 continue;

@@ -24,7 +24,7 @@ pub struct CalendarEntry {
     /// planned, scheduled, catch_up, manual or missed.
     pub kind: String,
     /// For runs: running, succeeded, failed, crashed.
-    pub status: Option<String>,
+    pub status: Option<super::RunStatus>,
     #[ts(type = "number | null")]
     pub duration_ms: Option<u64>,
     #[ts(type = "number | null")]
@@ -145,7 +145,7 @@ impl Engine {
                     t,
                     CalendarEntry {
                         kind: run.kind.name().into(),
-                        status: (run.kind != RunKind::Missed).then(|| run.status.clone()),
+                        status: (run.kind != RunKind::Missed).then_some(run.status),
                         duration_ms,
                         size_bytes,
                         backup_ids: run.backup_ids.clone(),

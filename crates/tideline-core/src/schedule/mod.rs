@@ -118,6 +118,26 @@ impl RunKind {
     }
 }
 
+/// running, succeeded, failed, crashed (its runner stopped first) or missed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum RunStatus {
+    Running,
+    Succeeded,
+    Failed,
+    Crashed,
+    Missed,
+}
+
+crate::named_enum!(RunStatus {
+    Running => "running",
+    Succeeded => "succeeded",
+    Failed => "failed",
+    Crashed => "crashed",
+    Missed => "missed",
+});
+
 #[derive(Debug, Clone, Serialize, Deserialize, TS)]
 #[ts(export)]
 pub struct ScheduleRun {
@@ -127,8 +147,7 @@ pub struct ScheduleRun {
     /// The occurrence it is for (RFC 3339 UTC).
     pub occurrence: String,
     pub kind: RunKind,
-    /// running, succeeded, failed, crashed or missed.
-    pub status: String,
+    pub status: RunStatus,
     pub runner: String,
     pub pid: Option<u32>,
     pub started_at: Option<String>,

@@ -84,7 +84,9 @@ impl ScheduledWork for Backups {
 /// fails naming every one that did not pass.
 async fn verify_newest(engine: &Engine, profile: &str) -> Result<()> {
     let mut newest: std::collections::BTreeMap<String, crate::catalog::backups::BackupRecord> = Default::default();
-    for b in engine.backups(Some(profile))?.into_iter().filter(|b| b.status == "complete" && b.kind != "base") {
+    for b in engine.backups(Some(profile))?.into_iter().filter(|b| {
+        b.status == crate::repo::manifest::BackupStatus::Complete && b.kind != crate::repo::manifest::BackupKind::Base
+    }) {
         let series = crate::retention::series_of(&b);
         if newest.get(&series).is_none_or(|n| n.finished_at < b.finished_at) {
             newest.insert(series, b);
@@ -238,7 +240,7 @@ impl Engine {
         let done = utc_text(self.clock.now().with_timezone(&chrono::Utc));
         match &outcome {
             Ok(backups) => {
-                self.catalog().finish_schedule_run(run_id, "succeeded", &done, backups, None)?;
+                self.catalog().finish_schedule_run(run_id, super::RunStatus::Succeeded, &done, backups, None)?;
                 // Only after a success, and only among the backups of the same series.
                 if !schedule.spec.retention.is_empty() {
                     let mut series: Vec<String> = backups
@@ -258,7 +260,7 @@ impl Engine {
             Err(e) => {
                 tracing::warn!(schedule = %schedule.id, code = ?e.code, error = %e.message, "scheduled run failed");
                 let text = format!("{}: {}", e.code.name(), e.message);
-                self.catalog().finish_schedule_run(run_id, "failed", &done, &[], Some(&text))?
+                self.catalog().finish_schedule_run(run_id, super::RunStatus::Failed, &done, &[], Some(&text))?
             }
         }
         let noun = if schedule.spec.what == ScheduleWhat::Verify { "verification" } else { "backup" };

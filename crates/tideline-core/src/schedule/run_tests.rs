@@ -76,7 +76,7 @@ async fn runs_on_time_records_missed_occurrences_and_catches_up_once() {
     let r = e.schedule_run_due("test", &work, DEFAULT_LIMIT).await.unwrap();
     assert_eq!(r.ran.len(), 1);
     assert_eq!(
-        (r.ran[0].occurrence.as_str(), r.ran[0].kind, r.ran[0].status.as_str()),
+        (r.ran[0].occurrence.as_str(), r.ran[0].kind, r.ran[0].status.name()),
         ("2026-03-01T01:00:00Z", RunKind::Scheduled, "succeeded")
     );
     assert_eq!(r.ran[0].backup_ids, ["backup-1"]);
@@ -97,8 +97,8 @@ async fn runs_on_time_records_missed_occurrences_and_catches_up_once() {
     // The history says so, and asking again changes nothing.
     assert!(e.schedule_run_due("test", &work, DEFAULT_LIMIT).await.unwrap().missed.is_empty());
     let runs = e.catalog().schedule_runs(&id).unwrap();
-    assert_eq!(runs.iter().filter(|r| r.status == "missed").count(), 4);
-    assert_eq!(runs.iter().filter(|r| r.status == "succeeded").count(), 2);
+    assert_eq!(runs.iter().filter(|r| r.status == super::RunStatus::Missed).count(), 4);
+    assert_eq!(runs.iter().filter(|r| r.status == super::RunStatus::Succeeded).count(), 2);
 
     // Without catch-up, missed occurrences are only recorded.
     let dir2 = tempfile::tempdir().unwrap();
@@ -148,7 +148,7 @@ async fn two_runners_never_start_the_same_run() {
     };
     let won = take(&first_again).expect("the first gets it");
     assert_eq!(take(&second), Err(Refused::AlreadyRunning));
-    first_again.catalog().finish_schedule_run(won, "succeeded", now, &[], None).unwrap();
+    first_again.catalog().finish_schedule_run(won, super::RunStatus::Succeeded, now, &[], None).unwrap();
     assert_eq!(take(&second), Err(Refused::Taken));
 }
 
@@ -181,10 +181,10 @@ async fn a_crashed_runs_lock_is_recovered_and_failures_are_recorded() {
     let r = e.schedule_run_due("test", &failing, DEFAULT_LIMIT).await.unwrap();
     assert_eq!(r.recovered.len(), 1);
     assert_eq!(r.ran.len(), 1, "the schedule runs again once the dead run is recovered: {r:?}");
-    assert_eq!(r.ran[0].status, "failed");
+    assert_eq!(r.ran[0].status, super::RunStatus::Failed);
     assert_eq!(r.ran[0].error.as_deref(), Some("tool_failed: pg_dump failed"));
     let runs = e.catalog().schedule_runs(&id).unwrap();
-    assert_eq!(runs.iter().map(|r| r.status.as_str()).collect::<Vec<_>>(), ["crashed", "failed"]);
+    assert_eq!(runs.iter().map(|r| r.status.name()).collect::<Vec<_>>(), ["crashed", "failed"]);
 
     // A run that stopped beating its heart an hour ago is recovered too.
     clock.set(at("2026-03-01T03:01:00Z"));
@@ -240,7 +240,7 @@ async fn the_agent_runs_each_occurrence_as_its_tick_comes() {
     assert_eq!(work.runs.load(Ordering::SeqCst), 5);
     assert_eq!(passes.len(), 5);
     let runs = e.catalog().schedule_runs(&id).unwrap();
-    assert!(runs.iter().all(|r| r.kind == RunKind::Scheduled && r.status == "succeeded"), "{runs:?}");
+    assert!(runs.iter().all(|r| r.kind == RunKind::Scheduled && r.status == super::RunStatus::Succeeded), "{runs:?}");
 }
 
 #[tokio::test]
@@ -263,7 +263,7 @@ async fn run_now_is_recorded_apart_and_refused_while_one_is_going() {
     });
     let run = run.unwrap();
     assert_eq!(
-        (run.kind, run.status.as_str(), run.occurrence.as_str()),
+        (run.kind, run.status.name(), run.occurrence.as_str()),
         (RunKind::Manual, "succeeded", "2026-03-01T00:40:00Z")
     );
     assert_eq!(run.backup_ids, ["backup-1"]);
