@@ -38,9 +38,10 @@ step "Rust tests (real PostgreSQL, real keychain, real window)" \
   cargo test --workspace --all-targets --no-fail-fast -- --include-ignored 2>&1 | tee "$work/cargo.log" || rust_status=$?
 
 step "IPC bindings are current" true
-if ! git diff --quiet -- ui/src/bindings || [ -n "$(git ls-files --others --exclude-standard ui/src/bindings)" ]; then
-  echo "ui/src/bindings differs from the Rust types (cargo test regenerated it):" >&2
-  git status --short ui/src/bindings >&2
+generated="ui/src/bindings src-tauri/capabilities"
+if ! git diff --quiet -- $generated || [ -n "$(git ls-files --others --exclude-standard $generated)" ]; then
+  echo "ui/src/bindings or src-tauri/capabilities differ from the Rust declarations (the build and cargo test regenerated them):" >&2
+  git status --short $generated >&2
   if [ -n "${CI:-}" ]; then
     echo "Commit the regenerated bindings." >&2
     exit 1

@@ -1,60 +1,39 @@
-// Declaring the app's commands makes Tauri generate one permission per command, so the
-// capability file can grant exactly these and nothing else.
-const COMMANDS: &[&str] = &[
-    "profiles_list",
-    "profile_parse",
-    "profile_add",
-    "profile_update",
-    "profile_remove",
-    "profile_test",
-    "profile_import",
-    "tools_list",
-    "backups_list",
-    "backup_show",
-    "backup_log",
-    "backup_command_preview",
-    "backup_run",
-    "dumpall_run",
-    "job_cancel",
-    "toc_list",
-    "toc_select",
-    "restore_run",
-    "verify_run",
-    "restore_log",
-    "wal_setup",
-    "wal_status",
-    "wal_teardown",
-    "wal_verify",
-    "basebackup_run",
-    "mark_create",
-    "timeline_show",
-    "wal_stream_run",
-    "pitr_run",
-    "sandboxes_list",
-    "sandbox_stop",
-    "sandbox_password",
-    "sandbox_start",
-    "sandbox_remove",
-    "sandbox_compare",
-    "sandbox_copy_back",
-    "demo_open",
-    "demo_accident",
-    "schedules_list",
-    "schedule_preview",
-    "schedule_add",
-    "schedule_update",
-    "schedule_remove",
-    "schedule_enable",
-    "schedule_run_now",
-    "schedule_calendar",
-    "schedule_ics_export",
-    "retention_preview",
-    "health_list",
-];
+// The app's commands are declared once, in `src/commands/mod.rs` (`app_commands!`). Declaring
+// them to Tauri makes it generate one permission per command, and the capability file written
+// here grants exactly those to the main window and nothing else.
+
+use std::path::Path;
+
+fn declared_commands() -> Vec<String> {
+    let source = std::fs::read_to_string("src/commands/mod.rs").expect("src/commands/mod.rs");
+    let list = source.split("app_commands! {\n").nth(1).expect("an app_commands! { … } declaration");
+    let list = &list[..list.find('}').expect("the declaration ends")];
+    list.split(',')
+        .filter_map(|entry| entry.trim().rsplit("::").next().map(str::to_string))
+        .filter(|name| !name.is_empty())
+        .collect()
+}
+
+fn capability(commands: &[String]) -> String {
+    let permissions: Vec<String> = commands.iter().map(|c| format!("    \"allow-{}\"", c.replace('_', "-"))).collect();
+    format!(
+        "{{\n  \"$schema\": \"../gen/schemas/desktop-schema.json\",\n  \"identifier\": \"default\",\n  \"description\": \"The main window may call Tideline's own commands and nothing else (written by build.rs from src/commands/mod.rs).\",\n  \"windows\": [\n    \"main\"\n  ],\n  \"permissions\": [\n{}\n  ]\n}}\n",
+        permissions.join(",\n")
+    )
+}
 
 fn main() {
+    println!("cargo:rerun-if-changed=src/commands/mod.rs");
+    let commands = declared_commands();
+    let path = Path::new("capabilities/default.json");
+    let text = capability(&commands);
+    if std::fs::read_to_string(path).ok().as_deref() != Some(text.as_str()) {
+        std::fs::write(path, text).expect("writing capabilities/default.json");
+    }
+    let names: Vec<&'static str> = commands.into_iter().map(|c| &*Box::leak(c.into_boxed_str())).collect();
     tauri_build::try_build(
-        tauri_build::Attributes::new().app_manifest(tauri_build::AppManifest::new().commands(COMMANDS)),
+        tauri_build::Attributes::new()
+            .app_manifest(tauri_build::AppManifest::new().commands(Box::leak(names.into_boxed_slice()))),
     )
     .expect("tauri build script");
 }

@@ -2,6 +2,7 @@
 // command's typed result or rejects with an ErrorPayload, nothing else.
 import { invoke, type Channel, type InvokeArgs } from '@tauri-apps/api/core';
 import type { BackupRecord } from './bindings/BackupRecord';
+import type { Command } from './bindings/Commands';
 import type { CalendarView } from './bindings/CalendarView';
 import type { ProfileHealth } from './bindings/ProfileHealth';
 import type { RetentionPolicy } from './bindings/RetentionPolicy';
@@ -72,7 +73,7 @@ export function toErrorPayload(error: unknown): ErrorPayload {
   };
 }
 
-async function call<T>(cmd: string, args?: InvokeArgs): Promise<T> {
+async function call<T>(cmd: Command, args?: InvokeArgs): Promise<T> {
   try {
     return await invoke<T>(cmd, args);
   } catch (error) {
