@@ -15,6 +15,34 @@ use super::Home;
 pub struct Driver {
     child: Child,
     port: u16,
+    /// Released after the app is gone (fields drop after `Drop::drop`).
+    _turn: WindowTurn,
+}
+
+/// One app window at a time. The end-to-end tests share one process and one session bus: two
+/// apps at once would export the same tray item path, and a test reading the tray could talk
+/// to the other one (seen: its menu vanished mid-test when that app quit).
+struct WindowTurn;
+
+static WINDOW_BUSY: std::sync::Mutex<bool> = std::sync::Mutex::new(false);
+static WINDOW_FREE: std::sync::Condvar = std::sync::Condvar::new();
+
+impl WindowTurn {
+    fn take() -> WindowTurn {
+        let mut busy = WINDOW_BUSY.lock().unwrap_or_else(|e| e.into_inner());
+        while *busy {
+            busy = WINDOW_FREE.wait(busy).unwrap_or_else(|e| e.into_inner());
+        }
+        *busy = true;
+        WindowTurn
+    }
+}
+
+impl Drop for WindowTurn {
+    fn drop(&mut self) {
+        *WINDOW_BUSY.lock().unwrap_or_else(|e| e.into_inner()) = false;
+        WINDOW_FREE.notify_one();
+    }
 }
 
 impl Driver {
@@ -24,6 +52,7 @@ impl Driver {
 
     /// Like `start`, with extra environment for the app.
     pub fn start_with_env(home: &Home, wrap_locked_keyring: Option<&std::path::Path>, env: &[(&str, &str)]) -> Driver {
+        let turn = WindowTurn::take();
         let port = tideline_core::cluster::free_port().unwrap();
         let native = tideline_core::cluster::free_port().unwrap();
         let driver_cmd = format!("exec tauri-driver --port {port} --native-port {native}");
@@ -64,7 +93,7 @@ impl Driver {
             assert!(Instant::now() < deadline, "tauri-driver did not listen on {port}");
             std::thread::sleep(Duration::from_millis(100));
         }
-        Driver { child, port }
+        Driver { child, port, _turn: turn }
     }
 
     pub async fn open_app(&self) -> Client {
