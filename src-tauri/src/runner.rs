@@ -59,34 +59,23 @@ pub fn start(app: AppHandle, tray: Option<TrayStatus>) {
 pub fn back_up_now(app: AppHandle, tray: TrayStatus) {
     tauri::async_runtime::spawn(async move {
         let engine = app.state::<Engine>();
-        let schedules = match engine.schedules() {
-            Ok(s) => s.into_iter().filter(|s| s.record.enabled).collect::<Vec<_>>(),
+        let enabled = match engine.schedules() {
+            Ok(s) => s.into_iter().filter(|s| s.record.enabled).count(),
             Err(e) => {
                 tray.set(&format!("Could not read the schedules: {}", e.message));
                 return;
             }
         };
-        if schedules.is_empty() {
+        if enabled == 0 {
             // Nothing to run: the calendar is where a schedule is made.
             crate::tray::show_window(&app);
             return;
         }
-        tray.set(&format!("Backing up ({} schedules)…", schedules.len()));
-        let (mut ok, mut failed) = (0, 0);
-        for s in &schedules {
-            match engine.schedule_run_now(&s.record.id, &name(), &Backups).await {
-                Ok(run) if run.status == tideline_core::schedule::RunStatus::Succeeded => ok += 1,
-                Ok(_) => failed += 1,
-                Err(e) => {
-                    tracing::warn!(schedule = %s.record.id, error = %e.message, "back up now");
-                    failed += 1
-                }
-            }
+        tray.set(&format!("Backing up ({enabled} schedules)…"));
+        match engine.schedule_run_all_now(&name(), &Backups).await {
+            Ok(r) if r.failed() == 0 => tray.set(&format!("Backed up: {} done", r.succeeded())),
+            Ok(r) => tray.set(&format!("Backed up: {} done, {} failed", r.succeeded(), r.failed())),
+            Err(e) => tray.set(&format!("Could not back up: {}", e.message)),
         }
-        tray.set(&if failed == 0 {
-            format!("Backed up: {ok} done")
-        } else {
-            format!("Backed up: {ok} done, {failed} failed")
-        });
     });
 }

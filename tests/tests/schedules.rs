@@ -334,6 +334,21 @@ fn every_database_verify_run_now_and_edit() {
     assert_eq!(shown["runs"].as_array().unwrap().len(), 1, "{shown}");
     let missing = home.cli(&["schedule", "run", "sch-nope"], None);
     assert_eq!(missing.json["code"], "schedule_missing", "{}", missing.json);
+
+    // "Back up now" from the CLI, as the tray does it: every enabled schedule once, the
+    // disabled one not at all; the failing verify of `empty` counts as failed.
+    home.cli(&["schedule", "disable", verify["id"].as_str().unwrap()], None).ok();
+    let all = home.cli(&["schedule", "run-all"], None).ok().clone();
+    let ran: Vec<(&str, &str)> = all["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["schedule_id"].as_str().unwrap(), r["status"].as_str().unwrap()))
+        .collect();
+    assert_eq!(ran.len(), 2, "{all}");
+    assert!(ran.contains(&(every_id.as_str(), "succeeded")), "{all}");
+    assert!(ran.contains(&(nothing["id"].as_str().unwrap(), "failed")), "{all}");
+    assert!(all["refused"].as_array().unwrap().is_empty(), "{all}");
 }
 
 // A renamed profile keeps its history: backups, schedules (which go on running), health,

@@ -86,6 +86,20 @@ pub async fn run(engine: &Engine, cmd: ScheduleCommand) -> Result<Reply> {
             );
             Ok(Reply::of(&run, text))
         }
+        ScheduleCommand::RunAll => {
+            let runner = format!("cli:{}", std::process::id());
+            let report = engine.schedule_run_all_now(&runner, &Backups).await?;
+            let mut lines: Vec<String> = report
+                .runs
+                .iter()
+                .map(|run| format!("{}: {}{}", run.schedule_id, run.status, backups_text(&run.backup_ids)))
+                .collect();
+            lines.extend(
+                report.refused.iter().map(|r| format!("{}: not started ({}: {})", r.schedule_id, r.code, r.message)),
+            );
+            lines.push(format!("{} done, {} failed", report.succeeded(), report.failed()));
+            Ok(Reply::of(&report, lines.join("\n")))
+        }
         ScheduleCommand::List => {
             let all = engine.schedules()?;
             let text = if all.is_empty() {

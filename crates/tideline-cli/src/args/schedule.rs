@@ -44,6 +44,8 @@ pub enum ScheduleCommand {
     },
     /// Run a schedule now, outside its times (refused while a run of it is going).
     Run { id: String },
+    /// Run every enabled schedule now, one after the other (the tray's "Back up now").
+    RunAll,
     /// Every schedule with its next occurrences.
     List,
     /// One schedule, its next occurrences and its runs.

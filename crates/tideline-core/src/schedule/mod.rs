@@ -5,6 +5,7 @@ pub mod agent;
 pub mod calendar;
 pub mod due;
 pub mod run;
+pub mod run_all;
 #[cfg(test)]
 mod run_tests;
 pub mod service;
