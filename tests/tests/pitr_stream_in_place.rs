@@ -26,11 +26,7 @@ each_major!(fn pitr_reaches_a_commit_that_only_the_partial_segment_holds(major) 
         psql(&pg, "postgres", &format!("BEGIN; INSERT INTO t VALUES ('{marker}'); SELECT txid_current(); COMMIT;"));
     let current = psql(&pg, "postgres", "SELECT pg_walfile_name(pg_current_wal_lsn())");
     let partial = wal.join(format!("{current}.partial.zst"));
-    wait_for("the partial to hold the commit", || {
-        tideline_core::wal::archive::read_compressed(&partial)
-            .map(|b| b.windows(marker.len()).any(|w| w == marker.as_bytes()))
-            .unwrap_or(false)
-    });
+    crate::support::wait_for_in_partial(&partial, &marker);
     unsafe { libc::kill(stream.id() as i32, libc::SIGINT) };
     assert!(stream.wait().unwrap().success());
     assert!(!wal.join(format!("{current}.zst")).exists(), "the commit must be only in the partial");

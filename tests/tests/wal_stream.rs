@@ -35,11 +35,7 @@ each_major!(fn streamed_wal_keeps_the_newest_commit_in_the_partial_and_restores_
     psql(&pg, "postgres", &format!("INSERT INTO t VALUES ('{marker}')"));
     let current = psql(&pg, "postgres", "SELECT pg_walfile_name(pg_current_wal_lsn())");
     let partial = wal.join(format!("{current}.partial.zst"));
-    wait_for("the partial to hold the commit", || {
-        tideline_core::wal::archive::read_compressed(&partial)
-            .map(|b| b.windows(marker.len()).any(|w| w == marker.as_bytes()))
-            .unwrap_or(false)
-    });
+    crate::support::wait_for_in_partial(&partial, &marker);
     let retained = home.cli(&["wal", "status", "p"], None).ok().clone();
     let slot = retained["slots"][0]["name"].as_str().unwrap().to_string();
     assert!(slot.starts_with("tideline_p_") && slot.len() == "tideline_p_".len() + 8, "{slot}");
@@ -123,14 +119,7 @@ each_major!(fn streaming_survives_hundreds_of_segment_switches_and_a_killed_rece
     let number = |name: &str| tideline_core::wal::names::segment(name, segments).unwrap().number;
     let wanted: Vec<u64> = (number(&first)..=number(&last)).collect();
     let missing = || -> Vec<u64> {
-        let held: std::collections::HashSet<u64> = std::fs::read_dir(&wal)
-            .map(|d| d.flatten().filter_map(|e| e.file_name().to_str().map(str::to_string)).collect::<Vec<_>>())
-            .unwrap_or_default()
-            .iter()
-            .filter_map(|n| n.strip_suffix(".zst"))
-            .filter(|n| n.len() == 24)
-            .map(number)
-            .collect();
+        let held = crate::support::stored_segments(&wal, segments);
         wanted.iter().copied().filter(|n| !held.contains(n)).collect()
     };
     let receiver_log = || {
@@ -268,18 +257,7 @@ each_major!(fn a_restart_on_an_empty_stream_directory_leaves_no_gap(major) {
     let wal = home.path().join("repo/clusters").join(&sysid).join("wal");
     let segments = 16u64 << 20;
     let number = |name: &str| tideline_core::wal::names::segment(name, segments).unwrap().number;
-    let stored = || -> Vec<u64> {
-        let mut n: Vec<u64> = std::fs::read_dir(&wal)
-            .map(|d| d.flatten().filter_map(|e| e.file_name().to_str().map(str::to_string)).collect::<Vec<_>>())
-            .unwrap_or_default()
-            .iter()
-            .filter_map(|n| n.strip_suffix(".zst"))
-            .filter(|n| n.len() == 24)
-            .map(number)
-            .collect();
-        n.sort();
-        n
-    };
+    let stored = || crate::support::stored_segments(&wal, segments);
     let switch = || {
         psql(&pg, "postgres", "CREATE TABLE IF NOT EXISTS t (n int); INSERT INTO t VALUES (1)");
         psql(&pg, "postgres", "SELECT pg_walfile_name(pg_switch_wal())")

@@ -72,3 +72,27 @@ pub fn start_stream(home: &Home, pg: &TestCluster, profile: &str) -> std::proces
     });
     stream
 }
+
+/// The numbers of the whole segments in a cluster's WAL archive (`<repo>/clusters/<id>/wal`),
+/// in order.
+pub fn stored_segments(wal: &Path, segment_bytes: u64) -> Vec<u64> {
+    let mut numbers: Vec<u64> = std::fs::read_dir(wal)
+        .map(|d| d.flatten().filter_map(|e| e.file_name().to_str().map(str::to_string)).collect::<Vec<_>>())
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|n| n.strip_suffix(".zst"))
+        .filter(|n| n.len() == 24)
+        .map(|n| tideline_core::wal::names::segment(n, segment_bytes).unwrap().number)
+        .collect();
+    numbers.sort();
+    numbers
+}
+
+/// Waits until the stored `.partial` at `partial` holds `marker` (a commit streamed into it).
+pub fn wait_for_in_partial(partial: &Path, marker: &str) {
+    wait_for("the partial to hold the commit", || {
+        tideline_core::wal::archive::read_compressed(partial)
+            .map(|b| b.windows(marker.len()).any(|w| w == marker.as_bytes()))
+            .unwrap_or(false)
+    });
+}

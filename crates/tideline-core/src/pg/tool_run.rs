@@ -39,11 +39,11 @@ fn started_tables(log_path: &Path, offset: &mut u64, seen: &mut Vec<String>, on_
     }
 }
 
-/// Runs `cc` with stdout and stderr in `log_path`, reporting progress as `phase` until it exits.
-/// A failure is `failure_code` with the tool's own last words; cancelling kills the child.
 /// Free space below which a failed tool is taken to have filled the disk.
 const NEARLY_FULL: u64 = 1 << 20;
 
+/// Runs `cc` with stdout and stderr in `log_path`, reporting progress as `phase` until it exits.
+/// A failure is `failure_code` with the tool's own last words; cancelling kills the child.
 pub(crate) async fn run_logged(
     cc: ClientCommand,
     log_path: &Path,
