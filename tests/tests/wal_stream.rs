@@ -295,5 +295,53 @@ each_major!(fn a_restart_on_an_empty_stream_directory_leaves_no_gap(major) {
     let held = stored();
     let wanted: Vec<u64> = (first..=last).collect();
     let missing: Vec<u64> = wanted.iter().copied().filter(|n| !held.contains(n)).collect();
-    assert!(missing.is_empty(), "PostgreSQL {major}: segments {missing:?} missing after the restart");
+    let log = std::fs::read_to_string(stream_dir.join("pg_receivewal.log")).unwrap_or_default();
+    assert!(
+        missing.is_empty(),
+        "PostgreSQL {major}: segments {missing:?} missing after the restart (first {first}, last {last}, held {held:?})\n{log}"
+    );
+});
+
+// A stream stopped before it finished its first segment has stored no segment; with its
+// `.partial` gone, a 13 or 14 server's pg_receivewal began at the server's current position,
+// past what the slot had held for it since it was made. It begins where the slot stands.
+each_major!(fn a_first_start_that_stored_nothing_begins_where_the_slot_stands(major) {
+    let pw = password();
+    let pg = TestCluster::start(major, Some(&pw));
+    let home = Home::new();
+    home.cli(&["profile", "add", "p", "--url", &pg.url("postgres"), "--password-stdin"], Some(&pw)).ok();
+    let sysid = psql(&pg, "postgres", "SELECT system_identifier FROM pg_control_system()");
+    let wal = home.path().join("repo/clusters").join(&sysid).join("wal");
+    let segments = 16u64 << 20;
+    let number = |name: &str| tideline_core::wal::names::segment(name, segments).unwrap().number;
+    let switch = || {
+        psql(&pg, "postgres", "CREATE TABLE IF NOT EXISTS t (n int); INSERT INTO t VALUES (1)");
+        psql(&pg, "postgres", "SELECT pg_walfile_name(pg_switch_wal())")
+    };
+    let stop = |mut stream: std::process::Child| {
+        unsafe { libc::kill(stream.id() as i32, libc::SIGINT) };
+        assert!(stream.wait().unwrap().success());
+    };
+
+    let stream = crate::support::start_stream(&home, &pg, "p");
+    psql(&pg, "postgres", "CREATE TABLE IF NOT EXISTS t (n int); INSERT INTO t VALUES (1)");
+    let first = number(&psql(&pg, "postgres", "SELECT pg_walfile_name(pg_current_wal_lsn())"));
+    stop(stream);
+    assert_eq!(crate::support::stored_segments(&wal, segments), Vec::<u64>::new());
+    let stream_dir = wal.with_file_name("stream");
+    for e in std::fs::read_dir(&stream_dir).unwrap().flatten() {
+        if e.file_name().to_string_lossy().ends_with(".partial") {
+            std::fs::remove_file(e.path()).unwrap();
+        }
+    }
+    for _ in 0..3 {
+        switch();
+    }
+    let stream = crate::support::start_stream(&home, &pg, "p");
+    let last = number(&switch());
+    wait_for("the segments written while stopped", || crate::support::stored_segments(&wal, segments).last() >= Some(&last));
+    stop(stream);
+    let held = crate::support::stored_segments(&wal, segments);
+    let missing: Vec<u64> = (first..=last).filter(|n| !held.contains(n)).collect();
+    assert!(missing.is_empty(), "PostgreSQL {major}: segments {missing:?} missing (first {first}, held {held:?})");
 });

@@ -63,11 +63,16 @@ pub fn start_stream(home: &Home, pg: &TestCluster, profile: &str) -> std::proces
     let clean: String =
         profile.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' }).collect();
     let pattern = format!("tideline_{clean}_").replace('_', "\\_") + "%";
-    wait_for("the stream's slot to be active", || {
+    // Active alone is not enough: the backend creating the slot holds it active for a moment,
+    // before pg_receivewal has even started. A walsender streaming on it is.
+    wait_for("pg_receivewal streaming on the stream's slot", || {
         psql(
             pg,
             "postgres",
-            &format!("SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE '{pattern}' AND active"),
+            &format!(
+                "SELECT count(*) FROM pg_replication_slots s JOIN pg_stat_replication r ON r.pid = s.active_pid
+                  WHERE s.slot_name LIKE '{pattern}' AND r.state = 'streaming'"
+            ),
         ) == "1"
     });
     stream

@@ -208,7 +208,8 @@ impl SweepState {
 
 impl Engine {
     /// Before 15, where pg_receivewal would begin without one (see resume.rs), an empty
-    /// `.partial` after the newest stored segment. A failure here leaves pg_receivewal to choose.
+    /// `.partial` where the repository or the slot stands. A failure here leaves pg_receivewal
+    /// to choose.
     async fn point_the_restart(
         &self,
         client: &tokio_postgres::Client,
@@ -221,19 +222,27 @@ impl Engine {
         if major >= 15 {
             return;
         }
-        let restart_lsn = match client
-            .query_opt("SELECT restart_lsn::text FROM pg_replication_slots WHERE slot_name = $1", &[&slot])
-            .await
-        {
-            Ok(row) => row.and_then(|r| r.get::<_, Option<String>>(0)).and_then(|l| crate::pg::lsn::lsn(&l)),
+        let row = client
+            .query_opt(
+                "SELECT s.restart_lsn::text, c.timeline_id::bigint
+                   FROM pg_replication_slots s, pg_control_checkpoint() c WHERE s.slot_name = $1",
+                &[&slot],
+            )
+            .await;
+        let slot = match row {
+            Ok(Some(r)) => super::resume::SlotPosition {
+                restart_lsn: r.get::<_, Option<String>>(0).and_then(|l| crate::pg::lsn::lsn(&l)),
+                timeline: r.get::<_, i64>(1) as u32,
+            },
+            Ok(None) => return,
             Err(e) => {
                 tracing::warn!(error = %e, "could not read the slot's position; pg_receivewal chooses where to begin");
                 return;
             }
         };
-        if let Some(name) = super::resume::resume_partial(dir, archive, major, restart_lsn, segment_bytes) {
+        if let Some(name) = super::resume::resume_partial(dir, archive, major, slot, segment_bytes) {
             match super::resume::place_partial(dir, &name, segment_bytes) {
-                Ok(()) => tracing::info!(file = %name, "pg_receivewal resumes after the newest stored segment"),
+                Ok(()) => tracing::info!(file = %name, "pg_receivewal begins where the repository or the slot stands"),
                 Err(e) => tracing::warn!(file = %name, error = %e, "could not place the resume point"),
             }
         }
