@@ -4,6 +4,7 @@
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 mod commands;
+mod desktop;
 mod runner;
 mod tray;
 
@@ -23,7 +24,7 @@ fn main() {
     };
     let _log_guard = tideline_core::logging::init(&home, "warn", "app");
     let engine = match Engine::open_default() {
-        Ok(e) => e,
+        Ok(e) => e.with_desktop_notifier(std::sync::Arc::new(desktop::AppNotifications)),
         Err(e) => fail(&e),
     };
     tracing::info!(home = %home.display(), "app starting");

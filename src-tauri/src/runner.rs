@@ -7,7 +7,7 @@ use std::future::Future;
 use std::pin::Pin;
 use tauri::{AppHandle, Manager};
 use tideline_core::schedule::agent::{Minutes, Ticker};
-use tideline_core::schedule::run::{Backups, DEFAULT_LIMIT};
+use tideline_core::schedule::run::{BackupWork, DEFAULT_LIMIT};
 use tideline_core::Engine;
 
 /// How the app's runs are signed in the catalog (the pid tells a crashed app from a live one).
@@ -49,7 +49,7 @@ pub fn start(app: AppHandle, tray: Option<TrayStatus>) {
     tauri::async_runtime::spawn(async move {
         let mut ticker = AppTicker { app: app.clone(), minutes: Minutes::in_app(), tray, passes: 0 };
         let engine = app.state::<Engine>();
-        if let Err(e) = engine.schedule_agent(&name(), &Backups, DEFAULT_LIMIT, &mut ticker).await {
+        if let Err(e) = engine.schedule_agent(&name(), &BackupWork, DEFAULT_LIMIT, &mut ticker).await {
             tracing::warn!(code = ?e.code, error = %e.message, "in-app runner stopped");
         }
     });
@@ -72,7 +72,7 @@ pub fn back_up_now(app: AppHandle, tray: TrayStatus) {
             return;
         }
         tray.set(&format!("Backing up ({enabled} schedules)…"));
-        match engine.schedule_run_all_now(&name(), &Backups).await {
+        match engine.schedule_run_all_now(&name(), &BackupWork).await {
             Ok(r) if r.failed() == 0 => tray.set(&format!("Backed up: {} done", r.succeeded())),
             Ok(r) => tray.set(&format!("Backed up: {} done, {} failed", r.succeeded(), r.failed())),
             Err(e) => tray.set(&format!("Could not back up: {}", e.message)),

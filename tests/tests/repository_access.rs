@@ -17,8 +17,8 @@ fn as_root_the_default_repository_is_one_the_servers_user_can_reach() {
     let mut cmd = std::process::Command::new(crate::support::tideline_bin());
     cmd.env_remove("TIDELINE_HOME").env("XDG_DATA_HOME", data.path()).args(["repo", "path", "--json"]);
     let r = crate::support::run_cli(cmd, None).ok().clone();
-    assert_eq!(r["path"], tideline_core::logical::backups::ROOT_REPOSITORY, "{r}");
-    assert!(r["summary"].as_str().unwrap().contains(tideline_core::logical::backups::ROOT_REPOSITORY), "{r}");
+    assert_eq!(r["path"], tideline_core::logical::history::ROOT_REPOSITORY, "{r}");
+    assert!(r["summary"].as_str().unwrap().contains(tideline_core::logical::history::ROOT_REPOSITORY), "{r}");
 
     // With TIDELINE_HOME chosen, the repository stays inside it, and `repo path` says who gets in.
     let home = Home::new();
@@ -77,7 +77,7 @@ fn as_root_a_first_run_archives_and_recovers_without_moving_the_repository() {
     let name = format!("first-run-{}", &crate::support::uuid_like()[..8]);
     cli(&["profile", "add", &name, "--url", &pg.url("postgres"), "--password-stdin"], Some(&pw)).ok();
     let sysid = crate::support::psql(&pg, "postgres", "SELECT system_identifier FROM pg_control_system()");
-    let repo = std::path::PathBuf::from(tideline_core::logical::backups::ROOT_REPOSITORY);
+    let repo = std::path::PathBuf::from(tideline_core::logical::history::ROOT_REPOSITORY);
     let _cleanup = SharedRepoCleanup(repo.join("clusters").join(&sysid));
 
     let r = cli(&["wal", "setup", &name, "--apply"], None).ok().clone();

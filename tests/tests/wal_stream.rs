@@ -116,7 +116,7 @@ each_major!(fn streaming_survives_hundreds_of_segment_switches_and_a_killed_rece
     let last = psql(&pg, "postgres", "SELECT pg_walfile_name(pg_switch_wal())");
 
     let segments = 16u64 << 20;
-    let number = |name: &str| tideline_core::wal::names::segment(name, segments).unwrap().number;
+    let number = |name: &str| tideline_core::wal::file_names::segment(name, segments).unwrap().number;
     let wanted: Vec<u64> = (number(&first)..=number(&last)).collect();
     let missing = || -> Vec<u64> {
         let held = crate::support::stored_segments(&wal, segments);
@@ -244,104 +244,125 @@ each_major!(fn an_invalidated_slot_is_reported_and_made_anew(major) {
     assert_eq!(home.cli(&["wal", "status", "p"], None).ok()["slots"][0]["invalidated"], serde_json::Value::Null);
 });
 
+/// A cluster with profile `p`, and what the restart cases do to its stream.
+struct Restarts {
+    pg: TestCluster,
+    home: Home,
+    /// `<repo>/clusters/<id>/wal`.
+    wal: std::path::PathBuf,
+}
+
+const SEGMENT: u64 = 16 << 20;
+
+impl Restarts {
+    fn new(major: u32) -> Restarts {
+        let pw = password();
+        let pg = TestCluster::start(major, Some(&pw));
+        let home = Home::new();
+        home.cli(&["profile", "add", "p", "--url", &pg.url("postgres"), "--password-stdin"], Some(&pw)).ok();
+        let sysid = psql(&pg, "postgres", "SELECT system_identifier FROM pg_control_system()");
+        let wal = home.path().join("repo/clusters").join(&sysid).join("wal");
+        Restarts { pg, home, wal }
+    }
+
+    fn write(&self) {
+        psql(&self.pg, "postgres", "CREATE TABLE IF NOT EXISTS t (n int); INSERT INTO t VALUES (1)");
+    }
+
+    fn number(name: &str) -> u64 {
+        tideline_core::wal::file_names::segment(name, SEGMENT).unwrap().number
+    }
+
+    /// The segment being written now, after some WAL: right after a switch the position sits
+    /// on a segment boundary, which pg_walfile_name names as the segment before.
+    fn current(&self) -> u64 {
+        self.write();
+        Self::number(&psql(&self.pg, "postgres", "SELECT pg_walfile_name(pg_current_wal_lsn())"))
+    }
+
+    /// Writes, switches, and returns the segment the switch finished.
+    fn switch(&self) -> u64 {
+        self.write();
+        Self::number(&psql(&self.pg, "postgres", "SELECT pg_walfile_name(pg_switch_wal())"))
+    }
+
+    fn stored(&self) -> Vec<u64> {
+        crate::support::stored_segments(&self.wal, SEGMENT)
+    }
+
+    fn start(&self) -> std::process::Child {
+        crate::support::start_stream(&self.home, &self.pg, "p")
+    }
+
+    fn stop(mut stream: std::process::Child) {
+        unsafe { libc::kill(stream.id() as i32, libc::SIGINT) };
+        assert!(stream.wait().unwrap().success());
+    }
+
+    /// What pg_receivewal was writing is gone, as if it had stopped between two segments.
+    fn remove_partials(&self) {
+        for e in std::fs::read_dir(self.wal.with_file_name("stream")).unwrap().flatten() {
+            if e.file_name().to_string_lossy().ends_with(".partial") {
+                std::fs::remove_file(e.path()).unwrap();
+            }
+        }
+    }
+
+    /// Fails naming the segments from `first` to `last` the repository lacks.
+    fn assert_all_stored(&self, major: u32, first: u64, last: u64) {
+        let held = self.stored();
+        let missing: Vec<u64> = (first..=last).filter(|n| !held.contains(n)).collect();
+        let log = std::fs::read_to_string(self.wal.with_file_name("stream").join("pg_receivewal.log"));
+        assert!(
+            missing.is_empty(),
+            "PostgreSQL {major}: segments {missing:?} missing (first {first}, last {last}, held {held:?})\n{}",
+            log.unwrap_or_default()
+        );
+    }
+}
+
 // Stopped where pg_receivewal had finished a segment and not yet opened the next, the stream
 // directory is empty. On the next start, a 15+ server tells pg_receivewal where the slot
 // stands; a 13 or 14 server cannot, and pg_receivewal began at the server's current position —
 // a silent gap in the repository. Every major must resume after the newest stored segment.
 each_major!(fn a_restart_on_an_empty_stream_directory_leaves_no_gap(major) {
-    let pw = password();
-    let pg = TestCluster::start(major, Some(&pw));
-    let home = Home::new();
-    home.cli(&["profile", "add", "p", "--url", &pg.url("postgres"), "--password-stdin"], Some(&pw)).ok();
-    let sysid = psql(&pg, "postgres", "SELECT system_identifier FROM pg_control_system()");
-    let wal = home.path().join("repo/clusters").join(&sysid).join("wal");
-    let segments = 16u64 << 20;
-    let number = |name: &str| tideline_core::wal::names::segment(name, segments).unwrap().number;
-    let stored = || crate::support::stored_segments(&wal, segments);
-    let switch = || {
-        psql(&pg, "postgres", "CREATE TABLE IF NOT EXISTS t (n int); INSERT INTO t VALUES (1)");
-        psql(&pg, "postgres", "SELECT pg_walfile_name(pg_switch_wal())")
-    };
-    let stop = |mut stream: std::process::Child| {
-        unsafe { libc::kill(stream.id() as i32, libc::SIGINT) };
-        assert!(stream.wait().unwrap().success());
-    };
-
-    let stream = crate::support::start_stream(&home, &pg, "p");
-    // WAL first: right after a switch the position sits on a segment boundary, which
-    // pg_walfile_name names as the segment before — one that finished before the slot existed.
-    psql(&pg, "postgres", "CREATE TABLE IF NOT EXISTS t (n int); INSERT INTO t VALUES (1)");
-    let first = number(&psql(&pg, "postgres", "SELECT pg_walfile_name(pg_current_wal_lsn())"));
+    let r = Restarts::new(major);
+    let stream = r.start();
+    let first = r.current();
     let mut last = 0;
     for _ in 0..3 {
-        last = number(&switch());
+        last = r.switch();
     }
-    wait_for("the first segments in the repository", || stored().last() >= Some(&last));
-    stop(stream);
-    let stream_dir = wal.with_file_name("stream");
-    for e in std::fs::read_dir(&stream_dir).unwrap().flatten() {
-        if e.file_name().to_string_lossy().ends_with(".partial") {
-            std::fs::remove_file(e.path()).unwrap();
-        }
-    }
+    wait_for("the first segments in the repository", || r.stored().last() >= Some(&last));
+    Restarts::stop(stream);
+    r.remove_partials();
     // The server moves on while nothing streams (the slot keeps its WAL).
     for _ in 0..3 {
-        switch();
+        r.switch();
     }
-    let stream = crate::support::start_stream(&home, &pg, "p");
-    last = number(&switch());
-    wait_for("the segments written while stopped", || stored().last() >= Some(&last));
-    stop(stream);
-    let held = stored();
-    let wanted: Vec<u64> = (first..=last).collect();
-    let missing: Vec<u64> = wanted.iter().copied().filter(|n| !held.contains(n)).collect();
-    let log = std::fs::read_to_string(stream_dir.join("pg_receivewal.log")).unwrap_or_default();
-    assert!(
-        missing.is_empty(),
-        "PostgreSQL {major}: segments {missing:?} missing after the restart (first {first}, last {last}, held {held:?})\n{log}"
-    );
+    let stream = r.start();
+    last = r.switch();
+    wait_for("the segments written while stopped", || r.stored().last() >= Some(&last));
+    Restarts::stop(stream);
+    r.assert_all_stored(major, first, last);
 });
 
 // A stream stopped before it finished its first segment has stored no segment; with its
 // `.partial` gone, a 13 or 14 server's pg_receivewal began at the server's current position,
 // past what the slot had held for it since it was made. It begins where the slot stands.
 each_major!(fn a_first_start_that_stored_nothing_begins_where_the_slot_stands(major) {
-    let pw = password();
-    let pg = TestCluster::start(major, Some(&pw));
-    let home = Home::new();
-    home.cli(&["profile", "add", "p", "--url", &pg.url("postgres"), "--password-stdin"], Some(&pw)).ok();
-    let sysid = psql(&pg, "postgres", "SELECT system_identifier FROM pg_control_system()");
-    let wal = home.path().join("repo/clusters").join(&sysid).join("wal");
-    let segments = 16u64 << 20;
-    let number = |name: &str| tideline_core::wal::names::segment(name, segments).unwrap().number;
-    let switch = || {
-        psql(&pg, "postgres", "CREATE TABLE IF NOT EXISTS t (n int); INSERT INTO t VALUES (1)");
-        psql(&pg, "postgres", "SELECT pg_walfile_name(pg_switch_wal())")
-    };
-    let stop = |mut stream: std::process::Child| {
-        unsafe { libc::kill(stream.id() as i32, libc::SIGINT) };
-        assert!(stream.wait().unwrap().success());
-    };
-
-    let stream = crate::support::start_stream(&home, &pg, "p");
-    psql(&pg, "postgres", "CREATE TABLE IF NOT EXISTS t (n int); INSERT INTO t VALUES (1)");
-    let first = number(&psql(&pg, "postgres", "SELECT pg_walfile_name(pg_current_wal_lsn())"));
-    stop(stream);
-    assert_eq!(crate::support::stored_segments(&wal, segments), Vec::<u64>::new());
-    let stream_dir = wal.with_file_name("stream");
-    for e in std::fs::read_dir(&stream_dir).unwrap().flatten() {
-        if e.file_name().to_string_lossy().ends_with(".partial") {
-            std::fs::remove_file(e.path()).unwrap();
-        }
-    }
+    let r = Restarts::new(major);
+    let stream = r.start();
+    let first = r.current();
+    Restarts::stop(stream);
+    assert_eq!(r.stored(), Vec::<u64>::new());
+    r.remove_partials();
     for _ in 0..3 {
-        switch();
+        r.switch();
     }
-    let stream = crate::support::start_stream(&home, &pg, "p");
-    let last = number(&switch());
-    wait_for("the segments written while stopped", || crate::support::stored_segments(&wal, segments).last() >= Some(&last));
-    stop(stream);
-    let held = crate::support::stored_segments(&wal, segments);
-    let missing: Vec<u64> = (first..=last).filter(|n| !held.contains(n)).collect();
-    assert!(missing.is_empty(), "PostgreSQL {major}: segments {missing:?} missing (first {first}, held {held:?})");
+    let stream = r.start();
+    let last = r.switch();
+    wait_for("the segments written while stopped", || r.stored().last() >= Some(&last));
+    Restarts::stop(stream);
+    r.assert_all_stored(major, first, last);
 });

@@ -3,6 +3,7 @@
 mod args;
 mod backup;
 mod demo;
+mod desktop;
 mod events;
 mod health;
 mod notify;
@@ -72,7 +73,7 @@ fn run(cli: Cli) -> Result<output::Reply, Error> {
     let json = cli.json;
     let home = tideline_core::home::data_dir()?;
     let _log_guard = tideline_core::logging::init(&home, &cli.log_level, "cli");
-    let engine = Engine::open_default()?;
+    let engine = Engine::open_default()?.with_desktop_notifier(std::sync::Arc::new(desktop::SessionBus));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -5,6 +5,7 @@ use crate::catalog::Catalog;
 use crate::clock::{Clock, SystemClock};
 use crate::error::Result;
 use crate::keychain::{OsKeychain, SecretStore};
+use crate::process::{Runner, SystemRunner};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -13,6 +14,10 @@ pub struct Engine {
     catalog: Mutex<Catalog>,
     pub(crate) secrets: Arc<dyn SecretStore>,
     pub(crate) clock: Arc<dyn Clock>,
+    /// Runs the short client-tool commands whose output the engine reads (process.rs).
+    runner: Arc<dyn Runner>,
+    /// Shows desktop notifications: the CLI's or the app's (notify/desktop.rs).
+    desktop: Option<Arc<dyn crate::notify::desktop::DesktopNotifier>>,
     /// Running jobs, so that a cancel from another command reaches them.
     pub jobs: crate::job::JobRegistry,
     pub(crate) tools_cache: Mutex<Option<crate::tools::ToolInventory>>,
@@ -59,6 +64,8 @@ impl Engine {
             catalog: Mutex::new(catalog),
             secrets,
             clock,
+            runner: Arc::new(SystemRunner),
+            desktop: None,
             jobs: Default::default(),
             tools_cache: Mutex::new(None),
         };
@@ -71,6 +78,31 @@ impl Engine {
             tracing::warn!(error = %e.message, "settling an interrupted commit");
         }
         Ok(engine)
+    }
+
+    /// The same engine, running its tools' commands through `runner`.
+    pub fn with_runner(mut self, runner: Arc<dyn Runner>) -> Self {
+        self.runner = runner;
+        self
+    }
+
+    /// The same engine, showing desktop notifications through `desktop`.
+    pub fn with_desktop_notifier(mut self, desktop: Arc<dyn crate::notify::desktop::DesktopNotifier>) -> Self {
+        self.desktop = Some(desktop);
+        self
+    }
+
+    pub(crate) fn desktop_notifier(&self) -> Option<&dyn crate::notify::desktop::DesktopNotifier> {
+        self.desktop.as_deref()
+    }
+
+    pub(crate) fn runner(&self) -> &dyn Runner {
+        self.runner.as_ref()
+    }
+
+    /// The runner, for what outlives a borrow of the engine (an opened archive, a cluster).
+    pub(crate) fn shared_runner(&self) -> Arc<dyn Runner> {
+        self.runner.clone()
     }
 
     pub fn home(&self) -> &Path {

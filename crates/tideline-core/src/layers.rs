@@ -98,4 +98,51 @@ mod tests {
             assert!(layer(&name).is_some(), "{name} is in no layer");
         }
     }
+
+    /// `(lines, name)` of each function in `text` before its tests, by rustfmt's layout: a
+    /// function ends at the first line that is its own indentation and `}`.
+    fn function_lengths(text: &str) -> Vec<(usize, String)> {
+        let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+        let lines: Vec<&str> = code.lines().collect();
+        let mut found = Vec::new();
+        for (i, line) in lines.iter().enumerate() {
+            let trimmed = line.trim_start();
+            let indent = &line[..line.len() - trimmed.len()];
+            let signature = ["pub ", "pub(crate) ", "pub(super) ", "async ", "const ", "unsafe "]
+                .iter()
+                .fold(trimmed, |rest, prefix| rest.strip_prefix(prefix).unwrap_or(rest));
+            let Some(rest) = signature.strip_prefix("fn ") else { continue };
+            if line.trim_end().ends_with(';') {
+                continue;
+            }
+            let close = format!("{indent}}}");
+            if let Some(end) = lines[i..].iter().position(|l| *l == close) {
+                let name: String = rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+                found.push((end + 1, name));
+            }
+        }
+        found
+    }
+
+    #[test]
+    fn no_function_over_100_lines_and_no_file_over_600() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let mut files = Vec::new();
+        for dir in ["crates/tideline-core/src", "crates/tideline-cli/src", "crates/tideline-wal/src", "src-tauri/src"] {
+            sources(&root.join(dir), &mut files);
+        }
+        let mut long = Vec::new();
+        for file in &files {
+            let text = std::fs::read_to_string(file).unwrap();
+            let name = file.strip_prefix(&root).unwrap_or(file).display().to_string();
+            if text.lines().count() > 600 {
+                long.push(format!("{name}: {} lines", text.lines().count()));
+            }
+            for (lines, function) in function_lengths(&text).into_iter().filter(|(n, _)| *n > 100) {
+                long.push(format!("{name}: fn {function}, {lines} lines"));
+            }
+        }
+        assert!(long.is_empty(), "too long to read in one sitting:\n{}", long.join("\n"));
+        assert_eq!(function_lengths("fn a() {\n    x;\n}\n"), vec![(3, "a".to_string())]);
+    }
 }

@@ -13,7 +13,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 pub trait Runner: Send + Sync {
+    /// Runs a short command to its end and returns what it printed.
     fn output(&self, cmd: &mut Command) -> io::Result<Output>;
+
+    /// Starts a long-running tool (pg_dump, pg_receivewal, …), killed if the handle is dropped.
+    fn spawn(&self, cmd: Command) -> io::Result<tokio::process::Child> {
+        tokio::process::Command::from(cmd).kill_on_drop(true).spawn()
+    }
 }
 
 pub struct SystemRunner;

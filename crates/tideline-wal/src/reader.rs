@@ -137,6 +137,15 @@ pub struct Reader {
     partial: Option<Partial>,
 }
 
+/// What the start of a page leaves to read on it.
+enum Continued {
+    /// The page's own records begin here.
+    At(usize),
+    /// The whole page continues a record: on to the next.
+    NextPage,
+    Ended(SegmentEnd),
+}
+
 impl Reader {
     pub fn new(check_crc: bool) -> Reader {
         Reader { check_crc, ..Reader::default() }
@@ -263,40 +272,14 @@ impl Reader {
                 Some(h) if h.page_addr == lsn_of(0) && h.major == seg.major => h,
                 _ => return Some(self.ended(lsn_of(0))),
             };
-            let mut pos = header.size();
-            if header.info & FIRST_IS_CONTRECORD != 0 {
-                let rem = header.rem_len as usize;
-                let here = rem.min(page_size - pos);
-                if header.info & FIRST_IS_OVERWRITE_CONTRECORD != 0 {
-                    self.partial = None;
-                } else if let Some(mut partial) = self.partial.take() {
-                    if partial.got + rem != partial.total {
-                        return Some(self.ended(lsn_of(0)));
-                    }
-                    partial.add(&page[pos..pos + here], self.check_crc);
-                    if partial.got == partial.total {
-                        let end = lsn_of(pos + here);
-                        if !self.emit(&partial, end, header.timeline, seg.major, on_record) {
-                            return Some(self.ended(partial.start));
-                        }
-                        if self.last_was_switch(partial.head()) {
-                            return Some(SegmentEnd::Switched);
-                        }
-                    } else {
-                        self.partial = Some(partial);
-                    }
-                }
-                // (With nothing pending, the record began in a segment we were not given: its
-                // rest is skipped, page by page.)
-                if here < rem {
+            let mut pos = match self.continue_record(seg, page, &header, lsn_of(0), on_record) {
+                Continued::At(pos) => pos,
+                Continued::NextPage => {
                     page_off += page_size;
                     continue;
                 }
-                pos = maxalign((pos + here) as u64) as usize;
-            } else if self.partial.take().is_some() {
-                // The continuation is missing: this page is not part of the same WAL stream.
-                return Some(self.ended(lsn_of(0)));
-            }
+                Continued::Ended(end) => return Some(end),
+            };
             // Records wholly inside the page are checked in batches (their CRCs interleave),
             // then handed over in order; the first bad one is the end of WAL.
             let mut batch = Batch::default();
@@ -371,6 +354,52 @@ impl Reader {
             page_off += page_size;
         }
         None
+    }
+
+    /// The start of a page at `page_lsn`: the rest of a record begun on an earlier page, if
+    /// one was; where the page's own records begin.
+    fn continue_record(
+        &mut self,
+        seg: &SegmentStart,
+        page: &[u8],
+        header: &PageHeader,
+        page_lsn: u64,
+        on_record: &mut dyn FnMut(&Record),
+    ) -> Continued {
+        let mut pos = header.size();
+        if header.info & FIRST_IS_CONTRECORD != 0 {
+            let rem = header.rem_len as usize;
+            let here = rem.min(seg.page_size - pos);
+            if header.info & FIRST_IS_OVERWRITE_CONTRECORD != 0 {
+                self.partial = None;
+            } else if let Some(mut partial) = self.partial.take() {
+                if partial.got + rem != partial.total {
+                    return Continued::Ended(self.ended(page_lsn));
+                }
+                partial.add(&page[pos..pos + here], self.check_crc);
+                if partial.got == partial.total {
+                    let end = page_lsn + (pos + here) as u64;
+                    if !self.emit(&partial, end, header.timeline, seg.major, on_record) {
+                        return Continued::Ended(self.ended(partial.start));
+                    }
+                    if self.last_was_switch(partial.head()) {
+                        return Continued::Ended(SegmentEnd::Switched);
+                    }
+                } else {
+                    self.partial = Some(partial);
+                }
+            }
+            // (With nothing pending, the record began in a segment we were not given: its
+            // rest is skipped, page by page.)
+            if here < rem {
+                return Continued::NextPage;
+            }
+            pos = maxalign((pos + here) as u64) as usize;
+        } else if self.partial.take().is_some() {
+            // The continuation is missing: this page is not part of the same WAL stream.
+            return Continued::Ended(self.ended(page_lsn));
+        }
+        Continued::At(pos)
     }
 
     fn ended(&mut self, at: u64) -> SegmentEnd {

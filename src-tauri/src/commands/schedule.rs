@@ -5,7 +5,7 @@ use tideline_core::health::ProfileHealth;
 use tideline_core::retention::select::RetentionPolicy;
 use tideline_core::retention::RetentionReport;
 use tideline_core::schedule::calendar::CalendarView;
-use tideline_core::schedule::run::Backups;
+use tideline_core::schedule::run::BackupWork;
 use tideline_core::schedule::when::When;
 use tideline_core::schedule::{Schedule, SchedulePreview, ScheduleRun, ScheduleSpec};
 use tideline_core::{Engine, Error};
@@ -47,7 +47,7 @@ pub fn schedule_enable(engine: State<'_, Engine>, id: String, enabled: bool) -> 
 
 #[tauri::command]
 pub async fn schedule_run_now(engine: State<'_, Engine>, id: String) -> Result<ScheduleRun, Error> {
-    engine.schedule_run_now(&id, &crate::runner::name(), &Backups).await
+    engine.schedule_run_now(&id, &crate::runner::name(), &BackupWork).await
 }
 
 #[tauri::command]

@@ -87,7 +87,7 @@ pub fn stored_segments(wal: &Path, segment_bytes: u64) -> Vec<u64> {
         .iter()
         .filter_map(|n| n.strip_suffix(".zst"))
         .filter(|n| n.len() == 24)
-        .map(|n| tideline_core::wal::names::segment(n, segment_bytes).unwrap().number)
+        .map(|n| tideline_core::wal::file_names::segment(n, segment_bytes).unwrap().number)
         .collect();
     numbers.sort();
     numbers

@@ -1,8 +1,9 @@
-// One long-running engine job (backup, restore): its id, live progress and cancellation.
+// One long-running engine job (backup, restore): its id, live progress, cancellation and how it
+// ended. JobStatus.svelte renders all of it, so a screen only starts the job and shows the result.
 import { Channel } from '@tauri-apps/api/core';
 import type { ErrorPayload } from '../bindings/ErrorPayload';
 import type { JobProgress } from '../bindings/JobProgress';
-import { jobCancel } from '../ipc';
+import { jobCancel, toErrorPayload } from '../ipc';
 
 /** A fresh job id; randomUUID where available, the same v4 shape from random bytes otherwise. */
 export function newJobId(): string {
@@ -21,19 +22,36 @@ export class Job {
   cancelling = $state(false);
   cancelError = $state<ErrorPayload | null>(null);
 
-  /** Starts `start` with a new job id and progress channel; resolves or rejects as it does. */
-  async run<T>(start: (jobId: string, onProgress: Channel<JobProgress>) => Promise<T>): Promise<T> {
+  /** Why the last run failed; null while running, after success and after a cancel. */
+  error = $state<ErrorPayload | null>(null);
+  /** The last run ended because Cancel was pressed. */
+  cancelled = $state(false);
+
+  /**
+   * Starts `start` with a new job id and progress channel. Resolves with its result, or with
+   * null when it failed (then `error` says why) or was cancelled (then `cancelled` is set).
+   */
+  async run<T>(start: (jobId: string, onProgress: Channel<JobProgress>) => Promise<T>): Promise<T | null> {
     const id = newJobId();
     this.id = id;
     this.progress = null;
     this.running = true;
     this.cancelling = false;
     this.cancelError = null;
+    this.error = null;
+    this.cancelled = false;
     const channel = new Channel<JobProgress>((progress) => {
       if (this.id === id) this.progress = progress;
     });
     try {
       return await start(id, channel);
+    } catch (e) {
+      const error = toErrorPayload(e);
+      if (this.id === id) {
+        if (error.code === 'cancelled') this.cancelled = true;
+        else this.error = error;
+      }
+      return null;
     } finally {
       if (this.id === id) {
         this.running = false;
@@ -53,7 +71,7 @@ export class Job {
     } catch (error) {
       if (this.id === id && this.running) {
         this.cancelling = false;
-        this.cancelError = error as ErrorPayload;
+        this.cancelError = toErrorPayload(error);
       }
     }
   }

@@ -75,6 +75,39 @@ pub struct SandboxRecord {
     pub creating: Option<String>,
 }
 
+impl SandboxRecord {
+    /// A sandbox this process is about to make, recorded at `created_at`: the caller says what
+    /// it is (`..SandboxRecord::being_made(…)` after its own fields); nothing is reached or
+    /// measured yet.
+    pub fn being_made(kind: SandboxKind, created_at: String) -> SandboxRecord {
+        SandboxRecord {
+            id: String::new(),
+            kind,
+            profile: String::new(),
+            system_identifier: String::new(),
+            root: String::new(),
+            major: 0,
+            port: 0,
+            database: String::new(),
+            user: String::new(),
+            backup_id: String::new(),
+            backup_chain: Vec::new(),
+            target: RecoveryTarget {
+                point: crate::pg::recovery_target::TargetPoint::Immediate,
+                exclusive: false,
+                timeline: None,
+            },
+            timeline: 1,
+            reached: Reached::default(),
+            created_at,
+            laydown_ms: 0,
+            replay_ms: 0,
+            page_checksums: None,
+            creating: Some(crate::process::this_process()),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 #[ts(export)]

@@ -2,8 +2,8 @@
 //! the WAL index (`tideline events PROFILE`), on the timeline, and as recovery targets
 //! (`tideline pitr PROFILE --before-event ID` stops just before the event's commit).
 
-pub mod names;
 pub mod rank;
+pub mod relation_names;
 
 use crate::engine::Engine;
 use crate::error::{Error, ErrorCode, Result};

@@ -188,7 +188,7 @@ impl Engine {
         let mut newest: Option<DateTime<Utc>> = None;
         let mut after = 0u64;
         for name in names {
-            let Some(seg) = crate::wal::names::segment(&name, segment_bytes) else { continue };
+            let Some(seg) = crate::wal::file_names::segment(&name, segment_bytes) else { continue };
             if let Ok(m) = std::fs::metadata(archive.path_of(&name)).and_then(|m| m.modified()) {
                 let t: DateTime<Utc> = m.into();
                 newest = Some(newest.map_or(t, |n| n.max(t)));

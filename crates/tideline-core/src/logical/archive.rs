@@ -17,6 +17,7 @@ pub struct Archive {
     pub owner: String,
     /// Read once: a restore consults the TOC for its selection, owners and extensions.
     toc_cache: std::sync::OnceLock<Vec<TocEntry>>,
+    runner: std::sync::Arc<dyn crate::process::Runner>,
 }
 
 impl Archive {
@@ -30,6 +31,11 @@ impl Archive {
         crate::repo::checksum::damaged(&self.dir, &self.manifest.files)
     }
 
+    /// The engine's runner, for the tools that read this archive.
+    pub(crate) fn runner(&self) -> &dyn crate::process::Runner {
+        self.runner.as_ref()
+    }
+
     pub fn is_plain(&self) -> bool {
         self.manifest.options.format == DumpFormat::Plain
     }
@@ -39,7 +45,7 @@ impl Archive {
     fn schemas_named_in_manifest(&self) -> Vec<String> {
         let options = &self.manifest.options;
         let counted = self.manifest.row_counts.tables.iter().map(|t| t.schema.clone());
-        let selected = options.tables.iter().filter_map(|t| crate::pg::names::parse_table(t).ok()?.schema);
+        let selected = options.tables.iter().filter_map(|t| crate::pg::table_names::parse_table(t).ok()?.schema);
         let mut schemas: Vec<String> = counted.chain(selected).chain(options.schemas.iter().cloned()).collect();
         schemas.sort();
         schemas.dedup();
@@ -57,12 +63,9 @@ impl Archive {
                 "Plain dumps restore whole with psql; back up in the directory or custom format to pick objects.",
             ));
         }
-        let out = std::process::Command::new(pg_restore.path("pg_restore"))
-            .arg("--list")
-            .arg("--verbose")
-            .arg(self.artifact())
-            .output()
-            .map_err(|e| Error::io("running pg_restore --list", e))?;
+        let mut list = std::process::Command::new(pg_restore.path("pg_restore"));
+        list.arg("--list").arg("--verbose").arg(self.artifact());
+        let out = self.runner.output(&mut list).map_err(|e| Error::io("running pg_restore --list", e))?;
         if !out.status.success() {
             return Err(Error::new(
                 ErrorCode::VerifyFailed,
@@ -92,7 +95,14 @@ impl Engine {
                 "Run `tideline repo rescan` to bring the catalog in line with the repository.",
             ));
         }
-        Ok(Archive { id: id.to_string(), dir, manifest, owner: record.profile, toc_cache: Default::default() })
+        Ok(Archive {
+            id: id.to_string(),
+            dir,
+            manifest,
+            owner: record.profile,
+            toc_cache: Default::default(),
+            runner: self.shared_runner(),
+        })
     }
 
     /// pg_restore able to read the backup `manifest` describes, for a `server_major` server.

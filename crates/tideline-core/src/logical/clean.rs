@@ -6,7 +6,7 @@
 //! constraints (its foreign keys) are still dropped, and every other error still stops the run.
 
 use super::toc::TocEntry;
-use crate::pg::names::quote_ident;
+use crate::pg::table_names::quote_ident;
 
 /// The spellings pg_dump may use for `schema.name` (each part quoted or not).
 fn spellings(schema: &str, name: &str) -> Vec<String> {

@@ -7,13 +7,14 @@ use crate::catalog::backups::BackupRecord;
 use crate::engine::Engine;
 use crate::error::{Error, ErrorCode, Result};
 use crate::job::Job;
-use crate::pg::names::{self, Relation};
 use crate::pg::server::query_failed;
+use crate::pg::table_names::{self, Relation};
 use crate::pg::tool_run::{run_watched, TableSizes};
 use crate::repo::checksum;
 use crate::repo::early_hash::EarlyHashes;
+use crate::repo::finished::FinishedRun;
 use crate::repo::ids::new_backup_id;
-use crate::repo::manifest::{Manifest, RowCountStatus, RowCounts, TableCount, FORMAT_VERSION};
+use crate::repo::manifest::{RowCountStatus, RowCounts, TableCount};
 use crate::repo::options::{DumpFormat, DumpOptions};
 use std::time::Instant;
 use tokio_postgres::Client;
@@ -82,7 +83,7 @@ async fn count_rows(client: &Client, opts: &DumpOptions, tables: &[(String, Stri
     let mut counts = Vec::with_capacity(tables.len());
     for (schema, table) in tables {
         // ONLY: pg_dump writes each table's own rows; children are counted as themselves.
-        let sql = format!("SELECT count(*) FROM ONLY {}", names::exact_pattern(schema, table));
+        let sql = format!("SELECT count(*) FROM ONLY {}", table_names::exact_pattern(schema, table));
         let rows: i64 = client.query_one(&sql, &[]).await.map_err(query_failed("counting rows"))?.get(0);
         counts.push(TableCount { schema: schema.clone(), table: table.clone(), rows });
     }
@@ -137,18 +138,7 @@ fn finished_data_file(dir: &std::path::Path, line: &str) -> Option<std::path::Pa
 impl Engine {
     pub async fn backup(&self, profile_name: &str, opts: &DumpOptions, job: &Job) -> Result<BackupRecord> {
         job.phase("connecting");
-        if opts.schema_only && opts.data_only {
-            return Err(Error::invalid_input(
-                "--schema-only and --data-only exclude each other",
-                "Choose one, or neither for both.",
-            ));
-        }
-        if opts.jobs.is_some() && opts.format != DumpFormat::Directory {
-            return Err(Error::invalid_input(
-                "--jobs needs the directory format",
-                "Use --format directory (the default) for a parallel dump.",
-            ));
-        }
+        check_options(opts)?;
         let (source, plan) = self.open_dump_source(profile_name, opts).await?;
         let DumpSource { profile, password, draft, client } = source;
         client
@@ -197,49 +187,63 @@ impl Engine {
                 early.add(file);
             }
         };
-        let dumping = run_watched(cc, &log_path, "pg_dump", job, "dumping", &sizes, ErrorCode::BackupFailed, &on_line);
+        let dumping = run_watched(
+            self.runner(),
+            cc,
+            &log_path,
+            "pg_dump",
+            job,
+            "dumping",
+            &sizes,
+            ErrorCode::BackupFailed,
+            &on_line,
+        );
         let (row_counts, ()) = tokio::try_join!(counting, dumping)?;
         job.phase("checksumming");
         client.batch_execute("COMMIT").await.map_err(query_failed("ending the snapshot transaction"))?;
 
         let files = checksum::inventory_with(staging.path(), &[crate::repo::MANIFEST], early.finish())?;
-        let size_bytes = files.iter().map(|f| f.size_bytes).sum();
         let resolved = DumpOptions {
             database: Some(draft.database.clone()),
             jobs: plan.jobs,
             compress: plan.compress.clone(),
             ..opts.clone()
         };
-        let command = staging.recorded_command("pg_dump", &args);
-        let manifest = Manifest {
-            format_version: FORMAT_VERSION,
-            id: id.clone(),
+        let run = FinishedRun {
+            id,
             kind: crate::repo::manifest::BackupKind::Logical,
-            profile: profile.name.clone(),
-            profile_id: Some(profile.id.clone()),
+            profile: (profile.name.clone(), profile.id.clone()),
             database: draft.database.clone(),
-            server_version: plan.server_version.clone(),
-            server_major: plan.server_major,
-            tool_version: plan.inst.version.clone(),
-            tool_major: plan.inst.major,
-            tool_choice: Some(crate::tools::choice_reason("pg_dump", &plan.inst, plan.server_major)),
+            server: (plan.server_version.clone(), plan.server_major),
+            tool: plan.inst.used("pg_dump", plan.server_major, args),
             options: resolved,
             artifact: artifact.into(),
-            command,
             started_at,
-            finished_at: self.clock.now_rfc3339(),
-            duration_ms: started.elapsed().as_millis() as u64,
-            size_bytes,
+            started,
             files,
             row_counts,
             database_size_bytes: Some(database_size),
             physical: None,
-            status: crate::repo::manifest::BackupStatus::Complete,
         };
-        let record = self.commit_backup(staging, &manifest)?;
-        tracing::info!(id = %id, bytes = size_bytes, ms = manifest.duration_ms, "backup complete");
-        Ok(record)
+        self.finish_backup(staging, run)
     }
+}
+
+/// Options that cannot go together are refused before anything connects.
+fn check_options(opts: &DumpOptions) -> Result<()> {
+    if opts.schema_only && opts.data_only {
+        return Err(Error::invalid_input(
+            "--schema-only and --data-only exclude each other",
+            "Choose one, or neither for both.",
+        ));
+    }
+    if opts.jobs.is_some() && opts.format != DumpFormat::Directory {
+        return Err(Error::invalid_input(
+            "--jobs needs the directory format",
+            "Use --format directory (the default) for a parallel dump.",
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 use super::compression;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::pg::names::{self, Relation};
+use crate::pg::table_names::{self, Relation};
 use crate::profile::{Profile, ProfileDraft};
 use crate::repo::options::{DumpFormat, DumpOptions};
 use crate::secret::Secret;
@@ -73,14 +73,14 @@ impl Engine {
         }
         let mut selected = Vec::new();
         for spec in &opts.tables {
-            selected.extend(names::resolve(client, spec).await?);
+            selected.extend(table_names::resolve(client, spec).await?);
         }
         let mut excluded = Vec::new();
         for spec in &opts.exclude_tables {
-            excluded.extend(names::resolve(client, spec).await?);
+            excluded.extend(table_names::resolve(client, spec).await?);
         }
         for schema in opts.schemas.iter().chain(&opts.exclude_schemas) {
-            names::check_schema(client, schema).await?;
+            table_names::check_schema(client, schema).await?;
         }
         let jobs = match opts.format {
             DumpFormat::Directory => Some(opts.jobs.unwrap_or_else(default_jobs)),
@@ -95,14 +95,14 @@ impl Engine {
         let (DumpSource { profile, draft, .. }, plan) = self.open_dump_source(profile_name, opts).await?;
         let file = self.repository()?.logical_dir(&profile.name, &draft.database).join(opts.format.artifact());
         let mut words = vec![
-            format!("PGHOST={}", crate::pg::names::shell_quote(&draft.host)),
+            format!("PGHOST={}", crate::pg::table_names::shell_quote(&draft.host)),
             format!("PGPORT={}", draft.port),
-            format!("PGUSER={}", crate::pg::names::shell_quote(&draft.user)),
-            format!("PGDATABASE={}", crate::pg::names::shell_quote(&draft.database)),
+            format!("PGUSER={}", crate::pg::table_names::shell_quote(&draft.user)),
+            format!("PGDATABASE={}", crate::pg::table_names::shell_quote(&draft.database)),
             format!("PGSSLMODE={}", draft.sslmode.as_str()),
-            crate::pg::names::shell_quote(&plan.inst.path("pg_dump").display().to_string()),
+            crate::pg::table_names::shell_quote(&plan.inst.path("pg_dump").display().to_string()),
         ];
-        words.extend(dump_args(&plan, opts, &file, None).iter().map(|a| crate::pg::names::shell_quote(a)));
+        words.extend(dump_args(&plan, opts, &file, None).iter().map(|a| crate::pg::table_names::shell_quote(a)));
         Ok(words.join(" "))
     }
 }
@@ -128,16 +128,16 @@ pub(crate) fn dump_args(plan: &DumpPlan, opts: &DumpOptions, file: &Path, snapsh
     // Exact names: one quoted pattern per relation, partitions listed one by one (pg_dump -t of a
     // partitioned parent brings no partition rows before 16).
     for r in &plan.selected {
-        args.push(format!("--table={}", names::exact_pattern(&r.schema, &r.name)));
+        args.push(format!("--table={}", table_names::exact_pattern(&r.schema, &r.name)));
     }
     for r in &plan.excluded {
-        args.push(format!("--exclude-table={}", names::exact_pattern(&r.schema, &r.name)));
+        args.push(format!("--exclude-table={}", table_names::exact_pattern(&r.schema, &r.name)));
     }
     for s in &opts.schemas {
-        args.push(format!("--schema={}", names::quote_ident(s)));
+        args.push(format!("--schema={}", table_names::quote_ident(s)));
     }
     for s in &opts.exclude_schemas {
-        args.push(format!("--exclude-schema={}", names::quote_ident(s)));
+        args.push(format!("--exclude-schema={}", table_names::quote_ident(s)));
     }
     if !plan.selected.is_empty() || !opts.schemas.is_empty() {
         args.push("--strict-names".into());

@@ -9,8 +9,9 @@ use crate::job::Job;
 use crate::pg::server::server_version;
 use crate::pg::tool_run::{run_logged, TableSizes};
 use crate::repo::checksum;
+use crate::repo::finished::FinishedRun;
 use crate::repo::ids::new_backup_id;
-use crate::repo::manifest::{Manifest, RowCountStatus, RowCounts, FORMAT_VERSION};
+use crate::repo::manifest::RowCounts;
 use crate::repo::options::{DumpFormat, DumpOptions};
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
@@ -66,42 +67,36 @@ impl Engine {
         let log_path = staging.path().join("pg_dump.log");
         let mut cc = crate::libpq_env::client_command(&inst.path("pg_dumpall"), &draft, password.as_ref())?;
         cc.command.args(&args);
-        run_logged(cc, &log_path, "pg_dumpall", job, "dumping", &TableSizes::new(), ErrorCode::BackupFailed).await?;
+        run_logged(
+            self.runner(),
+            cc,
+            &log_path,
+            "pg_dumpall",
+            job,
+            "dumping",
+            &TableSizes::new(),
+            ErrorCode::BackupFailed,
+        )
+        .await?;
         job.phase("checksumming");
 
         let files = checksum::inventory(staging.path(), &[crate::repo::MANIFEST])?;
-        let command = staging.recorded_command("pg_dumpall", &args);
-        let manifest = Manifest {
-            format_version: FORMAT_VERSION,
-            id: id.clone(),
+        let run = FinishedRun {
+            id,
             kind: mode.kind(),
-            profile: profile.name.clone(),
-            profile_id: Some(profile.id.clone()),
+            profile: (profile.name.clone(), profile.id.clone()),
             database: crate::repo::CLUSTER_DIR.into(),
-            server_version,
-            server_major,
-            tool_version: inst.version.clone(),
-            tool_major: inst.major,
-            tool_choice: Some(crate::tools::choice_reason("pg_dumpall", &inst, server_major)),
+            server: (server_version, server_major),
+            tool: inst.used("pg_dumpall", server_major, args),
             options: DumpOptions { format: DumpFormat::Plain, ..Default::default() },
             artifact: artifact.into(),
-            command,
             started_at,
-            finished_at: self.clock.now_rfc3339(),
-            duration_ms: started.elapsed().as_millis() as u64,
-            size_bytes: files.iter().map(|f| f.size_bytes).sum(),
+            started,
             files,
-            row_counts: RowCounts {
-                status: RowCountStatus::Skipped,
-                reason: Some("pg_dumpall backups carry no row counts; back up each database for those".into()),
-                tables: vec![],
-            },
+            row_counts: RowCounts::skipped("pg_dumpall backups carry no row counts; back up each database for those"),
             database_size_bytes: None,
             physical: None,
-            status: crate::repo::manifest::BackupStatus::Complete,
         };
-        let record = self.commit_backup(staging, &manifest)?;
-        tracing::info!(id = %id, kind = %mode.kind(), "pg_dumpall complete");
-        Ok(record)
+        self.finish_backup(staging, run)
     }
 }

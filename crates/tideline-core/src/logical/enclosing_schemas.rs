@@ -5,8 +5,8 @@
 use super::archive::Archive;
 use super::toc::TocEntry;
 use crate::error::Result;
-use crate::pg::names::{parse_table, quote_ident};
 use crate::pg::server::query_failed;
+use crate::pg::table_names::{parse_table, quote_ident};
 use std::collections::BTreeSet;
 
 /// Schemas present from initdb on: never created.

@@ -92,9 +92,12 @@ impl Engine {
         if let Some(options) = super::lock_waits::restore_session_options(admin, draft, password, server_major).await {
             cc.command.env("PGOPTIONS", options);
         }
-        let out = tokio::process::Command::from(std::mem::replace(&mut cc.command, std::process::Command::new("true")))
-            .kill_on_drop(true)
-            .output()
+        cc.command.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+        let out = self
+            .runner()
+            .spawn(std::mem::replace(&mut cc.command, std::process::Command::new("true")))
+            .map_err(|e| Error::io("running psql", e))?
+            .wait_with_output()
             .await
             .map_err(|e| Error::io("running psql", e))?;
         drop(cc);
@@ -121,7 +124,7 @@ impl Engine {
 
 /// The script without `CREATE ROLE me;` / `ALTER ROLE me WITH …;`, and whether any was there.
 fn without_role(script: &str, role: &str) -> (String, bool) {
-    let names = [role.to_string(), crate::pg::names::quote_ident(role)];
+    let names = [role.to_string(), crate::pg::table_names::quote_ident(role)];
     let is_mine = |l: &str| {
         names.iter().any(|n| l == format!("CREATE ROLE {n};") || l.starts_with(&format!("ALTER ROLE {n} WITH ")))
     };

@@ -11,8 +11,8 @@ use crate::cluster::scratch::ScratchCluster;
 use crate::engine::Engine;
 use crate::error::{Error, ErrorCode, Result};
 use crate::job::Job;
-use crate::pg::names::{display, quote_ident};
 use crate::pg::server::query_failed;
+use crate::pg::table_names::{display, quote_ident};
 use crate::pg::tool_run::{run_logged, TableSizes};
 use crate::profile::ProfileDraft;
 use crate::secret::Secret;
@@ -80,57 +80,12 @@ impl Engine {
         self.run_restore(archive, &dest, &scratch_opts, selection, job).await?;
 
         let client = crate::connect::connect(&scratch_db, Some(&scratch.password)).await?;
-        let taken: i64 = client
-            .query_one("SELECT count(*) FROM pg_namespace WHERE nspname = $1", &[&new_schema])
-            .await
-            .map_err(query_failed("inspecting the scratch database"))?
-            .get(0);
-        if taken > 0 {
-            return Err(Error::invalid_input(
-                format!("the backup itself has a schema named '{new_schema}'"),
-                "Choose a name for --into-schema that the backup does not use.",
-            ));
-        }
-        client
-            .batch_execute(&format!("ALTER SCHEMA {} RENAME TO {}", quote_ident(&old_schema), quote_ident(new_schema)))
-            .await
-            .map_err(query_failed("renaming the schema"))?;
-        // Function bodies are text: list those that still name the old schema.
-        let functions = client
-            .query(
-                "SELECT p.proname::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-                 WHERE n.nspname = $1 AND p.prosrc LIKE '%' || $2 || '%' ORDER BY 1",
-                &[&new_schema, &old_schema],
-            )
-            .await
-            .map_err(query_failed("reading functions"))?;
-        for f in functions {
-            let name: String = f.get(0);
-            report.warnings.push(format!(
-                "function {} mentions schema '{old_schema}' in its body, which was not rewritten; review it",
-                display(new_schema, &name)
-            ));
-        }
+        rename_schema(&client, &old_schema, new_schema, report).await?;
 
         job.phase("moving the schema");
         let scratch_dir =
             tempfile::Builder::new().prefix("tideline-schema-").tempdir().map_err(|e| Error::io("scratch", e))?;
-        let dump = scratch_dir.path().join("schema.dump");
-        let pg_dump = self.tools()?.client_for(scratch.major(), "pg_dump")?.clone();
-        let mut cc = crate::libpq_env::client_command(&pg_dump.path("pg_dump"), &scratch_db, Some(&scratch.password))?;
-        cc.command.args(["--verbose", "--format=c", "--no-owner", "--compress=0"]);
-        cc.command.arg(format!("--schema={}", quote_ident(new_schema))).arg(format!("--file={}", dump.display()));
-        run_logged(
-            cc,
-            &scratch_dir.path().join("dump.log"),
-            "pg_dump",
-            job,
-            "moving the schema",
-            &TableSizes::new(),
-            ErrorCode::RestoreFailed,
-        )
-        .await?;
-
+        let dump = self.dump_schema(&scratch, &scratch_db, new_schema, scratch_dir.path(), job).await?;
         let tools = self.tools()?;
         report.tool_choice = Some(crate::tools::choice_reason(
             "pg_restore",
@@ -138,6 +93,7 @@ impl Engine {
             scratch.major(),
         ));
         let cc = super::older_servers::restore_in_one_transaction(
+            self.runner(),
             &tools,
             scratch.major(),
             &dump,
@@ -153,8 +109,74 @@ impl Engine {
         ));
         crate::home::ensure_private_dir(log.parent().unwrap_or(self.home()))?;
         job.phase("restoring");
-        run_logged(cc, &log, "pg_restore", job, "restoring", &TableSizes::new(), ErrorCode::RestoreFailed).await?;
+        run_logged(
+            self.runner(),
+            cc,
+            &log,
+            "pg_restore",
+            job,
+            "restoring",
+            &TableSizes::new(),
+            ErrorCode::RestoreFailed,
+        )
+        .await?;
         report.log_path = Some(log.display().to_string());
         Ok(())
     }
+
+    /// The renamed schema, dumped from the scratch database into `dir`.
+    async fn dump_schema(
+        &self,
+        scratch: &ScratchCluster,
+        scratch_db: &ProfileDraft,
+        schema: &str,
+        dir: &std::path::Path,
+        job: &Job,
+    ) -> Result<std::path::PathBuf> {
+        let dump = dir.join("schema.dump");
+        let pg_dump = self.tools()?.client_for(scratch.major(), "pg_dump")?.clone();
+        let mut cc = crate::libpq_env::client_command(&pg_dump.path("pg_dump"), scratch_db, Some(&scratch.password))?;
+        cc.command.args(["--verbose", "--format=c", "--no-owner", "--compress=0"]);
+        cc.command.arg(format!("--schema={}", quote_ident(schema))).arg(format!("--file={}", dump.display()));
+        let (log, sizes) = (dir.join("dump.log"), TableSizes::new());
+        run_logged(self.runner(), cc, &log, "pg_dump", job, "moving the schema", &sizes, ErrorCode::RestoreFailed)
+            .await?;
+        Ok(dump)
+    }
+}
+
+/// In the scratch database: the restored schema renamed, and a warning for each function whose
+/// body (text, not rewritten) still names the old one.
+async fn rename_schema(client: &Client, old_schema: &str, new_schema: &str, report: &mut RestoreReport) -> Result<()> {
+    let taken: i64 = client
+        .query_one("SELECT count(*) FROM pg_namespace WHERE nspname = $1", &[&new_schema])
+        .await
+        .map_err(query_failed("inspecting the scratch database"))?
+        .get(0);
+    if taken > 0 {
+        return Err(Error::invalid_input(
+            format!("the backup itself has a schema named '{new_schema}'"),
+            "Choose a name for --into-schema that the backup does not use.",
+        ));
+    }
+    client
+        .batch_execute(&format!("ALTER SCHEMA {} RENAME TO {}", quote_ident(old_schema), quote_ident(new_schema)))
+        .await
+        .map_err(query_failed("renaming the schema"))?;
+    let functions = client
+        .query(
+            "SELECT p.proname::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+             WHERE n.nspname = $1 AND p.prosrc LIKE '%' || $2 || '%' ORDER BY 1",
+            &[&new_schema, &old_schema],
+        )
+        .await
+        .map_err(query_failed("reading functions"))?;
+    for f in functions {
+        let name: String = f.get(0);
+        report.warnings.push(format!(
+            "function {} mentions schema '{old_schema}' in its body, which was not rewritten; review it",
+            display(new_schema, &name)
+        ));
+    }
+    Ok(())
 }

@@ -116,7 +116,9 @@ pub fn copy_without_newer_settings(from: &Path, to: &Path, server_major: u32) ->
 /// `options` (e.g. `--no-owner`): pg_restore itself when its major is the server's or older,
 /// else its script — written into `scratch`, without what the server lacks — run by psql in one
 /// transaction.
+#[allow(clippy::too_many_arguments)]
 pub fn restore_in_one_transaction(
+    runner: &dyn crate::process::Runner,
     tools: &ToolInventory,
     server_major: u32,
     archive: &Path,
@@ -133,12 +135,9 @@ pub fn restore_in_one_transaction(
         return Ok(cc);
     }
     let script = scratch.join("restore.sql");
-    let out = std::process::Command::new(pg_restore.path("pg_restore"))
-        .arg(format!("--file={}", script.display()))
-        .args(options)
-        .arg(archive)
-        .output()
-        .map_err(|e| Error::io("running pg_restore", e))?;
+    let mut write_script = std::process::Command::new(pg_restore.path("pg_restore"));
+    write_script.arg(format!("--file={}", script.display())).args(options).arg(archive);
+    let out = runner.output(&mut write_script).map_err(|e| Error::io("running pg_restore", e))?;
     if !out.status.success() {
         return Err(Error::new(
             crate::error::ErrorCode::RestoreFailed,

@@ -3,8 +3,7 @@
 //! written; a table selection becomes an exact `-L` list.
 
 use super::archive::Archive;
-use super::clean;
-use super::preflight::{check_sections, role_map};
+use super::preflight::check_sections;
 use super::restore_plan::{RestorePlan, RestoreServer};
 use super::row_counts::Counting;
 use super::toc::{self, Selection};
@@ -14,7 +13,6 @@ use crate::job::Job;
 use crate::pg::server::{query_failed, server_version};
 use crate::pg::tool_run::{run_logged, TableSizes};
 use crate::repo::manifest::TableCount;
-use crate::repo::options::DumpFormat;
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
 use ts_rs::TS;
@@ -193,7 +191,7 @@ impl Engine {
             admin
                 .batch_execute(&format!(
                     "CREATE DATABASE {} TEMPLATE template0",
-                    crate::pg::names::quote_ident(&opts.to_db)
+                    crate::pg::table_names::quote_ident(&opts.to_db)
                 ))
                 .await
                 .map_err(query_failed("creating the target database"))?;
@@ -238,7 +236,8 @@ impl Engine {
             Err(e) => {
                 // A database created for this restore holds nothing of the user's: remove it.
                 if !exists {
-                    let drop = format!("DROP DATABASE IF EXISTS {}", crate::pg::names::quote_ident(&target.database));
+                    let drop =
+                        format!("DROP DATABASE IF EXISTS {}", crate::pg::table_names::quote_ident(&target.database));
                     if let Err(d) = admin.batch_execute(&drop).await {
                         tracing::warn!(error = %d, "could not drop the database created for a failed restore");
                     }
@@ -354,7 +353,6 @@ impl Engine {
         selection: Option<&Selection>,
         job: &Job,
     ) -> Result<Restored> {
-        let (target, password, server_major) = (dest.draft, dest.password, dest.server_major);
         let logs = self.home().join("logs").join("restores");
         crate::home::ensure_private_dir(&logs)?;
         let log_path = logs.join(format!("{}-{}.log", archive.id, self.clock.now().format("%Y%m%dT%H%M%S")));
@@ -362,149 +360,61 @@ impl Engine {
             .prefix("tideline-restore-")
             .tempdir()
             .map_err(|e| Error::io("creating a temporary directory", e))?;
-        let map = role_map(opts)?;
-        // What both ways of running pg_restore share: owners, sections, the -L selection.
-        let mut shared = Vec::new();
-        if opts.no_owner || opts.owner.is_some() {
-            shared.push("--no-owner".to_string());
-        }
-        // pg_restore sends SET ROLE itself, and writes it into a script it makes.
-        if let Some(owner) = &opts.owner {
-            shared.push(format!("--role={owner}"));
-        }
-        if opts.sandbox {
-            shared.push("--no-privileges".to_string());
-        }
-        shared.extend(opts.sections.iter().map(|section| format!("--section={section}")));
-        if let Some(sel) = selection {
-            let list = scratch.path().join("restore.list");
-            std::fs::write(&list, sel.list_file()).map_err(|e| Error::io("writing the restore list", e))?;
-            shared.push(format!("--use-list={}", list.display()));
-        }
-        let psql_script = |file: &std::path::Path| -> Result<crate::libpq_env::ClientCommand> {
-            let psql = self.client_tool_for(&archive.manifest, server_major, "psql")?;
-            let mut cc = crate::libpq_env::client_command(&psql.path("psql"), target, password)?;
-            cc.command.args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "--single-transaction", "-f"]).arg(file);
-            Ok(cc)
-        };
-        // A pg_restore newer than the server writes settings it lacks: run its script without them.
-        let older_server = !archive.is_plain()
-            && super::older_servers::needs_filter(server_major)
-            && self.pg_restore_for(&archive.manifest, server_major)?.major > server_major;
-        // A parallel restore's planner statistics, restored once the rows are in (statistics.rs).
-        let mut statistics_after = None;
-        // pg_restore writes a script that psql runs (rather than restoring itself).
-        let via_script = !archive.is_plain() && (opts.clean || !map.is_empty() || older_server);
-        let mut cc = if via_script {
-            // pg_restore --clean cannot drop a partition's inherited constraints and indexes,
-            // and with --single-transaction that aborts the whole restore; pg_restore cannot
-            // map roles at all. So: let pg_restore write the script, let those drops pass over
-            // exactly that refusal (clean.rs), map the roles (role_map.rs), and run it with psql
-            // in one transaction.
-            let pg_restore = self.pg_restore_for(&archive.manifest, server_major)?;
-            let script = scratch.path().join("restore.sql");
-            let mut gen = std::process::Command::new(pg_restore.path("pg_restore"));
-            if opts.clean {
-                gen.args(["--clean", "--if-exists"]);
-            }
-            gen.arg(format!("--file={}", script.display())).args(&shared);
-            let out = gen.arg(archive.artifact()).output().map_err(|e| Error::io("running pg_restore", e))?;
-            if !out.status.success() {
-                return Err(Error::new(
-                    ErrorCode::RestoreFailed,
-                    format!("pg_restore could not read the archive: {}", String::from_utf8_lossy(&out.stderr).trim()),
-                    "`tideline verify` checks the backup.",
-                ));
-            }
-            let mut text = std::fs::read_to_string(&script).map_err(|e| Error::io("reading the restore script", e))?;
-            if opts.clean {
-                text = clean::tolerate_partition_drops(&text, &archive.toc(&pg_restore)?);
-            }
-            if !map.is_empty() {
-                text = super::role_map::apply(&text, &map);
-            }
-            if older_server {
-                text = super::older_servers::without_newer_settings(&text, server_major);
-            }
-            std::fs::write(&script, text).map_err(|e| Error::io("writing the restore script", e))?;
-            psql_script(&script)?
-        } else if archive.is_plain() && super::older_servers::needs_filter(server_major) {
-            // A plain script from pg_dump 17 or later may set what this server lacks.
-            let script = scratch.path().join("restore.sql");
-            super::older_servers::copy_without_newer_settings(&archive.artifact(), &script, server_major)?;
-            psql_script(&script)?
-        } else if archive.is_plain() {
-            psql_script(&archive.artifact())?
-        } else {
-            let pg_restore = self.pg_restore_for(&archive.manifest, server_major)?;
-            let mut cc = crate::libpq_env::client_command(&pg_restore.path("pg_restore"), target, password)?;
-            // A conninfo with only dbname (quoted, so a name with '=' stays a name); the rest of
-            // the connection comes from the environment.
-            cc.command.args(["--verbose", "--exit-on-error"]).arg(crate::libpq_env::dbname_arg(&target.database));
-            // Into a database made for this restore, parallel jobs by default: a failure drops
-            // that database, so nothing half-restored remains. Into an existing one, a single
-            // transaction, so a failure leaves it as it was.
-            // pg_restore runs jobs only from custom and directory archives.
-            let parallel = matches!(archive.manifest.options.format, DumpFormat::Custom | DumpFormat::Directory);
-            let jobs = opts.jobs.unwrap_or(if dest.fresh && parallel { super::dump_args::default_jobs() } else { 1 });
-            if jobs > 1 && !parallel {
-                return Err(Error::invalid_input(
-                    "--jobs needs a custom or directory backup; pg_restore reads tar archives with one job",
-                    "Leave out --jobs for this backup.",
-                ));
-            }
-            if jobs > 1 {
-                cc.command.arg(format!("--jobs={jobs}"));
-                if super::statistics::after_data(archive, &pg_restore, &opts.sections)? {
-                    cc.command.arg("--no-statistics");
-                    statistics_after = Some(pg_restore.clone());
-                }
-            } else {
-                // All or nothing where pg_restore allows it (not with --jobs).
-                cc.command.arg("--single-transaction");
-            }
-            cc.command.args(&shared).arg(archive.artifact());
-            cc
-        };
-        if let Some(options) = &dest.session_options {
-            cc.command.env("PGOPTIONS", options);
-        }
-        let tool = if archive.is_plain() || via_script { "psql" } else { "pg_restore" };
-        let ran = self.client_tool_for(&archive.manifest, server_major, tool)?;
+        let command = self.restore_command(archive, dest, opts, selection, scratch.path())?;
+        let ran = self.client_tool_for(&archive.manifest, dest.server_major, command.tool)?;
         let tool_choice =
-            crate::tools::choice_reason_for_archive(tool, &ran, server_major, archive.manifest.tool_major);
-        match run_logged(cc, &log_path, tool, job, "restoring", &TableSizes::new(), ErrorCode::RestoreFailed).await {
-            Err(e) if e.code == ErrorCode::RestoreFailed => {
-                let text = std::fs::read_to_string(&log_path).unwrap_or_default();
-                let tail: Vec<&str> = text
-                    .lines()
-                    .filter(|l| l.contains("error") || l.contains("ERROR") || l.contains("FATAL"))
-                    .take(8)
-                    .collect();
-                return Err(Error::new(
-                    ErrorCode::RestoreFailed,
-                    format!("the restore into '{}' failed:\n{}", target.database, tail.join("\n")),
-                    format!(
-                        "The full output is in {}. {}",
-                        log_path.display(),
-                        if dest.fresh {
-                            "The database created for this restore was removed."
-                        } else {
-                            "The restore ran in one transaction, so nothing was applied."
-                        }
-                    ),
-                ));
-            }
+            crate::tools::choice_reason_for_archive(command.tool, &ran, dest.server_major, archive.manifest.tool_major);
+        let sizes = TableSizes::new();
+        match run_logged(
+            self.runner(),
+            command.cc,
+            &log_path,
+            command.tool,
+            job,
+            "restoring",
+            &sizes,
+            ErrorCode::RestoreFailed,
+        )
+        .await
+        {
+            Err(e) if e.code == ErrorCode::RestoreFailed => return Err(restore_failed(&log_path, dest)),
             other => other?,
         }
-        if let Some(pg_restore) = statistics_after {
+        if let Some(pg_restore) = command.statistics_after {
             let stats_log = log_path.with_extension("statistics.log");
             let options = dest.session_options.as_deref();
-            super::statistics::restore(archive, &pg_restore, &shared, target, password, options, &stats_log, job)
-                .await?;
+            let (target, password) = (dest.draft, dest.password);
+            super::statistics::restore(
+                archive,
+                &pg_restore,
+                &command.shared,
+                target,
+                password,
+                options,
+                &stats_log,
+                job,
+            )
+            .await?;
         }
         Ok(Restored { log_path, tool_choice })
     }
+}
+
+/// The restore failed: its errors from the log, and what became of the database.
+fn restore_failed(log_path: &std::path::Path, dest: &Destination<'_>) -> Error {
+    let text = std::fs::read_to_string(log_path).unwrap_or_default();
+    let tail: Vec<&str> =
+        text.lines().filter(|l| l.contains("error") || l.contains("ERROR") || l.contains("FATAL")).take(8).collect();
+    let undone = if dest.fresh {
+        "The database created for this restore was removed."
+    } else {
+        "The restore ran in one transaction, so nothing was applied."
+    };
+    Error::new(
+        ErrorCode::RestoreFailed,
+        format!("the restore into '{}' failed:\n{}", dest.draft.database, tail.join("\n")),
+        format!("The full output is in {}. {undone}", log_path.display()),
+    )
 }
 
 /// A sandbox keeps the database's name unless told otherwise, and has none of the source's

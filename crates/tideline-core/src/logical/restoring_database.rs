@@ -6,8 +6,8 @@
 //! this machine drops one whose writer is gone.
 
 use crate::error::{Error, ErrorCode, Result};
-use crate::pg::names::quote_ident;
 use crate::pg::server::query_failed;
+use crate::pg::table_names::quote_ident;
 use tokio_postgres::Client;
 
 const MARK: &str = "tideline restore ";

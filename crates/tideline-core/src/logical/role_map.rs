@@ -6,7 +6,7 @@
 //! ROLE old …` — never names inside definitions or data.
 
 use crate::error::{Error, Result};
-use crate::pg::names::quote_ident;
+use crate::pg::table_names::quote_ident;
 
 pub fn parse(spec: &str) -> Result<(String, String)> {
     match spec.split_once('=') {

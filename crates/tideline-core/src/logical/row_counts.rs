@@ -11,7 +11,7 @@
 //! Scanning 1.2 GB back cost 0.16 s of a 7 s restore.
 
 use crate::error::Result;
-use crate::pg::names::exact_pattern;
+use crate::pg::table_names::exact_pattern;
 use crate::profile::ProfileDraft;
 use crate::repo::manifest::TableCount;
 use crate::secret::Secret;

@@ -42,6 +42,15 @@ pub(crate) async fn restore(
     if let Some(options) = session_options {
         cc.command.env("PGOPTIONS", options);
     }
-    run_logged(cc, log_path, "pg_restore", job, "restoring statistics", &TableSizes::new(), ErrorCode::RestoreFailed)
-        .await
+    run_logged(
+        archive.runner(),
+        cc,
+        log_path,
+        "pg_restore",
+        job,
+        "restoring statistics",
+        &TableSizes::new(),
+        ErrorCode::RestoreFailed,
+    )
+    .await
 }

@@ -115,13 +115,13 @@ impl Engine {
                     Some(got) if got.rows == want.rows => report.tables_compared += 1,
                     Some(got) => report.problems.push(format!(
                         "{}: {} rows restored, {} in the manifest",
-                        crate::pg::names::display(&want.schema, &want.table),
+                        crate::pg::table_names::display(&want.schema, &want.table),
                         got.rows,
                         want.rows
                     )),
                     None => report.problems.push(format!(
                         "{} is missing after the restore",
-                        crate::pg::names::display(&want.schema, &want.table)
+                        crate::pg::table_names::display(&want.schema, &want.table)
                     )),
                 }
             }
@@ -146,7 +146,14 @@ impl Engine {
             }
         };
         let data = archive.dir.join(&archive.manifest.artifact);
-        match crate::physical::basebackup::verify_backup(&inst, &data, physical.format, major, &physical.stop_lsn) {
+        match crate::physical::basebackup::verify_backup(
+            self.runner(),
+            &inst,
+            &data,
+            physical.format,
+            major,
+            &physical.stop_lsn,
+        ) {
             Ok(outcome) if outcome.starts_with("verified") => report.readable = true,
             // Not run (a tar before 18): the checksums above are the check.
             Ok(_) => report.readable = report.problems.is_empty(),

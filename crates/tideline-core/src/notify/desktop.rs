@@ -1,19 +1,15 @@
-//! Desktop notifications: the freedesktop Notifications interface on the session bus (through
-//! notify-rust and libdbus), so a failed backup reaches whoever sits at the machine. No
-//! notification daemon (a headless box) is a delivery failure like any other: logged, never
-//! fatal.
+//! Desktop notifications are shown by whoever runs the engine — the CLI and the app each give
+//! it theirs — so the engine needs no GUI library. A process without one (a test harness)
+//! reports the hook as not delivered, like a headless box without a notification daemon.
 
 use super::payload::Notification;
 
-/// Shows `n`; Err with why it could not.
-pub fn show(n: &Notification) -> Result<(), String> {
-    let urgency = if n.event.is_bad() { notify_rust::Urgency::Critical } else { notify_rust::Urgency::Normal };
-    notify_rust::Notification::new()
-        .appname("Tideline")
-        .summary(&format!("Tideline · {}", n.profile))
-        .body(&n.message)
-        .urgency(urgency)
-        .show()
-        .map(|_| ())
-        .map_err(|e| e.to_string())
+pub trait DesktopNotifier: Send + Sync {
+    /// Shows `n`; Err with why it could not.
+    fn show(&self, n: &Notification) -> Result<(), String>;
+}
+
+/// What a desktop notification says: the summary line and its urgency.
+pub fn summary(n: &Notification) -> String {
+    format!("Tideline · {}", n.profile)
 }

@@ -211,7 +211,10 @@ impl Engine {
     /// Sends `n` to one hook, whatever its events (`notify test`).
     pub async fn deliver_to(&self, h: &Hook, n: &Notification, retry: Retry) -> Delivery {
         if h.format == HookFormat::Desktop {
-            let shown = desktop::show(n);
+            let shown = match self.desktop_notifier() {
+                Some(desktop) => desktop.show(n),
+                None => Err("this process shows no desktop notifications".to_string()),
+            };
             if let Err(e) = &shown {
                 tracing::warn!(hook = %h.id, error = %e, "desktop notification not shown");
             }

@@ -3,7 +3,7 @@
 //! above the foundation (errors, jobs, the client environment).
 
 pub mod lsn;
-pub mod names;
 pub mod recovery_target;
 pub mod server;
+pub mod table_names;
 pub mod tool_run;

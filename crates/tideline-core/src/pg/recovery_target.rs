@@ -135,7 +135,7 @@ pub fn conf_quote(v: &str) -> String {
 /// A path inside archive_command / restore_command: shell-quoted, and `%` doubled (the server
 /// replaces `%p`, `%f`, `%r` and reads `%%` as one `%`).
 pub fn command_path(path: &std::path::Path) -> String {
-    super::names::shell_quote(&path.to_string_lossy()).replace('%', "%%")
+    super::table_names::shell_quote(&path.to_string_lossy()).replace('%', "%%")
 }
 
 impl RecoveryTarget {

@@ -44,7 +44,9 @@ const NEARLY_FULL: u64 = 1 << 20;
 
 /// Runs `cc` with stdout and stderr in `log_path`, reporting progress as `phase` until it exits.
 /// A failure is `failure_code` with the tool's own last words; cancelling kills the child.
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn run_logged(
+    runner: &dyn crate::process::Runner,
     cc: ClientCommand,
     log_path: &Path,
     tool: &str,
@@ -53,12 +55,13 @@ pub(crate) async fn run_logged(
     sizes: &TableSizes,
     failure_code: ErrorCode,
 ) -> Result<()> {
-    run_watched(cc, log_path, tool, job, phase, sizes, failure_code, &|_| {}).await
+    run_watched(runner, cc, log_path, tool, job, phase, sizes, failure_code, &|_| {}).await
 }
 
 /// [`run_logged`], handing each line of the tool's log to `on_line` as it appears.
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn run_watched(
+    runner: &dyn crate::process::Runner,
     mut cc: ClientCommand,
     log_path: &Path,
     tool: &str,
@@ -72,11 +75,9 @@ pub(crate) async fn run_watched(
     let out = log.try_clone().map_err(|e| Error::io("log file", e))?;
     cc.command.stdout(out).stderr(log);
     let program = std::path::PathBuf::from(cc.command.get_program());
-    let mut child =
-        tokio::process::Command::from(std::mem::replace(&mut cc.command, std::process::Command::new("true")))
-            .kill_on_drop(true)
-            .spawn()
-            .map_err(|e| Error::io(format!("running {tool}"), e))?;
+    let mut child = runner
+        .spawn(std::mem::replace(&mut cc.command, std::process::Command::new("true")))
+        .map_err(|e| Error::io(format!("running {tool}"), e))?;
     // The tool with everything it forks: killed together on cancel, on failure and when this
     // future is dropped, so nothing keeps writing (or holding WAL senders) after the job.
     let group = crate::process::ChildGroup::of(child.id(), &program);

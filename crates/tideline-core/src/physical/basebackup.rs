@@ -5,7 +5,7 @@
 
 use super::compression;
 use super::options::{BaseBackupOptions, CheckpointMode};
-use super::progress::{parse_progress, wal_range};
+use super::pg_basebackup_output::{parse_progress, wal_range};
 use crate::catalog::backups::BackupRecord;
 use crate::engine::Engine;
 use crate::error::{Error, ErrorCode, Result};
@@ -13,8 +13,9 @@ use crate::job::Job;
 use crate::pg::server::{query_failed, server_version};
 use crate::pg::tool_run::{run_watched, TableSizes};
 use crate::repo::checksum;
+use crate::repo::finished::FinishedRun;
 use crate::repo::ids::new_backup_id;
-use crate::repo::manifest::{Manifest, PhysicalInfo, RowCountStatus, RowCounts, FORMAT_VERSION};
+use crate::repo::manifest::{PhysicalInfo, RowCounts};
 use crate::repo::options::BaseFormat;
 use crate::repo::options::DumpOptions;
 use std::path::Path;
@@ -28,6 +29,7 @@ pub const DATA_DIR: &str = "data";
 /// backup (a 16 server has no pg_verifybackup 16 where only 17's client tools are installed),
 /// Tideline's own reader checks the WAL instead.
 pub(crate) fn verify_backup(
+    runner: &dyn crate::process::Runner,
     inst: &crate::tools::Installation,
     dir: &Path,
     format: BaseFormat,
@@ -47,7 +49,7 @@ pub(crate) fn verify_backup(
         // checked against the manifest.
         cmd.arg("--no-parse-wal");
     }
-    let out = cmd.arg(dir).output().map_err(|e| Error::io("running pg_verifybackup", e))?;
+    let out = runner.output(cmd.arg(dir)).map_err(|e| Error::io("running pg_verifybackup", e))?;
     if !out.status.success() {
         return Err(Error::new(
             ErrorCode::VerifyFailed,
@@ -186,24 +188,7 @@ impl Engine {
         let draft = profile.draft();
         let client = crate::connect::connect(&draft, password.as_ref()).await?;
         let (version, major) = server_version(&client).await?;
-        let row = client
-            .query_one(
-                "SELECT (SELECT system_identifier::text FROM pg_control_system()),
-                        (SELECT rolsuper OR rolreplication FROM pg_roles WHERE rolname = current_user),
-                        current_setting('data_checksums') = 'on'",
-                &[],
-            )
-            .await
-            .map_err(query_failed("reading the cluster's identity"))?;
-        let sysid: String = row.get(0);
-        let data_checksums: bool = row.get(2);
-        if !row.get::<_, Option<bool>>(1).unwrap_or(false) {
-            return Err(Error::new(
-                ErrorCode::AccessDenied,
-                format!("{} may not take base backups: the role has neither REPLICATION nor SUPERUSER", draft.user),
-                format!("As a superuser: ALTER ROLE {} REPLICATION;", crate::pg::names::quote_ident(&draft.user)),
-            ));
-        }
+        let (sysid, data_checksums) = may_take_base_backups(&client, &draft.user).await?;
         if let Some(rate) = &opts.max_rate {
             super::options::check_max_rate(rate)?;
         }
@@ -221,24 +206,8 @@ impl Engine {
         super::space::check_space(&client, &repo.base_dir(&sysid), compressed, opts.incremental).await?;
         let staging = repo.stage(repo.base_dir(&sysid).join(&id))?;
         let target = staging.path().join(DATA_DIR);
-        let mut args = vec![
-            format!("--pgdata={}", target.display()),
-            format!("--format={}", if opts.format == BaseFormat::Tar { "tar" } else { "plain" }),
-            "--wal-method=stream".into(),
-            format!("--checkpoint={}", if opts.checkpoint == CheckpointMode::Fast { "fast" } else { "spread" }),
-            format!("--label=tideline-{id}"),
-            "--progress".into(),
-            "--verbose".into(),
-        ];
-        if let Some(c) = &compress {
-            args.push(format!("--compress={c}"));
-        }
-        if let Some((_, manifest)) = &parent {
-            args.push(format!("--incremental={}", manifest.display()));
-        }
-        if let Some(rate) = &opts.max_rate {
-            args.push(format!("--max-rate={rate}"));
-        }
+        let parent_manifest = parent.as_ref().map(|(_, manifest)| manifest.as_path());
+        let args = base_backup_args(&id, &target, opts, compress.as_deref(), parent_manifest);
         let log_path = staging.path().join("pg_basebackup.log");
         let mut cc = crate::libpq_env::client_command(&inst.path("pg_basebackup"), &draft, password.as_ref())?;
         cc.command.args(&args);
@@ -251,6 +220,7 @@ impl Engine {
             }
         };
         run_watched(
+            self.runner(),
             cc,
             &log_path,
             "pg_basebackup",
@@ -267,35 +237,24 @@ impl Engine {
             .map_err(|e| Error::io("reading the backup_manifest pg_basebackup wrote", e))?;
         let range = wal_range(&manifest_text)
             .ok_or_else(|| Error::internal("pg_basebackup's backup_manifest names no WAL range"))?;
-        let verified = verify_backup(&inst, &target, opts.format, major, &range.end_lsn)?;
+        let verified = verify_backup(self.runner(), &inst, &target, opts.format, major, &range.end_lsn)?;
         job.phase("checksumming");
         let files = checksum::inventory(staging.path(), &[crate::repo::MANIFEST])?;
-        let command = staging.recorded_command("pg_basebackup", &args);
-        let manifest = Manifest {
-            format_version: FORMAT_VERSION,
-            id: id.clone(),
+        let run = FinishedRun {
+            id,
             kind: crate::repo::manifest::BackupKind::Base,
-            profile: profile.name.clone(),
-            profile_id: Some(profile.id.clone()),
+            profile: (profile.name.clone(), profile.id.clone()),
             database: crate::repo::CLUSTER_DIR.into(),
-            server_version: version,
-            server_major: major,
-            tool_version: inst.version.clone(),
-            tool_major: inst.major,
-            tool_choice: Some(crate::tools::choice_reason("pg_basebackup", &inst, major)),
+            server: (version, major),
+            tool: inst.used("pg_basebackup", major, args),
             options: DumpOptions::default(),
             artifact: DATA_DIR.into(),
-            command,
             started_at,
-            finished_at: self.clock.now_rfc3339(),
-            duration_ms: started.elapsed().as_millis() as u64,
-            size_bytes: files.iter().map(|f| f.size_bytes).sum(),
+            started,
             files,
-            row_counts: RowCounts {
-                status: RowCountStatus::Skipped,
-                reason: Some("a base backup copies the whole cluster; row counts belong to logical backups".into()),
-                tables: vec![],
-            },
+            row_counts: RowCounts::skipped(
+                "a base backup copies the whole cluster; row counts belong to logical backups",
+            ),
             database_size_bytes: None,
             physical: Some(PhysicalInfo {
                 system_identifier: sysid,
@@ -308,12 +267,61 @@ impl Engine {
                 incremental_of: parent.map(|(id, _)| id),
                 data_checksums: Some(data_checksums),
             }),
-            status: crate::repo::manifest::BackupStatus::Complete,
         };
-        let record = self.commit_backup(staging, &manifest)?;
-        tracing::info!(id = %id, bytes = manifest.size_bytes, ms = manifest.duration_ms, "base backup complete");
+        let record = self.finish_backup(staging, run)?;
         // Names for the WAL's relation files as they were at this backup (events read them).
         self.try_snapshot_relation_names(&profile.name).await;
         Ok(record)
     }
+}
+
+/// The cluster's system identifier and whether it has data checksums, once the role is known
+/// to be allowed to take base backups.
+async fn may_take_base_backups(client: &tokio_postgres::Client, user: &str) -> Result<(String, bool)> {
+    let row = client
+        .query_one(
+            "SELECT (SELECT system_identifier::text FROM pg_control_system()),
+                    (SELECT rolsuper OR rolreplication FROM pg_roles WHERE rolname = current_user),
+                    current_setting('data_checksums') = 'on'",
+            &[],
+        )
+        .await
+        .map_err(query_failed("reading the cluster's identity"))?;
+    if !row.get::<_, Option<bool>>(1).unwrap_or(false) {
+        return Err(Error::new(
+            ErrorCode::AccessDenied,
+            format!("{user} may not take base backups: the role has neither REPLICATION nor SUPERUSER"),
+            format!("As a superuser: ALTER ROLE {} REPLICATION;", crate::pg::table_names::quote_ident(user)),
+        ));
+    }
+    Ok((row.get(0), row.get(2)))
+}
+
+/// pg_basebackup's arguments: into `target`, WAL streamed alongside, progress on.
+fn base_backup_args(
+    id: &str,
+    target: &Path,
+    opts: &BaseBackupOptions,
+    compress: Option<&str>,
+    parent_manifest: Option<&Path>,
+) -> Vec<String> {
+    let mut args = vec![
+        format!("--pgdata={}", target.display()),
+        format!("--format={}", if opts.format == BaseFormat::Tar { "tar" } else { "plain" }),
+        "--wal-method=stream".into(),
+        format!("--checkpoint={}", if opts.checkpoint == CheckpointMode::Fast { "fast" } else { "spread" }),
+        format!("--label=tideline-{id}"),
+        "--progress".into(),
+        "--verbose".into(),
+    ];
+    if let Some(c) = compress {
+        args.push(format!("--compress={c}"));
+    }
+    if let Some(manifest) = parent_manifest {
+        args.push(format!("--incremental={}", manifest.display()));
+    }
+    if let Some(rate) = &opts.max_rate {
+        args.push(format!("--max-rate={rate}"));
+    }
+    args
 }

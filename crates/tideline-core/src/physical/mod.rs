@@ -5,5 +5,5 @@ pub mod compression;
 pub mod laydown;
 pub mod options;
 pub mod page_checksums;
-pub mod progress;
+pub mod pg_basebackup_output;
 mod space;

@@ -102,37 +102,7 @@ fn carry_wal(old: &Path, new: &Path, archived: &[String]) -> Result<Vec<String>>
 impl Engine {
     pub async fn restore_in_place(&self, req: &InPlaceRequest) -> Result<InPlaceReport> {
         let dir = PathBuf::from(&req.data_dir);
-        if server_running(&dir) {
-            return Err(Error::new(
-                ErrorCode::ServerRunning,
-                format!("a server is running on {}", dir.display()),
-                "Stop it first (e.g. `pg_ctl stop -D DIR` or `systemctl stop postgresql`); Tideline never restores under a running server.",
-            ));
-        }
-        let manifest = self.backup_manifest(&req.backup_id)?;
-        let physical = manifest.physical.clone().ok_or_else(|| {
-            Error::invalid_input(
-                format!("{} is not a base backup", req.backup_id),
-                "Restore in place takes a base backup.",
-            )
-        })?;
-        if dir.join("global/pg_control").exists() {
-            let sysid = crate::wal::control::data_dir_system_identifier(&dir)?;
-            if sysid.to_string() != physical.system_identifier {
-                return Err(Error::new(
-                    ErrorCode::WalForeignCluster,
-                    format!("{} belongs to cluster {sysid}, the backup to {}", dir.display(), physical.system_identifier),
-                    "Restore in place replaces a cluster with its own backup; use `tideline pitr` for a copy elsewhere.",
-                ));
-            }
-        }
-        if !req.confirmed {
-            return Err(Error::new(
-                ErrorCode::ConfirmationRequired,
-                format!("restoring {} in place of {} needs confirmation", req.backup_id, dir.display()),
-                "The current directory is kept beside it, renamed; add --yes to go ahead.",
-            ));
-        }
+        self.check_in_place(req, &dir)?;
         let target = req.target.clone().unwrap_or(RecoveryTarget {
             point: crate::pg::recovery_target::TargetPoint::Immediate,
             exclusive: false,
@@ -168,24 +138,11 @@ impl Engine {
         let explicit = req.target.as_ref().map(|_| &plan.target);
         let timeline = req.target.as_ref().and(plan.target.timeline);
         let settings = recovery::recovery_settings(&cli, plan.repo.root(), explicit, timeline);
-        let auto = building.join("postgresql.auto.conf");
-        let mut text = std::fs::read_to_string(&auto).unwrap_or_default();
-        text.push_str("# Tideline restore-in-place\n");
-        for (k, v) in &settings {
-            text.push_str(&format!("{k} = {v}\n"));
-        }
-        std::fs::write(&auto, text).map_err(|e| Error::io("writing postgresql.auto.conf", e))?;
+        append_auto_conf(&building, &settings)?;
         let tablespaces = crate::physical::laydown::tablespace_root(&building);
         let final_ts = crate::physical::laydown::tablespace_root(&dir);
         if tablespaces.exists() {
-            // The links point into the staging directory: aim them at where the tablespaces
-            // will be, while the tree is still root's alone.
-            for entry in std::fs::read_dir(building.join("pg_tblspc")).into_iter().flatten().flatten() {
-                let link = entry.path();
-                let _ = std::fs::remove_file(&link);
-                std::os::unix::fs::symlink(final_ts.join(entry.file_name()), &link)
-                    .map_err(|e| Error::io(format!("linking {}", link.display()), e))?;
-            }
+            aim_tablespace_links(&building, &final_ts)?;
             give_tree(&tablespaces, uid, gid)?;
         }
         give_tree(&building, uid, gid)?;
@@ -216,4 +173,64 @@ impl Engine {
             ),
         })
     }
+
+    /// Nothing is touched unless no server runs on `dir`, the backup is a base backup of the
+    /// cluster `dir` holds (if it holds one), and the user confirmed.
+    fn check_in_place(&self, req: &InPlaceRequest, dir: &Path) -> Result<()> {
+        if server_running(dir) {
+            return Err(Error::new(
+                ErrorCode::ServerRunning,
+                format!("a server is running on {}", dir.display()),
+                "Stop it first (e.g. `pg_ctl stop -D DIR` or `systemctl stop postgresql`); Tideline never restores under a running server.",
+            ));
+        }
+        let manifest = self.backup_manifest(&req.backup_id)?;
+        let physical = manifest.physical.clone().ok_or_else(|| {
+            Error::invalid_input(
+                format!("{} is not a base backup", req.backup_id),
+                "Restore in place takes a base backup.",
+            )
+        })?;
+        if dir.join("global/pg_control").exists() {
+            let sysid = crate::wal::control::data_dir_system_identifier(dir)?;
+            if sysid.to_string() != physical.system_identifier {
+                return Err(Error::new(
+                    ErrorCode::WalForeignCluster,
+                    format!("{} belongs to cluster {sysid}, the backup to {}", dir.display(), physical.system_identifier),
+                    "Restore in place replaces a cluster with its own backup; use `tideline pitr` for a copy elsewhere.",
+                ));
+            }
+        }
+        if !req.confirmed {
+            return Err(Error::new(
+                ErrorCode::ConfirmationRequired,
+                format!("restoring {} in place of {} needs confirmation", req.backup_id, dir.display()),
+                "The current directory is kept beside it, renamed; add --yes to go ahead.",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The recovery settings, after what the backup's postgresql.auto.conf already holds.
+fn append_auto_conf(data: &Path, settings: &[(String, String)]) -> Result<()> {
+    let auto = data.join("postgresql.auto.conf");
+    let mut text = std::fs::read_to_string(&auto).unwrap_or_default();
+    text.push_str("# Tideline restore-in-place\n");
+    for (k, v) in settings {
+        text.push_str(&format!("{k} = {v}\n"));
+    }
+    std::fs::write(&auto, text).map_err(|e| Error::io("writing postgresql.auto.conf", e))
+}
+
+/// The tablespace links point into the staging directory: aim them at where the tablespaces
+/// will be, while the tree is still root's alone.
+fn aim_tablespace_links(building: &Path, final_ts: &Path) -> Result<()> {
+    for entry in std::fs::read_dir(building.join("pg_tblspc")).into_iter().flatten().flatten() {
+        let link = entry.path();
+        let _ = std::fs::remove_file(&link);
+        std::os::unix::fs::symlink(final_ts.join(entry.file_name()), &link)
+            .map_err(|e| Error::io(format!("linking {}", link.display()), e))?;
+    }
+    Ok(())
 }

@@ -7,7 +7,7 @@
 use crate::engine::Engine;
 use crate::error::{Error, ErrorCode, Result};
 use crate::pg::recovery_target::TargetPoint;
-use crate::wal::names::SegmentName;
+use crate::wal::file_names::SegmentName;
 use crate::wal::summary::SegmentSummary;
 
 /// What replay from `from_lsn` to `to_lsn` reads, per segment number: the first summary found
@@ -28,7 +28,7 @@ fn summaries_for(
         let name = |number| SegmentName { timeline: tli, number }.file_name(seg_bytes);
         let summaries = engine.catalog().wal_summaries_between(sysid, &name(first), &name(last))?;
         for s in summaries {
-            if let Some(seg) = crate::wal::names::segment(&s.segment, seg_bytes) {
+            if let Some(seg) = crate::wal::file_names::segment(&s.segment, seg_bytes) {
                 found.entry(seg.number).or_insert(s);
             }
         }

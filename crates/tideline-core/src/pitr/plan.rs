@@ -90,7 +90,7 @@ fn combine(engine: &Engine, chain: &[&Base], dest: &Path, major: u32) -> Result<
     for b in chain {
         cmd.arg(b.path.join(crate::physical::basebackup::DATA_DIR));
     }
-    let out = cmd.output().map_err(|e| Error::io("running pg_combinebackup", e))?;
+    let out = engine.runner().output(&mut cmd).map_err(|e| Error::io("running pg_combinebackup", e))?;
     if !out.status.success() {
         return Err(Error::new(
             ErrorCode::ToolFailed,

@@ -78,7 +78,7 @@ fn last_replayed_commit(
     let number = at / seg_bytes;
     for n in [number, number.saturating_sub(1)] {
         for &tli in tlis {
-            let name = crate::wal::names::SegmentName { timeline: tli, number: n }.file_name(seg_bytes);
+            let name = crate::wal::file_names::SegmentName { timeline: tli, number: n }.file_name(seg_bytes);
             let bytes = read_compressed(&wal.path_of(&name))
                 .or_else(|_| read_compressed(&wal.path_of(&format!("{name}.partial"))));
             let Ok(bytes) = bytes else { continue };
@@ -115,15 +115,12 @@ impl Engine {
     ) -> Result<Sandbox> {
         job.phase("checking the target");
         let plan = self.plan_recovery(profile_name, &request.target, request.from_backup.as_deref()).await?;
-        let (profile, point, timeline, bound) = (&plan.profile, &plan.point, plan.timeline, &plan.bound);
-        let (window, repo, wal, forks) = (&plan.view.window, &plan.repo, &plan.wal, &plan.forks);
         let chain: Vec<&Base> = plan.chain.iter().collect();
         let newest = *chain.last().expect("a plan has a backup");
         let major = newest.manifest.server_major;
         let server = self.tools()?.server_for(major, "postgres")?.clone();
 
-        let id = id.to_string();
-        let root = sandbox::sandboxes_root(self.home()).join(&id);
+        let root = sandbox::sandboxes_root(self.home()).join(id);
         let kept_log = self.home().join("logs").join("sandboxes").join(format!("{id}-server.log"));
         let mut attempt = Attempt { root: root.clone(), cluster: None, armed: true, kept_log: kept_log.clone() };
         std::fs::create_dir_all(&root).map_err(|e| Error::io(format!("creating {}", root.display()), e))?;
@@ -132,31 +129,14 @@ impl Engine {
             // Search only: the server's OS user must reach its own sandbox, nothing more.
             let _ = std::fs::set_permissions(parent, std::fs::Permissions::from_mode(0o711));
         }
-        let target =
-            RecoveryTarget { point: point.clone(), exclusive: plan.target.exclusive, timeline: Some(timeline) };
+        let target = RecoveryTarget {
+            point: plan.point.clone(),
+            exclusive: plan.target.exclusive,
+            timeline: Some(plan.timeline),
+        };
         // In the catalog before anything is laid down or started: a Tideline killed from here on
         // leaves a sandbox `sandbox list` shows as unfinished, never a hidden server.
-        let mut record = SandboxRecord {
-            id: id.clone(),
-            kind: sandbox::SandboxKind::Recovery,
-            profile: profile.name.clone(),
-            system_identifier: window.system_identifier.clone(),
-            root: root.to_string_lossy().into(),
-            major,
-            port: 0,
-            database: profile.database.clone(),
-            user: profile.user.clone(),
-            backup_id: newest.candidate.id.clone(),
-            backup_chain: chain.iter().map(|b| b.candidate.id.clone()).collect(),
-            target: target.clone(),
-            timeline,
-            reached: Reached::default(),
-            created_at: self.clock.now_rfc3339(),
-            laydown_ms: 0,
-            replay_ms: 0,
-            page_checksums: None,
-            creating: Some(crate::process::this_process()),
-        };
+        let record = self.unfinished_record(id, &plan, &chain, &root, target.clone());
         self.catalog().save_sandbox(&record)?;
         // Logged: the point after which a refused target would be too late (tests read it).
         tracing::info!(sandbox = %id, backup = %newest.candidate.id, "sandbox lay-down starting");
@@ -167,48 +147,17 @@ impl Engine {
         let laydown_ms = laydown_started.elapsed().as_millis() as u64;
         job.check_cancelled()?;
 
-        let owner = crate::cluster::cluster_owner()?;
-        let cli = crate::cluster::runnable_cli::runnable_cli(
-            &crate::cluster::runnable_cli::cli_binary()?,
-            owner.as_ref(),
-            &sandbox::sandboxes_root(self.home()),
-        )?;
-        access::grant_wal_read(repo.root(), wal.dir(), owner.as_ref())?;
-        recovery::prepare(&data)?;
-        let mut settings = recovery::sandbox_settings(&root);
-        settings.extend(recovery::recovery_settings(&cli, repo.root(), Some(&target), Some(timeline)));
-        let mut cluster = ManagedCluster::adopt(&root, &server, &profile.user, &settings)?;
         job.phase("replaying WAL");
         let replay_started = Instant::now();
-        cluster.launch(request.port)?;
+        let cluster = self.start_recovery(&plan, &root, &server, &target, request.port)?;
         attempt.cluster = Some(cluster.clone());
-        let seg_bytes = window.segment_bytes;
-        let first_segment = lsn(&newest.manifest.physical.as_ref().expect("base").start_lsn).unwrap_or(0) / seg_bytes;
-        let last_segment = match bound {
-            Bound::Lsn(l) => Some(*l / seg_bytes),
-            _ => window
-                .timelines
-                .iter()
-                .find(|w| w.timeline == timeline)
-                .and_then(|w| w.latest.as_ref())
-                .and_then(|r| lsn(&r.lsn))
-                .map(|l| l.saturating_sub(1) / seg_bytes),
-        };
-        let total = last_segment.map(|l| l.saturating_sub(first_segment) + 1);
+        let (first_segment, total) = segments_to_replay(&plan, newest);
+        let seg_bytes = plan.view.window.segment_bytes;
         let facts = watch::until_promoted(&cluster, job, total, first_segment, seg_bytes, &kept_log).await?;
         let replay_ms = replay_started.elapsed().as_millis() as u64;
+        let reached = reached_with_last_commit(&plan, &facts);
 
-        let mut reached: Reached = watch::reached_from(&facts);
-        if let Some(at) = reached.lsn.as_deref().and_then(lsn) {
-            let mut tlis = vec![timeline];
-            tlis.extend(forks.iter().rev().map(|f| f.parent));
-            let before = facts.stop.as_deref().is_some_and(|s| s.contains("before"));
-            if let Some(c) = last_replayed_commit(wal, &tlis, seg_bytes, at, before) {
-                reached.xid = Some(c.xid);
-                reached.time.get_or_insert(c.time);
-            }
-        }
-        record = SandboxRecord {
+        let record = SandboxRecord {
             port: cluster.port,
             reached: reached.clone(),
             created_at: self.clock.now_rfc3339(),
@@ -221,8 +170,8 @@ impl Engine {
         self.catalog().save_sandbox(&record)?;
         let replayed = reached.lsn.as_deref().and_then(lsn).unwrap_or(0).saturating_sub(newest.candidate.stop_lsn);
         self.catalog().record_measurement(&RecoveryMeasurement {
-            profile: profile.name.clone(),
-            sandbox_id: id.clone(),
+            profile: plan.profile.name.clone(),
+            sandbox_id: id.to_string(),
             backup_id: newest.candidate.id.clone(),
             measured_at: record.created_at.clone(),
             backup_bytes: chain.iter().map(|b| b.bytes).sum(),
@@ -231,7 +180,92 @@ impl Engine {
             replay_ms,
         })?;
         attempt.armed = false;
-        tracing::info!(sandbox = %id, port = cluster.port, target = %point.describe(), "sandbox recovered");
+        tracing::info!(sandbox = %id, port = cluster.port, target = %plan.point.describe(), "sandbox recovered");
         Ok(record.into_view())
     }
+
+    /// The sandbox as the catalog holds it while it is being made (`creating` names us).
+    fn unfinished_record(
+        &self,
+        id: &str,
+        plan: &super::plan::Plan,
+        chain: &[&Base],
+        root: &std::path::Path,
+        target: RecoveryTarget,
+    ) -> SandboxRecord {
+        let newest = chain.last().expect("a plan has a backup");
+        SandboxRecord {
+            id: id.to_string(),
+            profile: plan.profile.name.clone(),
+            system_identifier: plan.view.window.system_identifier.clone(),
+            root: root.to_string_lossy().into(),
+            major: newest.manifest.server_major,
+            database: plan.profile.database.clone(),
+            user: plan.profile.user.clone(),
+            backup_id: newest.candidate.id.clone(),
+            backup_chain: chain.iter().map(|b| b.candidate.id.clone()).collect(),
+            target,
+            timeline: plan.timeline,
+            ..SandboxRecord::being_made(sandbox::SandboxKind::Recovery, self.clock.now_rfc3339())
+        }
+    }
+
+    /// The laid-down data directory set to recover to the target, and its server started.
+    fn start_recovery(
+        &self,
+        plan: &super::plan::Plan,
+        root: &std::path::Path,
+        server: &crate::tools::Installation,
+        target: &RecoveryTarget,
+        port: Option<u16>,
+    ) -> Result<ManagedCluster> {
+        let owner = crate::cluster::cluster_owner()?;
+        let cli = crate::cluster::runnable_cli::runnable_cli(
+            &crate::cluster::runnable_cli::cli_binary()?,
+            owner.as_ref(),
+            &sandbox::sandboxes_root(self.home()),
+        )?;
+        access::grant_wal_read(plan.repo.root(), plan.wal.dir(), owner.as_ref())?;
+        recovery::prepare(&root.join("data"))?;
+        let mut settings = recovery::sandbox_settings(root);
+        settings.extend(recovery::recovery_settings(&cli, plan.repo.root(), Some(target), Some(plan.timeline)));
+        let mut cluster = ManagedCluster::adopt(root, server, &plan.profile.user, &settings)?;
+        cluster.launch(port)?;
+        Ok(cluster)
+    }
+}
+
+/// The first segment replay reads, and how many it will read when the end is known.
+fn segments_to_replay(plan: &super::plan::Plan, newest: &Base) -> (u64, Option<u64>) {
+    let seg_bytes = plan.view.window.segment_bytes;
+    let first_segment = lsn(&newest.manifest.physical.as_ref().expect("base").start_lsn).unwrap_or(0) / seg_bytes;
+    let last_segment = match &plan.bound {
+        Bound::Lsn(l) => Some(*l / seg_bytes),
+        _ => plan
+            .view
+            .window
+            .timelines
+            .iter()
+            .find(|w| w.timeline == plan.timeline)
+            .and_then(|w| w.latest.as_ref())
+            .and_then(|r| lsn(&r.lsn))
+            .map(|l| l.saturating_sub(1) / seg_bytes),
+    };
+    (first_segment, last_segment.map(|l| l.saturating_sub(first_segment) + 1))
+}
+
+/// Where replay stopped, with the last transaction it replayed read from the WAL.
+fn reached_with_last_commit(plan: &super::plan::Plan, facts: &watch::LogFacts) -> Reached {
+    let mut reached: Reached = watch::reached_from(facts);
+    if let Some(at) = reached.lsn.as_deref().and_then(lsn) {
+        let mut tlis = vec![plan.timeline];
+        tlis.extend(plan.forks.iter().rev().map(|f| f.parent));
+        let before = facts.stop.as_deref().is_some_and(|s| s.contains("before"));
+        let seg_bytes = plan.view.window.segment_bytes;
+        if let Some(c) = last_replayed_commit(&plan.wal, &tlis, seg_bytes, at, before) {
+            reached.xid = Some(c.xid);
+            reached.time.get_or_insert(c.time);
+        }
+    }
+    reached
 }

@@ -100,14 +100,14 @@ impl Engine {
             tracing::warn!(error = %e.message, "ingesting WAL summaries");
         }
         let last_commit = |tli: u32, number: u64| -> Option<String> {
-            let name = crate::wal::names::SegmentName { timeline: tli, number }.file_name(segment_bytes);
+            let name = crate::wal::file_names::SegmentName { timeline: tli, number }.file_name(segment_bytes);
             if self.catalog().has_wal_summary(&sysid, &name).unwrap_or(false) {
                 return self.catalog().last_commit_time(&sysid, tli, &name).ok().flatten();
             }
             // The newest commit may sit segments back: archive_timeout and pg_switch_wal() close
             // segments that hold no commit.
             (0..32).filter_map(|back| number.checked_sub(back)).find_map(|n| {
-                let name = crate::wal::names::SegmentName { timeline: tli, number: n }.file_name(segment_bytes);
+                let name = crate::wal::file_names::SegmentName { timeline: tli, number: n }.file_name(segment_bytes);
                 let bytes = read_compressed(&wal.path_of(&name))
                     .or_else(|_| read_compressed(&wal.path_of(&format!("{name}.partial"))))
                     .ok()?;

@@ -7,7 +7,7 @@
 use super::history;
 use crate::error::{Error, ErrorCode, Result};
 use crate::pg::lsn::{lsn, lsn_text};
-use crate::wal::names::{self, WalFileKind};
+use crate::wal::file_names::{self, WalFileKind};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use ts_rs::TS;
@@ -108,31 +108,71 @@ pub fn compute(
     mut base_backups: Vec<BasePoint>,
     last_commit: &dyn Fn(u32, u64) -> Option<String>,
 ) -> RecoveryWindow {
+    let (segments, partials) = archived_segments(archived, segment_bytes);
+    let (runs, gaps) = runs_and_gaps(&segments, segment_bytes);
+    base_backups.sort_by(|a, b| a.stop_lsn.cmp(&b.stop_lsn));
+    let mut timelines_seen: Vec<u32> = segments.keys().copied().chain(histories.keys().copied()).collect();
+    timelines_seen.extend(base_backups.iter().map(|b| b.timeline));
+    timelines_seen.sort_unstable();
+    timelines_seen.dedup();
+    let empty = Vec::new();
+    let mut windows: Vec<TimelineWindow> = Vec::new();
+    // Parents first (timelines ascend): a child continues from its parent's window.
+    for &tli in &timelines_seen {
+        let archive = TimelineArchive {
+            timeline: tli,
+            segments: segments.get(&tli).unwrap_or(&empty),
+            partial: partials.get(&tli).copied(),
+            fork: histories.get(&tli).and_then(|t| history::parse(t).pop()),
+            segment_bytes,
+        };
+        let window = archive.window(&base_backups, &windows, last_commit);
+        windows.push(window);
+    }
+    RecoveryWindow {
+        system_identifier: system_identifier.into(),
+        segment_bytes,
+        timelines: windows,
+        runs,
+        gaps,
+        base_backups,
+        damaged: vec![],
+    }
+}
+
+/// The whole segments archived, by timeline and in order, and each timeline's `.partial`.
+fn archived_segments(archived: &[String], segment_bytes: u64) -> (BTreeMap<u32, Vec<u64>>, BTreeMap<u32, u64>) {
     let mut segments: BTreeMap<u32, Vec<u64>> = BTreeMap::new();
     let mut partials: BTreeMap<u32, u64> = BTreeMap::new();
     for name in archived {
-        match names::classify(name) {
-            Ok(WalFileKind::Segment) => {
-                if let Some(s) = names::segment(name, segment_bytes) {
-                    segments.entry(s.timeline).or_default().push(s.number);
-                }
-            }
-            Ok(WalFileKind::Partial) => {
-                if let Some(s) = names::segment(name, segment_bytes) {
-                    partials.insert(s.timeline, s.number);
-                }
+        match (file_names::classify(name), file_names::segment(name, segment_bytes)) {
+            (Ok(WalFileKind::Segment), Some(s)) => segments.entry(s.timeline).or_default().push(s.number),
+            (Ok(WalFileKind::Partial), Some(s)) => {
+                partials.insert(s.timeline, s.number);
             }
             _ => {}
         }
     }
     segments.values_mut().for_each(|v| v.sort_unstable());
-    let seg_name = |tli: u32, n: u64| names::SegmentName { timeline: tli, number: n }.file_name(segment_bytes);
+    (segments, partials)
+}
+
+/// Unbroken runs of segments, and the gaps between them.
+fn runs_and_gaps(segments: &BTreeMap<u32, Vec<u64>>, segment_bytes: u64) -> (Vec<WalRun>, Vec<Gap>) {
+    let seg_name = |tli: u32, n: u64| file_names::SegmentName { timeline: tli, number: n }.file_name(segment_bytes);
+    let run = |tli: u32, a: u64, b: u64| WalRun {
+        timeline: tli,
+        first_segment: seg_name(tli, a),
+        last_segment: seg_name(tli, b),
+        start_lsn: lsn_text(a * segment_bytes),
+        end_lsn: lsn_text((b + 1) * segment_bytes),
+    };
     let (mut runs, mut gaps) = (Vec::new(), Vec::new());
-    for (&tli, numbers) in &segments {
+    for (&tli, numbers) in segments {
         let mut start = numbers[0];
         for pair in numbers.windows(2) {
             if pair[1] != pair[0] + 1 {
-                runs.push((tli, start, pair[0]));
+                runs.push(run(tli, start, pair[0]));
                 gaps.push(Gap {
                     timeline: tli,
                     first_missing: seg_name(tli, pair[0] + 1),
@@ -143,19 +183,30 @@ pub fn compute(
                 start = pair[1];
             }
         }
-        runs.push((tli, start, *numbers.last().expect("non-empty")));
+        runs.push(run(tli, start, *numbers.last().expect("non-empty")));
     }
-    base_backups.sort_by(|a, b| a.stop_lsn.cmp(&b.stop_lsn));
-    let mut timelines_seen: Vec<u32> = segments.keys().copied().chain(histories.keys().copied()).collect();
-    timelines_seen.extend(base_backups.iter().map(|b| b.timeline));
-    timelines_seen.sort_unstable();
-    timelines_seen.dedup();
+    (runs, gaps)
+}
 
-    let empty = Vec::new();
-    let mut windows: Vec<TimelineWindow> = Vec::new();
-    for &tli in &timelines_seen {
-        let segs = segments.get(&tli).unwrap_or(&empty);
-        let fork = histories.get(&tli).and_then(|t| history::parse(t).pop());
+/// What the repository holds of one timeline.
+struct TimelineArchive<'a> {
+    timeline: u32,
+    segments: &'a [u64],
+    partial: Option<u64>,
+    /// Where it forked from its parent (its history file's last entry).
+    fork: Option<history::Fork>,
+    segment_bytes: u64,
+}
+
+impl TimelineArchive<'_> {
+    /// From the earliest base backup's end to the furthest its WAL (or its parent's) reaches.
+    fn window(
+        &self,
+        base_backups: &[BasePoint],
+        parents: &[TimelineWindow],
+        last_commit: &dyn Fn(u32, u64) -> Option<String>,
+    ) -> TimelineWindow {
+        let (tli, segment_bytes) = (self.timeline, self.segment_bytes);
         let mut earliest: Option<(u64, Option<String>)> = None;
         let mut latest: Option<(u64, String)> = None;
         for b in base_backups.iter().filter(|b| b.timeline == tli) {
@@ -163,72 +214,61 @@ pub fn compute(
             if earliest.as_ref().is_none_or(|(e, _)| stop < *e) {
                 earliest = Some((stop, Some(b.finished_at.clone())));
             }
-            let end = reach_of(b, segment_bytes, segs);
+            let end = reach_of(b, segment_bytes, self.segments);
             if latest.as_ref().is_none_or(|(l, _)| end > *l) {
                 latest = Some((end, b.id.clone()));
             }
         }
-        // A child timeline continues wherever its parent's window reaches the fork.
-        if let Some(f) = &fork {
-            let parent = windows.iter().find(|w| w.timeline == f.parent);
-            let parent_reaches = parent
-                .and_then(|p| p.latest.as_ref().map(|l| lsn(&l.lsn).unwrap_or(0) >= f.switch_lsn).map(|ok| (ok, p)));
-            if let Some((true, p)) = parent_reaches {
-                let inherited = BasePoint {
-                    id: p.from_backup.clone().unwrap_or_default(),
-                    timeline: tli,
-                    start_lsn: lsn_text(f.switch_lsn),
-                    stop_lsn: lsn_text(f.switch_lsn),
-                    finished_at: String::new(),
-                };
-                let end = reach_of(&inherited, segment_bytes, segs);
-                let p_earliest = p.earliest.as_ref().and_then(|e| lsn(&e.lsn).map(|v| (v, e.time.clone())));
-                if let Some(pe) = p_earliest {
-                    if earliest.as_ref().is_none_or(|(e, _)| pe.0 < *e) {
-                        earliest = Some(pe);
-                    }
-                }
-                if latest.as_ref().is_none_or(|(l, _)| end > *l) {
-                    latest = Some((end, inherited.id));
-                }
-            }
-        }
-        let partial = partials.get(&tli).filter(|n| latest.as_ref().is_some_and(|(l, _)| **n * segment_bytes == *l));
+        self.inherit(parents, &mut earliest, &mut latest);
+        let partial = self.partial.filter(|n| latest.as_ref().is_some_and(|(l, _)| *n * segment_bytes == *l));
         // pg_receivewal's current segment is replayable (wal-fetch serves it): the window runs
         // into it, up to the last commit it holds.
         if let (Some(n), Some((l, _))) = (partial, latest.as_mut()) {
             *l = (n + 1) * segment_bytes;
         }
-        windows.push(TimelineWindow {
+        let seg_name = |n: u64| file_names::SegmentName { timeline: tli, number: n }.file_name(segment_bytes);
+        TimelineWindow {
             timeline: tli,
-            parent: fork.as_ref().map(|f| f.parent),
-            switch_lsn: fork.as_ref().map(|f| lsn_text(f.switch_lsn)),
+            parent: self.fork.as_ref().map(|f| f.parent),
+            switch_lsn: self.fork.as_ref().map(|f| lsn_text(f.switch_lsn)),
             earliest: earliest.map(|(l, time)| Reach { lsn: lsn_text(l), time }),
             latest: latest.as_ref().map(|(l, _)| Reach {
                 lsn: lsn_text(*l),
                 time: (*l > 0).then(|| last_commit(tli, (*l - 1) / segment_bytes)).flatten(),
             }),
             from_backup: latest.map(|(_, id)| id),
-            partial_segment: partial.map(|n| format!("{}.partial", seg_name(tli, *n))),
-        });
+            partial_segment: partial.map(|n| format!("{}.partial", seg_name(n))),
+        }
     }
-    RecoveryWindow {
-        system_identifier: system_identifier.into(),
-        segment_bytes,
-        timelines: windows,
-        runs: runs
-            .into_iter()
-            .map(|(tli, a, b)| WalRun {
-                timeline: tli,
-                first_segment: seg_name(tli, a),
-                last_segment: seg_name(tli, b),
-                start_lsn: lsn_text(a * segment_bytes),
-                end_lsn: lsn_text((b + 1) * segment_bytes),
-            })
-            .collect(),
-        gaps,
-        base_backups,
-        damaged: vec![],
+
+    /// A child timeline continues wherever its parent's window reaches the fork.
+    fn inherit(
+        &self,
+        parents: &[TimelineWindow],
+        earliest: &mut Option<(u64, Option<String>)>,
+        latest: &mut Option<(u64, String)>,
+    ) {
+        let Some(f) = &self.fork else { return };
+        let Some(p) = parents.iter().find(|w| w.timeline == f.parent) else { return };
+        if p.latest.as_ref().is_none_or(|l| lsn(&l.lsn).unwrap_or(0) < f.switch_lsn) {
+            return;
+        }
+        let inherited = BasePoint {
+            id: p.from_backup.clone().unwrap_or_default(),
+            timeline: self.timeline,
+            start_lsn: lsn_text(f.switch_lsn),
+            stop_lsn: lsn_text(f.switch_lsn),
+            finished_at: String::new(),
+        };
+        let end = reach_of(&inherited, self.segment_bytes, self.segments);
+        if let Some(pe) = p.earliest.as_ref().and_then(|e| lsn(&e.lsn).map(|v| (v, e.time.clone()))) {
+            if earliest.as_ref().is_none_or(|(e, _)| pe.0 < *e) {
+                *earliest = Some(pe);
+            }
+        }
+        if latest.as_ref().is_none_or(|(l, _)| end > *l) {
+            *latest = Some((end, inherited.id));
+        }
     }
 }
 
@@ -285,7 +325,7 @@ impl RecoveryWindow {
     /// Refuses a target past `end` when a damaged file is what ends the window there.
     fn refuse_past_damage(&self, timeline: u32, end: u64, target: &str) -> Result<()> {
         let at_end = |d: &&crate::wal::check::DamagedWal| {
-            names::segment(&d.name, self.segment_bytes)
+            file_names::segment(&d.name, self.segment_bytes)
                 .is_some_and(|s| s.timeline == timeline && s.number * self.segment_bytes == end)
         };
         match self.damaged.iter().find(at_end) {
@@ -349,7 +389,7 @@ mod tests {
     }
 
     fn names(tli: u32, numbers: &[u64]) -> Vec<String> {
-        numbers.iter().map(|n| names::SegmentName { timeline: tli, number: *n }.file_name(SEG)).collect()
+        numbers.iter().map(|n| file_names::SegmentName { timeline: tli, number: *n }.file_name(SEG)).collect()
     }
 
     #[test]

@@ -11,6 +11,7 @@
 
 pub mod checksum;
 pub mod early_hash;
+pub mod finished;
 pub mod ids;
 pub mod manifest;
 pub mod options;

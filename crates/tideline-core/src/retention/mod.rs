@@ -224,7 +224,7 @@ impl Engine {
         let Some(first_needed) = wal_needed_from(kept_bases, segment_bytes) else { return Ok(vec![]) };
         let mut expired = Vec::new();
         for name in names {
-            let Some(seg) = crate::wal::names::segment(&name, segment_bytes) else { continue };
+            let Some(seg) = crate::wal::file_names::segment(&name, segment_bytes) else { continue };
             if seg.number >= first_needed {
                 continue;
             }

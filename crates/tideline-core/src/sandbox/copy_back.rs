@@ -12,7 +12,7 @@
 use crate::engine::Engine;
 use crate::error::{Error, ErrorCode, Result};
 use crate::libpq_env::{client_command, dbname_arg};
-use crate::pg::names::{display, exact_pattern, quote_ident, resolve, Relation};
+use crate::pg::table_names::{display, exact_pattern, quote_ident, resolve, Relation};
 use crate::profile::ProfileDraft;
 use crate::secret::Secret;
 use serde::{Deserialize, Serialize};
@@ -142,6 +142,7 @@ impl Engine {
             ));
         }
         let mut restore = crate::logical::older_servers::restore_in_one_transaction(
+            self.runner(),
             &tools,
             major,
             &file,

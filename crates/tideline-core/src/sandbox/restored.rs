@@ -4,11 +4,10 @@
 //! random superuser password Tideline chose and keeps in the keychain (`sandbox password ID`).
 //! A failed restore removes it.
 
-use super::{new_id, sandboxes_root, Reached, SandboxKind, SandboxRecord};
+use super::{new_id, sandboxes_root, SandboxKind, SandboxRecord};
 use crate::cluster::{ClusterSpec, ManagedCluster};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::pg::recovery_target::{RecoveryTarget, TargetPoint};
 use crate::profile::{Profile, ProfileDraft};
 use crate::secret::Secret;
 
@@ -84,24 +83,14 @@ impl Engine {
         let mut sandbox = NewSandbox {
             record: SandboxRecord {
                 id: id.clone(),
-                kind: SandboxKind::Restore,
                 profile: profile.name.clone(),
-                system_identifier: String::new(),
                 root: root.to_string_lossy().into(),
                 major: server.major,
-                port: 0,
                 database: database.to_string(),
                 user: profile.user.clone(),
                 backup_id: backup_id.to_string(),
                 backup_chain: vec![backup_id.to_string()],
-                target: RecoveryTarget { point: TargetPoint::Immediate, exclusive: false, timeline: None },
-                timeline: 1,
-                reached: Reached::default(),
-                created_at: self.clock.now_rfc3339(),
-                laydown_ms: 0,
-                replay_ms: 0,
-                page_checksums: None,
-                creating: Some(crate::process::this_process()),
+                ..SandboxRecord::being_made(SandboxKind::Restore, self.clock.now_rfc3339())
             },
             cluster: None,
             secrets: self.secrets.clone(),

@@ -116,7 +116,8 @@ pub async fn until_promoted(
             return Ok(facts);
         }
         if let Some(name) = &facts.last_restored {
-            let n = crate::wal::names::segment(name, seg_bytes).map(|s| s.number.saturating_sub(first_segment) + 1);
+            let n =
+                crate::wal::file_names::segment(name, seg_bytes).map(|s| s.number.saturating_sub(first_segment) + 1);
             job.progress(
                 "replaying",
                 Some(name.clone()),

@@ -248,7 +248,7 @@ impl Engine {
             "linux" => {
                 let config =
                     std::env::var_os("XDG_CONFIG_HOME").map(std::path::PathBuf::from).unwrap_or(home.join(".config"));
-                service::install_systemd(cli, &env, &config.join("systemd/user"), print, &crate::process::SystemRunner)
+                service::install_systemd(cli, &env, &config.join("systemd/user"), print, self.runner())
             }
             "macos" => {
                 let dir = home.join("Library/LaunchAgents");

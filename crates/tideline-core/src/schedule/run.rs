@@ -35,9 +35,9 @@ pub trait ScheduledWork: Send + Sync {
 }
 
 /// The real work: the backups (or the verification) the schedule names.
-pub struct Backups;
+pub struct BackupWork;
 
-impl ScheduledWork for Backups {
+impl ScheduledWork for BackupWork {
     fn run<'a>(&'a self, engine: &'a Engine, spec: &'a ScheduleSpec) -> WorkFuture<'a> {
         Box::pin(async move {
             let job = Job::silent();

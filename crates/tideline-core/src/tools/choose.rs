@@ -4,7 +4,6 @@
 use super::{discover, fingerprint, Installation, ToolInventory};
 use crate::engine::Engine;
 use crate::error::{Error, ErrorCode, Result};
-use crate::process::SystemRunner;
 use std::path::PathBuf;
 
 const TOOL_DIRS_SETTING: &str = "tool_dirs";
@@ -188,7 +187,7 @@ impl Engine {
     pub fn refresh_tools(&self) -> Result<ToolInventory> {
         let dirs = self.configured_tool_dirs()?;
         let print = fingerprint(&dirs);
-        let inventory = discover(&dirs, &SystemRunner);
+        let inventory = discover(&dirs, self.runner());
         let json = serde_json::to_string(&(print, &inventory)).map_err(|e| Error::internal(e.to_string()))?;
         self.catalog().set_setting(INVENTORY_SETTING, &json)?;
         *self.tools_cache.lock().unwrap_or_else(|p| p.into_inner()) = Some(inventory.clone());

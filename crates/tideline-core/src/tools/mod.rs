@@ -59,6 +59,18 @@ pub fn advisories_for(major: u32, version: &str, tools: &[String]) -> Vec<String
 }
 
 impl Installation {
+    /// This installation's `tool`, run with `args` for a server of `server_major`, as a
+    /// backup's manifest records it.
+    pub fn used(&self, tool: &'static str, server_major: u32, args: Vec<String>) -> crate::repo::finished::ToolUsed {
+        crate::repo::finished::ToolUsed {
+            name: tool,
+            version: self.version.clone(),
+            major: self.major,
+            choice: choice_reason(tool, self, server_major),
+            args,
+        }
+    }
+
     pub fn has(&self, tool: &str) -> bool {
         self.tools.iter().any(|t| t == tool)
     }

@@ -6,7 +6,7 @@
 //! and the temporary name removed. A crash at any point leaves either no `<name>.zst` or a
 //! whole one. Only then does wal-push exit 0, which is when PostgreSQL may recycle the segment.
 
-use super::names::{classify, WalFileKind};
+use super::file_names::{classify, WalFileKind};
 use crate::error::{Error, ErrorCode, Result};
 use std::fs::File;
 use std::io::{Read, Write};

@@ -5,7 +5,7 @@
 //! the recovery window ends before it, as at a gap.
 
 use super::archive::{read_compressed, WalArchive};
-use super::names::{classify, WalFileKind};
+use super::file_names::{classify, WalFileKind};
 use super::summary::StoredFile;
 use crate::catalog::wal_checks::WalCheck;
 use crate::engine::Engine;

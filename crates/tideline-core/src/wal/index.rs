@@ -4,7 +4,7 @@
 //! ingesting; and naming relation files while the server answers.
 
 use super::archive::{read_compressed, WalArchive};
-use super::names::{classify, WalFileKind};
+use super::file_names::{classify, WalFileKind};
 use crate::engine::Engine;
 use crate::error::Result;
 use serde::{Deserialize, Serialize};

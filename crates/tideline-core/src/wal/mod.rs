@@ -6,10 +6,10 @@
 pub mod archive;
 pub mod check;
 pub mod control;
+pub mod file_names;
 pub mod index;
 pub mod inspect;
 pub mod mark;
-pub mod names;
 pub mod push;
 mod resume;
 pub mod setup;

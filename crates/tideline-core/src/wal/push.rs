@@ -4,7 +4,7 @@
 
 use super::archive::{FetchOutcome, PushOutcome, WalArchive};
 use super::control::{data_dir_system_identifier, segment_header};
-use super::names::{classify, WalFileKind};
+use super::file_names::{classify, WalFileKind};
 use crate::error::{Error, ErrorCode, Result};
 use std::path::Path;
 

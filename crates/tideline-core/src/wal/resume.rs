@@ -8,7 +8,7 @@
 //! begin with, which pg_receivewal resumes from its start (overwriting it), as it resumes its own.
 
 use super::archive::WalArchive;
-use super::names::{classify, segment, SegmentName, WalFileKind};
+use super::file_names::{classify, segment, SegmentName, WalFileKind};
 use std::path::Path;
 
 /// Where the profile's slot stands on the server: the oldest WAL it still holds for us

@@ -242,22 +242,7 @@ impl Engine {
             None => Some("the server is not on this machine (or its data directory is hidden from this role), so it cannot write the local repository".to_string()),
             Some(user) => archive_blocker(user, &binary, &wal_dir),
         };
-        let (method, method_reason) = match (opts.method, &blocker, &facts.os_user) {
-            (Some(WalMethod::Archive), Some(why), _) => {
-                return Err(Error::new(
-                    ErrorCode::WalSetupBlocked,
-                    format!("archiving cannot work here: {why}"),
-                    "Use --method stream (pg_receivewal runs as you), or install tideline where the server's OS user can run it (--tideline-path) and keep the repository where it can write.",
-                ))
-            }
-            (Some(WalMethod::Stream), _, _) => (WalMethod::Stream, "asked for".to_string()),
-            (_, None, Some(user)) => (
-                WalMethod::Archive,
-                format!("the server runs here as OS user '{}', which can run {} and write {}: archiving needs no process of ours running", user.name, binary.display(), wal_dir.display()),
-            ),
-            (_, Some(why), _) => (WalMethod::Stream, format!("streaming, because {why}; pg_receivewal runs as you")),
-            (_, None, None) => (WalMethod::Stream, "the server's OS user is unknown".to_string()),
-        };
+        let (method, method_reason) = choose_method(opts.method, blocker, &facts, &binary, &wal_dir)?;
         let command = archive_command(&binary, repo.root());
         let mut report = WalSetupReport {
             profile: profile.name.clone(),
@@ -308,16 +293,7 @@ impl Engine {
         report.applied = true;
         // Read back after the reload: what took effect is what counts; what still differs
         // waits for a restart.
-        // The reload reaches our own backend a moment later (a signal to the postmaster, then
-        // to us): read back until what needs no restart shows, for a few seconds at most.
-        let mut after = server_facts(&client).await?;
-        for _ in 0..30 {
-            if checks(&after, method, &command).iter().all(|c| c.ok || c.restart) {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-            after = server_facts(&client).await?;
-        }
+        let after = settled_facts(&client, method, &command).await?;
         report.checks = checks(&after, method, &command);
         report.checks.extend(access);
         report.restart_needed = report.checks.iter().any(|c| !c.ok && c.restart);
@@ -387,6 +363,47 @@ pub(crate) fn prepare_wal_dir(wal_dir: &Path, user: Option<&OsUser>) -> Result<(
             .map_err(|e| Error::io(format!("giving {} to {}", wal_dir.display(), user.name), e))?;
     }
     Ok(())
+}
+
+/// Archiving where the server's OS user can run Tideline and write the repository; else, or
+/// when asked, streaming.
+fn choose_method(
+    asked: Option<WalMethod>,
+    blocker: Option<String>,
+    facts: &ServerFacts,
+    binary: &Path,
+    wal_dir: &Path,
+) -> Result<(WalMethod, String)> {
+    Ok(match (asked, &blocker, &facts.os_user) {
+        (Some(WalMethod::Archive), Some(why), _) => {
+            return Err(Error::new(
+                ErrorCode::WalSetupBlocked,
+                format!("archiving cannot work here: {why}"),
+                "Use --method stream (pg_receivewal runs as you), or install tideline where the server's OS user can run it (--tideline-path) and keep the repository where it can write.",
+            ))
+        }
+        (Some(WalMethod::Stream), _, _) => (WalMethod::Stream, "asked for".to_string()),
+        (_, None, Some(user)) => (
+            WalMethod::Archive,
+            format!("the server runs here as OS user '{}', which can run {} and write {}: archiving needs no process of ours running", user.name, binary.display(), wal_dir.display()),
+        ),
+        (_, Some(why), _) => (WalMethod::Stream, format!("streaming, because {why}; pg_receivewal runs as you")),
+        (_, None, None) => (WalMethod::Stream, "the server's OS user is unknown".to_string()),
+    })
+}
+
+/// The server's settings once a reload has reached our own backend (a signal to the
+/// postmaster, then to us): read again until what needs no restart shows, a few seconds at most.
+async fn settled_facts(client: &tokio_postgres::Client, method: WalMethod, command: &str) -> Result<ServerFacts> {
+    let mut after = server_facts(client).await?;
+    for _ in 0..30 {
+        if checks(&after, method, command).iter().all(|c| c.ok || c.restart) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        after = server_facts(client).await?;
+    }
+    Ok(after)
 }
 
 #[cfg(test)]

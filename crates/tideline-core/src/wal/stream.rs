@@ -5,7 +5,7 @@
 
 use super::archive::WalArchive;
 use super::control::segment_header;
-use super::names::{classify, WalFileKind};
+use super::file_names::{classify, WalFileKind};
 use crate::engine::Engine;
 use crate::error::{Error, ErrorCode, Result};
 use crate::job::Job;
@@ -256,111 +256,45 @@ impl Engine {
         let draft = profile.draft();
         let client = crate::connect::connect(&draft, password.as_ref()).await?;
         let (_, major) = crate::pg::server::server_version(&client).await?;
-        let sysid: String = client
-            .query_one("SELECT system_identifier::text FROM pg_control_system()", &[])
-            .await
-            .map_err(query_failed("reading the cluster's identity"))?
-            .get(0);
-        let slot = slot_name(&profile);
-        // An invalidated slot keeps its name but can stream nothing: drop it and make a new one.
-        let slot_recreated = super::status::invalidation(&client, &slot, major).await?;
-        if let Some(reason) = &slot_recreated {
-            tracing::warn!(slot = %slot, reason = %reason, "the server invalidated the slot; making it anew");
-            client
-                .execute("SELECT pg_drop_replication_slot($1)", &[&slot])
-                .await
-                .map_err(query_failed("dropping the invalidated replication slot"))?;
-        }
-        client
-            .execute(
-                "SELECT pg_create_physical_replication_slot($1, true)
-                 WHERE NOT EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = $1)",
-                &[&slot],
+        let (sysid, segment_bytes): (String, i64) = client
+            .query_one(
+                "SELECT system_identifier::text, pg_size_bytes(current_setting('wal_segment_size'))
+                   FROM pg_control_system()",
+                &[],
             )
             .await
-            .map_err(|e| {
-                let text = e.as_db_error().map(|d| d.message().to_string()).unwrap_or_else(|| e.to_string());
-                Error::new(
-                    ErrorCode::AccessDenied,
-                    format!("cannot create replication slot {slot}: {text}"),
-                    "Streaming needs a role with REPLICATION and a free slot (max_replication_slots); `tideline wal setup` checks both.",
-                )
-            })?;
-        let inst = self.tools()?.client_for(major, "pg_receivewal")?.clone();
-        let segment_bytes: i64 = client
-            .query_one("SELECT pg_size_bytes(current_setting('wal_segment_size'))", &[])
-            .await
-            .map_err(query_failed("reading the WAL segment size"))?
-            .get(0);
+            .map_err(query_failed("reading the cluster's identity"))
+            .map(|row| (row.get(0), row.get(1)))?;
+        let slot = slot_name(&profile);
+        let slot_recreated = prepare_slot(&client, &slot, major).await?;
         let repo = self.repository()?;
-        let sysid_n: u64 = sysid.parse().unwrap_or(0);
-        let archive = WalArchive::open(repo.root(), sysid_n);
-        let dir = super::archive::cluster_dir(repo.root(), sysid_n).join("stream");
+        let sysid: u64 = sysid.parse().unwrap_or(0);
+        let dir = super::archive::cluster_dir(repo.root(), sysid).join("stream");
         crate::home::ensure_private_dir(&dir)?;
+        let receiver = Receiver {
+            inst: self.tools()?.client_for(major, "pg_receivewal")?.clone(),
+            draft: &draft,
+            password: password.as_ref(),
+            slot: &slot,
+            archive: WalArchive::open(repo.root(), sysid),
+            dir,
+            sysid,
+        };
         let mut summary =
             StreamSummary { profile: profile.name.clone(), slot: slot.clone(), slot_recreated, ..Default::default() };
         let mut state = SweepState::default();
         if summary.slot_recreated.is_some() {
-            set_aside_stale_partials(&dir, &archive, sysid_n, &mut state);
+            set_aside_stale_partials(&receiver.dir, &receiver.archive, sysid, &mut state);
         }
         let cancel = job.cancel_token();
         let mut backoff = Duration::from_secs(1);
         tracing::info!(profile = %profile.name, slot = %slot, "streaming WAL");
         loop {
-            complete_padding(&dir, segment_bytes as u64);
-            self.point_the_restart(&client, &slot, major, &dir, &archive, segment_bytes as u64).await;
-            let log = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(dir.join("pg_receivewal.log"))
-                .map_err(|e| Error::io("opening pg_receivewal.log", e))?;
-            let mut cc = crate::libpq_env::client_command(&inst.path("pg_receivewal"), &draft, password.as_ref())?;
-            cc.command
-                .arg(format!("--directory={}", dir.display()))
-                .arg(format!("--slot={slot}"))
-                // fsync as WAL arrives: the .partial then holds every streamed commit.
-                .args(["--synchronous", "--no-loop", "--verbose"])
-                .stdout(log.try_clone().map_err(|e| Error::io("log", e))?)
-                .stderr(log);
-            let mut child =
-                tokio::process::Command::from(std::mem::replace(&mut cc.command, std::process::Command::new("true")))
-                    .kill_on_drop(true)
-                    .spawn()
-                    .map_err(|e| Error::io("running pg_receivewal", e))?;
-            let group = crate::process::ChildGroup::of(child.id(), &inst.path("pg_receivewal"));
-            job.phase("streaming");
-            let exited = loop {
-                tokio::select! {
-                    status = child.wait() => break Some(status),
-                    _ = cancel.cancelled() => break None,
-                    _ = tokio::time::sleep(Duration::from_millis(500)) => {
-                        for name in sweep(&dir, &archive, sysid_n, &mut state) {
-                            summary.segments_stored += 1;
-                            job.progress("streaming", Some(name.clone()), summary.segments_stored, None);
-                            summary.last_segment = Some(name);
-                            backoff = Duration::from_secs(1);
-                        }
-                    }
-                }
-            };
-            if exited.is_none() {
-                // pg_receivewal flushes and closes its .partial on SIGINT.
-                if let Some(pid) = child.id() {
-                    unsafe { libc::kill(pid as i32, libc::SIGINT) };
-                }
-                if tokio::time::timeout(Duration::from_secs(10), child.wait()).await.is_err() {
-                    group.kill();
-                    let _ = child.wait().await;
-                }
-            }
-            drop(group);
-            drop(cc);
-            for name in sweep(&dir, &archive, sysid_n, &mut state) {
-                summary.segments_stored += 1;
-                summary.last_segment = Some(name);
-            }
+            complete_padding(&receiver.dir, segment_bytes as u64);
+            self.point_the_restart(&client, &slot, major, &receiver.dir, &receiver.archive, segment_bytes as u64).await;
+            let cancelled = self.receive(&receiver, job, &mut summary, &mut state, &mut backoff).await?;
             summary.partial = state.last_partial.as_ref().map(|(n, _)| n.clone());
-            if exited.is_none() {
+            if cancelled {
                 tracing::info!(profile = %profile.name, stored = summary.segments_stored, "streaming stopped");
                 return Ok(summary);
             }
@@ -373,6 +307,111 @@ impl Engine {
             backoff = (backoff * 2).min(Duration::from_secs(30));
         }
     }
+
+    /// One pg_receivewal, swept into the repository until it exits or the job is cancelled;
+    /// true when cancelled.
+    async fn receive(
+        &self,
+        receiver: &Receiver<'_>,
+        job: &Job,
+        summary: &mut StreamSummary,
+        state: &mut SweepState,
+        backoff: &mut Duration,
+    ) -> Result<bool> {
+        let Receiver { inst, dir, archive, sysid, .. } = receiver;
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join("pg_receivewal.log"))
+            .map_err(|e| Error::io("opening pg_receivewal.log", e))?;
+        let mut cc = crate::libpq_env::client_command(&inst.path("pg_receivewal"), receiver.draft, receiver.password)?;
+        cc.command
+            .arg(format!("--directory={}", dir.display()))
+            .arg(format!("--slot={}", receiver.slot))
+            // fsync as WAL arrives: the .partial then holds every streamed commit.
+            .args(["--synchronous", "--no-loop", "--verbose"])
+            .stdout(log.try_clone().map_err(|e| Error::io("log", e))?)
+            .stderr(log);
+        let mut child = self
+            .runner()
+            .spawn(std::mem::replace(&mut cc.command, std::process::Command::new("true")))
+            .map_err(|e| Error::io("running pg_receivewal", e))?;
+        let group = crate::process::ChildGroup::of(child.id(), &inst.path("pg_receivewal"));
+        job.phase("streaming");
+        let cancel = job.cancel_token();
+        let exited = loop {
+            tokio::select! {
+                status = child.wait() => break Some(status),
+                _ = cancel.cancelled() => break None,
+                _ = tokio::time::sleep(Duration::from_millis(500)) => {
+                    for name in sweep(dir, archive, *sysid, state) {
+                        summary.segments_stored += 1;
+                        job.progress("streaming", Some(name.clone()), summary.segments_stored, None);
+                        summary.last_segment = Some(name);
+                        *backoff = Duration::from_secs(1);
+                    }
+                }
+            }
+        };
+        if exited.is_none() {
+            // pg_receivewal flushes and closes its .partial on SIGINT.
+            if let Some(pid) = child.id() {
+                unsafe { libc::kill(pid as i32, libc::SIGINT) };
+            }
+            if tokio::time::timeout(Duration::from_secs(10), child.wait()).await.is_err() {
+                group.kill();
+                let _ = child.wait().await;
+            }
+        }
+        drop(group);
+        drop(cc);
+        for name in sweep(dir, archive, *sysid, state) {
+            summary.segments_stored += 1;
+            summary.last_segment = Some(name);
+        }
+        Ok(exited.is_none())
+    }
+}
+
+/// What each pg_receivewal of one stream is started with.
+struct Receiver<'a> {
+    inst: crate::tools::Installation,
+    draft: &'a crate::profile::ProfileDraft,
+    password: Option<&'a crate::Secret>,
+    slot: &'a str,
+    archive: WalArchive,
+    /// pg_receivewal's directory: `<repo>/clusters/<id>/stream`.
+    dir: std::path::PathBuf,
+    sysid: u64,
+}
+
+/// The profile's slot, made if missing. An invalidated slot keeps its name but can stream
+/// nothing: it is dropped and made anew, and why is returned.
+async fn prepare_slot(client: &tokio_postgres::Client, slot: &str, major: u32) -> Result<Option<String>> {
+    let slot_recreated = super::status::invalidation(client, slot, major).await?;
+    if let Some(reason) = &slot_recreated {
+        tracing::warn!(slot = %slot, reason = %reason, "the server invalidated the slot; making it anew");
+        client
+            .execute("SELECT pg_drop_replication_slot($1)", &[&slot])
+            .await
+            .map_err(query_failed("dropping the invalidated replication slot"))?;
+    }
+    client
+        .execute(
+            "SELECT pg_create_physical_replication_slot($1, true)
+             WHERE NOT EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = $1)",
+            &[&slot],
+        )
+        .await
+        .map_err(|e| {
+            let text = e.as_db_error().map(|d| d.message().to_string()).unwrap_or_else(|| e.to_string());
+            Error::new(
+                ErrorCode::AccessDenied,
+                format!("cannot create replication slot {slot}: {text}"),
+                "Streaming needs a role with REPLICATION and a free slot (max_replication_slots); `tideline wal setup` checks both.",
+            )
+        })?;
+    Ok(slot_recreated)
 }
 
 #[cfg(test)]

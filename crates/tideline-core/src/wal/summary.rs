@@ -284,27 +284,7 @@ pub fn summarize(
         None => true,
     };
     let timeline = u32::from_str_radix(name.get(..8).unwrap_or("0"), 16).unwrap_or(0);
-    let empty = |previous_missing| SegmentSummary {
-        format_version: SUMMARY_FORMAT,
-        segment: name.to_string(),
-        timeline,
-        major: 0,
-        records: 0,
-        commits: 0,
-        aborts: 0,
-        first_commit: None,
-        last_commit: None,
-        commits_per_minute: BTreeMap::new(),
-        restore_points: Vec::new(),
-        changes: Vec::new(),
-        ended: Vec::new(),
-        open: OpenTransactions::default(),
-        end_of_wal: None,
-        previous_missing,
-        stored: None,
-        ended_xids: Some([u32::MAX, 0]),
-        digest: None,
-    };
+    let empty = |previous_missing| SegmentSummary::empty(name, timeline, previous_missing);
     let mut s = empty(previous_missing);
     let mut tx = carried.map(Transactions::carry).unwrap_or_default();
     let end = reader
@@ -321,39 +301,7 @@ pub fn summarize(
             if let Some(c) = tideline_wal::heap::row_change(r) {
                 count_change(&mut tx.changes, &c);
             } else if let Some(x) = tideline_wal::xact::parse(r) {
-                if matches!(x.outcome, Outcome::Commit | Outcome::Abort) {
-                    if let Some([lo, hi]) = s.ended_xids.as_mut() {
-                        (*lo, *hi) = ((*lo).min(x.xid), (*hi).max(x.xid));
-                    }
-                }
-                let mut xids = vec![x.xid];
-                xids.extend(&x.subxacts);
-                match x.outcome {
-                    Outcome::Commit => {
-                        let time = rfc3339(x.time);
-                        s.commits += 1;
-                        *s.commits_per_minute.entry(format!("{}Z", &time[..16])).or_default() += 1;
-                        let point = CommitPoint { xid: x.xid.to_string(), lsn: lsn_text(x.lsn), time: time.clone() };
-                        s.first_commit.get_or_insert_with(|| point.clone());
-                        let (changed, created) = tx.end(&xids, true);
-                        if changed || !x.dropped.is_empty() {
-                            s.ended.push(EndedTransaction {
-                                xid: point.xid.clone(),
-                                subxacts: x.subxacts.iter().map(u32::to_string).collect(),
-                                lsn: point.lsn.clone(),
-                                time,
-                                dropped: x.dropped.iter().map(file_text).collect(),
-                                created,
-                            });
-                        }
-                        s.last_commit = Some(point);
-                    }
-                    Outcome::Abort => {
-                        s.aborts += 1;
-                        tx.end(&xids, false);
-                    }
-                    Outcome::Prepare => {}
-                }
+                end_transaction(&mut s, &mut tx, &x);
             } else if let Some(p) = tideline_wal::xlog::restore_point(r) {
                 s.restore_points.push(CommitPoint { xid: p.name, lsn: lsn_text(p.lsn), time: rfc3339(p.time) });
             } else if let Some(c) = tideline_wal::storage::created(r) {
@@ -376,6 +324,70 @@ pub fn summarize(
     Ok(s)
 }
 
+impl SegmentSummary {
+    /// Nothing read yet from segment `name`.
+    fn empty(name: &str, timeline: u32, previous_missing: bool) -> SegmentSummary {
+        SegmentSummary {
+            format_version: SUMMARY_FORMAT,
+            segment: name.to_string(),
+            timeline,
+            major: 0,
+            records: 0,
+            commits: 0,
+            aborts: 0,
+            first_commit: None,
+            last_commit: None,
+            commits_per_minute: BTreeMap::new(),
+            restore_points: Vec::new(),
+            changes: Vec::new(),
+            ended: Vec::new(),
+            open: OpenTransactions::default(),
+            end_of_wal: None,
+            previous_missing,
+            stored: None,
+            ended_xids: Some([u32::MAX, 0]),
+            digest: None,
+        }
+    }
+}
+
+/// A commit or abort record: counted, and a commit that changed rows or files listed with them.
+fn end_transaction(s: &mut SegmentSummary, tx: &mut Transactions, x: &tideline_wal::xact::XactEnd) {
+    if matches!(x.outcome, Outcome::Commit | Outcome::Abort) {
+        if let Some([lo, hi]) = s.ended_xids.as_mut() {
+            (*lo, *hi) = ((*lo).min(x.xid), (*hi).max(x.xid));
+        }
+    }
+    let mut xids = vec![x.xid];
+    xids.extend(&x.subxacts);
+    match x.outcome {
+        Outcome::Commit => {
+            let time = rfc3339(x.time);
+            s.commits += 1;
+            *s.commits_per_minute.entry(format!("{}Z", &time[..16])).or_default() += 1;
+            let point = CommitPoint { xid: x.xid.to_string(), lsn: lsn_text(x.lsn), time: time.clone() };
+            s.first_commit.get_or_insert_with(|| point.clone());
+            let (changed, created) = tx.end(&xids, true);
+            if changed || !x.dropped.is_empty() {
+                s.ended.push(EndedTransaction {
+                    xid: point.xid.clone(),
+                    subxacts: x.subxacts.iter().map(u32::to_string).collect(),
+                    lsn: point.lsn.clone(),
+                    time,
+                    dropped: x.dropped.iter().map(file_text).collect(),
+                    created,
+                });
+            }
+            s.last_commit = Some(point);
+        }
+        Outcome::Abort => {
+            s.aborts += 1;
+            tx.end(&xids, false);
+        }
+        Outcome::Prepare => {}
+    }
+}
+
 impl WalArchive {
     pub fn summary_path(&self, segment: &str) -> std::path::PathBuf {
         self.dir().join(format!("{segment}.json"))
@@ -392,9 +404,9 @@ impl WalArchive {
         segment_bytes: u64,
         beside: Option<&Path>,
     ) -> Result<SegmentSummary> {
-        let previous_name = super::names::segment(segment, segment_bytes)
-            .filter(|s| s.number > 0)
-            .map(|s| super::names::SegmentName { timeline: s.timeline, number: s.number - 1 }.file_name(segment_bytes));
+        let previous_name = super::file_names::segment(segment, segment_bytes).filter(|s| s.number > 0).map(|s| {
+            super::file_names::SegmentName { timeline: s.timeline, number: s.number - 1 }.file_name(segment_bytes)
+        });
         let previous = previous_name.as_deref().and_then(|prev| {
             // As PostgreSQL left it, a whole segment (a later pass of a recycled file has a later
             // name, and the reader checks every page's address): no decompressing it again,

@@ -95,7 +95,7 @@ fn is_table(e: &TocEntry) -> bool {
 
 /// Finds the table a user named (`schema.table` or a bare name) among the archive's tables.
 pub fn find_table<'a>(entries: &'a [TocEntry], spec: &str) -> Result<&'a TocEntry> {
-    let wanted = crate::pg::names::parse_table(spec)?;
+    let wanted = crate::pg::table_names::parse_table(spec)?;
     let found: Vec<&TocEntry> = entries
         .iter()
         .filter(|e| is_table(e) && e.name == wanted.name && wanted.schema.as_ref().is_none_or(|s| *s == e.schema))
@@ -111,7 +111,7 @@ pub fn find_table<'a>(entries: &'a [TocEntry], spec: &str) -> Result<&'a TocEntr
             ErrorCode::AmbiguousTable,
             format!(
                 "'{spec}' names tables in several schemas of the backup: {}",
-                many.iter().map(|e| crate::pg::names::display(&e.schema, &e.name)).collect::<Vec<_>>().join(", ")
+                many.iter().map(|e| crate::pg::table_names::display(&e.schema, &e.name)).collect::<Vec<_>>().join(", ")
             ),
             "Give the schema too, e.g. --table public.orders.",
         )),
@@ -180,14 +180,14 @@ pub fn select(entries: &[TocEntry], tables: &[String], schemas: &[String]) -> Re
             let missing: Vec<String> = tables
                 .iter()
                 .filter(|t| !chosen.contains(&t.id))
-                .map(|t| crate::pg::names::display(&t.schema, &t.name))
+                .map(|t| crate::pg::table_names::display(&t.schema, &t.name))
                 .collect();
             // A constraint's TOC name is "<table> <constraint>".
             let constraint = e.name.rsplit(' ').next().unwrap_or(&e.name);
             let kept: Vec<String> = tables
                 .iter()
                 .filter(|t| chosen.contains(&t.id))
-                .map(|t| crate::pg::names::display(&t.schema, &t.name))
+                .map(|t| crate::pg::table_names::display(&t.schema, &t.name))
                 .collect();
             warnings.push(format!(
                 "foreign key {constraint} between {} and {} is left out: {} is not restored",

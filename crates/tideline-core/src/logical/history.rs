@@ -3,6 +3,7 @@
 use crate::catalog::backups::BackupRecord;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
+use crate::repo::finished::FinishedRun;
 use crate::repo::manifest::Manifest;
 use crate::repo::Repository;
 use serde::{Deserialize, Serialize};
@@ -100,6 +101,15 @@ impl Engine {
     /// into place, then given its manifest's status. A kill in between leaves a `committing` row
     /// the next start settles ([`Engine::settle_commits`]), so the catalog never misses a
     /// backup the repository holds, nor lists one it does not.
+    /// The one way a backup run ends well: its manifest written, the staged directory renamed
+    /// into place, the catalog told.
+    pub(crate) fn finish_backup(&self, staging: crate::repo::Staging, run: FinishedRun) -> Result<BackupRecord> {
+        let manifest = run.manifest(&staging, self.clock.now_rfc3339());
+        let record = self.commit_backup(staging, &manifest)?;
+        tracing::info!(id = %manifest.id, kind = %manifest.kind, bytes = manifest.size_bytes, ms = manifest.duration_ms, "backup complete");
+        Ok(record)
+    }
+
     pub(crate) fn commit_backup(&self, staging: crate::repo::Staging, manifest: &Manifest) -> Result<BackupRecord> {
         self.catalog().record_committing(manifest, staging.final_path())?;
         if let Err(e) = staging.commit(manifest) {
