@@ -81,12 +81,8 @@ each_major!(fn streamed_wal_keeps_the_newest_commit_in_the_partial_and_restores_
 // half-way, must leave every segment in the repository, no gap, and the stream still running.
 each_major!(fn streaming_survives_hundreds_of_segment_switches_and_a_killed_receiver(major) {
     const SWITCHES: u32 = 200;
-    let pw = password();
-    let pg = TestCluster::start(major, Some(&pw));
-    let home = Home::new();
-    home.cli(&["profile", "add", "p", "--url", &pg.url("postgres"), "--password-stdin"], Some(&pw)).ok();
-    let sysid = psql(&pg, "postgres", "SELECT system_identifier FROM pg_control_system()");
-    let wal = home.path().join("repo/clusters").join(&sysid).join("wal");
+    let streamed = Streamed::new(major);
+    let (pg, home, wal) = (&streamed.pg, &streamed.home, &streamed.wal);
     let mut stream = crate::support::start_stream(&home, &pg, "p");
     let first = psql(&pg, "postgres", "SELECT pg_walfile_name(pg_current_wal_lsn())");
     home.cli(&["basebackup", "p", "--format", "tar"], None).ok();
@@ -244,8 +240,8 @@ each_major!(fn an_invalidated_slot_is_reported_and_made_anew(major) {
     assert_eq!(home.cli(&["wal", "status", "p"], None).ok()["slots"][0]["invalidated"], serde_json::Value::Null);
 });
 
-/// A cluster with profile `p`, and what the restart cases do to its stream.
-struct Restarts {
+/// A cluster with profile `p` whose WAL is streamed, and what the cases do to the stream.
+struct Streamed {
     pg: TestCluster,
     home: Home,
     /// `<repo>/clusters/<id>/wal`.
@@ -254,15 +250,15 @@ struct Restarts {
 
 const SEGMENT: u64 = 16 << 20;
 
-impl Restarts {
-    fn new(major: u32) -> Restarts {
+impl Streamed {
+    fn new(major: u32) -> Streamed {
         let pw = password();
         let pg = TestCluster::start(major, Some(&pw));
         let home = Home::new();
         home.cli(&["profile", "add", "p", "--url", &pg.url("postgres"), "--password-stdin"], Some(&pw)).ok();
         let sysid = psql(&pg, "postgres", "SELECT system_identifier FROM pg_control_system()");
         let wal = home.path().join("repo/clusters").join(&sysid).join("wal");
-        Restarts { pg, home, wal }
+        Streamed { pg, home, wal }
     }
 
     fn write(&self) {
@@ -326,7 +322,7 @@ impl Restarts {
 // stands; a 13 or 14 server cannot, and pg_receivewal began at the server's current position —
 // a silent gap in the repository. Every major must resume after the newest stored segment.
 each_major!(fn a_restart_on_an_empty_stream_directory_leaves_no_gap(major) {
-    let r = Restarts::new(major);
+    let r = Streamed::new(major);
     let stream = r.start();
     let first = r.current();
     let mut last = 0;
@@ -334,7 +330,7 @@ each_major!(fn a_restart_on_an_empty_stream_directory_leaves_no_gap(major) {
         last = r.switch();
     }
     wait_for("the first segments in the repository", || r.stored().last() >= Some(&last));
-    Restarts::stop(stream);
+    Streamed::stop(stream);
     r.remove_partials();
     // The server moves on while nothing streams (the slot keeps its WAL).
     for _ in 0..3 {
@@ -343,7 +339,7 @@ each_major!(fn a_restart_on_an_empty_stream_directory_leaves_no_gap(major) {
     let stream = r.start();
     last = r.switch();
     wait_for("the segments written while stopped", || r.stored().last() >= Some(&last));
-    Restarts::stop(stream);
+    Streamed::stop(stream);
     r.assert_all_stored(major, first, last);
 });
 
@@ -351,10 +347,10 @@ each_major!(fn a_restart_on_an_empty_stream_directory_leaves_no_gap(major) {
 // `.partial` gone, a 13 or 14 server's pg_receivewal began at the server's current position,
 // past what the slot had held for it since it was made. It begins where the slot stands.
 each_major!(fn a_first_start_that_stored_nothing_begins_where_the_slot_stands(major) {
-    let r = Restarts::new(major);
+    let r = Streamed::new(major);
     let stream = r.start();
     let first = r.current();
-    Restarts::stop(stream);
+    Streamed::stop(stream);
     assert_eq!(r.stored(), Vec::<u64>::new());
     r.remove_partials();
     for _ in 0..3 {
@@ -363,6 +359,6 @@ each_major!(fn a_first_start_that_stored_nothing_begins_where_the_slot_stands(ma
     let stream = r.start();
     let last = r.switch();
     wait_for("the segments written while stopped", || r.stored().last() >= Some(&last));
-    Restarts::stop(stream);
+    Streamed::stop(stream);
     r.assert_all_stored(major, first, last);
 });
