@@ -1,7 +1,7 @@
 //! Choosing pg_dump's `--compress` for a format and a pg_dump build. The default is the fastest
-//! method this build has at a size close to gzip's (measured on 1 GB with pg_dump 17: zstd:1
-//! 3.4 s / 260 MB, lz4 4.2 s / 465 MB, gzip default 19.1 s / 283 MB), so zstd:1, then lz4,
-//! then gzip:1. Builds differ (the PyPI PG 18 build has neither zstd nor lz4): probed, not assumed.
+//! method this build has at a size close to gzip's (docs/benchmarks.md, "Measurements behind
+//! defaults"): zstd:1, then lz4, then gzip:1. Builds differ (the PyPI PG 18 build has neither
+//! zstd nor lz4): probed, not assumed.
 
 use crate::error::{Error, ErrorCode, Result};
 use crate::repo::options::DumpFormat;

@@ -1,9 +1,9 @@
 //! Autovacuum yielding to a restore. Autovacuum visits tables soon after a restore has loaded
 //! them; a restore step that then needs the table (building an index, adding a constraint,
 //! dropping it under `--clean`) waits `deadlock_timeout` — one second by default — before the
-//! server cancels the autovacuum worker (never one preventing wraparound). Measured on an
-//! 8-table, 1.2 GB restore with pg_restore in one job: 0 to 6 such stalls per run, each a full
-//! second with both cores idle. The restore's own sessions therefore run with a short
+//! server cancels the autovacuum worker (never one preventing wraparound): a full second with
+//! both cores idle, several times per restore (docs/benchmarks.md, "Measurements behind
+//! defaults"). The restore's own sessions therefore run with a short
 //! `deadlock_timeout`, so the worker is cancelled almost at once. Only the restore's sessions
 //! change; the server's setting, and every other session, stay as they are.
 //!

@@ -1,7 +1,7 @@
 //! Choosing pg_basebackup's `--compress`. Tar only (plain format writes files as they are).
-//! The default is client-side zstd at level 1 where the build has it, then lz4, then gzip:1 —
-//! measured on a 2.6 GB PG 15 cluster: `-Ft -z` (gzip) 50.2 s / 818 MB, client-zstd:1
-//! 5.0 s / 841 MB, uncompressed 3.9 s / 2.7 GB. Client-side, so the server's CPU is spared.
+//! The default is client-side zstd at level 1 where the build has it, then lz4, then gzip:1:
+//! ten times gzip's speed at about its size (docs/benchmarks.md, "Measurements behind
+//! defaults"). Client-side, so the server's CPU is spared.
 
 use crate::error::{Error, ErrorCode, Result};
 use crate::repo::options::BaseFormat;

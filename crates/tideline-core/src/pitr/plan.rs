@@ -79,10 +79,9 @@ fn combine(engine: &Engine, chain: &[&Base], dest: &Path, major: u32) -> Result<
     // No fsync and no manifest: a base backup's pg_control says the cluster was running, so
     // PostgreSQL syncs the whole data directory itself before it replays (StartupXLOG), and
     // nothing reads a sandbox's backup_manifest. Where both sides share a filesystem, the
-    // kernel copies (copy_file_range). Measured on a 1 GB pgbench chain (ext4, median of 3):
-    // 1.14 s as pg_combinebackup does by default, 0.63 s this way, 0.42 s with --link. Never
-    // --link: the sandbox's server writes into the files it starts on, and hard links would
-    // make them the repository's own backup files.
+    // kernel copies (copy_file_range): half pg_combinebackup's default time (docs/benchmarks.md,
+    // "Measurements behind defaults"). Never --link: the sandbox's server writes into the files
+    // it starts on, and hard links would make them the repository's own backup files.
     cmd.args(["--no-sync", "--no-manifest"]);
     if same_filesystem(&chain[0].path, dest.parent().unwrap_or(dest)) && cfg!(target_os = "linux") {
         cmd.arg("--copy-file-range");
