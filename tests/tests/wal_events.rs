@@ -81,15 +81,16 @@ each_major!(fn deletes_truncates_and_drops_are_found_named_and_undone(major) {
     let events = &t["events"];
     let e = find(events, &format!("{tli}:{delete}"));
     assert_eq!(e["kind"], "delete", "PostgreSQL {major}: {e}");
-    assert!(e["description"].as_str().unwrap().starts_with("DELETE of 2,500 rows from public.orders ("), "{e}");
+    assert_eq!(e["description"], "DELETE of 2,500 of 3,000 rows from public.orders (83%)", "PostgreSQL {major}: {e}");
     let e = find(events, &format!("{tli}:{truncate}"));
-    assert_eq!(e["description"], "TRUNCATE public.ledger (about 2,000 rows)", "PostgreSQL {major}: {e}");
+    assert_eq!(e["description"], "TRUNCATE public.ledger (2,000 rows)", "PostgreSQL {major}: {e}");
     let e = find(events, &format!("{tli}:{refill}"));
-    assert!(e["description"].as_str().unwrap().starts_with("DELETE of 1,500 rows from public.ledger"), "{e}");
+    // Counted from the empty file the TRUNCATE made, through the 1,500 rows put back.
+    assert_eq!(e["description"], "DELETE of 1,500 of 1,500 rows from public.ledger (100%)", "PostgreSQL {major}: {e}");
     let e = find(events, &format!("{tli}:{drop}"));
-    assert_eq!(e["description"], "DROP TABLE public.audit", "PostgreSQL {major}: {e}");
+    assert_eq!(e["description"], "DROP TABLE public.audit (500 rows)", "PostgreSQL {major}: {e}");
     let e = find(events, &format!("{tli}:{spanning}"));
-    assert_eq!(e["description"], "DELETE of 1,200 rows from public.payments (100% of the table)", "{e}");
+    assert_eq!(e["description"], "DELETE of 1,200 of 1,200 rows from public.payments (100%)", "{e}");
     assert_eq!(events.as_array().unwrap().len(), 5, "PostgreSQL {major}: only these five: {events:#}");
 
     // `events` (a new snapshot first) ranks them: the DROP and the TRUNCATE lead.
@@ -105,7 +106,7 @@ each_major!(fn deletes_truncates_and_drops_are_found_named_and_undone(major) {
             .as_array()
             .unwrap()
             .iter()
-            .any(|e| e["description"] == "DELETE of 50 rows from public.big (under 1% of the table)"),
+            .any(|e| e["description"] == "DELETE of 50 of 20,000 rows from public.big (under 1%)"),
         "{lowered:#}"
     );
     let last = listed["events"].as_array().unwrap().iter().map(|e| e["time"].as_str().unwrap()).max().unwrap();
@@ -192,3 +193,65 @@ fn lsn_value(text: &str) -> u64 {
     let (hi, lo) = text.split_once('/').unwrap();
     (u64::from_str_radix(hi, 16).unwrap() << 32) | u64::from_str_radix(lo, 16).unwrap()
 }
+
+// What the incident screen says first: how many rows went, of how many the table had just
+// before, and the share computed from the two — asserted against counts taken in SQL, for a
+// table emptied, one halved and a 20 % UPDATE, read forward from the base backup's snapshot
+// (the timeline) and back from a snapshot taken after them (`events`).
+each_major!(fn rows_and_the_tables_rows_before_are_exact(major) {
+    let pw = password();
+    let source = crate::support::ArchivingSource::start(major, Some(&pw), vec![]);
+    let pg = &source.pg;
+    let home = Home::new();
+    home.cli(&["profile", "add", "p", "--url", &pg.url("postgres"), "--password-stdin"], Some(&pw)).ok();
+    home.cli(&["repo", "path", source.repo.to_str().unwrap()], None).ok();
+    source.switch_and_wait();
+    psql(
+        pg,
+        "postgres",
+        "CREATE TABLE emptied (id int); INSERT INTO emptied SELECT generate_series(1, 2000);
+         CREATE TABLE halved (id int); INSERT INTO halved SELECT generate_series(1, 4000);
+         CREATE TABLE touched (id int, v int); INSERT INTO touched SELECT g, 0 FROM generate_series(1, 10000) g;",
+    );
+    home.cli(&["basebackup", "p"], None).ok();
+    // Rows come and go after the snapshot, before the events: they must be counted in.
+    psql(pg, "postgres", "INSERT INTO halved SELECT generate_series(4001, 6000)");
+    let count = |table: &str| psql(pg, "postgres", &format!("SELECT count(*) FROM {table}")).parse::<u64>().unwrap();
+    let mut expected = Vec::new();
+    for (table, sql) in [
+        ("emptied", "DELETE FROM emptied"),
+        ("halved", "DELETE FROM halved WHERE id % 2 = 0"),
+        ("touched", "UPDATE touched SET v = 1 WHERE id % 5 = 0"),
+    ] {
+        let before = count(table);
+        let xid = psql(pg, "postgres", &format!("BEGIN; {sql}; SELECT txid_current(); COMMIT;"));
+        let changed: u64 = if table == "touched" { before / 5 } else { before - count(table) };
+        expected.push((format!("1:{xid}"), table, changed, before));
+    }
+    assert_eq!(expected.iter().map(|e| (e.2, e.3)).collect::<Vec<_>>(), [(2000, 2000), (3000, 6000), (2000, 10000)]);
+    source.switch_and_wait();
+
+    let timeline = home.cli(&["timeline", "p"], None).ok().clone();
+    let listed = home.cli(&["events", "p"], None).ok().clone();
+    for (what, events) in [("timeline", &timeline["events"]), ("events", &listed["events"])] {
+        for (id, table, rows, before) in &expected {
+            let e = find(events, id);
+            let effect = &e["effects"][0];
+            assert_eq!(effect["relation"], format!("public.{table}"), "PostgreSQL {major}, {what}: {e}");
+            assert_eq!(effect["rows"], *rows, "PostgreSQL {major}, {what}: {e}");
+            assert_eq!(effect["rows_before"], *before, "PostgreSQL {major}, {what}: {e}");
+            let share = effect["share"].as_f64().unwrap();
+            assert!((share - *rows as f64 / *before as f64).abs() < 1e-9, "PostgreSQL {major}, {what}: {e}");
+        }
+        let described: Vec<&str> = expected.iter().map(|(id, ..)| find(events, id)["description"].as_str().unwrap()).collect();
+        assert_eq!(
+            described,
+            [
+                "DELETE of 2,000 of 2,000 rows from public.emptied (100%)",
+                "DELETE of 3,000 of 6,000 rows from public.halved (50%)",
+                "UPDATE of 2,000 of 10,000 rows in public.touched (20%)",
+            ],
+            "PostgreSQL {major}, {what}"
+        );
+    }
+});

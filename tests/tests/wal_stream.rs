@@ -83,13 +83,13 @@ each_major!(fn streaming_survives_hundreds_of_segment_switches_and_a_killed_rece
     const SWITCHES: u32 = 200;
     let streamed = Streamed::new(major);
     let (pg, home, wal) = (&streamed.pg, &streamed.home, &streamed.wal);
-    let mut stream = crate::support::start_stream(&home, &pg, "p");
-    let first = psql(&pg, "postgres", "SELECT pg_walfile_name(pg_current_wal_lsn())");
+    let mut stream = crate::support::start_stream(home, pg, "p");
+    let first = psql(pg, "postgres", "SELECT pg_walfile_name(pg_current_wal_lsn())");
     home.cli(&["basebackup", "p", "--format", "tar"], None).ok();
-    psql(&pg, "postgres", "CREATE TABLE t (n int, note text)");
+    psql(pg, "postgres", "CREATE TABLE t (n int, note text)");
     let switches = |from: u32, to: u32| {
         psql(
-            &pg,
+            pg,
             "postgres",
             &format!(
                 "DO $$ BEGIN FOR i IN {from}..{to} LOOP
@@ -108,14 +108,14 @@ each_major!(fn streaming_survives_hundreds_of_segment_switches_and_a_killed_rece
     switches(SWITCHES / 2 + 1, SWITCHES);
     // A write first, so that the switch completes a segment (with nothing written since the
     // loop's own switch it would not, and the current segment is not finished).
-    psql(&pg, "postgres", "INSERT INTO t VALUES (0, 'last')");
-    let last = psql(&pg, "postgres", "SELECT pg_walfile_name(pg_switch_wal())");
+    psql(pg, "postgres", "INSERT INTO t VALUES (0, 'last')");
+    let last = psql(pg, "postgres", "SELECT pg_walfile_name(pg_switch_wal())");
 
     let segments = 16u64 << 20;
     let number = |name: &str| tideline_core::wal::file_names::segment(name, segments).unwrap().number;
     let wanted: Vec<u64> = (number(&first)..=number(&last)).collect();
     let missing = || -> Vec<u64> {
-        let held = crate::support::stored_segments(&wal, segments);
+        let held = crate::support::stored_segments(wal, segments);
         wanted.iter().copied().filter(|n| !held.contains(n)).collect()
     };
     let receiver_log = || {

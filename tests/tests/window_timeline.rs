@@ -84,7 +84,8 @@ async fn from_the_demo_offer_to_a_table_copied_back() {
     click(&c, "[data-testid=nav-timeline]").await;
     let row = el(&c, "[data-testid=event-row][data-kind=delete]").await;
     let described = row.text().await.unwrap();
-    assert!(described.contains("DELETE of") && described.contains("public.film_actor"), "{described}");
+    // Every row of the table: all of what it had just before, not "50 %".
+    assert!(described.contains("DELETE of") && described.contains("public.film_actor (100%)"), "{described}");
     let event = row.attr("data-event-id").await.unwrap().expect("an event id");
     el(&c, &format!("[data-testid=marker-events][data-event-id='{event}']")).await.send_keys("\u{E007}").await.unwrap();
     text_when(&c, "[data-testid=cursor-event]", |t| t.contains("public.film_actor")).await;

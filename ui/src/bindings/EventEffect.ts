@@ -7,6 +7,10 @@ export type EventEffect = { kind: EffectKind,
  */
 relation: string, database: string | null, rows: number | null, 
 /**
- * The share of the table's rows, 0–1, when its size is known.
+ * The table's rows just before the commit, when a snapshot of it is known (rows_before.rs).
+ */
+rows_before: number | null, 
+/**
+ * `rows / rows_before`, 0–1.
  */
 share: number | null, };

@@ -280,8 +280,8 @@ export function timelineView(overrides: Partial<TimelineView> = {}): TimelineVie
         xid: '900',
         lsn: '0/8000200',
         time: '2025-03-04T13:00:00Z',
-        effects: [{ kind: 'delete', relation: 'public.orders', database: null, rows: 48210, share: 0.5 }],
-        description: 'DELETE of 48,210 rows from public.orders (50% of the table)',
+        effects: [{ kind: 'delete', relation: 'public.orders', database: null, rows: 48210, rows_before: 96420, share: 0.5 }],
+        description: 'DELETE of 48,210 of 96,420 rows from public.orders (50%)',
       },
       {
         id: '2:950',
@@ -292,8 +292,8 @@ export function timelineView(overrides: Partial<TimelineView> = {}): TimelineVie
         lsn: '0/8000900',
         time: '2025-03-04T15:00:00Z',
         effects: [
-          { kind: 'drop', relation: 'public.audit', database: null, rows: null, share: null },
-          { kind: 'delete', relation: 'public.log', database: null, rows: 2000, share: null },
+          { kind: 'drop', relation: 'public.audit', database: null, rows: null, rows_before: null, share: null },
+          { kind: 'delete', relation: 'public.log', database: null, rows: 2000, rows_before: null, share: null },
         ],
         description: 'DROP TABLE public.audit; DELETE of 2,000 rows from public.log',
       },

@@ -156,7 +156,7 @@ describe('Timeline screen', () => {
 
     // Picked on the chart: the cursor pins the event's moment and offers the restore.
     await fireEvent.click(markers[0]);
-    expect(screen.getByTestId('cursor-event').textContent).toContain('DELETE of 48,210 rows from public.orders');
+    expect(screen.getByTestId('cursor-event').textContent).toContain('DELETE of 48,210 of 96,420 rows from public.orders (50%)');
     expect(rows[1].classList.contains('picked')).toBe(true);
     await fireEvent.click(screen.getByTestId('restore-before-event'));
     expect(backend.callsTo('pitr_run')[0].request).toEqual({
@@ -164,7 +164,7 @@ describe('Timeline screen', () => {
       from_backup: null,
       port: null,
     });
-    expect((await screen.findByTestId('pitr')).textContent).toContain('just before DELETE of 48,210 rows');
+    expect((await screen.findByTestId('pitr')).textContent).toContain('just before DELETE of 48,210 of 96,420 rows');
 
     // From the list as well.
     await fireEvent.click(within(rows[0]).getByTestId('event-restore-before'));

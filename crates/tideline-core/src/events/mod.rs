@@ -4,6 +4,7 @@
 
 pub mod rank;
 pub mod relation_names;
+mod rows_before;
 
 use crate::engine::Engine;
 use crate::error::{Error, ErrorCode, Result};

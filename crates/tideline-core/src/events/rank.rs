@@ -53,7 +53,11 @@ pub struct EventEffect {
     pub database: Option<String>,
     #[ts(type = "number | null")]
     pub rows: Option<u64>,
-    /// The share of the table's rows, 0–1, when its size is known.
+    /// The table's rows just before the commit, when a snapshot of it is known (rows_before.rs).
+    #[serde(default)]
+    #[ts(type = "number | null")]
+    pub rows_before: Option<u64>,
+    /// `rows / rows_before`, 0–1.
     pub share: Option<f64>,
 }
 
@@ -84,6 +88,10 @@ pub struct Ended {
 /// File → table, from the snapshots plus what TRUNCATE and rewrites teach on the way.
 pub struct Names {
     by_file: HashMap<String, RelationFile>,
+    /// Each file's rows at its newest sighting, and when that was: snapshots only.
+    seen: HashMap<String, (i64, String)>,
+    /// Files a TRUNCATE or a rewrite made, with their rows as of its commit time.
+    started: HashMap<String, (i64, String)>,
     /// Newest sighting of each table oid per database.
     last_seen: HashMap<(String, u32), String>,
     snapshots: Vec<String>,
@@ -95,6 +103,7 @@ impl Names {
     pub fn new(files: Vec<RelationFile>, snapshots: Vec<String>, home_database: &str) -> Names {
         let mut by_file = HashMap::new();
         let mut last_seen: HashMap<(String, u32), String> = HashMap::new();
+        let seen = files.iter().map(|f| (f.file.clone(), (f.rows_estimate, f.last_seen.clone()))).collect();
         for f in files {
             let seen = last_seen.entry((f.database.clone(), f.relation_oid)).or_default();
             if f.last_seen > *seen {
@@ -102,7 +111,15 @@ impl Names {
             }
             by_file.entry(f.file.clone()).or_insert(f);
         }
-        Names { by_file, last_seen, snapshots, home_database: home_database.to_string() }
+        Names { by_file, seen, started: HashMap::new(), last_seen, snapshots, home_database: home_database.to_string() }
+    }
+
+    pub(crate) fn seen(&self, file: &str) -> Option<(i64, &str)> {
+        self.seen.get(file).map(|(rows, at)| (*rows, at.as_str()))
+    }
+
+    pub(crate) fn started(&self, file: &str) -> Option<(i64, &str)> {
+        self.started.get(file).map(|(rows, at)| (*rows, at.as_str()))
     }
 
     fn label(&self, f: &RelationFile) -> (String, Option<String>) {
@@ -134,26 +151,38 @@ fn describe(e: &EventEffect) -> String {
         Some(db) => format!("{} (database {db})", e.relation),
         None => e.relation.clone(),
     };
-    let share = match e.share {
-        Some(s) if s < 0.01 => " (under 1% of the table)".to_string(),
-        Some(s) => format!(" ({:.0}% of the table)", s * 100.0),
-        None => String::new(),
-    };
     let rows = e.rows.unwrap_or(0);
+    let (counted, share) = match (e.rows_before, e.share) {
+        (Some(before), Some(share)) => (
+            format!("{} of {} rows", thousands(rows), thousands(before)),
+            format!(" ({})", percent(rows, before, share)),
+        ),
+        _ => (format!("{} rows", thousands(rows)), String::new()),
+    };
+    let had = e.rows_before.map(|b| format!(" ({} rows)", thousands(b))).unwrap_or_default();
     match e.kind {
-        EffectKind::Drop => format!("DROP TABLE {on}"),
-        EffectKind::Truncate => match e.rows {
-            Some(r) if r > 0 => format!("TRUNCATE {on} (about {} rows)", thousands(r)),
-            _ => format!("TRUNCATE {on}"),
-        },
-        EffectKind::Delete => format!("DELETE of {} rows from {on}{share}", thousands(rows)),
-        EffectKind::Update => format!("UPDATE of {} rows in {on}{share}", thousands(rows)),
+        EffectKind::Drop => format!("DROP TABLE {on}{had}"),
+        EffectKind::Truncate => format!("TRUNCATE {on}{had}"),
+        EffectKind::Delete => format!("DELETE of {counted} from {on}{share}"),
+        EffectKind::Update => format!("UPDATE of {counted} in {on}{share}"),
+    }
+}
+
+/// A share in words, never rounded up to all of the table nor down to none of it.
+fn percent(rows: u64, before: u64, share: f64) -> String {
+    if share < 0.01 {
+        "under 1%".into()
+    } else if rows < before {
+        format!("{}%", ((share * 100.0).round() as u64).min(99))
+    } else {
+        "100%".into()
     }
 }
 
 /// The files a commit dropped, per table: drops and truncations (rewrites lose nothing and
 /// are not reported, but like truncations they teach the table's new files).
-fn dropped_effects(e: &Ended, names: &mut Names) -> Vec<EventEffect> {
+fn dropped_effects(ended: &[Ended], i: usize, names: &mut Names) -> Vec<EventEffect> {
+    let e = &ended[i];
     let created: Vec<&str> = e.tx.created.iter().map(|c| c.file.as_str()).collect();
     // A table created and dropped in one transaction (a work table) lost nothing.
     let dropped: Vec<&String> = e.tx.dropped.iter().filter(|d| !created.contains(&d.as_str())).collect();
@@ -183,11 +212,17 @@ fn dropped_effects(e: &Ended, names: &mut Names) -> Vec<EventEffect> {
     // the first one created (heap, then toast, then indexes, in TRUNCATE and in rewrites
     // alike); the others are its toast and indexes.
     if let Some(f) = single.filter(|f| !kept_new.is_empty() && names.exists_after(f, &e.tx.time) != Some(false)) {
-        for (i, c) in kept_new.iter().enumerate() {
+        for (n, c) in kept_new.iter().enumerate() {
             let mut renamed = f.clone();
             renamed.file = c.file.clone();
-            renamed.kind = if i == 0 { "table" } else { "index" }.into();
+            renamed.kind = if n == 0 { "table" } else { "index" }.into();
             names.by_file.insert(c.file.clone(), renamed);
+        }
+        // The new heap starts empty after a TRUNCATE, with the old one's rows after a rewrite.
+        let old_heap = tables.values().next().map(|(_, file)| file.clone()).unwrap_or_default();
+        let rows = if rewrite { super::rows_before::rows_before(names, ended, i, &old_heap) } else { Some(0) };
+        if let Some(rows) = rows {
+            names.started.insert(kept_new[0].file.clone(), (rows as i64, e.tx.time.clone()));
         }
     }
     if rewrite {
@@ -204,14 +239,16 @@ fn dropped_effects(e: &Ended, names: &mut Names) -> Vec<EventEffect> {
             Some(f) => names.label(f),
             None => (format!("relation file {file}"), None),
         };
-        let rows = known.as_ref().map(|f| f.rows_estimate.max(0) as u64).filter(|_| kind == EffectKind::Truncate);
-        out.push(EventEffect { kind, relation, database, rows, share: None });
+        let rows_before = known.as_ref().and_then(|_| super::rows_before::rows_before(names, ended, i, &file));
+        let rows = rows_before.filter(|_| kind == EffectKind::Truncate);
+        out.push(EventEffect { kind, relation, database, rows, rows_before, share: None });
     }
     out
 }
 
 /// DELETEs and UPDATEs over the threshold, per table.
-fn row_effects(e: &Ended, names: &Names, filter: &EventFilter) -> Vec<EventEffect> {
+fn row_effects(ended: &[Ended], i: usize, names: &Names, filter: &EventFilter) -> Vec<EventEffect> {
+    let e = &ended[i];
     let created: Vec<&str> = e.tx.created.iter().map(|c| c.file.as_str()).collect();
     let mut tables: BTreeMap<String, (Option<&RelationFile>, String, [u64; 3])> = BTreeMap::new();
     for (file, counts) in &e.changes {
@@ -234,12 +271,10 @@ fn row_effects(e: &Ended, names: &Names, filter: &EventFilter) -> Vec<EventEffec
             if rows == 0 {
                 continue;
             }
-            let share = known.and_then(|f| {
-                let seen_before = f.last_seen.as_str() < e.tx.time.as_str();
-                let est = f.rows_estimate.max(0) as u64;
-                let total = if !seen_before && kind == EffectKind::Delete { est + rows } else { est };
-                (total > 0).then(|| (rows as f64 / total.max(rows) as f64).min(1.0))
-            });
+            let rows_before = known
+                .and_then(|_| super::rows_before::rows_before(names, ended, i, &file))
+                .map(|before| before.max(rows));
+            let share = rows_before.filter(|b| *b > 0).map(|b| rows as f64 / b as f64);
             let big = rows >= filter.min_rows
                 || (rows >= u64::from(KEPT_CHANGED_ROWS) && share.is_some_and(|s| s >= filter.min_share));
             if !big {
@@ -249,7 +284,7 @@ fn row_effects(e: &Ended, names: &Names, filter: &EventFilter) -> Vec<EventEffec
                 Some(f) => names.label(f),
                 None => (format!("relation file {file}"), None),
             };
-            out.push(EventEffect { kind, relation, database, rows: Some(rows), share });
+            out.push(EventEffect { kind, relation, database, rows: Some(rows), rows_before, share });
         }
     }
     out
@@ -258,10 +293,10 @@ fn row_effects(e: &Ended, names: &Names, filter: &EventFilter) -> Vec<EventEffec
 /// Events from remembered commits (oldest first), ranked, within the filter's time range.
 pub fn events(ended: &[Ended], names: &mut Names, filter: &EventFilter) -> Vec<WalEvent> {
     let mut out = Vec::new();
-    for e in ended {
+    for (i, e) in ended.iter().enumerate() {
         // Every commit is read, in order, so that names learnt from a TRUNCATE hold later.
-        let mut effects = dropped_effects(e, names);
-        effects.extend(row_effects(e, names, filter));
+        let mut effects = dropped_effects(ended, i, names);
+        effects.extend(row_effects(ended, i, names, filter));
         let in_range = filter.from.as_deref().is_none_or(|f| e.tx.time.as_str() >= f)
             && filter.to.as_deref().is_none_or(|t| e.tx.time.as_str() <= t);
         let Some(kind) = effects.iter().map(|f| f.kind).max() else { continue };
@@ -361,7 +396,9 @@ mod tests {
             ended(11, &t(2), &["1663/5/400"], &[("1663/5/400", false)], &[("1663/5/400", [5000, 0, 0])]),
             // TRUNCATE: the new heap stays empty (its index gets a metapage).
             ended(12, &t(3), &["1663/5/200"], &[("1663/5/500", false), ("1663/5/501", true)], &[]),
-            // A DELETE on the truncated table's new file: named from what TRUNCATE taught.
+            // Rows into the truncated table's new file …
+            ended(16, "2026-01-01T00:03:30.000000Z", &[], &[], &[("1663/5/500", [80, 0, 0])]),
+            // … and a DELETE of most: named, and counted, from what TRUNCATE taught.
             ended(13, &t(4), &[], &[], &[("1663/5/500", [0, 0, 60])]),
             // And one on the rewritten table's new heap, likewise.
             ended(15, &t(4), &[], &[], &[("1663/5/300", [0, 0, 5000])]),
@@ -372,10 +409,10 @@ mod tests {
         assert_eq!(
             descriptions(&events),
             [
-                "TRUNCATE public.audit (about 100 rows)",
-                "DELETE of 60 rows from public.audit (60% of the table)",
-                "DELETE of 5,000 rows from public.orders (50% of the table)",
-                "DROP TABLE public.audit"
+                "TRUNCATE public.audit (100 rows)",
+                "DELETE of 60 of 80 rows from public.audit (75%)",
+                "DELETE of 5,000 of 10,000 rows from public.orders (50%)",
+                "DROP TABLE public.audit (20 rows)"
             ]
         );
         // DROP first, then TRUNCATE, then the DELETEs, more rows first.
@@ -391,10 +428,10 @@ mod tests {
         let later = "2026-01-02T00:00:00.000000Z";
         let all = [ended(20, "2026-01-01T12:00:00.000000Z", &["1663/5/100"], &[("1663/5/600", false)], &[])];
         let got = events(&all, &mut names(&[later]), &EventFilter::default());
-        assert_eq!(descriptions(&got), ["DROP TABLE public.orders"]);
+        assert_eq!(descriptions(&got), ["DROP TABLE public.orders (10,000 rows)"]);
         // Without that snapshot, the WAL's reading stands.
         let got = events(&all, &mut names(&[]), &EventFilter::default());
-        assert_eq!(descriptions(&got), ["TRUNCATE public.orders (about 10,000 rows)"]);
+        assert_eq!(descriptions(&got), ["TRUNCATE public.orders (10,000 rows)"]);
     }
 
     #[test]
@@ -409,15 +446,34 @@ mod tests {
         let got = events(&all, &mut names(&[]), &EventFilter::default());
         assert_eq!(
             descriptions(&got),
-            [
-                "DELETE of 10 rows from public.audit (10% of the table)",
-                "UPDATE of 1,500 rows in relation file 1663/5/999"
-            ]
+            ["DELETE of 10 of 100 rows from public.audit (10%)", "UPDATE of 1,500 rows in relation file 1663/5/999"]
         );
         let lowered = EventFilter { min_rows: 100, ..EventFilter::default() };
         assert_eq!(events(&all, &mut names(&[]), &lowered).len(), 3);
         let window = EventFilter { from: Some("2026-01-01T02:00:00Z".into()), ..EventFilter::default() };
         assert!(events(&all, &mut names(&[]), &window).is_empty());
+    }
+
+    #[test]
+    fn rows_before_are_counted_from_the_nearest_snapshot_forward_or_back() {
+        let at = |m: u32| format!("2026-01-01T00:{m:02}:00.000000Z");
+        // orders: 10,000 at the snapshot (00:00); 2,000 more, then all of them deleted.
+        let all = [
+            ended(40, &at(1), &[], &[], &[("1663/5/100", [2000, 0, 0])]),
+            ended(41, &at(2), &[], &[], &[("1663/5/100", [0, 0, 12_000])]),
+        ];
+        let got = events(&all, &mut names(&[]), &EventFilter::default());
+        assert_eq!(descriptions(&got), ["DELETE of 12,000 of 12,000 rows from public.orders (100%)"]);
+        assert_eq!((got[0].effects[0].rows, got[0].effects[0].rows_before), (Some(12_000), Some(12_000)));
+        // The same history seen by a snapshot after it (0 rows left then): counted back.
+        let after = "2026-01-01T00:05:00.000000Z";
+        let files = vec![table("1663/5/100", 100, "orders", "table", 0, after)];
+        let mut later = Names::new(files, vec![SNAP.into(), after.into()], "app");
+        let got = events(&all, &mut later, &EventFilter::default());
+        assert_eq!(descriptions(&got), ["DELETE of 12,000 of 12,000 rows from public.orders (100%)"]);
+        // A share is never rounded up to all, nor down to none.
+        assert_eq!(percent(2499, 2500, 0.9996), "99%");
+        assert_eq!(percent(1, 1000, 0.001), "under 1%");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Snapshots of relation files → table names, taken from the profile's server (every database
 //! it allows connections to): at each base backup, by `events` and by `wal index`. Indexes and
-//! toast tables are named after their table, so a DROP's many files read as one table.
+//! toast tables are named after their table, so a DROP's many files read as one table. Each
+//! file's live rows then are where the count of rows before an event starts (rows_before.rs).
 
 use crate::catalog::relation_files::RelationFile;
 use crate::engine::Engine;
@@ -17,7 +18,11 @@ WITH rels AS (
 SELECT concat_ws('/', coalesce(nullif(r.reltablespace, 0), d.dattablespace), d.oid, pg_relation_filenode(r.oid)),
        o.oid::int8, n.nspname::text, o.relname::text,
        CASE r.relkind WHEN 'i' THEN 'index' WHEN 't' THEN 'toast' WHEN 'm' THEN 'matview' ELSE 'table' END,
-       greatest(o.reltuples::int8, coalesce(s.n_live_tup, 0), 0)
+       -- Live rows as the server counts them, which follow every commit; reltuples only
+       -- follows VACUUM and ANALYZE, so a table emptied since still shows its old size there.
+       CASE WHEN s.n_live_tup > 0 OR s.n_tup_ins > 0 OR s.n_tup_del > 0
+                 OR s.last_analyze IS NOT NULL OR s.last_autoanalyze IS NOT NULL
+            THEN s.n_live_tup ELSE greatest(o.reltuples::int8, 0) END
 FROM rels r
 JOIN pg_database d ON d.datname = current_database()
 JOIN pg_class p ON p.oid = r.parent
