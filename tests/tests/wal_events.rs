@@ -19,19 +19,25 @@ impl Drop for Sandboxes<'_> {
     }
 }
 
+/// A server archiving into Tideline's repository, profile `p` on it, its WAL switched once.
+fn archiving_profile(major: u32) -> (String, crate::support::ArchivingSource, Home) {
+    let pw = password();
+    let source = crate::support::ArchivingSource::start(major, Some(&pw), vec![]);
+    let home = Home::new();
+    home.cli(&["profile", "add", "p", "--url", &source.pg.url("postgres"), "--password-stdin"], Some(&pw)).ok();
+    home.cli(&["repo", "path", source.repo.to_str().unwrap()], None).ok();
+    source.switch_and_wait();
+    (pw, source, home)
+}
+
 fn find<'a>(events: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
     events.as_array().unwrap().iter().find(|e| e["id"] == id).unwrap_or_else(|| panic!("no event {id} in {events:#}"))
 }
 
 each_major!(fn deletes_truncates_and_drops_are_found_named_and_undone(major) {
-    let pw = password();
-    let source = crate::support::ArchivingSource::start(major, Some(&pw), vec![]);
+    let (pw, source, home) = archiving_profile(major);
     let pg = &source.pg;
-    let home = Home::new();
     let _cleanup = Sandboxes(&home);
-    home.cli(&["profile", "add", "p", "--url", &pg.url("postgres"), "--password-stdin"], Some(&pw)).ok();
-    home.cli(&["repo", "path", source.repo.to_str().unwrap()], None).ok();
-    source.switch_and_wait();
     psql(
         pg,
         "postgres",
@@ -199,13 +205,8 @@ fn lsn_value(text: &str) -> u64 {
 // table emptied, one halved and a 20 % UPDATE, read forward from the base backup's snapshot
 // (the timeline) and back from a snapshot taken after them (`events`).
 each_major!(fn rows_and_the_tables_rows_before_are_exact(major) {
-    let pw = password();
-    let source = crate::support::ArchivingSource::start(major, Some(&pw), vec![]);
+    let (_, source, home) = archiving_profile(major);
     let pg = &source.pg;
-    let home = Home::new();
-    home.cli(&["profile", "add", "p", "--url", &pg.url("postgres"), "--password-stdin"], Some(&pw)).ok();
-    home.cli(&["repo", "path", source.repo.to_str().unwrap()], None).ok();
-    source.switch_and_wait();
     psql(
         pg,
         "postgres",

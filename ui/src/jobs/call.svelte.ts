@@ -22,3 +22,17 @@ export class Call {
     }
   }
 }
+
+/** One `Call` per item of a list (a sandbox, a schedule), made when first asked for. */
+export class CallsByItem {
+  private calls = new Map<string, Call>();
+
+  of(id: string): Call {
+    let call = this.calls.get(id);
+    if (!call) {
+      call = new Call();
+      this.calls.set(id, call);
+    }
+    return call;
+  }
+}
