@@ -9,6 +9,7 @@
 //! which lose nothing and are no event). A snapshot taken after the commit settles it: a table
 //! it still lists was not dropped.
 
+use super::rows_before::FileChanges;
 use crate::catalog::relation_files::RelationFile;
 use crate::wal::summary::{EndedTransaction, KEPT_CHANGED_ROWS};
 use serde::{Deserialize, Serialize};
@@ -181,7 +182,7 @@ fn percent(rows: u64, before: u64, share: f64) -> String {
 
 /// The files a commit dropped, per table: drops and truncations (rewrites lose nothing and
 /// are not reported, but like truncations they teach the table's new files).
-fn dropped_effects(ended: &[Ended], i: usize, names: &mut Names) -> Vec<EventEffect> {
+fn dropped_effects(ended: &[Ended], changes: &FileChanges, i: usize, names: &mut Names) -> Vec<EventEffect> {
     let e = &ended[i];
     let created: Vec<&str> = e.tx.created.iter().map(|c| c.file.as_str()).collect();
     // A table created and dropped in one transaction (a work table) lost nothing.
@@ -220,7 +221,7 @@ fn dropped_effects(ended: &[Ended], i: usize, names: &mut Names) -> Vec<EventEff
         }
         // The new heap starts empty after a TRUNCATE, with the old one's rows after a rewrite.
         let old_heap = tables.values().next().map(|(_, file)| file.clone()).unwrap_or_default();
-        let rows = if rewrite { super::rows_before::rows_before(names, ended, i, &old_heap) } else { Some(0) };
+        let rows = if rewrite { super::rows_before::rows_before(names, ended, changes, i, &old_heap) } else { Some(0) };
         if let Some(rows) = rows {
             names.started.insert(kept_new[0].file.clone(), (rows as i64, e.tx.time.clone()));
         }
@@ -239,7 +240,7 @@ fn dropped_effects(ended: &[Ended], i: usize, names: &mut Names) -> Vec<EventEff
             Some(f) => names.label(f),
             None => (format!("relation file {file}"), None),
         };
-        let rows_before = known.as_ref().and_then(|_| super::rows_before::rows_before(names, ended, i, &file));
+        let rows_before = known.as_ref().and_then(|_| super::rows_before::rows_before(names, ended, changes, i, &file));
         let rows = rows_before.filter(|_| kind == EffectKind::Truncate);
         out.push(EventEffect { kind, relation, database, rows, rows_before, share: None });
     }
@@ -247,7 +248,13 @@ fn dropped_effects(ended: &[Ended], i: usize, names: &mut Names) -> Vec<EventEff
 }
 
 /// DELETEs and UPDATEs over the threshold, per table.
-fn row_effects(ended: &[Ended], i: usize, names: &Names, filter: &EventFilter) -> Vec<EventEffect> {
+fn row_effects(
+    ended: &[Ended],
+    changes: &FileChanges,
+    i: usize,
+    names: &Names,
+    filter: &EventFilter,
+) -> Vec<EventEffect> {
     let e = &ended[i];
     let created: Vec<&str> = e.tx.created.iter().map(|c| c.file.as_str()).collect();
     let mut tables: BTreeMap<String, (Option<&RelationFile>, String, [u64; 3])> = BTreeMap::new();
@@ -272,7 +279,7 @@ fn row_effects(ended: &[Ended], i: usize, names: &Names, filter: &EventFilter) -
                 continue;
             }
             let rows_before = known
-                .and_then(|_| super::rows_before::rows_before(names, ended, i, &file))
+                .and_then(|_| super::rows_before::rows_before(names, ended, changes, i, &file))
                 .map(|before| before.max(rows));
             let share = rows_before.filter(|b| *b > 0).map(|b| rows as f64 / b as f64);
             let big = rows >= filter.min_rows
@@ -293,10 +300,11 @@ fn row_effects(ended: &[Ended], i: usize, names: &Names, filter: &EventFilter) -
 /// Events from remembered commits (oldest first), ranked, within the filter's time range.
 pub fn events(ended: &[Ended], names: &mut Names, filter: &EventFilter) -> Vec<WalEvent> {
     let mut out = Vec::new();
+    let changes = FileChanges::of(ended);
     for (i, e) in ended.iter().enumerate() {
         // Every commit is read, in order, so that names learnt from a TRUNCATE hold later.
-        let mut effects = dropped_effects(ended, i, names);
-        effects.extend(row_effects(ended, i, names, filter));
+        let mut effects = dropped_effects(ended, &changes, i, names);
+        effects.extend(row_effects(ended, &changes, i, names, filter));
         let in_range = filter.from.as_deref().is_none_or(|f| e.tx.time.as_str() >= f)
             && filter.to.as_deref().is_none_or(|t| e.tx.time.as_str() <= t);
         let Some(kind) = effects.iter().map(|f| f.kind).max() else { continue };
