@@ -7,6 +7,7 @@ mod commands;
 mod desktop;
 mod runner;
 mod tray;
+mod web_process;
 
 use tideline_core::Engine;
 
@@ -40,6 +41,7 @@ fn main() {
                     None
                 }
             };
+            web_process::watch(app.handle());
             runner::start(app.handle().clone(), tray);
             Ok(())
         })

@@ -99,12 +99,18 @@ each_major!(fn deletes_truncates_and_drops_are_found_named_and_undone(major) {
     assert_eq!(e["description"], "DELETE of 1,200 of 1,200 rows from public.payments (100%)", "{e}");
     assert_eq!(events.as_array().unwrap().len(), 5, "PostgreSQL {major}: only these five: {events:#}");
 
-    // `events` (a new snapshot first) ranks them: the DROP and the TRUNCATE lead.
+    // `events` (a new snapshot first) lists them in time order, ranked: the DROP and the
+    // TRUNCATE lead; each destroyed a table or most of one.
     let listed = home.cli(&["events", "p"], None).ok().clone();
-    let ranked: Vec<&str> =
-        listed["events"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    let all = listed["events"].as_array().unwrap();
+    let times: Vec<&str> = all.iter().map(|e| e["time"].as_str().unwrap()).collect();
+    assert!(times.windows(2).all(|w| w[0] <= w[1]), "in time order: {listed:#}");
+    let mut by_rank = all.clone();
+    by_rank.sort_by_key(|e| e["rank"].as_u64().unwrap());
+    let ranked: Vec<&str> = by_rank.iter().map(|e| e["kind"].as_str().unwrap()).collect();
     assert_eq!(ranked, ["drop", "truncate", "delete", "delete", "delete"], "{listed:#}");
-    assert_eq!(listed["events"][0]["rank"], 1);
+    assert_eq!(by_rank[0]["rank"], 1);
+    assert!(all.iter().all(|e| e["severity"] == "high" && e["by_tideline"].is_null()), "{listed:#}");
     assert!(listed["names_as_of"].as_str().is_some());
     let lowered = home.cli(&["events", "p", "--min-rows", "50", "--min-percent", "100"], None).ok().clone();
     assert!(
@@ -254,5 +260,42 @@ each_major!(fn rows_and_the_tables_rows_before_are_exact(major) {
             ],
             "PostgreSQL {major}, {what}"
         );
+        let severities: Vec<&str> = expected.iter().map(|(id, ..)| find(events, id)["severity"].as_str().unwrap()).collect();
+        assert_eq!(severities, ["high", "high", "medium"], "PostgreSQL {major}, {what}");
     }
+});
+
+// Tideline's own changes to live data — a copy-back that replaces a table's rows, a restore
+// with --clean into another database — read "by Tideline" and rank after the accident they
+// repair, which stays first.
+each_major!(fn tidelines_own_changes_are_never_accidents(major) {
+    let (_, source, home) = archiving_profile(major);
+    let pg = &source.pg;
+    let _cleanup = Sandboxes(&home);
+    psql(pg, "postgres", "CREATE TABLE film (id int PRIMARY KEY, title text); INSERT INTO film SELECT g, 'f' || g FROM generate_series(1, 3000) g;");
+    psql(pg, "postgres", "CREATE DATABASE \"shop.eu\"");
+    psql(pg, "shop.eu", "CREATE TABLE items (id int); INSERT INTO items SELECT generate_series(1, 1500);");
+    home.cli(&["basebackup", "p"], None).ok();
+    let dump = home.cli(&["backup", "p", "--database", "shop.eu"], None).ok()["id"].as_str().unwrap().to_string();
+    let accident = psql(pg, "postgres", "BEGIN; DELETE FROM film WHERE id > 1000; SELECT txid_current(); COMMIT;");
+    let accident = format!("1:{accident}");
+    source.switch_and_wait();
+
+    let sandbox = home.cli(&["pitr", "p", "--before-event", &accident], None).ok()["id"].as_str().unwrap().to_string();
+    let copy = ["sandbox", "copy-back", &sandbox, "--table", "public.film", "--to", "p", "--replace", "--yes"];
+    home.cli(&copy, None).ok();
+    assert_eq!(psql(pg, "postgres", "SELECT count(*) FROM film"), "3000");
+    home.cli(&["restore", &dump, "--to-db", "shop.eu", "--clean"], None).ok();
+    source.switch_and_wait();
+
+    let listed = home.cli(&["events", "p"], None).ok().clone();
+    let events = &listed["events"];
+    let first = find(events, &accident);
+    assert_eq!(first["rank"], 1, "PostgreSQL {major}: {listed:#}");
+    assert!(first["by_tideline"].is_null(), "{first}");
+    let own: Vec<&serde_json::Value> = events.as_array().unwrap().iter().filter(|e| e["id"] != accident).collect();
+    let said = |prefix: &str| own.iter().any(|e| e["by_tideline"].as_str().is_some_and(|w| w.starts_with(prefix)));
+    assert!(said(&format!("copy-back of public.film from sandbox {sandbox}")), "PostgreSQL {major}: {listed:#}");
+    assert!(said(&format!("restore of backup {dump} into shop.eu")), "PostgreSQL {major}: {listed:#}");
+    assert!(own.iter().all(|e| !e["by_tideline"].is_null()), "every other event is Tideline's: {listed:#}");
 });

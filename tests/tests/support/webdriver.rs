@@ -15,6 +15,10 @@ use super::Home;
 pub struct Driver {
     child: Child,
     port: u16,
+    /// tauri-driver's, WebKit's and the app's stderr.
+    log: PathBuf,
+    /// The app's own log files.
+    app_logs: PathBuf,
     /// Released after the app is gone (fields drop after `Drop::drop`).
     _turn: WindowTurn,
 }
@@ -85,7 +89,8 @@ impl Driver {
             .map(PathBuf::from)
             .unwrap_or_else(|| std::env::temp_dir().join("tideline-window-logs"));
         std::fs::create_dir_all(&logs).unwrap();
-        let log = std::fs::File::create(logs.join(format!("driver-{port}.log"))).unwrap();
+        let log_path = logs.join(format!("driver-{port}.log"));
+        let log = std::fs::File::create(&log_path).unwrap();
         cmd.env("TIDELINE_HOME", home.path()).stdout(log.try_clone().unwrap()).stderr(log).process_group(0);
         let child = cmd.spawn().expect("tauri-driver (installed by the bootstrap)");
         let deadline = Instant::now() + Duration::from_secs(30);
@@ -93,7 +98,7 @@ impl Driver {
             assert!(Instant::now() < deadline, "tauri-driver did not listen on {port}");
             std::thread::sleep(Duration::from_millis(100));
         }
-        Driver { child, port, _turn: turn }
+        Driver { child, port, log: log_path, app_logs: home.path().join("logs"), _turn: turn }
     }
 
     pub async fn open_app(&self) -> Client {
@@ -113,9 +118,43 @@ impl Driver {
 
 impl Drop for Driver {
     fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.print_processes();
+        }
         // SIGTERM, not SIGKILL: a killed tauri-driver orphans WebKitWebDriver.
         unsafe { libc::kill(-(self.child.id() as i32), libc::SIGTERM) };
         let _ = self.child.wait();
+        if std::thread::panicking() {
+            self.print_logs();
+        }
+    }
+}
+
+impl Driver {
+    /// Which of tauri-driver's, WebKit's and the app's processes still run: a dead session
+    /// with the app alive but a WebKit process gone says which one WebKit lost.
+    fn print_processes(&self) {
+        let group = self.child.id().to_string();
+        let ps = Command::new("ps").args(["-eo", "pgid=,pid=,stat=,etime=,comm="]).output();
+        let all = ps.map(|o| String::from_utf8_lossy(&o.stdout).to_string()).unwrap_or_default();
+        let ours: Vec<&str> = all.lines().filter(|l| l.split_whitespace().next() == Some(group.as_str())).collect();
+        eprintln!("--- processes of the window's group {group}:\n{}", ours.join("\n"));
+    }
+
+    /// Into the failed test's output: a crashed page or a dead app says why only in these,
+    /// and CI keeps nothing else.
+    fn print_logs(&self) {
+        let mut files = vec![self.log.clone()];
+        let app_logs = std::fs::read_dir(&self.app_logs).into_iter().flatten().flatten();
+        files.extend(app_logs.map(|e| e.path()));
+        for file in files {
+            let text = std::fs::read_to_string(&file).unwrap_or_default();
+            let tail: Vec<&str> = text.lines().rev().take(60).collect();
+            eprintln!("--- {} (last {} lines)", file.display(), tail.len());
+            for line in tail.into_iter().rev() {
+                eprintln!("{line}");
+            }
+        }
     }
 }
 
@@ -131,11 +170,17 @@ pub fn css(id: &str) -> Locator<'_> {
 }
 
 pub async fn el(c: &Client, selector: &str) -> Element {
-    c.wait()
-        .at_most(Duration::from_secs(20))
-        .for_element(css(selector))
-        .await
-        .unwrap_or_else(|e| panic!("{selector}: {e}"))
+    match c.wait().at_most(Duration::from_secs(20)).for_element(css(selector)).await {
+        Ok(e) => e,
+        Err(e) => {
+            let shot = screenshot(c, "failed-waiting-for-element").await;
+            let shown = match c.find(css("main")).await {
+                Ok(main) => main.text().await.unwrap_or_default(),
+                Err(_) => String::new(),
+            };
+            panic!("{selector}: {e}; the screen said: {shown:?}; see {}", shot.display())
+        }
+    }
 }
 
 pub async fn click(c: &Client, selector: &str) {
@@ -204,7 +249,11 @@ pub async fn screenshot(c: &Client, name: &str) -> PathBuf {
         .unwrap_or_else(|| std::env::temp_dir().join("tideline-screenshots"));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join(format!("{name}.png"));
-    let png = c.screenshot().await.unwrap();
+    let png = match c.screenshot().await {
+        Ok(png) => png,
+        // Said, not panicked: a failing wait's own message matters more.
+        Err(e) => return PathBuf::from(format!("(no screenshot: {e})")),
+    };
     assert!(png.starts_with(b"\x89PNG"), "the screenshot is a PNG");
     std::fs::write(&path, png).unwrap();
     path

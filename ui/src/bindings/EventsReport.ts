@@ -4,7 +4,7 @@ import type { WalEvent } from "./WalEvent";
 
 export type EventsReport = { profile: string, system_identifier: string, 
 /**
- * Most destructive first.
+ * In time order; each event's rank says how destructive it was among them.
  */
 events: Array<WalEvent>, 
 /**

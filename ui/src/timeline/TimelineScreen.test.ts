@@ -142,17 +142,27 @@ describe('Timeline screen', () => {
     await waitFor(() => expect(backend.callsTo('timeline_show')).toHaveLength(2));
   });
 
-  it('lists destructive events, most destructive first, and restores to just before one', async () => {
+  it('lists destructive events newest first, Tideline\'s own marked, and restores to just before one', async () => {
     const backend = fakeBackend({
       profiles_list: () => [profile({ name: 'prod' })],
       timeline_show: () => timelineView(),
       pitr_run: () => sandbox(),
     });
     render(TimelineScreen);
-    const rows = await screen.findAllByTestId('event-row');
-    expect(rows.map((r) => r.dataset.eventId)).toEqual(['2:950', '2:900']);
+    const all = await screen.findAllByTestId('event-row');
+    expect(all.map((r) => r.dataset.eventId)).toEqual(['2:990', '2:950', '2:900']);
+    expect(all.map((r) => r.dataset.severity)).toEqual(['high', 'high', 'high']);
+    expect(within(all[0]).getByTestId('event-by-tideline').textContent).toBe('By Tideline');
+    expect(within(all[0]).getByTestId('event-own-what').textContent).toContain('copy-back of public.orders');
+    expect(within(all[1]).getByTestId('event-most').textContent).toBe('the most destructive');
+    expect(within(all[1]).queryByTestId('event-by-tideline')).toBeNull();
+    const rows = all.slice(1);
     const markers = within(screen.getByTestId('lane-events')).getAllByTestId('marker-events');
-    expect(markers.map((m) => m.querySelector('text')?.textContent)).toEqual(['DELETE public.orders', 'DROP public.audit +1']);
+    expect(markers.map((m) => m.querySelector('text')?.textContent)).toEqual([
+      'DELETE public.orders',
+      'DROP public.audit +1',
+      'DELETE public.orders (Tideline)',
+    ]);
 
     // Picked on the chart: the cursor pins the event's moment and offers the restore.
     await fireEvent.click(markers[0]);

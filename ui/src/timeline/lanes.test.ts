@@ -20,7 +20,11 @@ describe('timeline lanes', () => {
     // Events by time, labelled with what was done to which table.
     expect(all[3]).toMatchObject({
       kind: 'markers',
-      markers: [{ label: 'DELETE public.orders' }, { label: 'DROP public.audit +1', title: expect.stringContaining('transaction 950') }],
+      markers: [
+        { label: 'DELETE public.orders' },
+        { label: 'DROP public.audit +1', title: expect.stringContaining('transaction 950') },
+        { label: 'DELETE public.orders (Tideline)', title: expect.stringContaining('by Tideline: copy-back of public.orders') },
+      ],
     });
     const t1 = all[5];
     if (t1.kind !== 'wal') throw new Error('wal lane expected');

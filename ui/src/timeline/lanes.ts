@@ -82,8 +82,11 @@ export function lanes(view: TimelineView): Lane[] {
       id: 'events',
       label: 'Destructive events',
       markers: markers(view.events, (e) => e.time, (e) => ({
-        label: eventLabel(e),
-        title: `${e.description} (transaction ${e.xid}, ${e.lsn})`,
+        label: e.by_tideline === null ? eventLabel(e) : `${eventLabel(e)} (Tideline)`,
+        title:
+          e.by_tideline === null
+            ? `${e.description} (transaction ${e.xid}, ${e.lsn})`
+            : `${e.description}, by Tideline: ${e.by_tideline} (transaction ${e.xid})`,
         event: e,
       })),
     },

@@ -3,6 +3,7 @@
 
 pub mod backups;
 pub mod hooks;
+pub mod own_changes;
 mod profiles;
 pub mod relation_files;
 pub mod restore_points;
@@ -209,6 +210,18 @@ const MIGRATIONS: &[&str] = &[
         checked_at TEXT NOT NULL,
         PRIMARY KEY (system_identifier, name)
     );",
+    // 13: Tideline's own changes to live databases, so the WAL events they cause are known
+    "CREATE TABLE own_changes (
+        id INTEGER PRIMARY KEY,
+        system_identifier TEXT NOT NULL,
+        database TEXT NOT NULL,
+        what TEXT NOT NULL,
+        xid TEXT,
+        start_lsn TEXT NOT NULL,
+        end_lsn TEXT,
+        started_at TEXT NOT NULL
+    );
+    CREATE INDEX own_changes_by_cluster ON own_changes (system_identifier);",
 ];
 
 /// SQL for the id of the profile named by parameter `?N` (NULL when there is none).

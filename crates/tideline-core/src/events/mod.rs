@@ -2,6 +2,7 @@
 //! the WAL index (`tideline events PROFILE`), on the timeline, and as recovery targets
 //! (`tideline pitr PROFILE --before-event ID` stops just before the event's commit).
 
+pub(crate) mod own_changes;
 pub mod rank;
 pub mod relation_names;
 mod rows_before;
@@ -17,7 +18,7 @@ use ts_rs::TS;
 pub struct EventsReport {
     pub profile: String,
     pub system_identifier: String,
-    /// Most destructive first.
+    /// In time order; each event's rank says how destructive it was among them.
     pub events: Vec<WalEvent>,
     /// When relation names were last read from the server (None: never; events name files).
     pub names_as_of: Option<String>,
@@ -36,7 +37,10 @@ impl Engine {
             let changes = catalog.transaction_changes(sysid, timeline, &xids)?;
             ended.push(rank::Ended { timeline, tx, changes });
         }
-        Ok(rank::events(&ended, &mut names, filter))
+        let mut events = rank::events(&ended, &mut names, filter);
+        own_changes::mark(&mut events, &catalog.own_changes(sysid)?, home_database);
+        rank::rank(&mut events);
+        Ok(events)
     }
 
     /// Refreshes relation names when the server answers, then lists the events, most
@@ -57,7 +61,7 @@ impl Engine {
         let view = self.timeline(&profile.name).await?;
         let sysid = view.window.system_identifier.clone();
         let mut events = self.wal_events(&sysid, &profile.database, &filter)?;
-        events.sort_by_key(|e| e.rank);
+        events.sort_by_key(|e| (e.time.clone(), crate::pg::lsn::lsn(&e.lsn)));
         let names_as_of = self.catalog().relation_snapshots(&sysid)?.pop();
         Ok(EventsReport { profile: profile.name, system_identifier: sysid, events, names_as_of, filter })
     }

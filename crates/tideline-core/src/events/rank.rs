@@ -77,6 +77,34 @@ pub struct WalEvent {
     pub time: String,
     pub effects: Vec<EventEffect>,
     pub description: String,
+    /// How much it destroyed, for the list and the chart.
+    pub severity: Severity,
+    /// What Tideline itself was doing when this committed (own_changes.rs): never an accident.
+    #[serde(default)]
+    pub by_tideline: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum Severity {
+    /// Some rows of a table, under 10 % of it.
+    Low,
+    /// A tenth of a table or more, or 10,000 rows of one whose size is not known.
+    Medium,
+    /// A table dropped or emptied, or half its rows or more.
+    High,
+}
+
+fn severity(effects: &[EventEffect]) -> Severity {
+    let one = |e: &EventEffect| match (e.kind, e.share, e.rows) {
+        (EffectKind::Drop | EffectKind::Truncate, _, _) => Severity::High,
+        (_, Some(share), _) if share >= 0.5 => Severity::High,
+        (_, Some(share), _) if share >= 0.1 => Severity::Medium,
+        (_, None, Some(rows)) if rows >= 10_000 => Severity::Medium,
+        _ => Severity::Low,
+    };
+    effects.iter().map(one).max().unwrap_or(Severity::Low)
 }
 
 /// One remembered commit with its row changes (file → inserted, updated, deleted).
@@ -321,16 +349,24 @@ pub fn events(ended: &[Ended], names: &mut Names, filter: &EventFilter) -> Vec<W
             lsn: e.tx.lsn.clone(),
             time: e.tx.time.clone(),
             description: effects.iter().map(describe).collect::<Vec<_>>().join("; "),
+            severity: severity(&effects),
             effects,
+            by_tideline: None,
         });
     }
-    let mut order: Vec<usize> = (0..out.len()).collect();
-    let weight = |w: &WalEvent| (w.kind, w.effects.iter().filter_map(|f| f.rows).sum::<u64>());
-    order.sort_by(|&a, &b| weight(&out[b]).cmp(&weight(&out[a])).then(out[b].time.cmp(&out[a].time)));
-    for (rank, i) in order.into_iter().enumerate() {
-        out[i].rank = rank as u32 + 1;
-    }
+    rank(&mut out);
     out
+}
+
+/// Ranks 1, 2, … most destructive first, newer first among equals; Tideline's own changes
+/// after every other event, whatever they destroyed.
+pub fn rank(events: &mut [WalEvent]) {
+    let mut order: Vec<usize> = (0..events.len()).collect();
+    let weight = |w: &WalEvent| (w.by_tideline.is_none(), w.kind, w.effects.iter().filter_map(|f| f.rows).sum::<u64>());
+    order.sort_by(|&a, &b| weight(&events[b]).cmp(&weight(&events[a])).then(events[b].time.cmp(&events[a].time)));
+    for (rank, i) in order.into_iter().enumerate() {
+        events[i].rank = rank as u32 + 1;
+    }
 }
 
 #[cfg(test)]
@@ -427,6 +463,8 @@ mod tests {
         assert_eq!(events.iter().map(|e| e.rank).collect::<Vec<_>>(), [2, 4, 3, 1]);
         assert_eq!(events[3].id, "1:14");
         assert_eq!(events[3].lsn, "0/E");
+        let severities: Vec<Severity> = events.iter().map(|e| e.severity).collect();
+        assert_eq!(severities, [Severity::High, Severity::High, Severity::High, Severity::High]);
     }
 
     #[test]
@@ -456,6 +494,8 @@ mod tests {
             descriptions(&got),
             ["DELETE of 10 of 100 rows from public.audit (10%)", "UPDATE of 1,500 rows in relation file 1663/5/999"]
         );
+        // A tenth of a table is medium; 1,500 rows of a table of unknown size, low.
+        assert_eq!(got.iter().map(|e| e.severity).collect::<Vec<_>>(), [Severity::Medium, Severity::Low]);
         let lowered = EventFilter { min_rows: 100, ..EventFilter::default() };
         assert_eq!(events(&all, &mut names(&[]), &lowered).len(), 3);
         let window = EventFilter { from: Some("2026-01-01T02:00:00Z".into()), ..EventFilter::default() };

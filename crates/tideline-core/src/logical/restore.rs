@@ -151,7 +151,8 @@ impl Engine {
         if opts.dry_run {
             return Ok(plan.report);
         }
-        let mut report = self.execute_restore(&archive, opts, plan, job).await?;
+        let own_profile = (!opts.sandbox).then_some(profile.name.as_str());
+        let mut report = self.execute_restore(&archive, opts, plan, job, own_profile).await?;
         if let Some(s) = sandbox {
             report.sandbox = Some(self.keep_sandbox(s, report.duration_ms)?);
         }
@@ -167,6 +168,7 @@ impl Engine {
         opts: &RestoreOptions,
         plan: RestorePlan,
         job: &Job,
+        own_profile: Option<&str>,
     ) -> Result<RestoreReport> {
         let RestorePlan {
             admin,
@@ -196,41 +198,28 @@ impl Engine {
                 .await
                 .map_err(query_failed("creating the target database"))?;
         }
-        let restored = match &opts.into_schema {
-            Some(new_schema) => {
-                let client = crate::connect::connect(&target, password.as_ref()).await?;
-                self.restore_into_schema(
-                    archive,
-                    selection.as_ref(),
-                    opts,
-                    new_schema,
-                    &client,
-                    &target,
-                    password.as_ref(),
-                    server_major,
-                    job,
-                    &mut report,
-                )
-                .await
-                .map(|_| Restored {
-                    log_path: std::path::PathBuf::from(report.log_path.clone().unwrap_or_default()),
-                    tool_choice: report.tool_choice.clone().unwrap_or_default(),
-                })
+        // Into a database that exists (with --clean), Tideline changes live data: recorded,
+        // so what it drops is never listed as an accident.
+        let recording = match (exists, own_profile) {
+            (true, Some(profile)) => {
+                let what = format!("restore of backup {} into {}", archive.id, opts.to_db);
+                self.own_change_begins(profile, &admin, &opts.to_db, what).await
             }
-            None => {
-                let dest = Destination {
-                    draft: &target,
-                    password: password.as_ref(),
-                    server_major,
-                    fresh: !exists,
-                    session_options,
-                };
-                match self.create_enclosing_schemas(archive, selection.as_ref(), &dest, opts).await {
-                    Ok(()) => self.run_restore(archive, &dest, opts, selection.as_ref(), job).await,
-                    Err(e) => Err(e),
-                }
-            }
+            _ => None,
         };
+        let into = (&target, password.as_ref());
+        let restored = self
+            .restore_objects(
+                archive,
+                opts,
+                selection.as_ref(),
+                into,
+                (server_major, exists, session_options),
+                job,
+                &mut report,
+            )
+            .await;
+        self.own_change_ends(recording, &admin, None).await;
         let restored = match restored {
             Ok(restored) => restored,
             Err(e) => {
@@ -256,6 +245,50 @@ impl Engine {
             .await?;
         report.duration_ms = started.elapsed().as_millis() as u64;
         Ok(report)
+    }
+
+    /// The restore proper: into a new schema, or by pg_restore after the schemas its tables
+    /// need.
+    #[allow(clippy::too_many_arguments)]
+    async fn restore_objects(
+        &self,
+        archive: &Archive,
+        opts: &RestoreOptions,
+        selection: Option<&Selection>,
+        (target, password): (&crate::profile::ProfileDraft, Option<&crate::Secret>),
+        (server_major, exists, session_options): (u32, bool, Option<String>),
+        job: &Job,
+        report: &mut RestoreReport,
+    ) -> Result<Restored> {
+        match &opts.into_schema {
+            Some(new_schema) => {
+                let client = crate::connect::connect(target, password).await?;
+                self.restore_into_schema(
+                    archive,
+                    selection,
+                    opts,
+                    new_schema,
+                    &client,
+                    target,
+                    password,
+                    server_major,
+                    job,
+                    report,
+                )
+                .await
+                .map(|_| Restored {
+                    log_path: std::path::PathBuf::from(report.log_path.clone().unwrap_or_default()),
+                    tool_choice: report.tool_choice.clone().unwrap_or_default(),
+                })
+            }
+            None => {
+                let dest = Destination { draft: target, password, server_major, fresh: !exists, session_options };
+                match self.create_enclosing_schemas(archive, selection, &dest, opts).await {
+                    Ok(()) => self.run_restore(archive, &dest, opts, selection, job).await,
+                    Err(e) => Err(e),
+                }
+            }
+        }
     }
 
     /// Rows per restored table, read back and compared with what the backup counted.

@@ -233,7 +233,13 @@ impl Engine {
                 }
                 copied?;
                 let target = if how == "replaced" {
-                    swap_rows(&mut live_client, &rel.schema, &rel.name, &target_name).await?;
+                    let what = format!("copy-back of {source} from sandbox {id}");
+                    let recording =
+                        self.own_change_begins(&live_profile.name, &live_client, &live.database, what).await;
+                    let swapped = swap_rows(&mut live_client, &rel.schema, &rel.name, &target_name).await;
+                    let xid = swapped.as_ref().ok().map(String::as_str);
+                    self.own_change_ends(recording, &live_client, xid).await;
+                    swapped?;
                     display(&rel.schema, &rel.name)
                 } else {
                     display(&rel.schema, &target_name)
@@ -253,11 +259,13 @@ impl Engine {
 }
 
 /// In one transaction: the live table's rows replaced by the copy's, the copy dropped, and each
-/// sequence feeding the table moved past the largest value it now holds.
-async fn swap_rows(client: &mut Client, schema: &str, table: &str, copy: &str) -> Result<()> {
+/// sequence feeding the table moved past the largest value it now holds. Returns the
+/// transaction's id, by which its events are known as Tideline's.
+async fn swap_rows(client: &mut Client, schema: &str, table: &str, copy: &str) -> Result<String> {
     let live = exact_pattern(schema, table);
     let from = exact_pattern(schema, copy);
     let tx = client.transaction().await.map_err(failed("replacing rows"))?;
+    let xid = crate::events::own_changes::current_xid(&tx).await?;
     let cols = tx
         .query(
             "SELECT quote_ident(attname), pg_get_serial_sequence($1, attname) FROM pg_attribute
@@ -284,5 +292,6 @@ async fn swap_rows(client: &mut Client, schema: &str, table: &str, copy: &str) -
             .map_err(failed("setting a sequence"))?;
         }
     }
-    tx.commit().await.map_err(failed("replacing rows"))
+    tx.commit().await.map_err(failed("replacing rows"))?;
+    Ok(xid)
 }
