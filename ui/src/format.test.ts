@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatBytes, formatDuration, formatEta, yesNo } from './format';
+import { formatBytes, formatClock, formatDuration, formatEta, formatTimestamp, yesNo } from './format';
 
 describe('formatBytes', () => {
   it('uses binary units with sensible precision', () => {
@@ -31,5 +31,16 @@ describe('formatDuration', () => {
     expect(formatEta(42.4)).toBe('42 s');
     expect(formatEta(245)).toBe('4 min 05 s');
     expect(formatEta(Number.NaN)).toBe('—');
+  });
+});
+
+describe('formatTimestamp', () => {
+  it('writes every moment one way, in the local zone, the zone named', () => {
+    const moment = new Date(2026, 11, 6, 4, 36, 48);
+    expect(formatTimestamp(moment.getTime())).toMatch(/^2026-12-06 04:36:48 \S+$/);
+    expect(formatTimestamp(moment.toISOString())).toBe(formatTimestamp(moment.getTime()));
+    expect(formatClock(moment.toISOString())).toBe('04:36:48');
+    expect(formatTimestamp(new Date(2026, 11, 6, 0, 5).getTime())).toMatch(/^2026-12-06 00:05:00 /);
+    expect(formatTimestamp('not a time')).toBe('not a time');
   });
 });

@@ -18,10 +18,33 @@ export function yesNo(value: boolean): string {
   return value ? 'yes' : 'no';
 }
 
-/** An RFC 3339 timestamp in the user's locale; the raw text if it does not parse. */
-export function formatTimestamp(value: string): string {
+const MOMENT = new Intl.DateTimeFormat('en-CA', {
+  year: 'numeric',
+  month: '2-digit',
+  day: '2-digit',
+  hour: '2-digit',
+  minute: '2-digit',
+  second: '2-digit',
+  hourCycle: 'h23',
+  timeZoneName: 'short',
+});
+
+/**
+ * A moment as every screen writes it, in the local zone with the zone named:
+ * "2026-12-06 04:36:48 UTC". Takes RFC 3339 text or milliseconds; the raw text if it does not
+ * parse.
+ */
+export function formatTimestamp(value: string | number): string {
   const date = new Date(value);
-  return Number.isNaN(date.getTime()) ? value : date.toLocaleString();
+  if (Number.isNaN(date.getTime())) return String(value);
+  const part = Object.fromEntries(MOMENT.formatToParts(date).map((p) => [p.type, p.value]));
+  return `${part.year}-${part.month}-${part.day} ${part.hour}:${part.minute}:${part.second} ${part.timeZoneName}`;
+}
+
+/** Just the time of day of a moment, for lists under a day's heading: "04:36:48". */
+export function formatClock(value: string | number): string {
+  const full = formatTimestamp(value);
+  return full.split(' ')[1] ?? full;
 }
 
 /** 850 → "850 ms", 12300 → "12.3 s", 245000 → "4 min 05 s", 3720000 → "1 h 02 min". */

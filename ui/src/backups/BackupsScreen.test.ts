@@ -1,6 +1,7 @@
 import { fireEvent, render, screen, waitFor, within } from '@testing-library/svelte';
 import { describe, expect, it } from 'vitest';
 import type { BackupRecord } from '../bindings/BackupRecord';
+import { formatTimestamp } from '../format';
 import type { JobProgress } from '../bindings/JobProgress';
 import {
   backupRecord,
@@ -56,7 +57,7 @@ describe('backup history', () => {
     expect(backend.callsTo('backups_list')).toEqual([{ profile: 'prod' }]);
     expect(el<HTMLSelectElement>('backups-profile').value).toBe('prod');
     expect(rows.map((r) => r.dataset.id)).toEqual(['b-new', 'b-old', 'b-plain']);
-    expect(rows[0].textContent).toContain(new Date('2025-01-02T03:04:05Z').toLocaleString());
+    expect(rows[0].textContent).toContain(formatTimestamp('2025-01-02T03:04:05Z'));
     expect(rows[0].textContent).toContain('logical · directory');
     expect(rows[0].textContent).toContain('50.0 MiB');
     expect(rows[1].textContent).toContain('logical · custom');

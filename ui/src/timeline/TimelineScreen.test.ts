@@ -1,9 +1,10 @@
 import { fireEvent, render, screen, waitFor, within } from '@testing-library/svelte';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { DemoReport } from '../bindings/DemoReport';
 import type { JobProgress } from '../bindings/JobProgress';
 import type { PitrRequest } from '../bindings/PitrRequest';
 import type { Sandbox } from '../bindings/Sandbox';
+import { formatTimestamp } from '../format';
 import { navigation } from '../navigation.svelte';
 import { channelSender, deferred, fakeBackend, jobProgress, profile, sandbox, timelineView } from '../testing/backend';
 import { fitDomain } from './lanes';
@@ -181,6 +182,41 @@ describe('Timeline screen', () => {
     await waitFor(() => expect(backend.callsTo('pitr_run')).toHaveLength(2));
     const second = backend.callsTo('pitr_run')[1].request as PitrRequest;
     expect(second.target.point).toEqual({ kind: 'before_event', value: '2:950' });
+  });
+
+  it('says what can be recovered, and why an event cannot be undone here', async () => {
+    const view = timelineView();
+    const early = { ...view.events[0], id: '1:10', time: '2025-02-20T09:00:00Z', by_tideline: null };
+    const late = { ...view.events[0], id: '2:2000', time: '2025-03-06T09:00:00Z', by_tideline: null };
+    view.events = [early, late];
+    fakeBackend({ profiles_list: () => [profile({ name: 'prod' })], timeline_show: () => view });
+    render(TimelineScreen);
+    const range = await screen.findByTestId('timeline-range');
+    expect(range.textContent).toContain(
+      `You can recover any moment from ${formatTimestamp('2025-03-01T10:00:00Z')} to ${formatTimestamp('2025-03-05T10:00:00Z')}`,
+    );
+    expect(range.textContent).toContain('except where WAL is missing');
+    const rows = screen.getAllByTestId('event-row');
+    const said = (row: HTMLElement) => within(row).getByTestId('event-unreachable').textContent;
+    expect(said(rows[0])).toBe(`Cannot be undone here: after the newest WAL (${formatTimestamp('2025-03-05T10:00:00Z')})`);
+    expect(said(rows[1])).toBe(
+      `Cannot be undone here: before the first base backup (${formatTimestamp('2025-03-01T10:00:00Z')})`,
+    );
+    expect(screen.queryByTestId('event-restore-before')).toBeNull();
+  });
+
+  it('refreshes itself while open', async () => {
+    vi.useFakeTimers({ shouldAdvanceTime: true });
+    try {
+      const backend = fakeBackend({ profiles_list: () => [profile({ name: 'prod' })], timeline_show: () => timelineView() });
+      render(TimelineScreen);
+      await screen.findByTestId('timeline-range');
+      expect(backend.callsTo('timeline_show')).toHaveLength(1);
+      await vi.advanceTimersByTimeAsync(15_000);
+      await waitFor(() => expect(backend.callsTo('timeline_show')).toHaveLength(2));
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('offers the demo on first run, then runs its accident', async () => {

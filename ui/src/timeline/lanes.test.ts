@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { timelineView } from '../testing/backend';
-import { DAY, HOUR, fitDomain, lanes, zoomLimits } from './lanes';
+import { DAY, HOUR, fitDomain, lanes, tickLabel, zoomLimits } from './lanes';
 
 describe('timeline lanes', () => {
   it('has a lane per kind of point and per timeline, forks labelled', () => {
@@ -60,9 +60,18 @@ describe('timeline lanes', () => {
     expect(fitDomain(empty, 5 * DAY)).toEqual([4 * DAY, 5 * DAY]);
   });
 
-  it('zooms from an hour out to about a quarter', () => {
-    expect(zoomLimits([0, 10 * DAY])).toEqual([10 / 92, 240]);
-    expect(zoomLimits([0, 400 * DAY])).toEqual([1, 9600]);
-    expect(zoomLimits([0, HOUR / 2])).toEqual([HOUR / 2 / (92 * DAY), 1]);
+  it('zooms from ten seconds out to about a quarter', () => {
+    expect(zoomLimits([0, 10 * DAY])).toEqual([10 / 92, 86_400]);
+    expect(zoomLimits([0, 400 * DAY])).toEqual([1, 3_456_000]);
+    expect(zoomLimits([0, HOUR / 2])).toEqual([HOUR / 2 / (92 * DAY), 180]);
+    expect(zoomLimits([0, 5_000])).toEqual([5_000 / (92 * DAY), 1]);
+  });
+
+  it('labels ticks in the 24-hour clock, as coarse as the moment allows', () => {
+    expect(tickLabel(new Date(2026, 11, 6, 4, 36, 48))).toBe('04:36:48');
+    expect(tickLabel(new Date(2026, 11, 6, 17, 0))).toBe('17:00');
+    expect(tickLabel(new Date(2026, 11, 6))).toBe('Dec 06');
+    expect(tickLabel(new Date(2026, 11, 1))).toBe('December');
+    expect(tickLabel(new Date(2027, 0, 1))).toBe('2027');
   });
 });

@@ -4,6 +4,7 @@
 import type { TimelineView } from '../bindings/TimelineView';
 import type { RestorePoint } from '../bindings/RestorePoint';
 import type { WalEvent } from '../bindings/WalEvent';
+import { timeFormat } from 'd3-time-format';
 import { parseLsn, parseTime, spans } from './reach';
 
 export const HOUR = 3_600_000;
@@ -169,8 +170,27 @@ export function fitDomain(view: TimelineView, now: number): [number, number] {
   return [lo - pad, hi + pad];
 }
 
-/** Zoom factors relative to the fitted span: in to an hour, out to a quarter (or the fit). */
+/** The narrowest span the chart zooms to: ten seconds across, where commits a second apart part. */
+export const FINEST = 10_000;
+
+/** Zoom factors relative to the fitted span: in to ten seconds, out to a quarter (or the fit). */
 export function zoomLimits([lo, hi]: [number, number]): [number, number] {
   const span = hi - lo;
-  return [Math.min(1, span / (92 * DAY)), Math.max(1, span / HOUR)];
+  return [Math.min(1, span / (92 * DAY)), Math.max(1, span / FINEST)];
+}
+
+const TICK = {
+  second: timeFormat('%H:%M:%S'),
+  minute: timeFormat('%H:%M'),
+  day: timeFormat('%b %d'),
+  month: timeFormat('%B'),
+  year: timeFormat('%Y'),
+};
+
+/** An axis tick in the 24-hour clock every other time on screen uses, as coarse as it can be. */
+export function tickLabel(d: Date): string {
+  if (d.getSeconds() || d.getMilliseconds()) return TICK.second(d);
+  if (d.getMinutes() || d.getHours()) return TICK.minute(d);
+  if (d.getDate() !== 1) return TICK.day(d);
+  return d.getMonth() ? TICK.month(d) : TICK.year(d);
 }

@@ -88,6 +88,34 @@ const REASONS: Record<NotReachable, string> = {
   not_covered: 'Not reachable: no backup and WAL cover this moment',
 };
 
+/** From the first recoverable moment to the last, and whether gaps lie between. */
+export type Range = { start: number; end: number; broken: boolean };
+
+export function recoverableRange(window: RecoveryWindow): Range | null {
+  const all = spans(window);
+  if (all.length === 0) return null;
+  const start = Math.min(...all.map((s) => s.start));
+  const end = Math.max(...all.map((s) => s.end));
+  // One span per timeline; on one timeline a gap ends the span, so gaps show as its end.
+  const broken = window.gaps.length > 0 || window.damaged.length > 0;
+  return { start, end, broken };
+}
+
+/**
+ * Why recovering to just before `at` is impossible, in words with the moment that bounds it
+ * ("before the first base backup (2026-12-06 04:35:26 UTC)"); null when it is possible.
+ */
+export function blockedAt(window: RecoveryWindow, at: number, format: (ms: number) => string): string | null {
+  const r = reachAt(window, at);
+  if (r.reachable) return null;
+  const all = spans(window);
+  if (r.reason === 'before_first_backup') {
+    return `before the first base backup (${format(Math.min(...all.map((s) => s.start)))})`;
+  }
+  if (r.reason === 'after_newest_wal') return `after the newest WAL (${format(Math.max(...all.map((s) => s.end)))})`;
+  return REASONS[r.reason].replace(/^Not reachable( by time)?: /, '');
+}
+
 export function reachText(r: Reachability): string {
   if (!r.reachable) return REASONS[r.reason];
   return r.backup
