@@ -158,7 +158,13 @@ describe('Timeline screen', () => {
     expect(within(all[1]).getByTestId('event-most').textContent).toBe('the most destructive');
     expect(within(all[1]).queryByTestId('event-by-tideline')).toBeNull();
     const rows = all.slice(1);
-    const markers = within(screen.getByTestId('lane-events')).getAllByTestId('marker-events');
+    // Three events hours apart over days: one group on the chart, opened by a click.
+    const lane = screen.getByTestId('lane-events');
+    const group = within(lane).getByTestId('marker-group');
+    expect(group.dataset.count).toBe('3');
+    expect(group.querySelector('text')?.textContent).toBe('DELETE public.orders +2 more');
+    await fireEvent.click(group);
+    const markers = await within(lane).findAllByTestId('marker-events');
     expect(markers.map((m) => m.querySelector('text')?.textContent)).toEqual([
       'DELETE public.orders',
       'DROP public.audit +1',

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { timelineView } from '../testing/backend';
-import { DAY, HOUR, fitDomain, lanes, tickLabel, zoomLimits } from './lanes';
+import { DAY, HOUR, fitDomain, groupMarkers, lanes, tickLabel, zoomLimits } from './lanes';
 
 describe('timeline lanes', () => {
   it('has a lane per kind of point and per timeline, forks labelled', () => {
@@ -73,5 +73,12 @@ describe('timeline lanes', () => {
     expect(tickLabel(new Date(2026, 11, 6))).toBe('Dec 06');
     expect(tickLabel(new Date(2026, 11, 1))).toBe('December');
     expect(tickLabel(new Date(2027, 0, 1))).toBe('2027');
+  });
+
+  it('groups markers closer than the gap, in time order', () => {
+    const at = (time: number) => ({ time, label: `m${time}`, title: '' });
+    const groups = groupMarkers([at(0), at(50), at(90), at(300), at(500), at(560)], (t) => t, 100);
+    expect(groups.map((g) => g.map((m) => m.time))).toEqual([[0, 50, 90], [300], [500, 560]]);
+    expect(groupMarkers([], (t) => t, 100)).toEqual([]);
   });
 });

@@ -194,3 +194,17 @@ export function tickLabel(d: Date): string {
   if (d.getDate() !== 1) return TICK.day(d);
   return d.getMonth() ? TICK.month(d) : TICK.year(d);
 }
+
+/**
+ * Markers (sorted by time) in groups whose neighbours sit closer than `minGap` pixels at the
+ * current zoom: drawn as one marker ("DELETE public.orders +3 more") so labels never overlap.
+ */
+export function groupMarkers(markers: Marker[], xOf: (time: number) => number, minGap: number): Marker[][] {
+  const groups: Marker[][] = [];
+  for (const m of markers) {
+    const last = groups[groups.length - 1];
+    if (last && xOf(m.time) - xOf(last[last.length - 1].time) < minGap) last.push(m);
+    else groups.push([m]);
+  }
+  return groups;
+}
