@@ -281,7 +281,10 @@ each_major!(fn tidelines_own_changes_are_never_accidents(major) {
     let accident = format!("1:{accident}");
     source.switch_and_wait();
 
-    let sandbox = home.cli(&["pitr", "p", "--before-event", &accident], None).ok()["id"].as_str().unwrap().to_string();
+    let made = home.cli(&["pitr", "p", "--before-event", &accident], None).ok().clone();
+    // The sandbox is named after the event, not the LSN it was recovered to.
+    assert_eq!(made["label"], "Before DELETE of 2,000 of 3,000 rows from public.film (67%)", "{made}");
+    let sandbox = made["id"].as_str().unwrap().to_string();
     let copy = ["sandbox", "copy-back", &sandbox, "--table", "public.film", "--to", "p", "--replace", "--yes"];
     home.cli(&copy, None).ok();
     assert_eq!(psql(pg, "postgres", "SELECT count(*) FROM film"), "3000");

@@ -19,7 +19,12 @@ database: string, user: string,
  * The base backup recovered from, and its incremental chain (full backup first); for a
  * restore, the logical backup restored.
  */
-backup_id: string, backup_chain: Array<string>, target: RecoveryTarget, timeline: number, reached: Reached, created_at: string, laydown_ms: number, replay_ms: number, 
+backup_id: string, backup_chain: Array<string>, target: RecoveryTarget, 
+/**
+ * What it holds in words, where the target alone would read as an LSN: "Before DELETE of
+ * 2,000 of 2,000 rows from public.film_actor (100%)".
+ */
+label?: string, timeline: number, reached: Reached, created_at: string, laydown_ms: number, replay_ms: number, 
 /**
  * Data page checksums read after the lay-down; absent where the cluster has none.
  */

@@ -56,6 +56,11 @@ pub struct SandboxRecord {
     pub backup_id: String,
     pub backup_chain: Vec<String>,
     pub target: RecoveryTarget,
+    /// What it holds in words, where the target alone would read as an LSN: "Before DELETE of
+    /// 2,000 of 2,000 rows from public.film_actor (100%)".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub label: Option<String>,
     pub timeline: u32,
     pub reached: Reached,
     pub created_at: String,
@@ -97,6 +102,7 @@ impl SandboxRecord {
                 exclusive: false,
                 timeline: None,
             },
+            label: None,
             timeline: 1,
             reached: Reached::default(),
             created_at,

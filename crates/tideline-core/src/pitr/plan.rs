@@ -25,6 +25,8 @@ pub struct Base {
 
 pub struct Plan {
     pub profile: Profile,
+    /// The target in words when it came from an event ("Before DELETE of … rows from …").
+    pub label: Option<String>,
     /// The target as the server will be given it (an event resolved to its commit's LSN).
     pub target: RecoveryTarget,
     pub point: TargetPoint,
@@ -164,9 +166,11 @@ impl Engine {
         let view = self.timeline(&profile.name).await?;
         let window = &view.window;
         let mut target = target.clone();
+        let mut label = None;
         if let TargetPoint::BeforeEvent(id) = &point {
             let event = self.find_event(&window.system_identifier, &profile.database, id)?;
             tracing::info!(event = %id, lsn = %event.lsn, what = %event.description, "recovering to just before an event");
+            label = Some(format!("Before {}", event.description));
             point = TargetPoint::Lsn(event.lsn);
             target = RecoveryTarget { point: point.clone(), exclusive: true, timeline: Some(event.timeline) };
         }
@@ -224,6 +228,6 @@ impl Engine {
             let i = bases.iter().position(|b| b.candidate.id == c.id).expect("chosen from these");
             chain.push(bases.swap_remove(i));
         }
-        Ok(Plan { profile, target, point, timeline, bound, view, repo, wal, forks, chain })
+        Ok(Plan { profile, label, target, point, timeline, bound, view, repo, wal, forks, chain })
     }
 }

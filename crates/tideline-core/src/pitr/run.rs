@@ -205,6 +205,7 @@ impl Engine {
             backup_id: newest.candidate.id.clone(),
             backup_chain: chain.iter().map(|b| b.candidate.id.clone()).collect(),
             target,
+            label: plan.label.clone(),
             timeline: plan.timeline,
             ..SandboxRecord::being_made(sandbox::SandboxKind::Recovery, self.clock.now_rfc3339())
         }
