@@ -39,6 +39,8 @@ describe('labels', () => {
     expect(sandboxLabel(s, now)).toBe(
       'Before DELETE of 2,000 of 2,000 rows from public.film_actor (100%) · created today 04:37 · from base backup of today 04:35',
     );
+    const atPoint = { point: { kind: 'name', value: 'before-accident' }, exclusive: false, timeline: null } as const;
+    expect(sandboxLabel({ ...s, label: undefined, target: atPoint }, now)).toMatch(/^At restore point “before-accident” · /);
     expect(sandboxLabel({ ...s, label: undefined, kind: 'restore', backup_id: 'x' }, now)).toBe(
       'Restored pagila · created today 04:37 · from a dump',
     );

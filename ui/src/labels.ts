@@ -1,6 +1,7 @@
 // Backups and sandboxes as people name them: what they are and when, not their ids
 // ("Base backup · today 04:35 · 20.0 MiB"). Ids stay on screen, smaller, for the CLI.
 import type { BackupRecord } from './bindings/BackupRecord';
+import type { RecoveryTarget } from './bindings/RecoveryTarget';
 import type { SandboxRecord } from './bindings/SandboxRecord';
 import { formatBytes, formatClock, formatTimestamp } from './format';
 
@@ -52,6 +53,26 @@ export function sandboxLabel(s: SandboxRecord, now: number = Date.now()): string
   const from = backupIdTime(s.backup_id);
   const source = s.kind === 'restore' ? 'from a dump' : 'from base backup';
   const of = from === null ? source : `${source} of ${dayAndTime(from, now)}`;
-  const what = s.label ?? (s.kind === 'restore' ? `Restored ${s.database}` : 'Recovered copy');
+  const what = s.label ?? (s.kind === 'restore' ? `Restored ${s.database}` : targetLabel(s.target, now));
   return `${what} · ${created} · ${of}`;
+}
+
+/** A recovery target as a sandbox's name: "At restore point “before-migration”". */
+function targetLabel(target: RecoveryTarget, now: number): string {
+  const p = target.point;
+  const edge = target.exclusive ? 'Just before' : 'At';
+  switch (p.kind) {
+    case 'immediate':
+      return 'At the end of its base backup';
+    case 'time':
+      return `${edge} ${dayAndTime(p.value, now)}`;
+    case 'name':
+      return `${edge} restore point “${p.value}”`;
+    case 'xid':
+      return `${edge} transaction ${p.value}`;
+    case 'lsn':
+      return `${edge} WAL position ${p.value}`;
+    case 'before_event':
+      return `Just before event ${p.value}`;
+  }
 }

@@ -84,18 +84,24 @@ describe('Sandboxes screen', () => {
     const table = await screen.findByTestId('comparison-table');
     expect(backend.callsTo('sandbox_compare')).toEqual([{ id: 'sb1' }]);
     expect(screen.getByTestId('comparison-summary').textContent).toContain('2 of 3 tables differ');
-    const rows = within(table).getAllByTestId('comparison-row');
+    // Only the tables that differ, ticked where the sandbox has them; the rest on request.
+    let rows = within(table).getAllByTestId('comparison-row');
     expect(rows.map((r) => [r.dataset.name, r.dataset.differs])).toEqual([
-      // Differing tables first.
       ['public.orders', 'true'],
       ['public.audit', 'true'],
-      ['public.customers', 'false'],
     ]);
     expect(rows[1].textContent).toContain('no such table');
+    const ticked = () =>
+      within(table)
+        .getAllByTestId('comparison-pick')
+        .filter((c) => (c as HTMLInputElement).checked)
+        .map((c) => (c as HTMLInputElement).value);
+    expect(ticked()).toEqual(['public.orders']);
+    await fireEvent.click(screen.getByTestId('comparison-show-all'));
+    rows = within(table).getAllByTestId('comparison-row');
+    expect(rows.map((r) => r.dataset.name)).toEqual(['public.orders', 'public.audit', 'public.customers']);
 
     await waitFor(() => expect((screen.getByTestId('copy-back-profile') as HTMLSelectElement).value).toBe('prod'));
-    expect(button('copy-back-submit').disabled).toBe(true);
-    await fireEvent.click(within(rows[0]).getByTestId('comparison-pick'));
     await fireEvent.click(screen.getByTestId('copy-mode-replace'));
     expect(button('copy-back-submit').disabled).toBe(true);
     await fireEvent.click(screen.getByTestId('copy-confirm'));
@@ -104,6 +110,11 @@ describe('Sandboxes screen', () => {
 
     const result = await screen.findByTestId('copy-back-report');
     expect(result.textContent).toContain('rows replaced');
+    // Counted again afterwards; the form is back to its safe default, nothing armed.
+    await waitFor(() => expect(backend.callsTo('sandbox_compare')).toHaveLength(2));
+    await waitFor(() => expect((screen.getByTestId('copy-mode-new') as HTMLInputElement).checked).toBe(true));
+    expect(screen.queryByTestId('copy-confirm')).toBeNull();
+    expect(screen.getByTestId('copy-back-done').textContent).toContain('counted again');
     expect(backend.callsTo('sandbox_copy_back')).toEqual([
       {
         id: 'sb1',
@@ -125,8 +136,7 @@ describe('Sandboxes screen', () => {
     });
     render(SandboxesScreen);
     await fireEvent.click(await screen.findByTestId('sandbox-compare-sb1'));
-    const rows = await screen.findAllByTestId('comparison-row');
-    await fireEvent.click(within(rows[0]).getByTestId('comparison-pick'));
+    await screen.findAllByTestId('comparison-row');
     await fireEvent.input(screen.getByTestId('copy-as-name'), { target: { value: 'orders_old' } });
     await fireEvent.click(button('copy-back-submit'));
     const error = await screen.findByTestId('error');

@@ -58,6 +58,12 @@ describe('timeline lanes', () => {
     const empty = timelineView({ logical_dumps: [], restore_points: [], commit_density: [], events: [] });
     empty.window = { ...empty.window, timelines: [], base_backups: [], gaps: [] };
     expect(fitDomain(empty, 5 * DAY)).toEqual([4 * DAY, 5 * DAY]);
+    // Seconds of history fill a two-minute view (padded), centred on them.
+    const t0 = Date.parse('2025-03-01T10:00:00Z');
+    const brief = timelineView({ logical_dumps: [], restore_points: [], commit_density: [], events: [] });
+    brief.window = { ...brief.window, timelines: [], gaps: [], base_backups: [{ ...brief.window.base_backups[0], finished_at: '2025-03-01T10:00:00Z' }] };
+    const [a, b] = fitDomain(brief, 0);
+    expect([a, b]).toEqual([t0 - 66_000, t0 + 66_000]);
   });
 
   it('zooms from ten seconds out to about a quarter', () => {

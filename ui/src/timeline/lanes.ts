@@ -149,6 +149,8 @@ export function lanes(view: TimelineView): Lane[] {
   return out;
 }
 
+const MIN_FIT = 2 * 60_000;
+
 /** Every time the chart knows of, padded a little; the last day when there is none. */
 export function fitDomain(view: TimelineView, now: number): [number, number] {
   const times: number[] = [];
@@ -160,11 +162,12 @@ export function fitDomain(view: TimelineView, now: number): [number, number] {
   if (times.length === 0) return [now - DAY, now];
   let lo = Math.min(...times);
   let hi = Math.max(...times);
-  // At least an hour, so a single point still sits in a readable span.
-  if (hi - lo < HOUR) {
+  // At least two minutes, so a single point still sits in a readable span, and a history of
+  // seconds (the demo's) fills the chart rather than a sliver of an hour.
+  if (hi - lo < MIN_FIT) {
     const mid = (lo + hi) / 2;
-    lo = mid - HOUR / 2;
-    hi = mid + HOUR / 2;
+    lo = mid - MIN_FIT / 2;
+    hi = mid + MIN_FIT / 2;
   }
   const pad = (hi - lo) * 0.05;
   return [lo - pad, hi + pad];
