@@ -42,6 +42,7 @@ mod wal_stream;
 mod wal_summaries;
 mod window;
 mod window_backups;
+mod window_comfort;
 mod window_schedule;
 mod window_timeline;
 mod window_tray;

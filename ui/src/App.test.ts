@@ -1,4 +1,4 @@
-import { fireEvent, render, screen } from '@testing-library/svelte';
+import { fireEvent, render, screen, waitFor } from '@testing-library/svelte';
 import { describe, expect, it } from 'vitest';
 import App from './App.svelte';
 import { backupRecord, fakeBackend, profile, sandbox, timelineView } from './testing/backend';
@@ -22,6 +22,21 @@ describe('app shell', () => {
     await fireEvent.click(screen.getByTestId('nav-profiles'));
     expect((await screen.findAllByTestId('profile-item'))[0].dataset.name).toBe('prod');
     expect(backend.calls.map((c) => c.cmd)).toEqual(['profiles_list', 'timeline_show', 'tools_list', 'profiles_list']);
+  });
+
+  it('keeps the profile chosen on one screen for the next', async () => {
+    const backend = fakeBackend({
+      profiles_list: () => [profile({ name: 'prod' }), profile({ name: 'staging' })],
+      timeline_show: () => timelineView(),
+      backups_list: () => [],
+    });
+    render(App);
+    const picker = (await screen.findByTestId('timeline-profile')) as HTMLSelectElement;
+    await waitFor(() => expect(picker.value).toBe('prod'));
+    await fireEvent.change(picker, { target: { value: 'staging' } });
+    await fireEvent.click(screen.getByTestId('nav-backups'));
+    await waitFor(() => expect((screen.getByTestId('backups-profile') as HTMLSelectElement).value).toBe('staging'));
+    await waitFor(() => expect(backend.callsTo('backups_list').at(-1)).toEqual({ profile: 'staging' }));
   });
 
   it('goes from a recovery to the Sandboxes screen', async () => {

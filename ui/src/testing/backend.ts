@@ -1,4 +1,5 @@
 // Test helpers: a fake Rust side built on Tauri's mockIPC that records every call.
+import { profileContext } from '../profileContext.svelte';
 import type { Channel } from '@tauri-apps/api/core';
 import { mockIPC } from '@tauri-apps/api/mocks';
 import type { BackupRecord } from '../bindings/BackupRecord';
@@ -20,6 +21,8 @@ type Handler = (args: Record<string, unknown>) => unknown;
 
 export function fakeBackend(handlers: Record<string, Handler>) {
   const calls: Call[] = [];
+  // Each test starts as the app does: no profile chosen yet.
+  profileContext.name = '';
   mockIPC((cmd, payload) => {
     const args = (payload ?? {}) as Record<string, unknown>;
     calls.push({ cmd, args });

@@ -1,0 +1,57 @@
+//! Every screen at the window's minimum size (820 × 560), in the light theme and in the dark one
+//! the system asks for: nothing wider than the window (a clipped calendar was), and the dark
+//! theme really dark. A screenshot of each screen in each theme, to look at.
+
+use crate::support::webdriver::{click, el, screenshot, Driver};
+use crate::support::{load_sample, majors, password, Home, TestCluster};
+use fantoccini::Client;
+
+const SCREENS: &[&str] = &["timeline", "dashboard", "sandboxes", "profiles", "backups", "wal", "calendar", "tools"];
+
+/// How wide the page and its main column are against what the window shows.
+const WIDTHS: &str = "const main = document.querySelector('main');
+  return [document.documentElement.scrollWidth, window.innerWidth, main.scrollWidth, main.clientWidth];";
+
+/// The page background's brightness, 0–255 (the mean of its red, green and blue).
+const BRIGHTNESS: &str = "const c = getComputedStyle(document.body).backgroundColor.match(/\\d+/g).map(Number);
+  return Math.round((c[0] + c[1] + c[2]) / 3);";
+
+async fn numbers(c: &Client, script: &str) -> Vec<i64> {
+    let value = c.execute(script, vec![]).await.unwrap();
+    match value {
+        serde_json::Value::Array(a) => a.iter().map(|v| v.as_i64().unwrap()).collect(),
+        v => vec![v.as_i64().unwrap()],
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs Xvfb, tauri-driver and WebKitWebDriver: `npm test` runs it"]
+async fn every_screen_fits_the_smallest_window_light_and_dark() {
+    let home = Home::new();
+    let pw = password();
+    let pg = TestCluster::start(majors()[0], Some(&pw));
+    load_sample(&pg, "shop");
+    home.cli(&["profile", "add", "p", "--url", &pg.url("shop"), "--password-stdin"], Some(&pw)).ok();
+    home.cli(&["backup", "p", "--database", "shop"], None).ok();
+    for (theme, env) in [("light", vec![]), ("dark", vec![("GTK_THEME", "Adwaita:dark")])] {
+        let driver = Driver::start_with_env(&home, None, &env);
+        let c = driver.open_app().await;
+        c.set_window_size(820, 560).await.unwrap();
+        for screen in SCREENS {
+            click(&c, &format!("[data-testid=nav-{screen}]")).await;
+            el(&c, "main h1").await;
+            // Give lists and charts their data and layout.
+            tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+            let w = numbers(&c, WIDTHS).await;
+            let shot = screenshot(&c, &format!("small-{theme}-{screen}")).await;
+            assert!(w[0] <= w[1], "{theme} {screen}: the page is {} px wide in a {} px window; {}", w[0], w[1], shot.display());
+            assert!(w[2] <= w[3] + 1, "{theme} {screen}: main holds {} px in {} px; {}", w[2], w[3], shot.display());
+            let brightness = numbers(&c, BRIGHTNESS).await[0];
+            match theme {
+                "light" => assert!(brightness > 200, "{screen}: light background at {brightness}"),
+                _ => assert!(brightness < 60, "{screen}: dark background at {brightness}; {}", shot.display()),
+            }
+        }
+        c.close().await.unwrap();
+    }
+}
