@@ -239,8 +239,10 @@ describe('testing a connection', () => {
     expect(screen.queryByTestId('facts')).toBeNull();
 
     // For password failures the page offers the way to fix it.
+    // It opens on the password: a new one chosen, its field focused.
     await fireEvent.click(screen.getByRole('button', { name: 'Change the stored password' }));
-    expect(screen.getByTestId('form-password-keep')).toBeTruthy();
+    expect(input('form-password-set').checked).toBe(true);
+    expect(document.activeElement).toBe(screen.getByTestId('form-password'));
   });
 });
 
