@@ -64,6 +64,20 @@ fn added_directories_are_remembered() {
     assert!(json["installations"].as_array().unwrap().iter().any(|i| i["dir"] == dir.as_str()));
     let bad = home.cli(&["tools", "--add-dir", "/nonexistent/bin"], None);
     bad.err("invalid_input");
+    // Removed, it is no longer looked in.
+    let removed = std::process::Command::new(crate::support::tideline_bin())
+        .env("TIDELINE_HOME", home.path())
+        .env_remove("TIDELINE_PG_PATHS")
+        .args(["tools", "--remove-dir", &dir, "--json"])
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&removed.stdout).unwrap();
+    let still = json["installations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|i| i["dir"] == dir.as_str() && i["source"] == "configured");
+    assert!(!still, "{json:#}");
 }
 
 #[test]

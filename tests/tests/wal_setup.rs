@@ -88,7 +88,13 @@ each_major!(fn setup_chooses_applies_tests_archiving_and_tears_down(major) {
     assert_eq!((r["applied"].as_bool(), r["restart_needed"].as_bool()), (Some(true), Some(true)), "{r}");
     assert_eq!(check(&r, "archive_timeout")["ok"], true, "reloaded at once");
     assert_eq!(r["test"], serde_json::Value::Null);
-    restart(&pg);
+    // The restart it asks for, by the exact command it gives.
+    let command = r["restart_command"].as_str().unwrap_or_else(|| panic!("no restart command: {r}"));
+    assert!(command.contains(" restart ") && command.contains(pg.get().data_dir().to_str().unwrap()), "{command}");
+    let log = std::fs::OpenOptions::new().append(true).open(pg.get().log_path()).unwrap();
+    let restarted =
+        Command::new("sh").args(["-c", command]).stdout(log.try_clone().unwrap()).stderr(log).status().unwrap();
+    assert!(restarted.success(), "{command}: {}", pg.get().log_tail(20));
     let r = home.cli(&["wal", "setup", "p", "--apply", "--tideline-path", bin_s], None).ok().clone();
     assert_eq!(r["restart_needed"], false, "{r}");
     assert!(r["checks"].as_array().unwrap().iter().all(|c| c["ok"] == true), "{r}");

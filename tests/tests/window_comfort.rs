@@ -12,8 +12,9 @@ const SCREENS: &[&str] = &["timeline", "dashboard", "sandboxes", "profiles", "ba
 const WIDTHS: &str = "const main = document.querySelector('main');
   return [document.documentElement.scrollWidth, window.innerWidth, main.scrollWidth, main.clientWidth];";
 
-/// The page background's brightness, 0–255 (the mean of its red, green and blue).
-const BRIGHTNESS: &str = "const c = getComputedStyle(document.body).backgroundColor.match(/\\d+/g).map(Number);
+/// The page background's brightness, 0–255 (the mean of its red, green and blue; set on :root).
+const BRIGHTNESS: &str =
+    "const c = getComputedStyle(document.documentElement).backgroundColor.match(/\\d+/g).map(Number);
   return Math.round((c[0] + c[1] + c[2]) / 3);";
 
 async fn numbers(c: &Client, script: &str) -> Vec<i64> {
@@ -44,8 +45,20 @@ async fn every_screen_fits_the_smallest_window_light_and_dark() {
             tokio::time::sleep(std::time::Duration::from_millis(700)).await;
             let w = numbers(&c, WIDTHS).await;
             let shot = screenshot(&c, &format!("small-{theme}-{screen}")).await;
-            assert!(w[0] <= w[1], "{theme} {screen}: the page is {} px wide in a {} px window; {}", w[0], w[1], shot.display());
+            assert!(
+                w[0] <= w[1],
+                "{theme} {screen}: the page is {} px wide in a {} px window; {}",
+                w[0],
+                w[1],
+                shot.display()
+            );
             assert!(w[2] <= w[3] + 1, "{theme} {screen}: main holds {} px in {} px; {}", w[2], w[3], shot.display());
+            if *screen == "calendar" {
+                // The calendar keeps a width its toolbar and seven days fit in.
+                let width =
+                    numbers(&c, "return document.querySelector('[data-testid=calendar]').clientWidth;").await[0];
+                assert!(width >= 560, "{theme}: the calendar is {width} px wide; {}", shot.display());
+            }
             let brightness = numbers(&c, BRIGHTNESS).await[0];
             match theme {
                 "light" => assert!(brightness > 200, "{screen}: light background at {brightness}"),

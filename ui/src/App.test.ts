@@ -1,7 +1,7 @@
 import { fireEvent, render, screen, waitFor } from '@testing-library/svelte';
 import { describe, expect, it } from 'vitest';
 import App from './App.svelte';
-import { backupRecord, fakeBackend, profile, sandbox, timelineView } from './testing/backend';
+import { backupRecord, fakeBackend, profile, reject, sandbox, timelineView } from './testing/backend';
 
 describe('app shell', () => {
   it('opens on the Timeline and switches to Tools and Profiles', async () => {
@@ -9,6 +9,7 @@ describe('app shell', () => {
       profiles_list: () => [profile({ name: 'prod' })],
       timeline_show: () => timelineView(),
       tools_list: () => ({ installations: [] }),
+      tools_folders: () => [],
     });
     render(App);
     expect(screen.getByTestId('nav-timeline').getAttribute('aria-current')).toBe('page');
@@ -21,7 +22,10 @@ describe('app shell', () => {
 
     await fireEvent.click(screen.getByTestId('nav-profiles'));
     expect((await screen.findAllByTestId('profile-item'))[0].dataset.name).toBe('prod');
-    expect(backend.calls.map((c) => c.cmd)).toEqual(['profiles_list', 'timeline_show', 'tools_list', 'profiles_list']);
+    // The Tools screen reads its inventory and its folders side by side.
+    expect(backend.calls.map((c) => c.cmd).sort()).toEqual(
+      ['profiles_list', 'timeline_show', 'tools_list', 'tools_folders', 'profiles_list'].sort(),
+    );
   });
 
   it('keeps the profile chosen on one screen for the next', async () => {
@@ -37,6 +41,22 @@ describe('app shell', () => {
     await fireEvent.click(screen.getByTestId('nav-backups'));
     await waitFor(() => expect((screen.getByTestId('backups-profile') as HTMLSelectElement).value).toBe('staging'));
     await waitFor(() => expect(backend.callsTo('backups_list').at(-1)).toEqual({ profile: 'staging' }));
+  });
+
+  it('offers the in-app twin of an error whose hint is a command', async () => {
+    fakeBackend({
+      profiles_list: () => [profile({ name: 'prod' })],
+      timeline_show: () =>
+        reject({ code: 'tool_missing', message: 'No pg_waldump 17.', hint: 'Run `tideline tools --add-dir /path/to/bin`.' }),
+      tools_list: () => ({ installations: [] }),
+      tools_folders: () => [],
+    });
+    render(App);
+    const action = await screen.findByTestId('error-action');
+    expect(action.textContent).toBe('Open Tools');
+    await fireEvent.click(action);
+    expect(await screen.findByTestId('tool-folders')).toBeTruthy();
+    expect(screen.getByTestId('nav-tools').getAttribute('aria-current')).toBe('page');
   });
 
   it('goes from a recovery to the Sandboxes screen', async () => {

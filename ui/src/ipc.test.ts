@@ -72,7 +72,7 @@ describe('backup and restore wrappers', () => {
     await tocSelect('b1', ['public.orders']);
     const options = { to_db: 'x', profile: null, jobs: null, tables: [], schemas: [], clean: false, no_owner: false, dry_run: true, into_schema: null, sections: [], owner: null, map_roles: [], sandbox: false };
     await restoreRun('b1', options, 'job-2', channel);
-    await verifyRun('b1', false);
+    await verifyRun('b1', false, 'job-3', channel);
 
     expect(backend.calls).toEqual([
       { cmd: 'backups_list', args: { profile: null } },
@@ -80,7 +80,7 @@ describe('backup and restore wrappers', () => {
       { cmd: 'job_cancel', args: { jobId: 'job-1' } },
       { cmd: 'toc_select', args: { id: 'b1', tables: ['public.orders'] } },
       { cmd: 'restore_run', args: { id: 'b1', options, jobId: 'job-2', onProgress: channel } },
-      { cmd: 'verify_run', args: { id: 'b1', restoreTest: false } },
+      { cmd: 'verify_run', args: { id: 'b1', restoreTest: false, jobId: 'job-3', onProgress: channel } },
     ]);
   });
 });

@@ -103,6 +103,9 @@ export const profileImport = (request: ImportRequest): Promise<ImportReport> =>
   call('profile_import', { request });
 
 export const toolsList = (): Promise<ToolInventory> => call('tools_list');
+export const toolsFolders = (): Promise<string[]> => call('tools_folders');
+export const toolsFolderAdd = (dir: string): Promise<string[]> => call('tools_folder_add', { dir });
+export const toolsFolderRemove = (dir: string): Promise<string[]> => call('tools_folder_remove', { dir });
 
 // Backups. Long-running commands take a job id (made here, in the UI) and a channel for
 // progress; `job_cancel` with the same id makes them reject with code `cancelled`.
@@ -151,8 +154,12 @@ export const restoreRun = (
 
 export const restoreLog = (path: string): Promise<string> => call('restore_log', { path });
 
-export const verifyRun = (id: string, restoreTest: boolean): Promise<VerifyReport> =>
-  call('verify_run', { id, restoreTest });
+export const verifyRun = (
+  id: string,
+  restoreTest: boolean,
+  jobId: string,
+  onProgress: Channel<JobProgress>,
+): Promise<VerifyReport> => call('verify_run', { id, restoreTest, jobId, onProgress });
 
 // Continuous WAL and physical backups.
 

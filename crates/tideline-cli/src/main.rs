@@ -87,7 +87,7 @@ fn run(cli: Cli) -> Result<output::Reply, Error> {
             Command::Repo(cmd) => backup::repo(&engine, cmd),
             Command::Dumpall(args) => backup::dumpall(&engine, args, json).await,
             Command::Restore(args) => restore::restore(&engine, args, json).await,
-            Command::Verify(args) => restore::verify(&engine, args).await,
+            Command::Verify(args) => restore::verify(&engine, args, json).await,
             Command::Toc(args) => restore::toc(&engine, args),
             Command::Basebackup(args) => backup::basebackup(&engine, args, json).await,
             Command::Wal(cmd) => wal::wal(&engine, cmd, json).await,

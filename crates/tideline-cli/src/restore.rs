@@ -61,8 +61,11 @@ pub async fn restore(engine: &Engine, a: RestoreArgs, json: bool) -> Result<Repl
     Ok(Reply::of(&report, text))
 }
 
-pub async fn verify(engine: &Engine, a: VerifyArgs) -> Result<Reply> {
-    let report = engine.verify(&a.id, a.restore_test).await?;
+pub async fn verify(engine: &Engine, a: VerifyArgs, json: bool) -> Result<Reply> {
+    let (job, bar) = crate::progress::job(json);
+    let report = engine.verify(&a.id, a.restore_test, &job).await;
+    bar.finish_and_clear();
+    let report = report?;
     if report.status != "passed" {
         return Err(verify::failure(&report));
     }

@@ -8,6 +8,9 @@ pub fn run(engine: &Engine, args: ToolsArgs) -> Result<Reply> {
     if let Some(dir) = &args.add_dir {
         engine.add_tool_dir(dir)?;
     }
+    if let Some(dir) = &args.remove_dir {
+        engine.remove_tool_dir(dir)?;
+    }
     let inventory = engine.refresh_tools()?;
     let mut text = String::new();
     if inventory.installations.is_empty() {

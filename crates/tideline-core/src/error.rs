@@ -149,4 +149,62 @@ mod tests {
         assert_eq!(serde_json::to_string(&e).unwrap(), r#"{"code":"auth_failed","message":"m","hint":"h"}"#);
         assert_eq!(ErrorCode::KeychainLocked.name(), "keychain_locked");
     }
+
+    /// Codes whose hint, somewhere in the engine's code, names a `tideline …` command: the
+    /// code between an `ErrorCode::X` and the next one, outside comments and tests.
+    fn codes_with_cli_hints() -> std::collections::BTreeSet<String> {
+        let mut found = std::collections::BTreeSet::new();
+        let mut stack = vec![std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src")];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    stack.push(path);
+                    continue;
+                }
+                let text = std::fs::read_to_string(&path).unwrap_or_default();
+                let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+                let parts: Vec<&str> = code.split("ErrorCode::").collect();
+                for part in parts.iter().skip(1) {
+                    let name: String = part.chars().take_while(|c| c.is_ascii_alphanumeric()).collect();
+                    if part.chars().take(800).collect::<String>().contains("`tideline ") {
+                        found.insert(name);
+                    }
+                }
+            }
+        }
+        found
+    }
+
+    #[test]
+    fn every_hint_naming_a_cli_command_has_an_in_app_twin() {
+        let twins_ts = concat!(env!("CARGO_MANIFEST_DIR"), "/../../ui/src/errors/twins.ts");
+        let twins = std::fs::read_to_string(twins_ts).unwrap();
+        let mut missing = Vec::new();
+        for name in codes_with_cli_hints() {
+            let wire = serde_json::to_value(
+                serde_json::from_value::<ErrorCode>(serde_json::Value::String(snake(&name))).unwrap(),
+            )
+            .unwrap();
+            let wire = wire.as_str().unwrap();
+            if !twins.contains(&format!("  {wire}: ")) {
+                missing.push(wire.to_string());
+            }
+        }
+        assert!(
+            missing.is_empty(),
+            "hints name CLI commands for {missing:?}: give each a twin in ui/src/errors/twins.ts"
+        );
+    }
+
+    fn snake(camel: &str) -> String {
+        let mut out = String::new();
+        for (i, c) in camel.chars().enumerate() {
+            if c.is_ascii_uppercase() && i > 0 {
+                out.push('_');
+            }
+            out.push(c.to_ascii_lowercase());
+        }
+        out
+    }
 }

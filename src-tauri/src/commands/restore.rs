@@ -34,8 +34,15 @@ pub async fn restore_run(
 }
 
 #[tauri::command]
-pub async fn verify_run(engine: State<'_, Engine>, id: String, restore_test: bool) -> Result<VerifyReport, Error> {
-    engine.verify(&id, restore_test).await
+pub async fn verify_run(
+    engine: State<'_, Engine>,
+    id: String,
+    restore_test: bool,
+    job_id: String,
+    on_progress: Channel<JobProgress>,
+) -> Result<VerifyReport, Error> {
+    let job = Job::new(job_id, Arc::new(ChannelSink(on_progress)));
+    tracked(&engine, &job, engine.verify(&id, restore_test, &job)).await
 }
 
 #[tauri::command]

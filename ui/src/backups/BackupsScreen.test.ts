@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { BackupRecord } from '../bindings/BackupRecord';
 import { formatTimestamp } from '../format';
 import type { JobProgress } from '../bindings/JobProgress';
+import type { VerifyReport } from '../bindings/VerifyReport';
 import {
   backupRecord,
   channelSender,
@@ -390,7 +391,7 @@ describe('backup details', () => {
     await fireEvent.click(el('backup-verify'));
 
     const result = await screen.findByTestId('verify-result');
-    expect(backend.callsTo('verify_run')).toEqual([{ id: 'b-new', restoreTest: true }]);
+    expect(backend.callsTo('verify_run')).toEqual([expect.objectContaining({ id: 'b-new', restoreTest: true })]);
     expect(result.dataset.status).toBe('failed');
     expect(result.textContent).toContain('Verification failed');
     expect(result.textContent).toContain('done, 2 tables compared');
@@ -402,6 +403,32 @@ describe('backup details', () => {
     await waitFor(() =>
       expect(within(screen.getAllByTestId('backup-row')[0]).getByTestId('backup-verified').textContent).toBe('failed'),
     );
+  });
+
+  it('shows a test restore\'s progress and cancels it', async () => {
+    const run = deferred<VerifyReport>();
+    const backend = fakeBackend({
+      profiles_list: () => [profile()],
+      backups_list: () => [newer],
+      backup_show: () => manifest(),
+      verify_run: () => run.promise,
+      job_cancel: () => {
+        run.reject({ code: 'cancelled', message: 'Cancelled.', hint: 'Nothing was kept.' });
+        return true;
+      },
+    });
+    render(BackupsScreen);
+    await openRow('b-new');
+    await fireEvent.click(el('backup-verify-restore'));
+    await fireEvent.click(el('backup-verify'));
+    await screen.findByTestId('verify-progress');
+    const send = channelSender<JobProgress>(backend.callsTo('verify_run')[0].onProgress);
+    send(jobProgress({ phase: 'test restore: restoring' }));
+    await waitFor(() => expect(screen.getByTestId('job-phase').textContent).toBe('test restore: restoring'));
+    await fireEvent.click(el('verify-cancel'));
+    expect(await screen.findByTestId('verify-cancelled')).toBeTruthy();
+    expect(backend.callsTo('job_cancel')[0]).toEqual({ jobId: backend.callsTo('verify_run')[0].jobId });
+    expect(screen.queryByTestId('verify-result')).toBeNull();
   });
 
   it('opens the restore wizard for the selected backup', async () => {

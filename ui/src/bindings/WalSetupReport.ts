@@ -3,4 +3,8 @@ import type { ArchiveTest } from "./ArchiveTest";
 import type { SettingCheck } from "./SettingCheck";
 import type { WalMethod } from "./WalMethod";
 
-export type WalSetupReport = { profile: string, system_identifier: string, method: WalMethod, method_reason: string, checks: Array<SettingCheck>, archive_command: string | null, wal_dir: string, applied: boolean, restart_needed: boolean, test: ArchiveTest | null, };
+export type WalSetupReport = { profile: string, system_identifier: string, method: WalMethod, method_reason: string, checks: Array<SettingCheck>, archive_command: string | null, wal_dir: string, applied: boolean, restart_needed: boolean, 
+/**
+ * The exact command that restarts this server, when it is on this machine.
+ */
+restart_command: string | null, test: ArchiveTest | null, };

@@ -165,7 +165,8 @@ describe('check (dry run)', () => {
     });
     expect(typeof args.jobId).toBe('string');
     expect(args.onProgress).toBeDefined();
-    expect(preflight.textContent).toContain('2 archive entries would be restored into orders_copy on staging');
+    expect(preflight.textContent).toContain('the restore into orders_copy on staging can go ahead');
+    expect(el('rs-summary').textContent).toBe('Restores 1 table with its data, owned by alice.');
     expect(el('rs-plan').textContent).toBe(plan.join('\n'));
     expect(screen.queryByTestId('rs-result')).toBeNull();
   });

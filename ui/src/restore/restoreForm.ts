@@ -79,3 +79,88 @@ export function countByKind(entries: TocEntry[]): [string, number][] {
 
 /** The -L lines that restore something (pg_restore's `;` lines are comments). */
 export const planEntries = (list: string[]): number => list.filter((l) => l.trim() !== '' && !l.trimStart().startsWith(';')).length;
+
+/** pg_restore's entry kinds, longest first (a kind may be several words). */
+const KINDS = [
+  'MATERIALIZED VIEW DATA',
+  'SEQUENCE OWNED BY',
+  'MATERIALIZED VIEW',
+  'FK CONSTRAINT',
+  'SEQUENCE SET',
+  'DEFAULT ACL',
+  'TABLE DATA',
+  'LARGE OBJECT',
+  'BLOB DATA',
+  'CONSTRAINT',
+  'EXTENSION',
+  'FUNCTION',
+  'PROCEDURE',
+  'SEQUENCE',
+  'TRIGGER',
+  'COMMENT',
+  'DEFAULT',
+  'SCHEMA',
+  'DOMAIN',
+  'POLICY',
+  'INDEX',
+  'TABLE',
+  'VIEW',
+  'TYPE',
+  'ACL',
+];
+
+/** Entries that set the session up rather than restore anything. */
+const SETTINGS = new Set(['ENCODING', 'STDSTRINGS', 'SEARCHPATH', 'DATABASE PROPERTIES']);
+
+const NOUNS: [string[], string, string][] = [
+  [['TABLE'], 'table', 'tables'],
+  [['INDEX'], 'index', 'indexes'],
+  [['CONSTRAINT', 'FK CONSTRAINT'], 'constraint', 'constraints'],
+  [['SEQUENCE'], 'sequence', 'sequences'],
+  [['VIEW', 'MATERIALIZED VIEW'], 'view', 'views'],
+  [['FUNCTION', 'PROCEDURE'], 'function', 'functions'],
+  [['TRIGGER'], 'trigger', 'triggers'],
+  [['SCHEMA'], 'schema', 'schemas'],
+  [['TYPE', 'DOMAIN'], 'type', 'types'],
+  [['EXTENSION'], 'extension', 'extensions'],
+];
+
+function joinWords(parts: string[]): string {
+  return parts.length <= 1 ? (parts[0] ?? '') : `${parts.slice(0, -1).join(', ')} and ${parts[parts.length - 1]}`;
+}
+
+/**
+ * The -L list in a sentence: "Restores 3 tables with their data, 2 indexes and 1 sequence,
+ * owned by app_owner." Lines read `ID; OID OID KIND SCHEMA NAME OWNER`.
+ */
+export function planSentence(list: string[]): string {
+  const counts = new Map<string, number>();
+  const owners = new Set<string>();
+  let data = 0;
+  for (const line of list) {
+    const body = line.split(';').slice(1).join(';').trim();
+    if (!body || line.trimStart().startsWith(';')) continue;
+    const rest = body.split(/\s+/).slice(2).join(' ');
+    const kind = KINDS.find((k) => rest === k || rest.startsWith(`${k} `));
+    if (!kind || SETTINGS.has(rest.split(' - ')[0])) continue;
+    if (kind === 'TABLE DATA') data += 1;
+    counts.set(kind, (counts.get(kind) ?? 0) + 1);
+    const owner = rest.split(/\s+/).pop();
+    // Roles the restored objects belong to (a schema `public` belongs to whoever owns the
+    // database from 15 on, which the restore does not need).
+    const owns = !['TABLE DATA', 'SEQUENCE SET', 'ACL', 'COMMENT', 'SCHEMA', 'EXTENSION'].includes(kind);
+    if (owner && owner !== '-' && owns) owners.add(owner);
+  }
+  const parts: string[] = [];
+  for (const [kinds, one, many] of NOUNS) {
+    const n = kinds.reduce((sum, k) => sum + (counts.get(k) ?? 0), 0);
+    if (n === 0) continue;
+    let phrase = `${n} ${n === 1 ? one : many}`;
+    if (one === 'table' && data > 0) phrase += data === n ? (n === 1 ? ' with its data' : ' with their data') : ` (data of ${data})`;
+    parts.push(phrase);
+  }
+  if (parts.length === 0 && data > 0) parts.push(`the data of ${data} ${data === 1 ? 'table' : 'tables'}`);
+  if (parts.length === 0) return 'Restores nothing but session settings.';
+  const owned = owners.size ? `, owned by ${joinWords([...owners].sort())}` : '';
+  return `Restores ${joinWords(parts)}${owned}.`;
+}

@@ -18,6 +18,7 @@ function report(overrides: Partial<WalSetupReport> = {}): WalSetupReport {
     wal_dir: '/r/clusters/7311/wal',
     applied: false,
     restart_needed: false,
+    restart_command: null,
     test: null,
     ...overrides,
   };
@@ -46,6 +47,44 @@ describe('WAL setup assistant', () => {
       { profile: 'local', method: null, apply: true },
     ]);
     expect(changed).toBe(1);
+  });
+
+  it('walks through check, apply, the exact restart, and the end-to-end test', async () => {
+    let restarted = false;
+    const ok = [{ name: 'archive_mode', current: 'on', wanted: 'on', ok: true, restart: true, why: 'm' }];
+    const arrived = {
+      segment: '000000010000000000000003',
+      arrived: true,
+      waited_ms: 180,
+      archiver: { archived_count: 1, last_archived_wal: null, last_archived_time: null, failed_count: 0, last_failed_wal: null, last_failed_time: null },
+    };
+    const backend = fakeBackend({
+      wal_setup: (args) => {
+        if (restarted) return report({ checks: ok, applied: Boolean(args.apply), test: args.apply ? arrived : null });
+        return args.apply
+          ? report({ applied: true, restart_needed: true, restart_command: 'runuser -u postgres -- /usr/lib/postgresql/17/bin/pg_ctl restart -w -m fast -D /srv/pg' })
+          : report();
+      },
+    });
+    render(SetupPanel, { profile: 'local', onChanged: () => {} });
+    const steps = screen.getByTestId('wal-steps');
+    expect(steps.dataset.step).toBe('1');
+    await fireEvent.click(screen.getByTestId('wal-check'));
+    await waitFor(() => expect(steps.dataset.step).toBe('2'));
+    await fireEvent.click(screen.getByTestId('wal-apply'));
+    await waitFor(() => expect(steps.dataset.step).toBe('3'));
+    expect(screen.getByTestId('wal-restart-command').textContent).toBe(
+      'runuser -u postgres -- /usr/lib/postgresql/17/bin/pg_ctl restart -w -m fast -D /srv/pg',
+    );
+    expect(screen.queryByTestId('wal-apply')).toBeNull();
+
+    restarted = true;
+    await fireEvent.click(screen.getByTestId('wal-check'));
+    await waitFor(() => expect(steps.dataset.step).toBe('4'));
+    await fireEvent.click(screen.getByTestId('wal-test-run'));
+    expect((await screen.findByTestId('wal-test')).dataset.arrived).toBe('true');
+    expect(backend.callsTo('wal_setup').map((c) => c.apply)).toEqual([false, true, false, true]);
+    expect(screen.queryByTestId('wal-test-run')).toBeNull();
   });
 
   it('shows the archiving test and a coded refusal', async () => {

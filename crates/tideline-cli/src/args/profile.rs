@@ -98,4 +98,7 @@ pub struct ToolsArgs {
     /// Also look in this bin directory from now on.
     #[arg(long)]
     pub add_dir: Option<PathBuf>,
+    /// Stop looking in a directory added with --add-dir.
+    #[arg(long)]
+    pub remove_dir: Option<PathBuf>,
 }

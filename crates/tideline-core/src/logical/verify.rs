@@ -7,6 +7,7 @@ use super::row_counts::Counting;
 use crate::cluster::scratch::ScratchCluster;
 use crate::engine::Engine;
 use crate::error::{Error, ErrorCode, Result};
+use crate::job::Job;
 use crate::repo::manifest::{Manifest, PhysicalInfo, RowCountStatus};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
@@ -28,7 +29,10 @@ pub struct VerifyReport {
 }
 
 impl Engine {
-    pub async fn verify(&self, id: &str, restore_test: bool) -> Result<VerifyReport> {
+    /// Checks a backup: checksums, readability, and (`restore_test`) a restore into a scratch
+    /// cluster whose rows are counted. `job` reports each phase and cancels the test restore.
+    pub async fn verify(&self, id: &str, restore_test: bool, job: &Job) -> Result<VerifyReport> {
+        job.phase("checking checksums");
         let archive = self.archive(id)?;
         let mut report = VerifyReport {
             id: id.to_string(),
@@ -44,6 +48,8 @@ impl Engine {
         check_manifest(&archive, &mut report);
         report.files_checked = archive.manifest.files.len() as u32;
         report.problems.extend(archive.damaged_files());
+        job.check_cancelled()?;
+        job.phase("reading the archive");
         if let Some(physical) = &archive.manifest.physical {
             self.check_base_backup(&archive, physical, &mut report);
         } else if archive.is_plain() {
@@ -71,8 +77,11 @@ impl Engine {
                 archive.owner
             ));
         } else if restore_test && report.problems.is_empty() {
-            if let Err(e) = self.restore_test(&archive, &mut report).await {
-                report.problems.push(format!("test restore: {} ({})", e.message, e.hint));
+            job.check_cancelled()?;
+            match self.restore_test(&archive, &mut report, job).await {
+                Err(e) if e.code == ErrorCode::Cancelled => return Err(e),
+                Err(e) => report.problems.push(format!("test restore: {} ({})", e.message, e.hint)),
+                Ok(()) => {}
             }
         }
         if archive.manifest.row_counts.status == RowCountStatus::Skipped && archive.manifest.physical.is_none() {
@@ -90,7 +99,8 @@ impl Engine {
         Ok(report)
     }
 
-    async fn restore_test(&self, archive: &Archive, report: &mut VerifyReport) -> Result<()> {
+    async fn restore_test(&self, archive: &Archive, report: &mut VerifyReport, job: &Job) -> Result<()> {
+        job.phase("test restore: starting a scratch cluster");
         let server = self.tools()?.server_for(archive.manifest.server_major, "postgres")?.clone();
         let scratch = ScratchCluster::start(&server, "verify")?;
         let result = async {
@@ -103,8 +113,11 @@ impl Engine {
             let opts = super::restore::RestoreOptions { to_db: "verify".into(), no_owner: true, ..Default::default() };
             let password = &scratch.password;
             let dest = super::restore::Destination::in_scratch(&scratch, &target, &admin).await;
-            self.run_restore(archive, &dest, &opts, None, &crate::job::Job::silent()).await?;
+            job.check_cancelled()?;
+            job.phase("test restore: restoring");
+            self.run_restore(archive, &dest, &opts, None, job).await?;
             report.restore_tested = true;
+            job.phase("test restore: counting rows");
             let expected = &archive.manifest.row_counts.tables;
             let connections = super::dump_args::default_jobs() as usize;
             let restored =

@@ -101,7 +101,7 @@ async fn verify_newest(engine: &Engine, profile: &str) -> Result<()> {
     }
     let mut failed = Vec::new();
     for b in newest.values() {
-        let report = engine.verify(&b.id, true).await?;
+        let report = engine.verify(&b.id, true, &Job::silent()).await?;
         if report.status != "passed" {
             failed.push(format!("{} ({})", b.id, report.problems.join("; ")));
         }

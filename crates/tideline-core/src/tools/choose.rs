@@ -144,6 +144,20 @@ impl Engine {
         Ok(dirs)
     }
 
+    /// The directories the user added (not `TIDELINE_PG_PATHS`, which is the environment's).
+    pub fn added_tool_dirs(&self) -> Result<Vec<PathBuf>> {
+        stored_tool_dirs(&self.catalog())
+    }
+
+    /// Stops looking in `dir`; the next look-up no longer finds what only it held.
+    pub fn remove_tool_dir(&self, dir: &std::path::Path) -> Result<()> {
+        let catalog = self.catalog();
+        let mut dirs = stored_tool_dirs(&catalog)?;
+        dirs.retain(|d| d != dir);
+        let json = serde_json::to_string(&dirs).map_err(|e| Error::internal(e.to_string()))?;
+        catalog.set_setting(TOOL_DIRS_SETTING, &json)
+    }
+
     pub fn add_tool_dir(&self, dir: &std::path::Path) -> Result<()> {
         if !dir.is_dir() {
             return Err(Error::invalid_input(

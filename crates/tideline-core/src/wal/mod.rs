@@ -11,6 +11,7 @@ pub mod index;
 pub mod inspect;
 pub mod mark;
 pub mod push;
+mod restart_command;
 mod resume;
 pub mod setup;
 pub mod status;

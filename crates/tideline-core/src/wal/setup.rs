@@ -57,6 +57,8 @@ pub struct WalSetupReport {
     pub wal_dir: String,
     pub applied: bool,
     pub restart_needed: bool,
+    /// The exact command that restarts this server, when it is on this machine.
+    pub restart_command: Option<String>,
     pub test: Option<super::status::ArchiveTest>,
 }
 
@@ -90,7 +92,8 @@ async fn server_facts(client: &Client) -> Result<ServerFacts> {
     let settings = client
         .query(
             "SELECT name, setting FROM pg_settings WHERE name IN ('wal_level', 'archive_mode', 'archive_command',
-                'archive_timeout', 'max_wal_senders', 'max_slot_wal_keep_size', 'data_directory')",
+                'archive_timeout', 'max_wal_senders', 'max_slot_wal_keep_size', 'data_directory',
+                'server_version_num')",
             &[],
         )
         .await
@@ -220,6 +223,13 @@ fn checks(facts: &ServerFacts, method: WalMethod, command: &str) -> Vec<SettingC
 }
 
 impl Engine {
+    fn restart_command(&self, facts: &ServerFacts) -> Option<String> {
+        let major = facts.setting("server_version_num").parse::<u32>().ok()? / 10_000;
+        let pg_ctl = self.tools().ok().and_then(|t| t.server_for(major, "pg_ctl").ok().map(|i| i.path("pg_ctl")));
+        let data_dir = PathBuf::from(facts.setting("data_directory"));
+        super::restart_command::restart_command(&data_dir, facts.os_user.as_ref(), pg_ctl.as_deref())
+    }
+
     pub async fn wal_setup(&self, profile_name: &str, opts: &WalSetupOptions) -> Result<WalSetupReport> {
         let profile = self.profile(profile_name)?;
         let password = self.password(&profile)?;
@@ -254,6 +264,7 @@ impl Engine {
             wal_dir: wal_dir.display().to_string(),
             applied: false,
             restart_needed: false,
+            restart_command: self.restart_command(&facts),
             test: None,
         };
         // Who may connect for replication: not settings ALTER SYSTEM can change.
