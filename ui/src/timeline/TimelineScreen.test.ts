@@ -211,6 +211,26 @@ describe('Timeline screen', () => {
     expect(screen.queryByTestId('event-restore-before')).toBeNull();
   });
 
+  it('recovers to a moment typed by hand, refusing one out of reach in words', async () => {
+    const backend = fakeBackend({
+      profiles_list: () => [profile({ name: 'prod' })],
+      timeline_show: () => timelineView(),
+      pitr_run: () => sandbox(),
+    });
+    render(TimelineScreen);
+    const input = (await screen.findByTestId('target-input')) as HTMLInputElement;
+    await fireEvent.input(input, { target: { value: '2025-02-01T12:00:00Z' } });
+    expect(screen.getByTestId('target-said').textContent).toContain('before the first base backup');
+    expect((screen.getByTestId('target-recover') as HTMLButtonElement).disabled).toBe(true);
+    await fireEvent.input(input, { target: { value: '2025-03-04T12:00:00Z' } });
+    expect(screen.getByTestId('target-said').textContent).toContain('Recoverable');
+    await fireEvent.click(screen.getByTestId('target-recover'));
+    await waitFor(() => expect(backend.callsTo('pitr_run')).toHaveLength(1));
+    const request = backend.callsTo('pitr_run')[0].request as PitrRequest;
+    expect(request.target.point.kind).toBe('time');
+    expect(Date.parse((request.target.point as { value: string }).value)).toBe(Date.UTC(2025, 2, 4, 12));
+  });
+
   it('refreshes itself while open', async () => {
     vi.useFakeTimers({ shouldAdvanceTime: true });
     try {
