@@ -1,5 +1,5 @@
-import { fireEvent, render, screen } from '@testing-library/svelte';
-import { describe, expect, it } from 'vitest';
+import { fireEvent, render, screen, waitFor } from '@testing-library/svelte';
+import { describe, expect, it, vi } from 'vitest';
 import type { WalCheckReport } from '../bindings/WalCheckReport';
 import type { WalStatus } from '../bindings/WalStatus';
 import { fakeBackend } from '../testing/backend';
@@ -38,5 +38,18 @@ describe('verifying the archived WAL in the app', () => {
     expect(result.dataset.damaged).toBe('1');
     expect(result.textContent).toContain('000000010000000000000005');
     expect(backend.callsTo('wal_verify')).toEqual([{ profile: 'local' }]);
+  });
+
+  it('reads the status again while open', async () => {
+    vi.useFakeTimers({ shouldAdvanceTime: true });
+    try {
+      const backend = fakeBackend({ wal_status: () => status });
+      render(StatusPanel, { profile: 'local', refresh: 0 });
+      await waitFor(() => expect(backend.callsTo('wal_status')).toHaveLength(1));
+      await vi.advanceTimersByTimeAsync(15_000);
+      await waitFor(() => expect(backend.callsTo('wal_status')).toHaveLength(2));
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
