@@ -6,7 +6,8 @@ use crate::support::webdriver::{click, el, screenshot, Driver};
 use crate::support::{load_sample, majors, password, Home, TestCluster};
 use fantoccini::Client;
 
-const SCREENS: &[&str] = &["timeline", "dashboard", "sandboxes", "profiles", "backups", "wal", "calendar", "tools"];
+const SCREENS: &[&str] =
+    &["timeline", "dashboard", "sandboxes", "profiles", "backups", "wal", "calendar", "tools", "settings"];
 
 /// How wide the page and its main column are against what the window shows.
 const WIDTHS: &str = "const main = document.querySelector('main');

@@ -74,7 +74,7 @@ describe('app shell', () => {
     expect(screen.getByTestId('nav-sandboxes').getAttribute('aria-current')).toBe('page');
   });
 
-  it('lists Timeline, Dashboard, Sandboxes, Profiles, Backups, WAL, Calendar, Tools in that order and opens the history', async () => {
+  it('lists Timeline, Dashboard, Sandboxes, Profiles, Backups, WAL, Calendar, Tools, Settings in that order and opens the history', async () => {
     const backend = fakeBackend({
       profiles_list: () => [profile({ name: 'prod' })],
       timeline_show: () => timelineView(),
@@ -82,7 +82,7 @@ describe('app shell', () => {
     });
     render(App);
     const labels = Array.from(screen.getByRole('navigation').querySelectorAll('button'), (b) => b.textContent?.trim());
-    expect(labels).toEqual(['Timeline', 'Dashboard', 'Sandboxes', 'Profiles', 'Backups', 'WAL', 'Calendar', 'Tools']);
+    expect(labels).toEqual(['Timeline', 'Dashboard', 'Sandboxes', 'Profiles', 'Backups', 'WAL', 'Calendar', 'Tools', 'Settings']);
 
     await fireEvent.click(screen.getByTestId('nav-backups'));
     expect((await screen.findByTestId('backup-row')).dataset.id).toBe('b1');

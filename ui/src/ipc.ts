@@ -2,6 +2,11 @@
 // command's typed result or rejects with an ErrorPayload, nothing else.
 import { invoke, type Channel, type InvokeArgs } from '@tauri-apps/api/core';
 import type { BackupRecord } from './bindings/BackupRecord';
+import type { Delivery } from './bindings/Delivery';
+import type { Hook } from './bindings/Hook';
+import type { HookFormat } from './bindings/HookFormat';
+import type { NotifyEvent } from './bindings/NotifyEvent';
+import type { RepositoryAccess } from './bindings/RepositoryAccess';
 import type { Command } from './bindings/Commands';
 import type { CalendarView } from './bindings/CalendarView';
 import type { ProfileHealth } from './bindings/ProfileHealth';
@@ -259,3 +264,16 @@ export const retentionPreview = (profile: string, policy: RetentionPolicy): Prom
 
 export const healthList = (thresholdHours: number): Promise<ProfileHealth[]> =>
   call('health_list', { thresholdHours });
+
+// Settings: the repository and notifications.
+export const repoShow = (): Promise<RepositoryAccess> => call('repo_show');
+export const repoSet = (dir: string): Promise<RepositoryAccess> => call('repo_set', { dir });
+export const notifyHooks = (): Promise<Hook[]> => call('notify_hooks');
+export const notifyHookAdd = (
+  profile: string | null,
+  format: HookFormat,
+  events: NotifyEvent[],
+  url: string | null,
+): Promise<Hook> => call('notify_hook_add', { profile, format, events, url });
+export const notifyHookRemove = (id: string): Promise<void> => call('notify_hook_remove', { id });
+export const notifyHookTest = (id: string): Promise<Delivery> => call('notify_hook_test', { id });

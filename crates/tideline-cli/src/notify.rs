@@ -5,7 +5,7 @@ use crate::output::Reply;
 use tideline_core::{Engine, Error, Result};
 
 pub async fn notify(engine: &Engine, cmd: NotifyCommand) -> Result<Reply> {
-    use tideline_core::notify::payload::{Notification, NotifyEvent};
+    use tideline_core::notify::payload::NotifyEvent;
     match cmd {
         NotifyCommand::Add { format, profile, on, url_stdin } => {
             let events: Vec<NotifyEvent> = on.into_iter().map(Into::into).collect();
@@ -51,22 +51,7 @@ pub async fn notify(engine: &Engine, cmd: NotifyCommand) -> Result<Reply> {
         }
         NotifyCommand::Test { id } => {
             let h = engine.hook(&id)?;
-            let n = Notification {
-                event: NotifyEvent::Success,
-                profile: h.profile.clone().unwrap_or_else(|| "tideline".into()),
-                message: "a test notification".into(),
-                backup_id: None,
-                schedule_id: None,
-                at: chrono::Utc::now().to_rfc3339(),
-            };
-            let d = engine.deliver_to(&h, &n, tideline_core::notify::Retry::default()).await;
-            if !d.delivered {
-                return Err(Error::new(
-                    tideline_core::ErrorCode::NotifyFailed,
-                    format!("webhook {id} was not delivered after {} attempts: {}", d.attempts, d.error.clone().unwrap_or_default()),
-                    "Check the URL with the service (set it again with notify remove + add); its host is in `notify list`.",
-                ));
-            }
+            let d = engine.hook_test(&id).await?;
             Ok(Reply::of(&d, format!("delivered to {} ({} attempt(s))", h.host, d.attempts)))
         }
     }

@@ -7,6 +7,7 @@ mod progress;
 pub mod restore;
 pub mod sandbox;
 pub mod schedule;
+pub mod settings;
 pub mod tools;
 pub mod wal;
 
@@ -78,6 +79,12 @@ app_commands! {
     schedule::schedule_ics_export,
     schedule::retention_preview,
     schedule::health_list,
+    settings::repo_show,
+    settings::repo_set,
+    settings::notify_hooks,
+    settings::notify_hook_add,
+    settings::notify_hook_remove,
+    settings::notify_hook_test,
 }
 
 #[cfg(test)]

@@ -254,6 +254,33 @@ impl Engine {
         Delivery { hook_id: h.id.clone(), delivered, attempts, status, error }
     }
 
+    /// Sends a test notification to hook `id`, whatever its events; refused with
+    /// `notify_failed` (and why) when it does not arrive.
+    pub async fn hook_test(&self, id: &str) -> Result<Delivery> {
+        let h = self.hook(id)?;
+        let n = Notification {
+            event: NotifyEvent::Success,
+            profile: h.profile.clone().unwrap_or_else(|| "tideline".into()),
+            message: "a test notification".into(),
+            backup_id: None,
+            schedule_id: None,
+            at: self.clock.now_rfc3339(),
+        };
+        let d = self.deliver_to(&h, &n, Retry::default()).await;
+        if !d.delivered {
+            return Err(Error::new(
+                ErrorCode::NotifyFailed,
+                format!(
+                    "webhook {id} was not delivered after {} attempts: {}",
+                    d.attempts,
+                    d.error.clone().unwrap_or_default()
+                ),
+                "Check the URL with the service (set it again: remove the webhook and add it anew); its host is listed with it.",
+            ));
+        }
+        Ok(d)
+    }
+
     pub fn hook(&self, id: &str) -> Result<Hook> {
         self.hooks()?.into_iter().find(|h| h.id == id).ok_or_else(|| {
             Error::new(ErrorCode::InvalidInput, format!("no webhook {id}"), "`tideline notify list` shows them.")

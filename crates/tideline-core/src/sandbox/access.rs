@@ -48,7 +48,8 @@ pub fn grant_wal_read(repo: &Path, wal_dir: &Path, user: Option<&OsUser>) -> Res
 }
 
 /// Who may do what in the repository (`tideline repo path`).
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, ts_rs::TS)]
+#[ts(export)]
 pub struct RepositoryAccess {
     pub path: String,
     pub exists: bool,
@@ -61,6 +62,10 @@ pub struct RepositoryAccess {
     pub cluster_user_reaches: Option<bool>,
     /// The above, as a sentence.
     pub summary: String,
+    /// Free space on its file system (of its nearest existing folder), for backups to come.
+    #[serde(default)]
+    #[ts(type = "number | null")]
+    pub free_bytes: Option<u64>,
 }
 
 /// What `repo` allows: its owner and mode, and whether the servers' OS user gets in.
@@ -96,6 +101,7 @@ pub fn repository_access(repo: &Path) -> RepositoryAccess {
         });
     }
     RepositoryAccess {
+        free_bytes: crate::repo::free_bytes(repo),
         path: repo.display().to_string(),
         exists: meta.is_some(),
         owner,
