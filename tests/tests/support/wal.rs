@@ -36,7 +36,8 @@ impl ArchivingSource {
         ArchivingSource { pg, repo, sysid, wal, work, _bin_dir: bin_dir }
     }
 
-    /// Switches to a new segment and waits until the one switched from is archived.
+    /// Switches to a new segment and waits until the one switched from is archived and
+    /// summarised.
     pub fn switch_and_wait(&self) -> String {
         // Something is written first: with nothing since the last switch, pg_switch_wal() does
         // nothing and names a segment that is never completed.
@@ -50,6 +51,13 @@ impl ArchivingSource {
                 panic!("timed out waiting for {segment} to be archived; server.log:\n{}", self.pg.get().log_tail(30));
             }
             std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        // wal-push stores the segment, then its summary (what events and the window read):
+        // wait for that too, briefly — a test that breaks summaries on purpose goes on.
+        let summarised = || self.wal.join(format!("{segment}.json")).exists();
+        let archived_at = std::time::Instant::now();
+        while !summarised() && archived_at.elapsed() < std::time::Duration::from_secs(10) {
+            std::thread::sleep(std::time::Duration::from_millis(50));
         }
         segment
     }

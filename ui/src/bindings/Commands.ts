@@ -53,6 +53,12 @@ export const COMMANDS = [
   'schedule_ics_export',
   'retention_preview',
   'health_list',
+  'repo_show',
+  'repo_set',
+  'notify_hooks',
+  'notify_hook_add',
+  'notify_hook_remove',
+  'notify_hook_test',
 ] as const;
 
 export type Command = (typeof COMMANDS)[number];

@@ -71,7 +71,7 @@ describe('settings', () => {
       },
     ]);
     expect(row.textContent).toContain('https://hooks.slack.com');
-    expect(document.body.textContent).not.toContain('secret');
+    expect(document.body.textContent).not.toContain('services/T/B');
     await fireEvent.click(within(row).getByTestId('hook-test'));
     expect((await screen.findByTestId('hook-tested')).textContent).toBe('Delivered (1 attempt).');
     await fireEvent.click(within(row).getByTestId('hook-remove'));
