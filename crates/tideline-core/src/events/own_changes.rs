@@ -46,19 +46,14 @@ impl Engine {
     ) -> Option<Recording> {
         self.try_snapshot_relation_names(profile_name).await;
         let begun = async {
-            let sysid: String = client
-                .query_one("SELECT system_identifier::text FROM pg_control_system()", &[])
-                .await
-                .map_err(query_failed("reading the cluster's identity"))?
-                .get(0);
             let change = OwnChange {
-                system_identifier: sysid,
+                system_identifier: crate::pg::server::system_identifier(client).await?,
                 database: database.to_string(),
                 what,
                 xid: None,
                 start_lsn: insert_lsn(client).await?,
                 end_lsn: None,
-                started_at: self.clock.now().with_timezone(&chrono::Utc).to_rfc3339(),
+                started_at: self.clock.now_rfc3339(),
             };
             self.catalog().own_change_began(&change)
         };

@@ -38,11 +38,7 @@ impl Engine {
         let profile = self.profile(profile_name)?;
         let password = self.password(&profile)?;
         let client = crate::connect::connect(&profile.draft(), password.as_ref()).await?;
-        let sysid: String = client
-            .query_one("SELECT system_identifier::text FROM pg_control_system()", &[])
-            .await
-            .map_err(query_failed("reading the cluster's identity"))?
-            .get(0);
+        let sysid = crate::pg::server::system_identifier(&client).await?;
         let databases: Vec<String> = client
             .query("SELECT datname::text FROM pg_database WHERE datallowconn AND NOT datistemplate ORDER BY 1", &[])
             .await

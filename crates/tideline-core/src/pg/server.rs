@@ -1,4 +1,4 @@
-//! What a server says: its errors in its own words, and its version.
+//! What a server says: its errors in its own words, its version and its identity.
 
 use crate::error::{Error, ErrorCode, Result};
 use tokio_postgres::Client;
@@ -18,4 +18,13 @@ pub async fn server_version(client: &Client) -> Result<(String, u32)> {
         .map_err(query_failed("reading the server version"))?;
     let num: i32 = row.get(1);
     Ok((row.get(0), (num / 10000) as u32))
+}
+
+/// The cluster's system identifier, as text (what the repository and the catalog key it by).
+pub async fn system_identifier(client: &Client) -> Result<String> {
+    Ok(client
+        .query_one("SELECT system_identifier::text FROM pg_control_system()", &[])
+        .await
+        .map_err(query_failed("reading the cluster's identity"))?
+        .get(0))
 }

@@ -55,11 +55,7 @@ impl Engine {
         }
         let password = self.password(profile)?;
         let client = crate::connect::connect(&profile.draft(), password.as_ref()).await?;
-        let row = client
-            .query_one("SELECT system_identifier::text FROM pg_control_system()", &[])
-            .await
-            .map_err(crate::pg::server::query_failed("reading the cluster's identity"))?;
-        Ok(row.get(0))
+        crate::pg::server::system_identifier(&client).await
     }
 
     /// The system identifier of `profile_name`'s cluster, without drawing its timeline.

@@ -106,11 +106,7 @@ impl Engine {
         sandbox.record.port = cluster.port;
         sandbox.cluster = Some(cluster);
         let client = crate::connect::connect(&sandbox.draft("postgres"), None).await?;
-        sandbox.record.system_identifier = client
-            .query_one("SELECT system_identifier::text FROM pg_control_system()", &[])
-            .await
-            .map_err(crate::pg::server::query_failed("reading the sandbox's identity"))?
-            .get(0);
+        sandbox.record.system_identifier = crate::pg::server::system_identifier(&client).await?;
         Ok(sandbox)
     }
 

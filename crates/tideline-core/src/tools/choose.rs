@@ -134,6 +134,11 @@ fn stored_tool_dirs(catalog: &crate::catalog::Catalog) -> Result<Vec<PathBuf>> {
     })
 }
 
+fn store_tool_dirs(catalog: &crate::catalog::Catalog, dirs: &[PathBuf]) -> Result<()> {
+    let json = serde_json::to_string(dirs).map_err(|e| Error::internal(e.to_string()))?;
+    catalog.set_setting(TOOL_DIRS_SETTING, &json)
+}
+
 impl Engine {
     /// Directories the user added, then `TIDELINE_PG_PATHS` (path-list syntax).
     pub fn configured_tool_dirs(&self) -> Result<Vec<PathBuf>> {
@@ -154,8 +159,7 @@ impl Engine {
         let catalog = self.catalog();
         let mut dirs = stored_tool_dirs(&catalog)?;
         dirs.retain(|d| d != dir);
-        let json = serde_json::to_string(&dirs).map_err(|e| Error::internal(e.to_string()))?;
-        catalog.set_setting(TOOL_DIRS_SETTING, &json)
+        store_tool_dirs(&catalog, &dirs)
     }
 
     pub fn add_tool_dir(&self, dir: &std::path::Path) -> Result<()> {
@@ -170,8 +174,7 @@ impl Engine {
         if !dirs.iter().any(|d| d == dir) {
             dirs.push(dir.to_path_buf());
         }
-        catalog
-            .set_setting(TOOL_DIRS_SETTING, &serde_json::to_string(&dirs).map_err(|e| Error::internal(e.to_string()))?)
+        store_tool_dirs(&catalog, &dirs)
     }
 
     /// The binaries found. Probing spawns a few processes per binary, so the result is kept in
