@@ -5,6 +5,7 @@
 
 mod commands;
 mod desktop;
+mod repository_events;
 mod runner;
 mod tray;
 mod web_process;
@@ -12,6 +13,7 @@ mod web_process;
 use tideline_core::Engine;
 
 fn main() {
+    commands::window::mark_start();
     if std::env::var_os("DISPLAY").is_none()
         && std::env::var_os("WAYLAND_DISPLAY").is_none()
         && cfg!(target_os = "linux")
@@ -42,6 +44,7 @@ fn main() {
                 }
             };
             web_process::watch(app.handle());
+            repository_events::start(app.handle().clone());
             runner::start(app.handle().clone(), tray);
             Ok(())
         })

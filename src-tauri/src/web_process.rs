@@ -1,4 +1,4 @@
-//! The web page's process, watched: when WebKit's web process dies (a crash, its memory limit)
+//! The web page's process, tuned and watched: drawn without GL (memory, see `tune`); when WebKit's web process dies (a crash, its memory limit)
 //! the window would stay blank, so it is logged with its reason and the page reloaded; a page
 //! that stops answering is logged too. Both go to stderr and the app log, where a failed
 //! window test and a user's bug report find them.
@@ -9,7 +9,10 @@ pub fn watch<R: Runtime>(app: &tauri::AppHandle<R>) {
     let Some(window) = app.get_webview_window("main") else { return };
     let watched = window.with_webview(|webview| {
         #[cfg(target_os = "linux")]
-        linux::watch(&webview.inner());
+        {
+            linux::tune(&webview.inner());
+            linux::watch(&webview.inner());
+        }
         #[cfg(not(target_os = "linux"))]
         let _ = webview;
     });
@@ -20,7 +23,23 @@ pub fn watch<R: Runtime>(app: &tauri::AppHandle<R>) {
 
 #[cfg(target_os = "linux")]
 mod linux {
-    use webkit2gtk::{WebProcessTerminationReason, WebView, WebViewExt};
+    use webkit2gtk::{
+        CacheModel, HardwareAccelerationPolicy, SettingsExt, WebContextExt, WebProcessTerminationReason, WebView,
+        WebViewExt,
+    };
+
+    /// The page drawn without GL: forms and one SVG chart gain nothing from it, and the GL
+    /// context cost the web process 70 MiB (measured under Xvfb, where Mesa draws in software:
+    /// idle 300 → 230 MiB for the whole app, bench/app.sh). One page, never navigated away
+    /// from: no cache of other documents to keep.
+    pub fn tune(view: &WebView) {
+        if let Some(settings) = WebViewExt::settings(view) {
+            settings.set_hardware_acceleration_policy(HardwareAccelerationPolicy::Never);
+        }
+        if let Some(context) = view.context() {
+            context.set_cache_model(CacheModel::DocumentViewer);
+        }
+    }
 
     pub fn watch(view: &WebView) {
         view.connect_web_process_terminated(|view, reason| {

@@ -1,6 +1,6 @@
 //! Every screen at the window's minimum size (820 × 560), in the light theme and in the dark one
 //! the system asks for: nothing wider than the window (a clipped calendar was), and the dark
-//! theme really dark. A screenshot of each screen in each theme, to look at.
+//! theme really dark; the theme chosen in Settings overrides the system's. A screenshot of each screen in each theme, to look at.
 
 use crate::support::webdriver::{click, el, screenshot, Driver};
 use crate::support::{load_sample, majors, password, Home, TestCluster};
@@ -66,6 +66,23 @@ async fn every_screen_fits_the_smallest_window_light_and_dark() {
                 _ => assert!(brightness < 60, "{screen}: dark background at {brightness}; {}", shot.display()),
             }
         }
+        // Settings overrides the system: the other theme, chosen there, applies at once.
+        let (other, dark) = if theme == "light" { ("dark", true) } else { ("light", false) };
+        click(&c, "[data-testid=nav-settings]").await;
+        click(&c, &format!("[data-testid=theme-{other}]")).await;
+        click(&c, "[data-testid=nav-timeline]").await;
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        let brightness = numbers(&c, BRIGHTNESS).await[0];
+        let shot = screenshot(&c, &format!("small-{theme}-chose-{other}")).await;
+        assert_eq!(
+            brightness < 60,
+            dark,
+            "{theme} system, {other} chosen: background at {brightness}; {}",
+            shot.display()
+        );
+        // Back to the system's, for the next window (the choice is kept in the webview's storage).
+        click(&c, "[data-testid=nav-settings]").await;
+        click(&c, "[data-testid=theme-system]").await;
         c.close().await.unwrap();
     }
 }

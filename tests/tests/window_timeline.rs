@@ -46,7 +46,8 @@ async fn from_the_demo_offer_to_a_table_copied_back() {
     wait_for("the accident's WAL to be archived", || {
         timeline()["window"]["timelines"][0]["latest"]["lsn"].as_str().and_then(lsn) > lsn(&mark)
     });
-    click(&c, "[data-testid=timeline-reload]").await;
+    // No Reload: the screen reloads itself as the segments land in the repository it watches
+    // (its timer, 60 s, is longer than `el` waits).
     // The restore point marker is a button: pick it, then restore to it.
     // (an SVG element: WebKitWebDriver will not click it, so by keyboard, as the app allows).
     el(&c, "[data-testid=marker-points]").await.send_keys("\u{E007}").await.unwrap();

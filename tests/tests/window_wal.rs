@@ -2,7 +2,7 @@
 //! assistant checks, applies and tests archiving end to end; a base backup runs with progress;
 //! a restore point is marked; status shows archiving to Tideline.
 
-use crate::support::webdriver::{click, el, screenshot, text_when, type_into, Driver};
+use crate::support::webdriver::{click, el, screenshot, text_when, type_into, wait_for_value, Driver};
 use crate::support::{majors, password, Home, TestCluster};
 
 #[tokio::test(flavor = "multi_thread")]
@@ -27,7 +27,9 @@ async fn set_up_archiving_back_up_and_mark_from_the_window() {
     click(&c, "[data-testid=nav-wal]").await;
 
     for (major, name, _pg) in &clusters {
-        crate::support::webdriver::select_when_listed(&c, "[data-testid=wal-profile]", name).await;
+        // Chosen in the sidebar, the profile every screen works on: the WAL screen follows.
+        crate::support::webdriver::select_when_listed(&c, "[data-testid=sidebar-profile]", name).await;
+        wait_for_value(&c, "[data-testid=wal-profile]", name).await;
         click(&c, "[data-testid=wal-check]").await;
         let method = el(&c, "[data-testid=wal-method]").await;
         assert_eq!(method.attr("data-method").await.unwrap().as_deref(), Some("archive"), "PostgreSQL {major}");
@@ -74,7 +76,7 @@ async fn set_up_archiving_back_up_and_mark_from_the_window() {
         }
         // The Backups screen lists it beside dumps, with its WAL range and no logical actions.
         click(&c, "[data-testid=nav-backups]").await;
-        crate::support::webdriver::select_when_listed(&c, "[data-testid=backups-profile]", name).await;
+        wait_for_value(&c, "[data-testid=backups-profile]", name).await;
         click(&c, &format!("[data-testid=backup-row][data-id='{id}'] button")).await;
         text_when(&c, "[data-testid=manifest-wal]", |t| t.contains("consistent at")).await;
         assert!(c.find_all(crate::support::webdriver::css("[data-testid=backup-restore]")).await.unwrap().is_empty());

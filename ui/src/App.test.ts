@@ -1,6 +1,7 @@
 import { fireEvent, render, screen, waitFor } from '@testing-library/svelte';
 import { describe, expect, it } from 'vitest';
 import App from './App.svelte';
+import { storedTheme } from './preferences.svelte';
 import { backupRecord, fakeBackend, profile, reject, sandbox, timelineView } from './testing/backend';
 
 describe('app shell', () => {
@@ -22,10 +23,62 @@ describe('app shell', () => {
 
     await fireEvent.click(screen.getByTestId('nav-profiles'));
     expect((await screen.findAllByTestId('profile-item'))[0].dataset.name).toBe('prod');
-    // The Tools screen reads its inventory and its folders side by side.
-    expect(backend.calls.map((c) => c.cmd).sort()).toEqual(
-      ['profiles_list', 'timeline_show', 'tools_list', 'tools_folders', 'profiles_list'].sort(),
+    // The Tools screen reads its inventory and its folders side by side; the sidebar reads
+    // the profiles again on each change of screen.
+    expect(backend.calls.map((c) => c.cmd).filter((c) => c !== 'profiles_list').sort()).toEqual(
+      ['timeline_show', 'tools_list', 'tools_folders'].sort(),
     );
+    expect(backend.callsTo('profiles_list').length).toBeGreaterThanOrEqual(4);
+  });
+
+  it('takes light or dark from Settings and keeps it, else follows the system', async () => {
+    fakeBackend({
+      profiles_list: () => [],
+      repo_show: () => ({ path: '/r', exists: true, owner: 'me', mode: '700', cluster_user: null, cluster_user_reaches: null, summary: '/r', free_bytes: 1 }),
+      notify_hooks: () => [],
+    });
+    const { unmount } = render(App);
+    const root = document.documentElement;
+    expect(root.dataset.theme).toBeUndefined();
+    await fireEvent.click(screen.getByTestId('nav-settings'));
+    await fireEvent.click(await screen.findByTestId('theme-dark'));
+    await waitFor(() => expect(root.dataset.theme).toBe('dark'));
+    expect(localStorage.getItem('tideline.appearance')).toBe('dark');
+    unmount();
+    // The next start reads it back.
+    expect(storedTheme()).toBe('dark');
+    render(App);
+    await waitFor(() => expect(document.documentElement.dataset.theme).toBe('dark'));
+    await fireEvent.click(screen.getByTestId('nav-settings'));
+    await fireEvent.click(await screen.findByTestId('theme-system'));
+    await waitFor(() => expect(document.documentElement.dataset.theme).toBeUndefined());
+    expect(localStorage.getItem('tideline.appearance')).toBeNull();
+  });
+
+  it('switches every screen to the profile chosen in the sidebar', async () => {
+    const backend = fakeBackend({
+      profiles_list: () => [profile({ name: 'prod' }), profile({ name: 'staging' })],
+      timeline_show: () => timelineView(),
+      backups_list: () => [],
+    });
+    render(App);
+    const timeline = (await screen.findByTestId('timeline-profile')) as HTMLSelectElement;
+    await waitFor(() => expect(timeline.value).toBe('prod'));
+    const sidebar = (await screen.findByTestId('sidebar-profile')) as HTMLSelectElement;
+    await waitFor(() => expect(sidebar.value).toBe('prod'));
+
+    await fireEvent.change(sidebar, { target: { value: 'staging' } });
+    await waitFor(() => expect(timeline.value).toBe('staging'));
+    await waitFor(() => expect(backend.callsTo('timeline_show').at(-1)).toEqual({ profile: 'staging' }));
+
+    await fireEvent.click(screen.getByTestId('nav-backups'));
+    await waitFor(() => expect((screen.getByTestId('backups-profile') as HTMLSelectElement).value).toBe('staging'));
+    await fireEvent.change(screen.getByTestId('sidebar-profile'), { target: { value: 'prod' } });
+    await waitFor(() => expect(backend.callsTo('backups_list').at(-1)).toEqual({ profile: 'prod' }));
+    expect((screen.getByTestId('backups-profile') as HTMLSelectElement).value).toBe('prod');
+    // A choice on a screen goes back to the sidebar.
+    await fireEvent.change(screen.getByTestId('backups-profile'), { target: { value: 'staging' } });
+    await waitFor(() => expect((screen.getByTestId('sidebar-profile') as HTMLSelectElement).value).toBe('staging'));
   });
 
   it('keeps the profile chosen on one screen for the next', async () => {

@@ -276,4 +276,7 @@ export const notifyHookAdd = (
   url: string | null,
 ): Promise<Hook> => call('notify_hook_add', { profile, format, events, url });
 export const notifyHookRemove = (id: string): Promise<void> => call('notify_hook_remove', { id });
+/** Once, when the first screen has drawn what it loaded: the app logs how long starting took. */
+export const screenDrawn = (screen: string): Promise<null> => call('screen_drawn', { screen });
+
 export const notifyHookTest = (id: string): Promise<Delivery> => call('notify_hook_test', { id });

@@ -10,6 +10,7 @@ pub mod schedule;
 pub mod settings;
 pub mod tools;
 pub mod wal;
+pub mod window;
 
 /// Every command the window may call, declared once: this list makes the handler below,
 /// build.rs reads it for Tauri's permissions and writes `capabilities/default.json` from it,
@@ -85,6 +86,7 @@ app_commands! {
     settings::notify_hook_add,
     settings::notify_hook_remove,
     settings::notify_hook_test,
+    window::screen_drawn,
 }
 
 #[cfg(test)]

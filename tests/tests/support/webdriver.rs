@@ -225,6 +225,26 @@ pub async fn text_when(c: &Client, selector: &str, pred: impl Fn(&str) -> bool) 
     }
 }
 
+/// Waits until the form control `selector` holds `value` (a select following a choice made
+/// elsewhere).
+pub async fn wait_for_value(c: &Client, selector: &str, value: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let now = match c.find(css(selector)).await {
+            Ok(e) => e.prop("value").await.ok().flatten(),
+            Err(_) => None,
+        };
+        if now.as_deref() == Some(value) {
+            return;
+        }
+        if Instant::now() > deadline {
+            let shot = screenshot(c, "failed-waiting-for-value").await;
+            panic!("{selector} holds {now:?}, not {value:?}; see {}", shot.display());
+        }
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+}
+
 /// Waits until nothing matches `selector` (e.g. a form closed after its save finished).
 pub async fn gone(c: &Client, selector: &str) {
     let deadline = Instant::now() + Duration::from_secs(20);

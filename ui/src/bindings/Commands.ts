@@ -59,6 +59,7 @@ export const COMMANDS = [
   'notify_hook_add',
   'notify_hook_remove',
   'notify_hook_test',
+  'screen_drawn',
 ] as const;
 
 export type Command = (typeof COMMANDS)[number];

@@ -1,7 +1,9 @@
+import { emit } from '@tauri-apps/api/event';
 import { fireEvent, render, screen, waitFor } from '@testing-library/svelte';
 import { describe, expect, it } from 'vitest';
 import type { ProfileHealth } from '../bindings/ProfileHealth';
 import { fakeBackend } from '../testing/backend';
+import { REPOSITORY_CHANGED } from '../repositoryEvents';
 import DashboardScreen from './DashboardScreen.svelte';
 
 const estimate = (seconds: number | null, formula: string) => ({ seconds, formula, measured: false });
@@ -21,6 +23,17 @@ function health(profile: string, state: ProfileHealth['state'], ageHours: number
 }
 
 describe('dashboard', () => {
+  it('checks again when a backup or WAL lands in the repository', async () => {
+    const backend = fakeBackend({ health_list: () => [health('prod', 'ok', 2, 25)] });
+    render(DashboardScreen);
+    await screen.findAllByTestId('health-card');
+    expect(backend.callsTo('health_list')).toHaveLength(1);
+    await emit(REPOSITORY_CHANGED, 'backups');
+    await waitFor(() => expect(backend.callsTo('health_list')).toHaveLength(2));
+    await emit(REPOSITORY_CHANGED, 'wal');
+    await waitFor(() => expect(backend.callsTo('health_list')).toHaveLength(3));
+  });
+
   it('shows each profile red or green with its problems, and asks again with a new threshold', async () => {
     const backend = fakeBackend({
       health_list: ({ thresholdHours }) => {

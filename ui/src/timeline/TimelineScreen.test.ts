@@ -1,4 +1,5 @@
 import { fireEvent, render, screen, waitFor, within } from '@testing-library/svelte';
+import { emit } from '@tauri-apps/api/event';
 import { describe, expect, it, vi } from 'vitest';
 import type { DemoReport } from '../bindings/DemoReport';
 import type { JobProgress } from '../bindings/JobProgress';
@@ -6,6 +7,7 @@ import type { PitrRequest } from '../bindings/PitrRequest';
 import type { Sandbox } from '../bindings/Sandbox';
 import { formatTimestamp } from '../format';
 import { navigation } from '../navigation.svelte';
+import { REPOSITORY_CHANGED } from '../repositoryEvents';
 import { channelSender, deferred, fakeBackend, jobProgress, profile, sandbox, timelineView } from '../testing/backend';
 import { fitDomain } from './lanes';
 import TimelineScreen from './TimelineScreen.svelte';
@@ -231,15 +233,44 @@ describe('Timeline screen', () => {
     expect(Date.parse((request.target.point as { value: string }).value)).toBe(Date.UTC(2025, 2, 4, 12));
   });
 
-  it('refreshes itself while open', async () => {
+  it('groups restore points too close to read, and picks one once zoomed in', async () => {
+    const point = (name: string, created_at: string) => ({
+      system_identifier: '7311', name, profile: 'prod', lsn: '0/8000100', timeline: 2, created_at,
+    });
+    fakeBackend({
+      profiles_list: () => [profile({ name: 'prod' })],
+      timeline_show: () =>
+        timelineView({
+          restore_points: [point('before-migration', '2025-03-04T12:00:00Z'), point('after-migration', '2025-03-04T12:05:00Z')],
+        }),
+    });
+    render(TimelineScreen);
+    const lane = await screen.findByTestId('lane-points');
+    const group = await within(lane).findByTestId('marker-group');
+    expect(group.dataset.count).toBe('2');
+    expect(group.querySelector('text')?.textContent).toBe('before-migration +1 more');
+    await fireEvent.click(group);
+    const points = await within(lane).findAllByTestId('marker-points');
+    expect(points.map((m) => m.querySelector('text')?.textContent)).toEqual(['before-migration', 'after-migration']);
+    await fireEvent.click(points[1]);
+    expect(await screen.findByTestId('restore-point')).toBeTruthy();
+  });
+
+  it('reloads when WAL or a backup lands in the repository, and on a slow timer', async () => {
     vi.useFakeTimers({ shouldAdvanceTime: true });
     try {
       const backend = fakeBackend({ profiles_list: () => [profile({ name: 'prod' })], timeline_show: () => timelineView() });
       render(TimelineScreen);
       await screen.findByTestId('timeline-range');
       expect(backend.callsTo('timeline_show')).toHaveLength(1);
-      await vi.advanceTimersByTimeAsync(15_000);
+      await emit(REPOSITORY_CHANGED, 'wal');
       await waitFor(() => expect(backend.callsTo('timeline_show')).toHaveLength(2));
+      await emit(REPOSITORY_CHANGED, 'backups');
+      await waitFor(() => expect(backend.callsTo('timeline_show')).toHaveLength(3));
+      await vi.advanceTimersByTimeAsync(15_000);
+      expect(backend.callsTo('timeline_show')).toHaveLength(3);
+      await vi.advanceTimersByTimeAsync(45_000);
+      await waitFor(() => expect(backend.callsTo('timeline_show')).toHaveLength(4));
     } finally {
       vi.useRealTimers();
     }

@@ -1,8 +1,10 @@
+import { emit } from '@tauri-apps/api/event';
 import { fireEvent, render, screen, waitFor } from '@testing-library/svelte';
 import { describe, expect, it, vi } from 'vitest';
 import type { WalCheckReport } from '../bindings/WalCheckReport';
 import type { WalStatus } from '../bindings/WalStatus';
 import { fakeBackend } from '../testing/backend';
+import { REPOSITORY_CHANGED } from '../repositoryEvents';
 import StatusPanel from './StatusPanel.svelte';
 
 const status: WalStatus = {
@@ -48,6 +50,12 @@ describe('verifying the archived WAL in the app', () => {
       await waitFor(() => expect(backend.callsTo('wal_status')).toHaveLength(1));
       await vi.advanceTimersByTimeAsync(15_000);
       await waitFor(() => expect(backend.callsTo('wal_status')).toHaveLength(2));
+      // A segment landing is read at once; a backup is not the archiver's business.
+      await emit(REPOSITORY_CHANGED, 'wal');
+      await waitFor(() => expect(backend.callsTo('wal_status')).toHaveLength(3));
+      await emit(REPOSITORY_CHANGED, 'backups');
+      await new Promise((r) => setTimeout(r, 50));
+      expect(backend.callsTo('wal_status')).toHaveLength(3);
     } finally {
       vi.useRealTimers();
     }

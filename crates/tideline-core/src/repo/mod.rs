@@ -15,6 +15,7 @@ pub mod finished;
 pub mod ids;
 pub mod manifest;
 pub mod options;
+pub mod watch;
 
 use crate::error::{Error, ErrorCode, Result};
 use manifest::Manifest;
