@@ -1,7 +1,7 @@
-//! The web page's process, tuned and watched: drawn without GL (memory, see `tune`); when WebKit's web process dies (a crash, its memory limit)
-//! the window would stay blank, so it is logged with its reason and the page reloaded; a page
-//! that stops answering is logged too. Both go to stderr and the app log, where a failed
-//! window test and a user's bug report find them.
+//! The web page's process, tuned (`tune`) and watched: when WebKit's web process dies (a
+//! crash, its memory limit) the window would stay blank, so it is logged with its reason and
+//! the page reloaded; a page that stops answering is logged too. Both go to stderr and the app
+//! log, where a failed window test and a user's bug report find them.
 
 use tauri::{Manager, Runtime};
 
@@ -23,19 +23,13 @@ pub fn watch<R: Runtime>(app: &tauri::AppHandle<R>) {
 
 #[cfg(target_os = "linux")]
 mod linux {
-    use webkit2gtk::{
-        CacheModel, HardwareAccelerationPolicy, SettingsExt, WebContextExt, WebProcessTerminationReason, WebView,
-        WebViewExt,
-    };
+    use webkit2gtk::{CacheModel, WebContextExt, WebProcessTerminationReason, WebView, WebViewExt};
 
-    /// The page drawn without GL: forms and one SVG chart gain nothing from it, and the GL
-    /// context cost the web process 70 MiB (measured under Xvfb, where Mesa draws in software:
-    /// idle 300 → 230 MiB for the whole app, bench/app.sh). One page, never navigated away
-    /// from: no cache of other documents to keep.
+    /// One page, never navigated away from: no cache of other documents to keep. (Drawing
+    /// without GL would save 70 MiB under Xvfb, where Mesa draws in software — but in that mode
+    /// WebKitWebDriver's screenshots stall, so the window tests could not see the real window;
+    /// docs/benchmarks.md has the figures.)
     pub fn tune(view: &WebView) {
-        if let Some(settings) = WebViewExt::settings(view) {
-            settings.set_hardware_acceleration_policy(HardwareAccelerationPolicy::Never);
-        }
         if let Some(context) = view.context() {
             context.set_cache_model(CacheModel::DocumentViewer);
         }

@@ -27,6 +27,7 @@ mod pitr_incremental;
 mod pitr_stream_in_place;
 mod profiles_cli;
 mod recovery_window;
+mod relation_snapshots;
 mod repository_access;
 mod restore_lock_waits;
 mod restore_sandbox;

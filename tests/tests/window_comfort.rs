@@ -46,6 +46,9 @@ async fn every_screen_fits_the_smallest_window_light_and_dark() {
             tokio::time::sleep(std::time::Duration::from_millis(700)).await;
             let w = numbers(&c, WIDTHS).await;
             let shot = screenshot(&c, &format!("small-{theme}-{screen}")).await;
+            if theme == "dark" && *screen == "timeline" {
+                crate::support::webdriver::doc_screenshot(&c, "timeline-dark-small").await;
+            }
             assert!(
                 w[0] <= w[1],
                 "{theme} {screen}: the page is {} px wide in a {} px window; {}",

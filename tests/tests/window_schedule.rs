@@ -94,7 +94,7 @@ async fn schedule_from_the_calendar_and_run_it_now() {
     find_entry(&c, &today.to_string(), "manual").await;
     let done = el(&c, &format!("[data-testid=calendar-entry][data-date='{today}'][data-kind=manual]")).await;
     assert_eq!(done.attr("data-status").await.unwrap().as_deref(), Some("succeeded"));
-    screenshot(&c, "calendar-month").await;
+    crate::support::webdriver::doc_screenshot(&c, "calendar-month").await;
     click(&c, &format!("[data-testid=calendar-entry][data-date='{today}'][data-kind=manual]")).await;
     text_when(&c, "[data-testid=picked-state]", |t| t.contains("done") && t.contains("by hand")).await;
     find_entry(&c, &tomorrow.to_string(), "planned").await;

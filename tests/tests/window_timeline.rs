@@ -3,7 +3,7 @@
 //! timeline, and on the Sandboxes screen compares, copies the table back and removes the sandbox;
 //! then finds the accident's DELETE among the timeline's events and restores to just before it.
 
-use crate::support::webdriver::{click, css, el, screenshot, text_when, Driver};
+use crate::support::webdriver::{click, css, doc_screenshot, el, screenshot, text_when, Driver};
 use crate::support::{set_mode, wait_for, Home};
 use tideline_core::pg::lsn::lsn;
 
@@ -69,7 +69,7 @@ async fn from_the_demo_offer_to_a_table_copied_back() {
         el(&c, "[data-testid=comparison-row][data-name='public.film_actor'] [data-testid=comparison-pick]").await;
     assert!(pick.is_selected().await.unwrap(), "the differing table is ticked");
     assert_eq!(c.find_all(css("[data-testid=comparison-row]")).await.unwrap().len(), 1, "only what differs");
-    screenshot(&c, "sandboxes-compare").await;
+    doc_screenshot(&c, "sandboxes-compare").await;
     click(&c, "[data-testid=copy-back-submit]").await;
     let report = text_when(&c, "[data-testid=copy-back-report]", |t| t.contains("film_actor")).await;
     // Counted again after the copy: the new table is there, the form back to its default.
@@ -97,7 +97,7 @@ async fn from_the_demo_offer_to_a_table_copied_back() {
     let event = row.attr("data-event-id").await.unwrap().expect("an event id");
     el(&c, &format!("[data-testid=marker-events][data-event-id='{event}']")).await.send_keys("\u{E007}").await.unwrap();
     text_when(&c, "[data-testid=cursor-event]", |t| t.contains("public.film_actor")).await;
-    screenshot(&c, "timeline-event").await;
+    doc_screenshot(&c, "timeline-event").await;
     click(&c, "[data-testid=restore-before-event]").await;
     let before = loop {
         let r = el(&c, "[data-testid=pitr-result]").await;

@@ -44,3 +44,27 @@ describe('formatTimestamp', () => {
     expect(formatTimestamp('not a time')).toBe('not a time');
   });
 });
+
+describe('times in UTC, when Settings says so', () => {
+  it('writes and reads every moment in UTC, and back in the local zone after', async () => {
+    const { setZone } = await import('./preferences.svelte');
+    const { parseMoment } = await import('./timeline/target');
+    const { toRfc3339 } = await import('./timeline/reach');
+    const { tickLabel } = await import('./timeline/lanes');
+    const at = Date.UTC(2026, 11, 6, 4, 36, 48);
+    try {
+      setZone('utc');
+      expect(formatTimestamp(at)).toBe('2026-12-06 04:36:48 UTC');
+      expect(parseMoment('2026-12-06 04:36:48')).toBe(at);
+      expect(parseMoment('2026-12-06 05:36:48+01:00')).toBe(at);
+      expect(toRfc3339(at)).toBe('2026-12-06T04:36:48Z');
+      expect(tickLabel(new Date(Date.UTC(2026, 11, 6, 4, 30)))).toBe('04:30');
+      expect(tickLabel(new Date(Date.UTC(2026, 11, 6)))).toBe('Dec 06');
+      expect(localStorage.getItem('tideline.zone')).toBe('utc');
+    } finally {
+      setZone('local');
+    }
+    expect(localStorage.getItem('tideline.zone')).toBeNull();
+    expect(parseMoment('2026-12-06 04:36:48')).toBe(new Date(2026, 11, 6, 4, 36, 48).getTime());
+  });
+});

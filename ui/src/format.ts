@@ -1,3 +1,5 @@
+import { inUtc } from './preferences.svelte';
+
 const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
 
 /** 1536 → "1.5 KiB"; one decimal below 100 of a unit, none above. */
@@ -18,7 +20,7 @@ export function yesNo(value: boolean): string {
   return value ? 'yes' : 'no';
 }
 
-const MOMENT = new Intl.DateTimeFormat('en-CA', {
+const MOMENT_PARTS: Intl.DateTimeFormatOptions = {
   year: 'numeric',
   month: '2-digit',
   day: '2-digit',
@@ -27,17 +29,20 @@ const MOMENT = new Intl.DateTimeFormat('en-CA', {
   second: '2-digit',
   hourCycle: 'h23',
   timeZoneName: 'short',
-});
+};
+const MOMENT_LOCAL = new Intl.DateTimeFormat('en-CA', MOMENT_PARTS);
+const MOMENT_UTC = new Intl.DateTimeFormat('en-CA', { ...MOMENT_PARTS, timeZone: 'UTC' });
 
 /**
- * A moment as every screen writes it, in the local zone with the zone named:
- * "2026-12-06 04:36:48 UTC". Takes RFC 3339 text or milliseconds; the raw text if it does not
- * parse.
+ * A moment as every screen writes it, in the zone Settings chose (this computer's, or UTC)
+ * with the zone named: "2026-12-06 04:36:48 CET". Takes RFC 3339 text or milliseconds; the raw
+ * text if it does not parse.
  */
 export function formatTimestamp(value: string | number): string {
   const date = new Date(value);
   if (Number.isNaN(date.getTime())) return String(value);
-  const part = Object.fromEntries(MOMENT.formatToParts(date).map((p) => [p.type, p.value]));
+  const moment = inUtc() ? MOMENT_UTC : MOMENT_LOCAL;
+  const part = Object.fromEntries(moment.formatToParts(date).map((p) => [p.type, p.value]));
   return `${part.year}-${part.month}-${part.day} ${part.hour}:${part.minute}:${part.second} ${part.timeZoneName}`;
 }
 

@@ -4,15 +4,18 @@ import type { BackupRecord } from './bindings/BackupRecord';
 import type { RecoveryTarget } from './bindings/RecoveryTarget';
 import type { SandboxRecord } from './bindings/SandboxRecord';
 import { formatBytes, formatClock, formatTimestamp } from './format';
+import { inUtc } from './preferences.svelte';
 
 const DAY_MS = 86_400_000;
 
+/** The start of the day `ms` falls on, in the zone times are shown in. */
 function localDay(ms: number): number {
   const d = new Date(ms);
+  if (inUtc()) return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate());
   return new Date(d.getFullYear(), d.getMonth(), d.getDate()).getTime();
 }
 
-/** "today 04:35", "yesterday 22:10", else the date: "2026-12-03 04:35". Local time. */
+/** "today 04:35", "yesterday 22:10", else the date: "2026-12-03 04:35". In the zone shown. */
 export function dayAndTime(value: string | number, now: number = Date.now()): string {
   const ms = typeof value === 'number' ? value : Date.parse(value);
   if (Number.isNaN(ms)) return String(value);

@@ -63,8 +63,20 @@ pub async fn mark_create(engine: State<'_, Engine>, profile: String, name: Strin
 }
 
 #[tauri::command]
-pub async fn timeline_show(engine: State<'_, Engine>, profile: String) -> Result<TimelineView, Error> {
-    engine.timeline(&profile).await
+pub async fn timeline_show<R: tauri::Runtime>(
+    app: tauri::AppHandle<R>,
+    engine: State<'_, Engine>,
+    profile: String,
+) -> Result<TimelineView, Error> {
+    let view = engine.timeline(&profile).await?;
+    // Names for the next events, taken beside the answer: a server that does not answer
+    // must not hold the timeline up.
+    let sysid = view.window.system_identifier.clone();
+    tauri::async_runtime::spawn(async move {
+        use tauri::Manager;
+        app.state::<Engine>().snapshot_relation_names_if_due(&profile, &sysid).await;
+    });
+    Ok(view)
 }
 
 /// Streams WAL while the app runs; resolves when `job_cancel` stops it.

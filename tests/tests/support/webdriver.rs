@@ -292,6 +292,20 @@ pub async fn screenshot(c: &Client, name: &str) -> PathBuf {
     path
 }
 
+/// A screenshot README or the user guide shows: also written to `$TIDELINE_DOC_SCREENSHOTS`
+/// (docs/screenshots, by `scripts/doc-screenshots.sh`) when that is set, so the committed
+/// pictures are what the window tests saw.
+pub async fn doc_screenshot(c: &Client, name: &str) -> PathBuf {
+    let shot = screenshot(c, name).await;
+    if let Some(dir) = std::env::var_os("TIDELINE_DOC_SCREENSHOTS").map(PathBuf::from) {
+        if shot.is_file() {
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::copy(&shot, dir.join(format!("{name}.png"))).unwrap();
+        }
+    }
+    shot
+}
+
 /// Selects `value` in the `<select>` at `selector` once the list has it: options arrive from
 /// IPC a moment after the element itself.
 pub async fn select_when_listed(c: &Client, selector: &str, value: &str) {

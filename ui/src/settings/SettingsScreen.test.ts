@@ -19,6 +19,18 @@ function repo(path: string): RepositoryAccess {
 }
 
 describe('settings', () => {
+  it('shows times in this computer\'s zone or in UTC, and keeps the choice', async () => {
+    fakeBackend({ repo_show: () => repo('/r'), notify_hooks: () => [] });
+    render(SettingsScreen);
+    const local = (await screen.findByTestId('zone-local')) as HTMLInputElement;
+    expect(local.checked).toBe(true);
+    await fireEvent.click(screen.getByTestId('zone-utc'));
+    await waitFor(() => expect(screen.getByTestId('zone-example').textContent).toMatch(/ UTC$/));
+    expect(localStorage.getItem('tideline.zone')).toBe('utc');
+    await fireEvent.click(local);
+    await waitFor(() => expect(localStorage.getItem('tideline.zone')).toBeNull());
+  });
+
   it('shows the repository and its free space, and moves it for new backups', async () => {
     const backend = fakeBackend({
       repo_show: () => repo('/home/me/.local/share/tideline/repo'),

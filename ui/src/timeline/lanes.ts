@@ -4,7 +4,8 @@
 import type { TimelineView } from '../bindings/TimelineView';
 import type { RestorePoint } from '../bindings/RestorePoint';
 import type { WalEvent } from '../bindings/WalEvent';
-import { timeFormat } from 'd3-time-format';
+import { timeFormat, utcFormat } from 'd3-time-format';
+import { inUtc } from '../preferences.svelte';
 import { parseLsn, parseTime, spans } from './reach';
 
 export const HOUR = 3_600_000;
@@ -182,20 +183,25 @@ export function zoomLimits([lo, hi]: [number, number]): [number, number] {
   return [Math.min(1, span / (92 * DAY)), Math.max(1, span / FINEST)];
 }
 
+const TICK_FORMATS = { second: '%H:%M:%S', minute: '%H:%M', day: '%b %d', month: '%B', year: '%Y' };
 const TICK = {
-  second: timeFormat('%H:%M:%S'),
-  minute: timeFormat('%H:%M'),
-  day: timeFormat('%b %d'),
-  month: timeFormat('%B'),
-  year: timeFormat('%Y'),
+  local: Object.fromEntries(Object.entries(TICK_FORMATS).map(([k, f]) => [k, timeFormat(f)])),
+  utc: Object.fromEntries(Object.entries(TICK_FORMATS).map(([k, f]) => [k, utcFormat(f)])),
 };
 
-/** An axis tick in the 24-hour clock every other time on screen uses, as coarse as it can be. */
-export function tickLabel(d: Date): string {
-  if (d.getSeconds() || d.getMilliseconds()) return TICK.second(d);
-  if (d.getMinutes() || d.getHours()) return TICK.minute(d);
-  if (d.getDate() !== 1) return TICK.day(d);
-  return d.getMonth() ? TICK.month(d) : TICK.year(d);
+/**
+ * An axis tick in the 24-hour clock every other time on screen uses, as coarse as it can be,
+ * in the zone times are shown in.
+ */
+export function tickLabel(d: Date, utc: boolean = inUtc()): string {
+  const f = utc ? TICK.utc : TICK.local;
+  const [h, mi, s, day, month] = utc
+    ? [d.getUTCHours(), d.getUTCMinutes(), d.getUTCSeconds(), d.getUTCDate(), d.getUTCMonth()]
+    : [d.getHours(), d.getMinutes(), d.getSeconds(), d.getDate(), d.getMonth()];
+  if (s || d.getMilliseconds()) return f.second(d);
+  if (mi || h) return f.minute(d);
+  if (day !== 1) return f.day(d);
+  return month ? f.month(d) : f.year(d);
 }
 
 /**

@@ -2,6 +2,7 @@
 // cursor can answer while it moves. The engine checks again before it starts anything; this
 // mirrors its rules (pitr/window.rs check_time, pitr/choose.rs) closely enough to explain them.
 import type { RecoveryWindow } from '../bindings/RecoveryWindow';
+import { inUtc } from '../preferences.svelte';
 import type { TimelineWindow } from '../bindings/TimelineWindow';
 
 /** Milliseconds since the epoch, or null for a missing or unreadable RFC 3339 time. */
@@ -132,9 +133,13 @@ export function snapToSpan(at: number, span: Span): number {
   return Math.min(span.end, Math.max(span.start, rounded));
 }
 
-/** RFC 3339 in the local offset (`2025-01-02T04:04:05+01:00`), as PostgreSQL reads it. */
-export function toRfc3339(ms: number): string {
+/**
+ * RFC 3339 in the local offset (`2025-01-02T04:04:05+01:00`), or in UTC (`…Z`) when Settings
+ * shows times in UTC, as PostgreSQL reads it.
+ */
+export function toRfc3339(ms: number, utc: boolean = inUtc()): string {
   const d = new Date(ms);
+  if (utc) return d.toISOString().replace('.000Z', 'Z');
   const pad = (n: number, width = 2) => String(Math.abs(n)).padStart(width, '0');
   const offset = -d.getTimezoneOffset();
   const sign = offset >= 0 ? '+' : '-';

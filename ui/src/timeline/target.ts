@@ -4,6 +4,7 @@
 import type { TargetPoint } from '../bindings/TargetPoint';
 import type { TimelineView } from '../bindings/TimelineView';
 import { formatTimestamp } from '../format';
+import { inUtc } from '../preferences.svelte';
 import { blockedAt, parseLsn, reachAt, targetTimeline, toRfc3339 } from './reach';
 
 export type TargetKind = 'time' | 'xid' | 'lsn' | 'name';
@@ -12,17 +13,21 @@ export type Checked =
   | { ok: true; point: TargetPoint; timeline: number | null; what: string; note: string | null }
   | { ok: false; why: string };
 
-/** "2026-12-06 04:36:48" (local time), with an optional zone or offset ("…Z", "…+01:00"). */
-export function parseMoment(text: string): number | null {
+/**
+ * "2026-12-06 04:36:48" in the zone times are shown in (local, or UTC when Settings says so),
+ * or with its own zone or offset ("…Z", "…+01:00").
+ */
+export function parseMoment(text: string, utc: boolean = inUtc()): number | null {
   const t = text.trim().replace(' ', 'T');
-  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$/.test(t)) return null;
-  const ms = Date.parse(t);
+  const m = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$/.exec(t);
+  if (!m) return null;
+  const ms = Date.parse(utc && !m[3] ? `${t}Z` : t);
   return Number.isNaN(ms) ? null : ms;
 }
 
 function checkTime(view: TimelineView, text: string): Checked {
   const at = parseMoment(text);
-  if (at === null) return { ok: false, why: 'Write a moment as 2026-12-06 04:36:48 (your local time) or with its zone, …Z.' };
+  if (at === null) return { ok: false, why: `Write a moment as 2026-12-06 04:36:48 (${inUtc() ? 'UTC' : 'your local time'}) or with its zone, …Z.` };
   const blocked = blockedAt(view.window, at, formatTimestamp);
   if (blocked) return { ok: false, why: `That moment is ${blocked}.` };
   const r = reachAt(view.window, at);

@@ -1,5 +1,6 @@
 //! Snapshots of relation files → table names, taken from the profile's server (every database
-//! it allows connections to): at each base backup, by `events` and by `wal index`. Indexes and
+//! it allows connections to): at each base backup, by `events` and by `wal index`, before each
+//! change of Tideline's own, and when the app shows the timeline (at most every five minutes). Indexes and
 //! toast tables are named after their table, so a DROP's many files read as one table. Each
 //! file's live rows then are where the count of rows before an event starts (rows_before.rs).
 
@@ -7,6 +8,10 @@ use crate::catalog::relation_files::RelationFile;
 use crate::engine::Engine;
 use crate::error::Result;
 use crate::pg::server::query_failed;
+
+/// How old a cluster's newest snapshot may be before showing its timeline takes another: each
+/// connects to every database, so not at every refresh.
+pub const SNAPSHOT_EVERY_SECS: i64 = 300;
 
 /// Every relation with storage outside the system schemas, with its table.
 const RELATION_FILES: &str = "
@@ -71,6 +76,20 @@ impl Engine {
         }
         self.catalog().record_relation_snapshot(&sysid, &taken_at, &files)?;
         Ok(files.len())
+    }
+
+    /// A snapshot when `sysid`'s newest is older than [`SNAPSHOT_EVERY_SECS`]: the app asks
+    /// each time it shows the timeline, so tables created and dropped between base backups
+    /// keep their names. Whether one was taken.
+    pub async fn snapshot_relation_names_if_due(&self, profile_name: &str, sysid: &str) -> bool {
+        let newest = self.catalog().relation_snapshots(sysid).ok().and_then(|mut s| s.pop());
+        let age = newest
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(&t).ok())
+            .map(|t| self.clock.now().signed_duration_since(t).num_seconds());
+        if age.is_some_and(|a| a < SNAPSHOT_EVERY_SECS) {
+            return false;
+        }
+        self.try_snapshot_relation_names(profile_name).await
     }
 
     /// A snapshot when the server answers; a warning, not a failure, when it does not.
