@@ -2,7 +2,7 @@
 # Time in an incident, on one PostgreSQL 15 cluster (Debian's server and tools) archiving
 # through Tideline's wal-push and pgBackRest's archive-push at once:
 #   - `tideline pitr` to a moment, until the sandbox is promoted, against the guide's manual
-#     steps scripted on the same base backup and WAL (unpack base.tar.zst and pg_wal.tar.zst,
+#     steps scripted on the same base backup and WAL (unpack base.tar.zst and pg_wal.tar,
 #     restore_command = zstd -dc from the repository, recovery.signal, the target, start, wait
 #     for promotion);
 #   - laying a base backup down: `tideline restore-in-place` against
@@ -85,13 +85,16 @@ BACKUP_BYTES=$(size_of "$BACKUP_DIR")
 # recover to, and a commit after it (a time target needs one to stop at).
 echo "writing WAL to replay…" >&2
 for t in $(seq 1 "$TABLES"); do psql -d postgres -c "UPDATE orders_$t SET amount = amount + 1 WHERE id % 5 = 0"; done
-TARGET=$(psql -d postgres -Atc "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')")
+TARGET_AT=$(psql -d postgres -Atc "SELECT clock_timestamp() AT TIME ZONE 'UTC'")
+# The same moment for each side: RFC 3339 for Tideline, PostgreSQL's own form for the server.
+TARGET="$(echo "$TARGET_AT" | tr ' ' 'T')Z"
+PG_TARGET="$TARGET_AT+00"
 sleep 1
 psql -d postgres -c "CREATE TABLE after_target AS SELECT 1 AS x"
 last=$(psql -d postgres -Atc "SELECT pg_walfile_name(pg_switch_wal())")
 until [ -e "$wal/$last.json" ]; do sleep 0.2; done
 REPLAY_BYTES=$(psql -d postgres -Atc "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '$(python3 -c '
-import json, sys; print(json.load(open(sys.argv[1]))["stop_lsn"])' "$BACKUP_DIR/manifest.json")')")
+import json, sys; print(json.load(open(sys.argv[1]))["physical"]["stop_lsn"])' "$BACKUP_DIR/manifest.json")')")
 
 # The guide by hand: unpack, configure, start, wait for promotion.
 manual_pitr() {
@@ -99,10 +102,11 @@ manual_pitr() {
   port=$(free_port)
   mkdir -m 700 "$dir"
   tar -I zstd -xf "$BACKUP_DIR/data/base.tar.zst" -C "$dir"
-  tar -I zstd -xf "$BACKUP_DIR/data/pg_wal.tar.zst" -C "$dir/pg_wal"
+  # pg_wal.tar, compressed or not as pg_basebackup wrote it: tar tells by its first bytes.
+  tar -xf "$(ls "$BACKUP_DIR"/data/pg_wal.tar*)" -C "$dir/pg_wal"
   cat >> "$dir/postgresql.auto.conf" <<CONF
 restore_command = 'zstd -q -dc $wal/%f.zst > %p'
-recovery_target_time = '$TARGET'
+recovery_target_time = '$PG_TARGET'
 recovery_target_action = 'promote'
 archive_mode = off
 CONF

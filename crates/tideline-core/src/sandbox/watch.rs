@@ -107,7 +107,9 @@ pub async fn until_promoted(
 ) -> Result<LogFacts> {
     let started = Instant::now();
     let mut seen_running = false;
-    loop {
+    // The log is read every 50 ms (promotion is seen soon after it happens); whether the
+    // server still runs costs a process (pg_ctl status), so it is asked every half second.
+    for round in 0u64.. {
         job.check_cancelled()?;
         let text = std::fs::read_to_string(cluster.log_path()).unwrap_or_default();
         let facts = read_log(&text);
@@ -125,6 +127,10 @@ pub async fn until_promoted(
                 segments_total.map(|t| t * seg_bytes),
             );
         }
+        if round % 10 != 0 {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            continue;
+        }
         let running = cluster.is_running();
         seen_running |= running;
         if !running && (seen_running || started.elapsed() > Duration::from_secs(5)) {
@@ -134,8 +140,9 @@ pub async fn until_promoted(
             let fatal = facts.fatal.clone().unwrap_or_else(|| "the server exited during recovery".into());
             return Err(fatal_error(&facts, &fatal, &cluster.log_tail(15), kept_log));
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    unreachable!("the rounds never run out")
 }
 
 /// Turns the log's facts into the reached point (the commit's xid comes from the WAL later).

@@ -157,9 +157,14 @@ impl WalArchive {
         if !source.exists() {
             return Ok(FetchOutcome::Missing);
         }
-        let content = read_compressed(&source)?;
-        std::fs::write(dest, content).map_err(|e| Error::io(format!("writing {}", dest.display()), e))?;
-        Ok(outcome)
+        // Streamed, not read whole first: a segment grown in a Vec was copied over and over,
+        // and restore_command runs once per segment of a recovery (bench/incident.sh).
+        let written = decompress_into(&source, dest);
+        if written.is_err() {
+            // PostgreSQL stops on the error; no half-written file is left for anything else.
+            let _ = std::fs::remove_file(dest);
+        }
+        written.map(|_| outcome)
     }
 
     /// The names held (without `.zst`), sorted; temporary files of pushes in flight are not.
@@ -207,6 +212,35 @@ const MAX_CONTENT: u64 = 1 << 30;
 
 /// The content of an archived file; a damaged frame (zstd's content checksum), or content
 /// larger than any WAL segment, is an error.
+/// Decompresses `path` into a new file `dest`, bounded like [`read_compressed`]: a frame that
+/// does not decode is a damaged file; failing to write is the destination's fault.
+fn decompress_into(path: &Path, dest: &Path) -> Result<()> {
+    let file = File::open(path).map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+    let mut decoder = zstd::stream::Decoder::new(file).map_err(|e| damaged(path, &e))?;
+    let mut out = File::create(dest).map_err(|e| Error::io(format!("writing {}", dest.display()), e))?;
+    let mut buf = vec![0u8; 1 << 20];
+    let mut total = 0u64;
+    loop {
+        let n = decoder.read(&mut buf).map_err(|e| damaged(path, &e))?;
+        if n == 0 {
+            return Ok(());
+        }
+        total += n as u64;
+        if total > MAX_CONTENT {
+            return Err(damaged(path, &std::io::Error::other("it holds more than any WAL file can")));
+        }
+        out.write_all(&buf[..n]).map_err(|e| Error::io(format!("writing {}", dest.display()), e))?;
+    }
+}
+
+fn damaged(path: &Path, e: &std::io::Error) -> Error {
+    Error::new(
+        ErrorCode::ChecksumMismatch,
+        format!("{} is damaged: {e}", path.display()),
+        "The archive holds a damaged copy of this file; recovery cannot use it. Check the disk, and make a new base backup.",
+    )
+}
+
 pub fn read_compressed(path: &Path) -> Result<Vec<u8>> {
     read_bounded(path, MAX_CONTENT)
 }
@@ -219,13 +253,7 @@ fn read_bounded(path: &Path, max: u64) -> Result<Vec<u8>> {
         true => Err(std::io::Error::other("it holds more than any WAL file can")),
         false => Ok(n),
     });
-    read.map_err(|e| {
-        Error::new(
-            ErrorCode::ChecksumMismatch,
-            format!("{} is damaged: {e}", path.display()),
-            "The archive holds a damaged copy of this file; recovery cannot use it. Check the disk, and make a new base backup.",
-        )
-    })?;
+    read.map_err(|e| damaged(path, &e))?;
     Ok(out)
 }
 
