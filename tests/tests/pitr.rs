@@ -77,6 +77,10 @@ each_major!(fn the_guides_disaster_is_undone_in_sandboxes_by_time_name_xid_and_l
         assert_ne!(s["reached"]["xid"].as_str(), Some(xid.as_str()), "the DELETE was not replayed: {s}");
         // Recovery durations are measured for RTO estimates.
         assert!(s["laydown_ms"].as_u64().is_some() && s["replay_ms"].as_u64().unwrap() > 0, "{s}");
+        // The sandbox's server wrote nothing it could not (an external pid file in its
+        // root-owned directory once was refused).
+        let log = std::fs::read_to_string(Path::new(s["root"].as_str().unwrap()).join("server.log")).unwrap();
+        assert!(!log.contains("could not write"), "PostgreSQL {major}: {log}");
         first.get_or_insert(s);
     }
     // The live database is untouched by all of it.

@@ -49,8 +49,10 @@ pub fn sandbox_settings(root: &Path) -> Vec<(String, String)> {
     // Relative paths would resolve against the server's working directory, not PGDATA.
     out.push(("hba_file".into(), at("data/pg_hba.conf")));
     out.push(("ident_file".into(), at("data/pg_ident.conf")));
-    // Never the source's pid file path (that would overwrite a live server's).
-    out.push(("external_pid_file".into(), at("external.pid")));
+    // Never the source's pid file path (that would overwrite a live server's). In the data
+    // directory, which the server's OS user owns: the sandbox's root was refused it, and ''
+    // is a file name to PostgreSQL, not "none".
+    out.push(("external_pid_file".into(), at("data/external.pid")));
     out
 }
 
