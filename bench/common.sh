@@ -20,6 +20,29 @@ generate_orders() {
   done
 }
 
+# pgbackrest_conf WORK PORT: a pgBackRest configuration for the cluster in WORK/data on PORT
+# (full backups compressed with zst level 1, two processes), its repository and log under
+# WORK/pgbr owned by postgres; prints the configuration file's path.
+pgbackrest_conf() {
+  local work=$1 port=$2
+  mkdir -p "$work/pgbr/repo" "$work/pgbr/log" && chown -R postgres "$work/pgbr"
+  cat > "$work/pgbackrest.conf" <<CONF
+[global]
+repo1-path=$work/pgbr/repo
+log-path=$work/pgbr/log
+compress-type=zst
+compress-level=1
+process-max=2
+start-fast=y
+[bench]
+pg1-path=$work/data
+pg1-port=$port
+pg1-socket-path=$work
+CONF
+  chmod 644 "$work/pgbackrest.conf"
+  echo "$work/pgbackrest.conf"
+}
+
 now() { date +%s.%N; }
 # Every timed step starts alike: no dirty buffers or pending checkpoint left by the step before,
 # and no autovacuum worker still busy with what it wrote (≤ 60 s): a worker left running takes

@@ -31,25 +31,12 @@ work="$(mktemp -d /tmp/tideline-ibench-XXXXXX)"
 chmod 755 "$work"
 export TIDELINE_HOME="$work/home"
 as_pg=(runuser -u postgres --)
-mkdir -p "$work/repo" "$work/pgbr/repo" "$work/pgbr/log"
-chown postgres "$work" "$work/repo" && chown -R postgres "$work/pgbr"
+mkdir -p "$work/repo"
+chown postgres "$work" "$work/repo"
 cp "$TL" "$work/tideline" && chmod 755 "$work/tideline"
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 PORT=$(free_port)
-cat > "$work/pgbackrest.conf" <<CONF
-[global]
-repo1-path=$work/pgbr/repo
-log-path=$work/pgbr/log
-compress-type=zst
-compress-level=1
-process-max=2
-start-fast=y
-[bench]
-pg1-path=$work/data
-pg1-port=$PORT
-pg1-socket-path=$work
-CONF
-chmod 644 "$work/pgbackrest.conf"
+pgbackrest_conf "$work" "$PORT" >/dev/null
 pgbr=("${as_pg[@]}" pgbackrest --config="$work/pgbackrest.conf" --stanza=bench)
 "${as_pg[@]}" "$BIN/initdb" -D "$work/data" -U postgres -A trust -E UTF8 --locale=C >/dev/null
 "${as_pg[@]}" "$BIN/pg_ctl" -D "$work/data" -l "$work/server.log" -w -o "-p $PORT -k $work \

@@ -25,21 +25,7 @@ as_pg=(runuser -u postgres --)
 chown postgres "$work"
 "${as_pg[@]}" "$BIN/initdb" -D "$work/data" -U postgres -A trust -E UTF8 --locale=C >/dev/null
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-mkdir -p "$work/pgbr/repo" "$work/pgbr/log" && chown -R postgres "$work/pgbr"
-cat > "$work/pgbackrest.conf" <<CONF
-[global]
-repo1-path=$work/pgbr/repo
-log-path=$work/pgbr/log
-compress-type=zst
-compress-level=1
-process-max=2
-start-fast=y
-[bench]
-pg1-path=$work/data
-pg1-port=$PORT
-pg1-socket-path=$work
-CONF
-chmod 644 "$work/pgbackrest.conf"
+pgbackrest_conf "$work" "$PORT" >/dev/null
 pgbr=("${as_pg[@]}" pgbackrest --config="$work/pgbackrest.conf" --stanza=bench)
 "${as_pg[@]}" "$BIN/pg_ctl" -D "$work/data" -l "$work/server.log" -w -o "-p $PORT -k $work \
   -c listen_addresses=127.0.0.1 -c shared_buffers=512MB -c max_wal_size=4GB -c archive_mode=on \
