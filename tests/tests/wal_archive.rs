@@ -63,7 +63,11 @@ each_major!(fn archive_command_files_land_and_restore_with_postgres_alone_and_wi
     assert!(out.status.success(), "pg_basebackup: {}", String::from_utf8_lossy(&out.stderr));
     psql(&source, "postgres", "INSERT INTO t SELECT generate_series(101, 150)");
     let last = psql(&source, "postgres", "SELECT pg_walfile_name(pg_switch_wal())");
-    wait_for("the last segment to be archived", || archived(&repo, &sysid).contains(&format!("{last}.zst")));
+    // wal-push stores the segment, then its summary: only then has it nothing in flight.
+    wait_for("the last segment to be archived and summarised", || {
+        let names = archived(&repo, &sysid);
+        names.contains(&format!("{last}.zst")) && names.contains(&format!("{last}.json"))
+    });
     let names = archived(&repo, &sysid);
     assert!(names.iter().any(|n| n.ends_with(".backup.zst")), "no .backup file in {names:?}");
     assert!(names.iter().all(|n| !n.starts_with(".tmp-")), "{names:?}");
