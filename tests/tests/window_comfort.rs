@@ -1,9 +1,10 @@
 //! Every screen at the window's minimum size (820 × 560), in the light theme and in the dark one
 //! the system asks for: nothing wider than the window (a clipped calendar was), and the dark
 //! theme really dark; the theme chosen in Settings overrides the system's. A screenshot of each screen in each theme, to look at.
+//! And the window as users get it, drawn without GL (the other tests keep GL for screenshots).
 
 use crate::support::webdriver::{click, el, screenshot, Driver};
-use crate::support::{load_sample, majors, password, Home, TestCluster};
+use crate::support::{last_log_line, load_sample, majors, password, Home, TestCluster};
 use fantoccini::Client;
 
 const SCREENS: &[&str] =
@@ -88,4 +89,22 @@ async fn every_screen_fits_the_smallest_window_light_and_dark() {
         click(&c, "[data-testid=theme-system]").await;
         c.close().await.unwrap();
     }
+}
+
+/// Users' windows draw without GL (70 MiB less); WebDriver sessions keep GL because its
+/// screenshots stall without it, so this test walks every screen in users' mode, no screenshots.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs Xvfb, tauri-driver and WebKitWebDriver: `npm test` runs it"]
+async fn window_software_drawing_shows_every_screen() {
+    let home = Home::new();
+    let driver = Driver::start_with_env(&home, None, &[("TIDELINE_SOFTWARE_DRAWING", "1")]);
+    let c = driver.open_app().await;
+    for screen in SCREENS {
+        click(&c, &format!("[data-testid=nav-{screen}]")).await;
+        let title = el(&c, "main h1").await.text().await.unwrap();
+        assert!(!title.is_empty(), "{screen}: no title");
+    }
+    // The screens are there; the log says how they were drawn.
+    last_log_line(&home, "the page is drawn without GL");
+    last_log_line(&home, "first screen drawn");
 }
