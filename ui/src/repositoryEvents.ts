@@ -20,3 +20,18 @@ export function onRepositoryChange(kinds: RepositoryChange[], reload: () => void
     stop?.();
   };
 }
+
+/** Keeps a screen current while it is open: `refresh` on each change of one of `kinds`, and
+ * every `everyMs` for what lands nowhere in the repository; skipped while the window is hidden.
+ * Returns what stops both (for onMount). */
+export function refreshWhileOpen(kinds: RepositoryChange[], everyMs: number, refresh: () => void): () => void {
+  const visible = () => {
+    if (document.visibilityState !== 'hidden') refresh();
+  };
+  const stopWatching = onRepositoryChange(kinds, visible);
+  const timer = setInterval(visible, everyMs);
+  return () => {
+    stopWatching();
+    clearInterval(timer);
+  };
+}
