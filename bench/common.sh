@@ -3,6 +3,13 @@
 # flatter compression. Needs a `psql` function that connects to the server.
 #
 #   generate_orders ROWS TABLES DB
+
+# A free TCP port on the loopback.
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# json_field KEY: KEY of the JSON object on stdin.
+json_field() { python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
+
 generate_orders() {
   local rows=$1 tables=$2 db=$3 t
   for t in $(seq 1 "$tables"); do

@@ -34,7 +34,6 @@ as_pg=(runuser -u postgres --)
 mkdir -p "$work/repo"
 chown postgres "$work" "$work/repo"
 cp "$TL" "$work/tideline" && chmod 755 "$work/tideline"
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 PORT=$(free_port)
 pgbackrest_conf "$work" "$PORT" >/dev/null
 pgbr=("${as_pg[@]}" pgbackrest --config="$work/pgbackrest.conf" --stanza=bench)
@@ -47,7 +46,6 @@ manual_stop() { [ -d "$work/manual" ] && "${as_pg[@]}" "$BIN/pg_ctl" -D "$work/m
 trap 'manual_stop; "${as_pg[@]}" "$BIN/pg_ctl" -D "$work/data" -m fast stop >/dev/null 2>&1; [ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
 export PGHOST=127.0.0.1 PGPORT=$PORT PGUSER=postgres
 psql() { "$BIN/psql" -X -q -v ON_ERROR_STOP=1 "$@"; }
-json() { python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
 
 echo "generating $ROWS rows…" >&2
 TABLES=8
@@ -63,8 +61,8 @@ wal="$work/repo/clusters/$sysid/wal"
 "${pgbr[@]}" stanza-create >/dev/null
 laydown_ms=""; replay_ms=""
 out=$("$TL" basebackup bench --json)
-BACKUP=$(echo "$out" | json id)
-BACKUP_DIR=$(echo "$out" | json path)
+BACKUP=$(echo "$out" | json_field id)
+BACKUP_DIR=$(echo "$out" | json_field path)
 "${pgbr[@]}" --type=full backup >/dev/null
 BACKUP_BYTES=$(size_of "$BACKUP_DIR")
 
@@ -116,8 +114,8 @@ for run in $(seq 1 "$RUNS"); do
     if [ "$who" = tideline ]; then
       t0=$(now); out=$("$TL" pitr bench --time "$TARGET" --from-backup "$BACKUP" --json); t1=$(now)
       record pitr_tideline "$(echo "$t1 - $t0" | bc)" 0
-      laydown_ms+="$(echo "$out" | json laydown_ms) "; replay_ms+="$(echo "$out" | json replay_ms) "
-      "$TL" sandbox remove "$(echo "$out" | json id)" >/dev/null
+      laydown_ms+="$(echo "$out" | json_field laydown_ms) "; replay_ms+="$(echo "$out" | json_field replay_ms) "
+      "$TL" sandbox remove "$(echo "$out" | json_field id)" >/dev/null
     else
       t0=$(now); manual_pitr; t1=$(now)
       record pitr_manual "$(echo "$t1 - $t0" | bc)" 0
@@ -129,7 +127,7 @@ for run in $(seq 1 "$RUNS"); do
     if [ "$who" = tideline ]; then
       t0=$(now); out=$("$TL" restore-in-place "$BACKUP" --data-dir "$work/in-place" --immediate --yes --json); t1=$(now)
       record laydown_tideline "$(echo "$t1 - $t0" | bc)" "$(size_of "$work/in-place")"
-      rm -rf "$(echo "$out" | json old_data_dir)"
+      rm -rf "$(echo "$out" | json_field old_data_dir)"
     else
       rm -rf "$work/pgbr-restore"; mkdir -m 700 "$work/pgbr-restore"; chown postgres "$work/pgbr-restore"
       t0=$(now); "${pgbr[@]}" --pg1-path="$work/pgbr-restore" --process-max=2 --type=immediate restore >/dev/null; t1=$(now)

@@ -24,7 +24,7 @@ export TIDELINE_HOME="$work/home"
 as_owner=()
 if [ "$(id -u)" = 0 ]; then as_owner=(runuser -u postgres --); chown postgres "$work"; fi
 "${as_owner[@]}" "$BIN/initdb" -D "$work/data" -U postgres -A trust -E UTF8 --locale=C >/dev/null
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+PORT=$(free_port)
 "${as_owner[@]}" "$BIN/pg_ctl" -D "$work/data" -l "$work/server.log" -w \
   -o "-p $PORT -k $work -c listen_addresses=127.0.0.1 -c shared_buffers=512MB -c max_wal_size=4GB -c log_lock_waits=on" start >/dev/null
 trap '"${as_owner[@]}" "$BIN/pg_ctl" -D "$work/data" -m fast stop >/dev/null 2>&1; rm -rf "$work"' EXIT
@@ -48,8 +48,8 @@ DB_BYTES=$(psql -d bench -Atc "SELECT pg_database_size('bench')")
 cmd=""
 tideline_backup() {
   settle; t0=$(now); out=$("$TL" backup bench --json); t1=$(now)
-  id=$(echo "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
-  dir=$(echo "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["path"])')
+  id=$(echo "$out" | json_field id)
+  dir=$(echo "$out" | json_field path)
   record tideline_default "$(echo "$t1 - $t0" | bc)" "$(size_of "$dir")"
   # The same pg_dump command Tideline ran (without --snapshot, which needs our transaction).
   [ -n "$cmd" ] || cmd=$("$TL" backups show "$id" --json | python3 -c '

@@ -24,7 +24,7 @@ export TIDELINE_HOME="$work/home"
 as_pg=(runuser -u postgres --)
 chown postgres "$work"
 "${as_pg[@]}" "$BIN/initdb" -D "$work/data" -U postgres -A trust -E UTF8 --locale=C >/dev/null
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+PORT=$(free_port)
 pgbackrest_conf "$work" "$PORT" >/dev/null
 pgbr=("${as_pg[@]}" pgbackrest --config="$work/pgbackrest.conf" --stanza=bench)
 "${as_pg[@]}" "$BIN/pg_ctl" -D "$work/data" -l "$work/server.log" -w -o "-p $PORT -k $work \
@@ -51,7 +51,7 @@ for run in $(seq 1 "$RUNS"); do
   settle; t0=$(now); "$BIN/pg_basebackup" -D "$work/guide" -Ft -z -X stream -c fast; t1=$(now)
   record guide_ftz "$(echo "$t1 - $t0" | bc)" "$(size_of "$work/guide")"
   settle; t0=$(now); out=$("$TL" basebackup bench --json); t1=$(now)
-  dir=$(echo "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["path"])')
+  dir=$(echo "$out" | json_field path)
   record tideline_default "$(echo "$t1 - $t0" | bc)" "$(size_of "$dir/data")"
   # The same pg_basebackup command Tideline ran, by hand.
   cmd=$(python3 -c '

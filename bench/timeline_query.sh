@@ -26,7 +26,7 @@ as_pg=(runuser -u postgres --)
 mkdir -p "$work/repo" && chown postgres "$work" "$work/repo"
 cp "$TL" "$work/tideline" && chmod 755 "$work/tideline"
 "${as_pg[@]}" "$BIN/initdb" -D "$work/data" -U postgres -A trust -E UTF8 --locale=C >/dev/null
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+PORT=$(free_port)
 "${as_pg[@]}" "$BIN/pg_ctl" -D "$work/data" -l "$work/server.log" -w -o "-p $PORT -k $work \
   -c listen_addresses=127.0.0.1 -c archive_mode=on \
   -c archive_command='$work/tideline wal-push --repo $work/repo %p'" start >/dev/null
