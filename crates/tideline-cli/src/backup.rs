@@ -1,6 +1,6 @@
 //! `tideline backup`, `backups list|show|log`, `repo rescan`.
 
-use crate::args::{BackupArgs, BackupsCommand, BasebackupArgs, DumpallArgs, RepoCommand};
+use crate::args::{BackupArgs, BackupsCommand, BasebackupArgs, DumpallArgs};
 use crate::output::Reply;
 use serde_json::json;
 use tideline_core::logical::dumpall::DumpallMode;
@@ -155,28 +155,6 @@ pub fn backups(engine: &Engine, cmd: BackupsCommand) -> Result<Reply> {
         BackupsCommand::Log { id } => {
             let log = engine.backup_log(&id)?;
             Ok(Reply::new(json!({ "id": id, "log": log }), log))
-        }
-    }
-}
-
-pub fn repo(engine: &Engine, cmd: RepoCommand) -> Result<Reply> {
-    match cmd {
-        RepoCommand::Rescan => {
-            let report = engine.rescan_repository()?;
-            let mut text = format!("indexed {} backup(s), forgot {}", report.indexed.len(), report.forgotten);
-            for (path, why) in &report.unreadable {
-                text.push_str(&format!("\n  unreadable: {path}: {why}"));
-            }
-            Ok(Reply::of(&report, text))
-        }
-        RepoCommand::Path { dir } => {
-            if let Some(dir) = &dir {
-                engine.set_repository(dir)?;
-            }
-            let repo = engine.repository()?;
-            let access = tideline_core::sandbox::access::repository_access(repo.root());
-            let text = access.summary.clone();
-            Ok(Reply::of(&access, text))
         }
     }
 }

@@ -11,6 +11,7 @@ mod output;
 mod pitr;
 mod profile;
 mod progress;
+mod repo;
 mod restore;
 mod retention;
 mod sandbox;
@@ -84,7 +85,7 @@ fn run(cli: Cli) -> Result<output::Reply, Error> {
             Command::Tools(args) => tools::run(&engine, args),
             Command::Backup(args) => backup::backup(&engine, *args, json).await,
             Command::Backups(cmd) => backup::backups(&engine, cmd),
-            Command::Repo(cmd) => backup::repo(&engine, cmd),
+            Command::Repo(cmd) => repo::repo(&engine, cmd).await,
             Command::Dumpall(args) => backup::dumpall(&engine, args, json).await,
             Command::Restore(args) => restore::restore(&engine, args, json).await,
             Command::Verify(args) => restore::verify(&engine, args, json).await,

@@ -73,6 +73,23 @@ pub enum ErrorCode {
     ScheduleBusy,
     /// A webhook did not take a notification.
     NotifyFailed,
+    /// No repository of that name (`repo add` makes one).
+    RepositoryMissing,
+    RepositoryExists,
+    /// The store's endpoint did not answer (DNS, connection, timeout).
+    RepositoryUnreachable,
+    /// The store refused the access key (unknown key, wrong secret, no permission).
+    RepositoryCredentials,
+    RepositoryBucketMissing,
+    RepositoryRegion,
+    /// This computer's clock and the store's differ by more than S3 allows.
+    RepositoryClockSkew,
+    /// The store failed in a way not covered above; its own words are in the message.
+    RepositoryFailed,
+    /// An encrypted repository whose identity is not in this computer's keychain.
+    RepositoryKeyMissing,
+    /// A recovery kit that does not open with the passphrase given, or is not one.
+    RecoveryKitInvalid,
     Cancelled,
     Catalog,
     Io,

@@ -105,14 +105,6 @@ pub enum BackupsCommand {
     Log { id: String },
 }
 
-#[derive(Subcommand, Debug)]
-pub enum RepoCommand {
-    /// Rebuild the catalog's backup index from the repository's manifests.
-    Rescan,
-    /// Show the repository's directory, or move new backups to DIR.
-    Path { dir: Option<std::path::PathBuf> },
-}
-
 /// A retention policy: a backup any rule keeps is kept; the newest complete and the newest
 /// verified backup always are.
 #[derive(Args, Debug, Default)]

@@ -3,6 +3,7 @@
 
 mod backup;
 mod profile;
+mod repo;
 mod restore;
 mod sandbox;
 mod schedule;
@@ -10,6 +11,7 @@ mod wal;
 
 pub use backup::*;
 pub use profile::*;
+pub use repo::*;
 pub use restore::*;
 pub use sandbox::*;
 pub use schedule::*;

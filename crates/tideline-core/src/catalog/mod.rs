@@ -6,6 +6,7 @@ pub mod hooks;
 pub mod own_changes;
 mod profiles;
 pub mod relation_files;
+pub mod repositories;
 pub mod restore_points;
 pub mod sandboxes;
 pub mod schedules;
@@ -222,6 +223,12 @@ const MIGRATIONS: &[&str] = &[
         started_at TEXT NOT NULL
     );
     CREATE INDEX own_changes_by_cluster ON own_changes (system_identifier);",
+    // 14: named repositories (a directory or a bucket), as JSON records keyed by id
+    "CREATE TABLE repositories (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        record TEXT NOT NULL
+    );",
 ];
 
 /// SQL for the id of the profile named by parameter `?N` (NULL when there is none).

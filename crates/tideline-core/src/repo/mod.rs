@@ -13,8 +13,12 @@ pub mod checksum;
 pub mod early_hash;
 pub mod finished;
 pub mod ids;
+pub mod key;
 pub mod manifest;
+pub mod named;
 pub mod options;
+pub mod probe;
+pub mod store;
 pub mod watch;
 
 use crate::error::{Error, ErrorCode, Result};

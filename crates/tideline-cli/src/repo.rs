@@ -1,0 +1,146 @@
+//! `tideline repo …`: the default directory, named repositories, their test and keys.
+
+use crate::args::{RepoAddArgs, RepoCommand, RepoKeyCommand};
+use crate::output::Reply;
+use std::io::Read;
+use tideline_core::catalog::repositories::RepositoryRecord;
+use tideline_core::repo::named::{KitFile, NewPlace, NewRepository};
+use tideline_core::repo::probe::CheckState;
+use tideline_core::repo::store::s3::S3Location;
+use tideline_core::{Engine, Error, Result, Secret};
+
+pub async fn repo(engine: &Engine, cmd: RepoCommand) -> Result<Reply> {
+    match cmd {
+        RepoCommand::Rescan => {
+            let report = engine.rescan_repository()?;
+            let mut text = format!("indexed {} backup(s), forgot {}", report.indexed.len(), report.forgotten);
+            for (path, why) in &report.unreadable {
+                text.push_str(&format!("\n  unreadable: {path}: {why}"));
+            }
+            Ok(Reply::of(&report, text))
+        }
+        RepoCommand::Path { dir } => {
+            if let Some(dir) = &dir {
+                engine.set_repository(dir)?;
+            }
+            let repo = engine.repository()?;
+            let access = tideline_core::sandbox::access::repository_access(repo.root());
+            let text = access.summary.clone();
+            Ok(Reply::of(&access, text))
+        }
+        RepoCommand::Add(args) => add(engine, args).await,
+        RepoCommand::List => {
+            let list = engine.repositories()?;
+            let text = if list.is_empty() {
+                "no named repositories (`tideline repo add`)".to_string()
+            } else {
+                list.iter().map(line).collect::<Vec<_>>().join("\n")
+            };
+            Ok(Reply::new(serde_json::json!({ "repositories": list }), text))
+        }
+        RepoCommand::Show { name } => {
+            let record = engine.named_repository(&name)?;
+            let text = line(&record);
+            Ok(Reply::of(&record, text))
+        }
+        RepoCommand::Test { name } => {
+            let test = engine.test_repository(&name).await?;
+            let mut text = format!("{} ({})", test.repository, test.location);
+            for c in &test.checks {
+                let mark = match c.state {
+                    CheckState::Passed => "ok  ",
+                    CheckState::Warning => "warn",
+                    CheckState::Failed => "FAIL",
+                    CheckState::Skipped => "skip",
+                };
+                text.push_str(&format!("\n  {mark} {:<18} {}", c.check, c.detail));
+                if let Some(e) = &c.error {
+                    text.push_str(&format!("\n       {}: {}", e.code.name(), e.hint));
+                }
+            }
+            Ok(Reply::of(&test, text))
+        }
+        RepoCommand::Remove { name } => {
+            let record = engine.remove_repository(&name)?;
+            let text = format!(
+                "forgot repository '{}' on this computer; its files at {} are untouched",
+                record.name,
+                record.location()
+            );
+            Ok(Reply::of(&record, text))
+        }
+        RepoCommand::Key(RepoKeyCommand::Export { name, out }) => {
+            let passphrase = stdin_lines(1)?.remove(0);
+            engine.export_repository_key(&name, &KitFile { path: out.clone(), passphrase })?;
+            let text = format!(
+                "recovery kit written to {}: keep it and its passphrase apart from this computer",
+                out.display()
+            );
+            Ok(Reply::new(serde_json::json!({ "repository": name, "kit": out }), text))
+        }
+        RepoCommand::Key(RepoKeyCommand::Import { name, from }) => {
+            let passphrase = stdin_lines(1)?.remove(0);
+            engine.import_repository_key(&name, &KitFile { path: from, passphrase })?;
+            Ok(Reply::new(
+                serde_json::json!({ "repository": name, "imported": true }),
+                format!("the key of '{name}' is in this computer's keychain"),
+            ))
+        }
+    }
+}
+
+async fn add(engine: &Engine, args: RepoAddArgs) -> Result<Reply> {
+    let encrypt = match (&args.s3, args.no_encryption, args.encryption) {
+        (Some(_), no, _) => !no,
+        (None, _, yes) => yes,
+    };
+    let needed = usize::from(args.s3.is_some()) + usize::from(args.recovery_kit.is_some());
+    let mut lines = if needed > 0 { stdin_lines(needed)? } else { Vec::new() };
+    let place = match (&args.s3, &args.dir) {
+        (Some(url), _) => {
+            let (bucket, prefix) = S3Location::parse_url(url)?;
+            let location = S3Location {
+                bucket,
+                prefix,
+                endpoint: args.endpoint.clone(),
+                region: args.region.clone(),
+                path_style: args.path_style,
+            };
+            NewPlace::S3 {
+                location,
+                access_key_id: args.access_key_id.clone().unwrap_or_default(),
+                secret: lines.remove(0),
+            }
+        }
+        (None, Some(dir)) => NewPlace::Dir(dir.clone()),
+        (None, None) => {
+            return Err(Error::invalid_input(
+                "repo add needs --s3 s3://BUCKET/PREFIX or --dir PATH",
+                "Say where the repository is.",
+            ))
+        }
+    };
+    let kit = args.recovery_kit.map(|path| KitFile { path, passphrase: lines.remove(0) });
+    let record = engine.add_repository(NewRepository { name: args.name, place, kit, encrypt }).await?;
+    let text = format!("added {}", line(&record));
+    Ok(Reply::of(&record, text))
+}
+
+fn line(r: &RepositoryRecord) -> String {
+    let encrypted = if r.recipient.is_some() { "encrypted" } else { "not encrypted" };
+    format!("{:<16} {}  ({encrypted})", r.name, r.location())
+}
+
+/// `count` non-empty lines from stdin: secrets never come from argv.
+fn stdin_lines(count: usize) -> Result<Vec<Secret>> {
+    let mut text = String::new();
+    std::io::stdin().read_to_string(&mut text).map_err(|e| Error::io("reading stdin", e))?;
+    let lines: Vec<Secret> = text.lines().map(|l| Secret::new(l.trim_end_matches('\r'))).take(count).collect();
+    if lines.len() < count || lines.iter().any(Secret::is_empty) {
+        return Err(Error::invalid_input(
+            format!("expected {count} line(s) on stdin, got {}", lines.len()),
+            "Pipe them in: the secret access key first (for --s3), then the recovery-kit passphrase (for an encrypted repository).",
+        ));
+    }
+    Ok(lines)
+}

@@ -1,0 +1,151 @@
+//! A repository's encryption identity (an `age` X25519 key) and its recovery kit. The identity
+//! lives in the OS keychain; files are encrypted to its recipient (the public half), which is
+//! all wal-push needs. The recovery kit is the identity encrypted with a passphrase the user
+//! chose (age's scrypt recipient, armored): decrypted, it is an ordinary age identity file, so
+//! `age -d -i` reads the repository without Tideline.
+
+use crate::error::{Error, ErrorCode, Result};
+use crate::secret::Secret;
+use age::secrecy::{ExposeSecret, SecretString};
+use std::io::Write;
+use std::path::Path;
+use std::str::FromStr;
+
+/// Keychain account of a repository's encryption identity.
+pub fn identity_account(repository_id: &str) -> String {
+    format!("repository/{repository_id}/identity")
+}
+
+/// Keychain account of a bucket repository's secret access key.
+pub fn secret_key_account(repository_id: &str) -> String {
+    format!("repository/{repository_id}/secret-key")
+}
+
+pub struct Identity(age::x25519::Identity);
+
+impl Identity {
+    pub fn generate() -> Identity {
+        Identity(age::x25519::Identity::generate())
+    }
+
+    /// The public recipient (`age1…`): safe to write anywhere.
+    pub fn recipient(&self) -> String {
+        self.0.to_public().to_string()
+    }
+
+    pub fn to_secret(&self) -> Secret {
+        Secret::new(self.0.to_string().expose_secret())
+    }
+
+    pub fn from_secret(secret: &Secret) -> Result<Identity> {
+        let line = secret.expose().lines().map(str::trim).find(|l| l.starts_with("AGE-SECRET-KEY-"));
+        line.and_then(|l| age::x25519::Identity::from_str(l).ok()).map(Identity).ok_or_else(|| {
+            Error::new(
+                ErrorCode::RecoveryKitInvalid,
+                "the text holds no age identity",
+                "Use the recovery kit Tideline wrote when the repository was made.",
+            )
+        })
+    }
+
+    pub fn decrypt(&self, ciphertext: &[u8]) -> Result<Vec<u8>> {
+        age::decrypt(&self.0, ciphertext).map_err(|e| {
+            Error::new(
+                ErrorCode::ChecksumMismatch,
+                format!("an encrypted file does not open with the repository's key: {e}"),
+                "The file is damaged or was encrypted for another repository.",
+            )
+        })
+    }
+}
+
+/// Files are encrypted to a recipient: no secret is needed to write.
+pub fn encrypt_to(recipient: &str, plaintext: &[u8]) -> Result<Vec<u8>> {
+    let recipient = age::x25519::Recipient::from_str(recipient)
+        .map_err(|e| Error::internal(format!("the repository's recipient '{recipient}' is not an age key: {e}")))?;
+    age::encrypt(&recipient, plaintext).map_err(|e| Error::internal(format!("encrypting: {e}")))
+}
+
+/// Writes the recovery kit: the identity with a comment saying what it opens, encrypted with
+/// `passphrase`. Never replaces a file (a kit already there may be the only copy of another
+/// repository's key); written under a temporary name, fsynced, linked into place, 0600.
+pub fn write_kit(path: &Path, identity: &Identity, passphrase: &Secret, about: &str) -> Result<()> {
+    check_passphrase(passphrase)?;
+    let plain = format!(
+        "# Tideline recovery kit: {about}\n# recipient: {}\n{}\n",
+        identity.recipient(),
+        identity.0.to_string().expose_secret()
+    );
+    let recipient = age::scrypt::Recipient::new(SecretString::from(passphrase.expose().to_string()));
+    let armored = age::encrypt_and_armor(&recipient, plain.as_bytes())
+        .map_err(|e| Error::internal(format!("encrypting the recovery kit: {e}")))?;
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".tideline-kit-")
+        .tempfile_in(dir)
+        .map_err(|e| Error::io(format!("writing the recovery kit in {}", dir.display()), e))?;
+    tmp.write_all(armored.as_bytes())
+        .and_then(|()| tmp.as_file().sync_all())
+        .map_err(|e| Error::io("writing the recovery kit", e))?;
+    tmp.persist_noclobber(path).map_err(|e| {
+        if e.error.kind() == std::io::ErrorKind::AlreadyExists {
+            Error::new(
+                ErrorCode::TargetNotEmpty,
+                format!("{} already exists; it was not replaced", path.display()),
+                "Give --recovery-kit a new file name; keep the old kit, it may open another repository.",
+            )
+        } else {
+            Error::io(format!("writing the recovery kit {}", path.display()), e.error)
+        }
+    })?;
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| Error::io("syncing the recovery kit's directory", e))
+}
+
+/// Opens a recovery kit with its passphrase.
+pub fn read_kit(path: &Path, passphrase: &Secret) -> Result<Identity> {
+    let text = std::fs::read(path).map_err(|e| Error::io(format!("reading the recovery kit {}", path.display()), e))?;
+    let identity = age::scrypt::Identity::new(SecretString::from(passphrase.expose().to_string()));
+    let plain = age::decrypt(&identity, &text).map_err(|e| {
+        Error::new(
+            ErrorCode::RecoveryKitInvalid,
+            format!("{} does not open with that passphrase: {e}", path.display()),
+            "Check the passphrase (it is the one chosen when the kit was saved) and that the file is the kit Tideline wrote.",
+        )
+    })?;
+    Identity::from_secret(&Secret::new(String::from_utf8_lossy(&plain).to_string()))
+}
+
+fn check_passphrase(passphrase: &Secret) -> Result<()> {
+    if passphrase.expose().chars().count() < 8 {
+        return Err(Error::invalid_input(
+            "the recovery-kit passphrase is shorter than 8 characters",
+            "Choose a longer passphrase: anyone with the kit file and the passphrase can read every backup.",
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_kit_opens_with_its_passphrase_only_and_is_never_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let kit = dir.path().join("kit.age");
+        let identity = Identity::generate();
+        let pass = Secret::new("correct horse battery");
+        write_kit(&kit, &identity, &pass, "test").unwrap();
+        assert_eq!(read_kit(&kit, &pass).unwrap().recipient(), identity.recipient());
+        assert_eq!(read_kit(&kit, &Secret::new("wrong passphrase")).err().unwrap().code, ErrorCode::RecoveryKitInvalid);
+        assert_eq!(write_kit(&kit, &Identity::generate(), &pass, "x").unwrap_err().code, ErrorCode::TargetNotEmpty);
+        assert_eq!(
+            write_kit(&dir.path().join("k2"), &identity, &Secret::new("short"), "x").unwrap_err().code,
+            ErrorCode::InvalidInput
+        );
+        let sealed = encrypt_to(&identity.recipient(), b"rows").unwrap();
+        assert_eq!(identity.decrypt(&sealed).unwrap(), b"rows");
+    }
+}

@@ -1,0 +1,282 @@
+//! A prefix in an S3-compatible bucket as a `Store`, through `object_store`: AWS S3, R2, B2,
+//! Wasabi, Hetzner, Garage, SeaweedFS, Ceph RGW, MinIO. Requests are retried with backoff on
+//! 5xx, 408, 429 and timeouts (object_store's retry policy); what still fails is mapped to a
+//! coded error whose hint names the likely cause.
+
+use super::{Store, Stored};
+use crate::error::{Error, ErrorCode, Result};
+use crate::secret::Secret;
+use bytes::Bytes;
+use futures_util::TryStreamExt;
+use object_store::aws::{AmazonS3, AmazonS3Builder};
+use object_store::path::Path as ObjectPath;
+use object_store::{ClientOptions, ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload, RetryConfig};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use std::time::Duration;
+use ts_rs::TS;
+
+/// Where a bucket repository is: what `repo add --s3` was given.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct S3Location {
+    pub bucket: String,
+    /// Inside the bucket, without leading or trailing '/'; may be empty.
+    pub prefix: String,
+    /// `https://…`; absent for AWS itself.
+    pub endpoint: Option<String>,
+    pub region: String,
+    /// `https://endpoint/bucket/key` rather than `https://bucket.endpoint/key`.
+    pub path_style: bool,
+}
+
+impl S3Location {
+    /// `s3://BUCKET/PREFIX` into bucket and prefix.
+    pub fn parse_url(url: &str) -> Result<(String, String)> {
+        let rest = url.strip_prefix("s3://").ok_or_else(|| {
+            Error::invalid_input(
+                format!("'{url}' is not an s3:// address"),
+                "Write it as s3://BUCKET/PREFIX (the prefix may be empty).",
+            )
+        })?;
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        if bucket.len() < 3 || bucket.len() > 63 {
+            return Err(Error::invalid_input(
+                format!("'{bucket}' is not a bucket name"),
+                "Bucket names are 3 to 63 characters: lower-case letters, digits, dots and hyphens.",
+            ));
+        }
+        Ok((bucket.to_string(), prefix.trim_matches('/').to_string()))
+    }
+
+    pub fn url(&self) -> String {
+        match self.prefix.as_str() {
+            "" => format!("s3://{}", self.bucket),
+            p => format!("s3://{}/{p}", self.bucket),
+        }
+    }
+}
+
+/// How long to keep trying. Backups ride out a store's bad minutes; `repo test` answers fast.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Patience {
+    Job,
+    Probe,
+}
+
+pub struct S3Store {
+    inner: Arc<AmazonS3>,
+    location: S3Location,
+}
+
+impl S3Store {
+    pub fn open(location: &S3Location, access_key_id: &str, secret: &Secret, patience: Patience) -> Result<S3Store> {
+        // reqwest is built without a default TLS provider (one provider for the whole process).
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let retry = match patience {
+            Patience::Job => {
+                RetryConfig { max_retries: 10, retry_timeout: Duration::from_secs(180), ..Default::default() }
+            }
+            Patience::Probe => {
+                RetryConfig { max_retries: 1, retry_timeout: Duration::from_secs(10), ..Default::default() }
+            }
+        };
+        let mut builder = AmazonS3Builder::new()
+            .with_bucket_name(&location.bucket)
+            .with_region(&location.region)
+            .with_access_key_id(access_key_id)
+            .with_secret_access_key(secret.expose())
+            .with_virtual_hosted_style_request(!location.path_style)
+            .with_retry(retry)
+            .with_client_options(
+                ClientOptions::new()
+                    .with_connect_timeout(Duration::from_secs(5))
+                    .with_timeout(Duration::from_secs(120))
+                    .with_allow_http(location.endpoint.as_deref().is_some_and(|e| e.starts_with("http://"))),
+            );
+        if let Some(endpoint) = &location.endpoint {
+            builder = builder.with_endpoint(endpoint);
+        }
+        let inner = builder.build().map_err(|e| {
+            Error::invalid_input(
+                format!("{} cannot be used: {}", location.url(), chain(&e)),
+                "Check the endpoint URL and the region.",
+            )
+        })?;
+        Ok(S3Store { inner: Arc::new(inner), location: location.clone() })
+    }
+
+    fn object(&self, key: &str) -> ObjectPath {
+        match self.location.prefix.as_str() {
+            "" => ObjectPath::from(key),
+            p => ObjectPath::from(format!("{p}/{key}")),
+        }
+    }
+
+    fn key_of(&self, path: &ObjectPath) -> String {
+        let full = path.as_ref();
+        match self.location.prefix.as_str() {
+            "" => full.to_string(),
+            p => full.strip_prefix(p).map(|k| k.trim_start_matches('/')).unwrap_or(full).to_string(),
+        }
+    }
+
+    fn failed(&self, doing: &str, e: object_store::Error) -> Error {
+        store_error(&self.location, doing, &e)
+    }
+
+    /// Uploads `bytes` in parts (S3 multipart): what large files take, and what `repo test`
+    /// checks the store accepts. A failed upload is aborted, so no parts are left behind.
+    pub async fn put_in_parts(&self, key: &str, bytes: Bytes, part_size: usize) -> Result<()> {
+        let path = self.object(key);
+        let mut upload =
+            self.inner.put_multipart(&path).await.map_err(|e| self.failed("starting a multipart upload", e))?;
+        let sent = async {
+            for chunk in bytes.chunks(part_size) {
+                upload.put_part(PutPayload::from(Bytes::copy_from_slice(chunk))).await?;
+            }
+            upload.complete().await
+        }
+        .await;
+        if let Err(e) = sent {
+            let _ = upload.abort().await;
+            return Err(self.failed("uploading in parts", e));
+        }
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl Store for S3Store {
+    fn describe(&self) -> String {
+        self.location.url()
+    }
+
+    async fn put(&self, key: &str, bytes: Bytes) -> Result<()> {
+        self.inner.put(&self.object(key), PutPayload::from(bytes)).await.map_err(|e| self.failed("writing", e))?;
+        Ok(())
+    }
+
+    async fn put_if_absent(&self, key: &str, bytes: Bytes) -> Result<bool> {
+        let opts = PutOptions { mode: PutMode::Create, ..Default::default() };
+        match self.inner.put_opts(&self.object(key), PutPayload::from(bytes), opts).await {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::AlreadyExists { .. } | object_store::Error::Precondition { .. }) => Ok(false),
+            Err(e) => Err(self.failed("writing", e)),
+        }
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<Bytes>> {
+        match self.inner.get(&self.object(key)).await {
+            Ok(got) => Ok(Some(got.bytes().await.map_err(|e| self.failed("reading", e))?)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(self.failed("reading", e)),
+        }
+    }
+
+    async fn head(&self, key: &str) -> Result<Option<Stored>> {
+        match self.inner.head(&self.object(key)).await {
+            Ok(meta) => Ok(Some(Stored { key: key.to_string(), size: meta.size, modified: meta.last_modified })),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(self.failed("reading", e)),
+        }
+    }
+
+    async fn list(&self, prefix: &str) -> Result<Vec<Stored>> {
+        // object_store lists by whole path segments; the key prefix is filtered here.
+        let dir = prefix.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
+        let base = if dir.is_empty() && self.location.prefix.is_empty() { None } else { Some(self.object(dir)) };
+        let metas: Vec<_> =
+            self.inner.list(base.as_ref()).try_collect().await.map_err(|e| self.failed("listing", e))?;
+        let mut out: Vec<Stored> = metas
+            .into_iter()
+            .map(|m| Stored { key: self.key_of(&m.location), size: m.size, modified: m.last_modified })
+            .filter(|s| s.key.starts_with(prefix))
+            .collect();
+        out.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok(out)
+    }
+
+    async fn delete(&self, key: &str) -> Result<()> {
+        match self.inner.delete(&self.object(key)).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(self.failed("removing", e)),
+        }
+    }
+}
+
+/// The error and every cause under it, on one line: S3's own code (NoSuchBucket…) is deep.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let more = s.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        source = s.source();
+    }
+    text
+}
+
+/// What the store said, as a coded error. S3's error codes are the protocol's, stable across
+/// AWS, R2, B2, Garage and MinIO; the hint says what to check.
+pub fn store_error(location: &S3Location, doing: &str, e: &object_store::Error) -> Error {
+    let detail = chain(e);
+    let has = |words: &[&str]| words.iter().any(|w| detail.contains(w));
+    let message = format!("{doing} {} failed: {detail}", location.url());
+    let (code, hint) = if has(&["RequestTimeTooSkewed", "RequestExpired"]) {
+        (ErrorCode::RepositoryClockSkew, "This computer's clock is too far from the storage server's (S3 allows 15 minutes). Turn on time synchronisation (`timedatectl set-ntp true`) and try again.")
+    } else if has(&["NoSuchBucket"]) {
+        (ErrorCode::RepositoryBucketMissing, "Create the bucket in the provider's console (or `garage bucket create`), or correct the name in s3://BUCKET/PREFIX.")
+    } else if has(&[
+        "AuthorizationHeaderMalformed",
+        "PermanentRedirect",
+        "IncorrectRegion",
+        "incorrectly configured region",
+        "InvalidRegion",
+    ]) {
+        (ErrorCode::RepositoryRegion, "The bucket lives in another region: give the provider's region with --region (Garage's is `garage`, R2's `auto`).")
+    } else if has(&[
+        "InvalidAccessKeyId",
+        "SignatureDoesNotMatch",
+        "AccessDenied",
+        "Forbidden",
+        "403",
+        "401",
+        "InvalidSignature",
+        "No such key",
+    ]) {
+        (ErrorCode::RepositoryCredentials, "Check the access key id and its secret, and that the key may read, write, list and delete in this bucket (the bucket policy in the user guide).")
+    } else if has(&[
+        "dns error",
+        "failed to lookup",
+        "Connection refused",
+        "error sending request",
+        "connect",
+        "timed out",
+        "Timeout",
+    ]) {
+        (ErrorCode::RepositoryUnreachable, "Check the endpoint URL and that this computer reaches it; with a bucket name in the host name (virtual-host addressing) the name must resolve, or use --path-style.")
+    } else {
+        (
+            ErrorCode::RepositoryFailed,
+            "The store's own words are above. Run `tideline repo test NAME` for a full check of the repository.",
+        )
+    };
+    Error::new(code, message, hint)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn s3_urls_split_into_bucket_and_prefix() {
+        assert_eq!(S3Location::parse_url("s3://backups").unwrap(), ("backups".into(), "".into()));
+        assert_eq!(S3Location::parse_url("s3://backups/team/pg/").unwrap(), ("backups".into(), "team/pg".into()));
+        assert_eq!(S3Location::parse_url("backups/x").unwrap_err().code, ErrorCode::InvalidInput);
+        assert_eq!(S3Location::parse_url("s3://ab").unwrap_err().code, ErrorCode::InvalidInput);
+    }
+}
