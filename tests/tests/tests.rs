@@ -28,6 +28,7 @@ mod pitr_stream_in_place;
 mod profiles_cli;
 mod recovery_window;
 mod relation_snapshots;
+mod remote_repository;
 mod repository_access;
 mod restore_lock_waits;
 mod restore_sandbox;

@@ -8,6 +8,7 @@
 mod cli;
 mod clusters;
 mod data;
+pub mod garage;
 pub mod kill_points;
 mod wal;
 pub mod webdriver;

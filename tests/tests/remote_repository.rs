@@ -1,0 +1,277 @@
+//! Repositories in object storage, against a real three-node Garage cluster: `repo add` (new
+//! and encrypted, or adopted by a second installation with the recovery kit), `repo test` and
+//! what it finds about the store, coded errors for a wrong key, a missing bucket and a store
+//! that is down, quorum with a node stopped, and the recovery kit opening with the plain `age`
+//! tool.
+
+use crate::support::garage::{Bucket, Garage};
+use crate::support::Home;
+use std::process::Command;
+
+/// `repo add NAME --s3 …` with the secret (and the kit's passphrase) on stdin.
+fn add(
+    home: &Home,
+    name: &str,
+    to: (&Garage, usize, &Bucket),
+    secret: &str,
+    extra: &[&str],
+    passphrase: Option<&str>,
+) -> crate::support::CliResult {
+    let (garage, node, bucket) = to;
+    let url = format!("s3://{}/team/pg", bucket.name);
+    let endpoint = garage.endpoint(node);
+    let mut args = vec![
+        "repo",
+        "add",
+        name,
+        "--s3",
+        &url,
+        "--endpoint",
+        &endpoint,
+        "--region",
+        "garage",
+        "--path-style",
+        "--access-key-id",
+        &bucket.key_id,
+    ];
+    args.extend_from_slice(extra);
+    let stdin = match passphrase {
+        Some(p) => format!("{secret}\n{p}\n"),
+        None => format!("{secret}\n"),
+    };
+    home.cli(&args, Some(&stdin))
+}
+
+/// Every key in the bucket, read with boto3 (another S3 client than Tideline's).
+fn bucket_keys(garage: &Garage, bucket: &Bucket) -> Vec<String> {
+    let out = Command::new("python3")
+        .args(["-c", "import boto3,sys\ns3=boto3.client('s3',endpoint_url=sys.argv[1],region_name='garage',aws_access_key_id=sys.argv[2],aws_secret_access_key=sys.argv[3])\nfor o in s3.list_objects_v2(Bucket=sys.argv[4]).get('Contents',[]): print(o['Key'])"])
+        .args([&garage.endpoint(0), &bucket.key_id, &bucket.secret, &bucket.name])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).lines().map(str::to_string).collect()
+}
+
+fn states(test: &serde_json::Value) -> Vec<(String, String)> {
+    test["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["check"].as_str().unwrap().to_string(), c["state"].as_str().unwrap().to_string()))
+        .collect()
+}
+
+#[test]
+fn a_bucket_repository_is_added_tested_and_refused_with_coded_errors() {
+    let garage = Garage::start();
+    let bucket = garage.bucket("tideline-a");
+    let home = Home::new();
+    let kits = tempfile::tempdir().unwrap();
+    let kit = kits.path().join("kit.age");
+    let pass = "a long passphrase";
+
+    // An encrypted repository needs its kit; without one nothing is recorded.
+    add(&home, "offsite", (&garage, 0, &bucket), &bucket.secret, &[], None).err("invalid_input");
+    let added = add(
+        &home,
+        "offsite",
+        (&garage, 0, &bucket),
+        &bucket.secret,
+        &["--recovery-kit", kit.to_str().unwrap()],
+        Some(pass),
+    )
+    .ok()
+    .clone();
+    assert!(added["recipient"].as_str().unwrap().starts_with("age1"), "{added}");
+    assert_eq!(std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&kit).unwrap().permissions()) & 0o777, 0o600);
+    assert_eq!(bucket_keys(&garage, &bucket), vec!["team/pg/tideline-repository.json"]);
+    // The secret is in the keychain, never in the home.
+    assert!(home.files_containing(&bucket.secret).is_empty());
+    add(&home, "offsite", (&garage, 0, &bucket), &bucket.secret, &["--no-encryption"], None).err("repository_exists");
+
+    // Every check runs; Garage ignores If-None-Match, which the test finds and records.
+    let test = home.cli(&["repo", "test", "offsite"], None).ok().clone();
+    let found = states(&test);
+    let names: Vec<&str> = found.iter().map(|(c, _)| c.as_str()).collect();
+    assert_eq!(names, ["reach", "write", "read", "list", "clock", "conditional_create", "multipart", "delete"]);
+    for (check, state) in &found {
+        let expected = if check == "conditional_create" { "warning" } else { "passed" };
+        assert_eq!(state, expected, "{check}: {test}");
+    }
+    assert_eq!(test["usable"], true);
+    assert_eq!(home.cli(&["repo", "show", "offsite"], None).ok()["honours_conditional_create"], false);
+    assert_eq!(bucket_keys(&garage, &bucket), vec!["team/pg/tideline-repository.json"], "probe objects left behind");
+
+    // Wrong secret, missing bucket, nothing listening: each its own code, nothing recorded.
+    add(&home, "bad-key", (&garage, 0, &bucket), "not-the-secret", &["--no-encryption"], None)
+        .err("repository_credentials");
+    let missing =
+        Bucket { name: "no-such-bucket".into(), key_id: bucket.key_id.clone(), secret: bucket.secret.clone() };
+    add(&home, "bad-bucket", (&garage, 0, &missing), &bucket.secret, &["--no-encryption"], None)
+        .err("repository_bucket_missing");
+    let closed = tideline_core::cluster::free_port().unwrap();
+    home.cli(
+        &[
+            "repo",
+            "add",
+            "down",
+            "--s3",
+            "s3://tideline-a",
+            "--endpoint",
+            &format!("http://127.0.0.1:{closed}"),
+            "--region",
+            "garage",
+            "--path-style",
+            "--access-key-id",
+            "x",
+            "--no-encryption",
+        ],
+        Some("secret\n"),
+    )
+    .err("repository_unreachable");
+    let list = home.cli(&["repo", "list"], None).ok().clone();
+    assert_eq!(list["repositories"].as_array().unwrap().len(), 1, "{list}");
+
+    // Forgetting it on this computer leaves the bucket as it was.
+    home.cli(&["repo", "remove", "offsite"], None).ok();
+    home.cli(&["repo", "show", "offsite"], None).err("repository_missing");
+    assert_eq!(bucket_keys(&garage, &bucket), vec!["team/pg/tideline-repository.json"]);
+}
+
+#[test]
+fn a_second_installation_adopts_the_bucket_with_the_recovery_kit() {
+    let garage = Garage::start();
+    let bucket = garage.bucket("tideline-b");
+    let (first, second) = (Home::new(), Home::new());
+    let kits = tempfile::tempdir().unwrap();
+    let kit = kits.path().join("kit.age");
+    let pass = "team passphrase 1";
+    let made = add(
+        &first,
+        "shared",
+        (&garage, 0, &bucket),
+        &bucket.secret,
+        &["--recovery-kit", kit.to_str().unwrap()],
+        Some(pass),
+    )
+    .ok()
+    .clone();
+
+    // Another node of the cluster, another home: the marker says it is encrypted.
+    add(&second, "shared", (&garage, 1, &bucket), &bucket.secret, &[], None).err("repository_key_missing");
+    add(
+        &second,
+        "shared",
+        (&garage, 1, &bucket),
+        &bucket.secret,
+        &["--recovery-kit", kit.to_str().unwrap()],
+        Some("wrong passphrase"),
+    )
+    .err("recovery_kit_invalid");
+    let adopted = add(
+        &second,
+        "shared",
+        (&garage, 1, &bucket),
+        &bucket.secret,
+        &["--recovery-kit", kit.to_str().unwrap()],
+        Some(pass),
+    )
+    .ok()
+    .clone();
+    assert_eq!(adopted["id"], made["id"]);
+    assert_eq!(adopted["recipient"], made["recipient"]);
+
+    // A kit exported by the second installation opens in the first; another repository's kit does not.
+    let again = kits.path().join("again.age");
+    second
+        .cli(&["repo", "key", "export", "shared", "--out", again.to_str().unwrap()], Some("another passphrase\n"))
+        .ok();
+    first
+        .cli(&["repo", "key", "import", "shared", "--from", again.to_str().unwrap()], Some("another passphrase\n"))
+        .ok();
+    let other = garage.bucket("tideline-c");
+    let other_kit = kits.path().join("other.age");
+    add(
+        &first,
+        "other",
+        (&garage, 0, &other),
+        &other.secret,
+        &["--recovery-kit", other_kit.to_str().unwrap()],
+        Some(pass),
+    )
+    .ok();
+    first
+        .cli(&["repo", "key", "import", "shared", "--from", other_kit.to_str().unwrap()], Some(&format!("{pass}\n")))
+        .err("recovery_kit_invalid");
+}
+
+#[test]
+fn the_store_keeps_serving_with_a_node_down_and_says_so_when_all_are() {
+    let mut garage = Garage::start();
+    let bucket = garage.bucket("tideline-d");
+    let home = Home::new();
+    add(&home, "q", (&garage, 0, &bucket), &bucket.secret, &["--no-encryption"], None).ok();
+
+    garage.stop_node(2);
+    let test = home.cli(&["repo", "test", "q"], None).ok().clone();
+    assert_eq!(test["usable"], true, "one node of three down: {test}");
+
+    for i in 0..2 {
+        garage.stop_node(i);
+    }
+    let test = home.cli(&["repo", "test", "q"], None).ok().clone();
+    assert_eq!(test["usable"], false);
+    assert_eq!(test["checks"][0]["state"], "failed", "{test}");
+    assert_eq!(test["checks"][0]["error"]["code"], "repository_unreachable", "{test}");
+    assert!(states(&test)[1..].iter().all(|(_, s)| s == "skipped"), "{test}");
+
+    for i in 0..3 {
+        garage.start_node(i);
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let test = home.cli(&["repo", "test", "q"], None).ok().clone();
+        if test["usable"] == true {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the cluster did not come back: {test}");
+        std::thread::sleep(std::time::Duration::from_secs(1));
+    }
+}
+
+/// No lock-in: the recovery kit, opened, is an identity file the plain `age` tool reads, and
+/// what Tideline encrypts to a repository's recipient `age -d` opens (and the other way round).
+#[test]
+fn the_recovery_kit_opens_files_with_the_plain_age_tool() {
+    use tideline_core::repo::key;
+    let dir = tempfile::tempdir().unwrap();
+    let kit = dir.path().join("kit.age");
+    let pass = tideline_core::Secret::new("interop passphrase");
+    let identity = key::Identity::generate();
+    key::write_kit(&kit, &identity, &pass, "interop").unwrap();
+    let opened = key::read_kit(&kit, &pass).unwrap();
+    let identity_file = dir.path().join("identity.txt");
+    std::fs::write(&identity_file, opened.to_secret().expose()).unwrap();
+
+    let sealed = dir.path().join("rows.age");
+    std::fs::write(&sealed, key::encrypt_to(&identity.recipient(), b"secret rows").unwrap()).unwrap();
+    let out = Command::new("age")
+        .args(["-d", "-i"])
+        .arg(&identity_file)
+        .arg(&sealed)
+        .output()
+        .expect("the age tool (apt install age)");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.stdout, b"secret rows");
+
+    let by_age = dir.path().join("by-age.age");
+    let out = Command::new("age")
+        .args(["-r", &identity.recipient(), "-o"])
+        .arg(&by_age)
+        .arg(&identity_file)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(opened.decrypt(&std::fs::read(&by_age).unwrap()).unwrap(), std::fs::read(&identity_file).unwrap());
+}

@@ -1,0 +1,190 @@
+//! A three-node Garage cluster on the loopback (replication factor 3), for the tests of
+//! repositories in object storage. Garage is a separate test server (AGPL; never linked or
+//! shipped): `scripts/bootstrap.sh` builds it once into the cache, `TIDELINE_GARAGE` names it.
+//! Nodes can be stopped and started again to test quorum and outages; all stop on drop.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use tideline_core::cluster::free_port;
+
+pub struct Garage {
+    dir: tempfile::TempDir,
+    nodes: Vec<Node>,
+}
+
+struct Node {
+    config: PathBuf,
+    log: PathBuf,
+    s3_port: u16,
+    child: Option<Child>,
+}
+
+/// A bucket and a key that may read, write and own it.
+pub struct Bucket {
+    pub name: String,
+    pub key_id: String,
+    pub secret: String,
+}
+
+pub fn garage_bin() -> PathBuf {
+    let path = std::env::var_os("TIDELINE_GARAGE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/var/cache/tideline/garage/bin/garage"));
+    assert!(path.exists(), "Garage is missing at {}: run scripts/bootstrap.sh test", path.display());
+    path
+}
+
+impl Garage {
+    pub fn start() -> Garage {
+        let dir = tempfile::tempdir().unwrap();
+        let secret: String = random_bytes::<32>().iter().map(|b| format!("{b:02x}")).collect();
+        let nodes: Vec<Node> = (0..3).map(|i| Node::configure(dir.path(), i, &secret)).collect();
+        let mut garage = Garage { dir, nodes };
+        for i in 0..3 {
+            garage.start_node(i);
+        }
+        let ids: Vec<String> = (0..3).map(|i| garage.node_id(i)).collect();
+        for id in &ids[1..] {
+            garage.run(0, &["node", "connect", id]);
+        }
+        for id in &ids {
+            let short = id.split('@').next().unwrap();
+            garage.run(0, &["layout", "assign", "-z", "dc1", "-c", "1G", short]);
+        }
+        garage.run(0, &["layout", "apply", "--version", "1"]);
+        garage
+    }
+
+    /// The S3 endpoint of node `i` (every node serves the whole cluster).
+    pub fn endpoint(&self, i: usize) -> String {
+        format!("http://127.0.0.1:{}", self.nodes[i].s3_port)
+    }
+
+    /// A new bucket and a key allowed on it; retried while the layout spreads.
+    pub fn bucket(&self, name: &str) -> Bucket {
+        self.retry(|g| g.try_run(0, &["bucket", "create", name]));
+        let info = self.retry(|g| g.try_run(0, &["key", "create", &format!("{name}-key")]));
+        self.run(0, &["bucket", "allow", "--read", "--write", "--owner", name, "--key", &format!("{name}-key")]);
+        let info = if info.contains("Secret key") {
+            info
+        } else {
+            self.run(0, &["key", "info", &format!("{name}-key"), "--show-secret"])
+        };
+        let field = |label: &str| {
+            info.lines()
+                .find(|l| l.trim_start().starts_with(label))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, v)| v.trim().to_string())
+                .unwrap_or_else(|| panic!("no {label} in: {info}"))
+        };
+        Bucket { name: name.to_string(), key_id: field("Key ID"), secret: field("Secret key") }
+    }
+
+    pub fn stop_node(&mut self, i: usize) {
+        if let Some(mut child) = self.nodes[i].child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    pub fn start_node(&mut self, i: usize) {
+        let node = &mut self.nodes[i];
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(&node.log).unwrap();
+        let child = Command::new(garage_bin())
+            .args(["-c", node.config.to_str().unwrap(), "server"])
+            .env("RUST_LOG", "garage=warn")
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        node.child = Some(child);
+        // Up when it answers on RPC and S3.
+        self.retry(|g| g.try_run(i, &["node", "id", "-q"]));
+        let port = self.nodes[i].s3_port;
+        self.retry(|_| {
+            std::net::TcpStream::connect(("127.0.0.1", port)).map(|_| String::new()).map_err(|e| e.to_string())
+        });
+    }
+
+    fn node_id(&self, i: usize) -> String {
+        self.run(i, &["node", "id", "-q"]).trim().to_string()
+    }
+
+    pub fn run(&self, i: usize, args: &[&str]) -> String {
+        self.try_run(i, args).unwrap_or_else(|e| panic!("garage {args:?}: {e}\n{}", self.logs()))
+    }
+
+    fn try_run(&self, i: usize, args: &[&str]) -> Result<String, String> {
+        let out = Command::new(garage_bin())
+            .args(["-c", self.nodes[i].config.to_str().unwrap()])
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| e.to_string())?;
+        let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+        if out.status.success() {
+            Ok(text)
+        } else {
+            Err(text)
+        }
+    }
+
+    fn retry(&self, f: impl Fn(&Garage) -> Result<String, String>) -> String {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            match f(self) {
+                Ok(out) => return out,
+                Err(e) if Instant::now() > deadline => panic!("Garage did not come up: {e}\n{}", self.logs()),
+                Err(_) => std::thread::sleep(Duration::from_millis(200)),
+            }
+        }
+    }
+
+    fn logs(&self) -> String {
+        self.nodes
+            .iter()
+            .map(|n| std::fs::read_to_string(&n.log).unwrap_or_default())
+            .collect::<Vec<_>>()
+            .join("\n--\n")
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+impl Node {
+    fn configure(dir: &Path, i: usize, secret: &str) -> Node {
+        let root = dir.join(format!("node{i}"));
+        std::fs::create_dir_all(&root).unwrap();
+        let (rpc, s3, admin) = (free_port().unwrap(), free_port().unwrap(), free_port().unwrap());
+        let config = root.join("garage.toml");
+        let text = format!(
+            "metadata_dir = \"{m}\"\ndata_dir = \"{d}\"\ndb_engine = \"sqlite\"\nreplication_factor = 3\n\
+             rpc_bind_addr = \"127.0.0.1:{rpc}\"\nrpc_public_addr = \"127.0.0.1:{rpc}\"\nrpc_secret = \"{secret}\"\n\
+             [s3_api]\ns3_region = \"garage\"\napi_bind_addr = \"127.0.0.1:{s3}\"\nroot_domain = \".s3.garage.localhost\"\n\
+             [admin]\napi_bind_addr = \"127.0.0.1:{admin}\"\n",
+            m = root.join("meta").display(),
+            d = root.join("data").display(),
+        );
+        std::fs::write(&config, text).unwrap();
+        std::fs::set_permissions(&config, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+        Node { config, log: root.join("garage.log"), s3_port: s3, child: None }
+    }
+}
+
+impl Drop for Garage {
+    fn drop(&mut self) {
+        for i in 0..self.nodes.len() {
+            self.stop_node(i);
+        }
+    }
+}
+
+fn random_bytes<const N: usize>() -> [u8; N] {
+    use std::io::Read;
+    let mut buf = [0u8; N];
+    std::fs::File::open("/dev/urandom").unwrap().read_exact(&mut buf).unwrap();
+    buf
+}
