@@ -235,7 +235,7 @@ fn the_store_keeps_serving_with_a_node_down_and_says_so_when_all_are() {
         if test["usable"] == true {
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "the cluster did not come back: {test}");
+        assert!(std::time::Instant::now() < deadline, "the cluster did not come back: {test}\n{}", garage.status(0));
         std::thread::sleep(std::time::Duration::from_secs(1));
     }
 }

@@ -11,6 +11,8 @@ use tideline_core::cluster::free_port;
 pub struct Garage {
     dir: tempfile::TempDir,
     nodes: Vec<Node>,
+    /// `ID@127.0.0.1:PORT` of each node, once the cluster is formed.
+    ids: Vec<String>,
 }
 
 struct Node {
@@ -40,7 +42,7 @@ impl Garage {
         let dir = tempfile::tempdir().unwrap();
         let secret: String = random_bytes::<32>().iter().map(|b| format!("{b:02x}")).collect();
         let nodes: Vec<Node> = (0..3).map(|i| Node::configure(dir.path(), i, &secret)).collect();
-        let mut garage = Garage { dir, nodes };
+        let mut garage = Garage { dir, nodes, ids: Vec::new() };
         for i in 0..3 {
             garage.start_node(i);
         }
@@ -53,6 +55,7 @@ impl Garage {
             garage.run(0, &["layout", "assign", "-z", "dc1", "-c", "1G", short]);
         }
         garage.run(0, &["layout", "apply", "--version", "1"]);
+        garage.ids = ids;
         garage
     }
 
@@ -93,7 +96,7 @@ impl Garage {
         let log = std::fs::OpenOptions::new().create(true).append(true).open(&node.log).unwrap();
         let child = Command::new(garage_bin())
             .args(["-c", node.config.to_str().unwrap(), "server"])
-            .env("RUST_LOG", "garage=warn")
+            .env("RUST_LOG", std::env::var("GARAGE_LOG").unwrap_or("garage=warn".into()))
             .stdout(log.try_clone().unwrap())
             .stderr(log)
             .spawn()
@@ -105,6 +108,17 @@ impl Garage {
         self.retry(|_| {
             std::net::TcpStream::connect(("127.0.0.1", port)).map(|_| String::new()).map_err(|e| e.to_string())
         });
+        // A restarted node rejoins the others (a real deployment lists them as bootstrap_peers).
+        for (j, id) in self.ids.iter().enumerate() {
+            if j != i && self.nodes[j].child.is_some() {
+                self.retry(|g| g.try_run(i, &["node", "connect", id]));
+            }
+        }
+    }
+
+    /// `garage status` as node `i` sees the cluster, and every node's log: for failure messages.
+    pub fn status(&self, i: usize) -> String {
+        format!("{}\n{}", self.try_run(i, &["status"]).unwrap_or_else(|e| e), self.logs())
     }
 
     fn node_id(&self, i: usize) -> String {

@@ -226,6 +226,8 @@ pub fn store_error(location: &S3Location, doing: &str, e: &object_store::Error) 
     let detail = chain(e);
     let has = |words: &[&str]| words.iter().any(|w| detail.contains(w));
     let message = format!("{doing} {} failed: {detail}", location.url());
+    let denied =
+        matches!(e, object_store::Error::PermissionDenied { .. } | object_store::Error::Unauthenticated { .. });
     let (code, hint) = if has(&["RequestTimeTooSkewed", "RequestExpired"]) {
         (ErrorCode::RepositoryClockSkew, "This computer's clock is too far from the storage server's (S3 allows 15 minutes). Turn on time synchronisation (`timedatectl set-ntp true`) and try again.")
     } else if has(&["NoSuchBucket"]) {
@@ -238,27 +240,28 @@ pub fn store_error(location: &S3Location, doing: &str, e: &object_store::Error) 
         "InvalidRegion",
     ]) {
         (ErrorCode::RepositoryRegion, "The bucket lives in another region: give the provider's region with --region (Garage's is `garage`, R2's `auto`).")
-    } else if has(&[
-        "InvalidAccessKeyId",
-        "SignatureDoesNotMatch",
-        "AccessDenied",
-        "Forbidden",
-        "403",
-        "401",
-        "InvalidSignature",
-        "No such key",
-    ]) {
+    } else if denied
+        || has(&[
+            "InvalidAccessKeyId",
+            "SignatureDoesNotMatch",
+            "AccessDenied",
+            "InvalidSignature",
+            "403 Forbidden",
+            "401 Unauthorized",
+        ])
+    {
         (ErrorCode::RepositoryCredentials, "Check the access key id and its secret, and that the key may read, write, list and delete in this bucket (the bucket policy in the user guide).")
     } else if has(&[
         "dns error",
         "failed to lookup",
         "Connection refused",
+        "tcp connect error",
         "error sending request",
-        "connect",
         "timed out",
-        "Timeout",
+        "ServiceUnavailable",
+        "503 Service Unavailable",
     ]) {
-        (ErrorCode::RepositoryUnreachable, "Check the endpoint URL and that this computer reaches it; with a bucket name in the host name (virtual-host addressing) the name must resolve, or use --path-style.")
+        (ErrorCode::RepositoryUnreachable, "Check the endpoint URL and that this computer reaches it (a self-hosted store may have too few nodes up); with the bucket in the host name (virtual-host addressing) that name must resolve, or use --path-style.")
     } else {
         (
             ErrorCode::RepositoryFailed,
