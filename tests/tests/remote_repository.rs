@@ -275,3 +275,81 @@ fn the_recovery_kit_opens_files_with_the_plain_age_tool() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(opened.decrypt(&std::fs::read(&by_age).unwrap()).unwrap(), std::fs::read(&identity_file).unwrap());
 }
+
+/// Every object in the bucket, with its bytes (boto3).
+fn bucket_objects(garage: &Garage, bucket: &Bucket) -> Vec<(String, Vec<u8>)> {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new("python3")
+        .args(["-c", "import boto3,sys,os\ns3=boto3.client('s3',endpoint_url=sys.argv[1],region_name='garage',aws_access_key_id=sys.argv[2],aws_secret_access_key=sys.argv[3])\nfor i,o in enumerate(s3.list_objects_v2(Bucket=sys.argv[4]).get('Contents',[])):\n  p=os.path.join(sys.argv[5],str(i)); s3.download_file(sys.argv[4],o['Key'],p); print(o['Key'])"])
+        .args([&garage.endpoint(0), &bucket.key_id, &bucket.secret, &bucket.name, dir.path().to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .enumerate()
+        .map(|(i, key)| (key.to_string(), std::fs::read(dir.path().join(i.to_string())).unwrap()))
+        .collect()
+}
+
+/// The 3-2-1 copy and "another machine can restore": backups (a dump and a base backup with
+/// its WAL) are synced into an encrypted bucket — nothing readable in it, not even the
+/// database's name — again with nothing to copy, and a second installation with the recovery
+/// kit brings them back, lists them and restores the dump.
+#[test]
+fn a_synced_encrypted_copy_restores_on_a_second_installation() {
+    use crate::support::{load_sample, majors, password, psql, TestCluster};
+    let garage = Garage::start();
+    for major in majors().into_iter().filter(|m| [15, 17, 18].contains(m)) {
+        let bucket = garage.bucket(&format!("tideline-sync-{major}"));
+        let pw = password();
+        let pg = TestCluster::start(major, Some(&pw));
+        load_sample(&pg, "shop");
+        psql(&pg, "postgres", "CREATE DATABASE \"secret floor\"");
+        psql(&pg, "secret floor", "CREATE TABLE t (note text); INSERT INTO t VALUES ('CANARY-7f3a-plaintext')");
+        let (first, second) = (Home::new(), Home::new());
+        for home in [&first, &second] {
+            home.cli(&["profile", "add", "p", "--url", &pg.url("postgres"), "--password-stdin"], Some(&pw)).ok();
+        }
+        let dump =
+            first.cli(&["backup", "p", "--database", "secret floor"], None).ok()["id"].as_str().unwrap().to_string();
+        first.cli(&["basebackup", "p"], None).ok();
+        let kits = tempfile::tempdir().unwrap();
+        let kit = kits.path().join("kit.age");
+        let kit_arg = ["--recovery-kit", kit.to_str().unwrap()];
+        add(&first, "off", (&garage, 0, &bucket), &bucket.secret, &kit_arg, Some("sync passphrase")).ok();
+
+        let synced = first.cli(&["repo", "sync", "local", "off"], None).ok().clone();
+        assert!(synced["copied"].as_u64().unwrap() >= 4, "{synced}");
+        let again = first.cli(&["repo", "sync", "local", "off"], None).ok().clone();
+        assert_eq!(
+            (again["copied"].as_u64(), again["skipped"].as_u64()),
+            (Some(0), synced["copied"].as_u64()),
+            "{again}"
+        );
+
+        // Nothing readable in the bucket: no row, no database name, in any key or any byte.
+        let objects = bucket_objects(&garage, &bucket);
+        for (key, bytes) in &objects {
+            assert!(!key.contains("secret") && !key.contains("floor"), "{key} names the database");
+            for needle in ["CANARY-7f3a", "secret floor", "shop"] {
+                assert!(
+                    !bytes.windows(needle.len()).any(|w| w == needle.as_bytes()),
+                    "{key} holds {needle} in the clear"
+                );
+            }
+        }
+
+        // A teammate's installation: the bucket, the kit, a sync back, a rescan — and a restore.
+        add(&second, "off", (&garage, 1, &bucket), &bucket.secret, &kit_arg, Some("sync passphrase")).ok();
+        let back = second.cli(&["repo", "sync", "off", "local"], None).ok().clone();
+        assert_eq!(back["copied"], synced["copied"], "{back}");
+        second.cli(&["repo", "rescan"], None).ok();
+        let listed = second.cli(&["backups", "list"], None).ok().clone();
+        let ids: Vec<&str> = listed["backups"].as_array().unwrap().iter().map(|b| b["id"].as_str().unwrap()).collect();
+        assert!(ids.contains(&dump.as_str()), "{listed}");
+        second.cli(&["verify", &dump], None).ok();
+        second.cli(&["restore", &dump, "--to-db", "copy"], None).ok();
+        assert_eq!(psql(&pg, "copy", "SELECT note FROM t").trim(), "CANARY-7f3a-plaintext");
+    }
+}

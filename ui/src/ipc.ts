@@ -7,6 +7,10 @@ import type { Hook } from './bindings/Hook';
 import type { HookFormat } from './bindings/HookFormat';
 import type { NotifyEvent } from './bindings/NotifyEvent';
 import type { RepositoryAccess } from './bindings/RepositoryAccess';
+import type { RepositoryRecord } from './bindings/RepositoryRecord';
+import type { RepositoryRequest } from './bindings/RepositoryRequest';
+import type { RepositoryTest } from './bindings/RepositoryTest';
+import type { SyncReport } from './bindings/SyncReport';
 import type { Command } from './bindings/Commands';
 import type { CalendarView } from './bindings/CalendarView';
 import type { ProfileHealth } from './bindings/ProfileHealth';
@@ -267,6 +271,22 @@ export const healthList = (thresholdHours: number): Promise<ProfileHealth[]> =>
 
 // Settings: the repository and notifications.
 export const repoShow = (): Promise<RepositoryAccess> => call('repo_show');
+export const repositoriesList = (): Promise<RepositoryRecord[]> => call('repositories_list');
+/** The secret access key and the kit's passphrase go to the keychain and the kit only. */
+export const repositoryAdd = (
+  request: RepositoryRequest,
+  secretAccessKey: string | null,
+  passphrase: string | null,
+): Promise<RepositoryRecord> => call('repository_add', { request, secretAccessKey, passphrase });
+export const repositoryTest = (name: string): Promise<RepositoryTest> => call('repository_test', { name });
+export const repositoryRemove = (name: string): Promise<RepositoryRecord> => call('repository_remove', { name });
+export const repositoryKeyExport = (name: string, path: string, passphrase: string): Promise<void> =>
+  call('repository_key_export', { name, path, passphrase });
+/** Copies what `from` holds and `to` lacks ('local': the default folder); never deletes. */
+export const repositorySync = (from: string, to: string, jobId: string, onProgress: Channel<JobProgress>): Promise<SyncReport> =>
+  call('repository_sync', { from, to, jobId, onProgress });
+export const repositoryKeyImport = (name: string, path: string, passphrase: string): Promise<void> =>
+  call('repository_key_import', { name, path, passphrase });
 export const repoSet = (dir: string): Promise<RepositoryAccess> => call('repo_set', { dir });
 export const notifyHooks = (): Promise<Hook[]> => call('notify_hooks');
 export const notifyHookAdd = (

@@ -1,27 +1,13 @@
 //! `tideline backup`, `backups list|show|log`, `repo rescan`.
 
 use crate::args::{BackupArgs, BackupsCommand, BasebackupArgs, DumpallArgs};
+use crate::output::human_bytes;
 use crate::output::Reply;
 use serde_json::json;
 use tideline_core::logical::dumpall::DumpallMode;
 use tideline_core::physical::options::BaseBackupOptions;
 use tideline_core::repo::options::DumpOptions;
 use tideline_core::{Engine, Error, Result};
-
-fn human_bytes(n: u64) -> String {
-    let units = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = n as f64;
-    let mut i = 0;
-    while v >= 1024.0 && i < units.len() - 1 {
-        v /= 1024.0;
-        i += 1;
-    }
-    if i == 0 {
-        format!("{n} B")
-    } else {
-        format!("{v:.1} {}", units[i])
-    }
-}
 
 pub async fn basebackup(engine: &Engine, a: BasebackupArgs, json: bool) -> Result<Reply> {
     let opts = BaseBackupOptions {

@@ -85,7 +85,7 @@ fn run(cli: Cli) -> Result<output::Reply, Error> {
             Command::Tools(args) => tools::run(&engine, args),
             Command::Backup(args) => backup::backup(&engine, *args, json).await,
             Command::Backups(cmd) => backup::backups(&engine, cmd),
-            Command::Repo(cmd) => repo::repo(&engine, cmd).await,
+            Command::Repo(cmd) => repo::repo(&engine, cmd, json).await,
             Command::Dumpall(args) => backup::dumpall(&engine, args, json).await,
             Command::Restore(args) => restore::restore(&engine, args, json).await,
             Command::Verify(args) => restore::verify(&engine, args, json).await,

@@ -52,3 +52,19 @@ pub fn print_error(err: &Error, json: bool) {
         eprintln!("error: {}\n  hint: {}", err.message, err.hint);
     }
 }
+
+/// Sizes as people read them: 1.5 GiB.
+pub fn human_bytes(n: u64) -> String {
+    let units = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n as f64;
+    let mut i = 0;
+    while v >= 1024.0 && i < units.len() - 1 {
+        v /= 1024.0;
+        i += 1;
+    }
+    if i == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", units[i])
+    }
+}

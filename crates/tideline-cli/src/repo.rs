@@ -4,12 +4,11 @@ use crate::args::{RepoAddArgs, RepoCommand, RepoKeyCommand};
 use crate::output::Reply;
 use std::io::Read;
 use tideline_core::catalog::repositories::RepositoryRecord;
-use tideline_core::repo::named::{KitFile, NewPlace, NewRepository};
+use tideline_core::repo::named::{KitFile, RepositoryRequest, RequestedPlace};
 use tideline_core::repo::probe::CheckState;
-use tideline_core::repo::store::s3::S3Location;
 use tideline_core::{Engine, Error, Result, Secret};
 
-pub async fn repo(engine: &Engine, cmd: RepoCommand) -> Result<Reply> {
+pub async fn repo(engine: &Engine, cmd: RepoCommand, json: bool) -> Result<Reply> {
     match cmd {
         RepoCommand::Rescan => {
             let report = engine.rescan_repository()?;
@@ -29,6 +28,21 @@ pub async fn repo(engine: &Engine, cmd: RepoCommand) -> Result<Reply> {
             Ok(Reply::of(&access, text))
         }
         RepoCommand::Add(args) => add(engine, args).await,
+        RepoCommand::Sync { from, to } => {
+            let (job, bar) = crate::progress::job(json);
+            let report = engine.sync_repositories(&from, &to, &job).await;
+            bar.finish_and_clear();
+            let report = report?;
+            let text = format!(
+                "{} → {}: copied {} file(s), {}; {} already there",
+                report.from,
+                report.to,
+                report.copied,
+                crate::output::human_bytes(report.bytes_copied),
+                report.skipped
+            );
+            Ok(Reply::of(&report, text))
+        }
         RepoCommand::List => {
             let list = engine.repositories()?;
             let text = if list.is_empty() {
@@ -94,25 +108,15 @@ async fn add(engine: &Engine, args: RepoAddArgs) -> Result<Reply> {
         (Some(_), no, _) => !no,
         (None, _, yes) => yes,
     };
-    let needed = usize::from(args.s3.is_some()) + usize::from(args.recovery_kit.is_some());
-    let mut lines = if needed > 0 { stdin_lines(needed)? } else { Vec::new() };
-    let place = match (&args.s3, &args.dir) {
-        (Some(url), _) => {
-            let (bucket, prefix) = S3Location::parse_url(url)?;
-            let location = S3Location {
-                bucket,
-                prefix,
-                endpoint: args.endpoint.clone(),
-                region: args.region.clone(),
-                path_style: args.path_style,
-            };
-            NewPlace::S3 {
-                location,
-                access_key_id: args.access_key_id.clone().unwrap_or_default(),
-                secret: lines.remove(0),
-            }
-        }
-        (None, Some(dir)) => NewPlace::Dir(dir.clone()),
+    let place = match (args.s3, args.dir) {
+        (Some(url), _) => RequestedPlace::S3 {
+            url,
+            endpoint: args.endpoint,
+            region: args.region,
+            path_style: args.path_style,
+            access_key_id: args.access_key_id.unwrap_or_default(),
+        },
+        (None, Some(dir)) => RequestedPlace::Dir { path: dir.display().to_string() },
         (None, None) => {
             return Err(Error::invalid_input(
                 "repo add needs --s3 s3://BUCKET/PREFIX or --dir PATH",
@@ -120,8 +124,17 @@ async fn add(engine: &Engine, args: RepoAddArgs) -> Result<Reply> {
             ))
         }
     };
-    let kit = args.recovery_kit.map(|path| KitFile { path, passphrase: lines.remove(0) });
-    let record = engine.add_repository(NewRepository { name: args.name, place, kit, encrypt }).await?;
+    let is_s3 = matches!(place, RequestedPlace::S3 { .. });
+    let needed = usize::from(is_s3) + usize::from(args.recovery_kit.is_some());
+    let mut lines = if needed > 0 { stdin_lines(needed)? } else { Vec::new() }.into_iter();
+    let secret = if is_s3 { lines.next() } else { None };
+    let request = RepositoryRequest {
+        name: args.name,
+        place,
+        encrypt,
+        recovery_kit: args.recovery_kit.map(|k| k.display().to_string()),
+    };
+    let record = engine.add_repository(request.resolve(secret, lines.next())?).await?;
     let text = format!("added {}", line(&record));
     Ok(Reply::of(&record, text))
 }

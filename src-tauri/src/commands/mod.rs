@@ -4,6 +4,7 @@
 pub mod backups;
 pub mod profiles;
 mod progress;
+pub mod repositories;
 pub mod restore;
 pub mod sandbox;
 pub mod schedule;
@@ -86,6 +87,13 @@ app_commands! {
     settings::notify_hook_add,
     settings::notify_hook_remove,
     settings::notify_hook_test,
+    repositories::repositories_list,
+    repositories::repository_add,
+    repositories::repository_test,
+    repositories::repository_remove,
+    repositories::repository_key_export,
+    repositories::repository_key_import,
+    repositories::repository_sync,
     window::screen_drawn,
 }
 

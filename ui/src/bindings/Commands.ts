@@ -59,6 +59,13 @@ export const COMMANDS = [
   'notify_hook_add',
   'notify_hook_remove',
   'notify_hook_test',
+  'repositories_list',
+  'repository_add',
+  'repository_test',
+  'repository_remove',
+  'repository_key_export',
+  'repository_key_import',
+  'repository_sync',
   'screen_drawn',
 ] as const;
 

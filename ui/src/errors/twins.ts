@@ -11,6 +11,7 @@ const BACKUPS: Twin = { screen: 'backups', label: 'Open Backups' };
 const WAL: Twin = { screen: 'wal', label: 'Open WAL and base backups' };
 const SANDBOXES: Twin = { screen: 'sandboxes', label: 'Open Sandboxes' };
 const TIMELINE: Twin = { screen: 'timeline', label: 'Open the Timeline' };
+const REPOSITORIES: Twin = { screen: 'settings', label: 'Open Settings → Repositories' };
 
 export const TWINS: Partial<Record<ErrorCode, Twin>> = {
   tool_missing: TOOLS,
@@ -34,9 +35,14 @@ export const TWINS: Partial<Record<ErrorCode, Twin>> = {
   target_before_consistency: WAL,
   wal_setup_blocked: WAL,
   wal_foreign_cluster: WAL,
+  wal_conflict: WAL,
   sandbox_missing: SANDBOXES,
   sandbox_failed: SANDBOXES,
   server_not_running: SANDBOXES,
   target_invalid: TIMELINE,
+  repository_missing: REPOSITORIES,
+  repository_exists: REPOSITORIES,
+  repository_failed: REPOSITORIES,
+  repository_key_missing: REPOSITORIES,
   target_timeline_unreachable: TIMELINE,
 };

@@ -20,7 +20,7 @@ function repo(path: string): RepositoryAccess {
 
 describe('settings', () => {
   it('shows times in this computer\'s zone or in UTC, and keeps the choice', async () => {
-    fakeBackend({ repo_show: () => repo('/r'), notify_hooks: () => [] });
+    fakeBackend({ repo_show: () => repo('/r'), notify_hooks: () => [], repositories_list: () => [] });
     render(SettingsScreen);
     const local = (await screen.findByTestId('zone-local')) as HTMLInputElement;
     expect(local.checked).toBe(true);
@@ -36,6 +36,7 @@ describe('settings', () => {
       repo_show: () => repo('/home/me/.local/share/tideline/repo'),
       repo_set: (args) => repo(args.dir as string),
       notify_hooks: () => [],
+      repositories_list: () => [],
     });
     render(SettingsScreen);
     expect((await screen.findByTestId('repo-path')).textContent).toBe('/home/me/.local/share/tideline/repo');
@@ -53,6 +54,7 @@ describe('settings', () => {
     const backend = fakeBackend({
       repo_show: () => repo('/r'),
       notify_hooks: () => hooks,
+      repositories_list: () => [],
       notify_hook_add: (args) => {
         const h: Hook = {
           id: 'hook-1',
@@ -94,6 +96,7 @@ describe('settings', () => {
     fakeBackend({
       repo_show: () => repo('/r'),
       notify_hooks: () => [{ id: 'hook-2', profile: null, format: 'generic', events: ['failure'], host: 'https://example.invalid' }],
+      repositories_list: () => [],
       notify_hook_test: () =>
         reject({ code: 'notify_failed', message: 'webhook hook-2 was not delivered after 3 attempts: could not connect', hint: 'Check the URL.' }),
     });

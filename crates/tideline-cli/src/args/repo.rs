@@ -22,6 +22,9 @@ pub enum RepoCommand {
     Test { name: String },
     /// Forget a repository on this computer (its record and keychain entries); its files stay.
     Remove { name: String },
+    /// Copy what FROM holds and TO lacks (backups, WAL, summaries); resumable, never deletes.
+    /// `local` names the default repository directory.
+    Sync { from: String, to: String },
     /// An encrypted repository's key: export a recovery kit, or import one.
     #[command(subcommand)]
     Key(RepoKeyCommand),

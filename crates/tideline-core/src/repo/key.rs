@@ -48,15 +48,33 @@ impl Identity {
         })
     }
 
-    pub fn decrypt(&self, ciphertext: &[u8]) -> Result<Vec<u8>> {
-        age::decrypt(&self.0, ciphertext).map_err(|e| {
-            Error::new(
-                ErrorCode::ChecksumMismatch,
-                format!("an encrypted file does not open with the repository's key: {e}"),
-                "The file is damaged or was encrypted for another repository.",
-            )
-        })
+    /// A reader of what `ciphertext` holds, decrypted as it is read.
+    pub fn decrypting(&self, ciphertext: Box<dyn std::io::Read + Send>) -> Result<Box<dyn std::io::Read + Send>> {
+        let decryptor = age::Decryptor::new_buffered(std::io::BufReader::new(ciphertext)).map_err(not_ours)?;
+        let reader = decryptor.decrypt(std::iter::once(&self.0 as &dyn age::Identity)).map_err(not_ours)?;
+        Ok(Box::new(reader))
     }
+
+    pub fn decrypt(&self, ciphertext: &[u8]) -> Result<Vec<u8>> {
+        age::decrypt(&self.0, ciphertext).map_err(not_ours)
+    }
+}
+
+fn not_ours(e: age::DecryptError) -> Error {
+    Error::new(
+        ErrorCode::ChecksumMismatch,
+        format!("an encrypted file does not open with the repository's key: {e}"),
+        "The file is damaged or was encrypted for another repository.",
+    )
+}
+
+/// A writer that encrypts to `recipient` into `out`; `finish` it to write the last chunk.
+pub fn encrypting<W: std::io::Write>(recipient: &str, out: W) -> Result<age::stream::StreamWriter<W>> {
+    let recipient = age::x25519::Recipient::from_str(recipient)
+        .map_err(|e| Error::internal(format!("the repository's recipient '{recipient}' is not an age key: {e}")))?;
+    let encryptor = age::Encryptor::with_recipients(std::iter::once(&recipient as &dyn age::Recipient))
+        .map_err(|e| Error::internal(format!("encrypting: {e}")))?;
+    encryptor.wrap_output(out).map_err(|e| Error::io("encrypting", e))
 }
 
 /// Files are encrypted to a recipient: no secret is needed to write.

@@ -19,6 +19,7 @@ pub mod named;
 pub mod options;
 pub mod probe;
 pub mod store;
+pub mod sync;
 pub mod watch;
 
 use crate::error::{Error, ErrorCode, Result};

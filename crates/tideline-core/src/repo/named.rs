@@ -13,6 +13,7 @@ use crate::repo::store::{put_once, Store};
 use crate::secret::Secret;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
+use ts_rs::TS;
 
 pub const MARKER: &str = "tideline-repository.json";
 
@@ -34,6 +35,64 @@ pub enum NewPlace {
 pub struct KitFile {
     pub path: PathBuf,
     pub passphrase: Secret,
+}
+
+/// What the app's form and the CLI's flags describe; secrets travel beside it, never in it.
+#[derive(Debug, Clone, Deserialize, TS)]
+#[ts(export)]
+pub struct RepositoryRequest {
+    pub name: String,
+    pub place: RequestedPlace,
+    /// Encrypt a new repository (the default for buckets).
+    pub encrypt: bool,
+    /// Where a new encrypted repository's kit is written, or the kit of an existing one.
+    pub recovery_kit: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, TS)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[ts(export)]
+pub enum RequestedPlace {
+    Dir { path: String },
+    S3 { url: String, endpoint: Option<String>, region: String, path_style: bool, access_key_id: String },
+}
+
+impl RepositoryRequest {
+    /// With the bucket's secret access key and the kit's passphrase, when they are needed.
+    pub fn resolve(self, secret_access_key: Option<Secret>, passphrase: Option<Secret>) -> Result<NewRepository> {
+        let place = match self.place {
+            RequestedPlace::Dir { path } => NewPlace::Dir(PathBuf::from(path)),
+            RequestedPlace::S3 { url, endpoint, region, path_style, access_key_id } => {
+                let (bucket, prefix) = S3Location::parse_url(&url)?;
+                let endpoint = endpoint.map(|e| e.trim().to_string()).filter(|e| !e.is_empty());
+                let secret = secret_access_key.filter(|s| !s.is_empty()).ok_or_else(|| {
+                    Error::invalid_input(
+                        "a bucket repository needs its secret access key",
+                        "Give the secret that goes with the access key id.",
+                    )
+                })?;
+                if access_key_id.trim().is_empty() {
+                    return Err(Error::invalid_input(
+                        "a bucket repository needs an access key id",
+                        "Create a key in the provider's console and give its id.",
+                    ));
+                }
+                let location = S3Location { bucket, prefix, endpoint, region, path_style };
+                NewPlace::S3 { location, access_key_id: access_key_id.trim().to_string(), secret }
+            }
+        };
+        let kit = match (self.recovery_kit.filter(|k| !k.trim().is_empty()), passphrase) {
+            (Some(path), Some(passphrase)) => Some(KitFile { path: PathBuf::from(path), passphrase }),
+            (Some(_), None) => {
+                return Err(Error::invalid_input(
+                    "the recovery kit needs its passphrase",
+                    "Choose a passphrase (at least 8 characters) and keep it apart from the kit.",
+                ))
+            }
+            (None, _) => None,
+        };
+        Ok(NewRepository { name: self.name, place, kit, encrypt: self.encrypt })
+    }
 }
 
 /// The marker every Tideline repository holds at its root.

@@ -2,7 +2,7 @@
 //! temporary name, fsynced, renamed (or hard-linked, where nothing may be replaced), the
 //! directory fsynced.
 
-use super::{Store, Stored};
+use super::{ObjectWriter, Store, Stored};
 use crate::error::{Error, Result};
 use bytes::Bytes;
 use std::io::Write;
@@ -129,6 +129,50 @@ impl Store for DirStore {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
             Err(e) => Err(Error::io(format!("removing {}", path.display()), e)),
         }
+    }
+
+    fn open_read(&self, key: &str, _: &tokio::runtime::Handle) -> Result<Option<Box<dyn std::io::Read + Send>>> {
+        let path = self.path(key)?;
+        match std::fs::File::open(&path) {
+            Ok(file) => Ok(Some(Box::new(std::io::BufReader::with_capacity(1 << 20, file)))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::io(format!("reading {}", path.display()), e)),
+        }
+    }
+
+    fn open_write(&self, key: &str, _: &tokio::runtime::Handle) -> Result<Box<dyn ObjectWriter>> {
+        let path = self.path(key)?;
+        let parent = path.parent().unwrap_or(&self.root).to_path_buf();
+        std::fs::create_dir_all(&parent).map_err(|e| Error::io(format!("creating {}", parent.display()), e))?;
+        let tmp = tempfile::Builder::new()
+            .prefix(".tmp-")
+            .tempfile_in(&parent)
+            .map_err(|e| Error::io(format!("writing in {}", parent.display()), e))?;
+        Ok(Box::new(DirWriter { tmp, path }))
+    }
+}
+
+/// A file written under a temporary name (removed if dropped), fsynced and renamed on finish.
+struct DirWriter {
+    tmp: tempfile::NamedTempFile,
+    path: PathBuf,
+}
+
+impl std::io::Write for DirWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.tmp.write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.tmp.flush()
+    }
+}
+
+impl ObjectWriter for DirWriter {
+    fn finish(self: Box<Self>) -> Result<()> {
+        let DirWriter { tmp, path } = *self;
+        tmp.as_file().sync_all().map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
+        tmp.persist(&path).map_err(|e| Error::io(format!("storing {}", path.display()), e.error))?;
+        sync_parent(&path)
     }
 }
 

@@ -42,6 +42,32 @@ pub trait Store: Send + Sync {
     async fn list(&self, prefix: &str) -> Result<Vec<Stored>>;
     /// Removing what is not there is not an error.
     async fn delete(&self, key: &str) -> Result<()>;
+
+    /// A reader of the object, None when it is not there. Blocking: call it, and read, on a
+    /// blocking thread (`spawn_blocking`); `rt` runs the store's requests. Large files stream.
+    fn open_read(&self, key: &str, rt: &tokio::runtime::Handle) -> Result<Option<Box<dyn std::io::Read + Send>>>;
+
+    /// A writer whose `finish` stores the object whole (replacing what is there); dropped
+    /// unfinished, nothing is stored and nothing is left behind. Blocking, like `open_read`.
+    fn open_write(&self, key: &str, rt: &tokio::runtime::Handle) -> Result<Box<dyn ObjectWriter>>;
+}
+
+/// An object being written; see `Store::open_write`.
+pub trait ObjectWriter: std::io::Write + Send {
+    fn finish(self: Box<Self>) -> Result<()>;
+}
+
+/// An I/O error that carries the coded error behind it, and gets it back out: a store's
+/// writer fails through `std::io::Write`, and the caller still reports the store's code.
+pub fn io_error(e: Error) -> std::io::Error {
+    std::io::Error::other(e)
+}
+
+pub fn from_io(e: std::io::Error, doing: &str) -> Error {
+    match e.get_ref().and_then(|inner| inner.downcast_ref::<Error>()) {
+        Some(inner) => inner.clone(),
+        None => Error::io(doing, e),
+    }
 }
 
 /// Writes an object that must never be overwritten (a WAL file, a summary, a manifest): the

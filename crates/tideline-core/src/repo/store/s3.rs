@@ -3,7 +3,7 @@
 //! 5xx, 408, 429 and timeouts (object_store's retry policy); what still fails is mapped to a
 //! coded error whose hint names the likely cause.
 
-use super::{Store, Stored};
+use super::{ObjectWriter, Store, Stored};
 use crate::error::{Error, ErrorCode, Result};
 use crate::secret::Secret;
 use bytes::Bytes;
@@ -201,6 +201,109 @@ impl Store for S3Store {
         match self.inner.delete(&self.object(key)).await {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
             Err(e) => Err(self.failed("removing", e)),
+        }
+    }
+
+    fn open_read(&self, key: &str, rt: &tokio::runtime::Handle) -> Result<Option<Box<dyn std::io::Read + Send>>> {
+        let got = match rt.block_on(self.inner.get(&self.object(key))) {
+            Ok(got) => got,
+            Err(object_store::Error::NotFound { .. }) => return Ok(None),
+            Err(e) => return Err(self.failed("reading", e)),
+        };
+        let location = self.location.clone();
+        let stream = got.into_stream().map_err(move |e| super::io_error(store_error(&location, "reading", &e)));
+        let reader = tokio_util::io::StreamReader::new(stream);
+        Ok(Some(Box::new(std::io::BufReader::with_capacity(
+            1 << 20,
+            tokio_util::io::SyncIoBridge::new_with_handle(reader, rt.clone()),
+        ))))
+    }
+
+    fn open_write(&self, key: &str, rt: &tokio::runtime::Handle) -> Result<Box<dyn ObjectWriter>> {
+        Ok(Box::new(S3Writer {
+            inner: self.inner.clone(),
+            path: self.object(key),
+            location: self.location.clone(),
+            rt: rt.clone(),
+            buffer: Vec::new(),
+            upload: None,
+        }))
+    }
+}
+
+/// Parts of a multipart upload: S3 takes 5 MiB to 5 GiB, and at most 10,000 of them; 16 MiB
+/// parts reach 160 GB.
+const PART_BYTES: usize = 16 << 20;
+
+/// An object being uploaded: one PUT when it fits in a part, else a multipart upload whose
+/// parts go as they fill. Dropped unfinished, the upload is aborted: no parts are left behind.
+struct S3Writer {
+    inner: Arc<AmazonS3>,
+    path: ObjectPath,
+    location: S3Location,
+    rt: tokio::runtime::Handle,
+    buffer: Vec<u8>,
+    upload: Option<Box<dyn object_store::MultipartUpload>>,
+}
+
+impl S3Writer {
+    fn failed(&self, doing: &str, e: object_store::Error) -> std::io::Error {
+        super::io_error(store_error(&self.location, doing, &e))
+    }
+
+    fn send_part(&mut self, part: Vec<u8>) -> std::io::Result<()> {
+        if self.upload.is_none() {
+            let started = self.rt.block_on(self.inner.put_multipart(&self.path));
+            self.upload = Some(started.map_err(|e| self.failed("starting a multipart upload to", e))?);
+        }
+        let upload = self.upload.as_mut().expect("started above");
+        let sent = self.rt.block_on(upload.put_part(PutPayload::from(part)));
+        sent.map_err(|e| self.failed("uploading a part to", e))
+    }
+}
+
+impl std::io::Write for S3Writer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.buffer.extend_from_slice(buf);
+        while self.buffer.len() >= PART_BYTES {
+            let rest = self.buffer.split_off(PART_BYTES);
+            let part = std::mem::replace(&mut self.buffer, rest);
+            self.send_part(part)?;
+        }
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl ObjectWriter for S3Writer {
+    fn finish(mut self: Box<Self>) -> Result<()> {
+        let last = std::mem::take(&mut self.buffer);
+        let Some(mut upload) = self.upload.take() else {
+            let put = self.rt.block_on(self.inner.put(&self.path, PutPayload::from(last)));
+            return put.map(|_| ()).map_err(|e| store_error(&self.location, "writing", &e));
+        };
+        let done = async {
+            if !last.is_empty() {
+                upload.put_part(PutPayload::from(last)).await?;
+            }
+            upload.complete().await
+        };
+        match self.rt.block_on(done) {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let _ = self.rt.block_on(upload.abort());
+                Err(store_error(&self.location, "completing the upload of", &e))
+            }
+        }
+    }
+}
+
+impl Drop for S3Writer {
+    fn drop(&mut self) {
+        if let Some(mut upload) = self.upload.take() {
+            let _ = self.rt.block_on(upload.abort());
         }
     }
 }

@@ -1,0 +1,233 @@
+//! `repo sync FROM TO`: the second copy (3-2-1). Copies every backup file, WAL file and
+//! summary FROM holds and TO lacks, and never deletes. Resumable: files in a repository never
+//! change once written, so what TO holds is skipped — except a `.partial` segment, which grows
+//! and is copied again. Order: data files, then WAL summaries, then each backup's
+//! manifest.json, so at TO a backup is complete only once its files are there.
+//!
+//! An encrypted TO gets each file encrypted to its recipient (age, streamed), and the profile
+//! and database names in logical backups' keys replaced by digests keyed with its identity:
+//! the names themselves are kept encrypted under `names/`. An encrypted FROM is decrypted with
+//! the identity in this computer's keychain. `local` names the default repository directory.
+
+use crate::catalog::repositories::RepositoryRecord;
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+use crate::job::Job;
+use crate::repo::key::Identity;
+use crate::repo::named::MARKER;
+use crate::repo::store::dir::DirStore;
+use crate::repo::store::s3::Patience;
+use crate::repo::store::{from_io, Store, Stored};
+use serde::Serialize;
+use std::collections::{BTreeMap, HashSet};
+use std::io::Write;
+use ts_rs::TS;
+
+/// The default repository directory, as FROM or TO.
+pub const LOCAL: &str = "local";
+const NAMES: &str = "names/";
+
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct SyncReport {
+    pub from: String,
+    pub to: String,
+    #[ts(type = "number")]
+    pub copied: u64,
+    /// Already at TO.
+    #[ts(type = "number")]
+    pub skipped: u64,
+    #[ts(type = "number")]
+    pub bytes_copied: u64,
+}
+
+/// One side of a sync: its store, and its key when encrypted.
+struct End {
+    label: String,
+    store: Box<dyn Store>,
+    recipient: Option<String>,
+    identity: Option<Identity>,
+}
+
+impl End {
+    /// The key that hides names, for an encrypted repository (derived from its identity).
+    fn names_key(&self) -> Option<[u8; 32]> {
+        let identity = self.identity.as_ref()?;
+        Some(blake3::derive_key("tideline repository names v1", identity.to_secret().expose().as_bytes()))
+    }
+}
+
+impl Engine {
+    pub async fn sync_repositories(&self, from: &str, to: &str, job: &Job) -> Result<SyncReport> {
+        if from == to {
+            return Err(Error::invalid_input(
+                "FROM and TO are the same repository",
+                "Name two repositories: `tideline repo list` shows them.",
+            ));
+        }
+        let (from, to) = (self.sync_end(from)?, self.sync_end(to)?);
+        let rt = tokio::runtime::Handle::current();
+        // Files stream through blocking readers and writers (age, std::io::copy); this thread
+        // becomes a blocking one meanwhile, and `rt` runs the stores' requests.
+        tokio::task::block_in_place(|| copy_missing(&from, &to, &rt, job))
+    }
+
+    fn sync_end(&self, name: &str) -> Result<End> {
+        if name == LOCAL {
+            let root = self.repository()?.root().to_path_buf();
+            return Ok(End {
+                label: LOCAL.into(),
+                store: Box::new(DirStore::at(root)),
+                recipient: None,
+                identity: None,
+            });
+        }
+        let record: RepositoryRecord = self.named_repository(name)?;
+        let store = self.open_store(&record, Patience::Job)?;
+        // Writing needs only the recipient — but hiding names needs the identity, so both do.
+        let identity = match &record.recipient {
+            Some(_) => Some(self.repository_identity(&record)?),
+            None => None,
+        };
+        Ok(End { label: record.name.clone(), store, recipient: record.recipient.clone(), identity })
+    }
+}
+
+/// What is worth copying: backups and WAL, not probes, markers, locks or staging.
+fn copied_key(key: &str) -> bool {
+    key != MARKER && !key.starts_with(NAMES) && !key.split('/').any(|c| c.starts_with('.'))
+}
+
+/// Data first, then summaries, then manifests (see the module comment).
+fn rank(key: &str) -> u8 {
+    if key.ends_with("/manifest.json") {
+        2
+    } else if key.starts_with("clusters/") && key.contains("/wal/") && key.ends_with(".json") {
+        1
+    } else {
+        0
+    }
+}
+
+fn copy_missing(from: &End, to: &End, rt: &tokio::runtime::Handle, job: &Job) -> Result<SyncReport> {
+    job.phase("listing");
+    let plain_names = read_names(from, rt)?;
+    let source: Vec<Stored> = rt.block_on(from.store.list(""))?.into_iter().filter(|s| copied_key(&s.key)).collect();
+    let have: HashSet<String> = rt.block_on(to.store.list(""))?.into_iter().map(|s| s.key).collect();
+    let mut plan: Vec<(String, String, u64)> = Vec::new();
+    let mut new_names = BTreeMap::new();
+    let mut skipped = 0;
+    for s in &source {
+        let plain = reveal(&s.key, &plain_names);
+        let dest = hide(&plain, to, &mut new_names);
+        if have.contains(&dest) && !plain.ends_with(".partial.zst") {
+            skipped += 1;
+        } else {
+            plan.push((s.key.clone(), dest, s.size));
+        }
+    }
+    plan.sort_by_key(|(key, _, _)| rank(key));
+    write_names(to, &new_names, &have, rt)?;
+    let total: u64 = plan.iter().map(|(_, _, size)| size).sum();
+    let mut done = 0;
+    for (key, dest, size) in &plan {
+        job.check_cancelled()?;
+        job.progress("copying", Some(key.clone()), done, Some(total));
+        copy_one(from, to, key, dest, rt)?;
+        done += size;
+    }
+    job.progress("copying", None, total, Some(total));
+    tracing::info!(from = %from.label, to = %to.label, copied = plan.len(), skipped, bytes = total, "repository sync finished");
+    Ok(SyncReport {
+        from: from.label.clone(),
+        to: to.label.clone(),
+        copied: plan.len() as u64,
+        skipped,
+        bytes_copied: total,
+    })
+}
+
+/// Streams one file: decrypted if FROM is encrypted, encrypted if TO is.
+fn copy_one(from: &End, to: &End, key: &str, dest: &str, rt: &tokio::runtime::Handle) -> Result<()> {
+    let doing = format!("copying {key}");
+    let Some(raw) = from.store.open_read(key, rt)? else {
+        // Removed at FROM since the listing (retention): nothing to copy.
+        return Ok(());
+    };
+    let mut reader: Box<dyn std::io::Read + Send> = match &from.identity {
+        Some(identity) => identity.decrypting(raw)?,
+        None => raw,
+    };
+    let writer = to.store.open_write(dest, rt)?;
+    match &to.recipient {
+        Some(recipient) => {
+            let mut sealed = crate::repo::key::encrypting(recipient, writer)?;
+            std::io::copy(&mut reader, &mut sealed).map_err(|e| from_io(e, &doing))?;
+            let writer = sealed.finish().map_err(|e| from_io(e, &doing))?;
+            writer.finish()
+        }
+        None => {
+            let mut writer = writer;
+            std::io::copy(&mut reader, &mut writer).map_err(|e| from_io(e, &doing))?;
+            writer.flush().map_err(|e| from_io(e, &doing))?;
+            writer.finish()
+        }
+    }
+}
+
+/// The digest → name table of an encrypted FROM.
+fn read_names(from: &End, rt: &tokio::runtime::Handle) -> Result<BTreeMap<String, String>> {
+    let Some(identity) = &from.identity else { return Ok(BTreeMap::new()) };
+    let mut names = BTreeMap::new();
+    for s in rt.block_on(from.store.list(NAMES))? {
+        if let Some(bytes) = rt.block_on(from.store.get(&s.key))? {
+            let plain = identity.decrypt(&bytes)?;
+            names.insert(s.key[NAMES.len()..].to_string(), String::from_utf8_lossy(&plain).to_string());
+        }
+    }
+    Ok(names)
+}
+
+fn write_names(
+    to: &End,
+    names: &BTreeMap<String, String>,
+    have: &HashSet<String>,
+    rt: &tokio::runtime::Handle,
+) -> Result<()> {
+    let Some(recipient) = &to.recipient else { return Ok(()) };
+    for (digest, name) in names {
+        let key = format!("{NAMES}{digest}");
+        if !have.contains(&key) {
+            let sealed = crate::repo::key::encrypt_to(recipient, name.as_bytes())?;
+            rt.block_on(to.store.put(&key, sealed.into()))?;
+        }
+    }
+    Ok(())
+}
+
+/// The profile and database components of a logical backup's key: what hiding replaces.
+fn named_components(key: &str) -> Option<(&str, &str, &str)> {
+    let rest = key.strip_prefix("logical/")?;
+    let mut parts = rest.splitn(3, '/');
+    Some((parts.next()?, parts.next()?, parts.next().unwrap_or("")))
+}
+
+fn reveal(key: &str, names: &BTreeMap<String, String>) -> String {
+    match named_components(key) {
+        Some((p, d, rest)) if !names.is_empty() => {
+            let name = |c: &str| names.get(c).cloned().unwrap_or_else(|| c.to_string());
+            format!("logical/{}/{}/{rest}", name(p), name(d))
+        }
+        _ => key.to_string(),
+    }
+}
+
+fn hide(key: &str, to: &End, new_names: &mut BTreeMap<String, String>) -> String {
+    let (Some(names_key), Some((p, d, rest))) = (to.names_key(), named_components(key)) else { return key.to_string() };
+    let mut digest = |c: &str| {
+        let hidden = format!("n{}", &blake3::keyed_hash(&names_key, c.as_bytes()).to_hex()[..32]);
+        new_names.insert(hidden.clone(), c.to_string());
+        hidden
+    };
+    format!("logical/{}/{}/{rest}", digest(p), digest(d))
+}

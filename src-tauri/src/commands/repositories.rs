@@ -1,0 +1,73 @@
+//! Settings → Repositories: named repositories (a folder or a bucket), their test and keys
+//! (`tideline repo add | list | test | remove | key …`).
+
+use super::progress::{tracked, ChannelSink};
+use std::sync::Arc;
+use tauri::ipc::Channel;
+use tauri::State;
+use tideline_core::catalog::repositories::RepositoryRecord;
+use tideline_core::job::{Job, JobProgress};
+use tideline_core::repo::named::{KitFile, RepositoryRequest};
+use tideline_core::repo::probe::RepositoryTest;
+use tideline_core::repo::sync::SyncReport;
+use tideline_core::{Engine, Error, Secret};
+
+#[tauri::command]
+pub async fn repositories_list(engine: State<'_, Engine>) -> Result<Vec<RepositoryRecord>, Error> {
+    engine.repositories()
+}
+
+/// The secret access key and the kit's passphrase go to the keychain and the kit, never to the
+/// catalog or a log.
+#[tauri::command]
+pub async fn repository_add(
+    engine: State<'_, Engine>,
+    request: RepositoryRequest,
+    secret_access_key: Option<Secret>,
+    passphrase: Option<Secret>,
+) -> Result<RepositoryRecord, Error> {
+    engine.add_repository(request.resolve(secret_access_key, passphrase)?).await
+}
+
+#[tauri::command]
+pub async fn repository_test(engine: State<'_, Engine>, name: String) -> Result<RepositoryTest, Error> {
+    engine.test_repository(&name).await
+}
+
+#[tauri::command]
+pub async fn repository_remove(engine: State<'_, Engine>, name: String) -> Result<RepositoryRecord, Error> {
+    engine.remove_repository(&name)
+}
+
+#[tauri::command]
+pub async fn repository_key_export(
+    engine: State<'_, Engine>,
+    name: String,
+    path: String,
+    passphrase: Secret,
+) -> Result<(), Error> {
+    engine.export_repository_key(&name, &KitFile { path: path.into(), passphrase })
+}
+
+#[tauri::command]
+pub async fn repository_key_import(
+    engine: State<'_, Engine>,
+    name: String,
+    path: String,
+    passphrase: Secret,
+) -> Result<(), Error> {
+    engine.import_repository_key(&name, &KitFile { path: path.into(), passphrase })
+}
+
+/// `tideline repo sync FROM TO`, with its progress (bytes copied of the total).
+#[tauri::command]
+pub async fn repository_sync(
+    engine: State<'_, Engine>,
+    from: String,
+    to: String,
+    job_id: String,
+    on_progress: Channel<JobProgress>,
+) -> Result<SyncReport, Error> {
+    let job = Job::new(job_id, Arc::new(ChannelSink(on_progress)));
+    tracked(&engine, &job, engine.sync_repositories(&from, &to, &job)).await
+}
