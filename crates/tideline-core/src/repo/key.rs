@@ -52,11 +52,28 @@ impl Identity {
     pub fn decrypting(&self, ciphertext: Box<dyn std::io::Read + Send>) -> Result<Box<dyn std::io::Read + Send>> {
         let decryptor = age::Decryptor::new_buffered(std::io::BufReader::new(ciphertext)).map_err(not_ours)?;
         let reader = decryptor.decrypt(std::iter::once(&self.0 as &dyn age::Identity)).map_err(not_ours)?;
-        Ok(Box::new(reader))
+        Ok(Box::new(Authenticated(reader)))
     }
 
     pub fn decrypt(&self, ciphertext: &[u8]) -> Result<Vec<u8>> {
         age::decrypt(&self.0, ciphertext).map_err(not_ours)
+    }
+}
+
+/// age checks every 64 KiB chunk as it is read; a chunk that fails (a flipped byte) is a
+/// damaged file, said with its code, not an I/O error.
+struct Authenticated<R>(R);
+
+impl<R: std::io::Read> std::io::Read for Authenticated<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.0.read(buf).map_err(|e| match e.kind() {
+            std::io::ErrorKind::InvalidData => crate::repo::store::io_error(Error::new(
+                ErrorCode::ChecksumMismatch,
+                format!("an encrypted file fails its authentication: {e}"),
+                "The copy in the repository is damaged (or was altered). Nothing was written from it; use another copy of the backup.",
+            )),
+            _ => e,
+        })
     }
 }
 
