@@ -45,6 +45,7 @@ mod wal_summaries;
 mod window;
 mod window_backups;
 mod window_comfort;
+mod window_repositories;
 mod window_schedule;
 mod window_timeline;
 mod window_tray;
