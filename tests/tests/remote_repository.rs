@@ -421,3 +421,71 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+/// 3-2-1 without thinking about it: a profile with a second repository gets each backup copied
+/// there once complete (a base backup with its WAL), the copy recorded; with the store down the
+/// backup still completes here, its copy marked incomplete with the reason, and a later sync
+/// fills it in.
+#[test]
+fn each_backup_of_a_profile_goes_to_its_second_repository() {
+    use crate::support::{load_sample, majors, password, TestCluster};
+    let mut garage = Garage::start();
+    let bucket = garage.bucket("tideline-second");
+    let home = Home::new();
+    let pw = password();
+    let pg = TestCluster::start(majors()[0], Some(&pw));
+    load_sample(&pg, "shop");
+    home.cli(&["profile", "add", "p", "--url", &pg.url("shop"), "--password-stdin"], Some(&pw)).ok();
+    let kits = tempfile::tempdir().unwrap();
+    let kit = kits.path().join("kit.age");
+    add(
+        &home,
+        "off",
+        (&garage, 0, &bucket),
+        &bucket.secret,
+        &["--recovery-kit", kit.to_str().unwrap()],
+        Some("second passphrase"),
+    )
+    .ok();
+    let edited = home.cli(&["profile", "edit", "p", "--second-repo", "off"], None).ok().clone();
+    assert_eq!(edited["second_repository"], "off");
+
+    let dump = home.cli(&["backup", "p"], None).ok().clone();
+    assert_eq!(dump["copies"][0]["repository"], "off", "{dump}");
+    assert_eq!(dump["copies"][0]["complete"], true, "{dump}");
+    let base = home.cli(&["basebackup", "p"], None).ok().clone();
+    assert_eq!(base["copies"][0]["complete"], true, "{base}");
+    let keys = bucket_keys(&garage, &bucket);
+    let base_id = base["id"].as_str().unwrap();
+    assert!(keys.iter().any(|k| k.contains(base_id) && k.ends_with("manifest.json")), "{keys:?}");
+    assert!(keys.iter().filter(|k| k.starts_with("team/pg/logical/")).count() >= 2, "{keys:?}");
+
+    for i in 0..3 {
+        garage.stop_node(i);
+    }
+    let env = [("TIDELINE_S3_RETRY_SECS", "3")];
+    let offline = home.cli_env(&["backup", "p"], None, &env).ok().clone();
+    assert_eq!(offline["status"], "complete");
+    assert_eq!(offline["copies"][0]["complete"], false, "{offline}");
+    assert!(offline["copies"][0]["detail"].as_str().unwrap().starts_with("repository_unreachable"), "{offline}");
+    let id = offline["id"].as_str().unwrap();
+    assert_eq!(home.cli(&["backups", "show", id], None).ok()["copies"][0]["complete"], false);
+
+    for i in 0..3 {
+        garage.start_node(i);
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let filled = loop {
+        let out = home.cli(&["repo", "sync", "local", "off"], None);
+        if out.output.status.success() {
+            break out.json.clone();
+        }
+        assert!(std::time::Instant::now() < deadline, "the store did not come back: {}", out.json);
+        std::thread::sleep(std::time::Duration::from_secs(1));
+    };
+    assert!(filled["copied"].as_u64().unwrap() >= 2, "{filled}");
+
+    home.cli(&["profile", "edit", "p", "--no-second-repo"], None).ok();
+    let alone = home.cli(&["backup", "p"], None).ok().clone();
+    assert_eq!(alone["copies"], serde_json::json!([]), "{alone}");
+}

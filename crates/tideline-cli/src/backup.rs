@@ -29,7 +29,7 @@ pub async fn basebackup(engine: &Engine, a: BasebackupArgs, json: bool) -> Resul
         record.path,
         tool_line(&record.path)
     );
-    Ok(Reply::of(&record, text))
+    Ok(with_copies(engine, &record, text))
 }
 
 pub async fn backup(engine: &Engine, a: BackupArgs, json: bool) -> Result<Reply> {
@@ -68,7 +68,7 @@ pub async fn backup(engine: &Engine, a: BackupArgs, json: bool) -> Result<Reply>
         record.path,
         tool_line(&record.path)
     );
-    Ok(Reply::of(&record, text))
+    Ok(with_copies(engine, &record, text))
 }
 
 pub async fn dumpall(engine: &Engine, a: DumpallArgs, json: bool) -> Result<Reply> {
@@ -92,7 +92,7 @@ pub async fn dumpall(engine: &Engine, a: DumpallArgs, json: bool) -> Result<Repl
         record.path,
         tool_line(&record.path)
     );
-    Ok(Reply::of(&record, text))
+    Ok(with_copies(engine, &record, text))
 }
 
 /// Which binary wrote the backup and why, as its manifest records it.
@@ -135,6 +135,7 @@ pub fn backups(engine: &Engine, cmd: BackupsCommand) -> Result<Reply> {
             value["path"] = json!(record.path);
             value["verify_status"] = json!(record.verify_status);
             value["verified_at"] = json!(record.verified_at);
+            value["copies"] = json!(engine.backup_copies(&id)?);
             let text = serde_json::to_string_pretty(&value).unwrap_or_default();
             Ok(Reply::new(value, text))
         }
@@ -143,4 +144,21 @@ pub fn backups(engine: &Engine, cmd: BackupsCommand) -> Result<Reply> {
             Ok(Reply::new(json!({ "id": id, "log": log }), log))
         }
     }
+}
+
+/// The backup's record, with where it was copied (a profile's second repository).
+fn with_copies(engine: &Engine, record: &tideline_core::catalog::backups::BackupRecord, mut text: String) -> Reply {
+    let copies = engine.backup_copies(&record.id).unwrap_or_default();
+    for c in &copies {
+        match &c.detail {
+            None => text.push_str(&format!("\ncopied to {}", c.repository)),
+            Some(why) => text.push_str(&format!(
+                "\nNOT copied to {} ({why}); `tideline repo sync local {}` copies it later",
+                c.repository, c.repository
+            )),
+        }
+    }
+    let mut value = serde_json::to_value(record).unwrap_or_default();
+    value["copies"] = json!(copies);
+    Reply::new(value, text)
 }

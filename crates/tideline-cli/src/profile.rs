@@ -170,8 +170,21 @@ fn edit(engine: &Engine, args: EditArgs) -> Result<Reply> {
         PasswordChange::Keep
     };
     let profile = engine.update_profile(&args.name, &draft, &change)?;
-    let text = format!("updated profile {} ({})", profile.name, draft.target());
-    Ok(Reply::of(&profile, text))
+    let mut text = format!("updated profile {} ({})", profile.name, draft.target());
+    let second = match (&args.second_repo, args.no_second_repo) {
+        (Some(name), _) => Some(engine.set_second_repository(&profile.name, Some(name))?),
+        (None, true) => Some(engine.set_second_repository(&profile.name, None)?),
+        (None, false) => None,
+    };
+    let mut value = serde_json::to_value(&profile).map_err(|e| Error::internal(e.to_string()))?;
+    if let Some(second) = second {
+        text.push_str(&match &second {
+            Some(r) => format!("; each backup is copied to {} ({})", r.name, r.location()),
+            None => "; backups are no longer copied to a second repository".into(),
+        });
+        value["second_repository"] = serde_json::json!(second.map(|r| r.name));
+    }
+    Ok(Reply::new(value, text))
 }
 
 fn import(engine: &Engine, args: ImportArgs) -> Result<Reply> {

@@ -78,6 +78,12 @@ pub struct EditArgs {
     /// Remove the stored password.
     #[arg(long)]
     pub clear_password: bool,
+    /// Copy each backup of this profile to this named repository once it is complete.
+    #[arg(long, conflicts_with = "no_second_repo")]
+    pub second_repo: Option<String>,
+    /// Stop copying this profile's backups to a second repository.
+    #[arg(long)]
+    pub no_second_repo: bool,
 }
 
 #[derive(Args, Debug)]

@@ -229,6 +229,19 @@ const MIGRATIONS: &[&str] = &[
         name TEXT NOT NULL UNIQUE,
         record TEXT NOT NULL
     );",
+    // 15: a profile's second repository, and where each backup has been copied
+    "CREATE TABLE profile_copies (
+        profile_id TEXT PRIMARY KEY,
+        repository_id TEXT NOT NULL
+    );
+    CREATE TABLE backup_copies (
+        backup_id TEXT NOT NULL,
+        repository_id TEXT NOT NULL,
+        complete INTEGER NOT NULL,
+        at TEXT NOT NULL,
+        detail TEXT,
+        PRIMARY KEY (backup_id, repository_id)
+    );",
 ];
 
 /// SQL for the id of the profile named by parameter `?N` (NULL when there is none).

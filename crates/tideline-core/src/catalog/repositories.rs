@@ -46,7 +46,69 @@ fn decode(json: String) -> Result<RepositoryRecord> {
     serde_json::from_str(&json).map_err(|e| Error::internal(format!("a repository record is unreadable: {e}")))
 }
 
+/// Where one backup has been copied, and whether the copy is whole.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct BackupCopy {
+    pub repository: String,
+    pub complete: bool,
+    pub at: String,
+    /// Why the copy is not complete, in the store's words.
+    pub detail: Option<String>,
+}
+
 impl Catalog {
+    pub fn set_second_repository(&self, profile_id: &str, repository_id: Option<&str>) -> Result<()> {
+        match repository_id {
+            Some(id) => self.conn.execute(
+                "INSERT INTO profile_copies (profile_id, repository_id) VALUES (?1, ?2)
+                 ON CONFLICT(profile_id) DO UPDATE SET repository_id = excluded.repository_id",
+                [profile_id, id],
+            )?,
+            None => self.conn.execute("DELETE FROM profile_copies WHERE profile_id = ?1", [profile_id])?,
+        };
+        Ok(())
+    }
+
+    pub fn second_repository(&self, profile_id: &str) -> Result<Option<RepositoryRecord>> {
+        let json: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT r.record FROM profile_copies c JOIN repositories r ON r.id = c.repository_id WHERE c.profile_id = ?1",
+                [profile_id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        json.map(decode).transpose()
+    }
+
+    pub fn record_copy(
+        &self,
+        backup_id: &str,
+        repository_id: &str,
+        complete: bool,
+        at: &str,
+        detail: Option<&str>,
+    ) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO backup_copies (backup_id, repository_id, complete, at, detail) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT(backup_id, repository_id) DO UPDATE SET complete = excluded.complete, at = excluded.at, detail = excluded.detail",
+            rusqlite::params![backup_id, repository_id, complete, at, detail],
+        )?;
+        Ok(())
+    }
+
+    pub fn backup_copies(&self, backup_id: &str) -> Result<Vec<BackupCopy>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT r.name, c.complete, c.at, c.detail FROM backup_copies c JOIN repositories r ON r.id = c.repository_id
+             WHERE c.backup_id = ?1 ORDER BY r.name",
+        )?;
+        let rows = stmt.query_map([backup_id], |r| {
+            Ok(BackupCopy { repository: r.get(0)?, complete: r.get(1)?, at: r.get(2)?, detail: r.get(3)? })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
     pub fn save_repository(&self, record: &RepositoryRecord) -> Result<()> {
         let json = serde_json::to_string(record).map_err(|e| Error::internal(e.to_string()))?;
         self.conn.execute(
@@ -70,6 +132,7 @@ impl Catalog {
     }
 
     pub fn remove_repository(&self, id: &str) -> Result<()> {
+        self.conn.execute("DELETE FROM profile_copies WHERE repository_id = ?1", [id])?;
         self.conn.execute("DELETE FROM repositories WHERE id = ?1", [id])?;
         Ok(())
     }

@@ -136,7 +136,15 @@ fn finished_data_file(dir: &std::path::Path, line: &str) -> Option<std::path::Pa
 }
 
 impl Engine {
+    /// The backup, then its copy to the profile's second repository when it has one
+    /// (`repo::second_copy`).
     pub async fn backup(&self, profile_name: &str, opts: &DumpOptions, job: &Job) -> Result<BackupRecord> {
+        let record = self.dump_database(profile_name, opts, job).await?;
+        self.copy_to_second(&record, job).await;
+        Ok(record)
+    }
+
+    async fn dump_database(&self, profile_name: &str, opts: &DumpOptions, job: &Job) -> Result<BackupRecord> {
         job.phase("connecting");
         check_options(opts)?;
         let (source, plan) = self.open_dump_source(profile_name, opts).await?;

@@ -39,7 +39,15 @@ impl DumpallMode {
 }
 
 impl Engine {
+    /// The backup, then its copy to the profile's second repository when it has one
+    /// (`repo::second_copy`).
     pub async fn dumpall(&self, profile_name: &str, mode: DumpallMode, job: &Job) -> Result<BackupRecord> {
+        let record = self.dump_cluster(profile_name, mode, job).await?;
+        self.copy_to_second(&record, job).await;
+        Ok(record)
+    }
+
+    async fn dump_cluster(&self, profile_name: &str, mode: DumpallMode, job: &Job) -> Result<BackupRecord> {
         job.phase("connecting");
         let profile = self.profile(profile_name)?;
         let password = self.password(&profile)?;

@@ -181,7 +181,15 @@ impl Engine {
         ))
     }
 
+    /// The backup, then its copy to the profile's second repository when it has one
+    /// (`repo::second_copy`).
     pub async fn basebackup(&self, profile_name: &str, opts: &BaseBackupOptions, job: &Job) -> Result<BackupRecord> {
+        let record = self.take_base_backup(profile_name, opts, job).await?;
+        self.copy_to_second(&record, job).await;
+        Ok(record)
+    }
+
+    async fn take_base_backup(&self, profile_name: &str, opts: &BaseBackupOptions, job: &Job) -> Result<BackupRecord> {
         job.phase("connecting");
         let profile = self.profile(profile_name)?;
         let password = self.password(&profile)?;

@@ -18,6 +18,7 @@ pub mod manifest;
 pub mod named;
 pub mod options;
 pub mod probe;
+pub mod second_copy;
 pub mod store;
 pub mod sync;
 pub mod watch;

@@ -69,7 +69,21 @@ impl Engine {
         let rt = tokio::runtime::Handle::current();
         // Files stream through blocking readers and writers (age, std::io::copy); this thread
         // becomes a blocking one meanwhile, and `rt` runs the stores' requests.
-        tokio::task::block_in_place(|| copy_missing(&from, &to, &rt, job))
+        tokio::task::block_in_place(|| copy_missing(&from, &to, &[], &rt, job))
+    }
+
+    /// Copies the files under `prefixes` (repository paths, e.g. one backup's directory) that
+    /// TO lacks: what a profile's second repository gets after each backup.
+    pub(crate) async fn sync_prefixes(
+        &self,
+        from: &str,
+        to: &str,
+        prefixes: &[String],
+        job: &Job,
+    ) -> Result<SyncReport> {
+        let (from, to) = (self.sync_end(from)?, self.sync_end(to)?);
+        let rt = tokio::runtime::Handle::current();
+        tokio::task::block_in_place(|| copy_missing(&from, &to, prefixes, &rt, job))
     }
 
     fn sync_end(&self, name: &str) -> Result<End> {
@@ -109,16 +123,32 @@ fn rank(key: &str) -> u8 {
     }
 }
 
-fn copy_missing(from: &End, to: &End, rt: &tokio::runtime::Handle, job: &Job) -> Result<SyncReport> {
+/// Copies what TO lacks of FROM, or of the files under `only` when it names prefixes.
+fn copy_missing(from: &End, to: &End, only: &[String], rt: &tokio::runtime::Handle, job: &Job) -> Result<SyncReport> {
     job.phase("listing");
     let plain_names = read_names(from, rt)?;
+    let wanted = |plain: &str| only.is_empty() || only.iter().any(|p| plain.starts_with(p.as_str()));
     let source: Vec<Stored> = rt.block_on(from.store.list(""))?.into_iter().filter(|s| copied_key(&s.key)).collect();
-    let have: HashSet<String> = rt.block_on(to.store.list(""))?.into_iter().map(|s| s.key).collect();
+    let mut have = HashSet::new();
+    let mut scratch = BTreeMap::new();
+    let listed: Vec<String> = match only {
+        [] => vec![String::new()],
+        prefixes => prefixes.iter().map(|p| hide(p, to, &mut scratch)).collect(),
+    };
+    for prefix in listed {
+        have.extend(rt.block_on(to.store.list(&prefix))?.into_iter().map(|s| s.key));
+    }
+    if !only.is_empty() {
+        have.extend(rt.block_on(to.store.list(NAMES))?.into_iter().map(|s| s.key));
+    }
     let mut plan: Vec<(String, String, u64)> = Vec::new();
     let mut new_names = BTreeMap::new();
     let mut skipped = 0;
     for s in &source {
         let plain = reveal(&s.key, &plain_names);
+        if !wanted(&plain) {
+            continue;
+        }
         let dest = hide(&plain, to, &mut new_names);
         if have.contains(&dest) && !plain.ends_with(".partial.zst") {
             skipped += 1;

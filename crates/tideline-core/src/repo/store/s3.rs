@@ -74,9 +74,7 @@ impl S3Store {
         // reqwest is built without a default TLS provider (one provider for the whole process).
         let _ = rustls::crypto::ring::default_provider().install_default();
         let retry = match patience {
-            Patience::Job => {
-                RetryConfig { max_retries: 10, retry_timeout: Duration::from_secs(180), ..Default::default() }
-            }
+            Patience::Job => RetryConfig { max_retries: 10, retry_timeout: job_retry_timeout(), ..Default::default() },
             Patience::Probe => {
                 RetryConfig { max_retries: 1, retry_timeout: Duration::from_secs(10), ..Default::default() }
             }
@@ -306,6 +304,17 @@ impl Drop for S3Writer {
             let _ = self.rt.block_on(upload.abort());
         }
     }
+}
+
+/// How long a job keeps retrying a store that fails: three minutes ride out a restart. Builds
+/// for the test suite (feature `frozen-clock`) take `TIDELINE_S3_RETRY_SECS`, so a test of a
+/// store that is down does not wait out the minutes.
+fn job_retry_timeout() -> Duration {
+    #[cfg(feature = "frozen-clock")]
+    if let Some(secs) = std::env::var("TIDELINE_S3_RETRY_SECS").ok().and_then(|s| s.parse().ok()) {
+        return Duration::from_secs(secs);
+    }
+    Duration::from_secs(180)
 }
 
 /// The error and every cause under it, on one line: S3's own code (NoSuchBucket…) is deep.
