@@ -42,17 +42,6 @@ fn add(
     home.cli(&args, Some(&stdin))
 }
 
-/// Every key in the bucket, read with boto3 (another S3 client than Tideline's).
-fn bucket_keys(garage: &Garage, bucket: &Bucket) -> Vec<String> {
-    let out = Command::new("python3")
-        .args(["-c", "import boto3,sys\ns3=boto3.client('s3',endpoint_url=sys.argv[1],region_name='garage',aws_access_key_id=sys.argv[2],aws_secret_access_key=sys.argv[3])\nfor o in s3.list_objects_v2(Bucket=sys.argv[4]).get('Contents',[]): print(o['Key'])"])
-        .args([&garage.endpoint(0), &bucket.key_id, &bucket.secret, &bucket.name])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).lines().map(str::to_string).collect()
-}
-
 fn states(test: &serde_json::Value) -> Vec<(String, String)> {
     test["checks"]
         .as_array()
@@ -85,7 +74,7 @@ fn a_bucket_repository_is_added_tested_and_refused_with_coded_errors() {
     .clone();
     assert!(added["recipient"].as_str().unwrap().starts_with("age1"), "{added}");
     assert_eq!(std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&kit).unwrap().permissions()) & 0o777, 0o600);
-    assert_eq!(bucket_keys(&garage, &bucket), vec!["team/pg/tideline-repository.json"]);
+    assert_eq!(garage.keys(&bucket), vec!["team/pg/tideline-repository.json"]);
     // The secret is in the keychain, never in the home.
     assert!(home.files_containing(&bucket.secret).is_empty());
     add(&home, "offsite", (&garage, 0, &bucket), &bucket.secret, &["--no-encryption"], None).err("repository_exists");
@@ -101,7 +90,7 @@ fn a_bucket_repository_is_added_tested_and_refused_with_coded_errors() {
     }
     assert_eq!(test["usable"], true);
     assert_eq!(home.cli(&["repo", "show", "offsite"], None).ok()["honours_conditional_create"], false);
-    assert_eq!(bucket_keys(&garage, &bucket), vec!["team/pg/tideline-repository.json"], "probe objects left behind");
+    assert_eq!(garage.keys(&bucket), vec!["team/pg/tideline-repository.json"], "probe objects left behind");
 
     // Wrong secret, missing bucket, nothing listening: each its own code, nothing recorded.
     add(&home, "bad-key", (&garage, 0, &bucket), "not-the-secret", &["--no-encryption"], None)
@@ -136,7 +125,7 @@ fn a_bucket_repository_is_added_tested_and_refused_with_coded_errors() {
     // Forgetting it on this computer leaves the bucket as it was.
     home.cli(&["repo", "remove", "offsite"], None).ok();
     home.cli(&["repo", "show", "offsite"], None).err("repository_missing");
-    assert_eq!(bucket_keys(&garage, &bucket), vec!["team/pg/tideline-repository.json"]);
+    assert_eq!(garage.keys(&bucket), vec!["team/pg/tideline-repository.json"]);
 }
 
 #[test]
@@ -276,22 +265,6 @@ fn the_recovery_kit_opens_files_with_the_plain_age_tool() {
     assert_eq!(opened.decrypt(&std::fs::read(&by_age).unwrap()).unwrap(), std::fs::read(&identity_file).unwrap());
 }
 
-/// Every object in the bucket, with its bytes (boto3).
-fn bucket_objects(garage: &Garage, bucket: &Bucket) -> Vec<(String, Vec<u8>)> {
-    let dir = tempfile::tempdir().unwrap();
-    let out = Command::new("python3")
-        .args(["-c", "import boto3,sys,os\ns3=boto3.client('s3',endpoint_url=sys.argv[1],region_name='garage',aws_access_key_id=sys.argv[2],aws_secret_access_key=sys.argv[3])\nfor i,o in enumerate(s3.list_objects_v2(Bucket=sys.argv[4]).get('Contents',[])):\n  p=os.path.join(sys.argv[5],str(i)); s3.download_file(sys.argv[4],o['Key'],p); print(o['Key'])"])
-        .args([&garage.endpoint(0), &bucket.key_id, &bucket.secret, &bucket.name, dir.path().to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .enumerate()
-        .map(|(i, key)| (key.to_string(), std::fs::read(dir.path().join(i.to_string())).unwrap()))
-        .collect()
-}
-
 /// The 3-2-1 copy and "another machine can restore": backups (a dump and a base backup with
 /// its WAL) are synced into an encrypted bucket — nothing readable in it, not even the
 /// database's name — again with nothing to copy, and a second installation with the recovery
@@ -329,7 +302,7 @@ fn a_synced_encrypted_copy_restores_on_a_second_installation() {
         );
 
         // Nothing readable in the bucket: no row, no database name, in any key or any byte.
-        let objects = bucket_objects(&garage, &bucket);
+        let objects = garage.objects(&bucket);
         for (key, bytes) in &objects {
             assert!(!key.contains("secret") && !key.contains("floor"), "{key} names the database");
             for needle in ["CANARY-7f3a", "secret floor", "shop"] {
@@ -354,16 +327,6 @@ fn a_synced_encrypted_copy_restores_on_a_second_installation() {
     }
 }
 
-/// Rewrites one object of the bucket with a byte flipped (boto3).
-fn flip_a_byte(garage: &Garage, bucket: &Bucket, key: &str, at: usize) {
-    let out = Command::new("python3")
-        .args(["-c", "import boto3,sys\ns3=boto3.client('s3',endpoint_url=sys.argv[1],region_name='garage',aws_access_key_id=sys.argv[2],aws_secret_access_key=sys.argv[3])\nb=bytearray(s3.get_object(Bucket=sys.argv[4],Key=sys.argv[5])['Body'].read()); i=int(sys.argv[6]); b[i]^=1\ns3.put_object(Bucket=sys.argv[4],Key=sys.argv[5],Body=bytes(b))"])
-        .args([&garage.endpoint(0), &bucket.key_id, &bucket.secret, &bucket.name, key, &at.to_string()])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-}
-
 /// A file larger than a part goes up in parts and comes back whole; a byte flipped in the
 /// bucket is refused on the way back (age authenticates every chunk) and nothing is written.
 #[test]
@@ -383,31 +346,20 @@ fn large_files_travel_in_parts_and_a_flipped_byte_is_refused() {
     let kit_arg = ["--recovery-kit", kit.to_str().unwrap()];
     add(&first, "off", (&garage, 0, &bucket), &bucket.secret, &kit_arg, Some("big passphrase")).ok();
     assert_eq!(first.cli(&["repo", "sync", "local", "off"], None).ok()["copied"], 1);
-    assert_eq!(pending_uploads(&garage, &bucket), 0, "multipart parts left behind");
+    assert_eq!(garage.pending_uploads(&bucket), 0, "multipart parts left behind");
 
     add(&second, "off", (&garage, 2, &bucket), &bucket.secret, &kit_arg, Some("big passphrase")).ok();
     second.cli(&["repo", "sync", "off", "local"], None).ok();
     assert!(std::fs::read(local(&second).join(key)).unwrap() == big, "the file came back different");
 
-    let stored: Vec<String> = bucket_keys(&garage, &bucket).into_iter().filter(|k| k.ends_with("3001.dat")).collect();
+    let stored: Vec<String> = garage.keys(&bucket).into_iter().filter(|k| k.ends_with("3001.dat")).collect();
     assert_eq!(stored.len(), 1, "{stored:?}");
-    flip_a_byte(&garage, &bucket, &stored[0], 20 << 20);
+    garage.flip_byte(&bucket, &stored[0], 20 << 20);
     add(&third, "off", (&garage, 1, &bucket), &bucket.secret, &kit_arg, Some("big passphrase")).ok();
     third.cli(&["repo", "sync", "off", "local"], None).err("checksum_mismatch");
     let dir = local(&third).join("logical");
     let leftovers: Vec<_> = walk(&dir).into_iter().filter(|p| p.is_file()).collect();
     assert!(leftovers.is_empty(), "a refused file left {leftovers:?}");
-}
-
-/// Multipart uploads begun and neither completed nor aborted (boto3).
-fn pending_uploads(garage: &Garage, bucket: &Bucket) -> usize {
-    let out = Command::new("python3")
-        .args(["-c", "import boto3,sys\ns3=boto3.client('s3',endpoint_url=sys.argv[1],region_name='garage',aws_access_key_id=sys.argv[2],aws_secret_access_key=sys.argv[3])\nprint(len(s3.list_multipart_uploads(Bucket=sys.argv[4]).get('Uploads',[])))"])
-        .args([&garage.endpoint(0), &bucket.key_id, &bucket.secret, &bucket.name])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
 }
 
 fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
@@ -455,7 +407,7 @@ fn each_backup_of_a_profile_goes_to_its_second_repository() {
     assert_eq!(dump["copies"][0]["complete"], true, "{dump}");
     let base = home.cli(&["basebackup", "p"], None).ok().clone();
     assert_eq!(base["copies"][0]["complete"], true, "{base}");
-    let keys = bucket_keys(&garage, &bucket);
+    let keys = garage.keys(&bucket);
     let base_id = base["id"].as_str().unwrap();
     assert!(keys.iter().any(|k| k.contains(base_id) && k.ends_with("manifest.json")), "{keys:?}");
     assert!(keys.iter().filter(|k| k.starts_with("team/pg/logical/")).count() >= 2, "{keys:?}");

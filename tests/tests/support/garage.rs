@@ -163,6 +163,54 @@ impl Garage {
             .join("\n--\n")
     }
 
+    /// Runs a boto3 snippet against `bucket` (another S3 client than Tideline's): `s3` is the
+    /// client, `b` the bucket's name, `args` the extra arguments; returns what it printed.
+    fn boto3(&self, bucket: &Bucket, snippet: &str, args: &[&str]) -> String {
+        let script = format!(
+            "import boto3,sys,os\ns3=boto3.client('s3',endpoint_url=sys.argv[1],region_name='garage',aws_access_key_id=sys.argv[2],aws_secret_access_key=sys.argv[3])\nb=sys.argv[4]\nargs=sys.argv[5:]\n{snippet}"
+        );
+        let out = Command::new("python3")
+            .args(["-c", &script, &self.endpoint(0), &bucket.key_id, &bucket.secret, &bucket.name])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).to_string()
+    }
+
+    /// Every key in the bucket.
+    pub fn keys(&self, bucket: &Bucket) -> Vec<String> {
+        let listed =
+            self.boto3(bucket, "for o in s3.list_objects_v2(Bucket=b).get('Contents',[]): print(o['Key'])", &[]);
+        listed.lines().map(str::to_string).collect()
+    }
+
+    /// Every object in the bucket, with its bytes.
+    pub fn objects(&self, bucket: &Bucket) -> Vec<(String, Vec<u8>)> {
+        let dir = tempfile::tempdir().unwrap();
+        let snippet = "for i,o in enumerate(s3.list_objects_v2(Bucket=b).get('Contents',[])):\n  s3.download_file(b,o['Key'],os.path.join(args[0],str(i))); print(o['Key'])";
+        let listed = self.boto3(bucket, snippet, &[dir.path().to_str().unwrap()]);
+        listed
+            .lines()
+            .enumerate()
+            .map(|(i, key)| (key.to_string(), std::fs::read(dir.path().join(i.to_string())).unwrap()))
+            .collect()
+    }
+
+    /// Rewrites one object with the byte at `at` flipped.
+    pub fn flip_byte(&self, bucket: &Bucket, key: &str, at: usize) {
+        let snippet = "d=bytearray(s3.get_object(Bucket=b,Key=args[0])['Body'].read()); d[int(args[1])]^=1\ns3.put_object(Bucket=b,Key=args[0],Body=bytes(d))";
+        self.boto3(bucket, snippet, &[key, &at.to_string()]);
+    }
+
+    /// Multipart uploads begun and neither completed nor aborted.
+    pub fn pending_uploads(&self, bucket: &Bucket) -> usize {
+        self.boto3(bucket, "print(len(s3.list_multipart_uploads(Bucket=b).get('Uploads',[])))", &[])
+            .trim()
+            .parse()
+            .unwrap()
+    }
+
     pub fn path(&self) -> &Path {
         self.dir.path()
     }
