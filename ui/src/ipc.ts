@@ -11,6 +11,7 @@ import type { RepositoryRecord } from './bindings/RepositoryRecord';
 import type { RepositoryRequest } from './bindings/RepositoryRequest';
 import type { RepositoryTest } from './bindings/RepositoryTest';
 import type { SyncReport } from './bindings/SyncReport';
+import type { BackupCopy } from './bindings/BackupCopy';
 import type { Command } from './bindings/Commands';
 import type { CalendarView } from './bindings/CalendarView';
 import type { ProfileHealth } from './bindings/ProfileHealth';
@@ -285,6 +286,12 @@ export const repositoryKeyExport = (name: string, path: string, passphrase: stri
 /** Copies what `from` holds and `to` lacks ('local': the default folder); never deletes. */
 export const repositorySync = (from: string, to: string, jobId: string, onProgress: Channel<JobProgress>): Promise<SyncReport> =>
   call('repository_sync', { from, to, jobId, onProgress });
+export const profileSecondRepository = (profile: string): Promise<RepositoryRecord | null> =>
+  call('profile_second_repository', { profile });
+/** Each backup of `profile` copied to `repository` once complete; null stops it. */
+export const profileSecondRepositorySet = (profile: string, repository: string | null): Promise<RepositoryRecord | null> =>
+  call('profile_second_repository_set', { profile, repository });
+export const backupCopies = (id: string): Promise<BackupCopy[]> => call('backup_copies', { id });
 export const repositoryKeyImport = (name: string, path: string, passphrase: string): Promise<void> =>
   call('repository_key_import', { name, path, passphrase });
 export const repoSet = (dir: string): Promise<RepositoryAccess> => call('repo_set', { dir });

@@ -94,6 +94,9 @@ app_commands! {
     repositories::repository_key_export,
     repositories::repository_key_import,
     repositories::repository_sync,
+    repositories::profile_second_repository,
+    repositories::profile_second_repository_set,
+    repositories::backup_copies,
     window::screen_drawn,
 }
 

@@ -5,7 +5,7 @@ use super::progress::{tracked, ChannelSink};
 use std::sync::Arc;
 use tauri::ipc::Channel;
 use tauri::State;
-use tideline_core::catalog::repositories::RepositoryRecord;
+use tideline_core::catalog::repositories::{BackupCopy, RepositoryRecord};
 use tideline_core::job::{Job, JobProgress};
 use tideline_core::repo::named::{KitFile, RepositoryRequest};
 use tideline_core::repo::probe::RepositoryTest;
@@ -70,4 +70,28 @@ pub async fn repository_sync(
 ) -> Result<SyncReport, Error> {
     let job = Job::new(job_id, Arc::new(ChannelSink(on_progress)));
     tracked(&engine, &job, engine.sync_repositories(&from, &to, &job)).await
+}
+
+/// The repository each backup of `profile` is copied to (`profile edit --second-repo`).
+#[tauri::command]
+pub async fn profile_second_repository(
+    engine: State<'_, Engine>,
+    profile: String,
+) -> Result<Option<RepositoryRecord>, Error> {
+    engine.second_repository(&profile)
+}
+
+#[tauri::command]
+pub async fn profile_second_repository_set(
+    engine: State<'_, Engine>,
+    profile: String,
+    repository: Option<String>,
+) -> Result<Option<RepositoryRecord>, Error> {
+    engine.set_second_repository(&profile, repository.as_deref())
+}
+
+/// Where a backup has been copied, and whether each copy is whole.
+#[tauri::command]
+pub async fn backup_copies(engine: State<'_, Engine>, id: String) -> Result<Vec<BackupCopy>, Error> {
+    engine.backup_copies(&id)
 }

@@ -66,6 +66,9 @@ export const COMMANDS = [
   'repository_key_export',
   'repository_key_import',
   'repository_sync',
+  'profile_second_repository',
+  'profile_second_repository_set',
+  'backup_copies',
   'screen_drawn',
 ] as const;
 

@@ -17,9 +17,13 @@ async function openProfile(name: string) {
   await fireEvent.click(item);
 }
 
+/** The Rust side for this screen: each profile's second-copy choice reads the repositories. */
+const profilesBackend = (handlers: Parameters<typeof fakeBackend>[0]) =>
+  fakeBackend({ repositories_list: () => [], profile_second_repository: () => null, ...handlers });
+
 describe('profile list', () => {
   it('shows each profile with user@host:port/db and a key only when a password is stored', async () => {
-    fakeBackend({
+    profilesBackend({
       profiles_list: () => [
         profile({ name: 'prod', has_password: true }),
         profile({ name: 'local', host: '/var/run/postgresql', port: 5433, database: 'postgres', user: 'me' }),
@@ -36,14 +40,14 @@ describe('profile list', () => {
   });
 
   it('shows an empty state when there are no profiles', async () => {
-    fakeBackend({ profiles_list: () => [] });
+    profilesBackend({ profiles_list: () => [] });
     render(ProfilesScreen);
     expect((await screen.findByTestId('profiles-empty')).textContent).toContain('No profiles yet');
     expect(screen.queryAllByTestId('profile-item')).toHaveLength(0);
   });
 
   it('shows the error when the list cannot be read', async () => {
-    fakeBackend({
+    profilesBackend({
       profiles_list: () => reject({ code: 'catalog', message: 'The catalog is unreadable.', hint: 'Check the data folder.' }),
     });
     render(ProfilesScreen);
@@ -70,7 +74,7 @@ describe('adding a profile', () => {
 
   it('fills the fields from a URI through profile_parse, then saves the draft and password', async () => {
     const list = [profile({ name: 'prod' })];
-    const backend = fakeBackend({
+    const backend = profilesBackend({
       profiles_list: () => list,
       profile_parse: () => parsed,
       profile_add: (args) => {
@@ -116,7 +120,7 @@ describe('adding a profile', () => {
   });
 
   it('sends a null password and null optional fields when they are left empty', async () => {
-    const backend = fakeBackend({
+    const backend = profilesBackend({
       profiles_list: () => [],
       profile_add: (args) => profile({ ...(args.draft as ProfileDraft) }),
     });
@@ -147,7 +151,7 @@ describe('adding a profile', () => {
   });
 
   it('shows the parse error and leaves the fields alone', async () => {
-    fakeBackend({
+    profilesBackend({
       profiles_list: () => [],
       profile_parse: () =>
         reject({ code: 'invalid_uri', message: 'This is not a connection URI.', hint: 'Start with postgres://' }),
@@ -164,7 +168,7 @@ describe('adding a profile', () => {
   });
 
   it('shows a save error from the engine and keeps the form open', async () => {
-    fakeBackend({
+    profilesBackend({
       profiles_list: () => [],
       profile_add: () =>
         reject({ code: 'profile_exists', message: 'A profile named prod already exists.', hint: 'Pick another name.' }),
@@ -180,7 +184,7 @@ describe('adding a profile', () => {
   });
 
   it('rejects a port that is not a number without calling the engine', async () => {
-    const backend = fakeBackend({ profiles_list: () => [] });
+    const backend = profilesBackend({ profiles_list: () => [] });
     render(ProfilesScreen);
     await fireEvent.click(screen.getByTestId('profiles-add'));
     await type('form-name', 'x');
@@ -194,7 +198,7 @@ describe('adding a profile', () => {
 
 describe('testing a connection', () => {
   it('shows the server facts', async () => {
-    const backend = fakeBackend({
+    const backend = profilesBackend({
       profiles_list: () => [profile({ name: 'prod' })],
       profile_test: () => facts({ is_superuser: true }),
     });
@@ -219,7 +223,7 @@ describe('testing a connection', () => {
   });
 
   it('renders an engine error with its code, message and hint', async () => {
-    fakeBackend({
+    profilesBackend({
       profiles_list: () => [profile({ name: 'prod', has_password: true })],
       profile_test: () =>
         reject({
@@ -248,7 +252,7 @@ describe('testing a connection', () => {
 
 describe('editing a profile', () => {
   it('keeps the password by default and updates under the old name', async () => {
-    const backend = fakeBackend({
+    const backend = profilesBackend({
       profiles_list: () => [profile({ name: 'prod', has_password: true })],
       profile_update: (args) => profile({ ...(args.draft as ProfileDraft), has_password: true }),
     });
@@ -270,7 +274,7 @@ describe('editing a profile', () => {
   });
 
   it('sends a new password or a clear', async () => {
-    const backend = fakeBackend({
+    const backend = profilesBackend({
       profiles_list: () => [profile({ name: 'prod', has_password: true })],
       profile_update: (args) => profile({ ...(args.draft as ProfileDraft) }),
     });
@@ -295,7 +299,7 @@ describe('editing a profile', () => {
 describe('removing a profile', () => {
   it('asks for confirmation in the page before calling profile_remove', async () => {
     let list = [profile({ name: 'prod' }), profile({ name: 'old' })];
-    const backend = fakeBackend({
+    const backend = profilesBackend({
       profiles_list: () => list,
       profile_remove: (args) => {
         list = list.filter((p) => p.name !== args.name);
@@ -327,7 +331,7 @@ describe('importing profiles', () => {
   it('sends the chosen sources and lists what was added and skipped', async () => {
     let list = [profile({ name: 'prod' })];
     const imported = profile({ name: 'pgpass-db1', host: 'db1', user: 'bob' });
-    const backend = fakeBackend({
+    const backend = profilesBackend({
       profiles_list: () => list,
       profile_import: () => {
         list = [...list, imported];
