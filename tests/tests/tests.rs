@@ -29,6 +29,7 @@ mod profiles_cli;
 mod recovery_window;
 mod relation_snapshots;
 mod remote_repository;
+mod remote_wal;
 mod repository_access;
 mod restore_lock_waits;
 mod restore_sandbox;

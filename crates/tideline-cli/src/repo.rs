@@ -28,21 +28,16 @@ pub async fn repo(engine: &Engine, cmd: RepoCommand, json: bool) -> Result<Reply
             Ok(Reply::of(&access, text))
         }
         RepoCommand::Add(args) => add(engine, args).await,
-        RepoCommand::Sync { from, to } => {
-            let (job, bar) = crate::progress::job(json);
-            let report = engine.sync_repositories(&from, &to, &job).await;
-            bar.finish_and_clear();
-            let report = report?;
+        RepoCommand::WalConfig { name, out, owner, with_identity } => {
+            engine.write_wal_config(&name, &out, owner.as_deref(), with_identity)?;
             let text = format!(
-                "{} → {}: copied {} file(s), {}; {} already there",
-                report.from,
-                report.to,
-                report.copied,
-                crate::output::human_bytes(report.bytes_copied),
-                report.skipped
+                "wrote {}: archive_command = 'tideline wal-push --repo-config {} %p'",
+                out.display(),
+                out.display()
             );
-            Ok(Reply::of(&report, text))
+            Ok(Reply::new(serde_json::json!({ "repository": name, "config": out }), text))
         }
+        RepoCommand::Sync { from, to } => sync(engine, &from, &to, json).await,
         RepoCommand::List => {
             let list = engine.repositories()?;
             let text = if list.is_empty() {
@@ -59,19 +54,7 @@ pub async fn repo(engine: &Engine, cmd: RepoCommand, json: bool) -> Result<Reply
         }
         RepoCommand::Test { name } => {
             let test = engine.test_repository(&name).await?;
-            let mut text = format!("{} ({})", test.repository, test.location);
-            for c in &test.checks {
-                let mark = match c.state {
-                    CheckState::Passed => "ok  ",
-                    CheckState::Warning => "warn",
-                    CheckState::Failed => "FAIL",
-                    CheckState::Skipped => "skip",
-                };
-                text.push_str(&format!("\n  {mark} {:<18} {}", c.check, c.detail));
-                if let Some(e) = &c.error {
-                    text.push_str(&format!("\n       {}: {}", e.code.name(), e.hint));
-                }
-            }
+            let text = test_text(&test);
             Ok(Reply::of(&test, text))
         }
         RepoCommand::Remove { name } => {
@@ -101,6 +84,40 @@ pub async fn repo(engine: &Engine, cmd: RepoCommand, json: bool) -> Result<Reply
             ))
         }
     }
+}
+
+/// One line a check: its mark, its name, what it found; a failure's code and hint below it.
+fn test_text(test: &tideline_core::repo::probe::RepositoryTest) -> String {
+    let mut text = format!("{} ({})", test.repository, test.location);
+    for c in &test.checks {
+        let mark = match c.state {
+            CheckState::Passed => "ok  ",
+            CheckState::Warning => "warn",
+            CheckState::Failed => "FAIL",
+            CheckState::Skipped => "skip",
+        };
+        text.push_str(&format!("\n  {mark} {:<18} {}", c.check, c.detail));
+        if let Some(e) = &c.error {
+            text.push_str(&format!("\n       {}: {}", e.code.name(), e.hint));
+        }
+    }
+    text
+}
+
+async fn sync(engine: &Engine, from: &str, to: &str, json: bool) -> Result<Reply> {
+    let (job, bar) = crate::progress::job(json);
+    let report = engine.sync_repositories(from, to, &job).await;
+    bar.finish_and_clear();
+    let report = report?;
+    let text = format!(
+        "{} → {}: copied {} file(s), {}; {} already there",
+        report.from,
+        report.to,
+        report.copied,
+        crate::output::human_bytes(report.bytes_copied),
+        report.skipped
+    );
+    Ok(Reply::of(&report, text))
 }
 
 async fn add(engine: &Engine, args: RepoAddArgs) -> Result<Reply> {

@@ -6,6 +6,7 @@ use crate::output::{line, print_error, Reply};
 use std::path::PathBuf;
 use tideline_core::wal::archive::{FetchOutcome, PushOutcome};
 use tideline_core::wal::push::{fetch_exit_code, wal_fetch, wal_push};
+use tideline_core::wal::remote::{remote_fetch, remote_push};
 use tideline_core::wal::setup::{WalMethod, WalSetupOptions};
 use tideline_core::{Engine, Error, Result};
 
@@ -16,7 +17,14 @@ fn pgdata(given: Option<PathBuf>) -> PathBuf {
 /// Exit 0 once the file is safely in the repository; 1 on any failure (PostgreSQL keeps the
 /// segment and retries).
 pub fn push(args: WalPushArgs, json: bool) -> i32 {
-    match wal_push(&args.repo, &args.path, &pgdata(args.pgdata)) {
+    let pushed = match (&args.repo_config, &args.repo) {
+        (Some(config), _) => remote_push(config, &args.path, &pgdata(args.pgdata)),
+        (None, Some(repo)) => wal_push(repo, &args.path, &pgdata(args.pgdata)),
+        (None, None) => {
+            Err(Error::invalid_input("wal-push needs --repo DIR or --repo-config FILE", "Say where the WAL goes."))
+        }
+    };
+    match pushed {
         Ok(outcome) => {
             if json {
                 let stored = outcome == PushOutcome::Stored;
@@ -32,7 +40,13 @@ pub fn push(args: WalPushArgs, json: bool) -> i32 {
 }
 
 pub fn fetch(args: WalFetchArgs, json: bool) -> i32 {
-    let result = wal_fetch(&args.repo, &args.name, &args.dest, &pgdata(args.pgdata));
+    let result = match (&args.repo_config, &args.repo) {
+        (Some(config), _) => remote_fetch(config, &args.name, &args.dest, &pgdata(args.pgdata)),
+        (None, Some(repo)) => wal_fetch(repo, &args.name, &args.dest, &pgdata(args.pgdata)),
+        (None, None) => {
+            Err(Error::invalid_input("wal-fetch needs --repo DIR or --repo-config FILE", "Say where the WAL is."))
+        }
+    };
     match &result {
         Ok(outcome) if json => {
             line(

@@ -25,6 +25,20 @@ pub enum RepoCommand {
     /// Copy what FROM holds and TO lacks (backups, WAL, summaries); resumable, never deletes.
     /// `local` names the default repository directory.
     Sync { from: String, to: String },
+    /// Write the config archive_command's `wal-push --repo-config FILE` reads: the bucket, its
+    /// access key and the recipient, readable by one OS user only.
+    WalConfig {
+        name: String,
+        #[arg(long)]
+        out: PathBuf,
+        /// The OS user who runs it (the server's); the current user by default.
+        #[arg(long)]
+        owner: Option<String>,
+        /// Include the identity, for restore_command of an encrypted repository (a recovery):
+        /// whoever reads the file can read every backup.
+        #[arg(long)]
+        with_identity: bool,
+    },
     /// An encrypted repository's key: export a recovery kit, or import one.
     #[command(subcommand)]
     Key(RepoKeyCommand),

@@ -68,8 +68,11 @@ pub struct MarkArgs {
 #[derive(Args, Debug)]
 pub struct WalPushArgs {
     /// The repository (the directory holding `clusters/`).
+    #[arg(long, required_unless_present = "repo_config", conflicts_with = "repo_config")]
+    pub repo: Option<PathBuf>,
+    /// A bucket repository's config for this OS user (`tideline repo wal-config`).
     #[arg(long)]
-    pub repo: PathBuf,
+    pub repo_config: Option<PathBuf>,
     /// The server's data directory; the current directory by default, where PostgreSQL runs
     /// archive_command.
     #[arg(long)]
@@ -80,8 +83,11 @@ pub struct WalPushArgs {
 
 #[derive(Args, Debug)]
 pub struct WalFetchArgs {
+    #[arg(long, required_unless_present = "repo_config", conflicts_with = "repo_config")]
+    pub repo: Option<PathBuf>,
+    /// A bucket repository's config (`tideline repo wal-config --with-identity` when encrypted).
     #[arg(long)]
-    pub repo: PathBuf,
+    pub repo_config: Option<PathBuf>,
     /// The recovering server's data directory; the current directory by default.
     #[arg(long)]
     pub pgdata: Option<PathBuf>,

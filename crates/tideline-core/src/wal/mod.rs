@@ -11,6 +11,7 @@ pub mod index;
 pub mod inspect;
 pub mod mark;
 pub mod push;
+pub mod remote;
 mod restart_command;
 mod resume;
 pub mod setup;

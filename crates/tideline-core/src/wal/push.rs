@@ -8,15 +8,24 @@ use super::file_names::{classify, WalFileKind};
 use crate::error::{Error, ErrorCode, Result};
 use std::path::Path;
 
-/// Archives the file at `path` (PostgreSQL's %p, relative to the data directory) for the
-/// cluster whose data directory is `pgdata`. A segment whose header names another cluster is
-/// refused: it would poison this cluster's archive.
-pub fn wal_push(repo: &Path, path: &Path, pgdata: &Path) -> Result<PushOutcome> {
+/// A file PostgreSQL hands archive_command, read and checked.
+pub struct Archivable {
+    pub name: String,
+    pub kind: WalFileKind,
+    pub sysid: u64,
+    pub content: Vec<u8>,
+}
+
+/// Reads the file at `path` (PostgreSQL's %p, relative to the data directory `pgdata`). A
+/// segment whose header names another cluster is refused: it would poison this cluster's
+/// archive; so is a truncated one.
+pub fn read_for_archive(path: &Path, pgdata: &Path) -> Result<Archivable> {
     let name = path
         .file_name()
         .and_then(|n| n.to_str())
-        .ok_or_else(|| Error::invalid_input(format!("{} names no file", path.display()), "Pass %p."))?;
-    let kind = classify(name)?;
+        .ok_or_else(|| Error::invalid_input(format!("{} names no file", path.display()), "Pass %p."))?
+        .to_string();
+    let kind = classify(&name)?;
     let sysid = data_dir_system_identifier(pgdata)?;
     let full = if path.is_absolute() { path.to_path_buf() } else { pgdata.join(path) };
     let content = std::fs::read(&full).map_err(|e| Error::io(format!("reading {}", full.display()), e))?;
@@ -40,12 +49,18 @@ pub fn wal_push(repo: &Path, path: &Path, pgdata: &Path) -> Result<PushOutcome> 
             ));
         }
     }
+    Ok(Archivable { name, kind, sysid, content })
+}
+
+/// Archives the file at `path` for the cluster whose data directory is `pgdata`.
+pub fn wal_push(repo: &Path, path: &Path, pgdata: &Path) -> Result<PushOutcome> {
+    let Archivable { name, kind, sysid, content } = read_for_archive(path, pgdata)?;
     let archive = WalArchive::open(repo, sysid);
-    let outcome = archive.push(name, &content)?;
-    if kind == WalFileKind::Segment && !archive.summary_path(name).exists() {
+    let outcome = archive.push(&name, &content)?;
+    if kind == WalFileKind::Segment && !archive.summary_path(&name).exists() {
         // The segment is safe already; a summary that fails is written later by `wal index`.
         let segment_bytes = segment_header(&content).map(|h| h.segment_bytes as u64).unwrap_or(16 << 20);
-        if let Err(e) = archive.write_summary(name, &content, segment_bytes, path.parent()) {
+        if let Err(e) = archive.write_summary(&name, &content, segment_bytes, path.parent()) {
             eprintln!("tideline wal-push: {name} archived, but not summarised: {}", e.message);
         }
     }

@@ -124,7 +124,7 @@ pub struct SegmentSummary {
 }
 
 impl SegmentSummary {
-    fn digest_of(&self) -> String {
+    pub(crate) fn digest_of(&self) -> String {
         let body = SegmentSummary { digest: None, ..self.clone() };
         blake3::hash(&serde_json::to_vec(&body).unwrap_or_default()).to_hex().to_string()
     }

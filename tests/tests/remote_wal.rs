@@ -1,0 +1,184 @@
+//! WAL into a bucket by archive_command (`wal-push --repo-config`), against a real Garage
+//! cluster and real servers of 15, 17 and 18: the config file readable by the server's OS user
+//! alone, every segment stored encrypted with its BLAKE3 and its summary, fetched back whole
+//! by restore_command's `wal-fetch`; with the store down the archiver fails and retries, and
+//! once it is back the archive has no gap; a different file under an archived name is refused.
+
+use crate::support::garage::{Bucket, Garage};
+use crate::support::{installed_tideline, majors, password, psql, Home, TestCluster};
+use std::os::unix::fs::PermissionsExt;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while !done() {
+        assert!(Instant::now() < deadline, "{what} did not happen in time");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
+
+/// Segment numbers (timeline 1) archived in the bucket.
+fn archived(garage: &Garage, bucket: &Bucket, sysid: &str) -> Vec<u64> {
+    let prefix = format!("team/pg/clusters/{sysid}/wal/");
+    let mut numbers: Vec<u64> = garage
+        .keys(bucket)
+        .iter()
+        .filter_map(|k| k.strip_prefix(&prefix)?.strip_suffix(".zst").map(str::to_string))
+        .filter(|n| n.len() == 24)
+        .map(|n| u64::from_str_radix(&n[8..16], 16).unwrap() * 256 + u64::from_str_radix(&n[16..], 16).unwrap())
+        .collect();
+    numbers.sort();
+    numbers
+}
+
+#[test]
+fn archive_command_pushes_wal_into_the_bucket_without_a_gap() {
+    let mut garage = Garage::start();
+    for major in majors().into_iter().filter(|m| [15, 17, 18].contains(m)) {
+        let bucket = garage.bucket(&format!("tideline-wal-{major}"));
+        let home = Home::new();
+        let kits = tempfile::tempdir().unwrap();
+        let kit = kits.path().join("kit.age");
+        let url = format!("s3://{}/team/pg", bucket.name);
+        let endpoint = garage.endpoint(0);
+        let args = [
+            "repo",
+            "add",
+            "off",
+            "--s3",
+            &url,
+            "--endpoint",
+            &endpoint,
+            "--region",
+            "garage",
+            "--path-style",
+            "--access-key-id",
+            &bucket.key_id,
+            "--recovery-kit",
+            kit.to_str().unwrap(),
+        ];
+        home.cli(&args, Some(&format!("{}\nwal passphrase\n", bucket.secret))).ok();
+        home.cli(&["repo", "test", "off"], None).ok();
+
+        // The config for the server's OS user, beside the binary it runs.
+        let (work, cli) = installed_tideline("tideline-remote-wal-");
+        let config = work.path().join("off.json");
+        let owner = tideline_core::cluster::cluster_owner().unwrap().map(|u| u.name);
+        let mut write = vec!["repo", "wal-config", "off", "--out", config.to_str().unwrap()];
+        if let Some(owner) = &owner {
+            write.extend(["--owner", owner.as_str()]);
+        }
+        home.cli(&write, None).ok();
+        assert_eq!(std::fs::metadata(&config).unwrap().permissions().mode() & 0o777, 0o600);
+        assert!(
+            !std::fs::read_to_string(&config).unwrap().contains("AGE-SECRET-KEY"),
+            "wal-push's config holds no identity"
+        );
+
+        let command = format!("'{}' wal-push --repo-config '{}' %p", cli.display(), config.display());
+        let pw = password();
+        let pg = TestCluster::start_with(
+            major,
+            Some(&pw),
+            vec![
+                ("archive_mode".into(), "on".into()),
+                ("archive_command".into(), format!("'{}'", command.replace('\'', "''"))),
+            ],
+        );
+        let sysid = psql(&pg, "postgres", "SELECT system_identifier FROM pg_control_system()").trim().to_string();
+        psql(&pg, "postgres", "CREATE TABLE t (note text)");
+        let mut last = String::new();
+        for i in 0..4 {
+            psql(&pg, "postgres", &format!("INSERT INTO t VALUES ('CANARY-wal-{i}')"));
+            last = psql(&pg, "postgres", "SELECT pg_walfile_name(pg_switch_wal())").trim().to_string();
+        }
+        let archived_up_to = |name: &str| {
+            psql(&pg, "postgres", "SELECT coalesce(last_archived_wal, '') FROM pg_stat_archiver").trim() >= name
+        };
+        wait_until("archiving into the bucket", || archived_up_to(&last));
+        let keys = garage.keys(&bucket);
+        let wal = format!("team/pg/clusters/{sysid}/wal/{last}");
+        for suffix in [".zst", ".b3", ".json"] {
+            assert!(keys.contains(&format!("{wal}{suffix}")), "{wal}{suffix} missing: {keys:?}");
+        }
+        for (key, bytes) in garage.objects(&bucket) {
+            assert!(!bytes.windows(10).any(|w| w == b"CANARY-wal"), "{key} holds a row in the clear");
+        }
+
+        // restore_command's side: the identity in a config of its own; the file comes back whole.
+        let recovery = work.path().join("recovery.json");
+        home.cli(&["repo", "wal-config", "off", "--out", recovery.to_str().unwrap(), "--with-identity"], None).ok();
+        let dest = work.path().join("fetched");
+        let fetch = Command::new(&cli)
+            .args(["wal-fetch", "--repo-config"])
+            .arg(&recovery)
+            .arg(&last)
+            .arg(&dest)
+            .arg("--pgdata")
+            .arg(pg.get().data_dir())
+            .output()
+            .unwrap();
+        assert!(fetch.status.success(), "{}", String::from_utf8_lossy(&fetch.stderr));
+        let recorded = garage.objects(&bucket).into_iter().find(|(k, _)| *k == format!("{wal}.b3")).unwrap().1;
+        assert_eq!(blake3::hash(&std::fs::read(&dest).unwrap()).to_hex().as_bytes(), &recorded[..]);
+        let missing = Command::new(&cli)
+            .args(["wal-fetch", "--repo-config"])
+            .arg(&recovery)
+            .args(["00000001000000FF000000FF"])
+            .arg(&dest)
+            .arg("--pgdata")
+            .arg(pg.get().data_dir())
+            .output()
+            .unwrap();
+        assert_eq!(missing.status.code(), Some(1), "a file not in the archive is exit 1");
+
+        // The store down: the archiver fails and keeps the segments; back up, no gap.
+        for i in 0..3 {
+            garage.stop_node(i);
+        }
+        let failed_before: u64 =
+            psql(&pg, "postgres", "SELECT failed_count FROM pg_stat_archiver").trim().parse().unwrap();
+        psql(&pg, "postgres", "INSERT INTO t VALUES ('while the store was down')");
+        let during = psql(&pg, "postgres", "SELECT pg_walfile_name(pg_switch_wal())").trim().to_string();
+        wait_until("the archiver failing", || {
+            psql(&pg, "postgres", "SELECT failed_count FROM pg_stat_archiver").trim().parse::<u64>().unwrap()
+                > failed_before
+        });
+        for i in 0..3 {
+            garage.start_node(i);
+        }
+        psql(&pg, "postgres", "INSERT INTO t VALUES ('after')");
+        let after = psql(&pg, "postgres", "SELECT pg_walfile_name(pg_switch_wal())").trim().to_string();
+        wait_until("archiving to catch up", || archived_up_to(&after));
+        let numbers = archived(&garage, &bucket, &sysid);
+        assert!(numbers.windows(2).all(|w| w[1] == w[0] + 1), "a gap in the archive: {numbers:?}");
+        assert!(archived_up_to(&during));
+
+        // A different file under an archived name is refused, the archived one kept.
+        let history = work.path().join("00000002.history");
+        std::fs::write(&history, "1\t0/3000000\tfirst\n").unwrap();
+        let push = |cfg: &std::path::Path| {
+            let mut c = Command::new(&cli);
+            c.args(["wal-push", "--json", "--repo-config"])
+                .arg(cfg)
+                .arg(&history)
+                .arg("--pgdata")
+                .arg(pg.get().data_dir());
+            c.output().unwrap()
+        };
+        assert!(push(&recovery).status.success());
+        assert!(push(&recovery).status.success(), "the same file again is archived already");
+        std::fs::write(&history, "1\t0/4000000\tsecond\n").unwrap();
+        let refused = push(&recovery);
+        assert_eq!(refused.status.code(), Some(1));
+        let said: serde_json::Value = serde_json::from_slice(&refused.stdout).unwrap();
+        assert_eq!(said["code"], "wal_conflict", "{said}");
+
+        // A config anybody else may read is refused: it holds a secret key.
+        std::fs::set_permissions(&recovery, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let loose = push(&recovery);
+        let said: serde_json::Value = serde_json::from_slice(&loose.stdout).unwrap();
+        assert_eq!(said["code"], "access_denied", "{said}");
+    }
+}
