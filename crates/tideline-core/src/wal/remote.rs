@@ -99,41 +99,74 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 
 /// archive_command: stores the file at `path` for the cluster of `pgdata` in the bucket.
 pub fn remote_push(config: &Path, path: &Path, pgdata: &Path) -> Result<PushOutcome> {
-    let config = RemoteConfig::read(config)?;
+    let config = std::sync::Arc::new(RemoteConfig::read(config)?);
     let file = read_for_archive(path, pgdata)?;
     let store = config.store()?;
     let key = wal_key(file.sysid, &file.name);
-    let digest = blake3::hash(&file.content).to_hex().to_string();
+    let (name, kind) = (file.name.clone(), file.kind);
+    let content = std::sync::Arc::new(file.content);
+    let digest = blake3::hash(&content).to_hex().to_string();
+    let (stored, side) = (format!("{key}.zst"), format!("{key}.b3"));
     runtime()?.block_on(async {
-        let stored = format!("{key}.zst");
-        let side = format!("{key}.b3");
-        if store.head(&stored).await?.is_some() {
-            return same_or_refused(&store, &side, &digest, &file.name).await;
+        // The look, the compression and encryption, and the summary overlap: archive_command
+        // must keep up with the server's WAL.
+        let sealing = blocking({
+            let (config, content) = (config.clone(), content.clone());
+            move || seal(&config, &content)
+        });
+        let summarising = blocking({
+            let (config, content, name, beside) =
+                (config.clone(), content.clone(), name.clone(), path.parent().map(Path::to_path_buf));
+            move || match kind {
+                WalFileKind::Segment => summary_bytes(&config, &name, &content, beside.as_deref()).map(Some),
+                _ => Ok(None),
+            }
+        });
+        let (there, body, summary) = tokio::join!(store.head(&stored), sealing, summarising);
+        if there?.is_some() {
+            return same_or_refused(&store, &side, &digest, &name).await;
         }
+        // The record of the content first: an object is never there without it.
         store.put(&side, digest.clone().into_bytes().into()).await?;
-        let mut body = zstd::bulk::compress(&file.content, 1).map_err(|e| Error::io("compressing", e))?;
-        if let Some(recipient) = &config.recipient {
-            body = encrypt_to(recipient, &body)?;
-        }
         if config.honours_conditional_create {
-            if !store.put_if_absent(&stored, body.into()).await? {
-                return same_or_refused(&store, &side, &digest, &file.name).await;
+            if !store.put_if_absent(&stored, body?.into()).await? {
+                return same_or_refused(&store, &side, &digest, &name).await;
             }
         } else {
-            store.put(&stored, body.into()).await?;
+            store.put(&stored, body?.into()).await?;
         }
-        // A second writer of this name between our look and our write shows here.
-        if store.get(&side).await?.as_deref() != Some(digest.as_bytes()) {
-            return Err(refused(&file.name, "another writer stored it at the same moment"));
-        }
-        if file.kind == WalFileKind::Segment {
-            // The segment is safe already; a summary that fails is written later by `wal index`.
-            if let Err(e) = put_summary(&store, &config, &key, &file.name, &file.content, path).await {
-                eprintln!("tideline wal-push: {} archived, but not summarised: {}", file.name, e.message);
+        // A second writer of this name between our look and our write shows in the read-back.
+        let summary_key = format!("{key}.json");
+        let put_summary = async {
+            match summary {
+                Ok(Some(json)) => store.put(&summary_key, json.into()).await,
+                Ok(None) => Ok(()),
+                Err(e) => Err(e),
             }
+        };
+        let (back, summarised) = tokio::join!(store.get(&side), put_summary);
+        if back?.as_deref() != Some(digest.as_bytes()) {
+            return Err(refused(&name, "another writer stored it at the same moment"));
+        }
+        if let Err(e) = summarised {
+            // The segment is safe already; a summary that fails is written later by `wal index`.
+            eprintln!("tideline wal-push: {name} archived, but not summarised: {}", e.message);
         }
         Ok(PushOutcome::Stored)
     })
+}
+
+async fn blocking<T: Send + 'static>(work: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(work).await.map_err(|e| Error::internal(format!("a worker stopped: {e}")))?
+}
+
+/// The file as stored: one zstd frame, encrypted to the recipient when there is one.
+fn seal(config: &RemoteConfig, content: &[u8]) -> Result<Vec<u8>> {
+    let body = zstd::bulk::compress(content, 1).map_err(|e| Error::io("compressing", e))?;
+    match &config.recipient {
+        Some(recipient) => encrypt_to(recipient, &body),
+        None => Ok(body),
+    }
 }
 
 async fn same_or_refused(store: &S3Store, side: &str, digest: &str, name: &str) -> Result<PushOutcome> {
@@ -155,28 +188,20 @@ fn refused(name: &str, how: &str) -> Error {
 /// The segment's summary, from the segment and the one before it in pg_wal (what it leaves
 /// unfinished runs into this one). Open transactions carried from earlier segments are not
 /// known here (the previous summary may be encrypted); `wal index` fills them in.
-async fn put_summary(
-    store: &S3Store,
-    config: &RemoteConfig,
-    key: &str,
-    name: &str,
-    content: &[u8],
-    path: &Path,
-) -> Result<()> {
+fn summary_bytes(config: &RemoteConfig, name: &str, content: &[u8], beside: Option<&Path>) -> Result<Vec<u8>> {
     let segment_bytes = super::control::segment_header(content)?.segment_bytes as u64;
     let previous = super::file_names::segment(name, segment_bytes).filter(|s| s.number > 0).and_then(|s| {
         let prev =
             super::file_names::SegmentName { timeline: s.timeline, number: s.number - 1 }.file_name(segment_bytes);
-        let beside = path.parent()?.join(prev);
-        std::fs::read(beside).ok().filter(|b| b.len() as u64 == segment_bytes)
+        std::fs::read(beside?.join(prev)).ok().filter(|b| b.len() as u64 == segment_bytes)
     });
     let mut summary = super::summary::summarize(name, content, previous.as_deref(), None)?;
     summary.digest = Some(summary.digest_of());
-    let mut json = serde_json::to_vec(&summary).map_err(|e| Error::internal(e.to_string()))?;
-    if let Some(recipient) = &config.recipient {
-        json = encrypt_to(recipient, &json)?;
+    let json = serde_json::to_vec(&summary).map_err(|e| Error::internal(e.to_string()))?;
+    match &config.recipient {
+        Some(recipient) => encrypt_to(recipient, &json),
+        None => Ok(json),
     }
-    store.put(&format!("{key}.json"), json.into()).await
 }
 
 /// restore_command: writes `name` from the bucket to `dest` for the cluster of `pgdata`.
