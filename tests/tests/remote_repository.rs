@@ -4,43 +4,9 @@
 //! that is down, quorum with a node stopped, and the recovery kit opening with the plain `age`
 //! tool.
 
-use crate::support::garage::{Bucket, Garage};
+use crate::support::garage::{add_repository as add, Bucket, Garage};
 use crate::support::Home;
 use std::process::Command;
-
-/// `repo add NAME --s3 …` with the secret (and the kit's passphrase) on stdin.
-fn add(
-    home: &Home,
-    name: &str,
-    to: (&Garage, usize, &Bucket),
-    secret: &str,
-    extra: &[&str],
-    passphrase: Option<&str>,
-) -> crate::support::CliResult {
-    let (garage, node, bucket) = to;
-    let url = format!("s3://{}/team/pg", bucket.name);
-    let endpoint = garage.endpoint(node);
-    let mut args = vec![
-        "repo",
-        "add",
-        name,
-        "--s3",
-        &url,
-        "--endpoint",
-        &endpoint,
-        "--region",
-        "garage",
-        "--path-style",
-        "--access-key-id",
-        &bucket.key_id,
-    ];
-    args.extend_from_slice(extra);
-    let stdin = match passphrase {
-        Some(p) => format!("{secret}\n{p}\n"),
-        None => format!("{secret}\n"),
-    };
-    home.cli(&args, Some(&stdin))
-}
 
 fn states(test: &serde_json::Value) -> Vec<(String, String)> {
     test["checks"]

@@ -4,7 +4,7 @@
 //! by restore_command's `wal-fetch`; with the store down the archiver fails and retries, and
 //! once it is back the archive has no gap; a different file under an archived name is refused.
 
-use crate::support::garage::{Bucket, Garage};
+use crate::support::garage::{add_repository, Bucket, Garage};
 use crate::support::{installed_tideline, majors, password, psql, Home, TestCluster};
 use std::os::unix::fs::PermissionsExt;
 use std::process::Command;
@@ -40,25 +40,8 @@ fn archive_command_pushes_wal_into_the_bucket_without_a_gap() {
         let home = Home::new();
         let kits = tempfile::tempdir().unwrap();
         let kit = kits.path().join("kit.age");
-        let url = format!("s3://{}/team/pg", bucket.name);
-        let endpoint = garage.endpoint(0);
-        let args = [
-            "repo",
-            "add",
-            "off",
-            "--s3",
-            &url,
-            "--endpoint",
-            &endpoint,
-            "--region",
-            "garage",
-            "--path-style",
-            "--access-key-id",
-            &bucket.key_id,
-            "--recovery-kit",
-            kit.to_str().unwrap(),
-        ];
-        home.cli(&args, Some(&format!("{}\nwal passphrase\n", bucket.secret))).ok();
+        let kit_arg = ["--recovery-kit", kit.to_str().unwrap()];
+        add_repository(&home, "off", (&garage, 0, &bucket), &bucket.secret, &kit_arg, Some("wal passphrase")).ok();
         home.cli(&["repo", "test", "off"], None).ok();
 
         // The config for the server's OS user, beside the binary it runs.

@@ -250,3 +250,27 @@ fn random_bytes<const N: usize>() -> [u8; N] {
     std::fs::File::open("/dev/urandom").unwrap().read_exact(&mut buf).unwrap();
     buf
 }
+
+/// `tideline repo add NAME --s3 s3://BUCKET/team/pg …` against node `node`, with the secret
+/// (and, for an encrypted repository, the kit's passphrase) on stdin.
+pub fn add_repository(
+    home: &super::Home,
+    name: &str,
+    to: (&Garage, usize, &Bucket),
+    secret: &str,
+    extra: &[&str],
+    passphrase: Option<&str>,
+) -> super::CliResult {
+    let (garage, node, bucket) = to;
+    let url = format!("s3://{}/team/pg", bucket.name);
+    let endpoint = garage.endpoint(node);
+    let mut args =
+        vec!["repo", "add", name, "--s3", &url, "--endpoint", &endpoint, "--region", "garage", "--path-style"];
+    args.extend_from_slice(&["--access-key-id", &bucket.key_id]);
+    args.extend_from_slice(extra);
+    let stdin = match passphrase {
+        Some(p) => format!("{secret}\n{p}\n"),
+        None => format!("{secret}\n"),
+    };
+    home.cli(&args, Some(&stdin))
+}
