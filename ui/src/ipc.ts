@@ -11,6 +11,7 @@ import type { RepositoryRecord } from './bindings/RepositoryRecord';
 import type { RepositoryRequest } from './bindings/RepositoryRequest';
 import type { RepositoryTest } from './bindings/RepositoryTest';
 import type { SyncReport } from './bindings/SyncReport';
+import type { RescanFrom } from './bindings/RescanFrom';
 import type { BackupCopy } from './bindings/BackupCopy';
 import type { Command } from './bindings/Commands';
 import type { CalendarView } from './bindings/CalendarView';
@@ -286,6 +287,13 @@ export const repositoryKeyExport = (name: string, path: string, passphrase: stri
 /** Copies what `from` holds and `to` lacks ('local': the default folder); never deletes. */
 export const repositorySync = (from: string, to: string, jobId: string, onProgress: Channel<JobProgress>): Promise<SyncReport> =>
   call('repository_sync', { from, to, jobId, onProgress });
+/** What `name` holds comes to this computer, then the backup list is rebuilt (`repo rescan --repo`). */
+export const repositoryRescan = (name: string, jobId: string, onProgress: Channel<JobProgress>): Promise<RescanFrom> =>
+  call('repository_rescan', { name, jobId, onProgress });
+export const profileRepository = (profile: string): Promise<RepositoryRecord | null> => call('profile_repository', { profile });
+/** `profile`'s backups and WAL kept in `repository`; null keeps them on this computer only. */
+export const profileRepositorySet = (profile: string, repository: string | null): Promise<RepositoryRecord | null> =>
+  call('profile_repository_set', { profile, repository });
 export const profileSecondRepository = (profile: string): Promise<RepositoryRecord | null> =>
   call('profile_second_repository', { profile });
 /** Each backup of `profile` copied to `repository` once complete; null stops it. */

@@ -176,7 +176,21 @@ fn edit(engine: &Engine, args: EditArgs) -> Result<Reply> {
         (None, true) => Some(engine.set_second_repository(&profile.name, None)?),
         (None, false) => None,
     };
+    let primary =
+        args.repo.as_deref().map(|name| engine.set_profile_repository(&profile.name, Some(name))).transpose()?;
     let mut value = serde_json::to_value(&profile).map_err(|e| Error::internal(e.to_string()))?;
+    if let Some(primary) = primary {
+        text.push_str(&match &primary {
+            Some(r) => format!(
+                "; backups and WAL are kept in {} ({}): run `tideline wal setup {} --apply` again to archive there",
+                r.name,
+                r.location(),
+                profile.name
+            ),
+            None => "; backups and WAL are kept in this computer's repository".into(),
+        });
+        value["repository"] = serde_json::json!(primary.map(|r| r.name).unwrap_or_else(|| "local".into()));
+    }
     if let Some(second) = second {
         text.push_str(&match &second {
             Some(r) => format!("; each backup is copied to {} ({})", r.name, r.location()),

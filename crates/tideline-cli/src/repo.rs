@@ -10,12 +10,22 @@ use tideline_core::{Engine, Error, Result, Secret};
 
 pub async fn repo(engine: &Engine, cmd: RepoCommand, json: bool) -> Result<Reply> {
     match cmd {
-        RepoCommand::Rescan => {
+        RepoCommand::Rescan { repo: None } => {
             let report = engine.rescan_repository()?;
-            let mut text = format!("indexed {} backup(s), forgot {}", report.indexed.len(), report.forgotten);
-            for (path, why) in &report.unreadable {
-                text.push_str(&format!("\n  unreadable: {path}: {why}"));
-            }
+            let text = rescan_text(&report);
+            Ok(Reply::of(&report, text))
+        }
+        RepoCommand::Rescan { repo: Some(name) } => {
+            let (job, bar) = crate::progress::job(json);
+            let report = engine.rescan_from_repository(&name, &job).await;
+            bar.finish_and_clear();
+            let report = report?;
+            let text = format!(
+                "brought {} file(s) ({}) from {name}; {}",
+                report.synced.copied,
+                crate::output::human_bytes(report.synced.bytes_copied),
+                rescan_text(&report.rescan)
+            );
             Ok(Reply::of(&report, text))
         }
         RepoCommand::Path { dir } => {
@@ -173,4 +183,12 @@ fn stdin_lines(count: usize) -> Result<Vec<Secret>> {
         ));
     }
     Ok(lines)
+}
+
+fn rescan_text(report: &tideline_core::logical::history::RescanReport) -> String {
+    let mut text = format!("indexed {} backup(s), forgot {}", report.indexed.len(), report.forgotten);
+    for (path, why) in &report.unreadable {
+        text.push_str(&format!("\n  unreadable: {path}: {why}"));
+    }
+    text
 }

@@ -7,6 +7,7 @@ use tauri::ipc::Channel;
 use tauri::State;
 use tideline_core::catalog::repositories::{BackupCopy, RepositoryRecord};
 use tideline_core::job::{Job, JobProgress};
+use tideline_core::logical::history::RescanFrom;
 use tideline_core::repo::named::{KitFile, RepositoryRequest};
 use tideline_core::repo::probe::RepositoryTest;
 use tideline_core::repo::sync::SyncReport;
@@ -70,6 +71,35 @@ pub async fn repository_sync(
 ) -> Result<SyncReport, Error> {
     let job = Job::new(job_id, Arc::new(ChannelSink(on_progress)));
     tracked(&engine, &job, engine.sync_repositories(&from, &to, &job)).await
+}
+
+/// What repository `name` holds comes to this computer, then the catalog is rebuilt
+/// (`repo rescan --repo NAME`).
+#[tauri::command]
+pub async fn repository_rescan(
+    engine: State<'_, Engine>,
+    name: String,
+    job_id: String,
+    on_progress: Channel<JobProgress>,
+) -> Result<RescanFrom, Error> {
+    let job = Job::new(job_id, Arc::new(ChannelSink(on_progress)));
+    tracked(&engine, &job, engine.rescan_from_repository(&name, &job)).await
+}
+
+/// The repository `profile` keeps its backups and WAL in (`profile edit --repo`); None is
+/// this computer's.
+#[tauri::command]
+pub async fn profile_repository(engine: State<'_, Engine>, profile: String) -> Result<Option<RepositoryRecord>, Error> {
+    engine.profile_repository(&profile)
+}
+
+#[tauri::command]
+pub async fn profile_repository_set(
+    engine: State<'_, Engine>,
+    profile: String,
+    repository: Option<String>,
+) -> Result<Option<RepositoryRecord>, Error> {
+    engine.set_profile_repository(&profile, repository.as_deref())
 }
 
 /// The repository each backup of `profile` is copied to (`profile edit --second-repo`).

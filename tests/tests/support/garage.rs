@@ -6,7 +6,6 @@
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-use tideline_core::cluster::free_port;
 
 pub struct Garage {
     dir: tempfile::TempDir,
@@ -216,11 +215,27 @@ impl Garage {
     }
 }
 
+/// A port below the kernel's ephemeral range (32768–60999 here), never handed out twice in
+/// this run: a stopped node must find its ports free when it starts again, and a port from
+/// that range may meanwhile be taken by any outgoing connection's local end.
+fn node_port() -> u16 {
+    use std::sync::atomic::{AtomicU16, Ordering};
+    static NEXT: AtomicU16 = AtomicU16::new(0);
+    let _ = NEXT.compare_exchange(0, 20_000 + (std::process::id() % 40) as u16 * 300, Ordering::SeqCst, Ordering::SeqCst);
+    loop {
+        let port = NEXT.fetch_add(1, Ordering::SeqCst);
+        assert!(port < 32_768, "out of node ports");
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+}
+
 impl Node {
     fn configure(dir: &Path, i: usize, secret: &str) -> Node {
         let root = dir.join(format!("node{i}"));
         std::fs::create_dir_all(&root).unwrap();
-        let (rpc, s3, admin) = (free_port().unwrap(), free_port().unwrap(), free_port().unwrap());
+        let (rpc, s3, admin) = (node_port(), node_port(), node_port());
         let config = root.join("garage.toml");
         let text = format!(
             "metadata_dir = \"{m}\"\ndata_dir = \"{d}\"\ndb_engine = \"sqlite\"\nreplication_factor = 3\n\

@@ -19,7 +19,7 @@ async function openProfile(name: string) {
 
 /** The Rust side for this screen: each profile's second-copy choice reads the repositories. */
 const profilesBackend = (handlers: Parameters<typeof fakeBackend>[0]) =>
-  fakeBackend({ repositories_list: () => [], profile_second_repository: () => null, ...handlers });
+  fakeBackend({ repositories_list: () => [], profile_repository: () => null, profile_second_repository: () => null, ...handlers });
 
 describe('profile list', () => {
   it('shows each profile with user@host:port/db and a key only when a password is stored', async () => {

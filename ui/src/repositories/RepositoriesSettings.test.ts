@@ -121,4 +121,21 @@ describe('repositories', () => {
     expect(done.textContent).toContain('7 files copied');
     expect(done.textContent).toContain('2 already there');
   });
+
+  it("brings another computer's backups home and says how many are listed", async () => {
+    const backend = fakeBackend({
+      repositories_list: () => [record('offsite')],
+      repository_rescan: () => ({
+        synced: { from: 'offsite', to: 'local', copied: 12, skipped: 0, bytes_copied: 4096 },
+        rescan: { indexed: ['b1', 'b2'], forgotten: 0, unreadable: [], damaged: [] },
+      }),
+    });
+    render(RepositoriesSettings);
+    const row = await screen.findByTestId('repo-item');
+    await fireEvent.click(within(row).getByTestId('repo-sync-from'));
+    const done = await screen.findByTestId('repo-synced');
+    expect(backend.callsTo('repository_rescan')[0].name).toBe('offsite');
+    expect(done.textContent).toContain('12 files copied');
+    expect(done.textContent).toContain('2 backups listed');
+  });
 });

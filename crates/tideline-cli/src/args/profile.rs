@@ -78,6 +78,11 @@ pub struct EditArgs {
     /// Remove the stored password.
     #[arg(long)]
     pub clear_password: bool,
+    /// Keep this profile's backups and WAL in this named repository (a bucket or folder):
+    /// each backup is uploaded there before it is reported done, and `wal setup` points
+    /// archive_command at it. `local` keeps them only in this computer's repository.
+    #[arg(long)]
+    pub repo: Option<String>,
     /// Copy each backup of this profile to this named repository once it is complete.
     #[arg(long, conflicts_with = "no_second_repo")]
     pub second_repo: Option<String>,

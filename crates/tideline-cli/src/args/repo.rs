@@ -6,8 +6,12 @@ use std::path::PathBuf;
 
 #[derive(Subcommand, Debug)]
 pub enum RepoCommand {
-    /// Rebuild the catalog's backup index from the repository's manifests.
-    Rescan,
+    /// Rebuild the catalog's backup index from the repository's manifests; with --repo, first
+    /// bring what that named repository holds to this computer (another installation's backups).
+    Rescan {
+        #[arg(long)]
+        repo: Option<String>,
+    },
     /// Show the repository's directory, or move new backups to DIR.
     Path { dir: Option<PathBuf> },
     /// Add a named repository: a bucket (--s3) or a directory (--dir). stdin: line 1 the

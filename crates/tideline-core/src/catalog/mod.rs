@@ -242,6 +242,11 @@ const MIGRATIONS: &[&str] = &[
         detail TEXT,
         PRIMARY KEY (backup_id, repository_id)
     );",
+    // 16: the repository a profile keeps its backups and WAL in, when not this computer's
+    "CREATE TABLE profile_repositories (
+        profile_id TEXT PRIMARY KEY,
+        repository_id TEXT NOT NULL
+    );",
 ];
 
 /// SQL for the id of the profile named by parameter `?N` (NULL when there is none).

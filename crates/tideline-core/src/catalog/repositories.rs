@@ -82,6 +82,41 @@ impl Catalog {
         json.map(decode).transpose()
     }
 
+    /// Sets (or, with None, clears) the repository `profile_id` keeps its backups and WAL in.
+    pub fn set_profile_repository(&self, profile_id: &str, repository_id: Option<&str>) -> Result<()> {
+        match repository_id {
+            Some(id) => self.conn.execute(
+                "INSERT INTO profile_repositories (profile_id, repository_id) VALUES (?1, ?2)
+                 ON CONFLICT(profile_id) DO UPDATE SET repository_id = excluded.repository_id",
+                [profile_id, id],
+            )?,
+            None => self.conn.execute("DELETE FROM profile_repositories WHERE profile_id = ?1", [profile_id])?,
+        };
+        Ok(())
+    }
+
+    pub fn profile_repository(&self, profile_id: &str) -> Result<Option<RepositoryRecord>> {
+        let json: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT r.record FROM profile_repositories p JOIN repositories r ON r.id = p.repository_id WHERE p.profile_id = ?1",
+                [profile_id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        json.map(decode).transpose()
+    }
+
+    /// The profiles that keep their backups in repository `id`, by name.
+    pub fn profiles_keeping_in(&self, id: &str) -> Result<Vec<String>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT pr.name FROM profile_repositories p JOIN profiles pr ON pr.id = p.profile_id
+             WHERE p.repository_id = ?1 ORDER BY pr.name",
+        )?;
+        let rows = stmt.query_map([id], |r| r.get::<_, String>(0))?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
     pub fn record_copy(
         &self,
         backup_id: &str,

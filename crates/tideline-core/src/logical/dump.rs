@@ -136,11 +136,11 @@ fn finished_data_file(dir: &std::path::Path, line: &str) -> Option<std::path::Pa
 }
 
 impl Engine {
-    /// The backup, then its copy to the profile's second repository when it has one
-    /// (`repo::second_copy`).
+    /// The backup, then its upload to the profile's repository and its second copy, where
+    /// it has them (`repo::copies`).
     pub async fn backup(&self, profile_name: &str, opts: &DumpOptions, job: &Job) -> Result<BackupRecord> {
         let record = self.dump_database(profile_name, opts, job).await?;
-        self.copy_to_second(&record, job).await;
+        self.copy_to_repositories(&record, job).await?;
         Ok(record)
     }
 

@@ -39,11 +39,11 @@ impl DumpallMode {
 }
 
 impl Engine {
-    /// The backup, then its copy to the profile's second repository when it has one
-    /// (`repo::second_copy`).
+    /// The backup, then its upload to the profile's repository and its second copy, where
+    /// it has them (`repo::copies`).
     pub async fn dumpall(&self, profile_name: &str, mode: DumpallMode, job: &Job) -> Result<BackupRecord> {
         let record = self.dump_cluster(profile_name, mode, job).await?;
-        self.copy_to_second(&record, job).await;
+        self.copy_to_repositories(&record, job).await?;
         Ok(record)
     }
 

@@ -24,6 +24,14 @@ pub struct RescanReport {
     pub damaged: Vec<String>,
 }
 
+/// What `repo rescan --repo NAME` brought and indexed.
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct RescanFrom {
+    pub synced: crate::repo::sync::SyncReport,
+    pub rescan: RescanReport,
+}
+
 /// `<home>/repo`; but root's own home (no TIDELINE_HOME) is closed to the OS user its servers
 /// run as, which must reach the WAL archive (archive_command, a sandbox's restore_command): as
 /// root the default is `/var/lib/tideline/repo`, unless the old default already holds backups.
@@ -142,6 +150,16 @@ impl Engine {
             tracing::info!(backup = %record.id, "settled a commit a stopped run left");
         }
         Ok(())
+    }
+
+    /// `repo rescan --repo NAME`: what another installation put in repository `name` comes
+    /// to this computer's repository (backups, WAL and summaries, decrypted), then the catalog
+    /// is rebuilt from the manifests — no catalog of the other installation is needed.
+    pub async fn rescan_from_repository(&self, name: &str, job: &crate::job::Job) -> Result<RescanFrom> {
+        let synced = self.sync_repositories(name, crate::repo::sync::LOCAL, job).await?;
+        job.phase("indexing");
+        let rescan = self.rescan_repository()?;
+        Ok(RescanFrom { synced, rescan })
     }
 
     /// Rebuilds the backup index from the manifests in the repository.

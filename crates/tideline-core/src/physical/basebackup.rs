@@ -181,11 +181,11 @@ impl Engine {
         ))
     }
 
-    /// The backup, then its copy to the profile's second repository when it has one
-    /// (`repo::second_copy`).
+    /// The backup, then its upload to the profile's repository and its second copy, where
+    /// it has them (`repo::copies`).
     pub async fn basebackup(&self, profile_name: &str, opts: &BaseBackupOptions, job: &Job) -> Result<BackupRecord> {
         let record = self.take_base_backup(profile_name, opts, job).await?;
-        self.copy_to_second(&record, job).await;
+        self.copy_to_repositories(&record, job).await?;
         Ok(record)
     }
 

@@ -6,6 +6,7 @@ use super::window::{compute, BasePoint, RecoveryWindow};
 use crate::catalog::restore_points::RestorePoint;
 use crate::engine::Engine;
 use crate::error::Result;
+use crate::job::Job;
 use crate::wal::archive::{read_compressed, WalArchive};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -62,13 +63,16 @@ impl Engine {
     pub(crate) async fn cluster_of(&self, profile_name: &str) -> Result<String> {
         let profile = self.profile(profile_name)?;
         let backups = self.catalog().backups(Some(&profile.name))?;
-        self.cluster_identity(&profile, &backups).await
+        let sysid = self.cluster_identity(&profile, &backups).await?;
+        self.bring_wal_home(&profile.id, &sysid, &Job::silent()).await;
+        Ok(sysid)
     }
 
     pub async fn timeline(&self, profile_name: &str) -> Result<TimelineView> {
         let profile = self.profile(profile_name)?;
         let backups = self.catalog().backups(Some(&profile.name))?;
         let sysid = self.cluster_identity(&profile, &backups).await?;
+        self.bring_wal_home(&profile.id, &sysid, &Job::silent()).await;
         // Every profile's base backups of this cluster recover it (an incremental may build on
         // another profile's), and only those whose chain is whole.
         let bases: Vec<BasePoint> = self

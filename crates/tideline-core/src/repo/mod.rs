@@ -10,6 +10,7 @@
 //! `.tmp-*` directory, which nothing reads as a backup and the next run of that database removes.
 
 pub mod checksum;
+pub mod copies;
 pub mod early_hash;
 pub mod finished;
 pub mod ids;
@@ -18,7 +19,6 @@ pub mod manifest;
 pub mod named;
 pub mod options;
 pub mod probe;
-pub mod second_copy;
 pub mod store;
 pub mod sync;
 pub mod watch;

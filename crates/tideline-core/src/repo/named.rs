@@ -210,6 +210,13 @@ impl Engine {
     /// are not touched (another installation may use them).
     pub fn remove_repository(&self, name: &str) -> Result<RepositoryRecord> {
         let record = self.named_repository(name)?;
+        let keeping = self.catalog().profiles_keeping_in(&record.id)?;
+        if !keeping.is_empty() {
+            return Err(Error::invalid_input(
+                format!("profile(s) {} keep their backups and WAL in '{name}'", keeping.join(", ")),
+                "Keep them elsewhere first (the profile's \"Keep backups in\" setting, or `profile edit PROFILE --repo local`), then remove it.",
+            ));
+        }
         self.secrets.delete(&key::secret_key_account(&record.id))?;
         self.secrets.delete(&key::identity_account(&record.id))?;
         self.catalog().remove_repository(&record.id)?;

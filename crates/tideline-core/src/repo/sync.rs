@@ -47,14 +47,12 @@ struct End {
     store: Box<dyn Store>,
     recipient: Option<String>,
     identity: Option<Identity>,
+    /// The key that hides names, for an encrypted repository (derived from its identity).
+    names_key: Option<[u8; 32]>,
 }
 
-impl End {
-    /// The key that hides names, for an encrypted repository (derived from its identity).
-    fn names_key(&self) -> Option<[u8; 32]> {
-        let identity = self.identity.as_ref()?;
-        Some(blake3::derive_key("tideline repository names v1", identity.to_secret().expose().as_bytes()))
-    }
+fn names_key(identity: &Identity) -> [u8; 32] {
+    blake3::derive_key("tideline repository names v1", identity.to_secret().expose().as_bytes())
 }
 
 impl Engine {
@@ -94,6 +92,7 @@ impl Engine {
                 store: Box::new(DirStore::at(root)),
                 recipient: None,
                 identity: None,
+                names_key: None,
             });
         }
         let record: RepositoryRecord = self.named_repository(name)?;
@@ -103,7 +102,8 @@ impl Engine {
             Some(_) => Some(self.repository_identity(&record)?),
             None => None,
         };
-        Ok(End { label: record.name.clone(), store, recipient: record.recipient.clone(), identity })
+        let names_key = identity.as_ref().map(names_key);
+        Ok(End { label: record.name.clone(), store, recipient: record.recipient.clone(), identity, names_key })
     }
 }
 
@@ -128,14 +128,19 @@ fn copy_missing(from: &End, to: &End, only: &[String], rt: &tokio::runtime::Hand
     job.phase("listing");
     let plain_names = read_names(from, rt)?;
     let wanted = |plain: &str| only.is_empty() || only.iter().any(|p| plain.starts_with(p.as_str()));
-    let source: Vec<Stored> = rt.block_on(from.store.list(""))?.into_iter().filter(|s| copied_key(&s.key)).collect();
-    let mut have = HashSet::new();
     let mut scratch = BTreeMap::new();
-    let listed: Vec<String> = match only {
-        [] => vec![String::new()],
-        prefixes => prefixes.iter().map(|p| hide(p, to, &mut scratch)).collect(),
+    let listed = |end: &End, scratch: &mut BTreeMap<String, String>| -> Vec<String> {
+        match only {
+            [] => vec![String::new()],
+            prefixes => prefixes.iter().map(|p| hide(p, end, scratch)).collect(),
+        }
     };
-    for prefix in listed {
+    let mut source: Vec<Stored> = Vec::new();
+    for prefix in listed(from, &mut scratch) {
+        source.extend(rt.block_on(from.store.list(&prefix))?.into_iter().filter(|s| copied_key(&s.key)));
+    }
+    let mut have = HashSet::new();
+    for prefix in listed(to, &mut scratch) {
         have.extend(rt.block_on(to.store.list(&prefix))?.into_iter().map(|s| s.key));
     }
     if !only.is_empty() {
@@ -184,12 +189,15 @@ fn copy_one(from: &End, to: &End, key: &str, dest: &str, rt: &tokio::runtime::Ha
         // Removed at FROM since the listing (retention): nothing to copy.
         return Ok(());
     };
+    // A WAL file's `.b3` (wal-push's checksum of what PostgreSQL wrote) is never encrypted:
+    // archive_command compares it without the identity.
+    let verbatim = dest.ends_with(".b3");
     let mut reader: Box<dyn std::io::Read + Send> = match &from.identity {
-        Some(identity) => identity.decrypting(raw)?,
-        None => raw,
+        Some(identity) if !verbatim => identity.decrypting(raw)?,
+        _ => raw,
     };
     let writer = to.store.open_write(dest, rt)?;
-    match &to.recipient {
+    match to.recipient.as_ref().filter(|_| !verbatim) {
         Some(recipient) => {
             let mut sealed = crate::repo::key::encrypting(recipient, writer)?;
             std::io::copy(&mut reader, &mut sealed).map_err(|e| from_io(e, &doing))?;
@@ -252,8 +260,8 @@ fn reveal(key: &str, names: &BTreeMap<String, String>) -> String {
     }
 }
 
-fn hide(key: &str, to: &End, new_names: &mut BTreeMap<String, String>) -> String {
-    let (Some(names_key), Some((p, d, rest))) = (to.names_key(), named_components(key)) else { return key.to_string() };
+fn hide(key: &str, end: &End, new_names: &mut BTreeMap<String, String>) -> String {
+    let (Some(names_key), Some((p, d, rest))) = (end.names_key, named_components(key)) else { return key.to_string() };
     let mut digest = |c: &str| {
         let hidden = format!("n{}", &blake3::keyed_hash(&names_key, c.as_bytes()).to_hex()[..32]);
         new_names.insert(hidden.clone(), c.to_string());

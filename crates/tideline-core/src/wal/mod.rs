@@ -4,6 +4,7 @@
 //!   <repo>/clusters/<system_identifier>/wal/<name>.zst    one zstd frame, content checksum on
 
 pub mod archive;
+mod archive_target;
 pub mod check;
 pub mod control;
 pub mod file_names;

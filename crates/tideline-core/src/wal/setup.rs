@@ -4,7 +4,6 @@
 //! recommended when that user can run the tideline binary and write the repository; otherwise
 //! streaming, which runs as the Tideline user.
 
-use super::archive::cluster_dir;
 use crate::cluster::os_user::{check_reachable, running_as_root, OsUser};
 use crate::engine::Engine;
 use crate::error::{Error, ErrorCode, Result};
@@ -115,7 +114,7 @@ async fn server_facts(client: &Client) -> Result<ServerFacts> {
 }
 
 /// Whether `user` could run `binary` and (after we prepare it) write `wal_dir`.
-fn archive_blocker(user: &OsUser, binary: &Path, wal_dir: &Path) -> Option<String> {
+pub(crate) fn archive_blocker(user: &OsUser, binary: &Path, wal_dir: &Path) -> Option<String> {
     if let Err(e) = check_reachable(binary, user) {
         return Some(format!("{} (the tideline binary)", e.message));
     }
@@ -235,8 +234,6 @@ impl Engine {
         let password = self.password(&profile)?;
         let client = crate::connect::connect(&profile.draft(), password.as_ref()).await?;
         let facts = server_facts(&client).await?;
-        let repo = self.repository()?;
-        let wal_dir = cluster_dir(repo.root(), facts.sysid.parse().unwrap_or(0)).join("wal");
         let binary = match &opts.tideline_path {
             Some(p) => p.clone(),
             // As root, this binary may sit where the server's user cannot reach (under /root):
@@ -248,12 +245,14 @@ impl Engine {
             }
         };
         let binary = binary.canonicalize().unwrap_or(binary);
+        let target = self.archive_target(&profile.id, &facts.sysid)?;
         let blocker = match &facts.os_user {
             None => Some("the server is not on this machine (or its data directory is hidden from this role), so it cannot write the local repository".to_string()),
-            Some(user) => archive_blocker(user, &binary, &wal_dir),
+            Some(user) => target.blocker(user, &binary, &facts.sysid),
         };
-        let (method, method_reason) = choose_method(opts.method, blocker, &facts, &binary, &wal_dir)?;
-        let command = archive_command(&binary, repo.root());
+        let wal_place = target.wal_place(&facts.sysid);
+        let (method, method_reason) = choose_method(opts.method, blocker, &facts, &binary, &wal_place)?;
+        let command = target.command(&binary);
         let mut report = WalSetupReport {
             profile: profile.name.clone(),
             system_identifier: facts.sysid.clone(),
@@ -261,7 +260,7 @@ impl Engine {
             method_reason,
             checks: checks(&facts, method, &command),
             archive_command: (method == WalMethod::Archive).then(|| command.clone()),
-            wal_dir: wal_dir.display().to_string(),
+            wal_dir: wal_place.clone(),
             applied: false,
             restart_needed: false,
             restart_command: self.restart_command(&facts),
@@ -292,7 +291,7 @@ impl Engine {
             ));
         }
         if method == WalMethod::Archive {
-            prepare_wal_dir(&wal_dir, facts.os_user.as_ref())?;
+            target.prepare(self, facts.os_user.as_ref(), &facts.sysid)?;
         }
         for c in report.checks.iter().filter(|c| !c.ok && !access.iter().any(|a| a.name == c.name)) {
             client
@@ -309,7 +308,7 @@ impl Engine {
         report.checks.extend(access);
         report.restart_needed = report.checks.iter().any(|c| !c.ok && c.restart);
         if method == WalMethod::Archive && !report.restart_needed {
-            report.test = Some(self.test_archiving(&client, &wal_dir).await?);
+            report.test = Some(self.test_archiving(&client, target.local_wal_dir(&facts.sysid).as_deref()).await?);
         }
         tracing::info!(profile = %profile.name, method = ?method, restart = report.restart_needed, "wal setup applied");
         Ok(report)
@@ -383,7 +382,7 @@ fn choose_method(
     blocker: Option<String>,
     facts: &ServerFacts,
     binary: &Path,
-    wal_dir: &Path,
+    wal_place: &str,
 ) -> Result<(WalMethod, String)> {
     Ok(match (asked, &blocker, &facts.os_user) {
         (Some(WalMethod::Archive), Some(why), _) => {
@@ -396,7 +395,7 @@ fn choose_method(
         (Some(WalMethod::Stream), _, _) => (WalMethod::Stream, "asked for".to_string()),
         (_, None, Some(user)) => (
             WalMethod::Archive,
-            format!("the server runs here as OS user '{}', which can run {} and write {}: archiving needs no process of ours running", user.name, binary.display(), wal_dir.display()),
+            format!("the server runs here as OS user '{}', which can run {} and write {}: archiving needs no process of ours running", user.name, binary.display(), wal_place),
         ),
         (_, Some(why), _) => (WalMethod::Stream, format!("streaming, because {why}; pg_receivewal runs as you")),
         (_, None, None) => (WalMethod::Stream, "the server's OS user is unknown".to_string()),

@@ -56,6 +56,8 @@ fn slot_name_for(id: &str, name: &str) -> String {
 struct SweepState {
     last_partial: Option<(String, u64)>,
     logged: std::collections::HashSet<(String, String)>,
+    /// Stored here, not yet in the profile's repository (when it has one elsewhere).
+    to_upload: Vec<String>,
 }
 
 /// Moves what pg_receivewal finished from `dir` into the archive; stores the partial if it
@@ -279,6 +281,7 @@ impl Engine {
             archive: WalArchive::open(repo.root(), sysid),
             dir,
             sysid,
+            profile_id: &profile.id,
         };
         let mut summary =
             StreamSummary { profile: profile.name.clone(), slot: slot.clone(), slot_recreated, ..Default::default() };
@@ -347,9 +350,11 @@ impl Engine {
                     for name in sweep(dir, archive, *sysid, state) {
                         summary.segments_stored += 1;
                         job.progress("streaming", Some(name.clone()), summary.segments_stored, None);
+                        state.to_upload.push(name.clone());
                         summary.last_segment = Some(name);
                         *backoff = Duration::from_secs(1);
                     }
+                    self.upload_wal(receiver.profile_id, *sysid, &mut state.to_upload).await;
                 }
             }
         };
@@ -367,8 +372,10 @@ impl Engine {
         drop(cc);
         for name in sweep(dir, archive, *sysid, state) {
             summary.segments_stored += 1;
+            state.to_upload.push(name.clone());
             summary.last_segment = Some(name);
         }
+        self.upload_wal(receiver.profile_id, *sysid, &mut state.to_upload).await;
         Ok(exited.is_none())
     }
 }
@@ -383,6 +390,7 @@ struct Receiver<'a> {
     /// pg_receivewal's directory: `<repo>/clusters/<id>/stream`.
     dir: std::path::PathBuf,
     sysid: u64,
+    profile_id: &'a str,
 }
 
 /// The profile's slot, made if missing. An invalidated slot keeps its name but can stream

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { RepositoryRecord } from '../bindings/RepositoryRecord';
 import { fakeBackend } from '../testing/backend';
 import BackupCopies from './BackupCopies.svelte';
-import SecondCopy from './SecondCopy.svelte';
+import ProfileRepositories from './ProfileRepositories.svelte';
 
 const offsite: RepositoryRecord = {
   id: 'r1',
@@ -18,10 +18,11 @@ describe('second copies', () => {
   it("sets and clears a profile's second repository", async () => {
     const backend = fakeBackend({
       repositories_list: () => [offsite],
+      profile_repository: () => null,
       profile_second_repository: () => null,
       profile_second_repository_set: (args) => (args.repository ? offsite : null),
     });
-    render(SecondCopy, { profile: 'prod' });
+    render(ProfileRepositories, { profile: 'prod' });
     const select = (await screen.findByTestId('second-copy-repo')) as HTMLSelectElement;
     await waitFor(() => expect(select.value).toBe(''));
     await fireEvent.change(select, { target: { value: 'offsite' } });
@@ -31,6 +32,21 @@ describe('second copies', () => {
       { profile: 'prod', repository: 'offsite' },
       { profile: 'prod', repository: null },
     ]);
+  });
+
+  it('keeps a profile in a repository and says the WAL assistant must apply again', async () => {
+    const backend = fakeBackend({
+      repositories_list: () => [offsite],
+      profile_repository: () => null,
+      profile_second_repository: () => null,
+      profile_repository_set: (args) => (args.repository ? offsite : null),
+    });
+    render(ProfileRepositories, { profile: 'prod' });
+    const select = (await screen.findByTestId('kept-in-repo')) as HTMLSelectElement;
+    await waitFor(() => expect(select.value).toBe(''));
+    await fireEvent.change(select, { target: { value: 'offsite' } });
+    await waitFor(() => expect(backend.callsTo('profile_repository_set')).toEqual([{ profile: 'prod', repository: 'offsite' }]));
+    expect((await screen.findByTestId('kept-in-note')).textContent).toContain('into offsite');
   });
 
   it('shows where a backup lives, and why a copy is missing', async () => {

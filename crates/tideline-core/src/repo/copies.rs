@@ -1,0 +1,158 @@
+//! Where a profile's backups live besides this computer's repository, and the copies there.
+//!
+//! - **The profile's repository** (`profile edit P --repo NAME`): a bucket or folder that
+//!   holds the profile's backups and WAL. Each backup is made here first, as always, then
+//!   uploaded before the command reports success; a failed upload fails the command with the
+//!   store's coded error while the backup stays listed here, complete, with its copy there
+//!   marked incomplete (`repo sync local NAME` finishes it). Its server's archive_command
+//!   pushes WAL straight into it (`wal setup`), and what Tideline reads WAL for — the timeline,
+//!   events, PITR — first brings home what is new there ([`Engine::bring_wal_home`]).
+//! - **A second repository** (3-2-1, `--second-repo NAME`): each backup is copied there once
+//!   it is complete here — a base backup with its cluster's archived WAL. A copy that fails
+//!   never fails the backup; it is recorded with the store's words, and `repo sync` finishes
+//!   it later.
+
+use crate::catalog::backups::BackupRecord;
+use crate::catalog::repositories::{BackupCopy, RepositoryRecord};
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+use crate::job::Job;
+use crate::repo::sync::LOCAL;
+
+impl Engine {
+    /// Sets (or, with None or `local`, clears) the repository `profile` keeps its backups and
+    /// WAL in.
+    pub fn set_profile_repository(&self, profile: &str, repository: Option<&str>) -> Result<Option<RepositoryRecord>> {
+        let profile = self.profile(profile)?;
+        let record = repository.filter(|name| *name != LOCAL).map(|name| self.named_repository(name)).transpose()?;
+        self.catalog().set_profile_repository(&profile.id, record.as_ref().map(|r| r.id.as_str()))?;
+        Ok(record)
+    }
+
+    pub fn profile_repository(&self, profile: &str) -> Result<Option<RepositoryRecord>> {
+        let profile = self.profile(profile)?;
+        self.catalog().profile_repository(&profile.id)
+    }
+
+    /// Sets (or, with None, clears) the repository each backup of `profile` is copied to.
+    pub fn set_second_repository(&self, profile: &str, repository: Option<&str>) -> Result<Option<RepositoryRecord>> {
+        let profile = self.profile(profile)?;
+        let record = repository.map(|name| self.named_repository(name)).transpose()?;
+        self.catalog().set_second_repository(&profile.id, record.as_ref().map(|r| r.id.as_str()))?;
+        Ok(record)
+    }
+
+    pub fn second_repository(&self, profile: &str) -> Result<Option<RepositoryRecord>> {
+        let profile = self.profile(profile)?;
+        self.catalog().second_repository(&profile.id)
+    }
+
+    pub fn backup_copies(&self, backup_id: &str) -> Result<Vec<BackupCopy>> {
+        self.catalog().backup_copies(backup_id)
+    }
+
+    /// A finished backup into its profile's repository (an upload that fails is this call's
+    /// error), then into its second repository (a copy that fails is only recorded).
+    pub(crate) async fn copy_to_repositories(&self, record: &BackupRecord, job: &Job) -> Result<()> {
+        let profile = self.profile(&record.profile).ok();
+        let catalog_of = |f: fn(&crate::catalog::Catalog, &str) -> Result<Option<RepositoryRecord>>| {
+            profile.as_ref().and_then(|p| f(&self.catalog(), &p.id).ok().flatten())
+        };
+        let (primary, second) = (
+            catalog_of(crate::catalog::Catalog::profile_repository),
+            catalog_of(crate::catalog::Catalog::second_repository),
+        );
+        let uploaded = match &primary {
+            Some(repository) => self.copy_backup_to(record, repository, "uploading", job).await,
+            None => Ok(()),
+        };
+        if let Some(repository) = second.filter(|s| Some(&s.id) != primary.as_ref().map(|p| &p.id)) {
+            // Its failure is recorded, and the backup stands.
+            let _ = self.copy_backup_to(record, &repository, "copying", job).await;
+        }
+        uploaded
+    }
+
+    /// Copies one backup's files to `repository` and records how that went.
+    async fn copy_backup_to(
+        &self,
+        record: &BackupRecord,
+        repository: &RepositoryRecord,
+        phase: &str,
+        job: &Job,
+    ) -> Result<()> {
+        job.phase(phase);
+        let copied = match self.prefixes_of(record) {
+            Ok(prefixes) => self.sync_prefixes(LOCAL, &repository.name, &prefixes, job).await.map(|_| ()),
+            Err(e) => Err(e),
+        };
+        let at = self.clock.now_rfc3339();
+        let detail = copied.as_ref().err().map(|e| format!("{}: {}", e.code.name(), e.message));
+        if let Some(why) = &detail {
+            tracing::error!(backup = %record.id, repository = %repository.name, error = %why, "copying a backup failed");
+        }
+        if let Err(e) = self.catalog().record_copy(&record.id, &repository.id, detail.is_none(), &at, detail.as_deref())
+        {
+            tracing::warn!(error = %e.message, "recording a backup's copy");
+        }
+        copied
+    }
+
+    /// Brings this computer the WAL files and summaries of cluster `sysid` that the
+    /// profile's repository holds and this one lacks, so the timeline, events and PITR see
+    /// what the server archived there. A repository out of reach is logged, not an error:
+    /// what is already here still draws a window, and a target past it is refused.
+    pub(crate) async fn bring_wal_home(&self, profile_id: &str, sysid: &str, job: &Job) {
+        let Ok(Some(repository)) = self.catalog().profile_repository(profile_id) else { return };
+        let prefixes = [format!("clusters/{sysid}/wal/")];
+        match self.sync_prefixes(&repository.name, LOCAL, &prefixes, job).await {
+            Ok(report) if report.copied > 0 => {
+                tracing::info!(repository = %repository.name, files = report.copied, "WAL brought home")
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(repository = %repository.name, error = %e.message, "could not bring WAL home"),
+        }
+    }
+
+    /// Uploads the WAL files `names` (stored here by the stream) to the profile's repository,
+    /// when it has one elsewhere; what could not go yet stays in `names` for the next call.
+    pub(crate) async fn upload_wal(&self, profile_id: &str, sysid: u64, names: &mut Vec<String>) {
+        if names.is_empty() {
+            return;
+        }
+        let Ok(Some(repository)) = self.catalog().profile_repository(profile_id) else {
+            names.clear();
+            return;
+        };
+        let prefixes: Vec<String> = names.iter().map(|n| format!("clusters/{sysid}/wal/{n}")).collect();
+        match self.sync_prefixes(LOCAL, &repository.name, &prefixes, &Job::silent()).await {
+            Ok(_) => names.clear(),
+            Err(e) => {
+                tracing::warn!(repository = %repository.name, error = %e.message, waiting = names.len(), "WAL not uploaded yet")
+            }
+        }
+    }
+
+    /// The repository paths a backup's copy needs: its directory, and for a base backup the
+    /// archived WAL of its cluster (without which it restores to nothing).
+    fn prefixes_of(&self, record: &BackupRecord) -> Result<Vec<String>> {
+        let root = self.repository()?.root().to_path_buf();
+        let relative = std::path::Path::new(&record.path).strip_prefix(&root).map_err(|_| {
+            Error::invalid_input(
+                format!(
+                    "backup {} is in {}, outside the current repository {}",
+                    record.id,
+                    record.path,
+                    root.display()
+                ),
+                "Copy that repository folder's backups with a sync from it (Settings → Repositories elsewhere).",
+            )
+        })?;
+        let dir = format!("{}/", relative.to_string_lossy().trim_end_matches('/'));
+        let mut prefixes = vec![dir.clone()];
+        if let Some(cluster) = dir.strip_prefix("clusters/").and_then(|rest| rest.split('/').next()) {
+            prefixes.push(format!("clusters/{cluster}/wal/"));
+        }
+        Ok(prefixes)
+    }
+}

@@ -1,0 +1,115 @@
+//! A bucket as a profile's repository (`profile edit P --repo NAME`), against a real Garage
+//! cluster and real servers: `wal setup` points archive_command at the bucket, a base backup
+//! is uploaded before it is reported done, the timeline and events come from what the bucket
+//! holds (one node of three down changes nothing), and a second installation — the bucket, the recovery kit, `repo rescan --repo` and
+//! no catalog of the first — sees the window and the accident and recovers to before it.
+//! With the bucket out of reach a backup fails with a coded error, stays listed here, and its
+//! copy there is marked incomplete.
+
+use crate::support::garage::{add_repository, Garage};
+use crate::support::{password, psql, query_at, wait_for, Home, TestCluster};
+
+each_major!([15, 17, 18] fn a_profile_kept_in_a_bucket_recovers_there_and_on_a_second_installation(major) {
+    let mut garage = Garage::start();
+    let bucket = garage.bucket(&format!("tideline-primary-{major}"));
+    let (first, second) = (Home::new(), Home::new());
+    let kits = tempfile::tempdir().unwrap();
+    let kit = kits.path().join("kit.age");
+    let kit_arg = ["--recovery-kit", kit.to_str().unwrap()];
+    add_repository(&first, "team", (&garage, 0, &bucket), &bucket.secret, &kit_arg, Some("team passphrase")).ok();
+
+    let pw = password();
+    let mut pg = TestCluster::start(major, Some(&pw));
+    first.cli(&["profile", "add", "p", "--url", &pg.url("postgres"), "--password-stdin"], Some(&pw)).ok();
+    let edited = first.cli(&["profile", "edit", "p", "--repo", "team"], None).ok().clone();
+    assert_eq!(edited["repository"], "team", "{edited}");
+
+    // archive_command pushes into the bucket, with a config only the server's user reads.
+    let setup = first.cli(&["wal", "setup", "p", "--apply"], None).ok().clone();
+    assert_eq!(setup["method"], "archive", "{setup}");
+    let command = setup["archive_command"].as_str().unwrap();
+    assert!(command.contains("wal-push --repo-config"), "{setup}");
+    assert!(setup["wal_dir"].as_str().unwrap().starts_with("s3://"), "{setup}");
+    let config = command.split(" --repo-config ").nth(1).unwrap().trim_end_matches(" %p").trim_matches('\'').to_string();
+    let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&config).unwrap().permissions());
+    assert_eq!(mode & 0o777, 0o600, "{config}");
+    pg.get().stop().unwrap();
+    pg.restart();
+    let setup = first.cli(&["wal", "setup", "p", "--apply"], None).ok().clone();
+    assert_eq!(setup["test"]["arrived"], true, "archiving reached the bucket: {setup}");
+    let sysid = psql(&pg, "postgres", "SELECT system_identifier FROM pg_control_system()").trim().to_string();
+
+    psql(&pg, "postgres", "CREATE TABLE orders AS SELECT g AS id, 'CANARY-primary' AS note FROM generate_series(1, 300) g");
+    // One node of three down: the base backup and its WAL still land (quorum).
+    garage.stop_node(2);
+    let base = first.cli(&["basebackup", "p"], None).ok().clone();
+    let base_id = base["id"].as_str().unwrap().to_string();
+    let shown = first.cli(&["backups", "show", &base_id], None).ok().clone();
+    assert_eq!(shown["copies"][0]["repository"], "team", "{shown}");
+    assert_eq!(shown["copies"][0]["complete"], true, "{shown}");
+    first.cli(&["mark", "p", "before"], None).ok();
+    psql(&pg, "postgres", "DELETE FROM orders");
+    let segment = psql(&pg, "postgres", "SELECT pg_walfile_name(pg_switch_wal())").trim().to_string();
+    wait_for("the accident's segment in the bucket", || {
+        psql(&pg, "postgres", "SELECT coalesce(last_archived_wal, '') FROM pg_stat_archiver").trim() >= segment.as_str()
+    });
+    garage.start_node(2);
+    let keys = garage.keys(&bucket);
+    assert!(keys.contains(&format!("team/pg/clusters/{sysid}/wal/{segment}.zst")), "{keys:?}");
+    for (key, bytes) in garage.objects(&bucket) {
+        assert!(!bytes.windows(14).any(|w| w == b"CANARY-primary"), "{key} holds a row in the clear");
+    }
+
+    // The first installation's timeline reaches past the accident: the WAL came from the bucket.
+    let reaches_past = |home: &Home| {
+        let t = home.cli(&["timeline", "p"], None).ok().clone();
+        let latest = t["window"]["timelines"][0]["latest"]["lsn"].as_str().map(str::to_string);
+        (latest, t)
+    };
+    let (latest, view) = reaches_past(&first);
+    assert!(latest.is_some(), "PostgreSQL {major}: {view}");
+
+    // A teammate: the bucket, the kit, a rescan — no catalog of the first.
+    add_repository(&second, "team", (&garage, 1, &bucket), &bucket.secret, &kit_arg, Some("team passphrase")).ok();
+    // Where a recovering server (the cluster's OS user, when run as root) can read the WAL.
+    let shared = tempfile::Builder::new().prefix("tideline-team-").tempdir().unwrap();
+    std::fs::set_permissions(shared.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    second.cli(&["repo", "path", shared.path().join("repo").to_str().unwrap()], None).ok();
+    let rescan = second.cli(&["repo", "rescan", "--repo", "team"], None).ok().clone();
+    assert!(rescan["synced"]["copied"].as_u64().unwrap() > 0, "{rescan}");
+    let listed = second.cli(&["backups", "list"], None).ok().clone();
+    assert!(listed["backups"].as_array().unwrap().iter().any(|b| b["id"] == base_id.as_str()), "{listed}");
+    second.cli(&["profile", "add", "p", "--url", &pg.url("postgres"), "--password-stdin"], Some(&pw)).ok();
+    second.cli(&["profile", "edit", "p", "--repo", "team"], None).ok();
+    let (their_latest, their_view) = reaches_past(&second);
+    assert_eq!(their_latest, latest, "PostgreSQL {major}: the same window on both: {their_view}");
+    let events = second.cli(&["events", "p"], None).ok().clone();
+    let delete = events["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "delete")
+        .unwrap_or_else(|| panic!("PostgreSQL {major}: no DELETE in {events:#}"));
+    assert_eq!(delete["description"], "DELETE of 300 of 300 rows from public.orders (100%)", "{delete}");
+    let sandbox = second.cli(&["pitr", "p", "--name", "before"], None).ok().clone();
+    let port = sandbox["port"].as_u64().unwrap() as u16;
+    assert_eq!(query_at(major, port, &pw, "SELECT count(*) FROM orders"), "300", "PostgreSQL {major}: {sandbox}");
+    second.cli(&["sandbox", "remove", sandbox["id"].as_str().unwrap()], None).ok();
+
+    // The bucket out of reach: the backup fails with a coded error, and stays listed here
+    // with its copy there incomplete.
+    for i in 0..3 {
+        garage.stop_node(i);
+    }
+    first.cli(&["backup", "p"], None).err("repository_unreachable");
+    let listed = first.cli(&["backups", "list", "p"], None).ok().clone();
+    let dump = listed["backups"].as_array().unwrap().iter().find(|b| b["kind"] == "logical").cloned();
+    let dump = dump.unwrap_or_else(|| panic!("the dump stays listed here: {listed:#}"));
+    let shown = first.cli(&["backups", "show", dump["id"].as_str().unwrap()], None).ok().clone();
+    assert_eq!(shown["copies"][0]["complete"], false, "{shown}");
+    for i in 0..3 {
+        garage.start_node(i);
+    }
+    let down = first.cli(&["wal", "teardown", "p"], None).ok().clone();
+    assert!(!std::path::Path::new(&config).exists(), "teardown removes the bucket's config {config}: {down} {command}");
+});
