@@ -96,3 +96,45 @@ open(path, "w").write(text)
 PY
   sed -n "/$1:start/,/$1:end/p" docs/benchmarks.md
 }
+
+# start_garage WORK BUCKET: a three-node Garage cluster (replication factor 3) on the loopback
+# under WORK/g0..g2 with bucket BUCKET and a key allowed on it; sets `endpoint`, `key_id` and
+# `key_secret`. Needs G (the garage binary). stop_garage WORK ends it.
+start_garage() {
+  local work=$1 bucket=$2 secret i id
+  secret=$(head -c32 /dev/urandom | xxd -p -c64)
+  for i in 0 1 2; do
+    mkdir -p "$work/g$i"
+    cat > "$work/g$i/garage.toml" <<CONF
+metadata_dir = "$work/g$i/meta"
+data_dir = "$work/g$i/data"
+db_engine = "sqlite"
+replication_factor = 3
+rpc_bind_addr = "127.0.0.1:$(free_port)"
+rpc_secret = "$secret"
+[s3_api]
+s3_region = "garage"
+api_bind_addr = "127.0.0.1:$(free_port)"
+root_domain = ".s3.garage.localhost"
+CONF
+    sed -i "s/^rpc_bind_addr = \(.*\)$/rpc_bind_addr = \1\nrpc_public_addr = \1/" "$work/g$i/garage.toml"
+    RUST_LOG=garage=warn "$G" -c "$work/g$i/garage.toml" server >"$work/g$i/log" 2>&1 &
+  done
+  gar() { "$G" -c "$work/g0/garage.toml" "$@"; }
+  for _ in $(seq 1 100); do gar node id -q >/dev/null 2>&1 && break; sleep 0.1; done
+  for i in 1 2; do
+    for _ in $(seq 1 100); do id=$("$G" -c "$work/g$i/garage.toml" node id -q 2>/dev/null) && break; sleep 0.1; done
+    gar node connect "$id" >/dev/null
+  done
+  for i in 0 1 2; do id=$("$G" -c "$work/g$i/garage.toml" node id -q); gar layout assign -z dc1 -c 1G "${id%@*}" >/dev/null; done
+  gar layout apply --version 1 >/dev/null
+  endpoint="http://$(sed -n 's/^api_bind_addr = "\(.*\)"/\1/p' "$work/g0/garage.toml")"
+  for _ in $(seq 1 100); do gar bucket create "$bucket" >/dev/null 2>&1 && break; sleep 0.2; done
+  gar key create "$bucket-key" >/dev/null
+  gar bucket allow --read --write --owner "$bucket" --key "$bucket-key" >/dev/null
+  local info
+  info=$(gar key info "$bucket-key" --show-secret)
+  key_id=$(echo "$info" | sed -n 's/^ *Key ID: *//p')
+  key_secret=$(echo "$info" | sed -n 's/^ *Secret key: *//p')
+}
+stop_garage() { pkill -f "$1/g" || true; }

@@ -31,7 +31,7 @@ chown postgres "$work"
 PORT=$(free_port)
 "${as_pg[@]}" "$BIN/pg_ctl" -D "$work/data" -l "$work/server.log" -w -o "-p $PORT -k $work \
   -c listen_addresses=127.0.0.1 -c max_wal_size=8GB -c wal_keep_size=4GB" start >/dev/null
-trap 'pkill -f "$work/g" || true; "${as_pg[@]}" "$BIN/pg_ctl" -D "$work/data" -m fast stop >/dev/null 2>&1; [ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
+trap 'stop_garage "$work"; "${as_pg[@]}" "$BIN/pg_ctl" -D "$work/data" -m fast stop >/dev/null 2>&1; [ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
 export PGHOST=127.0.0.1 PGPORT=$PORT PGUSER=postgres
 psql() { "$BIN/psql" -X -q -v ON_ERROR_STOP=1 "$@"; }
 
@@ -54,40 +54,7 @@ segs=$(ls "$work/wal" | head -"$SEGMENTS")
 nsegs=$(echo "$segs" | wc -l)
 
 echo "starting Garage…" >&2
-secret=$(head -c32 /dev/urandom | xxd -p -c64)
-for i in 0 1 2; do
-  mkdir -p "$work/g$i"
-  cat > "$work/g$i/garage.toml" <<CONF
-metadata_dir = "$work/g$i/meta"
-data_dir = "$work/g$i/data"
-db_engine = "sqlite"
-replication_factor = 3
-rpc_bind_addr = "127.0.0.1:$(free_port)"
-rpc_secret = "$secret"
-[s3_api]
-s3_region = "garage"
-api_bind_addr = "127.0.0.1:$(free_port)"
-root_domain = ".s3.garage.localhost"
-CONF
-  sed -i "s/^rpc_bind_addr = \(.*\)$/rpc_bind_addr = \1\nrpc_public_addr = \1/" "$work/g$i/garage.toml"
-  RUST_LOG=garage=warn "$G" -c "$work/g$i/garage.toml" server >"$work/g$i/log" 2>&1 &
-done
-gar() { "$G" -c "$work/g0/garage.toml" "$@"; }
-for _ in $(seq 1 100); do gar node id -q >/dev/null 2>&1 && break; sleep 0.1; done
-for i in 1 2; do
-  for _ in $(seq 1 100); do id=$("$G" -c "$work/g$i/garage.toml" node id -q 2>/dev/null) && break; sleep 0.1; done
-  gar node connect "$id" >/dev/null
-done
-for i in 0 1 2; do id=$("$G" -c "$work/g$i/garage.toml" node id -q); gar layout assign -z dc1 -c 1G "${id%@*}" >/dev/null; done
-gar layout apply --version 1 >/dev/null
-endpoint="http://$(sed -n 's/^api_bind_addr = "\(.*\)"/\1/p' "$work/g0/garage.toml")"
-for _ in $(seq 1 100); do gar bucket create walbench >/dev/null 2>&1 && break; sleep 0.2; done
-gar key create walbench-key >/dev/null
-gar bucket allow --read --write --owner walbench --key walbench-key >/dev/null
-info=$(gar key info walbench-key --show-secret)
-key_id=$(echo "$info" | sed -n 's/^ *Key ID: *//p')
-key_secret=$(echo "$info" | sed -n 's/^ *Secret key: *//p')
-
+start_garage "$work" walbench
 # The raw tools: zstd -1 each segment, then one boto3 process PUTs them all (no per-file
 # process start: a lower bound).
 upload_raw() {

@@ -1,13 +1,14 @@
 //! A bucket as a profile's repository (`profile edit P --repo NAME`), against a real Garage
 //! cluster and real servers: `wal setup` points archive_command at the bucket, a base backup
-//! is uploaded before it is reported done, the timeline and events come from what the bucket
+//! and a parallel dump are uploaded before they are reported done (the dump's data files as
+//! pg_dump finishes each), the timeline and events come from what the bucket
 //! holds (one node of three down changes nothing), and a second installation — the bucket, the recovery kit, `repo rescan --repo` and
 //! no catalog of the first — sees the window and the accident and recovers to before it.
 //! With the bucket out of reach a backup fails with a coded error, stays listed here, and its
 //! copy there is marked incomplete.
 
 use crate::support::garage::{add_repository, Garage};
-use crate::support::{password, psql, query_at, wait_for, Home, TestCluster};
+use crate::support::{load_sample, password, psql, query_at, wait_for, Home, TestCluster};
 
 each_major!([15, 17, 18] fn a_profile_kept_in_a_bucket_recovers_there_and_on_a_second_installation(major) {
     let mut garage = Garage::start();
@@ -47,6 +48,14 @@ each_major!([15, 17, 18] fn a_profile_kept_in_a_bucket_recovers_there_and_on_a_s
     let shown = first.cli(&["backups", "show", &base_id], None).ok().clone();
     assert_eq!(shown["copies"][0]["repository"], "team", "{shown}");
     assert_eq!(shown["copies"][0]["complete"], true, "{shown}");
+    // A parallel dump: its data files go up as pg_dump finishes each.
+    load_sample(&pg, "shop");
+    first.cli(&["profile", "add", "shop", "--url", &pg.url("shop"), "--password-stdin"], Some(&pw)).ok();
+    first.cli(&["profile", "edit", "shop", "--repo", "team"], None).ok();
+    let dump = first.cli(&["backup", "shop", "--jobs", "2"], None).ok().clone();
+    let dump_id = dump["id"].as_str().unwrap().to_string();
+    let shown = first.cli(&["backups", "show", &dump_id], None).ok().clone();
+    assert_eq!((&shown["copies"][0]["repository"], &shown["copies"][0]["complete"]), (&"team".into(), &true.into()), "{shown}");
     first.cli(&["mark", "p", "before"], None).ok();
     psql(&pg, "postgres", "DELETE FROM orders");
     let segment = psql(&pg, "postgres", "SELECT pg_walfile_name(pg_switch_wal())").trim().to_string();
@@ -95,6 +104,9 @@ each_major!([15, 17, 18] fn a_profile_kept_in_a_bucket_recovers_there_and_on_a_s
     let port = sandbox["port"].as_u64().unwrap() as u16;
     assert_eq!(query_at(major, port, &pw, "SELECT count(*) FROM orders"), "300", "PostgreSQL {major}: {sandbox}");
     second.cli(&["sandbox", "remove", sandbox["id"].as_str().unwrap()], None).ok();
+    second.cli(&["verify", &dump_id], None).ok();
+    second.cli(&["restore", &dump_id, "--profile", "p", "--to-db", "shop_copy"], None).ok();
+    assert_eq!(psql(&pg, "shop_copy", "SELECT count(*) FROM events").trim(), psql(&pg, "shop", "SELECT count(*) FROM events").trim());
 
     // The bucket out of reach: the backup fails with a coded error, and stays listed here
     // with its copy there incomplete.

@@ -221,7 +221,8 @@ impl Garage {
 fn node_port() -> u16 {
     use std::sync::atomic::{AtomicU16, Ordering};
     static NEXT: AtomicU16 = AtomicU16::new(0);
-    let _ = NEXT.compare_exchange(0, 20_000 + (std::process::id() % 40) as u16 * 300, Ordering::SeqCst, Ordering::SeqCst);
+    let _ =
+        NEXT.compare_exchange(0, 20_000 + (std::process::id() % 40) as u16 * 300, Ordering::SeqCst, Ordering::SeqCst);
     loop {
         let port = NEXT.fetch_add(1, Ordering::SeqCst);
         assert!(port < 32_768, "out of node ports");

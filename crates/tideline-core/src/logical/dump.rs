@@ -190,8 +190,13 @@ impl Engine {
         // Only a parallel pg_dump names each data file when it is finished.
         let follow = (plan.jobs.unwrap_or(1) > 1).then(|| data_dir.clone());
         let early = EarlyHashes::start(follow);
+        let final_dir = repo.logical_dir(&profile.name, &draft.database).join(&id);
+        let uploads = self.early_uploads(&profile.id, staging.path(), &final_dir);
         let on_line = |line: &str| {
             if let Some(file) = finished_data_file(&data_dir, line) {
+                if let Some(uploads) = &uploads {
+                    uploads.add(file.clone());
+                }
                 early.add(file);
             }
         };
@@ -211,6 +216,10 @@ impl Engine {
         client.batch_execute("COMMIT").await.map_err(query_failed("ending the snapshot transaction"))?;
 
         let files = checksum::inventory_with(staging.path(), &[crate::repo::MANIFEST], early.finish())?;
+        let mut uploads = uploads;
+        if let Some(uploads) = uploads.as_mut() {
+            uploads.settle();
+        }
         let resolved = DumpOptions {
             database: Some(draft.database.clone()),
             jobs: plan.jobs,
@@ -233,7 +242,11 @@ impl Engine {
             database_size_bytes: Some(database_size),
             physical: None,
         };
-        self.finish_backup(staging, run)
+        let record = self.finish_backup(staging, run)?;
+        if let Some(uploads) = uploads {
+            uploads.keep();
+        }
+        Ok(record)
     }
 }
 

@@ -12,6 +12,7 @@
 pub mod checksum;
 pub mod copies;
 pub mod early_hash;
+pub mod early_upload;
 pub mod finished;
 pub mod ids;
 pub mod key;

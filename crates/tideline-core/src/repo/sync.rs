@@ -164,12 +164,11 @@ fn copy_missing(from: &End, to: &End, only: &[String], rt: &tokio::runtime::Hand
     plan.sort_by_key(|(key, _, _)| rank(key));
     write_names(to, &new_names, &have, rt)?;
     let total: u64 = plan.iter().map(|(_, _, size)| size).sum();
-    let mut done = 0;
-    for (key, dest, size) in &plan {
-        job.check_cancelled()?;
-        job.progress("copying", Some(key.clone()), done, Some(total));
-        copy_one(from, to, key, dest, rt)?;
-        done += size;
+    // Each rank whole before the next starts (see the module comment); within a rank, files
+    // travel side by side: one stream waits on the store's round trips.
+    for r in 0..=2 {
+        let files: Vec<&(String, String, u64)> = plan.iter().filter(|(key, _, _)| rank(key) == r).collect();
+        copy_side_by_side(from, to, &files, rt, job, total)?;
     }
     job.progress("copying", None, total, Some(total));
     tracing::info!(from = %from.label, to = %to.label, copied = plan.len(), skipped, bytes = total, "repository sync finished");
@@ -182,9 +181,53 @@ fn copy_missing(from: &End, to: &End, only: &[String], rt: &tokio::runtime::Hand
     })
 }
 
+/// Files copied at once: a store's latency hides behind the others' transfers.
+const SIDE_BY_SIDE: usize = 4;
+
+/// Copies `files` on [`SIDE_BY_SIDE`] threads; the first failure stops the rest.
+fn copy_side_by_side(
+    from: &End,
+    to: &End,
+    files: &[&(String, String, u64)],
+    rt: &tokio::runtime::Handle,
+    job: &Job,
+    total: u64,
+) -> Result<()> {
+    use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+    use std::sync::Mutex;
+    let (next, done) = (AtomicUsize::new(0), AtomicU64::new(0));
+    let failed: Mutex<Option<crate::error::Error>> = Mutex::new(None);
+    let stopped = || failed.lock().map(|f| f.is_some()).unwrap_or(true);
+    std::thread::scope(|scope| {
+        for _ in 0..SIDE_BY_SIDE.min(files.len()) {
+            scope.spawn(|| {
+                while !stopped() {
+                    let Some((key, dest, size)) = files.get(next.fetch_add(1, Ordering::SeqCst)).copied() else {
+                        break;
+                    };
+                    let copied = job.check_cancelled().and_then(|_| {
+                        job.progress("copying", Some(key.clone()), done.load(Ordering::SeqCst), Some(total));
+                        copy_one(from, to, key, dest, rt)
+                    });
+                    match copied {
+                        Ok(()) => done.fetch_add(*size, Ordering::SeqCst),
+                        Err(e) => {
+                            failed.lock().expect("not poisoned").get_or_insert(e);
+                            break;
+                        }
+                    };
+                }
+            });
+        }
+    });
+    match failed.into_inner().expect("not poisoned") {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
 /// Streams one file: decrypted if FROM is encrypted, encrypted if TO is.
 fn copy_one(from: &End, to: &End, key: &str, dest: &str, rt: &tokio::runtime::Handle) -> Result<()> {
-    let doing = format!("copying {key}");
     let Some(raw) = from.store.open_read(key, rt)? else {
         // Removed at FROM since the listing (retention): nothing to copy.
         return Ok(());
@@ -192,12 +235,18 @@ fn copy_one(from: &End, to: &End, key: &str, dest: &str, rt: &tokio::runtime::Ha
     // A WAL file's `.b3` (wal-push's checksum of what PostgreSQL wrote) is never encrypted:
     // archive_command compares it without the identity.
     let verbatim = dest.ends_with(".b3");
-    let mut reader: Box<dyn std::io::Read + Send> = match &from.identity {
+    let reader: Box<dyn std::io::Read + Send> = match &from.identity {
         Some(identity) if !verbatim => identity.decrypting(raw)?,
         _ => raw,
     };
+    write_to(to, dest, reader, rt)
+}
+
+/// Streams `reader` into `dest` at TO, encrypted if TO is (but a `.b3`).
+fn write_to(to: &End, dest: &str, mut reader: impl std::io::Read, rt: &tokio::runtime::Handle) -> Result<()> {
+    let doing = format!("writing {dest}");
     let writer = to.store.open_write(dest, rt)?;
-    match to.recipient.as_ref().filter(|_| !verbatim) {
+    match to.recipient.as_ref().filter(|_| !dest.ends_with(".b3")) {
         Some(recipient) => {
             let mut sealed = crate::repo::key::encrypting(recipient, writer)?;
             std::io::copy(&mut reader, &mut sealed).map_err(|e| from_io(e, &doing))?;
@@ -210,6 +259,47 @@ fn copy_one(from: &End, to: &End, key: &str, dest: &str, rt: &tokio::runtime::Ha
             writer.flush().map_err(|e| from_io(e, &doing))?;
             writer.finish()
         }
+    }
+}
+
+/// Single files from this computer into a named repository, under their repository paths
+/// (hidden and encrypted as `repo sync` would): what a backup uploads while it is still being
+/// made. A later sync of the same backup skips what is already there.
+pub(crate) struct Uploader {
+    to: End,
+    rt: tokio::runtime::Handle,
+}
+
+impl Uploader {
+    /// Uploads `local` as repository path `plain_key`; returns the key it got there.
+    pub fn upload(&self, local: &std::path::Path, plain_key: &str) -> Result<String> {
+        let dest = hide(plain_key, &self.to, &mut BTreeMap::new());
+        let file = std::fs::File::open(local).map_err(|e| Error::io(format!("reading {}", local.display()), e))?;
+        write_to(&self.to, &dest, std::io::BufReader::with_capacity(1 << 20, file), &self.rt)?;
+        Ok(dest)
+    }
+
+    /// Removes what an abandoned backup uploaded.
+    pub fn remove(&self, key: &str) {
+        if let Err(e) = self.rt.block_on(self.to.store.delete(key)) {
+            tracing::warn!(key, error = %e.message, "removing an abandoned upload");
+        }
+    }
+}
+
+#[cfg(test)]
+impl Uploader {
+    /// Into a plain folder, for tests of what uses one.
+    pub fn into_dir(root: std::path::PathBuf, rt: tokio::runtime::Handle) -> Uploader {
+        let store = Box::new(DirStore::at(root));
+        Uploader { to: End { label: "test".into(), store, recipient: None, identity: None, names_key: None }, rt }
+    }
+}
+
+impl Engine {
+    /// An [`Uploader`] into repository `name`; `rt` runs its requests.
+    pub(crate) fn uploader(&self, name: &str, rt: tokio::runtime::Handle) -> Result<Uploader> {
+        Ok(Uploader { to: self.sync_end(name)?, rt })
     }
 }
 

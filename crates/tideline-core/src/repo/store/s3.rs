@@ -225,6 +225,7 @@ impl Store for S3Store {
             rt: rt.clone(),
             buffer: Vec::new(),
             upload: None,
+            sending: Default::default(),
         }))
     }
 }
@@ -242,7 +243,12 @@ struct S3Writer {
     rt: tokio::runtime::Handle,
     buffer: Vec<u8>,
     upload: Option<Box<dyn object_store::MultipartUpload>>,
+    /// Parts on their way: a few at once, as one waits on the store's round trip.
+    sending: std::collections::VecDeque<tokio::task::JoinHandle<object_store::Result<()>>>,
 }
+
+/// Parts of one upload in flight at once (16 MiB each: 64 MiB of memory at most).
+const PARTS_IN_FLIGHT: usize = 4;
 
 impl S3Writer {
     fn failed(&self, doing: &str, e: object_store::Error) -> std::io::Error {
@@ -255,8 +261,21 @@ impl S3Writer {
             self.upload = Some(started.map_err(|e| self.failed("starting a multipart upload to", e))?);
         }
         let upload = self.upload.as_mut().expect("started above");
-        let sent = self.rt.block_on(upload.put_part(PutPayload::from(part)));
-        sent.map_err(|e| self.failed("uploading a part to", e))
+        // The part's number is taken here, in order; it may arrive in any order.
+        let part = upload.put_part(PutPayload::from(part));
+        self.sending.push_back(self.rt.spawn(part));
+        while self.sending.len() >= PARTS_IN_FLIGHT {
+            self.wait_for_oldest()?;
+        }
+        Ok(())
+    }
+
+    fn wait_for_oldest(&mut self) -> std::io::Result<()> {
+        let Some(oldest) = self.sending.pop_front() else { return Ok(()) };
+        match self.rt.block_on(oldest) {
+            Ok(sent) => sent.map_err(|e| self.failed("uploading a part to", e)),
+            Err(e) => Err(std::io::Error::other(e)),
+        }
     }
 }
 
@@ -277,6 +296,9 @@ impl std::io::Write for S3Writer {
 
 impl ObjectWriter for S3Writer {
     fn finish(mut self: Box<Self>) -> Result<()> {
+        while !self.sending.is_empty() {
+            self.wait_for_oldest().map_err(|e| super::from_io(e, "uploading a part"))?;
+        }
         let last = std::mem::take(&mut self.buffer);
         let Some(mut upload) = self.upload.take() else {
             let put = self.rt.block_on(self.inner.put(&self.path, PutPayload::from(last)));
@@ -300,6 +322,9 @@ impl ObjectWriter for S3Writer {
 
 impl Drop for S3Writer {
     fn drop(&mut self) {
+        for part in self.sending.drain(..) {
+            part.abort();
+        }
         if let Some(mut upload) = self.upload.take() {
             let _ = self.rt.block_on(upload.abort());
         }
