@@ -123,6 +123,19 @@ async fn check_space(client: &Client, dir: &std::path::Path, compressed: bool) -
     Ok(size as u64)
 }
 
+/// Opens the snapshot transaction pg_dump and the row counts share, and exports it.
+async fn export_snapshot(client: &tokio_postgres::Client) -> Result<String> {
+    client
+        .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        .await
+        .map_err(query_failed("starting the snapshot transaction"))?;
+    Ok(client
+        .query_one("SELECT pg_export_snapshot()", &[])
+        .await
+        .map_err(query_failed("exporting a snapshot"))?
+        .get(0))
+}
+
 /// The data file a parallel pg_dump has just closed, from its verbose line
 /// `pg_dump: finished item 2599 TABLE DATA orders_2` (the directory format names it
 /// `2599.dat` plus the compression's suffix).
@@ -149,15 +162,7 @@ impl Engine {
         check_options(opts)?;
         let (source, plan) = self.open_dump_source(profile_name, opts).await?;
         let DumpSource { profile, password, draft, client } = source;
-        client
-            .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            .await
-            .map_err(query_failed("starting the snapshot transaction"))?;
-        let snapshot: String = client
-            .query_one("SELECT pg_export_snapshot()", &[])
-            .await
-            .map_err(query_failed("exporting a snapshot"))?
-            .get(0);
+        let snapshot = export_snapshot(&client).await?;
         let data_tables = tables_with_data(&client, opts, &plan.selected, &plan.excluded).await?;
 
         let id = new_backup_id(&self.clock.now());
