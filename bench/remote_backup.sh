@@ -2,8 +2,9 @@
 # Backups and PITR with a bucket: the same backup of one PostgreSQL 15 cluster by a profile
 # kept on this computer and by one kept in a three-node Garage cluster on the loopback
 # (encrypted: the backup is made here, then uploaded before the command returns), each a whole
-# `tideline` process; and PITR by a second installation that has only the bucket (`repo rescan
-# --repo`, then `pitr`) against PITR from the local repository. Never run in CI.
+# `tideline` process, beside the raw tools (the same command by hand, then boto3); and PITR by
+# a second installation that has only the bucket (`repo rescan --repo`, then `pitr`) against
+# PITR from the local repository. Never run in CI.
 #
 #   bash bench/remote_backup.sh [ROWS] [RUNS]        (defaults: 1,000,000 rows, 5 runs)
 #
@@ -167,7 +168,7 @@ section=$(mktemp)
   echo "- logical_bucket / base_bucket: the same for a profile kept in the bucket (\`profile edit --repo\`): made here, uploaded before the command returns (a parallel dump's data files as pg_dump finishes each)"
   echo "- logical_raw / base_raw: the raw tools — the command Tideline ran, by hand, then one boto3 process uploading its files (16 MiB parts, 4 at once; no encryption): what this machine allows"
   echo "- pitr_here: \`tideline pitr --name\` from the local repository to a promoted sandbox"
-  echo "- pitr_bucket: a new installation with only the bucket: \`repo add\` with the kit, \`repo rescan --repo\` (everything downloaded and decrypted), \`profile add\`, \`pitr --name\`"
+  echo "- pitr_bucket: a new installation with only the bucket: \`repo add\` with the kit, \`repo rescan --repo\` (manifests, WAL and summaries downloaded and decrypted), \`profile add\`, \`pitr --name\` (which brings the base backup it lays down home first)"
   echo
   echo "| what | median (s) | raw runs (s) |"
   echo "|---|---|---|"

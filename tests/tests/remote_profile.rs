@@ -2,7 +2,8 @@
 //! cluster and real servers: `wal setup` points archive_command at the bucket, a base backup
 //! and a parallel dump are uploaded before they are reported done (the dump's data files as
 //! pg_dump finishes each), the timeline and events come from what the bucket
-//! holds (one node of three down changes nothing), and a second installation — the bucket, the recovery kit, `repo rescan --repo` and
+//! holds (one node of three down changes nothing), a key rotation rewrites archive_command's
+//! config, and a second installation (with the newest kit) — the bucket, the recovery kit, `repo rescan --repo` and
 //! no catalog of the first — sees the window and the accident and recovers to before it.
 //! With the bucket out of reach a backup fails with a coded error, stays listed here, and its
 //! copy there is marked incomplete.
@@ -39,6 +40,15 @@ each_major!([15, 17, 18] fn a_profile_kept_in_a_bucket_recovers_there_and_on_a_s
     let setup = first.cli(&["wal", "setup", "p", "--apply"], None).ok().clone();
     assert_eq!(setup["test"]["arrived"], true, "archiving reached the bucket: {setup}");
     let sysid = psql(&pg, "postgres", "SELECT system_identifier FROM pg_control_system()").trim().to_string();
+
+    // A new key: archive_command's config is rewritten for it; what is already there stays.
+    let kit = kits.path().join("kit-2.age");
+    let rotate = ["repo", "key", "rotate", "team", "--recovery-kit", kit.to_str().unwrap()];
+    let rotated = first.cli(&rotate, Some("second team passphrase\n")).ok().clone();
+    assert_eq!(rotated["wal_configs"], serde_json::json!([config]), "{rotated}");
+    let recipient = rotated["recipient"].as_str().unwrap();
+    assert!(std::fs::read_to_string(&config).unwrap().contains(recipient), "the config encrypts to the new key");
+    let kit_arg = ["--recovery-kit", kit.to_str().unwrap()];
 
     psql(&pg, "postgres", "CREATE TABLE orders AS SELECT g AS id, 'CANARY-primary' AS note FROM generate_series(1, 300) g");
     // One node of three down: the base backup and its WAL still land (quorum).
@@ -79,7 +89,7 @@ each_major!([15, 17, 18] fn a_profile_kept_in_a_bucket_recovers_there_and_on_a_s
     assert!(latest.is_some(), "PostgreSQL {major}: {view}");
 
     // A teammate: the bucket, the kit, a rescan — no catalog of the first.
-    add_repository(&second, "team", (&garage, 1, &bucket), &bucket.secret, &kit_arg, Some("team passphrase")).ok();
+    add_repository(&second, "team", (&garage, 1, &bucket), &bucket.secret, &kit_arg, Some("second team passphrase")).ok();
     // Where a recovering server (the cluster's OS user, when run as root) can read the WAL.
     let shared = tempfile::Builder::new().prefix("tideline-team-").tempdir().unwrap();
     std::fs::set_permissions(shared.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
@@ -122,6 +132,13 @@ each_major!([15, 17, 18] fn a_profile_kept_in_a_bucket_recovers_there_and_on_a_s
     for i in 0..3 {
         garage.start_node(i);
     }
+    // Retention deletes in the bucket too: the older base backup, and the WAL only it needed.
+    let newer = first.cli(&["basebackup", "p"], None).ok()["id"].as_str().unwrap().to_string();
+    first.cli(&["retention", "apply", "p", "--keep-last", "1", "--yes"], None).ok();
+    let keys = garage.keys(&bucket);
+    let has = |part: &str| keys.iter().any(|k| k.contains(part));
+    assert!(!has(&format!("/{base_id}/")) && has(&format!("/{newer}/manifest.json")), "{keys:#?}");
+    assert!(!has(&format!("{segment}.zst")), "the accident's WAL, needed by no kept backup, is gone: {keys:#?}");
     let down = first.cli(&["wal", "teardown", "p"], None).ok().clone();
     assert!(!std::path::Path::new(&config).exists(), "teardown removes the bucket's config {config}: {down} {command}");
 });

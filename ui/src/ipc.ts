@@ -12,6 +12,7 @@ import type { RepositoryRequest } from './bindings/RepositoryRequest';
 import type { RepositoryTest } from './bindings/RepositoryTest';
 import type { SyncReport } from './bindings/SyncReport';
 import type { RescanFrom } from './bindings/RescanFrom';
+import type { RotatedKey } from './bindings/RotatedKey';
 import type { BackupCopy } from './bindings/BackupCopy';
 import type { Command } from './bindings/Commands';
 import type { CalendarView } from './bindings/CalendarView';
@@ -300,6 +301,9 @@ export const profileSecondRepository = (profile: string): Promise<RepositoryReco
 export const profileSecondRepositorySet = (profile: string, repository: string | null): Promise<RepositoryRecord | null> =>
   call('profile_second_repository_set', { profile, repository });
 export const backupCopies = (id: string): Promise<BackupCopy[]> => call('backup_copies', { id });
+/** A new key from now on; the new kit at `path` holds every key, the old ones too. */
+export const repositoryKeyRotate = (name: string, path: string, passphrase: string): Promise<RotatedKey> =>
+  call('repository_key_rotate', { name, path, passphrase });
 export const repositoryKeyImport = (name: string, path: string, passphrase: string): Promise<void> =>
   call('repository_key_import', { name, path, passphrase });
 export const repoSet = (dir: string): Promise<RepositoryAccess> => call('repo_set', { dir });

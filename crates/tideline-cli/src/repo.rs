@@ -85,6 +85,7 @@ pub async fn repo(engine: &Engine, cmd: RepoCommand, json: bool) -> Result<Reply
             );
             Ok(Reply::new(serde_json::json!({ "repository": name, "kit": out }), text))
         }
+        RepoCommand::Key(RepoKeyCommand::Rotate { name, recovery_kit }) => rotate(engine, &name, recovery_kit).await,
         RepoCommand::Key(RepoKeyCommand::Import { name, from }) => {
             let passphrase = stdin_lines(1)?.remove(0);
             engine.import_repository_key(&name, &KitFile { path: from, passphrase })?;
@@ -191,4 +192,21 @@ fn rescan_text(report: &tideline_core::logical::history::RescanReport) -> String
         text.push_str(&format!("\n  unreadable: {path}: {why}"));
     }
     text
+}
+
+async fn rotate(engine: &Engine, name: &str, recovery_kit: std::path::PathBuf) -> Result<Reply> {
+    let passphrase = stdin_lines(1)?.remove(0);
+    let rotated = engine.rotate_repository_key(name, &KitFile { path: recovery_kit.clone(), passphrase }).await?;
+    let mut text = format!(
+        "'{name}' encrypts to a new key from now on; the new recovery kit ({} keys) is {}: keep it apart from this computer, the old kit no longer opens new files",
+        rotated.keys,
+        recovery_kit.display()
+    );
+    for config in &rotated.wal_configs {
+        text.push_str(&format!("\n  rewritten for archive_command: {config}"));
+    }
+    text.push_str(
+        "\n  configs written with `repo wal-config --out` elsewhere still encrypt to the old key: write them again",
+    );
+    Ok(Reply::of(&rotated, text))
 }

@@ -10,6 +10,7 @@ use tideline_core::job::{Job, JobProgress};
 use tideline_core::logical::history::RescanFrom;
 use tideline_core::repo::named::{KitFile, RepositoryRequest};
 use tideline_core::repo::probe::RepositoryTest;
+use tideline_core::repo::rotate::RotatedKey;
 use tideline_core::repo::sync::SyncReport;
 use tideline_core::{Engine, Error, Secret};
 
@@ -48,6 +49,17 @@ pub async fn repository_key_export(
     passphrase: Secret,
 ) -> Result<(), Error> {
     engine.export_repository_key(&name, &KitFile { path: path.into(), passphrase })
+}
+
+/// A new key for what is written from now on; the new kit holds the old keys too.
+#[tauri::command]
+pub async fn repository_key_rotate(
+    engine: State<'_, Engine>,
+    name: String,
+    path: String,
+    passphrase: Secret,
+) -> Result<RotatedKey, Error> {
+    engine.rotate_repository_key(&name, &KitFile { path: path.into(), passphrase }).await
 }
 
 #[tauri::command]

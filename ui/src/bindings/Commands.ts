@@ -66,6 +66,7 @@ export const COMMANDS = [
   'repository_key_export',
   'repository_key_import',
   'repository_sync',
+  'repository_key_rotate',
   'profile_repository',
   'profile_repository_set',
   'repository_rescan',

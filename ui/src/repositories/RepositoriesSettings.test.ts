@@ -104,6 +104,27 @@ describe('repositories', () => {
     await waitFor(() => expect(screen.queryByTestId('repo-item')).toBeNull());
   });
 
+  it('rotates the key into a new kit and says what the old kit still opens', async () => {
+    const backend = fakeBackend({
+      repositories_list: () => [record('shared')],
+      repository_key_rotate: () => ({ repository: 'shared', recipient: 'age1new', keys: 2, wal_configs: [] }),
+    });
+    render(RepositoriesSettings);
+    const row = await screen.findByTestId('repo-item');
+    await fireEvent.click(within(row).getByTestId('repo-key'));
+    await fireEvent.input(screen.getByTestId('repo-key-path'), { target: { value: '/kits/shared-2.age' } });
+    const rotate = screen.getByTestId('repo-key-rotate') as HTMLButtonElement;
+    await fireEvent.input(screen.getByTestId('repo-key-passphrase'), { target: { value: 'short' } });
+    expect(rotate.disabled).toBe(true);
+    await fireEvent.input(screen.getByTestId('repo-key-passphrase'), { target: { value: 'a longer passphrase' } });
+    await fireEvent.click(rotate);
+    const done = await screen.findByTestId('repo-key-done');
+    expect(backend.callsTo('repository_key_rotate')).toEqual([
+      { name: 'shared', path: '/kits/shared-2.age', passphrase: 'a longer passphrase' },
+    ]);
+    expect(done.textContent).toContain('the old kit opens only the old ones');
+  });
+
   it("copies this computer's backups into a repository with progress, then says what it did", async () => {
     const run = deferred<SyncReport>();
     const backend = fakeBackend({ repositories_list: () => [record('offsite')], repository_sync: () => run.promise });

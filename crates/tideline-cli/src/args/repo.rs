@@ -94,4 +94,11 @@ pub enum RepoKeyCommand {
         #[arg(long)]
         from: PathBuf,
     },
+    /// A new key for what is written from now on; the old keys stay in the new recovery kit,
+    /// and no file is encrypted again (stdin: the new kit's passphrase).
+    Rotate {
+        name: String,
+        #[arg(long)]
+        recovery_kit: PathBuf,
+    },
 }

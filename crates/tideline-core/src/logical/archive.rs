@@ -88,7 +88,9 @@ impl Engine {
         let record = self.backup_record(id)?;
         let manifest = self.backup_manifest(id)?;
         let dir = PathBuf::from(&record.path);
-        if !dir.join(crate::repo::MANIFEST).exists() {
+        if dir.join(crate::repo::MANIFEST).exists() {
+            self.bring_backup_home(&record)?;
+        } else {
             return Err(Error::new(
                 ErrorCode::BackupMissing,
                 format!("backup {id} is in the catalog but its directory {} is gone", dir.display()),

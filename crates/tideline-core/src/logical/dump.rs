@@ -129,11 +129,7 @@ async fn export_snapshot(client: &tokio_postgres::Client) -> Result<String> {
         .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         .await
         .map_err(query_failed("starting the snapshot transaction"))?;
-    Ok(client
-        .query_one("SELECT pg_export_snapshot()", &[])
-        .await
-        .map_err(query_failed("exporting a snapshot"))?
-        .get(0))
+    Ok(client.query_one("SELECT pg_export_snapshot()", &[]).await.map_err(query_failed("exporting a snapshot"))?.get(0))
 }
 
 /// The data file a parallel pg_dump has just closed, from its verbose line

@@ -152,13 +152,17 @@ impl Engine {
         Ok(())
     }
 
-    /// `repo rescan --repo NAME`: what another installation put in repository `name` comes
-    /// to this computer's repository (backups, WAL and summaries, decrypted), then the catalog
-    /// is rebuilt from the manifests — no catalog of the other installation is needed.
+    /// `repo rescan --repo NAME`: what another installation put in repository `name` is listed
+    /// here — its manifests, and its archived WAL with the summaries, come to this computer's
+    /// repository (decrypted), the catalog is rebuilt from the manifests, and each backup is
+    /// recorded as whole there: its other files come when something reads it. No catalog of
+    /// the other installation is needed.
     pub async fn rescan_from_repository(&self, name: &str, job: &crate::job::Job) -> Result<RescanFrom> {
-        let synced = self.sync_repositories(name, crate::repo::sync::LOCAL, job).await?;
+        let synced =
+            self.sync_selected(name, crate::repo::sync::LOCAL, crate::repo::sync::Select::Metadata, job).await?;
         job.phase("indexing");
         let rescan = self.rescan_repository()?;
+        self.record_copies_in(name, &synced.backups_seen)?;
         Ok(RescanFrom { synced, rescan })
     }
 

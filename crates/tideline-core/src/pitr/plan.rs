@@ -44,6 +44,11 @@ pub struct Plan {
 /// Lays the chain down at `dest` and, where the cluster has data checksums, reads every page
 /// back before anything starts on it (see [`page_checksums`]).
 pub fn lay_down_chain(engine: &Engine, chain: &[&Base], dest: &Path, major: u32) -> Result<Option<PageCheck>> {
+    for base in chain {
+        // Listed from another repository: its files come first.
+        let record = engine.catalog().backup(&base.candidate.id)?;
+        engine.bring_backup_home(&record)?;
+    }
     let newest = chain.last().expect("a chain has a backup");
     if chain.len() == 1 {
         crate::physical::laydown::lay_down(&newest.path, &newest.manifest, dest)?;

@@ -133,6 +133,95 @@ impl Engine {
         }
     }
 
+    /// Removes a backup from the repository its profile is kept in, before it goes from here:
+    /// a removal that fails there leaves the backup whole in both places.
+    pub(crate) fn remove_from_profile_repository(&self, record: &BackupRecord) -> Result<()> {
+        let Some(repository) = self.kept_in(&record.profile)? else { return Ok(()) };
+        let root = self.repository()?.root().to_path_buf();
+        let Ok(relative) = std::path::Path::new(&record.path).strip_prefix(&root) else { return Ok(()) };
+        let relative = relative.to_string_lossy().to_string();
+        let removed = crate::repo::store::blocking(|rt| self.uploader(&repository.name, rt)?.remove_backup(&relative));
+        removed.unwrap_or_else(|| Err(Error::internal("removing from a repository needs the async runtime")))
+    }
+
+    /// The archived WAL of cluster `sysid` in the repository `profile` is kept in that
+    /// `expired` picks; removed there with `apply`.
+    pub(crate) fn expire_wal_in_profile_repository(
+        &self,
+        profile: &str,
+        sysid: &str,
+        expired: impl Fn(&str) -> bool,
+        apply: bool,
+    ) -> Result<Vec<String>> {
+        let Some(repository) = self.kept_in(profile)? else { return Ok(vec![]) };
+        let removed = crate::repo::store::blocking(|rt| {
+            let uploader = self.uploader(&repository.name, rt)?;
+            let names: Vec<String> = uploader.wal_names(sysid)?.into_iter().filter(|n| expired(n)).collect();
+            if apply {
+                uploader.remove_wal(sysid, &names)?;
+            }
+            Ok(names)
+        });
+        removed.unwrap_or_else(|| Err(Error::internal("removing from a repository needs the async runtime")))
+    }
+
+    fn kept_in(&self, profile: &str) -> Result<Option<RepositoryRecord>> {
+        let Ok(profile) = self.profile(profile) else { return Ok(None) };
+        self.catalog().profile_repository(&profile.id)
+    }
+
+    /// A backup whose files are not all here — listed from another repository by `repo
+    /// rescan --repo`, which brings manifests only — gets them from a repository holding a
+    /// complete copy, before anything reads it. Nothing to do for a backup that is whole here.
+    pub(crate) fn bring_backup_home(&self, record: &BackupRecord) -> Result<()> {
+        let manifest = self.catalog().backup_manifest(&record.id)?;
+        let dir = std::path::Path::new(&record.path);
+        if manifest.files.iter().all(|f| dir.join(&f.path).exists()) {
+            return Ok(());
+        }
+        let prefixes = vec![self.prefixes_of(record)?.remove(0)];
+        let copies = self.catalog().backup_copies(&record.id)?;
+        let mut failed = None;
+        for copy in copies.iter().filter(|c| c.complete) {
+            let job = Job::silent();
+            let brought = crate::repo::store::blocking(|rt| {
+                rt.block_on(self.sync_prefixes(&copy.repository, LOCAL, &prefixes, &job))
+            });
+            match brought {
+                Some(Ok(report)) => {
+                    tracing::info!(backup = %record.id, repository = %copy.repository, files = report.copied, "backup brought home");
+                    return Ok(());
+                }
+                Some(Err(e)) => failed = Some(e),
+                None => failed = Some(Error::internal("bringing a backup home needs the async runtime")),
+            }
+        }
+        Err(failed.unwrap_or_else(|| {
+            Error::new(
+                crate::error::ErrorCode::BackupMissing,
+                format!("backup {}'s files are not all on this computer, and no repository holds a whole copy", record.id),
+                "Its manifest came from another repository: add that repository again (Settings → Repositories elsewhere) and bring its backups home.",
+            )
+        }))
+    }
+
+    /// Records that each backup under `dirs` (repository paths) has a whole copy in
+    /// repository `name`: where its files come from when they are needed.
+    pub(crate) fn record_copies_in(&self, name: &str, dirs: &[String]) -> Result<()> {
+        let repository = self.named_repository(name)?;
+        let root = self.repository()?.root().to_path_buf();
+        let at = self.clock.now_rfc3339();
+        // Bound first: a catalog guard in the loop's head would hold it throughout.
+        let records = self.catalog().backups(None)?;
+        for record in records {
+            let Ok(relative) = std::path::Path::new(&record.path).strip_prefix(&root) else { continue };
+            if dirs.iter().any(|d| std::path::Path::new(d) == relative) {
+                self.catalog().record_copy(&record.id, &repository.id, true, &at, None)?;
+            }
+        }
+        Ok(())
+    }
+
     /// The repository paths a backup's copy needs: its directory, and for a base backup the
     /// archived WAL of its cluster (without which it restores to nothing).
     fn prefixes_of(&self, record: &BackupRecord) -> Result<Vec<String>> {

@@ -21,42 +21,76 @@ pub fn secret_key_account(repository_id: &str) -> String {
     format!("repository/{repository_id}/secret-key")
 }
 
-pub struct Identity(age::x25519::Identity);
+/// A repository's key: the current identity first, then those it replaced (`repo key rotate`),
+/// newest first. Files are written to the current one's recipient and read with any of them,
+/// so a rotation re-wraps the old keys and never re-encrypts a file. Written out, it is an age
+/// identity file with one line per key, which `age -d -i` reads as it is.
+pub struct Identity(Vec<age::x25519::Identity>);
 
 impl Identity {
     pub fn generate() -> Identity {
-        Identity(age::x25519::Identity::generate())
+        Identity(vec![age::x25519::Identity::generate()])
     }
 
-    /// The public recipient (`age1…`): safe to write anywhere.
+    /// A new current identity, keeping this one's keys to read what they wrote.
+    pub fn rotated(&self) -> Identity {
+        let mut keys = vec![age::x25519::Identity::generate()];
+        keys.extend(self.0.iter().cloned());
+        Identity(keys)
+    }
+
+    /// The current public recipient (`age1…`): safe to write anywhere.
     pub fn recipient(&self) -> String {
-        self.0.to_public().to_string()
+        self.0[0].to_public().to_string()
     }
 
+    /// Every key, one line each, current first.
     pub fn to_secret(&self) -> Secret {
-        Secret::new(self.0.to_string().expose_secret())
+        let lines: Vec<String> = self.0.iter().map(|k| k.to_string().expose_secret().to_string()).collect();
+        Secret::new(lines.join("\n"))
+    }
+
+    /// The first key the repository had: what its names are hidden with, whatever rotations
+    /// came after (a new one would scatter every backup under new names).
+    pub fn first_secret(&self) -> Secret {
+        Secret::new(self.0.last().expect("an identity has a key").to_string().expose_secret())
     }
 
     pub fn from_secret(secret: &Secret) -> Result<Identity> {
-        let line = secret.expose().lines().map(str::trim).find(|l| l.starts_with("AGE-SECRET-KEY-"));
-        line.and_then(|l| age::x25519::Identity::from_str(l).ok()).map(Identity).ok_or_else(|| {
-            Error::new(
+        let keys: Vec<age::x25519::Identity> = secret
+            .expose()
+            .lines()
+            .map(str::trim)
+            .filter(|l| l.starts_with("AGE-SECRET-KEY-"))
+            .filter_map(|l| age::x25519::Identity::from_str(l).ok())
+            .collect();
+        if keys.is_empty() {
+            return Err(Error::new(
                 ErrorCode::RecoveryKitInvalid,
                 "the text holds no age identity",
-                "Use the recovery kit Tideline wrote when the repository was made.",
-            )
-        })
+                "Use the recovery kit Tideline wrote when the repository was made (or last had its key rotated).",
+            ));
+        }
+        Ok(Identity(keys))
+    }
+
+    fn identities(&self) -> impl Iterator<Item = &dyn age::Identity> {
+        self.0.iter().map(|k| k as &dyn age::Identity)
     }
 
     /// A reader of what `ciphertext` holds, decrypted as it is read.
     pub fn decrypting(&self, ciphertext: Box<dyn std::io::Read + Send>) -> Result<Box<dyn std::io::Read + Send>> {
         let decryptor = age::Decryptor::new_buffered(std::io::BufReader::new(ciphertext)).map_err(not_ours)?;
-        let reader = decryptor.decrypt(std::iter::once(&self.0 as &dyn age::Identity)).map_err(not_ours)?;
+        let reader = decryptor.decrypt(self.identities()).map_err(not_ours)?;
         Ok(Box::new(Authenticated(reader)))
     }
 
     pub fn decrypt(&self, ciphertext: &[u8]) -> Result<Vec<u8>> {
-        age::decrypt(&self.0, ciphertext).map_err(not_ours)
+        let mut plain = Vec::new();
+        let mut reader = self.decrypting(Box::new(std::io::Cursor::new(ciphertext.to_vec())))?;
+        std::io::Read::read_to_end(&mut reader, &mut plain)
+            .map_err(|e| crate::repo::store::from_io(e, "decrypting"))?;
+        Ok(plain)
     }
 }
 
@@ -109,7 +143,7 @@ pub fn write_kit(path: &Path, identity: &Identity, passphrase: &Secret, about: &
     let plain = format!(
         "# Tideline recovery kit: {about}\n# recipient: {}\n{}\n",
         identity.recipient(),
-        identity.0.to_string().expose_secret()
+        identity.to_secret().expose()
     );
     let recipient = age::scrypt::Recipient::new(SecretString::from(passphrase.expose().to_string()));
     let armored = age::encrypt_and_armor(&recipient, plain.as_bytes())
@@ -182,5 +216,29 @@ mod tests {
         );
         let sealed = encrypt_to(&identity.recipient(), b"rows").unwrap();
         assert_eq!(identity.decrypt(&sealed).unwrap(), b"rows");
+    }
+
+    #[test]
+    fn a_rotated_key_reads_what_the_old_one_wrote_and_keeps_the_names_key() {
+        let old = Identity::generate();
+        let written_before = encrypt_to(&old.recipient(), b"before").unwrap();
+        let new = old.rotated();
+        assert_ne!(new.recipient(), old.recipient());
+        assert_eq!(new.decrypt(&written_before).unwrap(), b"before");
+        assert_eq!(new.first_secret().expose(), old.first_secret().expose());
+        let written_after = encrypt_to(&new.recipient(), b"after").unwrap();
+        assert_eq!(
+            old.decrypt(&written_after).unwrap_err().code,
+            ErrorCode::ChecksumMismatch,
+            "the old key alone cannot"
+        );
+
+        // Through a kit and back: every key, current first.
+        let dir = tempfile::tempdir().unwrap();
+        let kit = dir.path().join("kit.age");
+        write_kit(&kit, &new, &Secret::new("correct horse battery"), "test").unwrap();
+        let back = read_kit(&kit, &Secret::new("correct horse battery")).unwrap();
+        assert_eq!(back.recipient(), new.recipient());
+        assert_eq!(back.decrypt(&written_before).unwrap(), b"before");
     }
 }

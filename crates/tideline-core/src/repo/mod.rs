@@ -20,6 +20,7 @@ pub mod manifest;
 pub mod named;
 pub mod options;
 pub mod probe;
+pub mod rotate;
 pub mod store;
 pub mod sync;
 pub mod watch;

@@ -265,9 +265,23 @@ fn check_name(name: &str) -> Result<()> {
 fn other_kit(name: &str) -> Error {
     Error::new(
         ErrorCode::RecoveryKitInvalid,
-        format!("that recovery kit opens another repository, not '{name}'"),
-        "Each repository has its own kit; find the one saved when this repository was made.",
+        format!("that recovery kit opens another repository, or an older key of '{name}'"),
+        "Each repository has its own kit, and `repo key rotate` writes a new one: use the newest kit saved for this repository.",
     )
+}
+
+/// The marker with a new recipient (`repo key rotate`): the one object Tideline replaces.
+pub(crate) async fn set_marker_recipient(store: &dyn Store, recipient: &str) -> Result<()> {
+    let Some(mut marker) = read_marker(store).await? else {
+        return Err(Error::new(
+            ErrorCode::RepositoryMissing,
+            format!("{} holds no {MARKER}", store.describe()),
+            "Check the repository's bucket and prefix: `tideline repo test`.",
+        ));
+    };
+    marker.recipient = Some(recipient.to_string());
+    let json = serde_json::to_vec_pretty(&marker).map_err(|e| Error::internal(e.to_string()))?;
+    store.put(MARKER, json.into()).await
 }
 
 async fn read_marker(store: &dyn Store) -> Result<Option<Marker>> {

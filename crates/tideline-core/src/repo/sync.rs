@@ -39,6 +39,10 @@ pub struct SyncReport {
     pub skipped: u64,
     #[ts(type = "number")]
     pub bytes_copied: u64,
+    /// The backup directories (repository paths) FROM holds a manifest for, of those picked.
+    #[serde(skip)]
+    #[ts(skip)]
+    pub backups_seen: Vec<String>,
 }
 
 /// One side of a sync: its store, and its key when encrypted.
@@ -52,7 +56,7 @@ struct End {
 }
 
 fn names_key(identity: &Identity) -> [u8; 32] {
-    blake3::derive_key("tideline repository names v1", identity.to_secret().expose().as_bytes())
+    blake3::derive_key("tideline repository names v1", identity.first_secret().expose().as_bytes())
 }
 
 impl Engine {
@@ -67,7 +71,7 @@ impl Engine {
         let rt = tokio::runtime::Handle::current();
         // Files stream through blocking readers and writers (age, std::io::copy); this thread
         // becomes a blocking one meanwhile, and `rt` runs the stores' requests.
-        tokio::task::block_in_place(|| copy_missing(&from, &to, &[], &rt, job))
+        tokio::task::block_in_place(|| copy_missing(&from, &to, Select::All, &rt, job))
     }
 
     /// Copies the files under `prefixes` (repository paths, e.g. one backup's directory) that
@@ -79,9 +83,19 @@ impl Engine {
         prefixes: &[String],
         job: &Job,
     ) -> Result<SyncReport> {
+        self.sync_selected(from, to, Select::Under(prefixes), job).await
+    }
+
+    pub(crate) async fn sync_selected(
+        &self,
+        from: &str,
+        to: &str,
+        select: Select<'_>,
+        job: &Job,
+    ) -> Result<SyncReport> {
         let (from, to) = (self.sync_end(from)?, self.sync_end(to)?);
         let rt = tokio::runtime::Handle::current();
-        tokio::task::block_in_place(|| copy_missing(&from, &to, prefixes, &rt, job))
+        tokio::task::block_in_place(|| copy_missing(&from, &to, select, &rt, job))
     }
 
     fn sync_end(&self, name: &str) -> Result<End> {
@@ -123,11 +137,40 @@ fn rank(key: &str) -> u8 {
     }
 }
 
-/// Copies what TO lacks of FROM, or of the files under `only` when it names prefixes.
-fn copy_missing(from: &End, to: &End, only: &[String], rt: &tokio::runtime::Handle, job: &Job) -> Result<SyncReport> {
+/// Which of FROM's files a sync copies.
+#[derive(Clone, Copy)]
+pub(crate) enum Select<'a> {
+    All,
+    /// Those under these repository paths.
+    Under(&'a [String]),
+    /// What lists backups and draws the timeline: every manifest, and the archived WAL with
+    /// its summaries. A backup's other files come when something reads it (`Engine::
+    /// bring_backup_home`).
+    Metadata,
+}
+
+impl Select<'_> {
+    fn wants(&self, plain: &str) -> bool {
+        match self {
+            Select::All => true,
+            Select::Under(prefixes) => prefixes.iter().any(|p| plain.starts_with(p.as_str())),
+            Select::Metadata => {
+                plain.ends_with(&format!("/{}", crate::repo::MANIFEST))
+                    || (plain.starts_with("clusters/") && plain.contains("/wal/"))
+            }
+        }
+    }
+}
+
+/// Copies what TO lacks of what `select` picks at FROM.
+fn copy_missing(from: &End, to: &End, select: Select, rt: &tokio::runtime::Handle, job: &Job) -> Result<SyncReport> {
     job.phase("listing");
     let plain_names = read_names(from, rt)?;
-    let wanted = |plain: &str| only.is_empty() || only.iter().any(|p| plain.starts_with(p.as_str()));
+    let only: &[String] = match select {
+        Select::Under(prefixes) => prefixes,
+        _ => &[],
+    };
+    let wanted = |plain: &str| select.wants(plain);
     let mut scratch = BTreeMap::new();
     let listed = |end: &End, scratch: &mut BTreeMap<String, String>| -> Vec<String> {
         match only {
@@ -149,10 +192,14 @@ fn copy_missing(from: &End, to: &End, only: &[String], rt: &tokio::runtime::Hand
     let mut plan: Vec<(String, String, u64)> = Vec::new();
     let mut new_names = BTreeMap::new();
     let mut skipped = 0;
+    let mut backups_seen = Vec::new();
     for s in &source {
         let plain = reveal(&s.key, &plain_names);
         if !wanted(&plain) {
             continue;
+        }
+        if let Some(dir) = plain.strip_suffix(&format!("/{}", crate::repo::MANIFEST)) {
+            backups_seen.push(dir.to_string());
         }
         let dest = hide(&plain, to, &mut new_names);
         if have.contains(&dest) && !plain.ends_with(".partial.zst") {
@@ -178,6 +225,7 @@ fn copy_missing(from: &End, to: &End, only: &[String], rt: &tokio::runtime::Hand
         copied: plan.len() as u64,
         skipped,
         bytes_copied: total,
+        backups_seen,
     })
 }
 
@@ -277,6 +325,38 @@ impl Uploader {
         let file = std::fs::File::open(local).map_err(|e| Error::io(format!("reading {}", local.display()), e))?;
         write_to(&self.to, &dest, std::io::BufReader::with_capacity(1 << 20, file), &self.rt)?;
         Ok(dest)
+    }
+
+    /// Removes one backup's directory (`plain_dir`, a repository path): its manifest first,
+    /// so what is left of a removal that stops half-way is never a backup that looks whole.
+    pub fn remove_backup(&self, plain_dir: &str) -> Result<()> {
+        let prefix = format!("{}/", hide(plain_dir.trim_end_matches('/'), &self.to, &mut BTreeMap::new()));
+        let mut keys: Vec<String> = self.rt.block_on(self.to.store.list(&prefix))?.into_iter().map(|s| s.key).collect();
+        keys.sort_by_key(|k| !k.ends_with(&format!("/{}", crate::repo::MANIFEST)));
+        for key in &keys {
+            self.rt.block_on(self.to.store.delete(key))?;
+        }
+        Ok(())
+    }
+
+    /// The names of the WAL files archived there for cluster `sysid`.
+    pub fn wal_names(&self, sysid: &str) -> Result<Vec<String>> {
+        let prefix = format!("clusters/{sysid}/wal/");
+        let listed = self.rt.block_on(self.to.store.list(&prefix))?;
+        Ok(listed
+            .iter()
+            .filter_map(|s| s.key.strip_prefix(&prefix)?.strip_suffix(".zst").map(str::to_string))
+            .collect())
+    }
+
+    /// Removes archived WAL files (`clusters/<sysid>/wal/<name>`) with their summary and `.b3`.
+    pub fn remove_wal(&self, sysid: &str, names: &[String]) -> Result<()> {
+        for name in names {
+            for suffix in [".json", ".b3", ".zst"] {
+                self.rt.block_on(self.to.store.delete(&format!("clusters/{sysid}/wal/{name}{suffix}")))?;
+            }
+        }
+        Ok(())
     }
 
     /// Removes what an abandoned backup uploaded.

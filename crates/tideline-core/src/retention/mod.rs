@@ -119,7 +119,7 @@ impl Engine {
         if let (Some(sysid), true) = (sysid, only_series.is_none_or(|s| s == "base")) {
             // Other profiles' base backups of the cluster need their WAL as much as ours.
             kept_bases.extend(cluster.others_starts.iter().copied());
-            report.wal_segments = self.expire_wal(&sysid, &kept_bases, apply)?;
+            report.wal_segments = self.expire_wal(profile, &sysid, &kept_bases, apply)?;
         }
         Ok(report)
     }
@@ -164,6 +164,7 @@ impl Engine {
     /// never a half-deleted backup that looks whole.
     fn delete_backup_files(&self, id: &str) -> Result<()> {
         let record = self.catalog().backup(id)?;
+        self.remove_from_profile_repository(&record)?;
         self.catalog().mark_backup_deleting(id)?;
         self.finish_deleting(&record)?;
         tracing::info!(backup = %id, "deleted by retention");
@@ -217,17 +218,23 @@ impl Engine {
 
     /// Segments (and their summaries) before the oldest kept base backup's start; history
     /// files always stay.
-    fn expire_wal(&self, sysid: &str, kept_bases: &[(u32, u64)], apply: bool) -> Result<Vec<String>> {
+    fn expire_wal(&self, profile: &str, sysid: &str, kept_bases: &[(u32, u64)], apply: bool) -> Result<Vec<String>> {
+        // A profile kept in another repository: its WAL is there; here, once brought home, are
+        // the names and the segment size to judge by.
+        if let Ok(p) = self.profile(profile) {
+            let job = crate::job::Job::silent();
+            crate::repo::store::blocking(|rt| rt.block_on(self.bring_wal_home(&p.id, sysid, &job)));
+        }
         let archive = crate::wal::archive::WalArchive::open(self.repository()?.root(), sysid.parse().unwrap_or(0));
         let names = archive.names()?;
         let segment_bytes = archive.segment_bytes(&names);
         let Some(first_needed) = wal_needed_from(kept_bases, segment_bytes) else { return Ok(vec![]) };
-        let mut expired = Vec::new();
-        for name in names {
-            let Some(seg) = crate::wal::file_names::segment(&name, segment_bytes) else { continue };
-            if seg.number >= first_needed {
-                continue;
-            }
+        let is_expired = |name: &str| {
+            crate::wal::file_names::segment(name, segment_bytes).is_some_and(|seg| seg.number < first_needed)
+        };
+        // There first: what fails there is still here, and comes back at the next try.
+        let mut expired = self.expire_wal_in_profile_repository(profile, sysid, is_expired, apply)?;
+        for name in names.into_iter().filter(|n| is_expired(n)) {
             if apply {
                 let _ = std::fs::remove_file(archive.summary_path(&name));
                 std::fs::remove_file(archive.path_of(&name))
@@ -235,6 +242,8 @@ impl Engine {
             }
             expired.push(name);
         }
+        expired.sort();
+        expired.dedup();
         Ok(expired)
     }
 }

@@ -7,7 +7,7 @@
 use crate::catalog::repositories::{RepositoryPlace, RepositoryRecord};
 use crate::cluster::os_user::{running_as_root, OsUser};
 use crate::engine::Engine;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::pg::recovery_target::command_path;
 use std::path::{Path, PathBuf};
 
@@ -91,6 +91,32 @@ impl ArchiveTarget {
 }
 
 impl Engine {
+    /// The configs `wal setup` wrote for repository `id` (`<sandboxes>/.wal-configs/<id>-*.json`),
+    /// written again for the same owner.
+    pub(crate) fn rewrite_wal_configs(&self, id: &str, name: &str) -> Result<Vec<String>> {
+        use std::os::unix::fs::MetadataExt;
+        let dir = self.wal_configs_dir();
+        let Ok(entries) = std::fs::read_dir(&dir) else { return Ok(vec![]) };
+        let mut rewritten = Vec::new();
+        for path in entries.flatten().map(|e| e.path()) {
+            let file = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+            if !(file.starts_with(&format!("{id}-")) && file.ends_with(".json")) {
+                continue;
+            }
+            let meta =
+                std::fs::symlink_metadata(&path).map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+            let owner = crate::cluster::os_user::OsUser::by_uid(meta.uid()).map(|u| u.name);
+            self.write_wal_config(name, &path, owner.as_deref(), false)?;
+            rewritten.push(path.display().to_string());
+        }
+        Ok(rewritten)
+    }
+
+    /// Where `wal setup` writes the configs of bucket repositories.
+    fn wal_configs_dir(&self) -> PathBuf {
+        crate::cluster::runnable_cli::sandboxes_root(self.home()).join(".wal-configs")
+    }
+
     /// Where archive_command should send `profile`'s WAL (see the module comment).
     pub(crate) fn archive_target(&self, profile_id: &str, sysid: &str) -> Result<ArchiveTarget> {
         // Bound first: a catalog guard held across the match would lock the engine.
@@ -100,8 +126,7 @@ impl Engine {
                 ArchiveTarget::Dir { root: path.into() }
             }
             Some(repository) => {
-                let shared = crate::cluster::runnable_cli::sandboxes_root(self.home());
-                let config = shared.join(".wal-configs").join(format!("{}-{sysid}.json", repository.id));
+                let config = self.wal_configs_dir().join(format!("{}-{sysid}.json", repository.id));
                 ArchiveTarget::Bucket { repository: Box::new(repository), config }
             }
             None => ArchiveTarget::Dir { root: self.repository()?.root().to_path_buf() },

@@ -59,6 +59,18 @@ pub trait ObjectWriter: std::io::Write + Send {
 
 /// An I/O error that carries the coded error behind it, and gets it back out: a store's
 /// writer fails through `std::io::Write`, and the caller still reports the store's code.
+/// Runs `f`, which blocks on a store's requests, from synchronous code that may be on one of
+/// the runtime's threads: that thread's other tasks move on meanwhile. Returns the runtime
+/// `f` should send its requests to; None outside any runtime.
+pub fn blocking<T>(f: impl FnOnce(tokio::runtime::Handle) -> T) -> Option<T> {
+    let handle = tokio::runtime::Handle::try_current().ok()?;
+    if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread {
+        Some(tokio::task::block_in_place(|| f(handle)))
+    } else {
+        Some(f(handle))
+    }
+}
+
 pub fn io_error(e: Error) -> std::io::Error {
     std::io::Error::other(e)
 }
