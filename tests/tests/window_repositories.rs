@@ -1,7 +1,7 @@
 //! Settings → Repositories elsewhere in the real window, against a real Garage cluster: a
 //! bucket added from the Garage preset, encrypted with a recovery kit, tested check by check,
-//! then this computer's backups copied into it with progress; a wrong secret is refused with
-//! its code on screen.
+//! then this computer's backups copied into it with progress, its key rotated into a new kit,
+//! and a profile kept in it; a wrong secret is refused with its code on screen.
 
 use crate::support::garage::Garage;
 use crate::support::webdriver::{click, el, error_shown, screenshot, text_when, type_into, Driver};
@@ -71,4 +71,25 @@ async fn a_bucket_is_added_tested_and_filled_from_the_window() {
     crate::support::webdriver::doc_screenshot(&c, "repository-synced").await;
     let listed = home.cli(&["repo", "sync", "local", "offsite"], None).ok().clone();
     assert_eq!(listed["copied"], 0, "the window's copy left something out: {listed}");
+
+    // A new key into a new kit, from the window.
+    let before = home.cli(&["repo", "show", "offsite"], None).ok()["recipient"].clone();
+    let kit2 = kits.path().join("kit-2.age");
+    click(&c, "[data-testid=repo-key]").await;
+    type_into(&c, "[data-testid=repo-key-path]", kit2.to_str().unwrap()).await;
+    type_into(&c, "[data-testid=repo-key-passphrase]", "second window passphrase").await;
+    click(&c, "[data-testid=repo-key-rotate]").await;
+    text_when(&c, "[data-testid=repo-key-done]", |t| t.contains("opens old and new files")).await;
+    assert!(kit2.exists(), "the new kit was not written");
+    assert_ne!(home.cli(&["repo", "show", "offsite"], None).ok()["recipient"], before);
+
+    // The profile kept in the bucket: its next backup is uploaded there.
+    click(&c, "[data-testid=nav-profiles]").await;
+    click(&c, "[data-testid=profile-item][data-name=p]").await;
+    el(&c, "[data-testid=kept-in-repo]").await.select_by_value("offsite").await.unwrap();
+    text_when(&c, "[data-testid=kept-in-note]", |t| t.contains("into offsite")).await;
+    screenshot(&c, "profile-kept-in-bucket").await;
+    let made = home.cli(&["backup", "p"], None).ok()["id"].as_str().unwrap().to_string();
+    let copies = home.cli(&["backups", "show", &made], None).ok()["copies"].clone();
+    assert_eq!((&copies[0]["repository"], &copies[0]["complete"]), (&"offsite".into(), &true.into()), "{copies}");
 }

@@ -57,57 +57,67 @@ pub struct BackupCopy {
     pub detail: Option<String>,
 }
 
+/// How a profile is tied to a named repository.
+#[derive(Clone, Copy)]
+enum Link {
+    /// Its backups and WAL are kept there (`profile edit --repo`).
+    KeptIn,
+    /// Each backup is copied there too (`--second-repo`).
+    SecondCopy,
+}
+
+impl Link {
+    fn table(self) -> &'static str {
+        match self {
+            Link::KeptIn => "profile_repositories",
+            Link::SecondCopy => "profile_copies",
+        }
+    }
+}
+
 impl Catalog {
-    pub fn set_second_repository(&self, profile_id: &str, repository_id: Option<&str>) -> Result<()> {
-        match repository_id {
-            Some(id) => self.conn.execute(
-                "INSERT INTO profile_copies (profile_id, repository_id) VALUES (?1, ?2)
-                 ON CONFLICT(profile_id) DO UPDATE SET repository_id = excluded.repository_id",
-                [profile_id, id],
-            )?,
-            None => self.conn.execute("DELETE FROM profile_copies WHERE profile_id = ?1", [profile_id])?,
-        };
-        Ok(())
-    }
-
-    pub fn second_repository(&self, profile_id: &str) -> Result<Option<RepositoryRecord>> {
-        let json: Option<String> = self
-            .conn
-            .query_row(
-                "SELECT r.record FROM profile_copies c JOIN repositories r ON r.id = c.repository_id WHERE c.profile_id = ?1",
-                [profile_id],
-                |r| r.get(0),
-            )
-            .optional()?;
-        json.map(decode).transpose()
-    }
-
     /// Sets (or, with None, clears) the repository `profile_id` keeps its backups and WAL in.
     pub fn set_profile_repository(&self, profile_id: &str, repository_id: Option<&str>) -> Result<()> {
-        match repository_id {
-            Some(id) => self.conn.execute(
-                "INSERT INTO profile_repositories (profile_id, repository_id) VALUES (?1, ?2)
-                 ON CONFLICT(profile_id) DO UPDATE SET repository_id = excluded.repository_id",
-                [profile_id, id],
-            )?,
-            None => self.conn.execute("DELETE FROM profile_repositories WHERE profile_id = ?1", [profile_id])?,
-        };
-        Ok(())
+        self.set_link(Link::KeptIn, profile_id, repository_id)
     }
 
     pub fn profile_repository(&self, profile_id: &str) -> Result<Option<RepositoryRecord>> {
-        let json: Option<String> = self
-            .conn
-            .query_row(
-                "SELECT r.record FROM profile_repositories p JOIN repositories r ON r.id = p.repository_id WHERE p.profile_id = ?1",
-                [profile_id],
-                |r| r.get(0),
-            )
-            .optional()?;
+        self.linked(Link::KeptIn, profile_id)
+    }
+
+    pub fn set_second_repository(&self, profile_id: &str, repository_id: Option<&str>) -> Result<()> {
+        self.set_link(Link::SecondCopy, profile_id, repository_id)
+    }
+
+    pub fn second_repository(&self, profile_id: &str) -> Result<Option<RepositoryRecord>> {
+        self.linked(Link::SecondCopy, profile_id)
+    }
+
+    fn set_link(&self, link: Link, profile_id: &str, repository_id: Option<&str>) -> Result<()> {
+        let table = link.table();
+        match repository_id {
+            Some(id) => self.conn.execute(
+                &format!(
+                    "INSERT INTO {table} (profile_id, repository_id) VALUES (?1, ?2)
+                     ON CONFLICT(profile_id) DO UPDATE SET repository_id = excluded.repository_id"
+                ),
+                [profile_id, id],
+            )?,
+            None => self.conn.execute(&format!("DELETE FROM {table} WHERE profile_id = ?1"), [profile_id])?,
+        };
+        Ok(())
+    }
+
+    fn linked(&self, link: Link, profile_id: &str) -> Result<Option<RepositoryRecord>> {
+        let sql = format!(
+            "SELECT r.record FROM {} l JOIN repositories r ON r.id = l.repository_id WHERE l.profile_id = ?1",
+            link.table()
+        );
+        let json: Option<String> = self.conn.query_row(&sql, [profile_id], |r| r.get(0)).optional()?;
         json.map(decode).transpose()
     }
 
-    /// The profiles that keep their backups in repository `id`, by name.
+    /// The profiles that keep their backups and WAL in repository `id`, by name.
     pub fn profiles_keeping_in(&self, id: &str) -> Result<Vec<String>> {
         let mut stmt = self.conn.prepare(
             "SELECT pr.name FROM profile_repositories p JOIN profiles pr ON pr.id = p.profile_id
