@@ -142,3 +142,48 @@ each_major!([15, 17, 18] fn a_profile_kept_in_a_bucket_recovers_there_and_on_a_s
     let down = first.cli(&["wal", "teardown", "p"], None).ok().clone();
     assert!(!std::path::Path::new(&config).exists(), "teardown removes the bucket's config {config}: {down} {command}");
 });
+
+// Streaming (pg_receivewal, run as Tideline's user) for a profile kept in a bucket: each
+// segment stored here goes up with its summary.
+each_major!([17] fn a_profile_kept_in_a_bucket_streams_its_wal_there(major) {
+    let garage = Garage::start();
+    let bucket = garage.bucket(&format!("tideline-stream-{major}"));
+    let home = Home::new();
+    let kits = tempfile::tempdir().unwrap();
+    let kit = kits.path().join("kit.age");
+    let kit_arg = ["--recovery-kit", kit.to_str().unwrap()];
+    add_repository(&home, "team", (&garage, 0, &bucket), &bucket.secret, &kit_arg, Some("stream passphrase")).ok();
+    let pw = password();
+    let pg = TestCluster::start(major, Some(&pw));
+    home.cli(&["profile", "add", "p", "--url", &pg.url("postgres"), "--password-stdin"], Some(&pw)).ok();
+    home.cli(&["profile", "edit", "p", "--repo", "team"], None).ok();
+    let sysid = psql(&pg, "postgres", "SELECT system_identifier FROM pg_control_system()").trim().to_string();
+    let mut stream = crate::support::start_stream(&home, &pg, "p");
+    let sql = "SELECT pg_walfile_name(pg_switch_wal()) FROM (SELECT pg_logical_emit_message(false, 't', 'x')) m";
+    let segment = psql(&pg, "postgres", sql).trim().to_string();
+    psql(&pg, "postgres", "SELECT pg_logical_emit_message(false, 't', 'next')");
+    let wal = format!("team/pg/clusters/{sysid}/wal/{segment}");
+    wait_for("the streamed segment, its summary and its .b3 in the bucket", || {
+        let keys = garage.keys(&bucket);
+        ["zst", "json", "b3"].iter().all(|suffix| keys.contains(&format!("{wal}.{suffix}")))
+    });
+    let _ = stream.kill();
+    let _ = stream.wait();
+
+    // The .b3 is what archive_command would have written: restore_command's fetch matches it.
+    let work = tempfile::tempdir().unwrap();
+    let config = work.path().join("recovery.json");
+    home.cli(&["repo", "wal-config", "team", "--out", config.to_str().unwrap(), "--with-identity"], None).ok();
+    let dest = work.path().join("fetched");
+    let fetch = std::process::Command::new(crate::support::tideline_bin())
+        .args(["wal-fetch", "--repo-config"])
+        .args([config.as_os_str(), segment.as_ref(), dest.as_os_str()])
+        .arg("--pgdata")
+        .arg(pg.get().data_dir())
+        .output()
+        .unwrap();
+    assert!(fetch.status.success(), "{}", String::from_utf8_lossy(&fetch.stderr));
+    let recorded = garage.objects(&bucket).into_iter().find(|(k, _)| *k == format!("{wal}.b3")).unwrap().1;
+    assert_eq!(blake3::hash(&std::fs::read(&dest).unwrap()).to_hex().as_bytes(), &recorded[..]);
+    home.cli(&["wal", "teardown", "p"], None).ok();
+});

@@ -172,15 +172,22 @@ impl Engine {
 
     /// A backup whose files are not all here — listed from another repository by `repo
     /// rescan --repo`, which brings manifests only — gets them from a repository holding a
-    /// complete copy, before anything reads it. Nothing to do for a backup that is whole here.
+    /// complete copy, before anything reads it. Nothing to do for a backup that is whole here,
+    /// or that has no whole copy anywhere (the caller's checks then name what is missing).
     pub(crate) fn bring_backup_home(&self, record: &BackupRecord) -> Result<()> {
         let manifest = self.catalog().backup_manifest(&record.id)?;
         let dir = std::path::Path::new(&record.path);
-        if manifest.files.iter().all(|f| dir.join(&f.path).exists()) {
+        let here = manifest.files.iter().filter(|f| dir.join(&f.path).exists()).count();
+        let copies = self.catalog().backup_copies(&record.id)?;
+        if here == manifest.files.len() || !copies.iter().any(|c| c.complete) {
+            // Whole, or nowhere else to look: what is missing is damage, for the caller's
+            // checks to name.
             return Ok(());
         }
+        if here > 0 {
+            tracing::warn!(backup = %record.id, missing = manifest.files.len() - here, "files missing here; bringing them from a copy");
+        }
         let prefixes = vec![self.prefixes_of(record)?.remove(0)];
-        let copies = self.catalog().backup_copies(&record.id)?;
         let mut failed = None;
         for copy in copies.iter().filter(|c| c.complete) {
             let job = Job::silent();
@@ -196,13 +203,7 @@ impl Engine {
                 None => failed = Some(Error::internal("bringing a backup home needs the async runtime")),
             }
         }
-        Err(failed.unwrap_or_else(|| {
-            Error::new(
-                crate::error::ErrorCode::BackupMissing,
-                format!("backup {}'s files are not all on this computer, and no repository holds a whole copy", record.id),
-                "Its manifest came from another repository: add that repository again (Settings → Repositories elsewhere) and bring its backups home.",
-            )
-        }))
+        Err(failed.unwrap_or_else(|| Error::internal("no whole copy was tried")))
     }
 
     /// Records that each backup under `dirs` (repository paths) has a whole copy in

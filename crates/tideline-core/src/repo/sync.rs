@@ -189,7 +189,8 @@ fn copy_missing(from: &End, to: &End, select: Select, rt: &tokio::runtime::Handl
     if !only.is_empty() {
         have.extend(rt.block_on(to.store.list(NAMES))?.into_iter().map(|s| s.key));
     }
-    let mut plan: Vec<(String, String, u64)> = Vec::new();
+    let at_from: HashSet<&str> = source.iter().map(|s| s.key.as_str()).collect();
+    let mut plan: Vec<Transfer> = Vec::new();
     let mut new_names = BTreeMap::new();
     let mut skipped = 0;
     let mut backups_seen = Vec::new();
@@ -205,16 +206,17 @@ fn copy_missing(from: &End, to: &End, select: Select, rt: &tokio::runtime::Handl
         if have.contains(&dest) && !plain.ends_with(".partial.zst") {
             skipped += 1;
         } else {
-            plan.push((s.key.clone(), dest, s.size));
+            let sidecar = sidecar_of(&dest).filter(|b3| !have.contains(b3) && !at_from.contains(b3.as_str()));
+            plan.push(Transfer { key: s.key.clone(), dest, size: s.size, sidecar });
         }
     }
-    plan.sort_by_key(|(key, _, _)| rank(key));
+    plan.sort_by_key(|t| rank(&t.key));
     write_names(to, &new_names, &have, rt)?;
-    let total: u64 = plan.iter().map(|(_, _, size)| size).sum();
+    let total: u64 = plan.iter().map(|t| t.size).sum();
     // Each rank whole before the next starts (see the module comment); within a rank, files
     // travel side by side: one stream waits on the store's round trips.
     for r in 0..=2 {
-        let files: Vec<&(String, String, u64)> = plan.iter().filter(|(key, _, _)| rank(key) == r).collect();
+        let files: Vec<&Transfer> = plan.iter().filter(|t| rank(&t.key) == r).collect();
         copy_side_by_side(from, to, &files, rt, job, total)?;
     }
     job.progress("copying", None, total, Some(total));
@@ -229,6 +231,26 @@ fn copy_missing(from: &End, to: &End, select: Select, rt: &tokio::runtime::Handl
     })
 }
 
+/// One file to copy.
+struct Transfer {
+    key: String,
+    dest: String,
+    size: u64,
+    /// A WAL file TO has no `.b3` for (it came from a folder, or from the stream): its key,
+    /// written from the file's content before the file, as wal-push would. Without it, the
+    /// server's archive_command could never push that name there again.
+    sidecar: Option<String>,
+}
+
+/// The `.b3` key of an archived WAL file's key (`clusters/<sysid>/wal/<name>.zst`), but a
+/// `.partial`, which grows. (Summaries end in `.json`, so never match.)
+fn sidecar_of(key: &str) -> Option<String> {
+    let stem = key.strip_suffix(".zst")?;
+    let name = stem.strip_prefix("clusters/")?.split_once("/wal/")?.1;
+    let archived = !name.is_empty() && !name.contains('/') && !name.starts_with('.') && !name.ends_with(".partial");
+    archived.then(|| format!("{stem}.b3"))
+}
+
 /// Files copied at once: a store's latency hides behind the others' transfers.
 const SIDE_BY_SIDE: usize = 4;
 
@@ -236,7 +258,7 @@ const SIDE_BY_SIDE: usize = 4;
 fn copy_side_by_side(
     from: &End,
     to: &End,
-    files: &[&(String, String, u64)],
+    files: &[&Transfer],
     rt: &tokio::runtime::Handle,
     job: &Job,
     total: u64,
@@ -250,15 +272,15 @@ fn copy_side_by_side(
         for _ in 0..SIDE_BY_SIDE.min(files.len()) {
             scope.spawn(|| {
                 while !stopped() {
-                    let Some((key, dest, size)) = files.get(next.fetch_add(1, Ordering::SeqCst)).copied() else {
+                    let Some(transfer) = files.get(next.fetch_add(1, Ordering::SeqCst)).copied() else {
                         break;
                     };
                     let copied = job.check_cancelled().and_then(|_| {
-                        job.progress("copying", Some(key.clone()), done.load(Ordering::SeqCst), Some(total));
-                        copy_one(from, to, key, dest, rt)
+                        job.progress("copying", Some(transfer.key.clone()), done.load(Ordering::SeqCst), Some(total));
+                        copy_one(from, to, transfer, rt)
                     });
                     match copied {
-                        Ok(()) => done.fetch_add(*size, Ordering::SeqCst),
+                        Ok(()) => done.fetch_add(transfer.size, Ordering::SeqCst),
                         Err(e) => {
                             failed.lock().expect("not poisoned").get_or_insert(e);
                             break;
@@ -275,7 +297,8 @@ fn copy_side_by_side(
 }
 
 /// Streams one file: decrypted if FROM is encrypted, encrypted if TO is.
-fn copy_one(from: &End, to: &End, key: &str, dest: &str, rt: &tokio::runtime::Handle) -> Result<()> {
+fn copy_one(from: &End, to: &End, transfer: &Transfer, rt: &tokio::runtime::Handle) -> Result<()> {
+    let (key, dest) = (transfer.key.as_str(), transfer.dest.as_str());
     let Some(raw) = from.store.open_read(key, rt)? else {
         // Removed at FROM since the listing (retention): nothing to copy.
         return Ok(());
@@ -287,7 +310,17 @@ fn copy_one(from: &End, to: &End, key: &str, dest: &str, rt: &tokio::runtime::Ha
         Some(identity) if !verbatim => identity.decrypting(raw)?,
         _ => raw,
     };
-    write_to(to, dest, reader, rt)
+    let Some(sidecar) = &transfer.sidecar else { return write_to(to, dest, reader, rt) };
+    // One WAL file (a segment at most, compressed): read whole to hash what it holds.
+    let mut stored = Vec::new();
+    let mut reader = reader;
+    std::io::Read::read_to_end(&mut reader, &mut stored).map_err(|e| from_io(e, &format!("reading {key}")))?;
+    let mut hasher = blake3::Hasher::new();
+    let decoder = zstd::stream::read::Decoder::new(&stored[..]).map_err(|e| Error::io(format!("reading {key}"), e))?;
+    std::io::copy(&mut std::io::Read::take(decoder, 1 << 30), &mut hasher)
+        .map_err(|e| Error::io(format!("decompressing {key}"), e))?;
+    rt.block_on(to.store.put(sidecar, hasher.finalize().to_hex().to_string().into_bytes().into()))?;
+    write_to(to, dest, std::io::Cursor::new(stored), rt)
 }
 
 /// Streams `reader` into `dest` at TO, encrypted if TO is (but a `.b3`).
