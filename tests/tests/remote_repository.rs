@@ -49,7 +49,10 @@ fn a_bucket_repository_is_added_tested_and_refused_with_coded_errors() {
     let test = home.cli(&["repo", "test", "offsite"], None).ok().clone();
     let found = states(&test);
     let names: Vec<&str> = found.iter().map(|(c, _)| c.as_str()).collect();
-    assert_eq!(names, ["reach", "write", "read", "list", "clock", "conditional_create", "multipart", "delete"]);
+    assert_eq!(
+        names,
+        ["reach", "write", "read", "list", "clock", "conditional_create", "multipart", "unfinished_uploads", "delete"]
+    );
     for (check, state) in &found {
         let expected = if check == "conditional_create" { "warning" } else { "passed" };
         assert_eq!(state, expected, "{check}: {test}");

@@ -31,6 +31,7 @@ mod relation_snapshots;
 mod remote_key;
 mod remote_profile;
 mod remote_repository;
+mod remote_uploads;
 mod remote_wal;
 mod repository_access;
 mod restore_lock_waits;

@@ -13,6 +13,7 @@ import type { RepositoryTest } from './bindings/RepositoryTest';
 import type { SyncReport } from './bindings/SyncReport';
 import type { RescanFrom } from './bindings/RescanFrom';
 import type { RotatedKey } from './bindings/RotatedKey';
+import type { CleanReport } from './bindings/CleanReport';
 import type { BackupCopy } from './bindings/BackupCopy';
 import type { Command } from './bindings/Commands';
 import type { CalendarView } from './bindings/CalendarView';
@@ -301,6 +302,8 @@ export const profileSecondRepository = (profile: string): Promise<RepositoryReco
 export const profileSecondRepositorySet = (profile: string, repository: string | null): Promise<RepositoryRecord | null> =>
   call('profile_second_repository_set', { profile, repository });
 export const backupCopies = (id: string): Promise<BackupCopy[]> => call('backup_copies', { id });
+/** Aborts the unfinished uploads a stopped run left in the bucket (over an hour old). */
+export const repositoryClean = (name: string): Promise<CleanReport> => call('repository_clean', { name });
 /** A new key from now on; the new kit at `path` holds every key, the old ones too. */
 export const repositoryKeyRotate = (name: string, path: string, passphrase: string): Promise<RotatedKey> =>
   call('repository_key_rotate', { name, path, passphrase });

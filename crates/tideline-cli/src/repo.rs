@@ -48,6 +48,15 @@ pub async fn repo(engine: &Engine, cmd: RepoCommand, json: bool) -> Result<Reply
             Ok(Reply::new(serde_json::json!({ "repository": name, "config": out }), text))
         }
         RepoCommand::Sync { from, to } => sync(engine, &from, &to, json).await,
+        RepoCommand::Clean { name, older_than_minutes } => {
+            let report = engine.clean_repository(&name, older_than_minutes).await?;
+            let text = format!(
+                "{name}: aborted {} unfinished upload(s); {} begun less than {older_than_minutes} min ago left alone",
+                report.aborted.len(),
+                report.left.len()
+            );
+            Ok(Reply::of(&report, text))
+        }
         RepoCommand::List => {
             let list = engine.repositories()?;
             let text = if list.is_empty() {

@@ -95,6 +95,7 @@ app_commands! {
     repositories::repository_key_import,
     repositories::repository_sync,
     repositories::repository_key_rotate,
+    repositories::repository_clean,
     repositories::profile_repository,
     repositories::profile_repository_set,
     repositories::repository_rescan,

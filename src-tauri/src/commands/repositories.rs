@@ -11,6 +11,7 @@ use tideline_core::logical::history::RescanFrom;
 use tideline_core::repo::named::{KitFile, RepositoryRequest};
 use tideline_core::repo::probe::RepositoryTest;
 use tideline_core::repo::rotate::RotatedKey;
+use tideline_core::repo::store::s3_uploads::CleanReport;
 use tideline_core::repo::sync::SyncReport;
 use tideline_core::{Engine, Error, Secret};
 
@@ -49,6 +50,12 @@ pub async fn repository_key_export(
     passphrase: Secret,
 ) -> Result<(), Error> {
     engine.export_repository_key(&name, &KitFile { path: path.into(), passphrase })
+}
+
+/// Aborts the unfinished uploads a stopped run left (over an hour old).
+#[tauri::command]
+pub async fn repository_clean(engine: State<'_, Engine>, name: String) -> Result<CleanReport, Error> {
+    engine.clean_repository(&name, 60).await
 }
 
 /// A new key for what is written from now on; the new kit holds the old keys too.

@@ -203,6 +203,13 @@ impl Garage {
     }
 
     /// Multipart uploads begun and neither completed nor aborted.
+    /// A multipart upload begun, one part sent, never completed: what a run killed mid-upload
+    /// leaves behind.
+    pub fn leave_unfinished_upload(&self, bucket: &Bucket, key: &str) {
+        let snippet = "u=s3.create_multipart_upload(Bucket=b,Key=args[0])['UploadId']\ns3.upload_part(Bucket=b,Key=args[0],UploadId=u,PartNumber=1,Body=b'x'*(5<<20))";
+        self.boto3(bucket, snippet, &[key]);
+    }
+
     pub fn pending_uploads(&self, bucket: &Bucket) -> usize {
         self.boto3(bucket, "print(len(s3.list_multipart_uploads(Bucket=b).get('Uploads',[])))", &[])
             .trim()

@@ -67,6 +67,7 @@ export const COMMANDS = [
   'repository_key_import',
   'repository_sync',
   'repository_key_rotate',
+  'repository_clean',
   'profile_repository',
   'profile_repository_set',
   'repository_rescan',

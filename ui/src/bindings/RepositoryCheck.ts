@@ -4,6 +4,7 @@ import type { ErrorPayload } from "./ErrorPayload";
 
 export type RepositoryCheck = { 
 /**
- * `reach`, `write`, `read`, `list`, `clock`, `conditional_create`, `multipart`, `delete`.
+ * `reach`, `write`, `read`, `list`, `clock`, `conditional_create`, `multipart`,
+ * `unfinished_uploads`, `delete`.
  */
 check: string, state: CheckState, detail: string, error: ErrorPayload | null, };

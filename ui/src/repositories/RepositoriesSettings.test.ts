@@ -125,6 +125,26 @@ describe('repositories', () => {
     expect(done.textContent).toContain('the old kit opens only the old ones');
   });
 
+  it('offers to remove the unfinished uploads a test found, then tests again', async () => {
+    const check = (state: 'passed' | 'warning') => ({ check: 'unfinished_uploads', state, detail: 'd', error: null });
+    let state: 'passed' | 'warning' = 'warning';
+    const backend = fakeBackend({
+      repositories_list: () => [record('shared')],
+      repository_test: () => ({ repository: 'shared', location: 's3://backups/team', checks: [check(state)], usable: true }),
+      repository_clean: () => {
+        state = 'passed';
+        return { repository: 'shared', aborted: [{ key: 'k', upload_id: 'u', initiated: 't' }], left: [] };
+      },
+    });
+    render(RepositoriesSettings);
+    const row = await screen.findByTestId('repo-item');
+    await fireEvent.click(within(row).getByTestId('repo-test'));
+    await fireEvent.click(await within(row).findByTestId('repo-clean'));
+    expect((await within(row).findByTestId('repo-cleaned')).textContent).toContain('1 aborted');
+    await waitFor(() => expect(backend.callsTo('repository_test')).toHaveLength(2));
+    await waitFor(() => expect(within(row).queryByTestId('repo-clean')).toBeNull());
+  });
+
   it("copies this computer's backups into a repository with progress, then says what it did", async () => {
     const run = deferred<SyncReport>();
     const backend = fakeBackend({ repositories_list: () => [record('offsite')], repository_sync: () => run.promise });

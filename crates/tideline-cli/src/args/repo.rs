@@ -26,6 +26,14 @@ pub enum RepoCommand {
     Test { name: String },
     /// Forget a repository on this computer (its record and keychain entries); its files stay.
     Remove { name: String },
+    /// Abort the unfinished multipart uploads a stopped run left in a bucket (their parts stay
+    /// stored, and billed, until then).
+    Clean {
+        name: String,
+        /// Only those begun at least this long ago: a younger one may be another run's.
+        #[arg(long, default_value_t = 60)]
+        older_than_minutes: u32,
+    },
     /// Copy what FROM holds and TO lacks (backups, WAL, summaries); resumable, never deletes.
     /// `local` names the default repository directory.
     Sync { from: String, to: String },

@@ -32,7 +32,8 @@ pub enum CheckState {
 #[derive(Debug, Clone, Serialize, TS)]
 #[ts(export)]
 pub struct RepositoryCheck {
-    /// `reach`, `write`, `read`, `list`, `clock`, `conditional_create`, `multipart`, `delete`.
+    /// `reach`, `write`, `read`, `list`, `clock`, `conditional_create`, `multipart`,
+    /// `unfinished_uploads`, `delete`.
     pub check: String,
     pub state: CheckState,
     pub detail: String,
@@ -73,7 +74,8 @@ impl Checks {
     }
 }
 
-const ALL: &[&str] = &["reach", "write", "read", "list", "clock", "conditional_create", "multipart", "delete"];
+const ALL: &[&str] =
+    &["reach", "write", "read", "list", "clock", "conditional_create", "multipart", "unfinished_uploads", "delete"];
 
 impl Engine {
     /// Runs every check against the repository and records what it found about conditional
@@ -145,6 +147,7 @@ async fn run(engine: &Engine, record: &RepositoryRecord, store: &dyn Store, chec
         multipart(engine, record, &key, checks).await;
     } else {
         checks.passed("multipart", "a directory takes files whole");
+        checks.passed("unfinished_uploads", "a directory keeps no parts");
     }
     match store.delete(&key).await.and(store.head(&key).await) {
         Ok(None) => checks.passed("delete", "the probe object is gone"),
@@ -228,4 +231,21 @@ async fn multipart(engine: &Engine, record: &RepositoryRecord, key: &str, checks
         Err(e) => checks.failed("multipart", e),
     }
     let _ = store.delete(&parts_key).await;
+    unfinished(&store, checks).await;
+}
+
+/// Uploads a stopped run left: their parts stay stored (and billed) until aborted.
+async fn unfinished(store: &S3Store, checks: &mut Checks) {
+    match store.unfinished_uploads().await {
+        Ok(found) if found.is_empty() => checks.passed("unfinished_uploads", "no unfinished multipart upload holds parts"),
+        Ok(found) => checks.warned(
+            "unfinished_uploads",
+            format!(
+                "{} unfinished multipart upload(s) hold parts, the oldest begun {}: a run stopped mid-upload left them; Remove unfinished uploads (repo clean) aborts those over an hour old",
+                found.len(),
+                found[0].initiated
+            ),
+        ),
+        Err(e) => checks.warned("unfinished_uploads", format!("could not list unfinished uploads: {}", e.message)),
+    }
 }

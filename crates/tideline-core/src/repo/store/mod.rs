@@ -5,6 +5,7 @@
 
 pub mod dir;
 pub mod s3;
+pub mod s3_uploads;
 
 use crate::error::{Error, ErrorCode, Result};
 use bytes::Bytes;

@@ -67,6 +67,9 @@ pub enum Patience {
 pub struct S3Store {
     inner: Arc<AmazonS3>,
     location: S3Location,
+    /// For the requests object_store does not make (`s3_uploads`), signed with its signer.
+    access_key_id: String,
+    secret: Secret,
 }
 
 impl S3Store {
@@ -101,7 +104,24 @@ impl S3Store {
                 "Check the endpoint URL and the region.",
             )
         })?;
-        Ok(S3Store { inner: Arc::new(inner), location: location.clone() })
+        Ok(S3Store {
+            inner: Arc::new(inner),
+            location: location.clone(),
+            access_key_id: access_key_id.to_string(),
+            secret: secret.clone(),
+        })
+    }
+
+    pub fn location(&self) -> &S3Location {
+        &self.location
+    }
+
+    pub(super) fn access_key_id(&self) -> &str {
+        &self.access_key_id
+    }
+
+    pub(super) fn secret(&self) -> &Secret {
+        &self.secret
     }
 
     fn object(&self, key: &str) -> ObjectPath {

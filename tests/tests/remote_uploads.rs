@@ -1,0 +1,34 @@
+//! Multipart uploads a stopped run left in a bucket, against a real Garage cluster: `repo
+//! test` finds them, `repo clean` aborts those old enough and leaves younger ones (another
+//! run's, maybe still going), and no parts are left behind.
+
+use crate::support::garage::{add_repository, Garage};
+use crate::support::Home;
+
+#[test]
+fn unfinished_uploads_are_found_by_the_test_and_aborted_by_clean() {
+    let garage = Garage::start();
+    let bucket = garage.bucket("tideline-unfinished");
+    let home = Home::new();
+    add_repository(&home, "off", (&garage, 0, &bucket), &bucket.secret, &["--no-encryption"], None).ok();
+    let check = |home: &Home| {
+        let test = home.cli(&["repo", "test", "off"], None).ok().clone();
+        test["checks"].as_array().unwrap().iter().find(|c| c["check"] == "unfinished_uploads").unwrap().clone()
+    };
+    assert_eq!(check(&home)["state"], "passed");
+
+    // What a run killed mid-upload leaves: under the repository's prefix, and one outside it.
+    garage.leave_unfinished_upload(&bucket, "team/pg/logical/p/db/20261207T000000Z-aaaaaa/database.d/3001.dat.zst");
+    garage.leave_unfinished_upload(&bucket, "not-tideline/big.bin");
+    let found = check(&home);
+    assert_eq!(found["state"], "warning", "{found}");
+    assert!(found["detail"].as_str().unwrap().starts_with("1 unfinished"), "only the repository's own: {found}");
+
+    // Younger than the default hour: left alone; with no age limit, aborted.
+    let kept = home.cli(&["repo", "clean", "off"], None).ok().clone();
+    assert_eq!((kept["aborted"].as_array().unwrap().len(), kept["left"].as_array().unwrap().len()), (0, 1), "{kept}");
+    let cleaned = home.cli(&["repo", "clean", "off", "--older-than-minutes", "0"], None).ok().clone();
+    assert_eq!(cleaned["aborted"].as_array().unwrap().len(), 1, "{cleaned}");
+    assert_eq!(garage.pending_uploads(&bucket), 1, "only the upload outside the repository is left");
+    assert_eq!(check(&home)["state"], "passed");
+}
