@@ -8,7 +8,7 @@
 //! With the bucket out of reach a backup fails with a coded error, stays listed here, and its
 //! copy there is marked incomplete.
 
-use crate::support::garage::{add_repository, Garage};
+use crate::support::garage::{add_repository, wal_fetch, Garage};
 use crate::support::{load_sample, password, psql, query_at, wait_for, Home, TestCluster};
 
 each_major!([15, 17, 18] fn a_profile_kept_in_a_bucket_recovers_there_and_on_a_second_installation(major) {
@@ -175,15 +175,8 @@ each_major!([17] fn a_profile_kept_in_a_bucket_streams_its_wal_there(major) {
     let config = work.path().join("recovery.json");
     home.cli(&["repo", "wal-config", "team", "--out", config.to_str().unwrap(), "--with-identity"], None).ok();
     let dest = work.path().join("fetched");
-    let fetch = std::process::Command::new(crate::support::tideline_bin())
-        .args(["wal-fetch", "--repo-config"])
-        .args([config.as_os_str(), segment.as_ref(), dest.as_os_str()])
-        .arg("--pgdata")
-        .arg(pg.get().data_dir())
-        .output()
-        .unwrap();
+    let fetch = wal_fetch(&crate::support::tideline_bin(), &config, &segment, &dest, &pg.get().data_dir());
     assert!(fetch.status.success(), "{}", String::from_utf8_lossy(&fetch.stderr));
-    let recorded = garage.objects(&bucket).into_iter().find(|(k, _)| *k == format!("{wal}.b3")).unwrap().1;
-    assert_eq!(blake3::hash(&std::fs::read(&dest).unwrap()).to_hex().as_bytes(), &recorded[..]);
+    garage.assert_matches_b3(&bucket, &wal, &dest);
     home.cli(&["wal", "teardown", "p"], None).ok();
 });

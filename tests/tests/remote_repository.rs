@@ -51,7 +51,18 @@ fn a_bucket_repository_is_added_tested_and_refused_with_coded_errors() {
     let names: Vec<&str> = found.iter().map(|(c, _)| c.as_str()).collect();
     assert_eq!(
         names,
-        ["reach", "write", "read", "list", "clock", "conditional_create", "multipart", "unfinished_uploads", "delete"]
+        [
+            "reach",
+            "write",
+            "read",
+            "list",
+            "clock",
+            "conditional_create",
+            "multipart",
+            "unfinished_uploads",
+            "versioning",
+            "delete"
+        ]
     );
     for (check, state) in &found {
         let expected = if check == "conditional_create" { "warning" } else { "passed" };

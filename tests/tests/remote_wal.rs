@@ -4,7 +4,7 @@
 //! by restore_command's `wal-fetch`; with the store down the archiver fails and retries, and
 //! once it is back the archive has no gap; a different file under an archived name is refused.
 
-use crate::support::garage::{add_repository, Bucket, Garage};
+use crate::support::garage::{add_repository, wal_fetch, Bucket, Garage};
 use crate::support::{installed_tideline, majors, password, psql, Home, TestCluster};
 use std::os::unix::fs::PermissionsExt;
 use std::process::Command;
@@ -93,27 +93,10 @@ fn archive_command_pushes_wal_into_the_bucket_without_a_gap() {
         let recovery = work.path().join("recovery.json");
         home.cli(&["repo", "wal-config", "off", "--out", recovery.to_str().unwrap(), "--with-identity"], None).ok();
         let dest = work.path().join("fetched");
-        let fetch = Command::new(&cli)
-            .args(["wal-fetch", "--repo-config"])
-            .arg(&recovery)
-            .arg(&last)
-            .arg(&dest)
-            .arg("--pgdata")
-            .arg(pg.get().data_dir())
-            .output()
-            .unwrap();
+        let fetch = wal_fetch(&cli, &recovery, &last, &dest, &pg.get().data_dir());
         assert!(fetch.status.success(), "{}", String::from_utf8_lossy(&fetch.stderr));
-        let recorded = garage.objects(&bucket).into_iter().find(|(k, _)| *k == format!("{wal}.b3")).unwrap().1;
-        assert_eq!(blake3::hash(&std::fs::read(&dest).unwrap()).to_hex().as_bytes(), &recorded[..]);
-        let missing = Command::new(&cli)
-            .args(["wal-fetch", "--repo-config"])
-            .arg(&recovery)
-            .args(["00000001000000FF000000FF"])
-            .arg(&dest)
-            .arg("--pgdata")
-            .arg(pg.get().data_dir())
-            .output()
-            .unwrap();
+        garage.assert_matches_b3(&bucket, &wal, &dest);
+        let missing = wal_fetch(&cli, &recovery, "00000001000000FF000000FF", &dest, &pg.get().data_dir());
         assert_eq!(missing.status.code(), Some(1), "a file not in the archive is exit 1");
 
         // The store down: the archiver fails and keeps the segments; back up, no gap.

@@ -59,7 +59,7 @@ async fn a_bucket_is_added_tested_and_filled_from_the_window() {
     // Added, it is tested at once: every check listed, Garage's ignored If-None-Match a warning.
     el(&c, "[data-testid=repo-checks][data-usable=true]").await;
     let checks = c.find_all(crate::support::webdriver::css("[data-testid=repo-check]")).await.unwrap();
-    assert_eq!(checks.len(), 9);
+    assert_eq!(checks.len(), 10);
     let warned = el(&c, "[data-testid=repo-check][data-check=conditional_create]").await;
     assert_eq!(warned.attr("data-state").await.unwrap().as_deref(), Some("warning"));
     screenshot(&c, "repository-tested").await;

@@ -210,6 +210,13 @@ impl Garage {
         self.boto3(bucket, snippet, &[key]);
     }
 
+    /// Asserts `file` holds what the bucket records in `<wal_key>.b3` (wal-push's BLAKE3).
+    pub fn assert_matches_b3(&self, bucket: &Bucket, wal_key: &str, file: &Path) {
+        let b3 = format!("{wal_key}.b3");
+        let recorded = self.objects(bucket).into_iter().find(|(k, _)| *k == b3).unwrap_or_else(|| panic!("no {b3}")).1;
+        assert_eq!(blake3::hash(&std::fs::read(file).unwrap()).to_hex().as_bytes(), &recorded[..], "{b3}");
+    }
+
     pub fn pending_uploads(&self, bucket: &Bucket) -> usize {
         self.boto3(bucket, "print(len(s3.list_multipart_uploads(Bucket=b).get('Uploads',[])))", &[])
             .trim()
@@ -296,4 +303,17 @@ pub fn add_repository(
         None => format!("{secret}\n"),
     };
     home.cli(&args, Some(&stdin))
+}
+
+/// `CLI wal-fetch --repo-config CONFIG NAME DEST --pgdata PGDATA`, as restore_command runs it.
+pub fn wal_fetch(cli: &Path, config: &Path, name: &str, dest: &Path, pgdata: &Path) -> std::process::Output {
+    Command::new(cli)
+        .args(["wal-fetch", "--repo-config"])
+        .arg(config)
+        .arg(name)
+        .arg(dest)
+        .arg("--pgdata")
+        .arg(pgdata)
+        .output()
+        .unwrap()
 }

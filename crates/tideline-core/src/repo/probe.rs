@@ -33,7 +33,7 @@ pub enum CheckState {
 #[ts(export)]
 pub struct RepositoryCheck {
     /// `reach`, `write`, `read`, `list`, `clock`, `conditional_create`, `multipart`,
-    /// `unfinished_uploads`, `delete`.
+    /// `unfinished_uploads`, `versioning`, `delete`.
     pub check: String,
     pub state: CheckState,
     pub detail: String,
@@ -74,8 +74,18 @@ impl Checks {
     }
 }
 
-const ALL: &[&str] =
-    &["reach", "write", "read", "list", "clock", "conditional_create", "multipart", "unfinished_uploads", "delete"];
+const ALL: &[&str] = &[
+    "reach",
+    "write",
+    "read",
+    "list",
+    "clock",
+    "conditional_create",
+    "multipart",
+    "unfinished_uploads",
+    "versioning",
+    "delete",
+];
 
 impl Engine {
     /// Runs every check against the repository and records what it found about conditional
@@ -148,6 +158,7 @@ async fn run(engine: &Engine, record: &RepositoryRecord, store: &dyn Store, chec
     } else {
         checks.passed("multipart", "a directory takes files whole");
         checks.passed("unfinished_uploads", "a directory keeps no parts");
+        checks.passed("versioning", "a directory keeps no old versions");
     }
     match store.delete(&key).await.and(store.head(&key).await) {
         Ok(None) => checks.passed("delete", "the probe object is gone"),
@@ -232,6 +243,22 @@ async fn multipart(engine: &Engine, record: &RepositoryRecord, key: &str, checks
     }
     let _ = store.delete(&parts_key).await;
     unfinished(&store, checks).await;
+    versioning(&store, checks).await;
+}
+
+/// A versioned bucket keeps what retention deletes (as old versions); Object Lock refuses the
+/// deletes. Neither stops backups; both change what retention frees.
+async fn versioning(store: &S3Store, checks: &mut Checks) {
+    match store.versioning().await {
+        (Some(v), Some(lock)) if v != "Enabled" && lock != "Enabled" => {
+            checks.passed("versioning", format!("versioning {}, Object Lock {lock}: deletes free space", v.to_lowercase()))
+        }
+        (Some(v), Some(lock)) => checks.warned(
+            "versioning",
+            format!("versioning {v}, Object Lock {lock}: what retention deletes stays as old versions (or is refused while locked); add a lifecycle rule that expires noncurrent versions"),
+        ),
+        _ => checks.warned("versioning", "the store would not say whether versioning or Object Lock is on"),
+    }
 }
 
 /// Uploads a stopped run left: their parts stay stored (and billed) until aborted.

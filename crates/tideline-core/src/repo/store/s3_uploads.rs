@@ -83,8 +83,45 @@ impl S3Store {
         Ok(())
     }
 
+    /// Whether the bucket keeps old versions of what is deleted or replaced, and whether
+    /// Object Lock is on: (versioning status, object lock status), None where the store would
+    /// not say.
+    pub async fn versioning(&self) -> (Option<String>, Option<String>) {
+        let versioning = self.request(reqwest::Method::GET, None, &[("versioning", String::new())]).await;
+        let versioning = match versioning {
+            Ok((200, body)) => Some(element(&body, "Status").unwrap_or_else(|| "never enabled".into())),
+            _ => None,
+        };
+        let lock = match self.request(reqwest::Method::GET, None, &[("object-lock", String::new())]).await {
+            Ok((200, body)) => Some(element(&body, "ObjectLockEnabled").unwrap_or_else(|| "not enabled".into())),
+            Ok((404, body)) if body.contains("ObjectLockConfigurationNotFound") => Some("not enabled".into()),
+            // Garage, among others, has no Object Lock at all.
+            Ok((501, _)) => Some("not supported by the store".into()),
+            _ => None,
+        };
+        (versioning, lock)
+    }
+
     /// One request to the bucket (`key` None) or an object, signed; its body on success.
     async fn signed(&self, method: reqwest::Method, key: Option<&str>, query: &[(&str, String)]) -> Result<String> {
+        let (status, body) = self.request(method, key, query).await?;
+        if !(200..300).contains(&status) {
+            return Err(Error::new(
+                ErrorCode::RepositoryFailed,
+                format!("{} answered {status}: {}", self.location().url(), body.chars().take(300).collect::<String>()),
+                "The access key needs s3:ListBucketMultipartUploads and s3:AbortMultipartUpload on the bucket.",
+            ));
+        }
+        Ok(body)
+    }
+
+    /// One signed request; its status and body.
+    async fn request(
+        &self,
+        method: reqwest::Method,
+        key: Option<&str>,
+        query: &[(&str, String)],
+    ) -> Result<(u16, String)> {
         let mut url = self.bucket_url()?;
         if let Some(key) = key {
             let mut path = url.path_segments_mut().map_err(|()| Error::internal("a bucket URL without a path"))?;
@@ -108,25 +145,16 @@ impl S3Store {
         for (name, value) in request.headers() {
             sending = sending.header(name.as_str(), value.as_bytes());
         }
-        let doing = "listing unfinished uploads in";
         let unreachable = |e: reqwest::Error| {
             Error::new(
                 ErrorCode::RepositoryUnreachable,
-                format!("{doing} {}: {e}", self.location().url()),
+                format!("asking {}: {e}", self.location().url()),
                 "Check the endpoint and the network; `repo test` says more.",
             )
         };
         let response = sending.send().await.map_err(unreachable)?;
-        let status = response.status();
-        let body = response.text().await.map_err(unreachable)?;
-        if !status.is_success() {
-            return Err(Error::new(
-                ErrorCode::RepositoryFailed,
-                format!("{} answered {status}: {}", self.location().url(), body.chars().take(300).collect::<String>()),
-                "The access key needs s3:ListBucketMultipartUploads and s3:AbortMultipartUpload on the bucket.",
-            ));
-        }
-        Ok(body)
+        let status = response.status().as_u16();
+        Ok((status, response.text().await.map_err(unreachable)?))
     }
 
     /// The bucket's own URL, addressed as the repository is (path-style or virtual host).
@@ -145,6 +173,20 @@ impl S3Store {
             (None, false) => format!("https://{}.s3.{}.amazonaws.com", location.bucket, location.region),
         };
         url::Url::parse(&text).map_err(|e| Error::internal(format!("the bucket's URL {text}: {e}")))
+    }
+}
+
+/// The text of the first `<name>` element of a small XML answer.
+fn element(xml: &str, name: &str) -> Option<String> {
+    let mut reader = quick_xml::Reader::from_str(xml);
+    let mut inside = false;
+    loop {
+        match reader.read_event().ok()? {
+            quick_xml::events::Event::Start(e) => inside = e.local_name().as_ref() == name.as_bytes(),
+            quick_xml::events::Event::Text(t) if inside => return t.decode().ok().map(|t| t.trim().to_string()),
+            quick_xml::events::Event::Eof => return None,
+            _ => {}
+        }
     }
 }
 
