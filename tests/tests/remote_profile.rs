@@ -124,6 +124,9 @@ each_major!([15, 17, 18] fn a_profile_kept_in_a_bucket_recovers_there_and_on_a_s
         garage.stop_node(i);
     }
     first.cli(&["backup", "p"], None).err("repository_unreachable");
+    // With the store down the timeline still answers, from what is here.
+    let view = first.cli(&["timeline", "p"], None).ok().clone();
+    assert!(view["window"]["timelines"][0]["latest"]["lsn"].is_string(), "{view}");
     let listed = first.cli(&["backups", "list", "p"], None).ok().clone();
     let dump = listed["backups"].as_array().unwrap().iter().find(|b| b["kind"] == "logical").cloned();
     let dump = dump.unwrap_or_else(|| panic!("the dump stays listed here: {listed:#}"));

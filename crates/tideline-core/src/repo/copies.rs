@@ -105,7 +105,10 @@ impl Engine {
     pub(crate) async fn bring_wal_home(&self, profile_id: &str, sysid: &str, job: &Job) {
         let Ok(Some(repository)) = self.catalog().profile_repository(profile_id) else { return };
         let prefixes = [format!("clusters/{sysid}/wal/")];
-        match self.sync_prefixes(&repository.name, LOCAL, &prefixes, job).await {
+        // A screen waits on this, and what is here still draws: a bucket that does not answer
+        // within seconds is skipped, not waited out.
+        let select = crate::repo::sync::Select::Under(&prefixes);
+        match self.sync_with(&repository.name, LOCAL, select, crate::repo::store::s3::Patience::Probe, job).await {
             Ok(report) if report.copied > 0 => {
                 tracing::info!(repository = %repository.name, files = report.copied, "WAL brought home")
             }

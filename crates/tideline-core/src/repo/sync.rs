@@ -93,12 +93,29 @@ impl Engine {
         select: Select<'_>,
         job: &Job,
     ) -> Result<SyncReport> {
-        let (from, to) = (self.sync_end(from)?, self.sync_end(to)?);
+        self.sync_with(from, to, select, Patience::Job, job).await
+    }
+
+    /// A sync that gives up on a store that does not answer within seconds (`Patience::Probe`):
+    /// for what a screen waits on, and can do without.
+    pub(crate) async fn sync_with(
+        &self,
+        from: &str,
+        to: &str,
+        select: Select<'_>,
+        patience: Patience,
+        job: &Job,
+    ) -> Result<SyncReport> {
+        let (from, to) = (self.sync_end_with(from, patience)?, self.sync_end_with(to, patience)?);
         let rt = tokio::runtime::Handle::current();
         tokio::task::block_in_place(|| copy_missing(&from, &to, select, &rt, job))
     }
 
     fn sync_end(&self, name: &str) -> Result<End> {
+        self.sync_end_with(name, Patience::Job)
+    }
+
+    fn sync_end_with(&self, name: &str, patience: Patience) -> Result<End> {
         if name == LOCAL {
             let root = self.repository()?.root().to_path_buf();
             return Ok(End {
@@ -110,7 +127,7 @@ impl Engine {
             });
         }
         let record: RepositoryRecord = self.named_repository(name)?;
-        let store = self.open_store(&record, Patience::Job)?;
+        let store = self.open_store(&record, patience)?;
         // Writing needs only the recipient — but hiding names needs the identity, so both do.
         let identity = match &record.recipient {
             Some(_) => Some(self.repository_identity(&record)?),
