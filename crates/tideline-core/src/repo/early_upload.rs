@@ -50,11 +50,8 @@ impl EarlyUploads {
     pub fn settle(&mut self) {
         drop(self.queue.take());
         let Some(worker) = self.worker.take() else { return };
-        // The worker's requests run on the runtime this thread may be driving: hand the
-        // thread's other tasks on while it waits.
-        let in_runtime = tokio::runtime::Handle::try_current()
-            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
-        self.done = if in_runtime { tokio::task::block_in_place(|| worker.join().ok()) } else { worker.join().ok() };
+        // The worker's requests run on the runtime this thread may be driving.
+        self.done = crate::repo::store::waiting(|| worker.join().ok());
     }
 
     /// The backup is committed: what went up stays.

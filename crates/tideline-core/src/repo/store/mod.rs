@@ -58,20 +58,28 @@ pub trait ObjectWriter: std::io::Write + Send {
     fn finish(self: Box<Self>) -> Result<()>;
 }
 
-/// An I/O error that carries the coded error behind it, and gets it back out: a store's
-/// writer fails through `std::io::Write`, and the caller still reports the store's code.
 /// Runs `f`, which blocks on a store's requests, from synchronous code that may be on one of
 /// the runtime's threads: that thread's other tasks move on meanwhile. Returns the runtime
 /// `f` should send its requests to; None outside any runtime.
 pub fn blocking<T>(f: impl FnOnce(tokio::runtime::Handle) -> T) -> Option<T> {
     let handle = tokio::runtime::Handle::try_current().ok()?;
-    if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread {
-        Some(tokio::task::block_in_place(|| f(handle)))
+    Some(waiting(|| f(handle)))
+}
+
+/// Runs `f`, which waits on work the runtime drives, handing this thread's other tasks on
+/// meanwhile when it is one of a multi-thread runtime's workers.
+pub fn waiting<T>(f: impl FnOnce() -> T) -> T {
+    let multi = tokio::runtime::Handle::try_current()
+        .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+    if multi {
+        tokio::task::block_in_place(f)
     } else {
-        Some(f(handle))
+        f()
     }
 }
 
+/// An I/O error that carries the coded error behind it, and gets it back out: a store's
+/// writer fails through `std::io::Write`, and the caller still reports the store's code.
 pub fn io_error(e: Error) -> std::io::Error {
     std::io::Error::other(e)
 }
