@@ -32,3 +32,29 @@ fn unfinished_uploads_are_found_by_the_test_and_aborted_by_clean() {
     assert_eq!(garage.pending_uploads(&bucket), 1, "only the upload outside the repository is left");
     assert_eq!(check(&home)["state"], "passed");
 }
+
+// Retention of a profile kept in the bucket aborts what a stopped run left a day or more ago,
+// and only that: a younger upload may be a backup still going.
+#[test]
+fn retention_aborts_uploads_a_stopped_run_left_a_day_ago() {
+    let garage = Garage::start();
+    let bucket = garage.bucket("tideline-stale-uploads");
+    let home = Home::new();
+    add_repository(&home, "off", (&garage, 0, &bucket), &bucket.secret, &["--no-encryption"], None).ok();
+    home.cli(&["profile", "add", "p", "--url", "postgresql://nobody@127.0.0.1:9/none"], None).ok();
+    home.cli(&["profile", "edit", "p", "--repo", "off"], None).ok();
+    garage.leave_unfinished_upload(&bucket, "team/pg/base/20261207T000000Z-bbbbbb/base.tar.zst");
+
+    let apply = ["retention", "apply", "p", "--keep-last", "1", "--yes"];
+    let today = home.cli(&apply, None).ok().clone();
+    assert_eq!(today["aborted_uploads"], serde_json::json!([]), "{today}");
+    assert_eq!(garage.pending_uploads(&bucket), 1);
+
+    let later = (chrono::Utc::now() + chrono::Duration::hours(25)).to_rfc3339();
+    let next_day = home.cli_env(&apply, None, &[("TIDELINE_NOW", &later)]);
+    let next_day = next_day.ok();
+    let aborted = next_day["aborted_uploads"].as_array().unwrap();
+    assert_eq!(aborted.len(), 1, "{next_day}");
+    assert!(aborted[0].as_str().unwrap().ends_with("base.tar.zst"), "{next_day}");
+    assert_eq!(garage.pending_uploads(&bucket), 0, "no parts are left behind");
+}

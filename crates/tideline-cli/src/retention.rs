@@ -42,5 +42,11 @@ pub fn retention(engine: &Engine, cmd: RetentionCommand) -> Result<Reply> {
             r.wal_segments[r.wal_segments.len() - 1]
         ));
     }
+    if !r.aborted_uploads.is_empty() {
+        text.push_str(&format!(
+            "\naborted {} unfinished upload(s) a stopped run left a day or more ago",
+            r.aborted_uploads.len()
+        ));
+    }
     Ok(Reply::of(&r, text.trim_end().to_string()))
 }

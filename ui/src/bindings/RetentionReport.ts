@@ -6,4 +6,9 @@ export type RetentionReport = { profile: string, policy: RetentionPolicy, applie
 /**
  * Archived WAL segments no kept base backup needs (deleted when applied).
  */
-wal_segments: Array<string>, };
+wal_segments: Array<string>, 
+/**
+ * Unfinished uploads a stopped run left a day or more ago in the profile's buckets,
+ * aborted when applied (their keys).
+ */
+aborted_uploads: Array<string>, };

@@ -58,6 +58,7 @@ describe('retention dry run', () => {
           },
         ],
         wal_segments: [],
+        aborted_uploads: [],
       }),
     });
     render(ScheduleForm, {

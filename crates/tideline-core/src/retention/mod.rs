@@ -28,6 +28,9 @@ pub struct RetentionReport {
     pub series: Vec<SeriesVerdicts>,
     /// Archived WAL segments no kept base backup needs (deleted when applied).
     pub wal_segments: Vec<String>,
+    /// Unfinished uploads a stopped run left a day or more ago in the profile's buckets,
+    /// aborted when applied (their keys).
+    pub aborted_uploads: Vec<String>,
 }
 
 /// The base backups of a profile's clusters that other profiles made, and every parent link.
@@ -77,6 +80,7 @@ impl Engine {
             applied: apply,
             series: vec![],
             wal_segments: vec![],
+            aborted_uploads: vec![],
         };
         let cluster = self.cluster_base_backups(&backups)?;
         let mut kept_bases = Vec::new();
@@ -120,6 +124,9 @@ impl Engine {
             // Other profiles' base backups of the cluster need their WAL as much as ours.
             kept_bases.extend(cluster.others_starts.iter().copied());
             report.wal_segments = self.expire_wal(profile, &sysid, &kept_bases, apply)?;
+        }
+        if apply {
+            report.aborted_uploads = self.abort_stale_uploads(profile);
         }
         Ok(report)
     }

@@ -226,3 +226,30 @@ impl crate::engine::Engine {
         Ok(CleanReport { repository: record.name, aborted, left })
     }
 }
+
+/// How long an upload must have been left before retention aborts it: a day, far longer than
+/// any backup or segment takes to go up.
+pub const STALE_UPLOAD_MINUTES: u32 = 24 * 60;
+
+impl crate::engine::Engine {
+    /// Aborts the uploads a stopped run left, a day or more ago, in the repositories `profile`
+    /// keeps its backups in (the keys aborted). Run by retention, so a bucket a killed run
+    /// left parts in does not keep paying for them. What fails is logged and left for the
+    /// next run: nothing of the profile's depends on it.
+    pub(crate) fn abort_stale_uploads(&self, profile: &str) -> Vec<String> {
+        let kept = [self.profile_repository(profile), self.second_repository(profile)];
+        let mut aborted = Vec::new();
+        for repository in kept.into_iter().filter_map(|r| r.ok().flatten()) {
+            let cleaned =
+                super::blocking(|rt| rt.block_on(self.clean_repository(&repository.name, STALE_UPLOAD_MINUTES)));
+            match cleaned {
+                Some(Ok(report)) => aborted.extend(report.aborted.into_iter().map(|u| u.key)),
+                Some(Err(e)) => {
+                    tracing::warn!(repository = %repository.name, error = %e, "unfinished uploads not cleaned")
+                }
+                None => {}
+            }
+        }
+        aborted
+    }
+}
