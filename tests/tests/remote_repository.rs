@@ -52,6 +52,7 @@ fn a_bucket_repository_is_added_tested_and_refused_with_coded_errors() {
     assert_eq!(
         names,
         [
+            "addressing",
             "reach",
             "write",
             "read",

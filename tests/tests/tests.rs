@@ -28,6 +28,7 @@ mod pitr_stream_in_place;
 mod profiles_cli;
 mod recovery_window;
 mod relation_snapshots;
+mod remote_addressing;
 mod remote_key;
 mod remote_profile;
 mod remote_repository;

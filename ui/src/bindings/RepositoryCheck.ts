@@ -4,7 +4,7 @@ import type { ErrorPayload } from "./ErrorPayload";
 
 export type RepositoryCheck = { 
 /**
- * `reach`, `write`, `read`, `list`, `clock`, `conditional_create`, `multipart`,
+ * `addressing`, `reach`, `write`, `read`, `list`, `clock`, `conditional_create`, `multipart`,
  * `unfinished_uploads`, `versioning`, `delete`.
  */
 check: string, state: CheckState, detail: string, error: ErrorPayload | null, };

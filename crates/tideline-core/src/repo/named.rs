@@ -186,7 +186,12 @@ impl Engine {
         };
         let store: Box<dyn Store> = match (&record.place, &secret) {
             (RepositoryPlace::S3 { location, access_key_id }, Some(secret)) => {
-                Box::new(S3Store::open(location, access_key_id, secret, Patience::Probe)?)
+                // The addressing the store answers is the one recorded.
+                let reached = crate::repo::store::addressing::reach(location, access_key_id, secret).await?;
+                let store = reached.store;
+                record.place =
+                    RepositoryPlace::S3 { location: store.location().clone(), access_key_id: access_key_id.clone() };
+                Box::new(store)
             }
             (RepositoryPlace::Dir { path }, _) => Box::new(DirStore::at(path)),
             _ => return Err(Error::internal("a bucket without its secret")),

@@ -32,7 +32,7 @@ pub enum CheckState {
 #[derive(Debug, Clone, Serialize, TS)]
 #[ts(export)]
 pub struct RepositoryCheck {
-    /// `reach`, `write`, `read`, `list`, `clock`, `conditional_create`, `multipart`,
+    /// `addressing`, `reach`, `write`, `read`, `list`, `clock`, `conditional_create`, `multipart`,
     /// `unfinished_uploads`, `versioning`, `delete`.
     pub check: String,
     pub state: CheckState,
@@ -75,6 +75,7 @@ impl Checks {
 }
 
 const ALL: &[&str] = &[
+    "addressing",
     "reach",
     "write",
     "read",
@@ -93,12 +94,9 @@ impl Engine {
     pub async fn test_repository(&self, name: &str) -> Result<RepositoryTest> {
         let mut record = self.named_repository(name)?;
         let mut checks = Checks(Vec::new());
-        let honours = match self.open_store(&record, Patience::Probe) {
-            Ok(store) => run(self, &record, store.as_ref(), &mut checks).await,
-            Err(e) => {
-                checks.failed("reach", e);
-                None
-            }
+        let honours = match self.reach_repository(&mut record, &mut checks).await {
+            Some(store) => run(self, &record, store.as_ref(), &mut checks).await,
+            None => None,
         };
         checks.skip_rest(ALL);
         if honours.is_some() && honours != record.honours_conditional_create {
@@ -107,6 +105,40 @@ impl Engine {
         }
         let usable = checks.0.iter().all(|c| matches!(c.state, CheckState::Passed | CheckState::Warning));
         Ok(RepositoryTest { repository: record.name.clone(), location: record.location(), checks: checks.0, usable })
+    }
+}
+
+impl Engine {
+    /// Opens the repository's store for the checks. A bucket that answers only the other
+    /// addressing (path-style or virtual-host) is switched to it and recorded: the check warns.
+    async fn reach_repository(&self, record: &mut RepositoryRecord, checks: &mut Checks) -> Option<Box<dyn Store>> {
+        let RepositoryPlace::S3 { location, access_key_id } = &record.place else {
+            checks.passed("addressing", "a directory needs none");
+            return self.open_store(record, Patience::Probe).map_err(|e| checks.failed("reach", e)).ok();
+        };
+        let reached = match self.bucket_secret(record) {
+            Ok(secret) => crate::repo::store::addressing::reach(location, access_key_id, &secret).await,
+            Err(e) => Err(e),
+        };
+        let reached = reached.map_err(|e| checks.failed("reach", e)).ok()?;
+        let answered = reached.store.location().clone();
+        if reached.switched {
+            let detail = format!(
+                "the store did not answer {}, and answers {}: the repository now uses it",
+                location.addressing(),
+                answered.addressing()
+            );
+            let access_key_id = access_key_id.clone();
+            record.place = RepositoryPlace::S3 { location: answered, access_key_id };
+            if let Err(e) = self.catalog().save_repository(record) {
+                checks.failed("addressing", e);
+                return None;
+            }
+            checks.warned("addressing", detail);
+        } else {
+            checks.passed("addressing", format!("the store answers {}", answered.addressing()));
+        }
+        Some(Box::new(reached.store))
     }
 }
 

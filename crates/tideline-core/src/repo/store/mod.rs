@@ -3,6 +3,7 @@
 //! repository's relative paths (`clusters/<id>/wal/<name>.zst`), the same on both, so a bucket
 //! reads like the directory with any S3 tool.
 
+pub mod addressing;
 pub mod dir;
 pub mod s3;
 pub mod s3_uploads;

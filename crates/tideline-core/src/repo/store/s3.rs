@@ -95,7 +95,7 @@ impl S3Store {
                     .with_timeout(Duration::from_secs(120))
                     .with_allow_http(location.endpoint.as_deref().is_some_and(|e| e.starts_with("http://"))),
             );
-        if let Some(endpoint) = &location.endpoint {
+        if let Some(endpoint) = location.bucket_endpoint()? {
             builder = builder.with_endpoint(endpoint);
         }
         let inner = builder.build().map_err(|e| {

@@ -122,7 +122,7 @@ impl S3Store {
         key: Option<&str>,
         query: &[(&str, String)],
     ) -> Result<(u16, String)> {
-        let mut url = self.bucket_url()?;
+        let mut url = self.location().bucket_url()?;
         if let Some(key) = key {
             let mut path = url.path_segments_mut().map_err(|()| Error::internal("a bucket URL without a path"))?;
             path.pop_if_empty().extend(key.split('/'));
@@ -155,24 +155,6 @@ impl S3Store {
         let response = sending.send().await.map_err(unreachable)?;
         let status = response.status().as_u16();
         Ok((status, response.text().await.map_err(unreachable)?))
-    }
-
-    /// The bucket's own URL, addressed as the repository is (path-style or virtual host).
-    fn bucket_url(&self) -> Result<url::Url> {
-        let location = self.location();
-        let text = match (&location.endpoint, location.path_style) {
-            (Some(endpoint), true) => format!("{}/{}", endpoint.trim_end_matches('/'), location.bucket),
-            (Some(endpoint), false) => {
-                let parsed = url::Url::parse(endpoint).map_err(|e| {
-                    Error::invalid_input(format!("'{endpoint}' is not a URL: {e}"), "Check the endpoint.")
-                })?;
-                let port = parsed.port().map(|p| format!(":{p}")).unwrap_or_default();
-                format!("{}://{}.{}{port}", parsed.scheme(), location.bucket, parsed.host_str().unwrap_or_default())
-            }
-            (None, true) => format!("https://s3.{}.amazonaws.com/{}", location.region, location.bucket),
-            (None, false) => format!("https://{}.s3.{}.amazonaws.com", location.bucket, location.region),
-        };
-        url::Url::parse(&text).map_err(|e| Error::internal(format!("the bucket's URL {text}: {e}")))
     }
 }
 
