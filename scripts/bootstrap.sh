@@ -11,7 +11,7 @@ say() { printf '\033[1m[bootstrap]\033[0m %s\n' "$*" >&2; }
 
 # PostgreSQL 15's server runs the demo database `npm start` opens on.
 run_pkgs=(libwebkit2gtk-4.1-dev build-essential file libxdo-dev libssl-dev libayatana-appindicator3-dev librsvg2-dev pkg-config postgresql-15 postgresql-client-15)
-test_pkgs=(age xvfb xauth webkit2gtk-driver dbus dbus-bin dbus-x11 gnome-keyring libsecret-tools libdbus-1-dev libglib2.0-bin imagemagick openssl pgbouncer)
+test_pkgs=(age xvfb xauth webkit2gtk-driver dbus dbus-bin dbus-x11 gnome-keyring libsecret-tools libdbus-1-dev libglib2.0-bin imagemagick openssl pgbouncer faketime)
 pkgs=("${run_pkgs[@]}")
 [ "$mode" = test ] && pkgs+=("${test_pkgs[@]}")
 

@@ -385,7 +385,7 @@ pub fn store_error(location: &S3Location, doing: &str, e: &object_store::Error) 
     let message = format!("{doing} {} failed: {detail}", location.url());
     let denied =
         matches!(e, object_store::Error::PermissionDenied { .. } | object_store::Error::Unauthenticated { .. });
-    let (code, hint) = if has(&["RequestTimeTooSkewed", "RequestExpired"]) {
+    let (code, hint) = if has(&["RequestTimeTooSkewed", "RequestExpired", "Date is too old"]) {
         (ErrorCode::RepositoryClockSkew, "This computer's clock is too far from the storage server's (S3 allows 15 minutes). Turn on time synchronisation (`timedatectl set-ntp true`) and try again.")
     } else if has(&["NoSuchBucket"]) {
         (ErrorCode::RepositoryBucketMissing, "Create the bucket in the provider's console (or `garage bucket create`), or correct the name in s3://BUCKET/PREFIX.")

@@ -1,8 +1,9 @@
-//! Path-style or virtual-host addressing, against a real Garage cluster: virtual-host puts the
-//! bucket in the endpoint's host name (the endpoint a provider gives, as B2's, Hetzner's or
+//! The settings users get wrong, against a real Garage cluster. Addressing: virtual-host puts
+//! the bucket in the endpoint's host name (the endpoint a provider gives, as B2's, Hetzner's or
 //! Wasabi's, is not the bucket's own), and a store that does not answer the addressing given
-//! is reached with the other, which is recorded and said. The bucket's host name resolves
-//! through a private /etc/hosts, bound in a mount namespace of the command alone.
+//! is reached with the other, which is recorded and said; the bucket's host name resolves
+//! through a private /etc/hosts, bound in a mount namespace of the command alone. The region,
+//! and a computer whose clock is off (the whole process under libfaketime): coded errors.
 
 use crate::support::garage::{Bucket, Garage};
 use crate::support::{run_cli, tideline_bin, CliResult, Home};
@@ -75,4 +76,41 @@ fn virtual_host_addressing_reaches_the_bucket_and_a_wrong_choice_is_corrected() 
     // An IP endpoint has no host name for the bucket at all: `repo add` takes path-style.
     let by_ip = home.cli(&add_args("ip", url, &garage.endpoint(1), &bucket, false), Some(&secret)).ok().clone();
     assert_eq!(by_ip["place"]["location"]["path_style"], true, "{by_ip:#}");
+}
+
+#[test]
+fn a_wrong_region_and_a_clock_that_is_off_get_their_own_codes() {
+    let garage = Garage::start();
+    let bucket = garage.bucket("tideline-settings");
+    let home = Home::new();
+    let endpoint = garage.endpoint(0);
+    let secret = format!("{}\n", bucket.secret);
+    let mut args = add_args("off", "s3://tideline-settings/team", &endpoint, &bucket, true);
+
+    // Garage's region is `garage`; a request signed for another is refused for it.
+    args[8] = "us-east-1";
+    let wrong = home.cli(&args, Some(&secret));
+    assert!(wrong.err("repository_region")["hint"].as_str().unwrap().contains("--region"), "{}", wrong.json);
+    args[8] = "garage";
+    home.cli(&args, Some(&secret)).ok();
+
+    // Twenty minutes slow: the store still takes the requests; the test measures the gap.
+    let slow = faketime(&home, "-20m", &["repo", "test", "off"]).ok().clone();
+    let clock = check(&slow, "clock");
+    assert_eq!((clock["state"].as_str(), slow["usable"].as_bool()), (Some("failed"), Some(false)), "{slow:#}");
+    assert_eq!(clock["error"]["code"], "repository_clock_skew", "{slow:#}");
+    assert!(clock["detail"].as_str().unwrap().contains("+1"), "the store's clock is ahead: {slow:#}");
+    // A day slow: Garage refuses every request (AWS does past 15 minutes).
+    let day = faketime(&home, "-25h", &["repo", "test", "off"]).ok().clone();
+    assert_eq!(check(&day, "reach")["error"]["code"], "repository_clock_skew", "{day:#}");
+    faketime(&home, "-25h", &["repo", "rescan", "--repo", "off"]).err("repository_clock_skew");
+    // With the clock right again, everything passes.
+    assert_eq!(check(&home.cli(&["repo", "test", "off"], None).ok().clone(), "clock")["state"], "passed");
+}
+
+/// The CLI with its whole process's clock moved by `offset` (libfaketime).
+fn faketime(home: &Home, offset: &str, args: &[&str]) -> CliResult {
+    let mut cmd = std::process::Command::new("faketime");
+    cmd.args(["-f", offset]).arg(tideline_bin()).args(args).arg("--json").env("TIDELINE_HOME", home.path());
+    run_cli(cmd, None)
 }
