@@ -9,7 +9,7 @@
 //! copy there is marked incomplete.
 
 use crate::support::garage::{add_repository, wal_fetch, Garage};
-use crate::support::{load_sample, password, psql, query_at, wait_for, Home, TestCluster};
+use crate::support::{last_log_line, load_sample, password, psql, query_at, wait_for, Home, TestCluster};
 
 each_major!([15, 17, 18] fn a_profile_kept_in_a_bucket_recovers_there_and_on_a_second_installation(major) {
     let mut garage = Garage::start();
@@ -55,6 +55,9 @@ each_major!([15, 17, 18] fn a_profile_kept_in_a_bucket_recovers_there_and_on_a_s
     garage.stop_node(2);
     let base = first.cli(&["basebackup", "p"], None).ok().clone();
     let base_id = base["id"].as_str().unwrap().to_string();
+    // base.tar went up as pg_basebackup wrote it (pg_wal.tar after: it is rewritten in place).
+    let followed = last_log_line(&first, "uploaded while pg_basebackup wrote them");
+    assert!(followed.contains("files=1"), "{followed}");
     let shown = first.cli(&["backups", "show", &base_id], None).ok().clone();
     assert_eq!(shown["copies"][0]["repository"], "team", "{shown}");
     assert_eq!(shown["copies"][0]["complete"], true, "{shown}");

@@ -222,24 +222,16 @@ impl Engine {
         let started_at = self.clock.now_rfc3339();
         let started = Instant::now();
         tracing::info!(profile = %profile.name, id = %id, "pg_basebackup starting");
-        let on_line = |line: &str| {
-            if let Some((done, total)) = parse_progress(line) {
-                job.progress("copying", None, done, Some(total));
-            }
+        // Declared after the staging directory, so dropped (and waited for) before it.
+        let final_dir = repo.base_dir(&sysid).join(&id);
+        let mut followed = match opts.format {
+            BaseFormat::Tar => self.followed_uploads(&profile.id, &target, staging.path(), &final_dir),
+            BaseFormat::Plain => None,
         };
-        run_watched(
-            self.runner(),
-            cc,
-            &log_path,
-            "pg_basebackup",
-            job,
-            "copying",
-            &TableSizes::new(),
-            ErrorCode::BackupFailed,
-            &on_line,
-        )
-        .await
-        .map_err(|e| failure(&log_path, e, &draft.user))?;
+        self.run_pg_basebackup(cc, &log_path, job).await.map_err(|e| failure(&log_path, e, &draft.user))?;
+        if let Some(f) = &mut followed {
+            f.writer_done();
+        }
         job.phase("verifying");
         let manifest_text = std::fs::read_to_string(target.join("backup_manifest"))
             .map_err(|e| Error::io("reading the backup_manifest pg_basebackup wrote", e))?;
@@ -248,6 +240,9 @@ impl Engine {
         let verified = verify_backup(self.runner(), &inst, &target, opts.format, major, &range.end_lsn)?;
         job.phase("checksumming");
         let files = checksum::inventory(staging.path(), &[crate::repo::MANIFEST])?;
+        if let Some(f) = &mut followed {
+            f.check(&files);
+        }
         let run = FinishedRun {
             id,
             kind: crate::repo::manifest::BackupKind::Base,
@@ -277,9 +272,36 @@ impl Engine {
             }),
         };
         let record = self.finish_backup(staging, run)?;
+        if let Some(f) = followed {
+            f.keep();
+        }
         // Names for the WAL's relation files as they were at this backup (events read them).
         self.try_snapshot_relation_names(&profile.name).await;
         Ok(record)
+    }
+}
+
+impl Engine {
+    /// pg_basebackup to its end, its progress reported as it copies.
+    async fn run_pg_basebackup(&self, cc: crate::libpq_env::ClientCommand, log_path: &Path, job: &Job) -> Result<()> {
+        let on_line = |line: &str| {
+            if let Some((done, total)) = parse_progress(line) {
+                job.progress("copying", None, done, Some(total));
+            }
+        };
+        let sizes = TableSizes::new();
+        run_watched(
+            self.runner(),
+            cc,
+            log_path,
+            "pg_basebackup",
+            job,
+            "copying",
+            &sizes,
+            ErrorCode::BackupFailed,
+            &on_line,
+        )
+        .await
     }
 }
 

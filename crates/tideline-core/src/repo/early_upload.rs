@@ -67,9 +67,8 @@ impl Drop for EarlyUploads {
         }
         self.settle();
         if let Some((uploader, uploaded)) = &self.done {
-            for key in uploaded {
-                uploader.remove(key);
-            }
+            // Dropped on a runtime's worker, as a failed backup's future unwinds.
+            crate::repo::store::waiting(|| uploaded.iter().for_each(|key| uploader.remove(key)));
         }
     }
 }
@@ -79,17 +78,24 @@ impl Engine {
     /// `final_dir`, when its profile is kept in another repository; None otherwise (or when
     /// that repository cannot be opened: the upload after the commit says why).
     pub(crate) fn early_uploads(&self, profile_id: &str, staging: &Path, final_dir: &Path) -> Option<EarlyUploads> {
+        let (uploader, prefix) = self.early_uploader(profile_id, final_dir)?;
+        Some(EarlyUploads::start(uploader, staging.to_path_buf(), prefix))
+    }
+
+    /// An uploader into the repository the profile is kept in, and the repository path of
+    /// `final_dir` there; None when it is kept here (or that repository cannot be opened:
+    /// the upload after the commit says why).
+    pub(crate) fn early_uploader(&self, profile_id: &str, final_dir: &Path) -> Option<(Uploader, String)> {
         let repository = self.catalog().profile_repository(profile_id).ok()??;
         let root = self.repository().ok()?.root().to_path_buf();
         let prefix = final_dir.strip_prefix(&root).ok()?.to_string_lossy().trim_end_matches('/').to_string();
-        let uploader = match self.uploader(&repository.name, tokio::runtime::Handle::try_current().ok()?) {
-            Ok(uploader) => uploader,
+        match self.uploader(&repository.name, tokio::runtime::Handle::try_current().ok()?) {
+            Ok(uploader) => Some((uploader, prefix)),
             Err(e) => {
                 tracing::warn!(repository = %repository.name, error = %e.message, "no early uploads");
-                return None;
+                None
             }
-        };
-        Some(EarlyUploads::start(uploader, staging.to_path_buf(), prefix))
+        }
     }
 }
 

@@ -11,6 +11,7 @@
 
 pub mod checksum;
 pub mod copies;
+pub mod early_follow;
 pub mod early_hash;
 pub mod early_upload;
 pub mod finished;

@@ -371,9 +371,14 @@ pub(crate) struct Uploader {
 impl Uploader {
     /// Uploads `local` as repository path `plain_key`; returns the key it got there.
     pub fn upload(&self, local: &std::path::Path, plain_key: &str) -> Result<String> {
-        let dest = hide(plain_key, &self.to, &mut BTreeMap::new());
         let file = std::fs::File::open(local).map_err(|e| Error::io(format!("reading {}", local.display()), e))?;
-        write_to(&self.to, &dest, std::io::BufReader::with_capacity(1 << 20, file), &self.rt)?;
+        self.upload_from(std::io::BufReader::with_capacity(1 << 20, file), plain_key)
+    }
+
+    /// Uploads what `reader` gives, to its end, as repository path `plain_key`.
+    pub fn upload_from(&self, reader: impl std::io::Read, plain_key: &str) -> Result<String> {
+        let dest = hide(plain_key, &self.to, &mut BTreeMap::new());
+        write_to(&self.to, &dest, reader, &self.rt)?;
         Ok(dest)
     }
 
