@@ -32,7 +32,7 @@ chown postgres "$work"
 PORT=$(free_port)
 "${as_pg[@]}" "$BIN/pg_ctl" -D "$work/data" -l "$work/server.log" -w -o "-p $PORT -k $work \
   -c listen_addresses=127.0.0.1 -c shared_buffers=512MB -c max_wal_size=4GB" start >/dev/null
-trap 'stop_garage "$work"; "${as_pg[@]}" "$BIN/pg_ctl" -D "$work/data" -m fast stop >/dev/null 2>&1; [ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
+trap '[ -f "$work/stunnel.pid" ] && kill "$(cat "$work/stunnel.pid")"; stop_garage "$work"; "${as_pg[@]}" "$BIN/pg_ctl" -D "$work/data" -m fast stop >/dev/null 2>&1; [ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
 export PGHOST=127.0.0.1 PGPORT=$PORT PGUSER=postgres
 psql() { "$BIN/psql" -X -q -v ON_ERROR_STOP=1 "$@"; }
 
@@ -54,6 +54,52 @@ url="postgresql://postgres@127.0.0.1:$PORT/postgres?sslmode=disable"
 benchmark passphrase"
 "$TL" repo test team --json >/dev/null
 "$TL" profile edit there --repo team >/dev/null
+
+# pgBackRest's own S3 repository in the same bucket. It speaks only HTTPS to S3 and Garage
+# serves HTTP, so stunnel terminates TLS in front of it (self-signed; verification off).
+command -v stunnel4 >/dev/null || apt-get install -y -qq stunnel4 >/dev/null
+command -v pgbackrest >/dev/null || apt-get install -y -qq pgbackrest >/dev/null
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$work/tls.pem" -out "$work/tls.pem.crt" -subj /CN=127.0.0.1 -days 2 2>/dev/null
+cat "$work/tls.pem.crt" >> "$work/tls.pem"
+TLS_PORT=$(free_port)
+cat > "$work/stunnel.conf" <<CONF
+pid = $work/stunnel.pid
+[garage]
+accept = 127.0.0.1:$TLS_PORT
+connect = ${endpoint#http://}
+cert = $work/tls.pem
+CONF
+stunnel4 "$work/stunnel.conf"
+mkdir -p "$work/pgbr/log" "$work/pgbr/lock" && chown -R postgres "$work/pgbr"
+cat > "$work/pgbackrest-s3.conf" <<CONF
+[global]
+repo1-type=s3
+repo1-path=/pgbackrest
+repo1-s3-bucket=backupbench
+repo1-s3-endpoint=127.0.0.1
+repo1-storage-port=$TLS_PORT
+repo1-storage-verify-tls=n
+repo1-s3-region=garage
+repo1-s3-uri-style=path
+repo1-s3-key=$key_id
+repo1-s3-key-secret=$key_secret
+repo1-cipher-type=aes-256-cbc
+repo1-cipher-pass=benchmark passphrase
+compress-type=zst
+compress-level=1
+process-max=2
+start-fast=y
+archive-check=n
+log-path=$work/pgbr/log
+lock-path=$work/pgbr/lock
+[bench]
+pg1-path=$work/data
+pg1-port=$PORT
+pg1-socket-path=$work
+CONF
+chown postgres "$work/pgbackrest-s3.conf" && chmod 600 "$work/pgbackrest-s3.conf"
+pgbr_s3=("${as_pg[@]}" pgbackrest --config="$work/pgbackrest-s3.conf" --stanza=bench)
+"${pgbr_s3[@]}" stanza-create >/dev/null
 
 # timed NAME CMD…: one whole process, after settle; sets `made` to the backup's directory.
 timed() {
@@ -112,6 +158,10 @@ for run in $(seq 1 "$RUNS"); do
   rm -rf "$made"
   timed base_bucket "$TL" basebackup there --json
   rm -rf "$made"
+  settle; t0=$(now)
+  "${pgbr_s3[@]}" backup --type=full >/dev/null
+  t1=$(now)
+  record base_pgbackrest "$(echo "$t1 - $t0" | bc)" 0
   "$TL" repo rescan >/dev/null
 done
 
@@ -169,12 +219,13 @@ section=$(mktemp)
   echo "- logical_here / base_here: \`tideline backup\` / \`basebackup\` of a profile kept on this computer"
   echo "- logical_bucket / base_bucket: the same for a profile kept in the bucket (\`profile edit --repo\`): made here, uploaded before the command returns (a parallel dump's data files as pg_dump finishes each)"
   echo "- logical_raw / base_raw: the raw tools — the command Tideline ran, by hand, then one boto3 process uploading its files (16 MiB parts, 4 at once; no encryption): what this machine allows"
+  echo "- base_pgbackrest: \`pgbackrest backup --type=full\` ($(pgbackrest version)) into its own S3 repository in the same bucket: zst level 1, process-max 2, start-fast, aes-256-cbc (Tideline encrypts too), through stunnel (pgBackRest speaks only HTTPS to S3; Garage serves HTTP); archive-check off (the server does not archive during these runs), so its backup carries no WAL, where Tideline's streams its own"
   echo "- pitr_here: \`tideline pitr --name\` from the local repository to a promoted sandbox"
   echo "- pitr_bucket: a new installation with only the bucket (added with its kit, untimed): \`repo rescan --repo\` (manifests, WAL and summaries downloaded and decrypted), then \`pitr --name\` (which brings the base backup it lays down home first)"
   echo
   echo "| what | median (s) | raw runs (s) |"
   echo "|---|---|---|"
-  for k in logical_here logical_bucket logical_raw base_here base_bucket base_raw pitr_here pitr_bucket; do echo "| $k | $(m $k) | ${times[$k]} |"; done
+  for k in logical_here logical_bucket logical_raw base_here base_bucket base_raw base_pgbackrest pitr_here pitr_bucket; do echo "| $k | $(m $k) | ${times[$k]} |"; done
   echo
   echo "| measure | value | goal |"
   echo "|---|---|---|"
@@ -182,6 +233,7 @@ section=$(mktemp)
   echo "| logical backup, raw tools into the bucket / here (paired) | $(paired logical_raw logical_here) | — |"
   echo "| base backup, bucket / here (paired) | $(paired base_bucket base_here) | ≤ 1.15 |"
   echo "| base backup, raw tools into the bucket / here (paired) | $(paired base_raw base_here) | — |"
+  echo "| base backup into the bucket, Tideline / pgBackRest's S3 repository (paired) | $(paired base_bucket base_pgbackrest) | ≤ 1.00 |"
   echo "| PITR, bucket / here (paired) | $(paired pitr_bucket pitr_here) | ≤ 1.30 |"
   echo "<!-- remote-backup:end -->"
 } > "$section"
