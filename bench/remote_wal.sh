@@ -90,6 +90,21 @@ benchmark passphrase"
   for s in $segs; do "$TL" wal-push --repo "$work/walrepo" --pgdata "$work/data" "$work/wal/$s"; done
   t1=$(now)
   record local_push "$(echo "$t1 - $t0" | bc)" 0
+  # Reading them back, as a recovery does: restore_command's way (one wal-fetch process per
+  # segment from the bucket) against bringing them home side by side first (PITR's way).
+  "$TL" repo wal-config "run$run" --out "$work/fetch$run.json" --with-identity --json >/dev/null
+  rm -rf "$work/fetched"; mkdir -p "$work/fetched"; sync
+  t0=$(now)
+  for s in $segs; do "$TL" wal-fetch --repo-config "$work/fetch$run.json" --pgdata "$work/data" "$s" "$work/fetched/$s"; done
+  t1=$(now)
+  record s3_fetch "$(echo "$t1 - $t0" | bc)" 0
+  "$TL" repo add "home$run" --dir "$work/home$run" --json >/dev/null
+  sync
+  t0=$(now)
+  "$TL" repo sync "run$run" "home$run" --json >/dev/null
+  t1=$(now)
+  record bring_home "$(echo "$t1 - $t0" | bc)" 0
+  cmp "$work/fetched/$(echo "$segs" | head -1)" "$work/wal/$(echo "$segs" | head -1)"
 done
 mbps() { echo "scale=0; $nsegs * 16 / $(m "$1")" | bc; }
 section=$(mktemp)
@@ -104,15 +119,18 @@ section=$(mktemp)
   echo "- s3_push: \`tideline wal-push --repo-config\` per segment, one process each, encrypted (age), with its .b3 and summary"
   echo "- raw: \`zstd -1\` per segment, then one boto3 process PUTting them all (no encryption, no summary)"
   echo "- local_push: \`tideline wal-push --repo DIR\` per segment"
+  echo "- s3_fetch: \`tideline wal-fetch --repo-config\` per segment from the bucket, one process each (restore_command's way), decrypted and decompressed"
+  echo "- bring_home: \`tideline repo sync\` of the same segments (with their .b3 and summaries) from the bucket to a folder, four files side by side: how PITR brings WAL home before replay"
   echo
   echo "| what | median (s) | MB/s of WAL | raw runs (s) |"
   echo "|---|---|---|---|"
-  for k in s3_push raw local_push; do echo "| $k | $(m $k) | $(mbps $k) | ${times[$k]} |"; done
+  for k in s3_push raw local_push s3_fetch bring_home; do echo "| $k | $(m $k) | $(mbps $k) | ${times[$k]} |"; done
   echo
   echo "| measure | value | goal |"
   echo "|---|---|---|"
   echo "| wal-push to S3 with encryption, whole process per segment (MB/s of WAL) | $(mbps s3_push) | ≥ 100 |"
   echo "| wal-push to S3 / raw tools | $(ratio "$(m s3_push)" "$(m raw)") | — |"
+  echo "| reading WAL back: one wal-fetch per segment / brought home side by side | $(ratio "$(m s3_fetch)" "$(m bring_home)") | — |"
   echo "<!-- remote-wal:end -->"
 } > "$section"
 write_section remote-wal "$section"
