@@ -140,6 +140,9 @@ each_major!([15, 17, 18] fn a_profile_kept_in_a_bucket_recovers_there_and_on_a_s
     }
     // Retention deletes in the bucket too: the older base backup, and the WAL only it needed.
     let newer = first.cli(&["basebackup", "p"], None).ok()["id"].as_str().unwrap().to_string();
+    // The bucket took a backup again: the dump whose upload failed went up with it.
+    let shown = first.cli(&["backups", "show", dump["id"].as_str().unwrap()], None).ok().clone();
+    assert_eq!(shown["copies"][0]["complete"], true, "{shown}");
     first.cli(&["retention", "apply", "p", "--keep-last", "1", "--yes"], None).ok();
     let keys = garage.keys(&bucket);
     let has = |part: &str| keys.iter().any(|k| k.contains(part));

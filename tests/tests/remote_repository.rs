@@ -357,8 +357,8 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 
 /// 3-2-1 without thinking about it: a profile with a second repository gets each backup copied
 /// there once complete (a base backup with its WAL), the copy recorded; with the store down the
-/// backup still completes here, its copy marked incomplete with the reason, and a later sync
-/// fills it in.
+/// backup still completes here, its copy marked incomplete with the reason, and the next
+/// backup copied there takes it along.
 #[test]
 fn each_backup_of_a_profile_goes_to_its_second_repository() {
     use crate::support::{load_sample, majors, password, TestCluster};
@@ -407,16 +407,21 @@ fn each_backup_of_a_profile_goes_to_its_second_repository() {
     for i in 0..3 {
         garage.start_node(i);
     }
+    // The next backup copied there takes the one that missed it along.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    let filled = loop {
-        let out = home.cli(&["repo", "sync", "local", "off"], None);
-        if out.output.status.success() {
-            break out.json.clone();
+    loop {
+        let out = home.cli(&["backup", "p"], None);
+        if out.json["copies"][0]["complete"] == true {
+            break;
         }
         assert!(std::time::Instant::now() < deadline, "the store did not come back: {}", out.json);
         std::thread::sleep(std::time::Duration::from_secs(1));
-    };
-    assert!(filled["copied"].as_u64().unwrap() >= 2, "{filled}");
+    }
+    let shown = home.cli(&["backups", "show", id], None).ok().clone();
+    assert_eq!(shown["copies"][0]["complete"], true, "{shown}");
+    assert!(garage.keys(&bucket).iter().any(|k| k.contains(id) && k.ends_with("manifest.json")));
+    let synced = home.cli(&["repo", "sync", "local", "off"], None).ok().clone();
+    assert_eq!(synced["copied"], 0, "nothing was left for the sync: {synced}");
 
     home.cli(&["profile", "edit", "p", "--no-second-repo"], None).ok();
     let alone = home.cli(&["backup", "p"], None).ok().clone();

@@ -66,11 +66,31 @@ impl Engine {
             Some(repository) => self.copy_backup_to(record, repository, "uploading", job).await,
             None => Ok(()),
         };
+        if let (Some(repository), Ok(())) = (&primary, &uploaded) {
+            self.retry_failed_copies(&record.profile, repository, job).await;
+        }
         if let Some(repository) = second.filter(|s| Some(&s.id) != primary.as_ref().map(|p| &p.id)) {
             // Its failure is recorded, and the backup stands.
-            let _ = self.copy_backup_to(record, &repository, "copying", job).await;
+            if self.copy_backup_to(record, &repository, "copying", job).await.is_ok() {
+                self.retry_failed_copies(&record.profile, &repository, job).await;
+            }
         }
         uploaded
+    }
+
+    /// Copies the profile's earlier backups whose copy to `repository` failed (the store was
+    /// out of reach): once it takes a backup again, it takes those too.
+    async fn retry_failed_copies(&self, profile: &str, repository: &RepositoryRecord, job: &Job) {
+        // Bound first: a catalog guard must not live across an await.
+        let backups = self.catalog().backups(Some(profile)).unwrap_or_default();
+        for backup in backups.iter().filter(|b| b.status == crate::repo::manifest::BackupStatus::Complete) {
+            let copies = self.catalog().backup_copies(&backup.id).unwrap_or_default();
+            if copies.iter().any(|c| c.repository == repository.name && !c.complete)
+                && self.copy_backup_to(backup, repository, "copying", job).await.is_ok()
+            {
+                tracing::info!(backup = %backup.id, repository = %repository.name, "a copy that failed before is complete");
+            }
+        }
     }
 
     /// Copies one backup's files to `repository` and records how that went.
