@@ -393,6 +393,23 @@ fn each_backup_of_a_profile_goes_to_its_second_repository() {
     assert!(keys.iter().any(|k| k.contains(base_id) && k.ends_with("manifest.json")), "{keys:?}");
     assert!(keys.iter().filter(|k| k.starts_with("team/pg/logical/")).count() >= 2, "{keys:?}");
 
+    // verify reads the copy back from the bucket, file by file; a flipped byte there fails it.
+    let verified = home.cli(&["verify", base_id], None).ok().clone();
+    let copy = &verified["copies"][0];
+    assert_eq!((copy["repository"].as_str(), copy["status"].as_str()), (Some("off"), Some("passed")), "{verified}");
+    assert!(copy["files_checked"].as_u64().unwrap() >= 2, "{verified}");
+    let objects = garage.objects(&bucket);
+    let (largest, _) = objects
+        .iter()
+        .filter(|(k, _)| k.contains(base_id) && !k.ends_with("manifest.json"))
+        .max_by_key(|(_, bytes)| bytes.len())
+        .unwrap();
+    garage.flip_byte(&bucket, largest, 4096);
+    let damaged = home.cli(&["verify", base_id], None);
+    let error = damaged.err("verify_failed");
+    assert!(error["message"].as_str().unwrap().contains("copy in off:"), "{error}");
+    assert!(error["hint"].as_str().unwrap().starts_with("This computer's copy is whole"), "{error}");
+
     for i in 0..3 {
         garage.stop_node(i);
     }

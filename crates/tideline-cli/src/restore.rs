@@ -79,6 +79,17 @@ pub async fn verify(engine: &Engine, a: VerifyArgs, json: bool) -> Result<Reply>
             String::new()
         }
     );
+    for copy in &report.copies {
+        match copy.status.as_str() {
+            "passed" => text.push_str(&format!(
+                "\ncopy in {}: read back, {} file(s) match their checksums",
+                copy.repository, copy.files_checked
+            )),
+            _ => {
+                text.push_str(&format!("\ncopy in {}: not copied yet ({})", copy.repository, copy.problems.join("; ")))
+            }
+        }
+    }
     if let Some(note) = &report.row_counts_note {
         text.push_str(&format!("\nnote: {note}"));
     }

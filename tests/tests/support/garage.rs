@@ -202,7 +202,6 @@ impl Garage {
         self.boto3(bucket, snippet, &[key, &at.to_string()]);
     }
 
-    /// Multipart uploads begun and neither completed nor aborted.
     /// A multipart upload begun, one part sent, never completed: what a run killed mid-upload
     /// leaves behind.
     pub fn leave_unfinished_upload(&self, bucket: &Bucket, key: &str) {
@@ -217,6 +216,7 @@ impl Garage {
         assert_eq!(blake3::hash(&std::fs::read(file).unwrap()).to_hex().as_bytes(), &recorded[..], "{b3}");
     }
 
+    /// Multipart uploads begun and neither completed nor aborted.
     pub fn pending_uploads(&self, bucket: &Bucket) -> usize {
         self.boto3(bucket, "print(len(s3.list_multipart_uploads(Bucket=b).get('Uploads',[])))", &[])
             .trim()

@@ -365,6 +365,31 @@ describe('backup details', () => {
     expect(screen.queryByTestId('row-counts')).toBeNull();
   });
 
+  it('says what reading each copy back found', async () => {
+    fakeBackend({
+      profiles_list: () => [profile()],
+      backups_list: () => [newer],
+      backup_show: () => manifest(),
+      verify_run: () =>
+        verifyReport({
+          id: 'b-new',
+          copies: [
+            { repository: 'offsite', status: 'passed', files_checked: 7, problems: [] },
+            { repository: 'nas', status: 'not_copied', files_checked: 0, problems: ['repository_unreachable: down'] },
+          ],
+        }),
+    });
+    render(BackupsScreen);
+    await openRow('b-new');
+    await fireEvent.click(await screen.findByTestId('backup-verify'));
+    await screen.findByTestId('verify-result');
+    const copies = screen.getAllByTestId('verify-copy');
+    expect(copies.map((c) => [c.dataset.repository, c.dataset.status, c.textContent?.trim()])).toEqual([
+      ['offsite', 'passed', 'read back: 7 files match'],
+      ['nas', 'not_copied', 'not copied yet'],
+    ]);
+  });
+
   it('verifies with a test restore and lists the problems of a failed verification', async () => {
     let verified = false;
     const backend = fakeBackend({

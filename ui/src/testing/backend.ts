@@ -196,6 +196,7 @@ export function verifyReport(overrides: Partial<VerifyReport> = {}): VerifyRepor
     row_counts_note: null,
     problems: [],
     verified_at: '2025-01-03T10:00:00Z',
+    copies: [],
     ...overrides,
   };
 }

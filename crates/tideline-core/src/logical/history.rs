@@ -220,6 +220,7 @@ impl Engine {
             row_counts_note: None,
             problems: vec![problem.to_string()],
             verified_at: self.clock.now_rfc3339(),
+            copies: vec![],
         };
         let detail = serde_json::to_string(&report).map_err(|e| Error::internal(e.to_string()))?;
         tracing::warn!(backup = id, problem, "damaged backup found by rescan");

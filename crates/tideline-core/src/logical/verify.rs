@@ -26,6 +26,9 @@ pub struct VerifyReport {
     pub row_counts_note: Option<String>,
     pub problems: Vec<String>,
     pub verified_at: String,
+    /// Each copy in another repository, read back from there.
+    #[serde(default)]
+    pub copies: Vec<crate::repo::copy_check::CopyCheck>,
 }
 
 impl Engine {
@@ -44,11 +47,17 @@ impl Engine {
             row_counts_note: None,
             problems: vec![],
             verified_at: self.clock.now_rfc3339(),
+            copies: vec![],
         };
         check_manifest(&archive, &mut report);
         report.files_checked = archive.manifest.files.len() as u32;
         report.problems.extend(archive.damaged_files());
         job.check_cancelled()?;
+        job.phase("reading copies back");
+        report.copies = self.check_copies(&self.backup_record(id)?, &archive.manifest.files);
+        for copy in report.copies.iter().filter(|c| c.status == "failed") {
+            report.problems.extend(copy.problems.iter().map(|p| format!("copy in {}: {p}", copy.repository)));
+        }
         job.phase("reading the archive");
         if let Some(physical) = &archive.manifest.physical {
             self.check_base_backup(&archive, physical, &mut report);
@@ -192,9 +201,15 @@ fn check_manifest(archive: &Archive, report: &mut VerifyReport) {
 
 /// The error a failed verification surfaces as, for the CLI's exit status.
 pub fn failure(report: &VerifyReport) -> Error {
+    let only_copies = report.problems.iter().all(|p| p.starts_with("copy in "));
+    let hint = if only_copies {
+        "This computer's copy is whole; the copy named above is not. Restores here read this computer's; check that store's health before relying on the copy there."
+    } else {
+        "Do not rely on this backup: make a new one. `tideline backups show ID` keeps the details."
+    };
     Error::new(
         ErrorCode::VerifyFailed,
         format!("backup {} failed verification: {}", report.id, report.problems.join("; ")),
-        "Do not rely on this backup: make a new one. `tideline backups show ID` keeps the details.",
+        hint,
     )
 }

@@ -248,7 +248,7 @@ impl Engine {
 
     /// The repository paths a backup's copy needs: its directory, and for a base backup the
     /// archived WAL of its cluster (without which it restores to nothing).
-    fn prefixes_of(&self, record: &BackupRecord) -> Result<Vec<String>> {
+    pub(crate) fn prefixes_of(&self, record: &BackupRecord) -> Result<Vec<String>> {
         let root = self.repository()?.root().to_path_buf();
         let relative = std::path::Path::new(&record.path).strip_prefix(&root).map_err(|_| {
             Error::invalid_input(

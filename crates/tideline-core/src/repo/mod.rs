@@ -11,6 +11,7 @@
 
 pub mod checksum;
 pub mod copies;
+pub mod copy_check;
 pub mod early_follow;
 pub mod early_hash;
 pub mod early_upload;

@@ -382,6 +382,16 @@ impl Uploader {
         Ok(dest)
     }
 
+    /// Reads repository path `plain_key` back from there, decrypted; None when it is not there.
+    pub fn read_back(&self, plain_key: &str) -> Result<Option<Box<dyn std::io::Read + Send>>> {
+        let key = hide(plain_key, &self.to, &mut BTreeMap::new());
+        let Some(raw) = self.to.store.open_read(&key, &self.rt)? else { return Ok(None) };
+        match &self.to.identity {
+            Some(identity) if !key.ends_with(".b3") => Ok(Some(identity.decrypting(raw)?)),
+            _ => Ok(Some(raw)),
+        }
+    }
+
     /// Removes one backup's directory (`plain_dir`, a repository path): its manifest first,
     /// so what is left of a removal that stops half-way is never a backup that looks whole.
     pub fn remove_backup(&self, plain_dir: &str) -> Result<()> {
