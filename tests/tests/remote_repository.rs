@@ -436,6 +436,9 @@ fn each_backup_of_a_profile_goes_to_its_second_repository() {
     }
     let shown = home.cli(&["backups", "show", id], None).ok().clone();
     assert_eq!(shown["copies"][0]["complete"], true, "{shown}");
+    let listed = home.cli(&["backups", "list", "p"], None).ok().clone();
+    let row = listed["backups"].as_array().unwrap().iter().find(|b| b["id"] == id).cloned().unwrap();
+    assert_eq!(row["copies"][0]["repository"], "off", "the list says where each copy is: {row}");
     assert!(garage.keys(&bucket).iter().any(|k| k.contains(id) && k.ends_with("manifest.json")));
     let synced = home.cli(&["repo", "sync", "local", "off"], None).ok().clone();
     assert_eq!(synced["copied"], 0, "nothing was left for the sync: {synced}");

@@ -59,7 +59,7 @@ async fn a_bucket_is_added_tested_and_filled_from_the_window() {
     // Added, it is tested at once: every check listed, Garage's ignored If-None-Match a warning.
     el(&c, "[data-testid=repo-checks][data-usable=true]").await;
     let checks = c.find_all(crate::support::webdriver::css("[data-testid=repo-check]")).await.unwrap();
-    assert_eq!(checks.len(), 10);
+    assert_eq!(checks.len(), 11);
     let warned = el(&c, "[data-testid=repo-check][data-check=conditional_create]").await;
     assert_eq!(warned.attr("data-state").await.unwrap().as_deref(), Some("warning"));
     screenshot(&c, "repository-tested").await;
@@ -92,4 +92,14 @@ async fn a_bucket_is_added_tested_and_filled_from_the_window() {
     let made = home.cli(&["backup", "p"], None).ok()["id"].as_str().unwrap().to_string();
     let copies = home.cli(&["backups", "show", &made], None).ok()["copies"].clone();
     assert_eq!((&copies[0]["repository"], &copies[0]["complete"]), (&"offsite".into(), &true.into()), "{copies}");
+
+    // The backups list says where each backup is copied.
+    click(&c, "[data-testid=nav-backups]").await;
+    let row = format!("[data-testid=backup-row][data-id='{made}'] [data-testid=backup-row-copy]");
+    let copy = text_when(&c, &row, |t| !t.is_empty()).await;
+    assert_eq!(copy, "✓ offsite");
+    // The backup the window synced there is listed as copied too.
+    let all = c.find_all(crate::support::webdriver::css("[data-testid=backup-row-copy]")).await.unwrap();
+    assert_eq!(all.len(), 2, "one copy per backup");
+    screenshot(&c, "backups-with-copies").await;
 }

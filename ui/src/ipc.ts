@@ -302,6 +302,7 @@ export const profileSecondRepository = (profile: string): Promise<RepositoryReco
 export const profileSecondRepositorySet = (profile: string, repository: string | null): Promise<RepositoryRecord | null> =>
   call('profile_second_repository_set', { profile, repository });
 export const backupCopies = (id: string): Promise<BackupCopy[]> => call('backup_copies', { id });
+export const backupsCopies = (): Promise<Record<string, BackupCopy[]>> => call('backups_copies', {});
 /** Aborts the unfinished uploads a stopped run left in the bucket (over an hour old). */
 export const repositoryClean = (name: string): Promise<CleanReport> => call('repository_clean', { name });
 /** A new key from now on; the new kit at `path` holds every key, the old ones too. */

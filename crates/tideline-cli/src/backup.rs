@@ -108,13 +108,19 @@ pub fn backups(engine: &Engine, cmd: BackupsCommand) -> Result<Reply> {
     match cmd {
         BackupsCommand::List { profile } => {
             let list = engine.backups(profile.as_deref())?;
+            let copies = engine.all_backup_copies()?;
+            let copies_of = |id: &str| copies.get(id).cloned().unwrap_or_default();
             let text = if list.is_empty() {
                 "no backups yet: `tideline backup PROFILE`".to_string()
             } else {
                 list.iter()
                     .map(|b| {
+                        let copied: String = copies_of(&b.id)
+                            .iter()
+                            .map(|c| format!("  {}{}", if c.complete { "+" } else { "!" }, c.repository))
+                            .collect();
                         format!(
-                            "{}  {:<12} {:<16} {:<9} {:>10}  {}",
+                            "{}  {:<12} {:<16} {:<9} {:>10}  {}{copied}",
                             b.id,
                             b.profile,
                             b.database,
@@ -126,7 +132,15 @@ pub fn backups(engine: &Engine, cmd: BackupsCommand) -> Result<Reply> {
                     .collect::<Vec<_>>()
                     .join("\n")
             };
-            Ok(Reply::new(json!({ "backups": list }), text))
+            let rows: Vec<serde_json::Value> = list
+                .iter()
+                .map(|b| {
+                    let mut row = serde_json::to_value(b).unwrap_or_default();
+                    row["copies"] = json!(copies_of(&b.id));
+                    row
+                })
+                .collect();
+            Ok(Reply::new(json!({ "backups": rows }), text))
         }
         BackupsCommand::Show { id } => {
             let record = engine.backup_record(&id)?;

@@ -102,6 +102,7 @@ app_commands! {
     repositories::profile_second_repository,
     repositories::profile_second_repository_set,
     repositories::backup_copies,
+    repositories::backups_copies,
     window::screen_drawn,
 }
 

@@ -144,3 +144,11 @@ pub async fn profile_second_repository_set(
 pub async fn backup_copies(engine: State<'_, Engine>, id: String) -> Result<Vec<BackupCopy>, Error> {
     engine.backup_copies(&id)
 }
+
+/// Every backup's copies, by backup id: the backups list shows them beside each backup.
+#[tauri::command]
+pub async fn backups_copies(
+    engine: State<'_, Engine>,
+) -> Result<std::collections::BTreeMap<String, Vec<BackupCopy>>, Error> {
+    engine.all_backup_copies()
+}

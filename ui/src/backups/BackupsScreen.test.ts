@@ -365,6 +365,26 @@ describe('backup details', () => {
     expect(screen.queryByTestId('row-counts')).toBeNull();
   });
 
+  it('shows where each backup is copied in the list', async () => {
+    fakeBackend({
+      profiles_list: () => [profile()],
+      backups_list: () => [newer],
+      backups_copies: () => ({
+        'b-new': [
+          { repository: 'offsite', complete: true, at: '2025-01-03T10:00:00Z', detail: null },
+          { repository: 'nas', complete: false, at: '2025-01-03T10:00:00Z', detail: 'repository_unreachable: down' },
+        ],
+      }),
+    });
+    render(BackupsScreen);
+    await screen.findAllByTestId('backup-row');
+    const copies = await screen.findAllByTestId('backup-row-copy');
+    expect(copies.map((c) => [c.textContent, c.dataset.complete])).toEqual([
+      ['✓ offsite', 'true'],
+      ['✗ nas', 'false'],
+    ]);
+  });
+
   it('says what reading each copy back found', async () => {
     fakeBackend({
       profiles_list: () => [profile()],

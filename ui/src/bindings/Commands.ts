@@ -74,6 +74,7 @@ export const COMMANDS = [
   'profile_second_repository',
   'profile_second_repository_set',
   'backup_copies',
+  'backups_copies',
   'screen_drawn',
 ] as const;
 

@@ -154,6 +154,26 @@ impl Catalog {
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
     }
 
+    /// Every backup's copies, by backup id: what the backups list shows beside each backup.
+    pub fn all_backup_copies(&self) -> Result<std::collections::BTreeMap<String, Vec<BackupCopy>>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT c.backup_id, r.name, c.complete, c.at, c.detail FROM backup_copies c
+             JOIN repositories r ON r.id = c.repository_id ORDER BY c.backup_id, r.name",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                BackupCopy { repository: r.get(1)?, complete: r.get(2)?, at: r.get(3)?, detail: r.get(4)? },
+            ))
+        })?;
+        let mut by_backup = std::collections::BTreeMap::<String, Vec<BackupCopy>>::new();
+        for row in rows {
+            let (id, copy) = row?;
+            by_backup.entry(id).or_default().push(copy);
+        }
+        Ok(by_backup)
+    }
+
     pub fn save_repository(&self, record: &RepositoryRecord) -> Result<()> {
         let json = serde_json::to_string(record).map_err(|e| Error::internal(e.to_string()))?;
         self.conn.execute(

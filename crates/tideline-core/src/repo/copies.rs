@@ -51,6 +51,11 @@ impl Engine {
         self.catalog().backup_copies(backup_id)
     }
 
+    /// Every backup's copies, by backup id (backups with none are left out).
+    pub fn all_backup_copies(&self) -> Result<std::collections::BTreeMap<String, Vec<BackupCopy>>> {
+        self.catalog().all_backup_copies()
+    }
+
     /// A finished backup into its profile's repository (an upload that fails is this call's
     /// error), then into its second repository (a copy that fails is only recorded).
     pub(crate) async fn copy_to_repositories(&self, record: &BackupRecord, job: &Job) -> Result<()> {

@@ -67,11 +67,16 @@ impl Engine {
                 "Name two repositories: `tideline repo list` shows them.",
             ));
         }
-        let (from, to) = (self.sync_end(from)?, self.sync_end(to)?);
+        let (from_end, to_end) = (self.sync_end(from)?, self.sync_end(to)?);
         let rt = tokio::runtime::Handle::current();
         // Files stream through blocking readers and writers (age, std::io::copy); this thread
         // becomes a blocking one meanwhile, and `rt` runs the stores' requests.
-        tokio::task::block_in_place(|| copy_missing(&from, &to, Select::All, &rt, job))
+        let report = tokio::task::block_in_place(|| copy_missing(&from_end, &to_end, Select::All, &rt, job))?;
+        if from == LOCAL {
+            // Every backup here is now whole there: the backups list says so.
+            self.record_copies_in(to, &report.backups_seen)?;
+        }
+        Ok(report)
     }
 
     /// Copies the files under `prefixes` (repository paths, e.g. one backup's directory) that
