@@ -29,6 +29,7 @@ mod profiles_cli;
 mod recovery_window;
 mod relation_snapshots;
 mod remote_key;
+mod remote_names;
 mod remote_profile;
 mod remote_repository;
 mod remote_settings;

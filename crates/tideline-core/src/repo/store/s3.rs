@@ -124,11 +124,15 @@ impl S3Store {
         &self.secret
     }
 
+    /// The object for repository path `key`, spelt as given. `ObjectPath::from` would
+    /// percent-encode `%`, quotes, `#`, `~`…, so a repository path that holds them (an odd
+    /// database's name) would come back from a listing spelt otherwise than it went up.
     fn object(&self, key: &str) -> ObjectPath {
-        match self.location.prefix.as_str() {
-            "" => ObjectPath::from(key),
-            p => ObjectPath::from(format!("{p}/{key}")),
-        }
+        let full = match self.location.prefix.as_str() {
+            "" => key.to_string(),
+            p => format!("{p}/{key}"),
+        };
+        ObjectPath::parse(&full).unwrap_or_else(|_| ObjectPath::from(full))
     }
 
     fn key_of(&self, path: &ObjectPath) -> String {
