@@ -192,3 +192,39 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     }
     out
 }
+
+/// A second installation whose repository's disk is full brings a backup home from the
+/// bucket: a coded error naming the disk, no half-written file left, and once there is room
+/// the same command brings it whole.
+#[test]
+fn a_backup_brought_home_onto_a_full_disk_says_so_and_leaves_no_half_file() {
+    use crate::support::garage::{add_repository, Garage};
+    let garage = Garage::start();
+    let bucket = garage.bucket("tideline-full-disk");
+    let pw = password();
+    let pg = TestCluster::start(majors()[0], Some(&pw));
+    load_sample(&pg, "shop");
+    grow(&pg);
+    let (first, second) = (Home::new(), Home::new());
+    for home in [&first, &second] {
+        add_repository(home, "off", (&garage, 0, &bucket), &bucket.secret, &["--no-encryption"], None).ok();
+        home.cli(&["profile", "add", "p", "--url", &pg.url("shop"), "--password-stdin"], Some(&pw)).ok();
+    }
+    first.cli(&["profile", "edit", "p", "--repo", "off"], None).ok();
+    let id = first.cli(&["backup", "p", "--format", "custom"], None).ok()["id"].as_str().unwrap().to_string();
+
+    let disk = SmallDisk::mount(64);
+    let repo = disk.path().join("repo");
+    second.cli(&["repo", "path", repo.to_str().unwrap()], None).ok();
+    second.cli(&["repo", "rescan", "--repo", "off"], None).ok();
+    disk.fill_leaving(1);
+    let full = second.cli(&["verify", &id], None);
+    let error = full.err("insufficient_space");
+    assert!(error["message"].as_str().unwrap().contains("full"), "{error}");
+    let half: Vec<_> = walk(&repo).into_iter().filter(|p| p.to_string_lossy().contains(".tmp")).collect();
+    assert!(half.is_empty(), "no half-written file: {half:?}");
+
+    disk.empty();
+    let verified = second.cli(&["verify", &id], None).ok().clone();
+    assert_eq!(verified["status"], "passed", "{verified}");
+}

@@ -122,6 +122,14 @@ impl Error {
     }
 
     pub fn io(context: impl fmt::Display, err: std::io::Error) -> Self {
+        // A full disk is the user's to fix, and says so in its own code wherever it happens.
+        if err.kind() == std::io::ErrorKind::StorageFull {
+            return Error::new(
+                ErrorCode::InsufficientSpace,
+                format!("{context}: the disk is full ({err})"),
+                "Free space on that disk, or move the repository to a larger one (`tideline repo path DIR`), and run it again: what was half-written is not kept.",
+            );
+        }
         Error::new(
             ErrorCode::Io,
             format!("{context}: {err}"),

@@ -12,6 +12,7 @@ const WAL: Twin = { screen: 'wal', label: 'Open WAL and base backups' };
 const SANDBOXES: Twin = { screen: 'sandboxes', label: 'Open Sandboxes' };
 const TIMELINE: Twin = { screen: 'timeline', label: 'Open the Timeline' };
 const REPOSITORIES: Twin = { screen: 'settings', label: 'Open Settings → Repositories' };
+const REPOSITORY_FOLDER: Twin = { screen: 'settings', label: 'Open Settings → Repository folder' };
 
 export const TWINS: Partial<Record<ErrorCode, Twin>> = {
   tool_missing: TOOLS,
@@ -40,6 +41,7 @@ export const TWINS: Partial<Record<ErrorCode, Twin>> = {
   sandbox_failed: SANDBOXES,
   server_not_running: SANDBOXES,
   target_invalid: TIMELINE,
+  insufficient_space: REPOSITORY_FOLDER,
   repository_missing: REPOSITORIES,
   repository_exists: REPOSITORIES,
   repository_failed: REPOSITORIES,
