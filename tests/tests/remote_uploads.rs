@@ -1,6 +1,7 @@
-//! Multipart uploads a stopped run left in a bucket, against a real Garage cluster: `repo
-//! test` finds them, `repo clean` aborts those old enough and leaves younger ones (another
-//! run's, maybe still going), and no parts are left behind.
+//! Uploads against a real Garage cluster when things go wrong: multipart uploads a stopped run
+//! left are found by `repo test`, aborted by `repo clean` when old enough (a younger one may be
+//! another run's, still going) and by retention after a day, with no parts left behind; and an
+//! upload that meets a store without quorum is retried until it lands.
 
 use crate::support::garage::{add_repository, Garage};
 use crate::support::Home;
@@ -57,4 +58,34 @@ fn retention_aborts_uploads_a_stopped_run_left_a_day_ago() {
     assert_eq!(aborted.len(), 1, "{next_day}");
     assert!(aborted[0].as_str().unwrap().ends_with("base.tar.zst"), "{next_day}");
     assert_eq!(garage.pending_uploads(&bucket), 0, "no parts are left behind");
+}
+
+// A store without quorum (two of three Garage nodes stopped) for a few seconds: the upload
+// is retried with backoff and lands once they are back; the command succeeds, nothing to redo.
+#[test]
+fn an_upload_rides_out_a_store_without_quorum() {
+    let mut garage = Garage::start();
+    let bucket = garage.bucket("tideline-bad-minute");
+    let home = Home::new();
+    add_repository(&home, "off", (&garage, 0, &bucket), &bucket.secret, &["--no-encryption"], None).ok();
+    let folder = tempfile::tempdir().unwrap();
+    home.cli(&["repo", "add", "here", "--dir", folder.path().to_str().unwrap()], None).ok();
+    std::fs::write(folder.path().join("note.bin"), vec![7u8; 3 << 20]).unwrap();
+
+    for i in 1..3 {
+        garage.stop_node(i);
+    }
+    let started = std::time::Instant::now();
+    let mut sync = std::process::Command::new(crate::support::tideline_bin());
+    sync.env("TIDELINE_HOME", home.path()).args(["repo", "sync", "here", "off", "--json"]);
+    let sync = sync.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(4));
+    for i in 1..3 {
+        garage.start_node(i);
+    }
+    let out = crate::support::CliResult::from(sync.wait_with_output().unwrap());
+    let synced = out.ok();
+    assert_eq!(synced["copied"], 1, "{synced}");
+    assert!(started.elapsed() >= std::time::Duration::from_secs(4), "it waited for the store");
+    assert!(garage.keys(&bucket).contains(&"team/pg/note.bin".to_string()), "{:?}", garage.keys(&bucket));
 }
