@@ -3,7 +3,7 @@
 //! timeline, and on the Sandboxes screen compares, copies the table back and removes the sandbox;
 //! then finds the accident's DELETE among the timeline's events and restores to just before it.
 
-use crate::support::webdriver::{click, css, doc_screenshot, el, screenshot, text_when, Driver};
+use crate::support::webdriver::{click, css, doc_screenshot, el, screenshot, text_when, wait_selected, Driver};
 use crate::support::{set_mode, wait_for, Home};
 use tideline_core::pg::lsn::lsn;
 
@@ -65,16 +65,15 @@ async fn from_the_demo_offer_to_a_table_copied_back() {
     let row = el(&c, "[data-testid=comparison-row][data-name='public.film_actor']").await;
     assert_eq!(row.attr("data-differs").await.unwrap().as_deref(), Some("true"));
     // The table the accident emptied comes ticked; the unchanged ones are not even listed.
-    let pick =
-        el(&c, "[data-testid=comparison-row][data-name='public.film_actor'] [data-testid=comparison-pick]").await;
-    assert!(pick.is_selected().await.unwrap(), "the differing table is ticked");
+    wait_selected(&c, "[data-testid=comparison-row][data-name='public.film_actor'] [data-testid=comparison-pick]")
+        .await;
     assert_eq!(c.find_all(css("[data-testid=comparison-row]")).await.unwrap().len(), 1, "only what differs");
     doc_screenshot(&c, "sandboxes-compare").await;
     click(&c, "[data-testid=copy-back-submit]").await;
     let report = text_when(&c, "[data-testid=copy-back-report]", |t| t.contains("film_actor")).await;
     // Counted again after the copy: the new table is there, the form back to its default.
     text_when(&c, "[data-testid=copy-back-done]", |t| t.contains("counted again")).await;
-    assert!(el(&c, "[data-testid=copy-mode-new]").await.is_selected().await.unwrap());
+    wait_selected(&c, "[data-testid=copy-mode-new]").await;
     assert!(report.contains("new_table") || report.contains("new table"), "{report}");
     let suffix = id.trim_start_matches("sb-");
     let cmp = home.cli_env(&["sandbox", "compare", &id], None, &env).ok().clone();

@@ -245,6 +245,26 @@ pub async fn wait_for_value(c: &Client, selector: &str, value: &str) {
     }
 }
 
+/// Waits until the checkbox or radio `selector` is selected, finding it afresh each time: a
+/// form the page redraws (reset after a run) leaves a found element stale.
+pub async fn wait_selected(c: &Client, selector: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let selected = match c.find(css(selector)).await {
+            Ok(e) => e.is_selected().await.unwrap_or(false),
+            Err(_) => false,
+        };
+        if selected {
+            return;
+        }
+        if Instant::now() > deadline {
+            let shot = screenshot(c, "failed-waiting-for-selected").await;
+            panic!("{selector} is not selected; see {}", shot.display());
+        }
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+}
+
 /// Waits until nothing matches `selector` (e.g. a form closed after its save finished).
 pub async fn gone(c: &Client, selector: &str) {
     let deadline = Instant::now() + Duration::from_secs(20);
