@@ -78,17 +78,21 @@ pub fn blake3_file(path: &Path) -> Result<String> {
 }
 
 fn sha256_file(path: &Path) -> Result<String> {
-    let mut file = File::open(path).map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+    let file = File::open(path).map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+    sha256_of(file).map_err(|e| Error::io(format!("reading {}", path.display()), e))
+}
+
+/// Hex SHA-256 of what `reader` gives, to its end.
+pub fn sha256_of(mut reader: impl Read) -> std::io::Result<String> {
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];
     loop {
-        let n = file.read(&mut buf).map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+        let n = reader.read(&mut buf)?;
         if n == 0 {
-            break;
+            return Ok(format!("{:x}", hasher.finalize()));
         }
         hasher.update(&buf[..n]);
     }
-    Ok(format!("{:x}", hasher.finalize()))
 }
 
 /// Files hashed before the inventory, with what each looked like then.

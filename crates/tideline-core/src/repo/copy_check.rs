@@ -110,14 +110,5 @@ fn digest(mut reader: Box<dyn Read + Send>, file: &FileEntry) -> std::io::Result
         std::io::copy(&mut reader, &mut hasher)?;
         return Ok(hasher.finalize().to_hex().to_string());
     }
-    use sha2::Digest;
-    let mut hasher = sha2::Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = reader.read(&mut buf)?;
-        if n == 0 {
-            return Ok(format!("{:x}", hasher.finalize()));
-        }
-        hasher.update(&buf[..n]);
-    }
+    crate::repo::checksum::sha256_of(reader)
 }

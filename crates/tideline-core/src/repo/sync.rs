@@ -55,6 +55,19 @@ struct End {
     names_key: Option<[u8; 32]>,
 }
 
+impl End {
+    /// `key` read from here, decrypted; None when it is not here. A WAL file's `.b3`
+    /// (wal-push's checksum of what PostgreSQL wrote) is never encrypted: archive_command
+    /// compares it without the identity. (Hiding names keeps a key's ending.)
+    fn open_plain(&self, key: &str, rt: &tokio::runtime::Handle) -> Result<Option<Box<dyn std::io::Read + Send>>> {
+        let Some(raw) = self.store.open_read(key, rt)? else { return Ok(None) };
+        match &self.identity {
+            Some(identity) if !key.ends_with(".b3") => Ok(Some(identity.decrypting(raw)?)),
+            _ => Ok(Some(raw)),
+        }
+    }
+}
+
 fn names_key(identity: &Identity) -> [u8; 32] {
     blake3::derive_key("tideline repository names v1", identity.first_secret().expose().as_bytes())
 }
@@ -321,16 +334,9 @@ fn copy_side_by_side(
 /// Streams one file: decrypted if FROM is encrypted, encrypted if TO is.
 fn copy_one(from: &End, to: &End, transfer: &Transfer, rt: &tokio::runtime::Handle) -> Result<()> {
     let (key, dest) = (transfer.key.as_str(), transfer.dest.as_str());
-    let Some(raw) = from.store.open_read(key, rt)? else {
+    let Some(reader) = from.open_plain(key, rt)? else {
         // Removed at FROM since the listing (retention): nothing to copy.
         return Ok(());
-    };
-    // A WAL file's `.b3` (wal-push's checksum of what PostgreSQL wrote) is never encrypted:
-    // archive_command compares it without the identity.
-    let verbatim = dest.ends_with(".b3");
-    let reader: Box<dyn std::io::Read + Send> = match &from.identity {
-        Some(identity) if !verbatim => identity.decrypting(raw)?,
-        _ => raw,
     };
     let Some(sidecar) = &transfer.sidecar else { return write_to(to, dest, reader, rt) };
     // One WAL file (a segment at most, compressed): read whole to hash what it holds.
@@ -389,12 +395,7 @@ impl Uploader {
 
     /// Reads repository path `plain_key` back from there, decrypted; None when it is not there.
     pub fn read_back(&self, plain_key: &str) -> Result<Option<Box<dyn std::io::Read + Send>>> {
-        let key = hide(plain_key, &self.to, &mut BTreeMap::new());
-        let Some(raw) = self.to.store.open_read(&key, &self.rt)? else { return Ok(None) };
-        match &self.to.identity {
-            Some(identity) if !key.ends_with(".b3") => Ok(Some(identity.decrypting(raw)?)),
-            _ => Ok(Some(raw)),
-        }
+        self.to.open_plain(&hide(plain_key, &self.to, &mut BTreeMap::new()), &self.rt)
     }
 
     /// Removes one backup's directory (`plain_dir`, a repository path): its manifest first,
