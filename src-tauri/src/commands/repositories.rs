@@ -55,7 +55,7 @@ pub async fn repository_key_export(
 /// Aborts the unfinished uploads a stopped run left (over an hour old).
 #[tauri::command]
 pub async fn repository_clean(engine: State<'_, Engine>, name: String) -> Result<CleanReport, Error> {
-    engine.clean_repository(&name, 60).await
+    engine.clean_repository(&name, tideline_core::repo::store::s3_uploads::CLEAN_AFTER_MINUTES).await
 }
 
 /// A new key for what is written from now on; the new kit holds the old keys too.

@@ -31,7 +31,7 @@ pub enum RepoCommand {
     Clean {
         name: String,
         /// Only those begun at least this long ago: a younger one may be another run's.
-        #[arg(long, default_value_t = 60)]
+        #[arg(long, default_value_t = tideline_core::repo::store::s3_uploads::CLEAN_AFTER_MINUTES)]
         older_than_minutes: u32,
     },
     /// Copy what FROM holds and TO lacks (backups, WAL, summaries); resumable, never deletes.

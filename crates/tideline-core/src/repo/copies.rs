@@ -88,11 +88,11 @@ impl Engine {
     async fn retry_failed_copies(&self, profile: &str, repository: &RepositoryRecord, job: &Job) {
         // Bound first: a catalog guard must not live across an await.
         let backups = self.catalog().backups(Some(profile)).unwrap_or_default();
+        let copies = self.catalog().all_backup_copies().unwrap_or_default();
+        let failed_there =
+            |id: &str| copies.get(id).is_some_and(|c| c.iter().any(|c| c.repository == repository.name && !c.complete));
         for backup in backups.iter().filter(|b| b.status == crate::repo::manifest::BackupStatus::Complete) {
-            let copies = self.catalog().backup_copies(&backup.id).unwrap_or_default();
-            if copies.iter().any(|c| c.repository == repository.name && !c.complete)
-                && self.copy_backup_to(backup, repository, "copying", job).await.is_ok()
-            {
+            if failed_there(&backup.id) && self.copy_backup_to(backup, repository, "copying", job).await.is_ok() {
                 tracing::info!(backup = %backup.id, repository = %repository.name, "a copy that failed before is complete");
             }
         }

@@ -209,6 +209,10 @@ impl crate::engine::Engine {
     }
 }
 
+/// How old an upload must be before `repo clean` aborts it unless told otherwise: a younger
+/// one may be another run's, still going.
+pub const CLEAN_AFTER_MINUTES: u32 = 60;
+
 /// How long an upload must have been left before retention aborts it: a day, far longer than
 /// any backup or segment takes to go up.
 pub const STALE_UPLOAD_MINUTES: u32 = 24 * 60;
