@@ -193,6 +193,33 @@ each_major!(fn a_non_empty_database_is_refused_without_clean(major) {
     assert_eq!(psql(&pg, "shop", "SELECT count(*) FROM events"), "5000");
 });
 
+// Before 15, a killed restore's CREATE DATABASE finishes on the server after its client is
+// gone: the working name is taken before anyone can see it, and the next restore's CREATE
+// failed as a duplicate (found by the fault suite on 14). A transaction that renames a
+// database to that name and commits a moment later is the same race, made certain.
+each_major!(fn a_restore_waits_out_a_working_name_taken_but_not_yet_committed(major) {
+    let (pg, home) = setup(major);
+    load_sample(&pg, "shop");
+    let id = backup(&home, "shop", "custom");
+    psql(&pg, "postgres", "CREATE DATABASE left_over");
+    let working = tideline_core::logical::restoring_database::working_name("copy");
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            psql(&pg, "postgres", &format!("BEGIN; ALTER DATABASE left_over RENAME TO {working}; SELECT pg_sleep(2); COMMIT"))
+        });
+        let renaming = "SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'PgSleep'";
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while psql(&pg, "postgres", renaming) != "1" {
+            assert!(std::time::Instant::now() < deadline, "the rename never began");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        home.cli(&["restore", &id, "--to-db", "copy"], None).ok();
+    });
+    assert_eq!(psql(&pg, "copy", "SELECT count(*) FROM events"), "5000");
+    let names = psql(&pg, "postgres", "SELECT string_agg(datname, ',') FROM pg_database WHERE datname LIKE 'tideline_%' OR datname = 'left_over'");
+    assert_eq!(names, "", "the abandoned working database is gone");
+});
+
 each_major!(fn verify_passes_a_good_backup_and_reports_any_flipped_byte(major) {
     let (pg, home) = setup(major);
     load_sample(&pg, "shop");

@@ -79,13 +79,13 @@ fn an_upload_rides_out_a_store_without_quorum() {
     let mut sync = std::process::Command::new(crate::support::tideline_bin());
     sync.env("TIDELINE_HOME", home.path()).args(["repo", "sync", "here", "off", "--json"]);
     let sync = sync.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
-    std::thread::sleep(std::time::Duration::from_secs(4));
+    std::thread::sleep(std::time::Duration::from_secs(12));
     for i in 1..3 {
         garage.start_node(i);
     }
     let out = crate::support::CliResult::from(sync.wait_with_output().unwrap());
     let synced = out.ok();
     assert_eq!(synced["copied"], 1, "{synced}");
-    assert!(started.elapsed() >= std::time::Duration::from_secs(4), "it waited for the store");
+    assert!(started.elapsed() >= std::time::Duration::from_secs(12), "it waited for the store");
     assert!(garage.keys(&bucket).contains(&"team/pg/note.bin".to_string()), "{:?}", garage.keys(&bucket));
 }

@@ -16,7 +16,7 @@ pub mod preflight;
 pub mod restore;
 mod restore_command;
 mod restore_plan;
-mod restoring_database;
+pub mod restoring_database;
 pub mod role_map;
 pub(crate) mod row_counts;
 mod statistics;

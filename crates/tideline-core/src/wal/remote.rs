@@ -64,7 +64,7 @@ impl RemoteConfig {
     }
 
     fn store(&self) -> Result<S3Store> {
-        S3Store::open(&self.location, &self.access_key_id, &self.secret_access_key, Patience::Job)
+        S3Store::open(&self.location, &self.access_key_id, &self.secret_access_key, Patience::Archive)
     }
 }
 

@@ -10,7 +10,9 @@ use bytes::Bytes;
 use futures_util::TryStreamExt;
 use object_store::aws::{AmazonS3, AmazonS3Builder};
 use object_store::path::Path as ObjectPath;
-use object_store::{ClientOptions, ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload, RetryConfig};
+use object_store::{
+    BackoffConfig, ClientOptions, ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload, RetryConfig,
+};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::time::Duration;
@@ -57,11 +59,30 @@ impl S3Location {
     }
 }
 
-/// How long to keep trying. Backups ride out a store's bad minutes; `repo test` answers fast.
+/// How long to keep trying. Backups ride out a store's bad minutes; archive_command and
+/// restore_command give up sooner, since PostgreSQL calls them again; `repo test` answers fast.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Patience {
     Job,
+    Archive,
     Probe,
+}
+
+impl Patience {
+    /// object_store's backoff is decorrelated jitter: each wait is drawn between the first and
+    /// `base` times the last, so with its defaults (0.1 s, ×2) ten retries gave up after a
+    /// median 2.6 s of waiting, not the minutes meant. Here the time is the limit: the count
+    /// is set far above what the time allows, and the waits grow ×3 from half a second.
+    fn retry(self) -> RetryConfig {
+        let backoff =
+            BackoffConfig { init_backoff: Duration::from_millis(500), max_backoff: Duration::from_secs(15), base: 3.0 };
+        let (max_retries, retry_timeout) = match self {
+            Patience::Job => (1_000, retry_timeout(180)),
+            Patience::Archive => (1_000, retry_timeout(30)),
+            Patience::Probe => (1, Duration::from_secs(10)),
+        };
+        RetryConfig { backoff, max_retries, retry_timeout }
+    }
 }
 
 pub struct S3Store {
@@ -76,12 +97,7 @@ impl S3Store {
     pub fn open(location: &S3Location, access_key_id: &str, secret: &Secret, patience: Patience) -> Result<S3Store> {
         // reqwest is built without a default TLS provider (one provider for the whole process).
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let retry = match patience {
-            Patience::Job => RetryConfig { max_retries: 10, retry_timeout: job_retry_timeout(), ..Default::default() },
-            Patience::Probe => {
-                RetryConfig { max_retries: 1, retry_timeout: Duration::from_secs(10), ..Default::default() }
-            }
-        };
+        let retry = patience.retry();
         let mut builder = AmazonS3Builder::new()
             .with_bucket_name(&location.bucket)
             .with_region(&location.region)
@@ -358,12 +374,12 @@ impl Drop for S3Writer {
 /// How long a job keeps retrying a store that fails: three minutes ride out a restart. Builds
 /// for the test suite (feature `frozen-clock`) take `TIDELINE_S3_RETRY_SECS`, so a test of a
 /// store that is down does not wait out the minutes.
-fn job_retry_timeout() -> Duration {
+fn retry_timeout(secs: u64) -> Duration {
     #[cfg(feature = "frozen-clock")]
     if let Some(secs) = std::env::var("TIDELINE_S3_RETRY_SECS").ok().and_then(|s| s.parse().ok()) {
         return Duration::from_secs(secs);
     }
-    Duration::from_secs(180)
+    Duration::from_secs(secs)
 }
 
 /// The error and every cause under it, on one line: S3's own code (NoSuchBucket…) is deep.
