@@ -33,6 +33,7 @@ mod remote_names;
 mod remote_profile;
 mod remote_repository;
 mod remote_settings;
+mod remote_teammate;
 mod remote_uploads;
 mod remote_wal;
 mod repository_access;

@@ -167,4 +167,26 @@ impl Catalog {
         }
         Ok(ids.len())
     }
+
+    /// Backups whose profile is not here — another installation's, found by a rescan of a
+    /// shared repository (its profile ids are its own), or a profile's since removed — go to
+    /// the profile here that has the name the newest of them was made under. Moved by their
+    /// old id, so a profile renamed there keeps every backup here, under either name.
+    pub fn claim_unowned_backups(&self) -> Result<usize> {
+        let pairs: Vec<(String, String)> = self
+            .conn
+            .prepare(
+                "SELECT b.profile_id, p.id FROM backups b JOIN profiles p ON p.name = b.profile
+                 WHERE b.profile_id NOT IN (SELECT id FROM profiles)
+                   AND b.started_at = (SELECT max(started_at) FROM backups o WHERE o.profile_id = b.profile_id)",
+            )?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut moved = 0;
+        for (from, to) in pairs {
+            moved +=
+                self.conn.execute("UPDATE backups SET profile_id = ?2 WHERE profile_id = ?1", params![from, to])?;
+        }
+        Ok(moved)
+    }
 }

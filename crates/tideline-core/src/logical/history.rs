@@ -205,6 +205,7 @@ impl Engine {
             }
         }
         report.forgotten = self.catalog().forget_backups_except(&report.indexed)? as u32;
+        self.catalog().claim_unowned_backups()?;
         Ok(report)
     }
 

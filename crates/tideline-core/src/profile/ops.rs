@@ -56,6 +56,8 @@ impl Engine {
             let _ = self.secrets.delete(&profile_account(&id));
         }
         let profile = saved?;
+        // A teammate's backups, rescanned before this profile was added, are its now.
+        self.catalog().claim_unowned_backups()?;
         tracing::info!(profile = %profile.name, target = %draft.target(), "profile added");
         Ok(profile)
     }
