@@ -228,38 +228,29 @@ pub async fn text_when(c: &Client, selector: &str, pred: impl Fn(&str) -> bool) 
 /// Waits until the form control `selector` holds `value` (a select following a choice made
 /// elsewhere).
 pub async fn wait_for_value(c: &Client, selector: &str, value: &str) {
+    wait_for_property(c, selector, "value", value).await
+}
+
+/// Waits until the checkbox or radio `selector` is selected.
+pub async fn wait_selected(c: &Client, selector: &str) {
+    wait_for_property(c, selector, "checked", "true").await
+}
+
+/// Waits until the DOM property `property` of `selector` reads `value`, finding the element
+/// afresh each time: a form the page redraws (reset after a run) leaves a found one stale.
+async fn wait_for_property(c: &Client, selector: &str, property: &str, value: &str) {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let now = match c.find(css(selector)).await {
-            Ok(e) => e.prop("value").await.ok().flatten(),
+            Ok(e) => e.prop(property).await.ok().flatten(),
             Err(_) => None,
         };
         if now.as_deref() == Some(value) {
             return;
         }
         if Instant::now() > deadline {
-            let shot = screenshot(c, "failed-waiting-for-value").await;
-            panic!("{selector} holds {now:?}, not {value:?}; see {}", shot.display());
-        }
-        tokio::time::sleep(Duration::from_millis(150)).await;
-    }
-}
-
-/// Waits until the checkbox or radio `selector` is selected, finding it afresh each time: a
-/// form the page redraws (reset after a run) leaves a found element stale.
-pub async fn wait_selected(c: &Client, selector: &str) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let selected = match c.find(css(selector)).await {
-            Ok(e) => e.is_selected().await.unwrap_or(false),
-            Err(_) => false,
-        };
-        if selected {
-            return;
-        }
-        if Instant::now() > deadline {
-            let shot = screenshot(c, "failed-waiting-for-selected").await;
-            panic!("{selector} is not selected; see {}", shot.display());
+            let shot = screenshot(c, &format!("failed-waiting-for-{property}")).await;
+            panic!("{selector} has {property} {now:?}, not {value:?}; see {}", shot.display());
         }
         tokio::time::sleep(Duration::from_millis(150)).await;
     }

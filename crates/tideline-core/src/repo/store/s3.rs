@@ -371,9 +371,9 @@ impl Drop for S3Writer {
     }
 }
 
-/// How long a job keeps retrying a store that fails: three minutes ride out a restart. Builds
-/// for the test suite (feature `frozen-clock`) take `TIDELINE_S3_RETRY_SECS`, so a test of a
-/// store that is down does not wait out the minutes.
+/// `secs`, how long to keep retrying a store that fails (`Patience::retry`). Builds for the
+/// test suite (feature `frozen-clock`) take `TIDELINE_S3_RETRY_SECS`, so a test of a store
+/// that is down does not wait out the minutes.
 fn retry_timeout(secs: u64) -> Duration {
     #[cfg(feature = "frozen-clock")]
     if let Some(secs) = std::env::var("TIDELINE_S3_RETRY_SECS").ok().and_then(|s| s.parse().ok()) {
