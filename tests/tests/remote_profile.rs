@@ -4,7 +4,9 @@
 //! pg_dump finishes each), the timeline and events come from what the bucket
 //! holds (one node of three down changes nothing), a key rotation rewrites archive_command's
 //! config, and a second installation (with the newest kit) — the bucket, the recovery kit, `repo rescan --repo` and
-//! no catalog of the first — sees the window and the accident and recovers to before it.
+//! no catalog of the first — sees the window and the accident and recovers to before it,
+//! the timeline replacing from the bucket a WAL file whose copy here has rotted, and the
+//! sandbox's restore_command taking from the bucket each one that rots after the window was drawn.
 //! With the bucket out of reach a backup fails with a coded error, stays listed here, and its
 //! copy there is marked incomplete.
 
@@ -113,9 +115,26 @@ each_major!([15, 17, 18] fn a_profile_kept_in_a_bucket_recovers_there_and_on_a_s
         .find(|e| e["kind"] == "delete")
         .unwrap_or_else(|| panic!("PostgreSQL {major}: no DELETE in {events:#}"));
     assert_eq!(delete["description"], "DELETE of 300 of 300 rows from public.orders (100%)", "{delete}");
+    // Rot the timeline's check finds (the file changed): the bucket's copy replaces it, the
+    // window stays whole, and the damaged copy is kept aside.
+    let local_wal = shared.path().join(format!("repo/clusters/{sysid}/wal"));
+    rot(&local_wal.join(format!("{segment}.zst")), false);
+    let (healed_latest, healed_view) = reaches_past(&second);
+    assert_eq!(healed_latest, latest, "PostgreSQL {major}: {healed_view}");
+    assert!(local_wal.join(format!("{segment}.zst.damaged")).exists(), "the damaged copy is kept aside");
+    // Rot after the window was drawn (size and time unchanged, so it is not read again):
+    // restore_command takes each damaged file from the bucket.
+    let rotted = rot_segments(&local_wal);
+    assert!(rotted > 0, "no WAL brought home to {}", local_wal.display());
     let sandbox = second.cli(&["pitr", "p", "--name", "before"], None).ok().clone();
     let port = sandbox["port"].as_u64().unwrap() as u16;
     assert_eq!(query_at(major, port, &pw, "SELECT count(*) FROM orders"), "300", "PostgreSQL {major}: {sandbox}");
+    let root = std::path::Path::new(sandbox["root"].as_str().unwrap());
+    let conf = std::fs::read_to_string(root.join("data/postgresql.auto.conf")).unwrap();
+    assert!(conf.contains("--repo-config"), "restore_command reads the bucket too: {conf}");
+    assert!(!root.join("restore-from-bucket.json").exists(), "the key left with the recovery");
+    let log = std::fs::read_to_string(root.join("server.log")).unwrap();
+    assert!(log.contains("came from the bucket: the copy here is damaged"), "PostgreSQL {major}: {log}");
     second.cli(&["sandbox", "remove", sandbox["id"].as_str().unwrap()], None).ok();
     second.cli(&["verify", &dump_id], None).ok();
     second.cli(&["restore", &dump_id, "--profile", "p", "--to-db", "shop_copy"], None).ok();
@@ -190,3 +209,25 @@ each_major!([17] fn a_profile_kept_in_a_bucket_streams_its_wal_there(major) {
     garage.assert_matches_b3(&bucket, &wal, &dest);
     home.cli(&["wal", "teardown", "p"], None).ok();
 });
+
+/// Flips a byte in the middle of each archived segment under `wal`, keeping its size and
+/// modification time, as a disk that rots does; returns how many.
+fn rot_segments(wal: &std::path::Path) -> usize {
+    let segments = std::fs::read_dir(wal).unwrap().flatten().map(|e| e.path());
+    let segments: Vec<_> =
+        segments.filter(|p| p.file_name().unwrap().len() == 28 && p.extension().unwrap() == "zst").collect();
+    segments.iter().for_each(|p| rot(p, true));
+    segments.len()
+}
+
+/// Flips the byte in the middle of `file`, keeping its modification time when `keep_time`.
+fn rot(file: &std::path::Path, keep_time: bool) {
+    let modified = std::fs::metadata(file).unwrap().modified().unwrap();
+    let mut bytes = std::fs::read(file).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x5a;
+    std::fs::write(file, &bytes).unwrap();
+    if keep_time {
+        std::fs::File::options().write(true).open(file).unwrap().set_modified(modified).unwrap();
+    }
+}

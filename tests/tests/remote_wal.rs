@@ -1,7 +1,8 @@
 //! WAL into a bucket by archive_command (`wal-push --repo-config`), against a real Garage
 //! cluster and real servers of 15, 17 and 18: the config file readable by the server's OS user
 //! alone, every segment stored encrypted with its BLAKE3 and its summary, fetched back whole
-//! by restore_command's `wal-fetch`; with the store down the archiver fails and retries, and
+//! by restore_command's `wal-fetch` (from the bucket when this computer's copy is damaged; a
+//! flipped byte in the bucket refused, encrypted or not); with the store down the archiver fails and retries, and
 //! once it is back the archive has no gap; a different file under an archived name is refused.
 
 use crate::support::garage::{add_repository, wal_fetch, Bucket, Garage};
@@ -59,7 +60,9 @@ fn archive_command_pushes_wal_into_the_bucket_without_a_gap() {
             "wal-push's config holds no identity"
         );
 
-        let command = format!("'{}' wal-push --repo-config '{}' %p", cli.display(), config.display());
+        // wal-push keeps trying a failing store for 30 s; the outage below need not wait that out.
+        let command =
+            format!("TIDELINE_S3_RETRY_SECS=4 '{}' wal-push --repo-config '{}' %p", cli.display(), config.display());
         let pw = password();
         let pg = TestCluster::start_with(
             major,
@@ -98,6 +101,28 @@ fn archive_command_pushes_wal_into_the_bucket_without_a_gap() {
         garage.assert_matches_b3(&bucket, &wal, &dest);
         let missing = wal_fetch(&cli, &recovery, "00000001000000FF000000FF", &dest, &pg.get().data_dir());
         assert_eq!(missing.status.code(), Some(1), "a file not in the archive is exit 1");
+
+        // A recovery Tideline runs reads this computer's copy first and the bucket's when the
+        // one here is damaged; one damaged in both places stops the recovery.
+        let here = work.path().join("here");
+        let local = here.join(format!("clusters/{sysid}/wal"));
+        std::fs::create_dir_all(&local).unwrap();
+        std::fs::write(local.join(format!("{last}.zst")), b"rotten").unwrap();
+        let both = |name: &str| {
+            let mut c = Command::new(&cli);
+            c.args(["wal-fetch", "--repo"]).arg(&here).arg("--repo-config").arg(&recovery);
+            c.args([name, dest.to_str().unwrap(), "--pgdata", pg.get().data_dir().to_str().unwrap()]);
+            c.output().unwrap()
+        };
+        let healed = both(&last);
+        let said = String::from_utf8_lossy(&healed.stderr);
+        assert!(healed.status.success(), "{said}");
+        assert!(said.contains("came from the bucket: the copy here is damaged"), "{said}");
+        garage.assert_matches_b3(&bucket, &wal, &dest);
+        assert_eq!(both("00000001000000FF000000FF").status.code(), Some(1), "missing in both places");
+        garage.flip_byte(&bucket, &format!("{wal}.zst"), 200);
+        assert_eq!(both(&last).status.code(), Some(126), "damaged in both places");
+        assert_eq!(wal_fetch(&cli, &recovery, &last, &dest, &pg.get().data_dir()).status.code(), Some(126));
 
         // The store down: the archiver fails and keeps the segments; back up, no gap.
         for i in 0..3 {
@@ -140,6 +165,20 @@ fn archive_command_pushes_wal_into_the_bucket_without_a_gap() {
         assert_eq!(refused.status.code(), Some(1));
         let said: serde_json::Value = serde_json::from_slice(&refused.stdout).unwrap();
         assert_eq!(said["code"], "wal_conflict", "{said}");
+
+        // Unencrypted, an object has no check of its own (its zstd frame carries no checksum):
+        // the BLAKE3 recorded at the push catches a flipped byte.
+        let plain_bucket = garage.bucket(&format!("tideline-wal-plain-{major}"));
+        let plain_to = (&garage, 0, &plain_bucket);
+        add_repository(&home, "plain", plain_to, &plain_bucket.secret, &["--no-encryption"], None).ok();
+        let plain = work.path().join("plain.json");
+        home.cli(&["repo", "wal-config", "plain", "--out", plain.to_str().unwrap()], None).ok();
+        assert!(push(&plain).status.success());
+        let key = format!("team/pg/clusters/{sysid}/wal/00000002.history.zst");
+        let stored = garage.objects(&plain_bucket).into_iter().find(|(k, _)| *k == key).unwrap().1;
+        garage.flip_byte(&plain_bucket, &key, stored.len() - 1);
+        let fetched = wal_fetch(&cli, &plain, "00000002.history", &dest, &pg.get().data_dir());
+        assert_eq!(fetched.status.code(), Some(126), "{}", String::from_utf8_lossy(&fetched.stderr));
 
         // A config anybody else may read is refused: it holds a secret key.
         std::fs::set_permissions(&recovery, std::fs::Permissions::from_mode(0o644)).unwrap();

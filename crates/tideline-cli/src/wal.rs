@@ -6,7 +6,7 @@ use crate::output::{line, print_error, Reply};
 use std::path::PathBuf;
 use tideline_core::wal::archive::{FetchOutcome, PushOutcome};
 use tideline_core::wal::push::{fetch_exit_code, wal_fetch, wal_push};
-use tideline_core::wal::remote::{remote_fetch, remote_push};
+use tideline_core::wal::remote::{fetch_here_or_there, remote_fetch, remote_push};
 use tideline_core::wal::setup::{WalMethod, WalSetupOptions};
 use tideline_core::{Engine, Error, Result};
 
@@ -41,7 +41,8 @@ pub fn push(args: WalPushArgs, json: bool) -> i32 {
 
 pub fn fetch(args: WalFetchArgs, json: bool) -> i32 {
     let result = match (&args.repo_config, &args.repo) {
-        (Some(config), _) => remote_fetch(config, &args.name, &args.dest, &pgdata(args.pgdata)),
+        (Some(config), Some(repo)) => fetch_here_or_there(repo, config, &args.name, &args.dest, &pgdata(args.pgdata)),
+        (Some(config), None) => remote_fetch(config, &args.name, &args.dest, &pgdata(args.pgdata)),
         (None, Some(repo)) => wal_fetch(repo, &args.name, &args.dest, &pgdata(args.pgdata)),
         (None, None) => {
             Err(Error::invalid_input("wal-fetch needs --repo DIR or --repo-config FILE", "Say where the WAL is."))

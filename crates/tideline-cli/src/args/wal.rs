@@ -83,7 +83,9 @@ pub struct WalPushArgs {
 
 #[derive(Args, Debug)]
 pub struct WalFetchArgs {
-    #[arg(long, required_unless_present = "repo_config", conflicts_with = "repo_config")]
+    /// The repository (the directory holding `clusters/`). With --repo-config too, it is read
+    /// first and the bucket gives what it lacks or holds damaged.
+    #[arg(long, required_unless_present = "repo_config")]
     pub repo: Option<PathBuf>,
     /// A bucket repository's config (`tideline repo wal-config --with-identity` when encrypted).
     #[arg(long)]

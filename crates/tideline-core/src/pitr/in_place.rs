@@ -137,7 +137,7 @@ impl Engine {
         recovery::prepare(&building)?;
         let explicit = req.target.as_ref().map(|_| &plan.target);
         let timeline = req.target.as_ref().and(plan.target.timeline);
-        let settings = recovery::recovery_settings(&cli, plan.repo.root(), explicit, timeline);
+        let settings = recovery::recovery_settings(&cli, plan.repo.root(), None, explicit, timeline);
         append_auto_conf(&building, &settings)?;
         let tablespaces = crate::physical::laydown::tablespace_root(&building);
         let final_ts = crate::physical::laydown::tablespace_root(&dir);

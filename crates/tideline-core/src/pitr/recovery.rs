@@ -6,9 +6,14 @@ use crate::error::{Error, Result};
 use crate::pg::recovery_target::{command_path, conf_quote, RecoveryTarget};
 use std::path::Path;
 
-/// `restore_command` for a server that recovers from `repo` with the CLI at `cli`.
-pub fn restore_command(cli: &Path, repo: &Path) -> String {
-    format!("{} wal-fetch --repo {} %f %p", command_path(cli), command_path(repo))
+/// `restore_command` for a server that recovers from `repo` with the CLI at `cli`, and from
+/// the bucket `bucket_config` names for what `repo` lacks or holds damaged.
+pub fn restore_command(cli: &Path, repo: &Path, bucket_config: Option<&Path>) -> String {
+    let mut command = format!("{} wal-fetch --repo {}", command_path(cli), command_path(repo));
+    if let Some(config) = bucket_config {
+        command.push_str(&format!(" --repo-config {}", command_path(config)));
+    }
+    command + " %f %p"
 }
 
 /// The settings a recovery needs, as postgresql.conf lines. Without a target, all the WAL
@@ -16,10 +21,11 @@ pub fn restore_command(cli: &Path, repo: &Path) -> String {
 pub fn recovery_settings(
     cli: &Path,
     repo: &Path,
+    bucket_config: Option<&Path>,
     target: Option<&RecoveryTarget>,
     timeline: Option<u32>,
 ) -> Vec<(String, String)> {
-    let mut out = vec![("restore_command".to_string(), conf_quote(&restore_command(cli, repo)))];
+    let mut out = vec![("restore_command".to_string(), conf_quote(&restore_command(cli, repo, bucket_config)))];
     let tli = timeline.map(|t| t.to_string()).unwrap_or_else(|| "latest".into());
     match target {
         Some(t) => out.extend(t.settings(&tli)),

@@ -153,7 +153,10 @@ impl Engine {
         attempt.cluster = Some(cluster.clone());
         let (first_segment, total) = segments_to_replay(&plan, newest);
         let seg_bytes = plan.view.window.segment_bytes;
-        let facts = watch::until_promoted(&cluster, job, total, first_segment, seg_bytes, &kept_log).await?;
+        let facts = watch::until_promoted(&cluster, job, total, first_segment, seg_bytes, &kept_log).await;
+        // It holds the key that opens every backup in the bucket: gone once replay is over.
+        remove_bucket_config(&root);
+        let facts = facts?;
         let replay_ms = replay_started.elapsed().as_millis() as u64;
         let reached = reached_with_last_commit(&plan, &facts);
 
@@ -228,11 +231,58 @@ impl Engine {
         )?;
         access::grant_wal_read(plan.repo.root(), plan.wal.dir(), owner.as_ref())?;
         recovery::prepare(&root.join("data"))?;
+        let bucket = self.bucket_config_for_recovery(plan, root, owner.as_ref());
         let mut settings = recovery::sandbox_settings(root);
-        settings.extend(recovery::recovery_settings(&cli, plan.repo.root(), Some(target), Some(plan.timeline)));
+        settings.extend(recovery::recovery_settings(
+            &cli,
+            plan.repo.root(),
+            bucket.as_deref(),
+            Some(target),
+            Some(plan.timeline),
+        ));
         let mut cluster = ManagedCluster::adopt(root, server, &plan.profile.user, &settings)?;
         cluster.launch(port)?;
         Ok(cluster)
+    }
+}
+
+/// restore_command's config for the bucket, in the sandbox's root.
+const BUCKET_CONFIG: &str = "restore-from-bucket.json";
+
+fn remove_bucket_config(root: &std::path::Path) {
+    match std::fs::remove_file(root.join(BUCKET_CONFIG)) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            tracing::warn!(root = %root.display(), error = %e, "removing restore_command's bucket config")
+        }
+        _ => {}
+    }
+}
+
+impl Engine {
+    /// For a profile kept in a bucket, the config restore_command reads the bucket with when
+    /// this computer lacks a file or holds it damaged: the bucket, its key and the identity
+    /// that opens it, 0600 for the server's OS user, removed once the server has promoted.
+    /// None — this computer's copy alone — for a profile kept here, or when it cannot be
+    /// written (the window was drawn from what is here, so the recovery can still go on).
+    fn bucket_config_for_recovery(
+        &self,
+        plan: &super::plan::Plan,
+        root: &std::path::Path,
+        owner: Option<&crate::cluster::os_user::OsUser>,
+    ) -> Option<PathBuf> {
+        use crate::catalog::repositories::RepositoryPlace;
+        let repository = self.catalog().profile_repository(&plan.profile.id).ok().flatten()?;
+        if !matches!(repository.place, RepositoryPlace::S3 { .. }) {
+            return None;
+        }
+        let path = root.join(BUCKET_CONFIG);
+        match self.write_wal_config(&repository.name, &path, owner.map(|u| u.name.as_str()), true) {
+            Ok(()) => Some(path),
+            Err(e) => {
+                tracing::warn!(repository = %repository.name, error = %e.message, "restore_command reads this computer's WAL only");
+                None
+            }
+        }
     }
 }
 

@@ -142,6 +142,36 @@ impl Engine {
         }
     }
 
+    /// Replaces this computer's damaged copies of cluster `sysid`'s WAL files `names` with the
+    /// ones in the profile's repository, when it has one. Each damaged copy is moved aside
+    /// (`<name>.zst.damaged`, for whoever looks into the disk), not deleted, and put back when
+    /// the repository cannot give the file. Returns how many came back; the caller checks them
+    /// again, since the other copy may be damaged too.
+    pub(crate) async fn replace_damaged_wal(&self, profile_id: &str, sysid: &str, names: &[String]) -> usize {
+        let Ok(Some(repository)) = self.catalog().profile_repository(profile_id) else { return 0 };
+        let Ok(repo) = self.repository() else { return 0 };
+        let dir = repo.root().join("clusters").join(sysid).join("wal");
+        let path_of = |name: &str| dir.join(format!("{name}.zst"));
+        let aside = |name: &str| dir.join(format!("{name}.zst.damaged"));
+        let moved: Vec<&String> = names.iter().filter(|n| std::fs::rename(path_of(n), aside(n)).is_ok()).collect();
+        let prefixes: Vec<String> = moved.iter().map(|n| format!("clusters/{sysid}/wal/{n}.zst")).collect();
+        let select = crate::repo::sync::Select::Under(&prefixes);
+        let patience = crate::repo::store::s3::Patience::Probe;
+        if let Err(e) = self.sync_with(&repository.name, LOCAL, select, patience, &Job::silent()).await {
+            tracing::warn!(repository = %repository.name, error = %e.message, "could not replace damaged WAL");
+        }
+        let mut replaced = 0;
+        for name in moved {
+            if path_of(name).exists() {
+                tracing::warn!(file = %name, repository = %repository.name, "a damaged WAL file here was replaced by the repository's copy");
+                replaced += 1;
+            } else if let Err(e) = std::fs::rename(aside(name), path_of(name)) {
+                tracing::warn!(file = %name, error = %e, "putting a damaged WAL file back");
+            }
+        }
+        replaced
+    }
+
     /// Uploads the WAL files `names` (stored here by the stream) to the profile's repository,
     /// when it has one elsewhere; what could not go yet stays in `names` for the next call.
     pub(crate) async fn upload_wal(&self, profile_id: &str, sysid: u64, names: &mut Vec<String>) {

@@ -210,27 +210,50 @@ fn write_compressed(dir: &Path, name: &str, content: &[u8]) -> Result<tempfile::
 /// A file that decompresses to more is not ours (a zstd bomb would fill memory).
 const MAX_CONTENT: u64 = 1 << 30;
 
-/// The content of an archived file; a damaged frame (zstd's content checksum), or content
-/// larger than any WAL segment, is an error.
 /// Decompresses `path` into a new file `dest`, bounded like [`read_compressed`]: a frame that
-/// does not decode is a damaged file; failing to write is the destination's fault.
+/// does not decode, or content that is not what its `.b3` records, is a damaged file; failing
+/// to write is the destination's fault.
 fn decompress_into(path: &Path, dest: &Path) -> Result<()> {
     let file = File::open(path).map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
     let mut decoder = zstd::stream::Decoder::new(file).map_err(|e| damaged(path, &e))?;
     let mut out = File::create(dest).map_err(|e| Error::io(format!("writing {}", dest.display()), e))?;
     let mut buf = vec![0u8; 1 << 20];
     let mut total = 0u64;
+    let recorded = recorded_digest(path);
+    let mut hasher = recorded.as_ref().map(|_| blake3::Hasher::new());
     loop {
         let n = decoder.read(&mut buf).map_err(|e| damaged(path, &e))?;
         if n == 0 {
-            return Ok(());
+            return match (recorded, hasher) {
+                (Some(recorded), Some(hasher)) => matches(path, &recorded, hasher.finalize()),
+                _ => Ok(()),
+            };
         }
         total += n as u64;
         if total > MAX_CONTENT {
             return Err(damaged(path, &std::io::Error::other("it holds more than any WAL file can")));
         }
+        if let Some(hasher) = hasher.as_mut() {
+            hasher.update(&buf[..n]);
+        }
         out.write_all(&buf[..n]).map_err(|e| Error::io(format!("writing {}", dest.display()), e))?;
     }
+}
+
+/// A file brought from a bucket has its BLAKE3 beside it (`<name>.b3`, as wal-push stored it)
+/// and, compressed there without zstd's content checksum, no other check. A file archived
+/// here has none, and its frame's checksum.
+fn recorded_digest(path: &Path) -> Option<Vec<u8>> {
+    let sidecar = format!("{}.b3", path.to_str()?.strip_suffix(".zst")?);
+    std::fs::read(sidecar).ok().map(|b| b.trim_ascii().to_vec())
+}
+
+fn matches(path: &Path, recorded: &[u8], digest: blake3::Hash) -> Result<()> {
+    if recorded == digest.to_hex().as_bytes() {
+        return Ok(());
+    }
+    let why = "its content is not what was archived (its BLAKE3 differs from its .b3)";
+    Err(damaged(path, &std::io::Error::other(why)))
 }
 
 fn damaged(path: &Path, e: &std::io::Error) -> Error {
@@ -241,8 +264,14 @@ fn damaged(path: &Path, e: &std::io::Error) -> Error {
     )
 }
 
+/// The content of an archived file; a damaged frame (zstd's content checksum or the `.b3`
+/// beside it), or content larger than any WAL segment, is an error.
 pub fn read_compressed(path: &Path) -> Result<Vec<u8>> {
-    read_bounded(path, MAX_CONTENT)
+    let content = read_bounded(path, MAX_CONTENT)?;
+    match recorded_digest(path) {
+        Some(recorded) => matches(path, &recorded, blake3::hash(&content)).map(|()| content),
+        None => Ok(content),
+    }
 }
 
 fn read_bounded(path: &Path, max: u64) -> Result<Vec<u8>> {
@@ -315,6 +344,26 @@ mod tests {
         std::fs::write(&path, bytes).unwrap();
         let e = wal.fetch(SEG, &repo.path().join("out")).unwrap_err();
         assert_eq!(e.code, ErrorCode::ChecksumMismatch);
+    }
+
+    #[test]
+    fn a_file_from_a_bucket_is_held_to_its_recorded_blake3() {
+        let repo = tempfile::tempdir().unwrap();
+        let wal = WalArchive::open(repo.path(), 1);
+        // As a bucket stores it: one zstd frame without a content checksum, its BLAKE3 beside.
+        std::fs::create_dir_all(wal.dir()).unwrap();
+        std::fs::write(wal.path_of(SEG), zstd::bulk::compress(b"archived", 1).unwrap()).unwrap();
+        let sidecar = wal.dir().join(format!("{SEG}.b3"));
+        std::fs::write(&sidecar, blake3::hash(b"archived").to_hex().as_bytes()).unwrap();
+        let dest = repo.path().join("out");
+        assert_eq!(wal.fetch(SEG, &dest).unwrap(), FetchOutcome::Restored);
+        assert_eq!(read_compressed(&wal.path_of(SEG)).unwrap(), b"archived");
+        // Rot that still decodes: only the recorded BLAKE3 tells.
+        std::fs::write(wal.path_of(SEG), zstd::bulk::compress(b"archiveD", 1).unwrap()).unwrap();
+        let e = wal.fetch(SEG, &dest).unwrap_err();
+        assert_eq!(e.code, ErrorCode::ChecksumMismatch, "{}", e.message);
+        assert!(!dest.exists(), "no half-checked file is left for the server");
+        assert_eq!(read_compressed(&wal.path_of(SEG)).unwrap_err().code, ErrorCode::ChecksumMismatch);
     }
 
     #[test]

@@ -114,6 +114,13 @@ impl Engine {
         let names = archive.names()?;
         let segment_bytes = archive.segment_bytes(&names);
         let mut report = self.check_wal_archive(&sysid, &archive, &names, segment_bytes, Depth::Every)?;
+        let damaged: Vec<String> = report.damaged.iter().map(|d| d.name.clone()).collect();
+        if !damaged.is_empty() {
+            let profile = self.profile(profile_name)?;
+            if self.replace_damaged_wal(&profile.id, &sysid, &damaged).await > 0 {
+                report = self.check_wal_archive(&sysid, &archive, &names, segment_bytes, Depth::Every)?;
+            }
+        }
         for name in names.iter().filter(|n| classify(n).ok() == Some(WalFileKind::Segment)) {
             if archive.summary_state(name).is_ok() || report.damaged.iter().any(|d| &d.name == name) {
                 continue;

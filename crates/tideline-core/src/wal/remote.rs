@@ -63,8 +63,8 @@ impl RemoteConfig {
         })
     }
 
-    fn store(&self) -> Result<S3Store> {
-        S3Store::open(&self.location, &self.access_key_id, &self.secret_access_key, Patience::Archive)
+    fn store(&self, patience: Patience) -> Result<S3Store> {
+        S3Store::open(&self.location, &self.access_key_id, &self.secret_access_key, patience)
     }
 }
 
@@ -101,7 +101,7 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 pub fn remote_push(config: &Path, path: &Path, pgdata: &Path) -> Result<PushOutcome> {
     let config = std::sync::Arc::new(RemoteConfig::read(config)?);
     let file = read_for_archive(path, pgdata)?;
-    let store = config.store()?;
+    let store = config.store(Patience::Archive)?;
     let key = wal_key(file.sysid, &file.name);
     let (name, kind) = (file.name.clone(), file.kind);
     let content = std::sync::Arc::new(file.content);
@@ -206,13 +206,55 @@ fn summary_bytes(config: &RemoteConfig, name: &str, content: &[u8], beside: Opti
 
 /// restore_command: writes `name` from the bucket to `dest` for the cluster of `pgdata`.
 pub fn remote_fetch(config: &Path, name: &str, dest: &Path, pgdata: &Path) -> Result<FetchOutcome> {
-    let config = RemoteConfig::read(config)?;
+    fetch_from_bucket(&RemoteConfig::read(config)?, Patience::Archive, name, dest, pgdata)
+}
+
+/// restore_command of a recovery Tideline runs for a profile kept in a bucket: this
+/// computer's copy first, the bucket's when the file is not here or the copy here is damaged.
+/// The window was drawn from this computer's WAL, so the bucket is a second source, not the
+/// authority: out of reach, it leaves a missing file missing (recovery asks for files past
+/// the end and for history files that never existed, and must not wait on a store for each),
+/// while a damaged copy here that the bucket cannot replace still stops the recovery.
+pub fn fetch_here_or_there(repo: &Path, config: &Path, name: &str, dest: &Path, pgdata: &Path) -> Result<FetchOutcome> {
+    let here = super::push::wal_fetch(repo, name, dest, pgdata);
+    if matches!(here, Ok(FetchOutcome::Restored)) {
+        return here;
+    }
+    let there = RemoteConfig::read(config).and_then(|c| fetch_from_bucket(&c, Patience::Probe, name, dest, pgdata));
+    match (here, there) {
+        (Err(e), Ok(FetchOutcome::Restored)) => {
+            eprintln!("tideline wal-fetch: {name} came from the bucket: the copy here is damaged ({})", e.message);
+            Ok(FetchOutcome::Restored)
+        }
+        (_, Ok(FetchOutcome::Restored)) => Ok(FetchOutcome::Restored),
+        (here, Ok(_)) => here,
+        (here, Err(e)) => {
+            eprintln!("tideline wal-fetch: the bucket did not give {name}: {}", e.message);
+            here
+        }
+    }
+}
+
+/// `name` from the bucket, checked against the `.b3` recorded when it was pushed (an
+/// unencrypted object has no other check: its zstd frame carries no checksum).
+fn fetch_from_bucket(
+    config: &RemoteConfig,
+    patience: Patience,
+    name: &str,
+    dest: &Path,
+    pgdata: &Path,
+) -> Result<FetchOutcome> {
     classify(name)?;
     let sysid = super::control::data_dir_system_identifier(pgdata)?;
     let dest = if dest.is_absolute() { dest.to_path_buf() } else { pgdata.join(dest) };
-    let store = config.store()?;
-    let key = format!("{}.zst", wal_key(sysid, name));
-    let Some(body) = runtime()?.block_on(store.get(&key))? else { return Ok(FetchOutcome::Missing) };
+    let store = config.store(patience)?;
+    let key = wal_key(sysid, name);
+    let (stored, side) = (format!("{key}.zst"), format!("{key}.b3"));
+    let (body, recorded) = runtime()?.block_on(async {
+        let (body, recorded) = tokio::join!(store.get(&stored), store.get(&side));
+        Ok::<_, Error>((body?, recorded?))
+    })?;
+    let Some(body) = body else { return Ok(FetchOutcome::Missing) };
     let compressed = match (&config.recipient, &config.identity) {
         (None, _) => body.to_vec(),
         (Some(_), Some(identity)) => Identity::from_secret(identity)?.decrypt(&body)?,
@@ -224,13 +266,20 @@ pub fn remote_fetch(config: &Path, name: &str, dest: &Path, pgdata: &Path) -> Re
             ))
         }
     };
-    let content = zstd::stream::decode_all(&compressed[..]).map_err(|e| {
+    let damaged = |why: String| {
         Error::new(
             ErrorCode::ChecksumMismatch,
-            format!("{name} in the bucket does not decompress: {e}"),
+            format!("{name} in the bucket {why}"),
             "The copy in the bucket is damaged; use another copy of this WAL.",
         )
-    })?;
+    };
+    let content =
+        zstd::stream::decode_all(&compressed[..]).map_err(|e| damaged(format!("does not decompress: {e}")))?;
+    if let Some(recorded) = recorded {
+        if blake3::hash(&content).to_hex().as_bytes() != &recorded[..] {
+            return Err(damaged("is not what was archived (its BLAKE3 differs from its .b3)".into()));
+        }
+    }
     let tmp = dest.with_extension("tideline-fetch");
     std::fs::write(&tmp, &content).map_err(|e| Error::io(format!("writing {}", tmp.display()), e))?;
     std::fs::rename(&tmp, &dest).map_err(|e| Error::io(format!("writing {}", dest.display()), e))?;
