@@ -163,7 +163,10 @@ each_major!([15, 17, 18] fn a_profile_kept_in_a_bucket_recovers_there_and_on_a_s
     // The bucket took a backup again: the dump whose upload failed went up with it.
     let shown = first.cli(&["backups", "show", dump["id"].as_str().unwrap()], None).ok().clone();
     assert_eq!(shown["copies"][0]["complete"], true, "{shown}");
+    let here = first.path().join(format!("repo/clusters/{sysid}/wal/{segment}"));
+    assert!(here.with_extension("b3").exists(), "the BLAKE3 came home with the file");
     first.cli(&["retention", "apply", "p", "--keep-last", "1", "--yes"], None).ok();
+    assert!(!here.with_extension("zst").exists() && !here.with_extension("b3").exists(), "expired here too, .b3 and all");
     let keys = garage.keys(&bucket);
     let has = |part: &str| keys.iter().any(|k| k.contains(part));
     assert!(!has(&format!("/{base_id}/")) && has(&format!("/{newer}/manifest.json")), "{keys:#?}");

@@ -244,6 +244,9 @@ impl Engine {
         for name in names.into_iter().filter(|n| is_expired(n)) {
             if apply {
                 let _ = std::fs::remove_file(archive.summary_path(&name));
+                // What came with it from a bucket, and a damaged copy set aside for it.
+                let _ = std::fs::remove_file(archive.dir().join(format!("{name}.b3")));
+                let _ = std::fs::remove_file(archive.dir().join(format!("{name}.zst.damaged")));
                 std::fs::remove_file(archive.path_of(&name))
                     .map_err(|e| crate::error::Error::io(format!("expiring WAL {name}"), e))?;
             }
