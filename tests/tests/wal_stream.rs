@@ -81,7 +81,9 @@ each_major!(fn streamed_wal_keeps_the_newest_commit_in_the_partial_and_restores_
 // half-way, must leave every segment in the repository, no gap, and the stream still running.
 each_major!(fn streaming_survives_hundreds_of_segment_switches_and_a_killed_receiver(major) {
     const SWITCHES: u32 = 200;
-    let streamed = Streamed::new(major);
+    // 1 MB segments: the switches are the point, not gigabytes of zeros (and a segment size
+    // other than 16 MB is one users choose).
+    let streamed = Streamed::with_wal_segments(major, 1);
     let (pg, home, wal) = (&streamed.pg, &streamed.home, &streamed.wal);
     let mut stream = crate::support::start_stream(home, pg, "p");
     let first = psql(pg, "postgres", "SELECT pg_walfile_name(pg_current_wal_lsn())");
@@ -111,7 +113,7 @@ each_major!(fn streaming_survives_hundreds_of_segment_switches_and_a_killed_rece
     psql(pg, "postgres", "INSERT INTO t VALUES (0, 'last')");
     let last = psql(pg, "postgres", "SELECT pg_walfile_name(pg_switch_wal())");
 
-    let segments = 16u64 << 20;
+    let segments = 1u64 << 20;
     let number = |name: &str| tideline_core::wal::file_names::segment(name, segments).unwrap().number;
     let wanted: Vec<u64> = (number(&first)..=number(&last)).collect();
     let missing = || -> Vec<u64> {
@@ -253,9 +255,18 @@ const SEGMENT: u64 = 16 << 20;
 impl Streamed {
     fn new(major: u32) -> Streamed {
         let pw = password();
-        let pg = TestCluster::start(major, Some(&pw));
+        Self::on(TestCluster::start(major, Some(&pw)), &pw)
+    }
+
+    /// On a cluster whose WAL segments are `mb` MB.
+    fn with_wal_segments(major: u32, mb: u32) -> Streamed {
+        let pw = password();
+        Self::on(TestCluster::start_with_wal_segments(major, Some(&pw), mb), &pw)
+    }
+
+    fn on(pg: TestCluster, pw: &str) -> Streamed {
         let home = Home::new();
-        home.cli(&["profile", "add", "p", "--url", &pg.url("postgres"), "--password-stdin"], Some(&pw)).ok();
+        home.cli(&["profile", "add", "p", "--url", &pg.url("postgres"), "--password-stdin"], Some(pw)).ok();
         let sysid = psql(&pg, "postgres", "SELECT system_identifier FROM pg_control_system()");
         let wal = home.path().join("repo/clusters").join(&sysid).join("wal");
         Streamed { pg, home, wal }

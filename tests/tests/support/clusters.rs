@@ -28,12 +28,29 @@ impl TestCluster {
         Self::start_under(&test_tmp(), major, password, settings, prepare)
     }
 
+    /// A cluster whose WAL segments are `mb` MB (initdb --wal-segsize): many segment switches
+    /// without writing gigabytes of WAL.
+    pub fn start_with_wal_segments(major: u32, password: Option<&str>, mb: u32) -> TestCluster {
+        Self::start_spec(&test_tmp(), major, password, vec![], Some(mb), |_| {})
+    }
+
     /// A cluster whose files live under `dir` (e.g. a small file system).
     pub fn start_under(
         dir: &Path,
         major: u32,
         password: Option<&str>,
         settings: Vec<(String, String)>,
+        prepare: impl FnOnce(&ManagedCluster),
+    ) -> TestCluster {
+        Self::start_spec(dir, major, password, settings, None, prepare)
+    }
+
+    fn start_spec(
+        dir: &Path,
+        major: u32,
+        password: Option<&str>,
+        settings: Vec<(String, String)>,
+        wal_segment_mb: Option<u32>,
         prepare: impl FnOnce(&ManagedCluster),
     ) -> TestCluster {
         // The cluster's owner (an unprivileged user when we are root) must traverse the parent.
@@ -44,6 +61,7 @@ impl TestCluster {
             password: password.map(Secret::new),
             settings,
             sandbox_rules: false,
+            wal_segment_mb,
         };
         let mut cluster = ManagedCluster::create(&parent.path().join("cluster"), server(major), &spec)
             .unwrap_or_else(|e| panic!("creating a PostgreSQL {major} cluster: {} ({})", e.message, e.hint));
@@ -117,6 +135,7 @@ impl CopyCluster {
             password: password.map(Secret::new),
             settings,
             sandbox_rules: false,
+            wal_segment_mb: None,
         };
         let mut cluster = ManagedCluster::create(&parent.path().join("c"), server(major), &spec).unwrap();
         let data = cluster.data_dir();

@@ -39,6 +39,8 @@ pub struct ClusterSpec {
     /// A sandbox's access rules instead of initdb's: the OS user Tideline runs as gets in over
     /// the private socket, everyone else needs the password (see [`access_rules`]).
     pub sandbox_rules: bool,
+    /// initdb's `--wal-segsize` in MB; None for PostgreSQL's 16.
+    pub wal_segment_mb: Option<u32>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -251,6 +253,9 @@ impl ManagedCluster {
         // initdb before 14 has no --no-instructions (its "start the server with" text is harmless).
         if self.major >= 14 {
             cmd.arg("--no-instructions");
+        }
+        if let Some(mb) = spec.wal_segment_mb {
+            cmd.arg(format!("--wal-segsize={mb}"));
         }
         // The password reaches initdb in a file only the owner can read, removed right after.
         let pwfile = self.root.join(".pwfile");

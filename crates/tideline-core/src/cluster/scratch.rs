@@ -32,6 +32,7 @@ impl ScratchCluster {
             password: Some(password.clone()),
             settings: vec![("fsync".into(), "off".into()), ("full_page_writes".into(), "off".into())],
             sandbox_rules: true,
+            wal_segment_mb: None,
         };
         let mut cluster = ManagedCluster::create(&parent.path().join("cluster"), server, &spec)?;
         let started = cluster.start();

@@ -206,6 +206,7 @@ impl Engine {
                 ("archive_timeout".into(), "60".into()),
             ],
             sandbox_rules: false,
+            wal_segment_mb: None,
         };
         let mut cluster = ManagedCluster::create(&root.join("cluster"), &install, &spec)?;
         let sysid = crate::wal::control::data_dir_system_identifier(&cluster.data_dir())?;

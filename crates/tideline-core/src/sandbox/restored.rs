@@ -79,6 +79,7 @@ impl Engine {
             password: Some(password.clone()),
             settings: vec![],
             sandbox_rules: true,
+            wal_segment_mb: None,
         };
         let mut sandbox = NewSandbox {
             record: SandboxRecord {
