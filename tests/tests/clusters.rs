@@ -14,8 +14,8 @@ each_major!(fn lifecycle_on_every_major(major) {
         password: None,
         settings: vec![("fsync".into(), "off".into())],
         sandbox_rules: false,
-    wal_segment_mb: None,
-};
+        wal_segment_mb: None,
+    };
     let mut c = ManagedCluster::create(&root, server(major), &spec).unwrap();
     let meta = std::fs::metadata(c.data_dir()).unwrap();
     assert_eq!(meta.permissions().mode() & 0o777, 0o700);

@@ -117,11 +117,8 @@ impl Engine {
         // Damaged files are left out, so the window ends before them as at a gap — unless the
         // profile's repository holds whole copies of them.
         let changed = crate::wal::check::Depth::Changed;
-        let mut check = self.check_wal_archive(&sysid, &wal, &archived, segment_bytes, changed)?;
-        let damaged: Vec<String> = check.damaged.iter().map(|d| d.name.clone()).collect();
-        if !damaged.is_empty() && self.replace_damaged_wal(&profile.id, &sysid, &damaged).await > 0 {
-            check = self.check_wal_archive(&sysid, &wal, &archived, segment_bytes, changed)?;
-        }
+        let check =
+            self.check_wal_archive_or_replace(&profile.id, &sysid, &wal, &archived, segment_bytes, changed).await?;
         let whole: Vec<String> =
             archived.iter().filter(|n| !check.damaged.iter().any(|d| &d.name == *n)).cloned().collect();
         let mut window = compute(&sysid, segment_bytes, &whole, &histories, bases, &last_commit);

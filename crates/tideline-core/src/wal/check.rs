@@ -106,6 +106,30 @@ impl Engine {
         Ok(report)
     }
 
+    /// [`Self::check_wal_archive`], then, for a profile kept in a repository elsewhere, its
+    /// damaged files brought again from there and read again: only those, since only they
+    /// changed. What is still damaged after that stays in the report.
+    pub(crate) async fn check_wal_archive_or_replace(
+        &self,
+        profile_id: &str,
+        sysid: &str,
+        archive: &WalArchive,
+        names: &[String],
+        segment_bytes: u64,
+        depth: Depth,
+    ) -> Result<WalCheckReport> {
+        let mut report = self.check_wal_archive(sysid, archive, names, segment_bytes, depth)?;
+        let damaged: Vec<String> = report.damaged.iter().map(|d| d.name.clone()).collect();
+        if damaged.is_empty() || self.replace_damaged_wal(profile_id, sysid, &damaged).await == 0 {
+            return Ok(report);
+        }
+        let again = self.check_wal_archive(sysid, archive, &damaged, segment_bytes, Depth::Every)?;
+        report.read += again.read;
+        report.bytes_read += again.bytes_read;
+        report.damaged = again.damaged;
+        Ok(report)
+    }
+
     /// `tideline wal verify PROFILE`: every archived file of the profile's cluster read back,
     /// and summaries that no longer parse written again.
     pub async fn wal_verify(&self, profile_name: &str) -> Result<WalCheckReport> {
@@ -113,14 +137,10 @@ impl Engine {
         let archive = WalArchive::open(self.repository()?.root(), sysid.parse().unwrap_or(0));
         let names = archive.names()?;
         let segment_bytes = archive.segment_bytes(&names);
-        let mut report = self.check_wal_archive(&sysid, &archive, &names, segment_bytes, Depth::Every)?;
-        let damaged: Vec<String> = report.damaged.iter().map(|d| d.name.clone()).collect();
-        if !damaged.is_empty() {
-            let profile = self.profile(profile_name)?;
-            if self.replace_damaged_wal(&profile.id, &sysid, &damaged).await > 0 {
-                report = self.check_wal_archive(&sysid, &archive, &names, segment_bytes, Depth::Every)?;
-            }
-        }
+        let profile = self.profile(profile_name)?;
+        let mut report = self
+            .check_wal_archive_or_replace(&profile.id, &sysid, &archive, &names, segment_bytes, Depth::Every)
+            .await?;
         for name in names.iter().filter(|n| classify(n).ok() == Some(WalFileKind::Segment)) {
             if archive.summary_state(name).is_ok() || report.damaged.iter().any(|d| &d.name == name) {
                 continue;
