@@ -122,6 +122,19 @@ each_major!([15, 17, 18] fn a_profile_kept_in_a_bucket_recovers_there_and_on_a_s
     let (healed_latest, healed_view) = reaches_past(&second);
     assert_eq!(healed_latest, latest, "PostgreSQL {major}: {healed_view}");
     assert!(local_wal.join(format!("{segment}.zst.damaged")).exists(), "the damaged copy is kept aside");
+    // `wal verify` reads every file: a rotted file, and a rotted digest beside a sound file,
+    // both come again from the bucket, and nothing stays damaged.
+    let other = other_segment(&local_wal, &segment);
+    rot(&local_wal.join(format!("{other}.zst")), true);
+    rot(&local_wal.join(format!("{segment}.b3")), true);
+    let verified = second.cli(&["wal", "verify", "p"], None).ok().clone();
+    let mut replaced: Vec<&str> = verified["replaced"].as_array().unwrap().iter().map(|n| n.as_str().unwrap()).collect();
+    replaced.sort();
+    let mut wanted = vec![segment.as_str(), other.as_str()];
+    wanted.sort();
+    assert_eq!(replaced, wanted, "PostgreSQL {major}: {verified}");
+    assert!(local_wal.join(format!("{segment}.b3.damaged")).exists(), "the damaged digest is kept aside");
+    second.cli(&["wal", "verify", "p"], None).ok();
     // Rot after the window was drawn (size and time unchanged, so it is not read again):
     // restore_command takes each damaged file from the bucket.
     let rotted = rot_segments(&local_wal);
@@ -221,6 +234,17 @@ fn rot_segments(wal: &std::path::Path) -> usize {
         segments.filter(|p| p.file_name().unwrap().len() == 28 && p.extension().unwrap() == "zst").collect();
     segments.iter().for_each(|p| rot(p, true));
     segments.len()
+}
+
+/// An archived segment under `wal` other than `not`.
+fn other_segment(wal: &std::path::Path, not: &str) -> String {
+    let names = std::fs::read_dir(wal).unwrap().flatten().map(|e| e.file_name().to_string_lossy().to_string());
+    let mut segments: Vec<String> = names
+        .filter_map(|n| n.strip_suffix(".zst").map(str::to_string))
+        .filter(|n| n.len() == 24 && n != not)
+        .collect();
+    segments.sort();
+    segments.pop().unwrap_or_else(|| panic!("no segment but {not} under {}", wal.display()))
 }
 
 /// Flips the byte in the middle of `file`, keeping its modification time when `keep_time`.

@@ -101,6 +101,13 @@ pub async fn wal(engine: &Engine, cmd: WalCommand, json: bool) -> Result<Reply> 
             if !r.rewritten_summaries.is_empty() {
                 text.push_str(&format!("; damaged summaries written again: {}", r.rewritten_summaries.join(", ")));
             }
+            if !r.replaced.is_empty() {
+                let aside = "the damaged copies lie aside as <name>.zst.damaged";
+                text.push_str(&format!(
+                    "; damaged here, brought again from the bucket: {} ({aside})",
+                    r.replaced.join(", ")
+                ));
+            }
             Ok(Reply::of(&r, text))
         }
         // Answered in `main` before the engine opens (see `inspect`).

@@ -10,4 +10,9 @@ read: number, bytes_read: number, damaged: Array<DamagedWal>,
  * Summaries that were damaged (unparsable, or not what was written), written again from
  * their (whole) segments.
  */
-rewritten_summaries: Array<string>, };
+rewritten_summaries: Array<string>, 
+/**
+ * Damaged files here brought again from the profile's repository elsewhere (the damaged
+ * copies lie aside as `<name>.zst.damaged`).
+ */
+replaced: Array<string>, };

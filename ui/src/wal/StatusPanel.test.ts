@@ -32,6 +32,7 @@ describe('verifying the archived WAL in the app', () => {
       bytes_read: 1024,
       damaged: [{ name: '000000010000000000000005', detail: '/r/000000010000000000000005.zst is damaged: checksum' }],
       rewritten_summaries: [],
+      replaced: [],
     };
     const backend = fakeBackend({ wal_status: () => status, wal_verify: () => report });
     render(StatusPanel, { profile: 'local', refresh: 0 });
@@ -40,6 +41,23 @@ describe('verifying the archived WAL in the app', () => {
     expect(result.dataset.damaged).toBe('1');
     expect(result.textContent).toContain('000000010000000000000005');
     expect(backend.callsTo('wal_verify')).toEqual([{ profile: 'local' }]);
+  });
+
+  it('says which damaged files came again from the bucket', async () => {
+    const report: WalCheckReport = {
+      files: 4,
+      read: 5,
+      bytes_read: 2048,
+      damaged: [],
+      rewritten_summaries: [],
+      replaced: ['000000010000000000000007'],
+    };
+    fakeBackend({ wal_status: () => status, wal_verify: () => report });
+    render(StatusPanel, { profile: 'local', refresh: 0 });
+    await fireEvent.click(await screen.findByTestId('wal-verify'));
+    const replaced = await screen.findByTestId('wal-verify-replaced');
+    expect(replaced.textContent).toContain('000000010000000000000007');
+    expect(replaced.textContent).toContain('.zst.damaged');
   });
 
   it('reads the status again while open', async () => {

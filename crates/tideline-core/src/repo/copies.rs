@@ -145,28 +145,45 @@ impl Engine {
     /// Replaces this computer's damaged copies of cluster `sysid`'s WAL files `names` with the
     /// ones in the profile's repository, when it has one. Each damaged copy is moved aside
     /// (`<name>.zst.damaged`, for whoever looks into the disk), not deleted, and put back when
-    /// the repository cannot give the file. Returns how many came back; the caller checks them
-    /// again, since the other copy may be damaged too.
-    pub(crate) async fn replace_damaged_wal(&self, profile_id: &str, sysid: &str, names: &[String]) -> usize {
-        let Ok(Some(repository)) = self.catalog().profile_repository(profile_id) else { return 0 };
-        let Ok(repo) = self.repository() else { return 0 };
+    /// the repository cannot give the file. Its `.b3` goes aside and comes again with it: the
+    /// rot may be in the digest, not the file. Returns the names that came back; the caller
+    /// checks them again, since the other copy may be damaged too.
+    pub(crate) async fn replace_damaged_wal(&self, profile_id: &str, sysid: &str, names: &[String]) -> Vec<String> {
+        let Ok(Some(repository)) = self.catalog().profile_repository(profile_id) else { return vec![] };
+        let Ok(repo) = self.repository() else { return vec![] };
         let dir = repo.root().join("clusters").join(sysid).join("wal");
-        let path_of = |name: &str| dir.join(format!("{name}.zst"));
-        let aside = |name: &str| dir.join(format!("{name}.zst.damaged"));
-        let moved: Vec<&String> = names.iter().filter(|n| std::fs::rename(path_of(n), aside(n)).is_ok()).collect();
-        let prefixes: Vec<String> = moved.iter().map(|n| format!("clusters/{sysid}/wal/{n}.zst")).collect();
+        let path_of = |name: &str, suffix: &str| dir.join(format!("{name}{suffix}"));
+        let aside = |name: &str, suffix: &str| dir.join(format!("{name}{suffix}.damaged"));
+        let moved: Vec<&String> =
+            names.iter().filter(|n| std::fs::rename(path_of(n, ".zst"), aside(n, ".zst")).is_ok()).collect();
+        let had_digest: Vec<bool> =
+            moved.iter().map(|n| std::fs::rename(path_of(n, ".b3"), aside(n, ".b3")).is_ok()).collect();
+        let prefixes: Vec<String> = moved
+            .iter()
+            .flat_map(|n| [format!("clusters/{sysid}/wal/{n}.zst"), format!("clusters/{sysid}/wal/{n}.b3")])
+            .collect();
         let select = crate::repo::sync::Select::Under(&prefixes);
         let patience = crate::repo::store::s3::Patience::Probe;
         if let Err(e) = self.sync_with(&repository.name, LOCAL, select, patience, &Job::silent()).await {
             tracing::warn!(repository = %repository.name, error = %e.message, "could not replace damaged WAL");
         }
-        let mut replaced = 0;
-        for name in moved {
-            if path_of(name).exists() {
+        let mut replaced = Vec::new();
+        for (name, had_digest) in moved.into_iter().zip(had_digest) {
+            let back = path_of(name, ".zst").exists();
+            // What did not come again goes back where it was.
+            let put_back = |suffix: &str| {
+                if let Err(e) = std::fs::rename(aside(name, suffix), path_of(name, suffix)) {
+                    tracing::warn!(file = %name, error = %e, "putting a damaged WAL file back");
+                }
+            };
+            if had_digest && !(back && path_of(name, ".b3").exists()) {
+                put_back(".b3");
+            }
+            if back {
                 tracing::warn!(file = %name, repository = %repository.name, "a damaged WAL file here was replaced by the repository's copy");
-                replaced += 1;
-            } else if let Err(e) = std::fs::rename(aside(name), path_of(name)) {
-                tracing::warn!(file = %name, error = %e, "putting a damaged WAL file back");
+                replaced.push(name.clone());
+            } else {
+                put_back(".zst");
             }
         }
         replaced

@@ -40,6 +40,9 @@ pub struct WalCheckReport {
     /// Summaries that were damaged (unparsable, or not what was written), written again from
     /// their (whole) segments.
     pub rewritten_summaries: Vec<String>,
+    /// Damaged files here brought again from the profile's repository elsewhere (the damaged
+    /// copies lie aside as `<name>.zst.damaged`).
+    pub replaced: Vec<String>,
 }
 
 /// What is wrong with one archived file, read back whole; `None` when nothing is.
@@ -120,7 +123,11 @@ impl Engine {
     ) -> Result<WalCheckReport> {
         let mut report = self.check_wal_archive(sysid, archive, names, segment_bytes, depth)?;
         let damaged: Vec<String> = report.damaged.iter().map(|d| d.name.clone()).collect();
-        if damaged.is_empty() || self.replace_damaged_wal(profile_id, sysid, &damaged).await == 0 {
+        if damaged.is_empty() {
+            return Ok(report);
+        }
+        report.replaced = self.replace_damaged_wal(profile_id, sysid, &damaged).await;
+        if report.replaced.is_empty() {
             return Ok(report);
         }
         let again = self.check_wal_archive(sysid, archive, &damaged, segment_bytes, Depth::Every)?;
