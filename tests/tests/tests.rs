@@ -19,6 +19,7 @@ mod into_schema;
 mod keychain_errors;
 mod logical_backup;
 mod logical_restore;
+mod normal_user;
 mod notify;
 mod odd_names;
 mod older_server_restore;

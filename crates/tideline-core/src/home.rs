@@ -33,3 +33,14 @@ pub fn ensure_private_dir(dir: &Path) -> Result<()> {
     }
     Ok(())
 }
+
+/// Creates `dir` and its missing parents so that others may pass through (a server's OS user
+/// reads WAL in a repository it was shown the way to) but never list what is inside: the
+/// repository's folders, made by whoever writes first (wal-push, the stream, a sync).
+pub fn ensure_passable_dir(dir: &Path) -> Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o711);
+    builder.create(dir).map_err(|e| Error::io(format!("creating {}", dir.display()), e))
+}

@@ -2,16 +2,37 @@
 
 use super::*;
 
-/// A private TIDELINE_HOME for one test.
-pub struct Home(pub tempfile::TempDir);
+/// A private TIDELINE_HOME for one test, for root (as the suite runs) or a normal OS user.
+pub struct Home {
+    dir: tempfile::TempDir,
+    user: Option<std::sync::Arc<super::os_user::OsUserSession>>,
+}
 
 impl Home {
     pub fn new() -> Home {
-        Home(tempfile::Builder::new().prefix("tideline-home-").tempdir().unwrap())
+        Home { dir: tempfile::Builder::new().prefix("tideline-home-").tempdir().unwrap(), user: None }
+    }
+
+    /// A TIDELINE_HOME in `user`'s home, theirs, where each command runs as them.
+    pub fn of_user(user: &std::sync::Arc<super::os_user::OsUserSession>) -> Home {
+        let dir = tempfile::Builder::new().prefix("tideline-home-").tempdir_in(user.home()).unwrap();
+        std::os::unix::fs::chown(dir.path(), Some(user.uid), Some(user.gid)).unwrap();
+        Home { dir, user: Some(user.clone()) }
     }
 
     pub fn path(&self) -> &Path {
-        self.0.path()
+        self.dir.path()
+    }
+
+    /// The real `tideline` binary (the user's copy, as them, when this home is a user's),
+    /// with this TIDELINE_HOME.
+    fn command(&self) -> Command {
+        let mut cmd = match &self.user {
+            None => Command::new(tideline_bin()),
+            Some(user) => user.command(&user.tideline()),
+        };
+        cmd.env("TIDELINE_HOME", self.path());
+        cmd
     }
 
     /// Runs the real `tideline` binary with `--json`, feeding `stdin`.
@@ -22,20 +43,13 @@ impl Home {
     /// The real `tideline` binary with `--json`, left running: stdout piped (its one JSON
     /// object), stderr dropped.
     pub fn spawn(&self, args: &[&str]) -> std::process::Child {
-        Command::new(tideline_bin())
-            .env("TIDELINE_HOME", self.path())
-            .args(args)
-            .arg("--json")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap()
+        self.command().args(args).arg("--json").stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap()
     }
 
     /// Like `cli`, with extra environment variables.
     pub fn cli_env(&self, args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> CliResult {
-        let mut cmd = Command::new(tideline_bin());
-        cmd.env("TIDELINE_HOME", self.path()).args(args).arg("--json");
+        let mut cmd = self.command();
+        cmd.args(args).arg("--json");
         for (k, v) in env {
             cmd.env(k, v);
         }

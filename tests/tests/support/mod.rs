@@ -10,6 +10,7 @@ mod clusters;
 mod data;
 pub mod garage;
 pub mod kill_points;
+pub mod os_user;
 mod wal;
 pub mod webdriver;
 

@@ -63,7 +63,7 @@ impl WalArchive {
         if self.dir.is_dir() {
             return Ok(());
         }
-        std::fs::create_dir_all(&self.dir).map_err(|e| Error::io(format!("creating {}", self.dir.display()), e))?;
+        crate::home::ensure_passable_dir(&self.dir)?;
         // The new directories must survive a crash too, or the file inside them would not.
         for dir in self.dir.ancestors().take(3) {
             sync_dir(dir)?;

@@ -67,8 +67,8 @@ struct ServerFacts {
     superuser: bool,
     replication_role: bool,
     settings: Vec<(String, String)>,
-    /// The OS user owning the data directory, when that directory is on this machine (its
-    /// pg_control carries the server's system identifier).
+    /// The OS user owning the data directory, when that directory is on this machine (see
+    /// [`local_owner`]).
     os_user: Option<OsUser>,
 }
 
@@ -82,7 +82,7 @@ async fn server_facts(client: &Client) -> Result<ServerFacts> {
     let row = client
         .query_one(
             "SELECT (SELECT system_identifier::text FROM pg_control_system()),
-                    r.rolsuper, r.rolsuper OR r.rolreplication
+                    r.rolsuper, r.rolsuper OR r.rolreplication, pg_backend_pid()
              FROM pg_roles r WHERE r.rolname = current_user",
             &[],
         )
@@ -102,15 +102,36 @@ async fn server_facts(client: &Client) -> Result<ServerFacts> {
         .collect();
     let mut facts =
         ServerFacts { sysid: row.get(0), superuser: row.get(1), replication_role: row.get(2), settings, os_user: None };
-    // data_directory is hidden from roles without pg_read_all_settings: then "not local".
     let data_dir = PathBuf::from(facts.setting("data_directory"));
-    if !data_dir.as_os_str().is_empty() {
-        let local = super::control::data_dir_system_identifier(&data_dir).ok().map(|id| id.to_string());
-        if local.as_deref() == Some(facts.sysid.as_str()) {
-            facts.os_user = std::fs::metadata(&data_dir).ok().and_then(|m| OsUser::by_uid(m.uid()));
-        }
-    }
+    facts.os_user = local_owner(&data_dir, &facts.sysid, row.get::<_, i32>(3));
     Ok(facts)
+}
+
+/// The OS user owning the server's data directory, when the server runs on this machine.
+/// The directory's pg_control carries the server's system identifier; or, when it is closed
+/// to us (a packaged server owned by `postgres`, Tideline run as a normal user), the backend
+/// serving this very connection is a `postgres` process here, run by that directory's owner.
+/// A path alone proves nothing: another machine's server has the same one. data_directory is
+/// hidden from roles without pg_read_all_settings: then "not local".
+fn local_owner(data_dir: &Path, sysid: &str, backend_pid: i32) -> Option<OsUser> {
+    if data_dir.as_os_str().is_empty() {
+        return None;
+    }
+    let owner = std::fs::metadata(data_dir).ok()?.uid();
+    let identified = match super::control::data_dir_system_identifier(data_dir) {
+        Ok(id) => id.to_string() == sysid,
+        Err(_) => our_backend_is_here(backend_pid, owner),
+    };
+    identified.then(|| OsUser::by_uid(owner)).flatten()
+}
+
+/// Whether process `pid` here is a PostgreSQL server process run by `owner`: /proc shows
+/// every user's processes, their owner and their name.
+fn our_backend_is_here(pid: i32, owner: u32) -> bool {
+    let proc = PathBuf::from(format!("/proc/{pid}"));
+    let run_by_owner = std::fs::metadata(&proc).is_ok_and(|m| m.uid() == owner);
+    let name = std::fs::read_to_string(proc.join("comm")).unwrap_or_default();
+    run_by_owner && matches!(name.trim(), "postgres" | "postmaster")
 }
 
 /// Whether `user` could run `binary` and (after we prepare it) write `wal_dir`.

@@ -29,7 +29,7 @@ impl DirStore {
     /// `bytes` in a fsynced temporary file beside `path`.
     fn staged(&self, path: &Path, bytes: &[u8]) -> Result<PathBuf> {
         let parent = path.parent().unwrap_or(&self.root);
-        std::fs::create_dir_all(parent).map_err(|e| Error::io(format!("creating {}", parent.display()), e))?;
+        crate::home::ensure_passable_dir(parent)?;
         let tmp = parent.join(format!(".tmp-{}", uuid::Uuid::new_v4()));
         let mut file = std::fs::File::create(&tmp).map_err(|e| Error::io(format!("creating {}", tmp.display()), e))?;
         file.write_all(bytes)
@@ -143,7 +143,7 @@ impl Store for DirStore {
     fn open_write(&self, key: &str, _: &tokio::runtime::Handle) -> Result<Box<dyn ObjectWriter>> {
         let path = self.path(key)?;
         let parent = path.parent().unwrap_or(&self.root).to_path_buf();
-        std::fs::create_dir_all(&parent).map_err(|e| Error::io(format!("creating {}", parent.display()), e))?;
+        crate::home::ensure_passable_dir(&parent)?;
         let tmp = tempfile::Builder::new()
             .prefix(".tmp-")
             .tempfile_in(&parent)
