@@ -221,7 +221,7 @@ section=$(mktemp)
   echo "- logical_raw / base_raw: the raw tools — the command Tideline ran, by hand, then one boto3 process uploading its files (16 MiB parts, 4 at once; no encryption): what this machine allows"
   echo "- base_pgbackrest: \`pgbackrest backup --type=full\` ($(pgbackrest version)) into its own S3 repository in the same bucket: zst level 1, process-max 2, start-fast, aes-256-cbc (Tideline encrypts too), through stunnel (pgBackRest speaks only HTTPS to S3; Garage serves HTTP); archive-check off (the server does not archive during these runs), so its backup carries no WAL, where Tideline's streams its own"
   echo "- pitr_here: \`tideline pitr --name\` from the local repository to a promoted sandbox"
-  echo "- pitr_bucket: a new installation with only the bucket (added with its kit, untimed): \`repo rescan --repo\` (manifests, WAL and summaries downloaded and decrypted), then \`pitr --name\` (which brings the base backup it lays down home first)"
+  echo "- pitr_bucket: a new installation with only the bucket (added with its kit, untimed): \`repo rescan --repo\` (manifests and WAL summaries downloaded and decrypted), then \`pitr --name\` (which brings home the base backup it lays down and the WAL it replays)"
   echo
   echo "| what | median (s) | raw runs (s) |"
   echo "|---|---|---|"

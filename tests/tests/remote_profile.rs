@@ -17,6 +17,10 @@ each_major!([15, 17, 18] fn a_profile_kept_in_a_bucket_recovers_there_and_on_a_s
     let mut garage = Garage::start();
     let bucket = garage.bucket(&format!("tideline-primary-{major}"));
     let (first, second) = (Home::new(), Home::new());
+    // Where a recovering server (the cluster's OS user, when run as root) can read the WAL.
+    let first_shared = tempfile::Builder::new().prefix("tideline-first-").tempdir().unwrap();
+    std::fs::set_permissions(first_shared.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    first.cli(&["repo", "path", first_shared.path().join("repo").to_str().unwrap()], None).ok();
     let kits = tempfile::tempdir().unwrap();
     let kit = kits.path().join("kit.age");
     let kit_arg = ["--recovery-kit", kit.to_str().unwrap()];
@@ -92,6 +96,20 @@ each_major!([15, 17, 18] fn a_profile_kept_in_a_bucket_recovers_there_and_on_a_s
     };
     let (latest, view) = reaches_past(&first);
     assert!(latest.is_some(), "PostgreSQL {major}: {view}");
+    // A recovery brings home the WAL it replays, from the base backup's start on, and no older.
+    let sandbox = first.cli(&["pitr", "p", "--name", "before"], None).ok().clone();
+    let port = sandbox["port"].as_u64().unwrap() as u16;
+    assert_eq!(query_at(major, port, &pw, "SELECT count(*) FROM orders"), "300", "PostgreSQL {major}: {sandbox}");
+    first.cli(&["sandbox", "remove", sandbox["id"].as_str().unwrap()], None).ok();
+    let first_wal = first_shared.path().join(format!("repo/clusters/{sysid}/wal"));
+    let wal_there = format!("team/pg/clusters/{sysid}/wal/");
+    let keys = garage.keys(&bucket);
+    let mut in_bucket: Vec<&str> = keys.iter().filter_map(|k| k.strip_prefix(&wal_there)?.strip_suffix(".zst")).collect();
+    in_bucket.retain(|n| n.len() == 24);
+    in_bucket.sort();
+    let here = |name: &str| first_wal.join(format!("{name}.zst")).exists();
+    assert!(here(&segment), "PostgreSQL {major}: the accident's segment was replayed from here");
+    assert!(!here(in_bucket[0]), "PostgreSQL {major}: {} is older than the base backup: {in_bucket:?}", in_bucket[0]);
 
     // A teammate: the bucket, the kit, a rescan — no catalog of the first.
     add_repository(&second, "team", (&garage, 1, &bucket), &bucket.secret, &kit_arg, Some("second team passphrase")).ok();
@@ -115,9 +133,17 @@ each_major!([15, 17, 18] fn a_profile_kept_in_a_bucket_recovers_there_and_on_a_s
         .find(|e| e["kind"] == "delete")
         .unwrap_or_else(|| panic!("PostgreSQL {major}: no DELETE in {events:#}"));
     assert_eq!(delete["description"], "DELETE of 300 of 300 rows from public.orders (100%)", "{delete}");
+    // The window and the events came from the summaries: of the WAL, only the newest segment
+    // (for the segment size) came home.
+    let local_wal = shared.path().join(format!("repo/clusters/{sysid}/wal"));
+    let segments_here = || count_with(&local_wal, |n| n.len() == 28 && n.ends_with(".zst"));
+    assert_eq!(segments_here(), 1, "PostgreSQL {major}: only the newest segment is here");
+    assert!(count_with(&local_wal, |n| n.ends_with(".json")) > 1, "the summaries are here");
+    // `wal verify` reads every file, so it brings them all home.
+    second.cli(&["wal", "verify", "p"], None).ok();
+    assert!(segments_here() > 1, "PostgreSQL {major}: wal verify brought the WAL home");
     // Rot the timeline's check finds (the file changed): the bucket's copy replaces it, the
     // window stays whole, and the damaged copy is kept aside.
-    let local_wal = shared.path().join(format!("repo/clusters/{sysid}/wal"));
     rot(&local_wal.join(format!("{segment}.zst")), false);
     let (healed_latest, healed_view) = reaches_past(&second);
     assert_eq!(healed_latest, latest, "PostgreSQL {major}: {healed_view}");
@@ -176,7 +202,8 @@ each_major!([15, 17, 18] fn a_profile_kept_in_a_bucket_recovers_there_and_on_a_s
     // The bucket took a backup again: the dump whose upload failed went up with it.
     let shown = first.cli(&["backups", "show", dump["id"].as_str().unwrap()], None).ok().clone();
     assert_eq!(shown["copies"][0]["complete"], true, "{shown}");
-    let here = first.path().join(format!("repo/clusters/{sysid}/wal/{segment}"));
+    first.cli(&["wal", "verify", "p"], None).ok();
+    let here = first_wal.join(&segment);
     assert!(here.with_extension("b3").exists(), "the BLAKE3 came home with the file");
     first.cli(&["retention", "apply", "p", "--keep-last", "1", "--yes"], None).ok();
     assert!(!here.with_extension("zst").exists() && !here.with_extension("b3").exists(), "expired here too, .b3 and all");
@@ -234,6 +261,12 @@ fn rot_segments(wal: &std::path::Path) -> usize {
         segments.filter(|p| p.file_name().unwrap().len() == 28 && p.extension().unwrap() == "zst").collect();
     segments.iter().for_each(|p| rot(p, true));
     segments.len()
+}
+
+/// How many files under `dir` have a name `pick` picks.
+fn count_with(dir: &std::path::Path, pick: impl Fn(&str) -> bool) -> usize {
+    let names = std::fs::read_dir(dir).unwrap().flatten().map(|e| e.file_name().to_string_lossy().to_string());
+    names.filter(|n| pick(n)).count()
 }
 
 /// An archived segment under `wal` other than `not`.

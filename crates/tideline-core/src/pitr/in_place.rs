@@ -110,6 +110,7 @@ impl Engine {
         });
         let owner = self.backup_record(&req.backup_id)?.profile;
         let plan = self.plan_recovery(&owner, &target, Some(&req.backup_id)).await?;
+        self.bring_plan_wal_home(&plan, &crate::job::Job::silent()).await;
         let (uid, gid) = match std::fs::metadata(&dir) {
             Ok(m) => (m.uid(), m.gid()),
             Err(_) => std::fs::metadata(dir.parent().unwrap_or(Path::new("/")))

@@ -41,6 +41,23 @@ pub struct Plan {
     pub chain: Vec<Base>,
 }
 
+impl Plan {
+    /// The number of the segment replay starts in: the newest base backup's start.
+    pub fn first_replayed_segment(&self) -> u64 {
+        let newest = self.chain.last().and_then(|b| b.manifest.physical.as_ref());
+        newest.and_then(|p| lsn(&p.start_lsn)).unwrap_or(0) / self.view.window.segment_bytes
+    }
+}
+
+impl Engine {
+    /// The WAL the plan replays, brought from the profile's repository elsewhere when it has
+    /// one (see [`Engine::bring_replay_wal_home`]).
+    pub(crate) async fn bring_plan_wal_home(&self, plan: &Plan, job: &crate::job::Job) {
+        let (sysid, segment_bytes) = (&plan.view.window.system_identifier, plan.view.window.segment_bytes);
+        self.bring_replay_wal_home(&plan.profile.id, sysid, plan.first_replayed_segment(), segment_bytes, job).await;
+    }
+}
+
 /// Lays the chain down at `dest` and, where the cluster has data checksums, reads every page
 /// back before anything starts on it (see [`page_checksums`]).
 pub fn lay_down_chain(engine: &Engine, chain: &[&Base], dest: &Path, major: u32) -> Result<Option<PageCheck>> {

@@ -147,11 +147,15 @@ impl Engine {
         let laydown_ms = laydown_started.elapsed().as_millis() as u64;
         job.check_cancelled()?;
 
+        job.phase("bringing WAL home");
+        self.bring_plan_wal_home(&plan, job).await;
+        job.check_cancelled()?;
+
         job.phase("replaying WAL");
         let replay_started = Instant::now();
         let cluster = self.start_recovery(&plan, &root, &server, &target, request.port)?;
         attempt.cluster = Some(cluster.clone());
-        let (first_segment, total) = segments_to_replay(&plan, newest);
+        let (first_segment, total) = segments_to_replay(&plan);
         let seg_bytes = plan.view.window.segment_bytes;
         let facts = watch::until_promoted(&cluster, job, total, first_segment, seg_bytes, &kept_log).await;
         // It holds the key that opens every backup in the bucket: gone once replay is over.
@@ -287,9 +291,9 @@ impl Engine {
 }
 
 /// The first segment replay reads, and how many it will read when the end is known.
-fn segments_to_replay(plan: &super::plan::Plan, newest: &Base) -> (u64, Option<u64>) {
+fn segments_to_replay(plan: &super::plan::Plan) -> (u64, Option<u64>) {
     let seg_bytes = plan.view.window.segment_bytes;
-    let first_segment = lsn(&newest.manifest.physical.as_ref().expect("base").start_lsn).unwrap_or(0) / seg_bytes;
+    let first_segment = plan.first_replayed_segment();
     let last_segment = match &plan.bound {
         Bound::Lsn(l) => Some(*l / seg_bytes),
         _ => plan

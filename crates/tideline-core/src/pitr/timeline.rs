@@ -72,7 +72,7 @@ impl Engine {
         let profile = self.profile(profile_name)?;
         let backups = self.catalog().backups(Some(&profile.name))?;
         let sysid = self.cluster_identity(&profile, &backups).await?;
-        self.bring_wal_home(&profile.id, &sysid, &Job::silent()).await;
+        let there = self.bring_wal_metadata_home(&profile.id, &sysid, &Job::silent()).await;
         // Every profile's base backups of this cluster recover it (an incremental may build on
         // another profile's), and only those whose chain is whole.
         let bases: Vec<BasePoint> = self
@@ -86,14 +86,18 @@ impl Engine {
             .collect();
         let repo = self.repository()?;
         let wal = WalArchive::open(repo.root(), sysid.parse().unwrap_or(0));
-        let archived = wal.names()?;
+        // Archived here, or in the profile's repository elsewhere (each file comes home when a
+        // recovery replays it, and is checked then).
+        let here = wal.names()?;
+        let archived: Vec<String> =
+            here.iter().chain(&there).cloned().collect::<std::collections::BTreeSet<_>>().into_iter().collect();
         let mut histories = BTreeMap::new();
         for name in archived.iter().filter(|n| n.ends_with(".history")) {
             if let (Ok(tli), Ok(text)) = (u32::from_str_radix(&name[..8], 16), read_compressed(&wal.path_of(name))) {
                 histories.insert(tli, String::from_utf8_lossy(&text).to_string());
             }
         }
-        let segment_bytes = wal.segment_bytes(&archived);
+        let segment_bytes = wal.segment_bytes(&here);
         // Summaries written as segments landed: the index answers, the WAL is read only for
         // segments without one (a `.partial`, or an archive older than summaries).
         if let Err(e) = self.ingest_wal_summaries(&sysid, &wal) {
@@ -117,8 +121,7 @@ impl Engine {
         // Damaged files are left out, so the window ends before them as at a gap — unless the
         // profile's repository holds whole copies of them.
         let changed = crate::wal::check::Depth::Changed;
-        let check =
-            self.check_wal_archive_or_replace(&profile.id, &sysid, &wal, &archived, segment_bytes, changed).await?;
+        let check = self.check_wal_archive_or_replace(&profile.id, &sysid, &wal, &here, segment_bytes, changed).await?;
         let whole: Vec<String> =
             archived.iter().filter(|n| !check.damaged.iter().any(|d| &d.name == *n)).cloned().collect();
         let mut window = compute(&sysid, segment_bytes, &whole, &histories, bases, &last_commit);

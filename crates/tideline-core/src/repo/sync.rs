@@ -176,11 +176,16 @@ fn rank(key: &str) -> u8 {
 #[derive(Clone, Copy)]
 pub(crate) enum Select<'a> {
     All,
-    /// Those under these repository paths.
+    /// Those under these repository paths (a listing each).
     Under(&'a [String]),
-    /// What lists backups and draws the timeline: every manifest, and the archived WAL with
-    /// its summaries. A backup's other files come when something reads it (`Engine::
-    /// bring_backup_home`).
+    /// Those under one repository path that `keep` picks (one listing, however many it picks).
+    Picked {
+        under: &'a str,
+        keep: &'a (dyn Fn(&str) -> bool + Sync),
+    },
+    /// What lists backups and draws the timeline: every manifest, and the WAL summaries and
+    /// timeline histories. A backup's other files come when something reads it (`Engine::
+    /// bring_backup_home`), and WAL when a recovery replays it (`Engine::bring_replay_wal_home`).
     Metadata,
 }
 
@@ -189,26 +194,38 @@ impl Select<'_> {
         match self {
             Select::All => true,
             Select::Under(prefixes) => prefixes.iter().any(|p| plain.starts_with(p.as_str())),
-            Select::Metadata => {
-                plain.ends_with(&format!("/{}", crate::repo::MANIFEST))
-                    || (plain.starts_with("clusters/") && plain.contains("/wal/"))
-            }
+            Select::Picked { under, keep } => plain.starts_with(under) && keep(plain),
+            Select::Metadata => plain.ends_with(&format!("/{}", crate::repo::MANIFEST)) || wal_metadata(plain),
         }
     }
+
+    /// The repository paths to list, or none for everything.
+    fn listed(&self) -> Vec<String> {
+        match self {
+            Select::Under(prefixes) => prefixes.to_vec(),
+            Select::Picked { under, .. } => vec![under.to_string()],
+            Select::All | Select::Metadata => vec![],
+        }
+    }
+}
+
+/// An archived WAL file's summary, or a timeline's history: small, and all the timeline and
+/// events read.
+pub(crate) fn wal_metadata(plain: &str) -> bool {
+    plain.starts_with("clusters/")
+        && plain.contains("/wal/")
+        && (plain.ends_with(".json") || plain.ends_with(".history.zst"))
 }
 
 /// Copies what TO lacks of what `select` picks at FROM.
 fn copy_missing(from: &End, to: &End, select: Select, rt: &tokio::runtime::Handle, job: &Job) -> Result<SyncReport> {
     job.phase("listing");
     let plain_names = read_names(from, rt)?;
-    let only: &[String] = match select {
-        Select::Under(prefixes) => prefixes,
-        _ => &[],
-    };
+    let only = select.listed();
     let wanted = |plain: &str| select.wants(plain);
     let mut scratch = BTreeMap::new();
     let listed = |end: &End, scratch: &mut BTreeMap<String, String>| -> Vec<String> {
-        match only {
+        match only.as_slice() {
             [] => vec![String::new()],
             prefixes => prefixes.iter().map(|p| hide(p, end, scratch)).collect(),
         }
