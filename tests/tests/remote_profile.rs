@@ -82,6 +82,11 @@ each_major!([15, 17, 18] fn a_profile_kept_in_a_bucket_recovers_there_and_on_a_s
         psql(&pg, "postgres", "SELECT coalesce(last_archived_wal, '') FROM pg_stat_archiver").trim() >= segment.as_str()
     });
     garage.start_node(2);
+    // Nothing of the WAL is here yet: the server says when its last push to the bucket succeeded.
+    let health = first.cli(&["health", "p"], None).ok().clone();
+    let rpo = &health["profiles"][0]["rpo"];
+    assert!(rpo["formula"].as_str().unwrap().contains("newest WAL"), "PostgreSQL {major}: {health}");
+    assert!(rpo["seconds"].as_f64().unwrap() < 600.0, "{health}");
     let keys = garage.keys(&bucket);
     assert!(keys.contains(&format!("team/pg/clusters/{sysid}/wal/{segment}.zst")), "{keys:?}");
     for (key, bytes) in garage.objects(&bucket) {

@@ -104,14 +104,14 @@ impl Engine {
         }
         // The server's view: the archiver and slots. Unreachable is a warning, not a failure
         // of the backups themselves.
-        let (archiver, slots) = match self.wal_status(name).await {
-            Ok(s) => (Some(s.archiver), s.slots),
+        let (archiver, slots, to_tideline) = match self.wal_status(name).await {
+            Ok(s) => (Some(s.archiver), s.slots, s.archiving_to_tideline),
             Err(e) => {
                 problems.push((
                     HealthState::Warning,
                     format!("the server did not answer ({}): {}", e.code.name(), e.message),
                 ));
-                (None, vec![])
+                (None, vec![], false)
             }
         };
         if let Some(a) = &archiver {
@@ -134,7 +134,12 @@ impl Engine {
                 format!("slot {} holds {} MB of WAL", s.name, s.retained_bytes.unwrap_or(0) >> 20),
             ));
         }
-        let (newest_wal, wal_bytes_after, base_bytes) = self.wal_facts(&backups)?;
+        let (newest_here, wal_bytes_after, base_bytes) = self.wal_facts(&backups)?;
+        // archive_command into a bucket stores nothing here: the server says when its last
+        // push succeeded.
+        let pushed =
+            archiver.as_ref().filter(|_| to_tideline).and_then(|a| a.last_archived_time.as_deref().and_then(parse));
+        let newest_wal = newest_here.max(pushed);
         let rpo = estimate::rpo(now, newest_wal, newest.map(|(t, _)| t));
         let rates = self.catalog().measurements(name)?.first().and_then(|m| {
             (m.laydown_ms > 0 && m.replay_ms > 0).then(|| {

@@ -50,11 +50,17 @@ impl Plan {
 }
 
 impl Engine {
-    /// The WAL the plan replays, brought from the profile's repository elsewhere when it has
-    /// one (see [`Engine::bring_replay_wal_home`]).
+    /// The WAL the plan replays — from the newest base backup's start on, any timeline, with
+    /// each file's `.b3` and summary — brought from the profile's repository elsewhere when it
+    /// has one, side by side, before the server asks for each file on its own.
     pub(crate) async fn bring_plan_wal_home(&self, plan: &Plan, job: &crate::job::Job) {
         let (sysid, segment_bytes) = (&plan.view.window.system_identifier, plan.view.window.segment_bytes);
-        self.bring_replay_wal_home(&plan.profile.id, sysid, plan.first_replayed_segment(), segment_bytes, job).await;
+        let first = plan.first_replayed_segment();
+        let keep = |file: &str| {
+            let name = file.split('.').next().unwrap_or_default();
+            crate::wal::file_names::segment(name, segment_bytes).is_some_and(|s| s.number >= first)
+        };
+        self.bring_wal_files_home(&plan.profile.id, sysid, &keep, job).await;
     }
 }
 

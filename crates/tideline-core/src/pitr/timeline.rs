@@ -68,11 +68,29 @@ impl Engine {
         Ok(sysid)
     }
 
+    /// Brings home from the profile's repository elsewhere what draws the timeline — the WAL
+    /// summaries and timeline histories, and the newest segment (its header gives the segment
+    /// size) — and returns the names of the WAL files there, which the window counts as
+    /// archived. The WAL itself comes when a recovery replays it: a bucket of years of WAL is
+    /// not downloaded to draw a window.
+    async fn bring_timeline_files_home(&self, profile_id: &str, sysid: &str) -> Vec<String> {
+        let mut there = self.wal_names_there(profile_id, sysid).await;
+        there.retain(|n| crate::wal::file_names::classify(n).is_ok());
+        let newest = there.iter().filter(|n| n.len() == 24).max().map(|n| format!("{n}."));
+        let keep = |file: &str| {
+            crate::repo::sync::wal_metadata_file(file) || newest.as_deref().is_some_and(|n| file.starts_with(n))
+        };
+        if !there.is_empty() {
+            self.bring_wal_files_home(profile_id, sysid, &keep, &Job::silent()).await;
+        }
+        there
+    }
+
     pub async fn timeline(&self, profile_name: &str) -> Result<TimelineView> {
         let profile = self.profile(profile_name)?;
         let backups = self.catalog().backups(Some(&profile.name))?;
         let sysid = self.cluster_identity(&profile, &backups).await?;
-        let there = self.bring_wal_metadata_home(&profile.id, &sysid, &Job::silent()).await;
+        let there = self.bring_timeline_files_home(&profile.id, &sysid).await;
         // Every profile's base backups of this cluster recover it (an incremental may build on
         // another profile's), and only those whose chain is whole.
         let bases: Vec<BasePoint> = self

@@ -6,9 +6,9 @@
 //!   store's coded error while the backup stays listed here, complete, with its copy there
 //!   marked incomplete (`repo sync local NAME` finishes it). Its server's archive_command
 //!   pushes WAL straight into it (`wal setup`). The timeline and events are drawn from its
-//!   listing and the summaries ([`Engine::bring_wal_metadata_home`]); a recovery brings home
-//!   the WAL it replays ([`Engine::bring_replay_wal_home`]); what reads every file (`wal
-//!   verify`, `wal index`, retention) brings all of it ([`Engine::bring_wal_home`]).
+//!   listing and the summaries, and a recovery brings home the WAL it replays
+//!   ([`Engine::bring_wal_files_home`]); what reads every file (`wal verify`, `wal index`,
+//!   retention) brings all of it ([`Engine::bring_wal_home`]).
 //! - **A second repository** (3-2-1, `--second-repo NAME`): each backup is copied there once
 //!   it is complete here — a base backup with its cluster's archived WAL. A copy that fails
 //!   never fails the backup; it is recorded with the store's words, and `repo sync` finishes
@@ -144,76 +144,55 @@ impl Engine {
         }
     }
 
-    /// Brings this computer what draws cluster `sysid`'s timeline from the profile's
-    /// repository — the WAL summaries and timeline histories it lacks, and the newest segment
-    /// (its header gives the segment size) — and returns the names of the WAL files there
-    /// (without `.zst`), which the window counts as archived. The WAL itself comes when a
-    /// recovery replays it ([`Self::bring_replay_wal_home`]): a bucket of years of WAL is not
-    /// downloaded to draw a window. None when the profile has no repository elsewhere or it
-    /// does not answer within seconds: what is here still draws a window.
-    pub(crate) async fn bring_wal_metadata_home(&self, profile_id: &str, sysid: &str, job: &Job) -> Vec<String> {
+    /// The names (without `.zst`) of cluster `sysid`'s archived WAL files in the profile's
+    /// repository elsewhere; none when it has no such repository or does not answer within
+    /// seconds (what is here still draws a window).
+    pub(crate) async fn wal_names_there(&self, profile_id: &str, sysid: &str) -> Vec<String> {
         let Ok(Some(repository)) = self.catalog().profile_repository(profile_id) else { return vec![] };
         let under = format!("clusters/{sysid}/wal/");
-        let there = match self.wal_names_in(&repository, &under).await {
-            Ok(names) => names,
+        let listed = match self.open_store(&repository, crate::repo::store::s3::Patience::Probe) {
+            Ok(store) => store.list(&under).await,
+            Err(e) => Err(e),
+        };
+        match listed {
+            Ok(listed) => listed
+                .into_iter()
+                .filter_map(|s| s.key.strip_prefix(&under)?.strip_suffix(".zst").map(str::to_string))
+                .filter(|n| !n.starts_with('.'))
+                .collect(),
             Err(e) => {
                 tracing::warn!(repository = %repository.name, error = %e.message, "could not list the WAL there");
-                return vec![];
+                vec![]
             }
-        };
-        let newest = there.iter().filter(|n| n.len() == 24).max().map(|n| format!("{under}{n}."));
-        let keep = |plain: &str| {
-            crate::repo::sync::wal_metadata(plain) || newest.as_deref().is_some_and(|n| plain.starts_with(n))
-        };
-        let select = crate::repo::sync::Select::Picked { under: &under, keep: &keep };
-        let patience = crate::repo::store::s3::Patience::Probe;
-        if let Err(e) = self.sync_with(&repository.name, LOCAL, select, patience, job).await {
-            tracing::warn!(repository = %repository.name, error = %e.message, "could not bring WAL summaries home");
         }
-        there
     }
 
-    /// Brings this computer cluster `sysid`'s WAL files in the profile's repository from
-    /// segment number `first` on (any timeline), with their `.b3` and summaries: what a
-    /// recovery from a base backup starting there replays, fetched side by side before the
-    /// server asks for them one by one. A repository out of reach is logged: restore_command
+    /// Brings this computer the files of cluster `sysid`'s WAL folder in the profile's
+    /// repository elsewhere whose names `keep` picks (and this computer lacks): the summaries
+    /// that draw the timeline, or the WAL a recovery replays, fetched side by side before the
+    /// server asks for each. A repository out of reach is logged, not an error: restore_command
     /// still asks it for each file that is not here.
-    pub(crate) async fn bring_replay_wal_home(
+    pub(crate) async fn bring_wal_files_home(
         &self,
         profile_id: &str,
         sysid: &str,
-        first: u64,
-        segment_bytes: u64,
+        keep: &(dyn Fn(&str) -> bool + Sync),
         job: &Job,
     ) {
         let Ok(Some(repository)) = self.catalog().profile_repository(profile_id) else { return };
         let under = format!("clusters/{sysid}/wal/");
-        let keep = |plain: &str| {
-            let file = &plain[under.len().min(plain.len())..];
-            let name = file.split('.').next().unwrap_or_default();
-            crate::wal::file_names::segment(name, segment_bytes).is_some_and(|s| s.number >= first)
-        };
+        let keep = |plain: &str| plain.strip_prefix(under.as_str()).is_some_and(keep);
         let select = crate::repo::sync::Select::Picked { under: &under, keep: &keep };
         let patience = crate::repo::store::s3::Patience::Probe;
         match self.sync_with(&repository.name, LOCAL, select, patience, job).await {
-            Ok(report) => {
-                tracing::info!(repository = %repository.name, files = report.copied, "WAL to replay brought home")
+            Ok(report) if report.copied > 0 => {
+                tracing::info!(repository = %repository.name, files = report.copied, "WAL files brought home")
             }
+            Ok(_) => {}
             Err(e) => {
-                tracing::warn!(repository = %repository.name, error = %e.message, "could not bring WAL to replay home")
+                tracing::warn!(repository = %repository.name, error = %e.message, "could not bring WAL files home")
             }
         }
-    }
-
-    /// The WAL files (without `.zst`) under `under` in `repository`.
-    async fn wal_names_in(&self, repository: &RepositoryRecord, under: &str) -> Result<Vec<String>> {
-        let store = self.open_store(repository, crate::repo::store::s3::Patience::Probe)?;
-        let listed = store.list(under).await?;
-        let names = listed.into_iter().filter_map(|s| {
-            let name = s.key.strip_prefix(under)?.strip_suffix(".zst")?;
-            crate::wal::file_names::classify(name).is_ok().then(|| name.to_string())
-        });
-        Ok(names.collect())
     }
 
     /// Replaces this computer's damaged copies of cluster `sysid`'s WAL files `names` with the

@@ -185,7 +185,7 @@ pub(crate) enum Select<'a> {
     },
     /// What lists backups and draws the timeline: every manifest, and the WAL summaries and
     /// timeline histories. A backup's other files come when something reads it (`Engine::
-    /// bring_backup_home`), and WAL when a recovery replays it (`Engine::bring_replay_wal_home`).
+    /// bring_backup_home`), and WAL when a recovery replays it (`Engine::bring_wal_files_home`).
     Metadata,
 }
 
@@ -211,10 +211,13 @@ impl Select<'_> {
 
 /// An archived WAL file's summary, or a timeline's history: small, and all the timeline and
 /// events read.
-pub(crate) fn wal_metadata(plain: &str) -> bool {
-    plain.starts_with("clusters/")
-        && plain.contains("/wal/")
-        && (plain.ends_with(".json") || plain.ends_with(".history.zst"))
+fn wal_metadata(plain: &str) -> bool {
+    plain.starts_with("clusters/") && plain.contains("/wal/") && wal_metadata_file(plain)
+}
+
+/// A WAL folder's file that is a summary or a timeline's history.
+pub(crate) fn wal_metadata_file(name: &str) -> bool {
+    name.ends_with(".json") || name.ends_with(".history.zst")
 }
 
 /// Copies what TO lacks of what `select` picks at FROM.
