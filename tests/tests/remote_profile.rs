@@ -1,14 +1,16 @@
 //! A bucket as a profile's repository (`profile edit P --repo NAME`), against a real Garage
 //! cluster and real servers: `wal setup` points archive_command at the bucket, a base backup
 //! and a parallel dump are uploaded before they are reported done (the dump's data files as
-//! pg_dump finishes each), the timeline and events come from what the bucket
-//! holds (one node of three down changes nothing), a key rotation rewrites archive_command's
-//! config, and a second installation (with the newest kit) — the bucket, the recovery kit, `repo rescan --repo` and
-//! no catalog of the first — sees the window and the accident and recovers to before it,
-//! the timeline replacing from the bucket a WAL file whose copy here has rotted, and the
-//! sandbox's restore_command taking from the bucket each one that rots after the window was drawn.
-//! With the bucket out of reach a backup fails with a coded error, stays listed here, and its
-//! copy there is marked incomplete.
+//! pg_dump finishes each), the timeline and events come from the bucket's listing and the
+//! summaries (one node of three down changes nothing), a recovery brings home the WAL it
+//! replays and no older, health counts the server's last push, a key rotation rewrites
+//! archive_command's config, and a second installation (with the newest kit) — the bucket, the
+//! recovery kit, `repo rescan --repo`, no catalog of the first and a profile not tied to the
+//! bucket — sees the window and the accident without downloading the WAL and recovers to before
+//! it, `wal verify` and the timeline replacing from the bucket WAL files (and digests) whose
+//! copy here has rotted, and the sandbox's restore_command taking from the bucket each one that
+//! rots after the window was drawn. With the bucket out of reach a backup fails with a coded
+//! error, stays listed here, and its copy there is marked incomplete.
 
 use crate::support::garage::{add_repository, wal_fetch, Garage};
 use crate::support::{last_log_line, load_sample, password, psql, query_at, wait_for, Home, TestCluster};
@@ -127,7 +129,8 @@ each_major!([15, 17, 18] fn a_profile_kept_in_a_bucket_recovers_there_and_on_a_s
     let listed = second.cli(&["backups", "list"], None).ok().clone();
     assert!(listed["backups"].as_array().unwrap().iter().any(|b| b["id"] == base_id.as_str()), "{listed}");
     second.cli(&["profile", "add", "p", "--url", &pg.url("postgres"), "--password-stdin"], Some(&pw)).ok();
-    second.cli(&["profile", "edit", "p", "--repo", "team"], None).ok();
+    // Not tied to the bucket (no `profile edit --repo`): its WAL is read where the copies of
+    // its base backups are.
     let (their_latest, their_view) = reaches_past(&second);
     assert_eq!(their_latest, latest, "PostgreSQL {major}: the same window on both: {their_view}");
     let events = second.cli(&["events", "p"], None).ok().clone();

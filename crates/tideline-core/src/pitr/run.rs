@@ -263,11 +263,12 @@ fn remove_bucket_config(root: &std::path::Path) {
 }
 
 impl Engine {
-    /// For a profile kept in a bucket, the config restore_command reads the bucket with when
-    /// this computer lacks a file or holds it damaged: the bucket, its key and the identity
-    /// that opens it, 0600 for the server's OS user, removed once the server has promoted.
-    /// None — this computer's copy alone — for a profile kept here, or when it cannot be
-    /// written (the window was drawn from what is here, so the recovery can still go on).
+    /// For a profile whose WAL is read from a bucket ([`Engine::wal_repository`]), the config
+    /// restore_command reads the bucket with when this computer lacks a file or holds it
+    /// damaged: the bucket, its key and the identity that opens it, 0600 for the server's OS
+    /// user, removed once the server has promoted. None — this computer's copy alone — for a
+    /// profile kept here, or when it cannot be written (the window was drawn from what is
+    /// here, so the recovery can still go on).
     fn bucket_config_for_recovery(
         &self,
         plan: &super::plan::Plan,
@@ -275,7 +276,7 @@ impl Engine {
         owner: Option<&crate::cluster::os_user::OsUser>,
     ) -> Option<PathBuf> {
         use crate::catalog::repositories::RepositoryPlace;
-        let repository = self.catalog().profile_repository(&plan.profile.id).ok().flatten()?;
+        let repository = self.wal_repository(&plan.profile.id, &plan.view.window.system_identifier)?;
         if !matches!(repository.place, RepositoryPlace::S3 { .. }) {
             return None;
         }

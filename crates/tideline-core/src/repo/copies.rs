@@ -125,12 +125,37 @@ impl Engine {
         copied
     }
 
+    /// Where cluster `sysid`'s WAL is read from besides here, for `profile_id`: the repository
+    /// the profile is kept in; else one holding a whole copy of a base backup of the cluster
+    /// (found there by `repo rescan --repo` on a teammate's computer), since each such copy went
+    /// with its cluster's WAL. Not the profile's own second repository: this computer's WAL is
+    /// the first copy, and what retention expired here must not come back from there.
+    pub(crate) fn wal_repository(&self, profile_id: &str, sysid: &str) -> Option<RepositoryRecord> {
+        if let Ok(Some(kept)) = self.catalog().profile_repository(profile_id) {
+            return Some(kept);
+        }
+        let second = self.catalog().second_repository(profile_id).ok().flatten().map(|r| r.name);
+        let copies = self.catalog().all_backup_copies().ok()?;
+        let of_cluster = |id: &str| {
+            let manifest = self.catalog().backup_manifest(id).ok();
+            manifest.and_then(|m| m.physical).is_some_and(|p| p.system_identifier == sysid)
+        };
+        // Newest first.
+        let backups = self.catalog().backups(None).ok()?;
+        let whole_copy =
+            backups.iter().filter(|b| b.kind == crate::repo::manifest::BackupKind::Base).find_map(|b| {
+                let copy = copies.get(&b.id)?.iter().find(|c| c.complete && Some(&c.repository) != second.as_ref())?;
+                of_cluster(&b.id).then(|| copy.repository.clone())
+            })?;
+        self.catalog().repository_named(&whole_copy).ok().flatten()
+    }
+
     /// Brings this computer the WAL files and summaries of cluster `sysid` that the
     /// profile's repository holds and this one lacks, so the timeline, events and PITR see
     /// what the server archived there. A repository out of reach is logged, not an error:
     /// what is already here still draws a window, and a target past it is refused.
     pub(crate) async fn bring_wal_home(&self, profile_id: &str, sysid: &str, job: &Job) {
-        let Ok(Some(repository)) = self.catalog().profile_repository(profile_id) else { return };
+        let Some(repository) = self.wal_repository(profile_id, sysid) else { return };
         let prefixes = [format!("clusters/{sysid}/wal/")];
         // A screen waits on this, and what is here still draws: a bucket that does not answer
         // within seconds is skipped, not waited out.
@@ -148,7 +173,7 @@ impl Engine {
     /// repository elsewhere; none when it has no such repository or does not answer within
     /// seconds (what is here still draws a window).
     pub(crate) async fn wal_names_there(&self, profile_id: &str, sysid: &str) -> Vec<String> {
-        let Ok(Some(repository)) = self.catalog().profile_repository(profile_id) else { return vec![] };
+        let Some(repository) = self.wal_repository(profile_id, sysid) else { return vec![] };
         let under = format!("clusters/{sysid}/wal/");
         let listed = match self.open_store(&repository, crate::repo::store::s3::Patience::Probe) {
             Ok(store) => store.list(&under).await,
@@ -179,7 +204,7 @@ impl Engine {
         keep: &(dyn Fn(&str) -> bool + Sync),
         job: &Job,
     ) {
-        let Ok(Some(repository)) = self.catalog().profile_repository(profile_id) else { return };
+        let Some(repository) = self.wal_repository(profile_id, sysid) else { return };
         let under = format!("clusters/{sysid}/wal/");
         let keep = |plain: &str| plain.strip_prefix(under.as_str()).is_some_and(keep);
         let select = crate::repo::sync::Select::Picked { under: &under, keep: &keep };
@@ -202,7 +227,7 @@ impl Engine {
     /// rot may be in the digest, not the file. Returns the names that came back; the caller
     /// checks them again, since the other copy may be damaged too.
     pub(crate) async fn replace_damaged_wal(&self, profile_id: &str, sysid: &str, names: &[String]) -> Vec<String> {
-        let Ok(Some(repository)) = self.catalog().profile_repository(profile_id) else { return vec![] };
+        let Some(repository) = self.wal_repository(profile_id, sysid) else { return vec![] };
         let Ok(repo) = self.repository() else { return vec![] };
         let dir = repo.root().join("clusters").join(sysid).join("wal");
         let path_of = |name: &str, suffix: &str| dir.join(format!("{name}{suffix}"));
