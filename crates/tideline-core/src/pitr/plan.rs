@@ -55,12 +55,13 @@ impl Engine {
     /// has one, side by side, before the server asks for each file on its own.
     pub(crate) async fn bring_plan_wal_home(&self, plan: &Plan, job: &crate::job::Job) {
         let (sysid, segment_bytes) = (&plan.view.window.system_identifier, plan.view.window.segment_bytes);
+        let Some(repository) = self.wal_repository(&plan.profile.id, sysid) else { return };
         let first = plan.first_replayed_segment();
         let keep = |file: &str| {
             let name = file.split('.').next().unwrap_or_default();
             crate::wal::file_names::segment(name, segment_bytes).is_some_and(|s| s.number >= first)
         };
-        self.bring_wal_files_home(&plan.profile.id, sysid, &keep, job).await;
+        self.bring_wal_files_home(&repository, sysid, &keep, job).await;
     }
 }
 

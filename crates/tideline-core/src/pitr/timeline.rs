@@ -74,14 +74,15 @@ impl Engine {
     /// archived. The WAL itself comes when a recovery replays it: a bucket of years of WAL is
     /// not downloaded to draw a window.
     async fn bring_timeline_files_home(&self, profile_id: &str, sysid: &str) -> Vec<String> {
-        let mut there = self.wal_names_there(profile_id, sysid).await;
+        let Some(repository) = self.wal_repository(profile_id, sysid) else { return vec![] };
+        let mut there = self.wal_names_there(&repository, sysid).await;
         there.retain(|n| crate::wal::file_names::classify(n).is_ok());
         let newest = there.iter().filter(|n| n.len() == 24).max().map(|n| format!("{n}."));
         let keep = |file: &str| {
             crate::repo::sync::wal_metadata_file(file) || newest.as_deref().is_some_and(|n| file.starts_with(n))
         };
         if !there.is_empty() {
-            self.bring_wal_files_home(profile_id, sysid, &keep, &Job::silent()).await;
+            self.bring_wal_files_home(&repository, sysid, &keep, &Job::silent()).await;
         }
         there
     }

@@ -156,26 +156,14 @@ impl Engine {
     /// what is already here still draws a window, and a target past it is refused.
     pub(crate) async fn bring_wal_home(&self, profile_id: &str, sysid: &str, job: &Job) {
         let Some(repository) = self.wal_repository(profile_id, sysid) else { return };
-        let prefixes = [format!("clusters/{sysid}/wal/")];
-        // A screen waits on this, and what is here still draws: a bucket that does not answer
-        // within seconds is skipped, not waited out.
-        let select = crate::repo::sync::Select::Under(&prefixes);
-        match self.sync_with(&repository.name, LOCAL, select, crate::repo::store::s3::Patience::Probe, job).await {
-            Ok(report) if report.copied > 0 => {
-                tracing::info!(repository = %repository.name, files = report.copied, "WAL brought home")
-            }
-            Ok(_) => {}
-            Err(e) => tracing::warn!(repository = %repository.name, error = %e.message, "could not bring WAL home"),
-        }
+        self.bring_wal_files_home(&repository, sysid, &|_| true, job).await;
     }
 
-    /// The names (without `.zst`) of cluster `sysid`'s archived WAL files in the profile's
-    /// repository elsewhere; none when it has no such repository or does not answer within
-    /// seconds (what is here still draws a window).
-    pub(crate) async fn wal_names_there(&self, profile_id: &str, sysid: &str) -> Vec<String> {
-        let Some(repository) = self.wal_repository(profile_id, sysid) else { return vec![] };
+    /// The names (without `.zst`) of cluster `sysid`'s archived WAL files in `repository`;
+    /// none when it does not answer within seconds (what is here still draws a window).
+    pub(crate) async fn wal_names_there(&self, repository: &RepositoryRecord, sysid: &str) -> Vec<String> {
         let under = format!("clusters/{sysid}/wal/");
-        let listed = match self.open_store(&repository, crate::repo::store::s3::Patience::Probe) {
+        let listed = match self.open_store(repository, crate::repo::store::s3::Patience::Probe) {
             Ok(store) => store.list(&under).await,
             Err(e) => Err(e),
         };
@@ -192,19 +180,19 @@ impl Engine {
         }
     }
 
-    /// Brings this computer the files of cluster `sysid`'s WAL folder in the profile's
-    /// repository elsewhere whose names `keep` picks (and this computer lacks): the summaries
-    /// that draw the timeline, or the WAL a recovery replays, fetched side by side before the
-    /// server asks for each. A repository out of reach is logged, not an error: restore_command
-    /// still asks it for each file that is not here.
+    /// Brings this computer the files of cluster `sysid`'s WAL folder in `repository` whose
+    /// names `keep` picks (and this computer lacks): the summaries that draw the timeline, the
+    /// WAL a recovery replays, or all of it, fetched side by side before the server asks for
+    /// each. A screen may wait on this, so a store that does not answer within seconds is
+    /// skipped, not waited out; that is logged, not an error: what is here still draws a
+    /// window, and restore_command still asks the store for each file that is not here.
     pub(crate) async fn bring_wal_files_home(
         &self,
-        profile_id: &str,
+        repository: &RepositoryRecord,
         sysid: &str,
         keep: &(dyn Fn(&str) -> bool + Sync),
         job: &Job,
     ) {
-        let Some(repository) = self.wal_repository(profile_id, sysid) else { return };
         let under = format!("clusters/{sysid}/wal/");
         let keep = |plain: &str| plain.strip_prefix(under.as_str()).is_some_and(keep);
         let select = crate::repo::sync::Select::Picked { under: &under, keep: &keep };

@@ -130,10 +130,13 @@ impl Engine {
         if report.replaced.is_empty() {
             return Ok(report);
         }
-        let again = self.check_wal_archive(sysid, archive, &damaged, segment_bytes, Depth::Every)?;
+        let again = self.check_wal_archive(sysid, archive, &report.replaced, segment_bytes, Depth::Every)?;
         report.read += again.read;
         report.bytes_read += again.bytes_read;
-        report.damaged = again.damaged;
+        // What could not be replaced is as it was; the replaced files as read now.
+        report.damaged.retain(|d| !report.replaced.contains(&d.name));
+        report.damaged.extend(again.damaged);
+        report.damaged.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(report)
     }
 
